@@ -1,0 +1,103 @@
+"""The part of `Deck` every verb stands on: the engine, the clock, and transactions."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from datetime import UTC, datetime
+from pathlib import Path
+
+import sqlalchemy as sa
+
+from core import dialect
+from core.errors import PermissionDeniedError
+from core.schema import ensure_schema
+from core.storage import WRITE_OPTION, make_engine, resolve_url, sqlite_path, translate_busy
+from core.tx import Tx
+
+Clock = Callable[[], datetime]
+
+
+def system_clock() -> datetime:
+    return datetime.now(UTC)
+
+
+class DeckBase:
+    """Owns the engine and hands out short transactions; verbs live in the mixins."""
+
+    def __init__(self, engine: sa.Engine, *, clock: Clock | None = None, migrate: bool = True):
+        self._engine = engine
+        self._clock: Clock = clock or system_clock
+        self._pg = engine.dialect.name == "postgresql"
+        if migrate:
+            with translate_busy():
+                ensure_schema(engine)
+
+    @classmethod
+    def open(
+        cls,
+        target: str | os.PathLike[str] | None = None,
+        *,
+        create: bool = False,
+        clock: Clock | None = None,
+        timeout: float | None = None,
+    ):  # type: ignore[no-untyped-def]
+        """Open the database at a path or URL (default: `AGENTDECK_DB`, then the nearest
+        `.agentdeck/board.db`); `create=True` makes a new SQLite file if there is none."""
+        url = resolve_url(target, create=create)
+        return cls(make_engine(url, timeout=timeout), clock=clock)
+
+    @property
+    def engine(self) -> sa.Engine:
+        return self._engine
+
+    @property
+    def url(self) -> str:
+        return self._engine.url.render_as_string(hide_password=True)
+
+    @property
+    def path(self) -> Path | None:
+        """The SQLite file behind this deck, or None on PostgreSQL."""
+        return sqlite_path(self._engine)
+
+    def close(self) -> None:
+        self._engine.dispose()
+
+    def __enter__(self):  # type: ignore[no-untyped-def]
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def now(self) -> datetime:
+        return self._clock()
+
+    @contextmanager
+    def _write(self) -> Iterator[Tx]:
+        """A write transaction (`BEGIN IMMEDIATE` on SQLite) that appends its events on commit."""
+        with translate_busy(), self._engine.connect() as conn:
+            conn.execution_options(**{WRITE_OPTION: True})
+            with conn.begin():
+                tx = Tx(conn, self._clock())
+                yield tx
+                tx.flush_events()
+                if self._pg:
+                    dialect.notify(conn, tx.notify_boards)
+
+    @contextmanager
+    def _read(self) -> Iterator[Tx]:
+        """A read-only snapshot, closed as soon as the caller is done (WAL checkpoints can run)."""
+        with translate_busy(), self._engine.connect() as conn, conn.begin():
+            yield Tx(conn, self._clock())
+
+    @staticmethod
+    def _require_human(tx: Tx, board_id: int, actor: str, doing: str, board_key: str = ""):  # type: ignore[no-untyped-def]
+        """The human agent row for `actor`, or `PermissionDeniedError`."""
+        row = tx.agent(board_id, actor, board_key)
+        if row["kind"] != "human":
+            raise PermissionDeniedError(
+                f"only a human may {doing}; {actor} is an agent "
+                "(humans are added with `agentdeck agent add NAME --human`)"
+            )
+        return row

@@ -1,0 +1,314 @@
+"""Usage and budgets: what the workforce burned, and the limits on how much it may burn.
+
+Each budget keeps a running `used` total, bumped in the same transaction as the usage row, so
+checking a claim against hard limits is one indexed look-up, not a sum over history.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.engine import RowMapping
+
+from core.base import DeckBase
+from core.errors import OverBudgetError, PermissionDeniedError, ValidationError
+from core.models import METRICS, BudgetStatus, UsageTotals
+from core.tables import agent_t, budget_t, usage_t
+from core.tx import Tx, task_key
+
+SCOPES = ("board", "agent", "task")
+_UNITS = {"tokens": "tokens", "cost_usd": "USD", "cpu_hours": "CPU h", "gpu_hours": "GPU h"}
+
+
+def metric_amounts(usage: dict[str, Any]) -> dict[str, float]:
+    """A usage row's contribution to each budget metric."""
+    return {
+        "tokens": float(usage["tokens_in"] + usage["tokens_out"]),
+        "cost_usd": float(usage["cost_usd"]),
+        "cpu_hours": float(usage["cpu_seconds"]) / 3600.0,
+        "gpu_hours": float(usage["gpu_seconds"]) / 3600.0,
+    }
+
+
+def _used_sum(metric: str) -> Any:
+    return {
+        "tokens": sa.func.sum(usage_t.c.tokens_in + usage_t.c.tokens_out),
+        "cost_usd": sa.func.sum(usage_t.c.cost_usd),
+        "cpu_hours": sa.func.sum(usage_t.c.cpu_seconds) / 3600.0,
+        "gpu_hours": sa.func.sum(usage_t.c.gpu_seconds) / 3600.0,
+    }[metric]
+
+
+def _scope_clause(agent: str, key: str | None) -> sa.ColumnElement[bool]:
+    parts = [
+        budget_t.c.scope == "board",
+        sa.and_(budget_t.c.scope == "agent", budget_t.c.subject == agent),
+    ]
+    if key:
+        parts.append(sa.and_(budget_t.c.scope == "task", budget_t.c.subject == key))
+    return sa.or_(*parts)
+
+
+def describe(row: RowMapping) -> str:
+    where = {
+        "board": "board",
+        "agent": f"agent {row['subject']}",
+        "task": f"task {row['subject']}",
+    }[row["scope"]]
+    return f"{where} {row['metric']} budget"
+
+
+def status_of(row: RowMapping) -> BudgetStatus:
+    used, soft, hard = row["used"], row["soft"], row["hard"]
+    level = (
+        "over"
+        if hard is not None and used >= hard
+        else "warn"
+        if soft is not None and used >= soft
+        else "ok"
+    )
+    return BudgetStatus(
+        scope=row["scope"],
+        subject=row["subject"],
+        metric=row["metric"],
+        used=round(used, 6),
+        soft=soft,
+        hard=hard,
+        level=level,
+    )
+
+
+def claim_block(tx: Tx, board_id: int, agent: str) -> None:
+    """Refuse a claim when a hard budget for the board or this agent is exhausted."""
+    row = (
+        tx.conn.execute(
+            sa.select(budget_t)
+            .where(budget_t.c.board_id == board_id, budget_t.c.hard_hit, _scope_clause(agent, None))
+            .limit(1)
+        )
+        .mappings()
+        .first()
+    )
+    if row is not None:
+        raise OverBudgetError(
+            f"{agent} cannot claim: the {describe(row)} is exhausted "
+            f"({row['used']:.4g} of {row['hard']:g} {_UNITS[row['metric']]}); a human can raise it "
+            "with `agentdeck budget set`"
+        )
+
+
+class BudgetsMixin(DeckBase):
+    def _apply_usage(
+        self, tx: Tx, b: RowMapping, task: RowMapping | None, actor: str, usage: dict[str, Any]
+    ) -> list[RowMapping]:
+        """Insert usage, bump matching budgets, and return budgets that just crossed a limit."""
+        agent_id = tx.conn.execute(
+            sa.select(agent_t.c.id).where(agent_t.c.board_id == b["id"], agent_t.c.name == actor)
+        ).scalar()
+        tx.conn.execute(
+            usage_t.insert().values(
+                board_id=b["id"],
+                task_id=task["id"] if task is not None else None,
+                agent_id=agent_id,
+                created_at=tx.now,
+                **usage,
+            )
+        )
+        key = task_key(b["key"], task["number"]) if task is not None else None
+        amounts = metric_amounts(usage)
+        tx.conn.execute(
+            budget_t.update()
+            .where(budget_t.c.board_id == b["id"], _scope_clause(actor, key))
+            .values(
+                used=budget_t.c.used
+                + sa.case(*((budget_t.c.metric == m, v) for m, v in amounts.items()), else_=0.0)
+            )
+        )
+        crossed = (
+            tx.conn.execute(
+                sa.select(budget_t).where(
+                    budget_t.c.board_id == b["id"],
+                    _scope_clause(actor, key),
+                    sa.or_(
+                        sa.and_(
+                            budget_t.c.soft.is_not(None),
+                            budget_t.c.used >= budget_t.c.soft,
+                            ~budget_t.c.soft_warned,
+                        ),
+                        sa.and_(
+                            budget_t.c.hard.is_not(None),
+                            budget_t.c.used >= budget_t.c.hard,
+                            ~budget_t.c.hard_hit,
+                        ),
+                    ),
+                )
+            )
+            .mappings()
+            .all()
+        )
+        for row in crossed:
+            self._flag_crossing(tx, b["id"], task["id"] if task is not None else None, actor, row)
+        return list(crossed)
+
+    def _flag_crossing(
+        self, tx: Tx, board_id: int, task_id: int | None, actor: str, row: RowMapping
+    ) -> None:
+        hard = row["hard"] is not None and row["used"] >= row["hard"]
+        soft = row["soft"] is not None and row["used"] >= row["soft"]
+        level = "hard" if hard else "soft"
+        limit = row["hard"] if hard else row["soft"]
+        tx.conn.execute(
+            budget_t.update()
+            .where(budget_t.c.id == row["id"])
+            .values(soft_warned=soft or row["soft_warned"], hard_hit=hard)
+        )
+        tx.event(
+            board_id,
+            task_id,
+            actor,
+            "budget",
+            level,
+            f"{describe(row)} passed its {level} limit: {row['used']:.4g} of {limit:g} {_UNITS[row['metric']]}",
+            {
+                "scope": row["scope"],
+                "subject": row["subject"],
+                "metric": row["metric"],
+                "used": row["used"],
+                "limit": limit,
+            },
+        )
+
+    def set_budget(
+        self,
+        metric: str,
+        *,
+        actor: str,
+        board: str | None = None,
+        scope: str = "board",
+        subject: str = "",
+        soft: float | None = None,
+        hard: float | None = None,
+    ) -> BudgetStatus:
+        """Set (or replace) the soft and hard limits on one metric for a board, agent or task."""
+        if metric not in METRICS:
+            raise ValidationError(f"unknown metric {metric!r}; metrics: {', '.join(METRICS)}")
+        if scope not in SCOPES:
+            raise ValidationError(f"unknown scope {scope!r}; scopes: {', '.join(SCOPES)}")
+        for label, value in (("soft", soft), ("hard", hard)):
+            if value is not None and value < 0:
+                raise ValidationError(f"the {label} limit must not be negative")
+        if soft is None and hard is None:
+            raise ValidationError("give a soft limit, a hard limit, or both")
+        with self._write() as tx:
+            b = tx.board(board)
+            who = tx.agent(b["id"], actor, b["key"])
+            if who["kind"] != "human" and b["lead"] != actor:
+                raise PermissionDeniedError(
+                    f"only a human or the board's lead may set budgets; {actor} is neither"
+                )
+            usage_filter: list[sa.ColumnElement[bool]] = [usage_t.c.board_id == b["id"]]
+            if scope == "board":
+                subject = ""
+            elif scope == "agent":
+                usage_filter.append(
+                    usage_t.c.agent_id == tx.agent(b["id"], subject, b["key"])["id"]
+                )
+            else:
+                task, _ = tx.task(subject)
+                subject = task_key(b["key"], task["number"])
+                usage_filter.append(usage_t.c.task_id == task["id"])
+            used = float(
+                tx.conn.execute(sa.select(_used_sum(metric)).where(*usage_filter)).scalar() or 0.0
+            )
+            tx.conn.execute(
+                budget_t.delete().where(
+                    budget_t.c.board_id == b["id"],
+                    budget_t.c.scope == scope,
+                    budget_t.c.subject == subject,
+                    budget_t.c.metric == metric,
+                )
+            )
+            tx.conn.execute(
+                budget_t.insert().values(
+                    board_id=b["id"],
+                    scope=scope,
+                    subject=subject,
+                    metric=metric,
+                    soft=soft,
+                    hard=hard,
+                    used=used,
+                    soft_warned=False,
+                    hard_hit=False,
+                )
+            )
+            row = self._budget_row(tx, b["id"], scope, subject, metric)
+            tx.event(
+                b["id"],
+                None,
+                actor,
+                "budget",
+                "set",
+                f"{describe(row)} set: soft {soft}, hard {hard}",
+                {"scope": scope, "subject": subject, "metric": metric, "soft": soft, "hard": hard},
+            )
+            if (soft is not None and used >= soft) or (hard is not None and used >= hard):
+                self._flag_crossing(tx, b["id"], None, actor, row)
+                row = self._budget_row(tx, b["id"], scope, subject, metric)
+            return status_of(row)
+
+    def _budget_row(
+        self, tx: Tx, board_id: int, scope: str, subject: str, metric: str
+    ) -> RowMapping:
+        return (
+            tx.conn.execute(
+                sa.select(budget_t).where(
+                    budget_t.c.board_id == board_id,
+                    budget_t.c.scope == scope,
+                    budget_t.c.subject == subject,
+                    budget_t.c.metric == metric,
+                )
+            )
+            .mappings()
+            .one()
+        )
+
+    def budget_status(
+        self, board: str | None = None, *, scope: str | None = None, subject: str | None = None
+    ) -> list[BudgetStatus]:
+        """Every budget of a board (or one scope/subject) with used, limits and level."""
+        with self._read() as tx:
+            b = tx.board(board)
+            q = sa.select(budget_t).where(budget_t.c.board_id == b["id"])
+            if scope is not None:
+                q = q.where(budget_t.c.scope == scope)
+            if subject is not None:
+                q = q.where(budget_t.c.subject == subject)
+            rows = tx.conn.execute(
+                q.order_by(budget_t.c.scope, budget_t.c.subject, budget_t.c.metric)
+            ).mappings()
+            return [status_of(r) for r in rows]
+
+    def usage_totals(
+        self, board: str | None = None, *, agent: str | None = None, task: str | None = None
+    ) -> UsageTotals:
+        """Usage summed over a board, or one agent or task on it."""
+        with self._read() as tx:
+            if task is not None:
+                row, b = tx.task(task)
+                where = [usage_t.c.task_id == row["id"]]
+            else:
+                b = tx.board(board)
+                where = [usage_t.c.board_id == b["id"]]
+            if agent is not None:
+                where.append(usage_t.c.agent_id == tx.agent(b["id"], agent, b["key"])["id"])
+            r = tx.conn.execute(
+                sa.select(
+                    sa.func.coalesce(sa.func.sum(usage_t.c.tokens_in), 0),
+                    sa.func.coalesce(sa.func.sum(usage_t.c.tokens_out), 0),
+                    sa.func.coalesce(sa.func.sum(usage_t.c.cost_usd), 0.0),
+                    sa.func.coalesce(sa.func.sum(usage_t.c.cpu_seconds), 0.0),
+                    sa.func.coalesce(sa.func.sum(usage_t.c.gpu_seconds), 0.0),
+                ).where(*where)
+            ).one()
+            return UsageTotals(int(r[0]), int(r[1]), float(r[2]), float(r[3]), float(r[4]))

@@ -1,0 +1,96 @@
+"""The SQL that differs between SQLite and PostgreSQL, kept in one place.
+
+Everything else in `core` is dialect-neutral SQLAlchemy Core.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Iterable
+
+import sqlalchemy as sa
+
+NOTIFY_CHANNEL = "agentdeck_events"
+_TOKEN_RE = re.compile(r"\w+", re.UNICODE)
+
+
+def notify(conn: sa.Connection, board_ids: Iterable[int]) -> None:
+    """PostgreSQL: wake LISTENers in the same transaction that wrote the events."""
+    for board_id in sorted(set(board_ids)):
+        conn.execute(
+            sa.text("SELECT pg_notify(:ch, :payload)"),
+            {"ch": NOTIFY_CHANNEL, "payload": str(board_id)},
+        )
+
+
+def skills_fit(
+    conn: sa.Connection, task_table: sa.Table, agent_skills: list[str]
+) -> sa.ColumnElement[bool]:
+    """True where every skill the task requires is among `agent_skills` (none required fits all)."""
+    skills_json = json.dumps(sorted(agent_skills))
+    if conn.dialect.name == "postgresql":
+        return task_table.c.required_skills.op("<@")(
+            sa.cast(sa.literal(skills_json), task_table.c.required_skills.type)
+        )
+    return sa.text(
+        "(json_array_length(task.required_skills) = 0 OR NOT EXISTS ("
+        " SELECT 1 FROM json_each(task.required_skills) AS need"
+        " WHERE need.value NOT IN (SELECT value FROM json_each(:agent_skills))))"
+    ).bindparams(agent_skills=skills_json)
+
+
+def lock_pick(conn: sa.Connection, select: sa.Select) -> sa.Select:
+    """PostgreSQL: skip rows another claim holds, so two agents never wait on one task."""
+    if conn.dialect.name == "postgresql":
+        return select.with_for_update(skip_locked=True)
+    return select
+
+
+# -- knowledge index -------------------------------------------------------------------------
+
+
+def fts_query(text: str, *, any_term: bool, dialect: str) -> str | None:
+    """A safe full-text query from free text: words only, AND-ed (search) or OR-ed (similar)."""
+    tokens = [t for t in _TOKEN_RE.findall(text.lower()) if len(t) > 1][:32]
+    if not tokens:
+        return None
+    if dialect == "postgresql":
+        return (" | " if any_term else " & ").join(tokens)
+    return (" OR " if any_term else " ").join(f'"{t}"' for t in tokens)
+
+
+def knowledge_put(conn: sa.Connection, task_id: int, board_id: int, title: str, body: str) -> None:
+    knowledge_drop(conn, task_id)
+    if conn.dialect.name == "postgresql":
+        sql = "INSERT INTO knowledge (task_id, board_id, title, body) VALUES (:id, :b, :t, :body)"
+    else:
+        sql = "INSERT INTO knowledge (rowid, board_id, title, body) VALUES (:id, :b, :t, :body)"
+    conn.execute(sa.text(sql), {"id": task_id, "b": board_id, "t": title, "body": body})
+
+
+def knowledge_drop(conn: sa.Connection, task_id: int) -> None:
+    col = "task_id" if conn.dialect.name == "postgresql" else "rowid"
+    conn.execute(sa.text(f"DELETE FROM knowledge WHERE {col} = :id"), {"id": task_id})
+
+
+def knowledge_search(
+    conn: sa.Connection, board_id: int, query: str, limit: int, exclude: int | None = None
+) -> list[tuple[int, str, float]]:
+    """(task id, snippet, score) for the best matches, best first; higher score is better."""
+    params = {"q": query, "b": board_id, "n": limit, "ex": exclude or -1}
+    if conn.dialect.name == "postgresql":
+        sql = (
+            "SELECT k.task_id, ts_headline('english', k.body, q, 'MaxWords=24, MinWords=8,"
+            ' StartSel="", StopSel=""\'), ts_rank(k.tsv, q) AS score'
+            " FROM knowledge k, to_tsquery('english', :q) q"
+            " WHERE k.tsv @@ q AND k.board_id = :b AND k.task_id <> :ex"
+            " ORDER BY score DESC, k.task_id LIMIT :n"
+        )
+    else:
+        sql = (
+            "SELECT rowid, snippet(knowledge, 2, '', '', '…', 16), -bm25(knowledge, 0, 4.0, 1.0)"
+            " AS score FROM knowledge WHERE knowledge MATCH :q AND board_id = :b AND rowid <> :ex"
+            " ORDER BY score DESC, rowid LIMIT :n"
+        )
+    return [(int(r[0]), r[1] or "", float(r[2])) for r in conn.execute(sa.text(sql), params)]

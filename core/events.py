@@ -1,0 +1,234 @@
+"""Reading the paper trail: the global change cursor, a task's log, and what changed since.
+
+The event id is the cursor every follower keeps (the TUI, `agentdeck events`): read what is
+past it, apply it, move the cursor.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import sqlalchemy as sa
+
+from core import convert
+from core.models import Event, Task, TaskDetail, UsageTotals
+from core.planning import PlanningMixin
+from core.tables import board_t, checkpoint_t, dependency_t, event_t, task_t, usage_t
+from core.tx import Tx, task_key
+
+
+@dataclass(frozen=True, slots=True)
+class Changes:
+    """What changed on a board after a cursor: new events, and the tasks they touched."""
+
+    cursor: int
+    events: tuple[Event, ...]
+    tasks: tuple[Task, ...]
+    truncated: bool
+
+
+class EventsMixin(PlanningMixin):
+    def max_event_id(self) -> int:
+        """The newest event id: a cheap way to ask "did anything change?"."""
+        with self._read() as tx:
+            return int(
+                tx.conn.execute(
+                    sa.select(sa.func.coalesce(sa.func.max(event_t.c.id), 0))
+                ).scalar_one()
+            )
+
+    def events_since(
+        self, cursor: int = 0, *, board: str | None = None, limit: int = 1000
+    ) -> list[Event]:
+        """Events after `cursor`, oldest first, at most `limit` of them."""
+        with self._read() as tx:
+            q = sa.select(event_t).where(event_t.c.id > cursor)
+            if board is not None:
+                q = q.where(event_t.c.board_id == tx.board(board)["id"])
+            rows = tx.conn.execute(q.order_by(event_t.c.id).limit(max(1, limit))).mappings().all()
+            return self._events(tx, rows)
+
+    def _events(self, tx: Tx, rows: Sequence[sa.RowMapping]) -> list[Event]:
+        board_keys = dict(tx.conn.execute(sa.select(board_t.c.id, board_t.c.key)).all())
+        task_ids = sorted({r["task_id"] for r in rows if r["task_id"] is not None})
+        keys: dict[int, str] = {}
+        for i in range(0, len(task_ids), 500):
+            for tid, bid, num in tx.conn.execute(
+                sa.select(task_t.c.id, task_t.c.board_id, task_t.c.number).where(
+                    task_t.c.id.in_(task_ids[i : i + 500])
+                )
+            ):
+                keys[tid] = task_key(board_keys[bid], num)
+        return [convert.event(r, board_keys[r["board_id"]], keys) for r in rows]
+
+    def task_events(
+        self,
+        key: str,
+        *,
+        kinds: Sequence[str] | None = None,
+        before_id: int | None = None,
+        after_id: int | None = None,
+        limit: int = 500,
+    ) -> list[Event]:
+        """A task's log, oldest first. Without `after_id` it is the newest `limit` entries
+        (before `before_id`), so a viewer loads the tail first and pages backwards."""
+        with self._read() as tx:
+            task, b = tx.task(key)
+            q = sa.select(event_t).where(event_t.c.task_id == task["id"])
+            if kinds:
+                q = q.where(
+                    sa.or_(event_t.c.kind.in_(list(kinds)), event_t.c.subkind.in_(list(kinds)))
+                )
+            if after_id is not None:
+                q = q.where(event_t.c.id > after_id).order_by(event_t.c.id).limit(limit)
+                rows = tx.conn.execute(q).mappings().all()
+            else:
+                if before_id is not None:
+                    q = q.where(event_t.c.id < before_id)
+                rows = list(
+                    reversed(
+                        tx.conn.execute(q.order_by(event_t.c.id.desc()).limit(limit))
+                        .mappings()
+                        .all()
+                    )
+                )
+            keys = {task["id"]: task_key(b["key"], task["number"])}
+            return [convert.event(r, b["key"], keys) for r in rows]
+
+    def changes_since(self, cursor: int, *, board: str | None = None, limit: int = 5000) -> Changes:
+        """Events after `cursor` on a board and the current state of every task they touched,
+        including tasks whose blockers just finished or reopened."""
+        with self._read() as tx:
+            b = tx.board(board)
+            rows = (
+                tx.conn.execute(
+                    sa.select(event_t)
+                    .where(event_t.c.board_id == b["id"], event_t.c.id > cursor)
+                    .order_by(event_t.c.id)
+                    .limit(limit + 1)
+                )
+                .mappings()
+                .all()
+            )
+            truncated = len(rows) > limit
+            rows = rows[:limit]
+            if not rows:
+                latest = tx.conn.execute(
+                    sa.select(sa.func.coalesce(sa.func.max(event_t.c.id), cursor))
+                ).scalar_one()
+                return Changes(max(cursor, int(latest)), (), (), False)
+            touched = sorted({r["task_id"] for r in rows if r["task_id"] is not None})
+            dependents: set[int] = set()
+            for i in range(0, len(touched), 500):
+                dependents.update(
+                    tx.conn.execute(
+                        sa.select(dependency_t.c.task_id).where(
+                            dependency_t.c.blocker_id.in_(touched[i : i + 500])
+                        )
+                    ).scalars()
+                )
+            ids = sorted(set(touched) | dependents)
+            tasks: list[Task] = []
+            for i in range(0, len(ids), 500):
+                chunk = (
+                    tx.conn.execute(sa.select(task_t).where(task_t.c.id.in_(ids[i : i + 500])))
+                    .mappings()
+                    .all()
+                )
+                tasks.extend(convert.tasks(tx.conn, chunk, tx.now))
+            return Changes(
+                int(rows[-1]["id"]), tuple(self._events(tx, rows)), tuple(tasks), truncated
+            )
+
+    def task_detail(self, key: str) -> TaskDetail:
+        """A task with its dependencies both ways, assignee history, notes, checkpoints and usage."""
+        with self._read() as tx:
+            row, b = tx.task(key)
+            task = convert.tasks(tx.conn, [row], tx.now)[0]
+            blocker = task_t.alias("blocker")
+            blocked_by_all = tuple(
+                (task_key(b["key"], n), s)
+                for n, s in tx.conn.execute(
+                    sa.select(blocker.c.number, blocker.c.status)
+                    .join(dependency_t, dependency_t.c.blocker_id == blocker.c.id)
+                    .where(dependency_t.c.task_id == row["id"])
+                    .order_by(blocker.c.number)
+                )
+            )
+            blocks = tuple(
+                task_key(b["key"], n)
+                for n in tx.conn.execute(
+                    sa.select(task_t.c.number)
+                    .join(dependency_t, dependency_t.c.task_id == task_t.c.id)
+                    .where(dependency_t.c.blocker_id == row["id"])
+                    .order_by(task_t.c.number)
+                ).scalars()
+            )
+            subtasks = tuple(
+                task_key(b["key"], n)
+                for n in tx.conn.execute(
+                    sa.select(task_t.c.number)
+                    .where(task_t.c.parent_id == row["id"])
+                    .order_by(task_t.c.number)
+                ).scalars()
+            )
+            history_rows = tx.conn.execute(
+                sa.select(event_t.c.actor, event_t.c.kind, event_t.c.text, event_t.c.created_at)
+                .where(event_t.c.task_id == row["id"], event_t.c.kind.in_(("claimed", "assigned")))
+                .order_by(event_t.c.id)
+            ).all()
+            history = tuple(
+                (actor if kind == "claimed" else (text or "nobody"), actor, at)
+                for actor, kind, text, at in history_rows
+            )
+            note_rows = (
+                tx.conn.execute(
+                    sa.select(event_t)
+                    .where(
+                        event_t.c.task_id == row["id"],
+                        event_t.c.kind.in_(("approval", "reopened", "message", "note")),
+                    )
+                    .order_by(event_t.c.id)
+                )
+                .mappings()
+                .all()
+            )
+            keys = {row["id"]: task.key}
+            notes = tuple(convert.event(r, b["key"], keys) for r in note_rows if r["text"])
+            checkpoints = tuple(self._checkpoint_models(tx, row["id"], task.key))
+            u = tx.conn.execute(
+                sa.select(
+                    sa.func.coalesce(sa.func.sum(usage_t.c.tokens_in), 0),
+                    sa.func.coalesce(sa.func.sum(usage_t.c.tokens_out), 0),
+                    sa.func.coalesce(sa.func.sum(usage_t.c.cost_usd), 0.0),
+                    sa.func.coalesce(sa.func.sum(usage_t.c.cpu_seconds), 0.0),
+                    sa.func.coalesce(sa.func.sum(usage_t.c.gpu_seconds), 0.0),
+                ).where(usage_t.c.task_id == row["id"])
+            ).one()
+            count = tx.conn.execute(
+                sa.select(sa.func.count()).where(event_t.c.task_id == row["id"])
+            ).scalar_one()
+            return TaskDetail(
+                task=task,
+                blocks=blocks,
+                blocked_by_all=blocked_by_all,
+                subtasks=subtasks,
+                assignee_history=history,
+                notes=notes,
+                checkpoints=checkpoints,
+                usage=UsageTotals(int(u[0]), int(u[1]), float(u[2]), float(u[3]), float(u[4])),
+                event_count=int(count),
+            )
+
+    def _checkpoint_models(self, tx: Tx, task_id: int, key: str):  # type: ignore[no-untyped-def]
+        from core.models import Checkpoint
+
+        for r in tx.conn.execute(
+            sa.select(checkpoint_t)
+            .where(checkpoint_t.c.task_id == task_id)
+            .order_by(checkpoint_t.c.id)
+        ).mappings():
+            yield Checkpoint(
+                key, r["actor"], r["sha"], r["message"], tuple(r["files"] or ()), r["created_at"]
+            )

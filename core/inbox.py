@@ -1,0 +1,180 @@
+"""Agents' inboxes and git checkpoints: what reaches an agent, and what it committed."""
+
+from __future__ import annotations
+
+import subprocess
+from collections.abc import Sequence
+from pathlib import Path
+
+import sqlalchemy as sa
+
+from core import convert, limits
+from core.base import DeckBase
+from core.errors import ValidationError
+from core.models import Checkpoint, Message
+from core.tables import checkpoint_t, message_t, task_t
+from core.tx import Tx, task_key
+
+
+def send(
+    tx: Tx,
+    board_id: int,
+    agent_id: int | None,
+    task_id: int | None,
+    sender: str,
+    kind: str,
+    text: str,
+) -> None:
+    """Put a message in an agent's inbox (no-op when there is nobody to send it to)."""
+    if agent_id is None:
+        return
+    tx.conn.execute(
+        message_t.insert().values(
+            board_id=board_id,
+            agent_id=agent_id,
+            task_id=task_id,
+            sender=sender,
+            kind=kind,
+            text=limits.text(text),
+            created_at=tx.now,
+        )
+    )
+    tx.event(board_id, task_id, sender, "message", kind, text, {"to_agent_id": agent_id})
+
+
+def unread(
+    tx: Tx, board_key: str, agent_id: int, agent_name: str, *, mark_read: bool
+) -> list[Message]:
+    rows = (
+        tx.conn.execute(
+            sa.select(message_t, task_t.c.number)
+            .outerjoin(task_t, task_t.c.id == message_t.c.task_id)
+            .where(message_t.c.agent_id == agent_id, message_t.c.read_at.is_(None))
+            .order_by(message_t.c.id)
+        )
+        .mappings()
+        .all()
+    )
+    if mark_read and rows:
+        tx.conn.execute(
+            message_t.update()
+            .where(message_t.c.id.in_([r["id"] for r in rows]))
+            .values(read_at=tx.now)
+        )
+    return [
+        convert.message(r, agent_name, task_key(board_key, r["number"]) if r["number"] else None)
+        for r in rows
+    ]
+
+
+def git_head(repo: str | Path) -> tuple[str, str, list[str]]:
+    """(sha, subject, changed files) of HEAD in a git work tree, or a clear error."""
+
+    def git(*args: str) -> str:
+        try:
+            out = subprocess.run(
+                ["git", "-C", str(repo), *args],
+                capture_output=True,
+                text=True,
+                timeout=10,
+                check=True,
+            )
+        except FileNotFoundError as exc:
+            raise ValidationError(
+                "git is not installed; pass --sha to record a checkpoint"
+            ) from exc
+        except subprocess.CalledProcessError as exc:
+            raise ValidationError(
+                f"{repo} is not a git repository with a commit: {exc.stderr.strip()[:120]}"
+            ) from exc
+        return out.stdout
+
+    sha, _, subject = git("log", "-1", "--format=%H%n%s").partition("\n")
+    files = [f for f in git("show", "--name-only", "--format=", "HEAD").splitlines() if f]
+    return sha.strip(), subject.strip(), files
+
+
+class InboxMixin(DeckBase):
+    def inbox(
+        self, actor: str, *, board: str | None = None, mark_read: bool = True
+    ) -> list[Message]:
+        """The agent's unread messages, oldest first; reading marks them read."""
+        if not mark_read:
+            with self._read() as tx:
+                b = tx.board(board)
+                a = tx.agent(b["id"], actor, b["key"])
+                return unread(tx, b["key"], a["id"], actor, mark_read=False)
+        with self._write() as tx:
+            b = tx.board(board)
+            a = tx.agent(b["id"], actor, b["key"])
+            return unread(tx, b["key"], a["id"], actor, mark_read=True)
+
+    def checkpoint(
+        self,
+        key: str,
+        *,
+        actor: str,
+        repo: str | Path | None = ".",
+        sha: str | None = None,
+        message: str = "",
+        files: Sequence[str] = (),
+    ) -> Checkpoint:
+        """Link a git commit to a task: HEAD of `repo`, or an explicit `sha`."""
+        if sha is None:
+            sha, message, found = git_head(repo or ".")
+            files = files or found
+        sha = sha.strip()
+        if not sha or len(sha) > 64 or not all(c in "0123456789abcdefABCDEF" for c in sha):
+            raise ValidationError(f"{sha[:70]!r} is not a git commit sha")
+        with self._write() as tx:
+            task, b = tx.task(key)
+            tx.agent(b["id"], actor, b["key"])
+            file_list = [limits.text(f)[:500] for f in list(files)[:1000]]
+            tx.conn.execute(
+                checkpoint_t.insert().values(
+                    board_id=b["id"],
+                    task_id=task["id"],
+                    actor=actor,
+                    sha=sha.lower(),
+                    message=limits.text(message)[:2000],
+                    files=file_list,
+                    created_at=tx.now,
+                )
+            )
+            tx.event(
+                b["id"],
+                task["id"],
+                actor,
+                "checkpoint",
+                "",
+                message[:500],
+                {"sha": sha.lower(), "files": len(file_list)},
+            )
+            return Checkpoint(
+                task=task_key(b["key"], task["number"]),
+                actor=actor,
+                sha=sha.lower(),
+                message=message,
+                files=tuple(file_list),
+                created_at=tx.now,
+            )
+
+    def checkpoints(self, key: str) -> list[Checkpoint]:
+        with self._read() as tx:
+            task, b = tx.task(key)
+            rows = tx.conn.execute(
+                sa.select(checkpoint_t)
+                .where(checkpoint_t.c.task_id == task["id"])
+                .order_by(checkpoint_t.c.id)
+            ).mappings()
+            return [
+                Checkpoint(
+                    task=task_key(b["key"], task["number"]),
+                    actor=r["actor"],
+                    sha=r["sha"],
+                    message=r["message"],
+                    files=tuple(r["files"] or ()),
+                    created_at=r["created_at"],
+                )
+                for r in rows
+            ]

@@ -1,0 +1,242 @@
+"""Frozen read models: what `Deck` hands to the CLI, the MCP server and the TUI.
+
+They are plain snapshots, never live ORM rows, so no widget can lazy-load from the database.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from datetime import datetime
+from typing import Any
+
+STATUSES = ("pending", "in_progress", "review", "escalated", "done", "failed", "cancelled")
+OPEN_STATUSES = ("pending", "in_progress", "review", "escalated", "failed")
+FINISHED_STATUSES = ("done", "cancelled")
+COLUMNS = ("blocked", "ready", "in_progress", "needs_human", "done", "failed")
+COLUMN_TITLES = {
+    "blocked": "Blocked",
+    "ready": "Ready",
+    "in_progress": "In progress",
+    "needs_human": "Needs human",
+    "done": "Done",
+    "failed": "Failed",
+    "cancelled": "Cancelled",
+}
+LOG_KINDS = ("action", "tool_call", "decision", "observation", "verification")
+METRICS = ("tokens", "cost_usd", "cpu_hours", "gpu_hours")
+
+
+def column_of(status: str, open_deps: int) -> str:
+    """The board column a task shows in, from its stored status and unfinished blockers."""
+    if status == "pending":
+        return "blocked" if open_deps else "ready"
+    if status in ("review", "escalated"):
+        return "needs_human"
+    return status
+
+
+class _Jsonable:
+    def to_dict(self) -> dict[str, Any]:
+        """A JSON-ready dict: datetimes as ISO 8601 strings, tuples as lists."""
+        return _plain(asdict(self))  # type: ignore[call-overload]
+
+
+def _plain(value: Any) -> Any:
+    if isinstance(value, datetime):
+        return value.isoformat()
+    if isinstance(value, dict):
+        return {k: _plain(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_plain(v) for v in value]
+    return value
+
+
+@dataclass(frozen=True, slots=True)
+class Board(_Jsonable):
+    key: str
+    name: str
+    goal: str
+    due_at: datetime | None
+    lead: str | None
+    require_verification: bool
+    lease_seconds: int
+    created_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class Agent(_Jsonable):
+    name: str
+    board: str
+    kind: str
+    skills: tuple[str, ...]
+    role: str
+    supervisor: str | None
+    last_heartbeat: datetime | None
+    current_task: str | None
+    active_form: str
+    state: str  # working | idle | stale
+
+
+@dataclass(frozen=True, slots=True)
+class Task(_Jsonable):
+    key: str
+    board: str
+    title: str
+    description: str
+    criteria: str
+    priority: int
+    required_skills: tuple[str, ...]
+    parent: str | None
+    requires_approval: bool
+    estimate_hours: float | None
+    assignee: str | None
+    status: str
+    column: str
+    active_form: str
+    result: str
+    verification: str
+    verified: bool
+    escalation_reason: str
+    lease_expires_at: datetime | None
+    lease_stale: bool
+    version: int
+    blocked_by: tuple[str, ...]
+    cost_usd: float
+    tokens: int
+    over_budget: bool
+    created_at: datetime
+    started_at: datetime | None
+    completed_at: datetime | None
+    updated_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class Event(_Jsonable):
+    id: int
+    board: str
+    task: str | None
+    actor: str
+    kind: str
+    subkind: str
+    text: str
+    data: dict[str, Any]
+    created_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class Message(_Jsonable):
+    id: int
+    to: str
+    sender: str
+    task: str | None
+    kind: str
+    text: str
+    created_at: datetime
+    read: bool
+
+
+@dataclass(frozen=True, slots=True)
+class Checkpoint(_Jsonable):
+    task: str
+    actor: str
+    sha: str
+    message: str
+    files: tuple[str, ...]
+    created_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class UsageTotals(_Jsonable):
+    tokens_in: int = 0
+    tokens_out: int = 0
+    cost_usd: float = 0.0
+    cpu_seconds: float = 0.0
+    gpu_seconds: float = 0.0
+
+    @property
+    def tokens(self) -> int:
+        return self.tokens_in + self.tokens_out
+
+
+@dataclass(frozen=True, slots=True)
+class BudgetStatus(_Jsonable):
+    scope: str
+    subject: str
+    metric: str
+    used: float
+    soft: float | None
+    hard: float | None
+    level: str  # ok | warn | over
+
+
+@dataclass(frozen=True, slots=True)
+class SearchHit(_Jsonable):
+    key: str
+    title: str
+    result: str
+    snippet: str
+    score: float
+
+
+@dataclass(frozen=True, slots=True)
+class TaskDetail(_Jsonable):
+    """Everything the task screen shows except the log, which is loaded separately."""
+
+    task: Task
+    blocks: tuple[str, ...]
+    blocked_by_all: tuple[tuple[str, str], ...]  # (key, status) of every blocker
+    subtasks: tuple[str, ...]
+    assignee_history: tuple[tuple[str, str, datetime], ...]  # (agent, by, when)
+    notes: tuple[Event, ...]
+    checkpoints: tuple[Checkpoint, ...]
+    usage: UsageTotals
+    event_count: int
+
+
+@dataclass(frozen=True, slots=True)
+class Claim(_Jsonable):
+    """A claimed task with what the agent should read before starting."""
+
+    task: Task
+    inbox: tuple[Message, ...]
+    similar: tuple[SearchHit, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class Completion(_Jsonable):
+    """The result of `complete`: the task, and a nudge when it was done without evidence."""
+
+    task: Task
+    nudge: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class BurnDownPoint(_Jsonable):
+    at: datetime
+    open: int
+    scope: int
+
+
+@dataclass(frozen=True, slots=True)
+class BurnDown(_Jsonable):
+    points: tuple[BurnDownPoint, ...]
+    ideal: tuple[BurnDownPoint, ...]
+    forecast: tuple[BurnDownPoint, ...]
+    due_at: datetime | None
+    forecast_done_at: datetime | None
+    throughput_per_day: float
+
+
+@dataclass(frozen=True, slots=True)
+class BoardCounts(_Jsonable):
+    """Task counts per board column, for the header and the report."""
+
+    by_column: dict[str, int] = field(default_factory=dict)
+
+    @property
+    def total(self) -> int:
+        return sum(n for c, n in self.by_column.items() if c != "cancelled")
+
+    @property
+    def done(self) -> int:
+        return self.by_column.get("done", 0)

@@ -1,0 +1,88 @@
+"""Applying a lifecycle move to a stored task: the shared mechanics behind every verb.
+
+One place updates status and version, writes the move's event, keeps dependents' blocker
+counts, the agent's current task and the knowledge index in step.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.engine import RowMapping
+
+from core import knowledge, lifecycle
+from core.errors import ConflictError
+from core.tables import agent_t, task_t
+from core.tasks import TasksMixin
+from core.tx import Tx, task_key
+
+
+class MovesMixin(TasksMixin):
+    def _check_version(self, task: RowMapping, key: str, expected_version: int | None) -> None:
+        if expected_version is not None and expected_version != task["version"]:
+            raise ConflictError(
+                f"{key} changed since you saw it (now version {task['version']}, you had "
+                f"{expected_version}; it is {task['status']}); reload and try again"
+            )
+
+    def _move(
+        self,
+        tx: Tx,
+        task: RowMapping,
+        b: RowMapping,
+        verb: str,
+        actor: str,
+        *,
+        text: str = "",
+        subkind: str | None = None,
+        data: dict[str, Any] | None = None,
+        values: dict[str, Any] | None = None,
+    ) -> None:
+        """Move `task` by `verb`, or raise the lifecycle error; the caller checked who may."""
+        key = task_key(b["key"], task["number"])
+        move = lifecycle.check_move(verb, key, task["status"])
+        was, now = task["status"], move.target
+        update: dict[str, Any] = {
+            "status": now,
+            "version": task["version"] + 1,
+            "updated_at": tx.now,
+        }
+        if now != "in_progress":
+            update.update(lease_expires_at=None, active_form="")
+        if now in ("done", "failed", "cancelled"):
+            update["completed_at"] = tx.now
+        if now == "pending":
+            update["completed_at"] = None
+        update.update(values or {})
+        result = tx.conn.execute(
+            task_t.update()
+            .where(task_t.c.id == task["id"], task_t.c.version == task["version"])
+            .values(**update)
+        )
+        if result.rowcount != 1:
+            raise ConflictError(f"{key} changed while {verb} was being applied; try again")
+        payload = {"from": was, "to": now, "verb": verb, **(data or {})}
+        tx.event(
+            b["id"],
+            task["id"],
+            actor,
+            move.event,
+            subkind if subkind is not None else now,
+            text,
+            payload,
+        )
+        self._blocker_moved(tx, task["id"], was, now)
+        if now != "in_progress" and task["assignee_id"] is not None:
+            tx.conn.execute(
+                agent_t.update()
+                .where(agent_t.c.id == task["assignee_id"], agent_t.c.current_task_id == task["id"])
+                .values(current_task_id=None, active_form="")
+            )
+        if now == "done":
+            knowledge.index_task(tx, task["id"], b["id"])
+        elif was == "done":
+            knowledge.unindex_task(tx, task["id"])
+
+    def _reload(self, tx: Tx, task_id: int):  # type: ignore[no-untyped-def]
+        return tx.conn.execute(sa.select(task_t).where(task_t.c.id == task_id)).mappings().one()

@@ -1,0 +1,109 @@
+"""A supervisor's plan: many tasks with dependencies by local reference, in one transaction."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from core.errors import ValidationError
+from core.models import Task
+from core.supervision import SupervisionMixin
+from core.tables import task_t
+
+_FIELDS = {
+    "ref",
+    "title",
+    "description",
+    "criteria",
+    "priority",
+    "skills",
+    "requires_approval",
+    "estimate_hours",
+    "assignee",
+    "parent",
+    "blocked_by",
+}
+MAX_PLAN = 2000
+
+
+def _spec(i: int, raw: Any) -> dict[str, Any]:
+    where = f"plan task {i + 1}"
+    if not isinstance(raw, Mapping):
+        raise ValidationError(f"{where}: expected an object with at least a title")
+    unknown = set(raw) - _FIELDS
+    if unknown:
+        raise ValidationError(
+            f"{where}: unknown field {sorted(unknown)[0]!r}; fields: {', '.join(sorted(_FIELDS))}"
+        )
+    if not isinstance(raw.get("title"), str):
+        raise ValidationError(f"{where}: needs a title (text)")
+    for field in ("blocked_by", "skills"):
+        value = raw.get(field, [])
+        if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+            raise ValidationError(f"{where}: {field} must be a list of strings")
+    for field in ("description", "criteria", "ref", "assignee", "parent"):
+        if raw.get(field) is not None and not isinstance(raw[field], str):
+            raise ValidationError(f"{where}: {field} must be text")
+    if "priority" in raw and (
+        not isinstance(raw["priority"], int) or isinstance(raw["priority"], bool)
+    ):
+        raise ValidationError(f"{where}: priority must be a whole number 0-4")
+    return dict(raw)
+
+
+class PlanningMixin(SupervisionMixin):
+    def plan(
+        self, tasks: Sequence[Mapping[str, Any]], *, actor: str, board: str | None = None
+    ) -> list[Task]:
+        """Create a whole decomposition at once, all or nothing.
+
+        Each task is an object with `title` and optionally `ref` (a local name), description,
+        criteria, priority, skills, requires_approval, estimate_hours, assignee, `parent` and
+        `blocked_by` (refs in this plan or existing keys like WEB-3).
+        """
+        if not isinstance(tasks, Sequence) or isinstance(tasks, str | bytes):
+            raise ValidationError("a plan is a list of tasks")
+        if not tasks:
+            raise ValidationError("a plan needs at least one task")
+        if len(tasks) > MAX_PLAN:
+            raise ValidationError(f"a plan has at most {MAX_PLAN} tasks (got {len(tasks)})")
+        specs = [_spec(i, raw) for i, raw in enumerate(tasks)]
+        refs: set[str] = set()
+        for i, spec in enumerate(specs):
+            ref = spec.get("ref")
+            if ref is not None and ref in refs:
+                raise ValidationError(f"plan task {i + 1}: ref {ref!r} is used twice")
+            if ref is not None:
+                refs.add(ref)
+        with self._write() as tx:
+            b = tx.board(board)
+            tx.agent(b["id"], actor, b["key"])
+            ids: list[int] = []
+            by_ref: dict[str, int] = {}
+
+            def resolve(i: int, name: str) -> int:
+                if name in by_ref:
+                    return by_ref[name]
+                if "-" not in name:
+                    raise ValidationError(f"plan task {i + 1}: unknown ref {name!r}")
+                return self._task_id(tx, b, name)
+
+            for spec in specs:
+                fields = {k: v for k, v in spec.items() if k not in ("ref", "parent", "blocked_by")}
+                task_id = self._insert_task(tx, b, actor, **fields)
+                if spec.get("ref") is not None:
+                    by_ref[spec["ref"]] = task_id
+                ids.append(task_id)
+            for i, (spec, task_id) in enumerate(zip(specs, ids, strict=True)):
+                if spec.get("parent"):
+                    tx.conn.execute(
+                        task_t.update()
+                        .where(task_t.c.id == task_id)
+                        .values(parent_id=resolve(i, spec["parent"]))
+                    )
+                for blocker in spec.get("blocked_by", []):
+                    self._link(tx, task_id, resolve(i, blocker))
+            tx.event(
+                b["id"], None, actor, "plan", "", f"planned {len(ids)} tasks", {"count": len(ids)}
+            )
+            return self._tasks_by_id(tx, ids)

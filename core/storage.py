@@ -1,0 +1,146 @@
+"""Where the database is and how connections to it behave.
+
+SQLite is tuned for many writer processes: WAL, `synchronous=NORMAL`, a busy timeout, foreign
+keys, and every write transaction begun with `BEGIN IMMEDIATE` so a reader never has to upgrade
+to a writer mid-transaction (that upgrade fails with SQLITE_BUSY no timeout can fix).
+Connections never cross `fork()`: a child process disposes the pool it inherited.
+"""
+
+from __future__ import annotations
+
+import os
+import weakref
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy import event
+
+from core.errors import DatabaseBusyError, NotFoundError
+
+DB_DIRNAME = ".agentdeck"
+DB_FILENAME = "board.db"
+ENV_DB = "AGENTDECK_DB"
+ENV_TIMEOUT = "AGENTDECK_TIMEOUT"
+DEFAULT_TIMEOUT_S = 15.0
+WRITE_OPTION = "agentdeck_write"
+
+_engines: weakref.WeakSet[sa.Engine] = weakref.WeakSet()
+
+
+def _dispose_after_fork() -> None:
+    for engine in list(_engines):
+        engine.dispose(close=False)
+
+
+os.register_at_fork(after_in_child=_dispose_after_fork)
+
+
+def find_database(start: Path | None = None) -> Path | None:
+    """The nearest `.agentdeck/board.db` in `start` or a parent, like git finds `.git`."""
+    here = (start or Path.cwd()).resolve()
+    for folder in (here, *here.parents):
+        candidate = folder / DB_DIRNAME / DB_FILENAME
+        if candidate.is_file():
+            return candidate
+    return None
+
+
+def resolve_url(target: str | os.PathLike[str] | None, *, create: bool = False) -> str:
+    """A SQLAlchemy URL from a path, a URL, `AGENTDECK_DB`, or the nearest board database."""
+    raw = os.fspath(target) if target is not None else os.environ.get(ENV_DB) or None
+    if raw and "://" in raw:
+        return raw
+    if raw:
+        path = Path(raw).expanduser()
+    else:
+        found = find_database()
+        if found is not None:
+            path = found
+        elif create:
+            path = Path.cwd() / DB_DIRNAME / DB_FILENAME
+        else:
+            raise NotFoundError(
+                f"no agentdeck database in {Path.cwd()} or its parents; create one with "
+                "`agentdeck board create`, or pass --db / set AGENTDECK_DB"
+            )
+    if not path.exists() and not create:
+        raise NotFoundError(f"no agentdeck database at {path}; pass --db with an existing file")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    return f"sqlite:///{path.resolve()}"
+
+
+def timeout_seconds() -> float:
+    raw = os.environ.get(ENV_TIMEOUT)
+    try:
+        return float(raw) if raw else DEFAULT_TIMEOUT_S
+    except ValueError:
+        return DEFAULT_TIMEOUT_S
+
+
+def make_engine(url: str, *, timeout: float | None = None) -> sa.Engine:
+    """An engine configured for agentdeck's concurrency rules on SQLite or PostgreSQL."""
+    timeout = timeout_seconds() if timeout is None else timeout
+    if url.startswith("sqlite"):
+        engine = sa.create_engine(
+            url,
+            connect_args={"timeout": timeout, "isolation_level": None, "check_same_thread": False},
+            pool_size=4,
+            max_overflow=8,
+        )
+        _tune_sqlite(engine, timeout)
+    else:
+        engine = sa.create_engine(
+            url,
+            pool_pre_ping=True,
+            connect_args={"options": f"-c lock_timeout={int(timeout * 1000)}"},
+        )
+    _engines.add(engine)
+    return engine
+
+
+def _tune_sqlite(engine: sa.Engine, timeout: float) -> None:
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_conn: Any, _record: Any) -> None:
+        cur = dbapi_conn.cursor()
+        cur.execute("PRAGMA journal_mode=WAL")
+        cur.execute("PRAGMA synchronous=NORMAL")
+        cur.execute("PRAGMA foreign_keys=ON")
+        cur.execute(f"PRAGMA busy_timeout={int(timeout * 1000)}")
+        # Keep the WAL file from growing without bound after a large checkpoint.
+        cur.execute(f"PRAGMA journal_size_limit={64 * 1024 * 1024}")
+        cur.execute("PRAGMA temp_store=MEMORY")
+        cur.close()
+
+    @event.listens_for(engine, "begin")
+    def _on_begin(conn: sa.Connection) -> None:
+        write = conn.get_execution_options().get(WRITE_OPTION, False)
+        conn.exec_driver_sql("BEGIN IMMEDIATE" if write else "BEGIN")
+
+
+def is_sqlite(engine: sa.Engine) -> bool:
+    return engine.dialect.name == "sqlite"
+
+
+def sqlite_path(engine: sa.Engine) -> Path | None:
+    """The database file of a SQLite engine, or None for other backends."""
+    if not is_sqlite(engine) or not engine.url.database:
+        return None
+    return Path(engine.url.database)
+
+
+@contextmanager
+def translate_busy() -> Iterator[None]:
+    """Turn a lock timeout from either backend into one clear `DatabaseBusyError`."""
+    try:
+        yield
+    except sa.exc.OperationalError as exc:
+        text = str(exc.orig).lower()
+        if "locked" in text or "busy" in text or "lock timeout" in text:
+            raise DatabaseBusyError(
+                f"the database stayed locked by another writer for over {timeout_seconds():g}s "
+                f"(raise {ENV_TIMEOUT} to wait longer)"
+            ) from exc
+        raise

@@ -1,0 +1,178 @@
+"""The human's side of the lifecycle: approve, reject, reopen, answer, assign, prioritise, cancel.
+
+Human edits carry the version the human saw; a stale version is a conflict, never a silent
+overwrite. Notes typed for reject, reopen and answer reach the agent's inbox.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy.engine import RowMapping
+
+from core import inbox, lifecycle, limits
+from core.errors import PermissionDeniedError, ValidationError
+from core.models import Task
+from core.tables import task_t
+from core.tx import Tx, task_key
+from core.work import WorkMixin
+
+
+class SupervisionMixin(WorkMixin):
+    def _human_edit(
+        self, tx: Tx, key: str, actor: str, doing: str, expected_version: int | None
+    ) -> tuple[RowMapping, RowMapping]:
+        task, b = tx.task(key)
+        self._require_human(tx, b["id"], actor, doing, b["key"])
+        self._check_version(task, task_key(b["key"], task["number"]), expected_version)
+        return task, b
+
+    def approve(
+        self, key: str, *, actor: str, note: str = "", expected_version: int | None = None
+    ) -> Task:
+        """Accept work in review: it is done. Only a human, never the task's own assignee."""
+        with self._write() as tx:
+            task, b = self._human_edit(tx, key, actor, "approve work", expected_version)
+            lifecycle.check_move("approve", task_key(b["key"], task["number"]), task["status"])
+            if tx.agent_name(task["assignee_id"]) == actor:
+                raise PermissionDeniedError(
+                    f"{actor} cannot approve {task_key(b['key'], task['number'])}: it is their own work"
+                )
+            self._move(tx, task, b, "approve", actor, text=limits.text(note), subkind="approved")
+            return self._tasks_by_id(tx, [task["id"]])[0]
+
+    def reject(
+        self, key: str, *, actor: str, notes: str, expected_version: int | None = None
+    ) -> Task:
+        """Send work in review back to its agent with notes on what to fix."""
+        return self._back_with_notes(
+            key, actor, notes, expected_version, "reject", "rejection", "rejected"
+        )
+
+    def reopen(
+        self, key: str, *, actor: str, notes: str, expected_version: int | None = None
+    ) -> Task:
+        """Reopen a done or failed task with notes; it returns to its agent's queue."""
+        return self._back_with_notes(
+            key, actor, notes, expected_version, "reopen", "reopen", "pending"
+        )
+
+    def answer(
+        self, key: str, *, actor: str, text: str, expected_version: int | None = None
+    ) -> Task:
+        """Answer an escalation; the task returns to the queue and the answer to the agent's inbox."""
+        return self._back_with_notes(
+            key, actor, text, expected_version, "answer", "answer", "pending"
+        )
+
+    def _back_with_notes(
+        self,
+        key: str,
+        actor: str,
+        notes: str,
+        expected_version: int | None,
+        verb: str,
+        message_kind: str,
+        subkind: str,
+    ) -> Task:
+        notes = limits.text(notes)
+        if not notes.strip():
+            raise ValidationError(f"{verb} needs notes the agent can act on")
+        with self._write() as tx:
+            task, b = self._human_edit(tx, key, actor, f"{verb} tasks", expected_version)
+            upper = task_key(b["key"], task["number"])
+            lifecycle.check_move(verb, upper, task["status"])
+            values: dict[str, Any] = {"escalation_reason": ""} if verb == "answer" else {}
+            self._move(tx, task, b, verb, actor, text=notes, subkind=subkind, values=values)
+            inbox.send(
+                tx,
+                b["id"],
+                task["assignee_id"],
+                task["id"],
+                actor,
+                message_kind,
+                f"{upper}: {notes}",
+            )
+            return self._tasks_by_id(tx, [task["id"]])[0]
+
+    def assign(
+        self, key: str, assignee: str | None, *, actor: str, expected_version: int | None = None
+    ) -> Task:
+        """Give a task to an agent (None unassigns). A task in progress or escalated goes back to
+        pending for its new assignee; the old holder's later updates are refused."""
+        with self._write() as tx:
+            task, b = tx.task(key)
+            upper = task_key(b["key"], task["number"])
+            who = tx.agent(b["id"], actor, b["key"])
+            if who["kind"] != "human" and b["lead"] != actor:
+                raise PermissionDeniedError(
+                    f"only a human or the board's lead may assign tasks; {actor} is neither"
+                )
+            self._check_version(task, upper, expected_version)
+            lifecycle.check_edit("assign", upper, task["status"])
+            new = tx.agent(b["id"], assignee, b["key"]) if assignee else None
+            new_id = new["id"] if new is not None else None
+            data = {"from_agent": tx.agent_name(task["assignee_id"]), "to_agent": assignee}
+            if task["status"] in lifecycle.MOVES["reassign"].sources:
+                self._move(
+                    tx,
+                    task,
+                    b,
+                    "reassign",
+                    actor,
+                    text=assignee or "",
+                    subkind="pending",
+                    data=data,
+                    values={"assignee_id": new_id, "escalation_reason": ""},
+                )
+            else:
+                tx.conn.execute(
+                    task_t.update()
+                    .where(task_t.c.id == task["id"])
+                    .values(assignee_id=new_id, version=task["version"] + 1, updated_at=tx.now)
+                )
+                tx.event(b["id"], task["id"], actor, "assigned", "", assignee or "", data)
+            inbox.send(
+                tx, b["id"], new_id, task["id"], actor, "assignment", f"{upper} is assigned to you"
+            )
+            return self._tasks_by_id(tx, [task["id"]])[0]
+
+    def set_priority(
+        self, key: str, priority: int, *, actor: str, expected_version: int | None = None
+    ) -> Task:
+        """Change a task's priority (0 most urgent, 4 least)."""
+        priority = limits.priority(priority)
+        with self._write() as tx:
+            task, b = tx.task(key)
+            upper = task_key(b["key"], task["number"])
+            who = tx.agent(b["id"], actor, b["key"])
+            if who["kind"] != "human" and b["lead"] != actor:
+                raise PermissionDeniedError(
+                    f"only a human or the board's lead may change priority; {actor} is neither"
+                )
+            self._check_version(task, upper, expected_version)
+            lifecycle.check_edit("set_priority", upper, task["status"])
+            tx.conn.execute(
+                task_t.update()
+                .where(task_t.c.id == task["id"])
+                .values(priority=priority, version=task["version"] + 1, updated_at=tx.now)
+            )
+            tx.event(
+                b["id"],
+                task["id"],
+                actor,
+                "priority",
+                str(priority),
+                f"P{task['priority']} -> P{priority}",
+                {"from_priority": task["priority"], "to_priority": priority},
+            )
+            return self._tasks_by_id(tx, [task["id"]])[0]
+
+    def cancel(
+        self, key: str, *, actor: str, reason: str = "", expected_version: int | None = None
+    ) -> Task:
+        """Cancel an open task; tasks waiting on it are no longer blocked by it."""
+        with self._write() as tx:
+            task, b = self._human_edit(tx, key, actor, "cancel tasks", expected_version)
+            self._move(tx, task, b, "cancel", actor, text=limits.text(reason))
+            return self._tasks_by_id(tx, [task["id"]])[0]

@@ -1,0 +1,307 @@
+"""Creating tasks and dependencies, and reading tasks back: lists, ready queue, details, counts."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.engine import RowMapping
+
+from core import convert, dialect, inbox, limits
+from core.base import DeckBase
+from core.errors import CycleError, NotFoundError, ValidationError
+from core.models import FINISHED_STATUSES, BoardCounts, Task, column_of
+from core.tables import agent_t, board_t, dependency_t, task_t
+from core.tx import Tx, split_key, task_key
+
+
+class TasksMixin(DeckBase):
+    # -- creating ----------------------------------------------------------------------------
+
+    def add_task(
+        self,
+        title: str,
+        *,
+        actor: str,
+        board: str | None = None,
+        description: str = "",
+        criteria: str = "",
+        priority: int = 2,
+        skills: Sequence[str] = (),
+        parent: str | None = None,
+        requires_approval: bool = False,
+        estimate_hours: float | None = None,
+        assignee: str | None = None,
+        blocked_by: Sequence[str] = (),
+    ) -> Task:
+        """A new pending task on a board, optionally assigned and waiting on other tasks."""
+        with self._write() as tx:
+            b = tx.board(board)
+            tx.agent(b["id"], actor, b["key"])
+            task_id = self._insert_task(
+                tx,
+                b,
+                actor,
+                title=title,
+                description=description,
+                criteria=criteria,
+                priority=priority,
+                skills=skills,
+                parent_id=self._task_id(tx, b, parent) if parent else None,
+                requires_approval=requires_approval,
+                estimate_hours=estimate_hours,
+                assignee=assignee,
+            )
+            for blocker in blocked_by:
+                self._link(tx, task_id, self._task_id(tx, b, blocker))
+            return self._tasks_by_id(tx, [task_id])[0]
+
+    def _insert_task(self, tx: Tx, b: RowMapping, actor: str, **spec: Any) -> int:
+        assignee_id = None
+        if spec.get("assignee"):
+            assignee_id = tx.agent(b["id"], spec["assignee"], b["key"])["id"]
+        number = (
+            tx.conn.execute(
+                board_t.update()
+                .where(board_t.c.id == b["id"])
+                .values(next_number=board_t.c.next_number + 1)
+                .returning(board_t.c.next_number)
+            ).scalar_one()
+            - 1
+        )
+        estimate = spec.get("estimate_hours")
+        if estimate is not None and (not isinstance(estimate, int | float) or estimate < 0):
+            raise ValidationError(f"estimate_hours must be a positive number, not {estimate!r}")
+        values = {
+            "board_id": b["id"],
+            "number": number,
+            "title": limits.title(spec["title"]),
+            "description": limits.text(spec.get("description")),
+            "criteria": limits.text(spec.get("criteria")),
+            "priority": limits.priority(spec.get("priority", 2)),
+            "required_skills": limits.skills(spec.get("skills")),
+            "parent_id": spec.get("parent_id"),
+            "requires_approval": bool(spec.get("requires_approval")),
+            "estimate_hours": estimate,
+            "assignee_id": assignee_id,
+            "status": "pending",
+            "created_at": tx.now,
+            "updated_at": tx.now,
+        }
+        task_id = tx.conn.execute(task_t.insert().values(**values)).inserted_primary_key[0]
+        key = task_key(b["key"], number)
+        tx.event(
+            b["id"],
+            task_id,
+            actor,
+            "created",
+            text=values["title"],
+            data={"key": key, "priority": values["priority"], "to": "pending"},
+        )
+        if spec.get("assignee"):
+            tx.event(
+                b["id"],
+                task_id,
+                actor,
+                "assigned",
+                text=spec["assignee"],
+                data={"to": spec["assignee"]},
+            )
+            inbox.send(
+                tx, b["id"], assignee_id, task_id, actor, "assignment", f"{key} is assigned to you"
+            )
+        return int(task_id)
+
+    def add_dependency(self, key: str, blocked_by: str, *, actor: str) -> Task:
+        """Make `key` wait for `blocked_by`; refuses cycles and cross-board links."""
+        with self._write() as tx:
+            task, b = tx.task(key)
+            tx.agent(b["id"], actor, b["key"])
+            blocker_id = self._task_id(tx, b, blocked_by)
+            self._link(tx, task["id"], blocker_id)
+            tx.event(
+                b["id"],
+                task["id"],
+                actor,
+                "dependency",
+                text=blocked_by.upper(),
+                data={"blocked_by": blocked_by.upper()},
+            )
+            return self._tasks_by_id(tx, [task["id"]])[0]
+
+    def _task_id(self, tx: Tx, b: RowMapping, key: str) -> int:
+        board_key, number = split_key(key)
+        if board_key != b["key"]:
+            raise ValidationError(
+                f"{key} is on board {board_key}; dependencies stay within {b['key']}"
+            )
+        task_id = tx.conn.execute(
+            sa.select(task_t.c.id).where(task_t.c.board_id == b["id"], task_t.c.number == number)
+        ).scalar()
+        if task_id is None:
+            raise NotFoundError(f"no task {board_key}-{number}")
+        return int(task_id)
+
+    def _link(self, tx: Tx, task_id: int, blocker_id: int) -> None:
+        """Insert the edge task -> blocker, refusing a cycle, and count the blocker if unfinished."""
+        if task_id == blocker_id:
+            raise CycleError(f"{self._key_of(tx, task_id)} cannot wait on itself")
+        reaches = tx.conn.execute(
+            sa.text(
+                "WITH RECURSIVE up(id) AS (SELECT :blocker UNION "
+                "SELECT d.blocker_id FROM dependency d JOIN up ON d.task_id = up.id) "
+                "SELECT 1 FROM up WHERE id = :task LIMIT 1"
+            ),
+            {"blocker": blocker_id, "task": task_id},
+        ).first()
+        if reaches:
+            raise CycleError(
+                f"{self._key_of(tx, task_id)} cannot wait on {self._key_of(tx, blocker_id)}: "
+                f"{self._key_of(tx, blocker_id)} already waits on it (directly or through others)"
+            )
+        exists = tx.conn.execute(
+            sa.select(dependency_t.c.task_id).where(
+                dependency_t.c.task_id == task_id, dependency_t.c.blocker_id == blocker_id
+            )
+        ).first()
+        if exists:
+            return
+        tx.conn.execute(dependency_t.insert().values(task_id=task_id, blocker_id=blocker_id))
+        status = tx.conn.execute(
+            sa.select(task_t.c.status).where(task_t.c.id == blocker_id)
+        ).scalar()
+        if status not in FINISHED_STATUSES:
+            tx.conn.execute(
+                task_t.update()
+                .where(task_t.c.id == task_id)
+                .values(open_deps=task_t.c.open_deps + 1)
+            )
+
+    def _key_of(self, tx: Tx, task_id: int) -> str:
+        row = tx.conn.execute(
+            sa.select(board_t.c.key, task_t.c.number)
+            .join(board_t, board_t.c.id == task_t.c.board_id)
+            .where(task_t.c.id == task_id)
+        ).one()
+        return task_key(row[0], row[1])
+
+    def _blocker_moved(self, tx: Tx, task_id: int, was: str, now: str) -> None:
+        """Keep dependents' unfinished-blocker counts in step when a blocker finishes or reopens."""
+        delta = int(was in FINISHED_STATUSES) - int(now in FINISHED_STATUSES)
+        if delta:
+            tx.conn.execute(
+                task_t.update()
+                .where(
+                    task_t.c.id.in_(
+                        sa.select(dependency_t.c.task_id).where(
+                            dependency_t.c.blocker_id == task_id
+                        )
+                    )
+                )
+                .values(open_deps=task_t.c.open_deps + delta)
+            )
+
+    # -- reading -----------------------------------------------------------------------------
+
+    def _tasks_by_id(self, tx: Tx, ids: Sequence[int]) -> list[Task]:
+        rows = tx.conn.execute(sa.select(task_t).where(task_t.c.id.in_(list(ids)))).mappings().all()
+        order = {task_id: i for i, task_id in enumerate(ids)}
+        return convert.tasks(tx.conn, sorted(rows, key=lambda r: order[r["id"]]), tx.now)
+
+    def get_task(self, key: str) -> Task:
+        with self._read() as tx:
+            task, _ = tx.task(key)
+            return convert.tasks(tx.conn, [task], tx.now)[0]
+
+    def list_tasks(
+        self,
+        board: str | None = None,
+        *,
+        status: str | Sequence[str] | None = None,
+        column: str | None = None,
+        assignee: str | None = None,
+        include_cancelled: bool = False,
+        limit: int | None = None,
+        offset: int = 0,
+    ) -> list[Task]:
+        """Tasks of a board by priority then age, filtered by status, column or assignee."""
+        with self._read() as tx:
+            b = tx.board(board)
+            q = sa.select(task_t).where(task_t.c.board_id == b["id"])
+            if status is not None:
+                q = q.where(
+                    task_t.c.status.in_([status] if isinstance(status, str) else list(status))
+                )
+            elif not include_cancelled:
+                q = q.where(task_t.c.status != "cancelled")
+            if column is not None:
+                q = q.where(_column_clause(column))
+            if assignee is not None:
+                q = q.join(agent_t, agent_t.c.id == task_t.c.assignee_id).where(
+                    agent_t.c.name == assignee
+                )
+            q = q.order_by(task_t.c.priority, task_t.c.id).offset(offset)
+            if limit is not None:
+                q = q.limit(limit)
+            return convert.tasks(tx.conn, tx.conn.execute(q).mappings().all(), tx.now)
+
+    def ready(
+        self, board: str | None = None, *, agent: str | None = None, limit: int = 50
+    ) -> list[Task]:
+        """The ready queue (pending, every blocker finished), best first; for `agent`, only
+        tasks it may claim: assigned to it, or unassigned with skills it has."""
+        with self._read() as tx:
+            b = tx.board(board)
+            q = sa.select(task_t).where(
+                task_t.c.board_id == b["id"], task_t.c.status == "pending", task_t.c.open_deps == 0
+            )
+            if agent is not None:
+                a = tx.agent(b["id"], agent, b["key"])
+                q = q.where(
+                    sa.or_(
+                        task_t.c.assignee_id == a["id"],
+                        sa.and_(
+                            task_t.c.assignee_id.is_(None),
+                            dialect.skills_fit(tx.conn, task_t, list(a["skills"])),
+                        ),
+                    )
+                ).order_by(
+                    sa.case((task_t.c.assignee_id == a["id"], 0), else_=1),
+                    task_t.c.priority,
+                    task_t.c.id,
+                )
+            else:
+                q = q.order_by(task_t.c.priority, task_t.c.id)
+            rows = tx.conn.execute(q.limit(limit)).mappings().all()
+            return convert.tasks(tx.conn, rows, tx.now)
+
+    def counts(self, board: str | None = None) -> BoardCounts:
+        """Tasks per board column; one grouped query over the claim index."""
+        with self._read() as tx:
+            b = tx.board(board)
+            rows = tx.conn.execute(
+                sa.select(task_t.c.status, task_t.c.open_deps > 0, sa.func.count())
+                .where(task_t.c.board_id == b["id"])
+                .group_by(task_t.c.status, task_t.c.open_deps > 0)
+            ).all()
+            by_column: dict[str, int] = {}
+            for status, blocked, n in rows:
+                col = column_of(status, int(bool(blocked)))
+                by_column[col] = by_column.get(col, 0) + n
+            return BoardCounts(by_column=by_column)
+
+
+def _column_clause(column: str) -> sa.ColumnElement[bool]:
+    match column:
+        case "blocked":
+            return sa.and_(task_t.c.status == "pending", task_t.c.open_deps > 0)
+        case "ready":
+            return sa.and_(task_t.c.status == "pending", task_t.c.open_deps == 0)
+        case "needs_human":
+            return task_t.c.status.in_(("review", "escalated"))
+        case "in_progress" | "done" | "failed" | "cancelled":
+            return task_t.c.status == column
+    raise ValidationError(
+        f"unknown column {column!r}; columns: blocked, ready, in_progress, needs_human, done, failed, cancelled"
+    )

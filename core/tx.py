@@ -1,0 +1,133 @@
+"""One write transaction: the connection, its clock reading, and the events it appends.
+
+Events are buffered and inserted in one statement just before commit, so every mutation's
+paper trail lands atomically with the change itself.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.engine import RowMapping
+
+from core import limits
+from core.errors import NotFoundError, ValidationError
+from core.tables import agent_t, board_t, event_t, task_t
+
+
+@dataclass
+class Tx:
+    """The state of one transaction; `Deck._write()` and `Deck._read()` make these."""
+
+    conn: sa.Connection
+    now: datetime
+    events: list[dict[str, Any]] = field(default_factory=list)
+    notify_boards: set[int] = field(default_factory=set)
+
+    def event(
+        self,
+        board_id: int,
+        task_id: int | None,
+        actor: str,
+        kind: str,
+        subkind: str = "",
+        text: str = "",
+        data: dict[str, Any] | None = None,
+    ) -> None:
+        """Append an event to the paper trail of this transaction."""
+        self.events.append(
+            {
+                "board_id": board_id,
+                "task_id": task_id,
+                "actor": actor,
+                "kind": kind,
+                "subkind": subkind,
+                "text": text,
+                "data": data or {},
+                "created_at": self.now,
+            }
+        )
+        self.notify_boards.add(board_id)
+
+    def flush_events(self) -> None:
+        if self.events:
+            self.conn.execute(event_t.insert(), self.events)
+            self.events = []
+
+    # -- look-ups shared by every verb -------------------------------------------------------
+
+    def board(self, key: str | None) -> RowMapping:
+        """The board with this key, or the only board when key is None."""
+        if key is None:
+            rows = self.conn.execute(sa.select(board_t).limit(2)).mappings().all()
+            if len(rows) == 1:
+                return rows[0]
+            if not rows:
+                raise NotFoundError(
+                    "there is no board yet; create one with `agentdeck board create`"
+                )
+            raise ValidationError("there are several boards; name one with --board KEY")
+        row = (
+            self.conn.execute(sa.select(board_t).where(board_t.c.key == key.upper()))
+            .mappings()
+            .first()
+        )
+        if row is None:
+            raise NotFoundError(f"no board {key!r}")
+        return row
+
+    def board_by_id(self, board_id: int) -> RowMapping:
+        return (
+            self.conn.execute(sa.select(board_t).where(board_t.c.id == board_id)).mappings().one()
+        )
+
+    def task(self, key: str) -> tuple[RowMapping, RowMapping]:
+        """The task row and its board row for a key like `WEB-12`."""
+        board_key, number = split_key(key)
+        row = (
+            self.conn.execute(
+                sa.select(task_t, board_t.c.key.label("board_key"))
+                .join(board_t, board_t.c.id == task_t.c.board_id)
+                .where(board_t.c.key == board_key, task_t.c.number == number)
+            )
+            .mappings()
+            .first()
+        )
+        if row is None:
+            raise NotFoundError(f"no task {board_key}-{number}")
+        return row, self.board_by_id(row["board_id"])
+
+    def agent(self, board_id: int, name: str, board_key: str = "") -> RowMapping:
+        row = (
+            self.conn.execute(
+                sa.select(agent_t).where(agent_t.c.board_id == board_id, agent_t.c.name == name)
+            )
+            .mappings()
+            .first()
+        )
+        if row is None:
+            where = f" on board {board_key}" if board_key else ""
+            raise NotFoundError(
+                f"no agent {name!r}{where}; add it with `agentdeck agent add {name}`"
+            )
+        return row
+
+    def agent_name(self, agent_id: int | None) -> str | None:
+        if agent_id is None:
+            return None
+        return self.conn.execute(sa.select(agent_t.c.name).where(agent_t.c.id == agent_id)).scalar()
+
+
+def split_key(key: str) -> tuple[str, int]:
+    """`WEB-12` -> ("WEB", 12); a clear error for anything else."""
+    board_part, sep, number = key.strip().upper().rpartition("-")
+    if not sep or not number.isdigit() or not board_part:
+        raise ValidationError(f"{key[:40]!r} is not a task key; keys look like WEB-12")
+    return limits.board_key(board_part), int(number)
+
+
+def task_key(board_key: str, number: int) -> str:
+    return f"{board_key}-{number}"

@@ -1,0 +1,519 @@
+"""The agent's side of the lifecycle: claim, heartbeat, doing, log, usage, submit, complete,
+fail, escalate, release, and the lease sweep that returns abandoned work to the queue."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import timedelta
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.engine import RowMapping
+
+from core import budgets, dialect, inbox, knowledge, limits
+from core.budgets import BudgetsMixin
+from core.errors import InvalidTransitionError, LeaseExpiredError, ValidationError
+from core.models import LOG_KINDS, BudgetStatus, Claim, Completion, Event, Task
+from core.moves import MovesMixin
+from core.tables import agent_t, budget_t, event_t, task_t
+from core.tx import Tx, split_key, task_key
+
+
+class WorkMixin(MovesMixin, BudgetsMixin):
+    # -- claiming and leases -----------------------------------------------------------------
+
+    def claim(
+        self, actor: str, *, board: str | None = None, key: str | None = None
+    ) -> Claim | None:
+        """Atomically take the best ready task for `actor` (or the task `key`), or None.
+
+        Best means assigned to the agent first, then unassigned tasks whose required skills it
+        has, by priority then age. Returns the task with the agent's unread inbox and the three
+        most similar finished tasks.
+        """
+        with self._write() as tx:
+            b = tx.task(key)[1] if key else tx.board(board)
+            a = tx.agent(b["id"], actor, b["key"])
+            self._expire(tx, b)
+            budgets.claim_block(tx, b["id"], actor)
+            row = self._claim_row(tx, b, a, key)
+            if row is None:
+                return None
+            tx.conn.execute(
+                agent_t.update()
+                .where(agent_t.c.id == a["id"])
+                .values(current_task_id=row["id"], active_form="", last_heartbeat=tx.now)
+            )
+            tx.event(
+                b["id"],
+                row["id"],
+                actor,
+                "claimed",
+                "in_progress",
+                "",
+                {"from": "pending", "to": "in_progress", "verb": "claim"},
+            )
+            task = self._tasks_by_id(tx, [row["id"]])[0]
+            messages = inbox.unread(tx, b["key"], a["id"], actor, mark_read=True)
+            similar = knowledge.similar_to(tx, row["id"], b["id"], 3)
+            return Claim(task=task, inbox=tuple(messages), similar=tuple(similar))
+
+    def _claim_row(
+        self, tx: Tx, b: RowMapping, a: RowMapping, key: str | None
+    ) -> RowMapping | None:
+        """One atomic UPDATE … RETURNING that moves the chosen ready task to in progress."""
+        ready = (
+            task_t.c.board_id == b["id"],
+            task_t.c.status == "pending",
+            task_t.c.open_deps == 0,
+        )
+        if key is not None:
+            _, number = split_key(key)
+            target: Any = (
+                sa.select(task_t.c.id)
+                .where(
+                    *ready,
+                    task_t.c.number == number,
+                    sa.or_(task_t.c.assignee_id.is_(None), task_t.c.assignee_id == a["id"]),
+                )
+                .scalar_subquery()
+            )
+        else:
+            mine = sa.select(task_t.c.id).where(*ready, task_t.c.assignee_id == a["id"])
+            open_ = sa.select(task_t.c.id).where(
+                *ready,
+                task_t.c.assignee_id.is_(None),
+                dialect.skills_fit(tx.conn, task_t, list(a["skills"])),
+            )
+            if self._has_exhausted_task_budget(tx, b["id"]):
+                exhausted = sa.select(budget_t.c.subject).where(
+                    budget_t.c.board_id == b["id"], budget_t.c.scope == "task", budget_t.c.hard_hit
+                )
+                key_expr = sa.literal(f"{b['key']}-") + sa.cast(task_t.c.number, sa.String)
+                mine, open_ = (q.where(key_expr.not_in(exhausted)) for q in (mine, open_))
+            target = sa.func.coalesce(
+                *(
+                    dialect.lock_pick(
+                        tx.conn, q.order_by(task_t.c.priority, task_t.c.id).limit(1)
+                    ).scalar_subquery()
+                    for q in (mine, open_)
+                )
+            )
+        row = (
+            tx.conn.execute(
+                task_t.update()
+                .where(task_t.c.id == target, task_t.c.status == "pending")
+                .values(
+                    status="in_progress",
+                    assignee_id=a["id"],
+                    lease_expires_at=tx.now + timedelta(seconds=b["lease_seconds"]),
+                    started_at=sa.func.coalesce(task_t.c.started_at, tx.now),
+                    updated_at=tx.now,
+                    active_form="",
+                    version=task_t.c.version + 1,
+                )
+                .returning(task_t.c.id)
+            )
+            .mappings()
+            .first()
+        )
+        if row is None and key is not None:
+            task, _ = tx.task(key)
+            if task["status"] != "pending":
+                raise InvalidTransitionError(f"cannot claim {key.upper()}: it is {task['status']}")
+            if task["open_deps"]:
+                raise InvalidTransitionError(
+                    f"cannot claim {key.upper()}: it waits on unfinished tasks"
+                )
+            raise InvalidTransitionError(
+                f"cannot claim {key.upper()}: it is assigned to someone else"
+            )
+        return row
+
+    def _has_exhausted_task_budget(self, tx: Tx, board_id: int) -> bool:
+        return (
+            tx.conn.execute(
+                sa.select(budget_t.c.id)
+                .where(
+                    budget_t.c.board_id == board_id, budget_t.c.scope == "task", budget_t.c.hard_hit
+                )
+                .limit(1)
+            ).first()
+            is not None
+        )
+
+    def _expire(self, tx: Tx, b: RowMapping) -> list[str]:
+        """Return every in-progress task of the board whose lease ran out to the queue."""
+        rows = (
+            tx.conn.execute(
+                sa.select(task_t).where(
+                    task_t.c.status == "in_progress",
+                    task_t.c.lease_expires_at < tx.now,
+                    task_t.c.board_id == b["id"],
+                )
+            )
+            .mappings()
+            .all()
+        )
+        keys = []
+        for task in rows:
+            holder = tx.agent_name(task["assignee_id"]) or "?"
+            key = task_key(b["key"], task["number"])
+            self._move(
+                tx,
+                task,
+                b,
+                "expire",
+                "agentdeck",
+                text=f"lease of {holder} expired",
+                data={"holder": holder},
+                values={"assignee_id": None},
+            )
+            keys.append(key)
+        return keys
+
+    def expire_leases(self, board: str | None = None) -> list[str]:
+        """Sweep expired leases now (claims also do this); returns the keys sent back."""
+        with self._write() as tx:
+            return self._expire(tx, tx.board(board))
+
+    def heartbeat(self, actor: str, *, board: str | None = None) -> list[str]:
+        """Say the agent is alive and renew the leases of the tasks it holds; returns their keys."""
+        with self._write() as tx:
+            b = tx.board(board)
+            a = tx.agent(b["id"], actor, b["key"])
+            tx.conn.execute(
+                agent_t.update().where(agent_t.c.id == a["id"]).values(last_heartbeat=tx.now)
+            )
+            held = (
+                task_t.c.assignee_id == a["id"],
+                task_t.c.status == "in_progress",
+                task_t.c.lease_expires_at >= tx.now,
+            )
+            tx.conn.execute(
+                task_t.update()
+                .where(*held)
+                .values(lease_expires_at=tx.now + timedelta(seconds=b["lease_seconds"]))
+            )
+            numbers = tx.conn.execute(
+                sa.select(task_t.c.number).where(*held).order_by(task_t.c.number)
+            ).scalars()
+            return [task_key(b["key"], n) for n in numbers]
+
+    # -- updates from the holder ------------------------------------------------------------
+
+    @contextmanager
+    def _as_holder(
+        self, key: str, actor: str, verb: str
+    ) -> Iterator[tuple[Tx, RowMapping, RowMapping, RowMapping]]:
+        """A write transaction on a task `actor` holds; a lapsed lease is swept, then refused."""
+        try:
+            with self._write() as tx:
+                task, b = tx.task(key)
+                a = tx.agent(b["id"], actor, b["key"])
+                self._require_holder(tx, task, b, a, verb)
+                yield tx, task, b, a
+        except LeaseExpiredError:
+            self.expire_leases(split_key(key)[0])
+            raise
+
+    def _require_holder(
+        self, tx: Tx, task: RowMapping, b: RowMapping, a: RowMapping, verb: str
+    ) -> None:
+        key = task_key(b["key"], task["number"])
+        if task["status"] == "in_progress" and task["assignee_id"] == a["id"]:
+            if task["lease_expires_at"] is not None and task["lease_expires_at"] < tx.now:
+                raise LeaseExpiredError(
+                    f"cannot {verb} {key}: the lease of {a['name']} expired; claim it again"
+                )
+            return
+        if task["status"] == "in_progress":
+            holder = tx.agent_name(task["assignee_id"])
+            raise LeaseExpiredError(f"cannot {verb} {key}: it is held by {holder}, not {a['name']}")
+        if task["status"] == "pending":
+            raise LeaseExpiredError(
+                f"cannot {verb} {key}: it is pending, not held by {a['name']}; claim it first"
+            )
+        from core.lifecycle import refused
+
+        raise refused(verb, key, task["status"])
+
+    def doing(
+        self, actor: str, text: str, *, key: str | None = None, board: str | None = None
+    ) -> None:
+        """Set what the agent is doing right now ("Writing SQL migration") on it and its task."""
+        text = " ".join(limits.text(text).split())[:200]
+        with self._write() as tx:
+            if key is None:
+                b = tx.board(board)
+                a = tx.agent(b["id"], actor, b["key"])
+                task_id = a["current_task_id"]
+            else:
+                task, b = tx.task(key)
+                a = tx.agent(b["id"], actor, b["key"])
+                self._require_holder(tx, task, b, a, "doing")
+                task_id = task["id"]
+            tx.conn.execute(
+                agent_t.update()
+                .where(agent_t.c.id == a["id"])
+                .values(active_form=text, last_heartbeat=tx.now)
+            )
+            if task_id is not None:
+                tx.conn.execute(
+                    task_t.update()
+                    .where(task_t.c.id == task_id)
+                    .values(active_form=text, updated_at=tx.now)
+                )
+            tx.event(b["id"], task_id, actor, "doing", "", text)
+
+    def log(
+        self,
+        key: str,
+        text: str,
+        *,
+        actor: str,
+        kind: str = "action",
+        data: dict[str, Any] | None = None,
+    ) -> Event:
+        """Append an entry to a task's log: action, tool_call, decision, observation or verification.
+
+        The holder of an in-progress task, its assignee while it waits on a human, or any human
+        may log; a late entry from an agent whose lease lapsed is refused.
+        """
+        if kind not in LOG_KINDS:
+            raise ValidationError(f"unknown log kind {kind!r}; kinds: {', '.join(LOG_KINDS)}")
+        text = limits.text(text)
+        if not text.strip():
+            raise ValidationError("a log entry needs text")
+        data = _small_json(data)
+        try:
+            with self._write() as tx:
+                task, b = tx.task(key)
+                a = tx.agent(b["id"], actor, b["key"])
+                waiting = (
+                    task["status"] in ("review", "escalated") and task["assignee_id"] == a["id"]
+                )
+                if a["kind"] != "human" and not waiting:
+                    self._require_holder(tx, task, b, a, "log on")
+                event_id = tx.conn.execute(
+                    event_t.insert()
+                    .values(
+                        board_id=b["id"],
+                        task_id=task["id"],
+                        actor=actor,
+                        kind="log",
+                        subkind=kind,
+                        text=text,
+                        data=data,
+                        created_at=tx.now,
+                    )
+                    .returning(event_t.c.id)
+                ).scalar_one()
+                tx.notify_boards.add(b["id"])
+                return Event(
+                    event_id,
+                    b["key"],
+                    task_key(b["key"], task["number"]),
+                    actor,
+                    "log",
+                    kind,
+                    text,
+                    data,
+                    tx.now,
+                )
+        except LeaseExpiredError:
+            self.expire_leases(split_key(key)[0])
+            raise
+
+    def record_usage(
+        self,
+        key: str | None,
+        *,
+        actor: str,
+        board: str | None = None,
+        tokens_in: int = 0,
+        tokens_out: int = 0,
+        cost_usd: float = 0.0,
+        cpu_seconds: float = 0.0,
+        gpu_seconds: float = 0.0,
+        model: str = "",
+    ) -> list[BudgetStatus]:
+        """Record tokens, cost and compute against a task (or just the board) and the agent.
+
+        Returns the budgets this usage pushed past a limit; crossing a hard limit escalates the
+        task with reason `budget`.
+        """
+        usage = {
+            "tokens_in": _count(tokens_in, "tokens_in"),
+            "tokens_out": _count(tokens_out, "tokens_out"),
+            "cost_usd": _amount(cost_usd, "cost_usd"),
+            "cpu_seconds": _amount(cpu_seconds, "cpu_seconds"),
+            "gpu_seconds": _amount(gpu_seconds, "gpu_seconds"),
+            "model": limits.text(model)[:100],
+        }
+        with self._write() as tx:
+            if key is not None:
+                task, b = tx.task(key)
+            else:
+                task, b = None, tx.board(board)
+            tx.agent(b["id"], actor, b["key"])
+            crossed = self._apply_usage(tx, b, task, actor, usage)
+            total = sum(usage[k] for k in ("tokens_in", "tokens_out"))
+            tx.event(
+                b["id"],
+                task["id"] if task is not None else None,
+                actor,
+                "usage",
+                usage["model"],
+                f"{total} tokens, ${usage['cost_usd']:.4f}",
+                {k: v for k, v in usage.items() if v},
+            )
+            hard = [r for r in crossed if r["hard"] is not None and r["used"] >= r["hard"]]
+            if hard and task is not None and task["status"] == "in_progress":
+                reason = f"budget: {budgets.describe(hard[0])} exhausted"
+                self._move(
+                    tx,
+                    task,
+                    b,
+                    "escalate",
+                    actor,
+                    text=reason,
+                    data={"reason": "budget"},
+                    values={"escalation_reason": reason},
+                )
+            return [budgets.status_of(r) for r in crossed]
+
+    def submit(self, key: str, *, actor: str, result: str = "", verified_by: str = "") -> Task:
+        """Hand in work for a human's review."""
+        with self._as_holder(key, actor, "submit") as (tx, task, b, _):
+            verified = bool(verified_by) or self._has_verification(tx, task["id"])
+            self._move(
+                tx,
+                task,
+                b,
+                "submit",
+                actor,
+                text=limits.text(result),
+                values={
+                    "result": limits.text(result),
+                    "verification": limits.text(verified_by),
+                    "verified": verified,
+                },
+            )
+            return self._tasks_by_id(tx, [task["id"]])[0]
+
+    def complete(
+        self, key: str, *, actor: str, result: str = "", verified_by: str = ""
+    ) -> Completion:
+        """Finish a task that needs no approval. Without verification evidence (a `verification`
+        log entry or `verified_by`) it is marked unverified and the answer carries a nudge."""
+        with self._as_holder(key, actor, "complete") as (tx, task, b, _):
+            upper = task_key(b["key"], task["number"])
+            if task["requires_approval"]:
+                raise InvalidTransitionError(
+                    f"cannot complete {upper}: it requires approval; submit it for review instead"
+                )
+            verified = bool(verified_by) or self._has_verification(tx, task["id"])
+            if not verified and b["require_verification"]:
+                raise InvalidTransitionError(
+                    f"cannot complete {upper}: board {b['key']} requires verification evidence; "
+                    "log a `verification` entry or pass verified_by"
+                )
+            self._move(
+                tx,
+                task,
+                b,
+                "complete",
+                actor,
+                text=limits.text(result),
+                values={
+                    "result": limits.text(result),
+                    "verification": limits.text(verified_by),
+                    "verified": verified,
+                },
+            )
+            nudge = (
+                None
+                if verified
+                else (
+                    f"{upper} was completed without verification evidence; next time log a "
+                    "`verification` entry (tests run, output checked) or pass verified_by"
+                )
+            )
+            return Completion(task=self._tasks_by_id(tx, [task["id"]])[0], nudge=nudge)
+
+    def _has_verification(self, tx: Tx, task_id: int) -> bool:
+        return (
+            tx.conn.execute(
+                sa.select(event_t.c.id)
+                .where(
+                    event_t.c.task_id == task_id,
+                    event_t.c.kind == "log",
+                    event_t.c.subkind == "verification",
+                )
+                .limit(1)
+            ).first()
+            is not None
+        )
+
+    def fail(self, key: str, *, actor: str, reason: str) -> Task:
+        """Give up on a task, saying why; a human may reopen it."""
+        with self._as_holder(key, actor, "fail") as (tx, task, b, _):
+            self._move(
+                tx,
+                task,
+                b,
+                "fail",
+                actor,
+                text=limits.text(reason),
+                values={"result": limits.text(reason)},
+            )
+            return self._tasks_by_id(tx, [task["id"]])[0]
+
+    def escalate(self, key: str, *, actor: str, reason: str) -> Task:
+        """Ask a human for help ("need credentials for staging"); the task waits in Needs human."""
+        if not reason.strip():
+            raise ValidationError("an escalation needs a reason a human can act on")
+        with self._as_holder(key, actor, "escalate") as (tx, task, b, _):
+            text = limits.text(reason)
+            self._move(
+                tx, task, b, "escalate", actor, text=text, values={"escalation_reason": text}
+            )
+            return self._tasks_by_id(tx, [task["id"]])[0]
+
+    def release(self, key: str, *, actor: str, note: str = "") -> Task:
+        """Give a held task back to the queue unassigned."""
+        with self._as_holder(key, actor, "release") as (tx, task, b, _):
+            self._move(
+                tx, task, b, "release", actor, text=limits.text(note), values={"assignee_id": None}
+            )
+            return self._tasks_by_id(tx, [task["id"]])[0]
+
+
+def _count(value: int, label: str) -> int:
+    if not isinstance(value, int) or isinstance(value, bool) or value < 0 or value > 10**12:
+        raise ValidationError(f"{label} must be a whole number from 0 to 10^12, not {value!r}")
+    return value
+
+
+def _amount(value: float, label: str) -> float:
+    if not isinstance(value, int | float) or isinstance(value, bool) or not 0 <= value <= 1e9:
+        raise ValidationError(f"{label} must be a number from 0 to 1e9, not {value!r}")
+    return float(value)
+
+
+def _small_json(data: dict[str, Any] | None) -> dict[str, Any]:
+    import json
+
+    if data is None:
+        return {}
+    if not isinstance(data, dict):
+        raise ValidationError("log data must be a JSON object")
+    try:
+        encoded = json.dumps(data)
+    except (TypeError, ValueError) as exc:
+        raise ValidationError(f"log data is not JSON: {exc}") from exc
+    if len(encoded) > limits.MAX_TEXT:
+        raise ValidationError(f"log data is over {limits.MAX_TEXT // 1024} KiB")
+    return data
