@@ -82,6 +82,7 @@ class BoardsMixin(DeckBase):
         name = limits.name(name)
         with self._write() as tx:
             b = tx.board(board)
+            tx.agent(b["id"], actor, b["key"])
             taken = tx.conn.execute(
                 sa.select(agent_t.c.id).where(agent_t.c.board_id == b["id"], agent_t.c.name == name)
             ).first()

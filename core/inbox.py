@@ -39,7 +39,8 @@ def send(
             created_at=tx.now,
         )
     )
-    tx.event(board_id, task_id, sender, "message", kind, text, {"to_agent_id": agent_id})
+    to = tx.agent_name(agent_id)
+    tx.event(board_id, task_id, sender, "message", kind, text, {"to": to})
 
 
 def unread(

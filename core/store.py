@@ -11,7 +11,8 @@ from core.boards import BoardsMixin
 from core.events import EventsMixin
 from core.inbox import InboxMixin
 from core.knowledge import KnowledgeMixin
+from core.portability import PortabilityMixin
 
 
-class Deck(EventsMixin, BoardsMixin, KnowledgeMixin, InboxMixin):
+class Deck(EventsMixin, BoardsMixin, KnowledgeMixin, InboxMixin, PortabilityMixin):
     """A task store many agents write to at once. Open with `Deck.open(path_or_url)`."""
