@@ -262,7 +262,7 @@ class _Importer:
         raw = item.get(field, str) if required else item.opt(field, str, None)
         if raw is None:
             return None
-        board_part, number = split_key(raw)
+        board_part, _ = split_key(raw)
         if board_part != self.old_key or raw.upper() not in self.task_ids:
             raise ValidationError(f"{item.path}.{field}: {raw!r} is not a task of this board")
         return self.task_ids[raw.upper()]
