@@ -8,11 +8,21 @@ The verbs are grouped by concept in the mixins this class combines.
 from __future__ import annotations
 
 from core.boards import BoardsMixin
-from core.events import EventsMixin
+from core.importers import ImportersMixin
 from core.inbox import InboxMixin
 from core.knowledge import KnowledgeMixin
+from core.metrics import MetricsMixin
 from core.portability import PortabilityMixin
+from core.report import ReportMixin
 
 
-class Deck(EventsMixin, BoardsMixin, KnowledgeMixin, InboxMixin, PortabilityMixin):
+class Deck(
+    ImportersMixin,
+    BoardsMixin,
+    KnowledgeMixin,
+    InboxMixin,
+    PortabilityMixin,
+    MetricsMixin,
+    ReportMixin,
+):
     """A task store many agents write to at once. Open with `Deck.open(path_or_url)`."""

@@ -85,6 +85,7 @@ class TaskRow(SQLModel, table=True):
             "ix_task_claim", "board_id", "status", "open_deps", "assignee_id", "priority", "id"
         ),
         sa.Index("ix_task_lease", "status", "lease_expires_at"),
+        sa.Index("ix_task_external", "board_id", "external_id", unique=True),
     )
 
     id: int | None = Field(default=None, primary_key=True)
@@ -109,6 +110,8 @@ class TaskRow(SQLModel, table=True):
     # Number of blockers not yet finished; kept in step with `dependency` so readiness is indexable.
     open_deps: int = 0
     escalation_reason: str = ""
+    # The id a task has in the tool it was imported from (a Claude Code task id, a beads id).
+    external_id: str | None = None
     created_at: datetime = _time(nullable=False)
     started_at: datetime | None = _time()
     completed_at: datetime | None = _time()

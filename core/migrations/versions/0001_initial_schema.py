@@ -106,6 +106,7 @@ def upgrade() -> None:
         sa.Column("version", sa.Integer(), nullable=False),
         sa.Column("open_deps", sa.Integer(), nullable=False),
         sa.Column("escalation_reason", sqlmodel.sql.sqltypes.AutoString(), nullable=False),
+        sa.Column("external_id", sqlmodel.sql.sqltypes.AutoString(), nullable=True),
         sa.Column("created_at", core.tables.UTCDateTime(), nullable=False),
         sa.Column("started_at", core.tables.UTCDateTime(), nullable=True),
         sa.Column("completed_at", core.tables.UTCDateTime(), nullable=True),
@@ -132,6 +133,7 @@ def upgrade() -> None:
             unique=False,
         )
         batch_op.create_index("ix_task_lease", ["status", "lease_expires_at"], unique=False)
+        batch_op.create_index("ix_task_external", ["board_id", "external_id"], unique=True)
 
     op.create_table(
         "checkpoint",

@@ -1,0 +1,148 @@
+"""The markdown progress report: where a board stands, for a human or a status update.
+
+Agent-written text is escaped so it reads literally in any markdown renderer.
+"""
+
+from __future__ import annotations
+
+import re
+import statistics
+from datetime import datetime, timedelta
+
+from core.base import DeckBase
+from core.models import BudgetStatus, Task
+
+_MD_SPECIAL = re.compile(r"([\\`*_{}\[\]()<>#+!|~])")
+_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
+
+
+def md(text: str, limit: int = 160) -> str:
+    """Untrusted text as one literal markdown line: controls dropped, syntax escaped, capped."""
+    flat = " ".join(_CONTROL.sub("", text).split())
+    if len(flat) > limit:
+        flat = flat[: limit - 1] + "…"
+    return _MD_SPECIAL.sub(r"\\\1", flat)
+
+
+def _duration(delta: timedelta) -> str:
+    hours = delta.total_seconds() / 3600
+    return (
+        f"{hours * 60:.0f} min"
+        if hours < 1
+        else f"{hours:.1f} h"
+        if hours < 48
+        else f"{hours / 24:.1f} d"
+    )
+
+
+def _when(at: datetime | None) -> str:
+    return at.strftime("%Y-%m-%d %H:%M UTC") if at else "—"
+
+
+def _line(t: Task, extra: str = "") -> str:
+    who = f" — {md(t.assignee, 64)}" if t.assignee else ""
+    return f"- **{t.key}** {md(t.title)}{who}{extra}"
+
+
+def _budget_row(b: BudgetStatus) -> str:
+    subject = {
+        "board": "board",
+        "agent": f"agent {md(b.subject, 64)}",
+        "task": f"task {b.subject}",
+    }[b.scope]
+    limit = " / ".join(
+        f"{label} {v:g}" for label, v in (("soft", b.soft), ("hard", b.hard)) if v is not None
+    )
+    return f"| {subject} | {b.metric} | {b.used:.4g} | {limit} | {b.level} |"
+
+
+class ReportMixin(DeckBase):
+    def report(self, board: str | None = None) -> str:
+        """A markdown progress report: done/total, in progress, remaining, blocked, waiting on
+        humans, failed, budget use, time per task, forecast, last updated."""
+        b = self.get_board(board)  # type: ignore[attr-defined]
+        tasks: list[Task] = self.list_tasks(b.key)  # type: ignore[attr-defined]
+        budgets: list[BudgetStatus] = self.budget_status(b.key)  # type: ignore[attr-defined]
+        burn = self.burndown(b.key)  # type: ignore[attr-defined]
+        now = self.now()
+        by: dict[str, list[Task]] = {}
+        for t in tasks:
+            by.setdefault(t.column, []).append(t)
+        total, done = len(tasks), len(by.get("done", []))
+        pct = 100 * done / total if total else 0.0
+        out = [f"# {md(b.name)} — progress report", ""]
+        if b.goal:
+            out += [f"**Goal:** {md(b.goal, 400)}", ""]
+        out += [f"**Overall:** {done} of {total} tasks done ({pct:.0f}%)", ""]
+        if b.due_at:
+            out += [f"**Due:** {_when(b.due_at)}", ""]
+
+        def section(title: str, items: list[str]) -> None:
+            out.extend([f"## {title} ({len(items)})", "", *(items or ["_none_"]), ""])
+
+        recent = sorted(
+            by.get("done", []), key=lambda t: t.completed_at or t.updated_at, reverse=True
+        )
+        section("Done", [_line(t, f" ({_when(t.completed_at)})") for t in recent])
+        section(
+            "In progress",
+            [
+                _line(t, f" — doing: {md(t.active_form, 80)}" if t.active_form else "")
+                for t in by.get("in_progress", [])
+            ],
+        )
+        section("Remaining (ready)", [_line(t, f" — P{t.priority}") for t in by.get("ready", [])])
+        section(
+            "Blocked",
+            [_line(t, f" — waiting on {', '.join(t.blocked_by)}") for t in by.get("blocked", [])],
+        )
+        section(
+            "Waiting on humans",
+            [
+                _line(
+                    t,
+                    f" — {'review' if t.status == 'review' else 'escalated: ' + md(t.escalation_reason, 120)}",
+                )
+                for t in sorted(by.get("needs_human", []), key=lambda t: t.updated_at)
+            ],
+        )
+        section("Failed", [_line(t, f" — {md(t.result, 120)}") for t in by.get("failed", [])])
+        out += ["## Budget use", ""]
+        if budgets:
+            out += [
+                "| scope | metric | used | limit | level |",
+                "|---|---|---|---|---|",
+                *map(_budget_row, budgets),
+            ]
+        else:
+            out += ["_no budgets set_"]
+        spent = sum(t.cost_usd for t in tasks)
+        out += [
+            "",
+            f"Total cost so far: ${spent:,.2f} over {sum(t.tokens for t in tasks):,} tokens",
+            "",
+        ]
+        times = [
+            t.completed_at - t.started_at
+            for t in by.get("done", [])
+            if t.completed_at and t.started_at
+        ]
+        out += ["## Time per task", ""]
+        if times:
+            out += [
+                f"Median {_duration(statistics.median(times))}, mean "
+                f"{_duration(sum(times, timedelta()) / len(times))} over {len(times)} finished tasks",
+            ]
+        else:
+            out += ["_no finished tasks yet_"]
+        out += ["", "## Forecast", ""]
+        if burn.forecast_done_at and done < total:
+            out += [
+                f"At {burn.throughput_per_day:g} tasks/day, the rest is done around {_when(burn.forecast_done_at)}."
+            ]
+        elif total and done == total:
+            out += ["Everything is done."]
+        else:
+            out += ["No throughput in the last 7 days to forecast from."]
+        out += ["", f"_Last updated {_when(now)}_", ""]
+        return "\n".join(out)
