@@ -43,7 +43,9 @@ def skills_fit(
 def lock_pick(conn: sa.Connection, select: sa.Select) -> sa.Select:
     """PostgreSQL: skip rows another claim holds, so two agents never wait on one task."""
     if conn.dialect.name == "postgresql":
-        return select.with_for_update(skip_locked=True)
+        # NO KEY UPDATE: it does not conflict with the key-share locks that inserting an event
+        # (a foreign key to the task) takes, so a claim never deadlocks with an event append.
+        return select.with_for_update(skip_locked=True, key_share=True)  # FOR NO KEY UPDATE
     return select
 
 

@@ -77,5 +77,6 @@ def check_edit(verb: str, key: str, status: str) -> None:
 
 def refused(verb: str, key: str, status: str) -> InvalidTransitionError:
     allowed = ", ".join(allowed_verbs(status)) or "nothing (it is closed)"
-    name = _VERB_NAMES.get(verb, verb)
-    return InvalidTransitionError(f"cannot {name} {key}: it is {status}; allowed: {allowed}")
+    return InvalidTransitionError(
+        f"cannot {verb.replace('_', ' ')} {key}: it is {status}; allowed: {allowed}"
+    )

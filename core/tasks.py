@@ -149,7 +149,7 @@ class TasksMixin(DeckBase):
             raise CycleError(f"{self._key_of(tx, task_id)} cannot wait on itself")
         reaches = tx.conn.execute(
             sa.text(
-                "WITH RECURSIVE up(id) AS (SELECT :blocker UNION "
+                "WITH RECURSIVE up(id) AS (SELECT CAST(:blocker AS INTEGER) UNION "
                 "SELECT d.blocker_id FROM dependency d JOIN up ON d.task_id = up.id) "
                 "SELECT 1 FROM up WHERE id = :task LIMIT 1"
             ),
@@ -281,13 +281,13 @@ class TasksMixin(DeckBase):
         with self._read() as tx:
             b = tx.board(board)
             rows = tx.conn.execute(
-                sa.select(task_t.c.status, task_t.c.open_deps > 0, sa.func.count())
+                sa.select(task_t.c.status, task_t.c.open_deps, sa.func.count())
                 .where(task_t.c.board_id == b["id"])
-                .group_by(task_t.c.status, task_t.c.open_deps > 0)
+                .group_by(task_t.c.status, task_t.c.open_deps)
             ).all()
             by_column: dict[str, int] = {}
-            for status, blocked, n in rows:
-                col = column_of(status, int(bool(blocked)))
+            for status, open_deps, n in rows:
+                col = column_of(status, open_deps)
                 by_column[col] = by_column.get(col, 0) + n
             return BoardCounts(by_column=by_column)
 

@@ -17,6 +17,8 @@ from core import limits
 from core.errors import NotFoundError, ValidationError
 from core.tables import agent_t, board_t, event_t, task_t
 
+EVENT_ORDER_LOCK = 0x61676576  # "agev": PostgreSQL advisory lock held while appending events
+
 
 @dataclass
 class Tx:
@@ -26,6 +28,7 @@ class Tx:
     now: datetime
     events: list[dict[str, Any]] = field(default_factory=list)
     notify_boards: set[int] = field(default_factory=set)
+    _ordered: bool = False
 
     def event(
         self,
@@ -54,8 +57,20 @@ class Tx:
 
     def flush_events(self) -> None:
         if self.events:
+            self.order_events()
             self.conn.execute(event_t.insert(), self.events)
             self.events = []
+
+    def order_events(self) -> None:
+        """Make event ids commit in id order, so a follower reading past its cursor never skips one.
+
+        SQLite has one writer at a time already. On PostgreSQL, sequence values can commit out of
+        order, so the short tail of a transaction that appends events (from the insert to the
+        commit) takes a transaction-scoped advisory lock.
+        """
+        if not self._ordered and self.conn.dialect.name == "postgresql":
+            self.conn.execute(sa.text("SELECT pg_advisory_xact_lock(:k)"), {"k": EVENT_ORDER_LOCK})
+        self._ordered = True
 
     # -- look-ups shared by every verb -------------------------------------------------------
 

@@ -121,7 +121,9 @@ class WorkMixin(MovesMixin, BudgetsMixin):
         if row is None and key is not None:
             task, _ = tx.task(key)
             if task["status"] != "pending":
-                raise InvalidTransitionError(f"cannot claim {key.upper()}: it is {task['status']}")
+                from core.lifecycle import refused
+
+                raise refused("claim", task_key(b["key"], task["number"]), task["status"])
             if task["open_deps"]:
                 raise InvalidTransitionError(
                     f"cannot claim {key.upper()}: it waits on unfinished tasks"
@@ -296,6 +298,8 @@ class WorkMixin(MovesMixin, BudgetsMixin):
                 )
                 if a["kind"] != "human" and not waiting:
                     self._require_holder(tx, task, b, a, "log on")
+                tx.flush_events()
+                tx.order_events()
                 event_id = tx.conn.execute(
                     event_t.insert()
                     .values(
