@@ -92,10 +92,13 @@ def make_engine(url: str, *, timeout: float | None = None) -> sa.Engine:
         )
         _tune_sqlite(engine, timeout)
     else:
+        # Keep any server options the URL carries (e.g. a search_path) and add the lock timeout.
+        options = sa.engine.make_url(url).query.get("options", "")
+        options = options if isinstance(options, str) else " ".join(options)
         engine = sa.create_engine(
             url,
             pool_pre_ping=True,
-            connect_args={"options": f"-c lock_timeout={int(timeout * 1000)}"},
+            connect_args={"options": f"{options} -c lock_timeout={int(timeout * 1000)}".strip()},
         )
     _engines.add(engine)
     return engine
