@@ -48,7 +48,7 @@ class BoardsMixin(DeckBase):
                     next_number=1,
                     created_at=tx.now,
                 )
-            ).inserted_primary_key[0]
+            ).inserted_primary_key[0]  # type: ignore[index]
             self._insert_agent(tx, board_id, actor, "human", [], "supervisor", None)
             if lead and lead != actor:
                 self._insert_agent(tx, board_id, lead, "agent", [], "lead", None)

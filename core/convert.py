@@ -91,7 +91,7 @@ def tasks(conn: sa.Connection, rows: Sequence[RowMapping], now: datetime) -> lis
     if not rows:
         return []
     ids = [r["id"] for r in rows]
-    board_keys = dict(conn.execute(sa.select(board_t.c.id, board_t.c.key)).all())
+    board_keys: dict[int, str] = dict(conn.execute(sa.select(board_t.c.id, board_t.c.key)).all())
     blockers: dict[int, list[str]] = defaultdict(list)
     cost: dict[int, tuple[float, int]] = {}
     names: dict[int, str] = {}

@@ -8,6 +8,7 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Iterable
+from typing import Any
 
 import sqlalchemy as sa
 
@@ -24,9 +25,7 @@ def notify(conn: sa.Connection, board_ids: Iterable[int]) -> None:
         )
 
 
-def skills_fit(
-    conn: sa.Connection, task_table: sa.Table, agent_skills: list[str]
-) -> sa.ColumnElement[bool]:
+def skills_fit(conn: sa.Connection, task_table: sa.Table, agent_skills: list[str]) -> Any:
     """True where every skill the task requires is among `agent_skills` (none required fits all)."""
     skills_json = json.dumps(sorted(agent_skills))
     if conn.dialect.name == "postgresql":

@@ -50,7 +50,9 @@ class EventsMixin(PlanningMixin):
             return self._events(tx, rows)
 
     def _events(self, tx: Tx, rows: Sequence[sa.RowMapping]) -> list[Event]:
-        board_keys = dict(tx.conn.execute(sa.select(board_t.c.id, board_t.c.key)).all())
+        board_keys: dict[int, str] = dict(
+            tx.conn.execute(sa.select(board_t.c.id, board_t.c.key)).all()
+        )
         task_ids = sorted({r["task_id"] for r in rows if r["task_id"] is not None})
         keys: dict[int, str] = {}
         for i in range(0, len(task_ids), 500):

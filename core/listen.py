@@ -28,7 +28,7 @@ class ChangeListener:
     def _connect(self) -> Any:
         if self._raw is None:
             conn = self._engine.raw_connection()
-            driver = conn.driver_connection
+            driver: Any = conn.driver_connection
             driver.autocommit = True
             driver.execute(f"LISTEN {NOTIFY_CHANNEL}")
             self._conn, self._raw = conn, driver

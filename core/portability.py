@@ -247,7 +247,7 @@ class _Importer:
                 next_number=max((split_key(t.get("key", str))[1] for t in tasks), default=0) + 1,
                 created_at=self.t(board.time("created_at")),
             )
-        ).inserted_primary_key[0]
+        ).inserted_primary_key[0]  # type: ignore[index]
         self.old_key, self.new_key = old_key, new_key
         self._agents()
         self._tasks(tasks)
@@ -295,7 +295,7 @@ class _Importer:
                     active_form=a.opt("active_form", str, ""),
                     created_at=self.t(a.time("created_at")),
                 )
-            ).inserted_primary_key[0]
+            ).inserted_primary_key[0]  # type: ignore[index]
 
     def _tasks(self, tasks: list[Doc]) -> None:
         parents: list[tuple[int, Doc]] = []
@@ -334,7 +334,7 @@ class _Importer:
                     version=item.opt("version", int, 1),
                     **{**times, "updated_at": times["updated_at"] or times["created_at"]},
                 )
-            ).inserted_primary_key[0]
+            ).inserted_primary_key[0]  # type: ignore[index]
             self.task_ids[raw_key] = task_id
             parents.append((task_id, item))
         for task_id, item in parents:

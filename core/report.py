@@ -130,7 +130,7 @@ class ReportMixin(DeckBase):
         out += ["## Time per task", ""]
         if times:
             out += [
-                f"Median {_duration(statistics.median(times))}, mean "
+                f"Median {_duration(timedelta(seconds=statistics.median(t.total_seconds() for t in times)))}, mean "
                 f"{_duration(sum(times, timedelta()) / len(times))} over {len(times)} finished tasks",
             ]
         else:

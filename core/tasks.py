@@ -89,7 +89,7 @@ class TasksMixin(DeckBase):
             "created_at": tx.now,
             "updated_at": tx.now,
         }
-        task_id = tx.conn.execute(task_t.insert().values(**values)).inserted_primary_key[0]
+        task_id = tx.conn.execute(task_t.insert().values(**values)).inserted_primary_key[0]  # type: ignore[index]
         key = task_key(b["key"], number)
         tx.event(
             b["id"],

@@ -33,10 +33,14 @@ class WorkMixin(MovesMixin, BudgetsMixin):
         most similar finished tasks.
         """
         with self._write() as tx:
-            b = tx.task(key)[1] if key else tx.board(board)
+            if key:
+                wanted, b = tx.task(key)
+                key = task_key(b["key"], wanted["number"])
+            else:
+                b = tx.board(board)
             a = tx.agent(b["id"], actor, b["key"])
             self._expire(tx, b)
-            budgets.claim_block(tx, b["id"], actor)
+            budgets.claim_block(tx, b["id"], actor, key)
             row = self._claim_row(tx, b, a, key)
             if row is None:
                 return None
@@ -348,7 +352,7 @@ class WorkMixin(MovesMixin, BudgetsMixin):
         Returns the budgets this usage pushed past a limit; crossing a hard limit escalates the
         task with reason `budget`.
         """
-        usage = {
+        usage: dict[str, Any] = {
             "tokens_in": _count(tokens_in, "tokens_in"),
             "tokens_out": _count(tokens_out, "tokens_out"),
             "cost_usd": _amount(cost_usd, "cost_usd"),

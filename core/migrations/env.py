@@ -11,7 +11,7 @@ connection = context.config.attributes.get("connection")
 if connection is None:  # pragma: no cover - only for running the alembic CLI by hand
     import sqlalchemy as sa
 
-    connection = sa.create_engine(context.config.get_main_option("sqlalchemy.url")).connect()
+    connection = sa.create_engine(context.config.get_main_option("sqlalchemy.url") or "").connect()
 
 context.configure(
     connection=connection,
