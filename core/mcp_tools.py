@@ -29,7 +29,7 @@ MAX_PAGE = 200
 MAX_OFFSET = 100_000
 DEFAULT_PAGE = 20
 
-_SCHEMA = {
+_SCHEMA: dict[str, dict[str, Any]] = {
     "text": {"type": "string"},
     "name": {"type": "string"},
     "int": {"type": "integer"},

@@ -1,0 +1,59 @@
+"""The MCP tool table without a server: argument checking, the actor rule, crash containment,
+and that `mcp` stays an optional import."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+from core import Deck
+from core.mcp_tools import TOOLS, call
+from tests.mcp.conftest import REPO
+
+
+def test_core_and_the_tool_table_never_import_mcp() -> None:
+    probe = "import sys, core, core.mcp_tools; print('mcp' in sys.modules)"
+    ran = subprocess.run(
+        [sys.executable, "-c", probe], cwd=REPO, capture_output=True, text=True, timeout=60
+    )
+    assert ran.stdout.strip() == "False", ran.stderr
+
+
+def test_every_required_argument_is_declared_required_in_the_schema() -> None:
+    for tool in TOOLS:
+        required = {a.name for a in tool.args if a.required}
+        assert set(tool.input_schema.get("required", [])) == required, tool.name
+        assert set(tool.input_schema["properties"]) == {a.name for a in tool.args}
+
+
+def test_without_an_actor_a_verb_asks_for_one(web: Deck) -> None:
+    outcome = call(web, None, "heartbeat", {})
+    assert outcome.error
+    assert (
+        outcome.text == "heartbeat: no acting agent; pass actor, or start the server with --as NAME"
+    )
+    assert call(web, None, "heartbeat", {"actor": "gen"}).data == {"held": []}
+
+
+def test_the_actor_argument_overrides_the_server_agent(web: Deck) -> None:
+    key = web.add_task("Fix the build", actor="ann").key
+    claimed = call(web, "gen", "claim", {"key": key, "actor": "fe"})
+    assert not claimed.error and claimed.data["task"]["assignee"] == "fe"
+    assert web.get_task(key).assignee == "fe"
+
+
+def test_whole_floats_pass_as_integers_and_fractions_do_not(web: Deck) -> None:
+    assert not call(web, "gen", "task_list", {"limit": 2.0}).error
+    assert call(web, "gen", "task_list", {"limit": 2.5}).text == (
+        "task_list: limit must be an integer, not a number"
+    )
+
+
+def test_a_bug_in_a_deck_call_is_an_error_result_not_a_crash(web: Deck) -> None:
+    class Broken:
+        def heartbeat(self, *args: object, **kwargs: object) -> None:
+            raise RuntimeError("disk on fire\nsecond line")
+
+    outcome = call(Broken(), "gen", "heartbeat", {})  # type: ignore[arg-type]
+    assert outcome.error
+    assert outcome.text == "heartbeat: internal error: RuntimeError: disk on fire second line"
