@@ -79,12 +79,13 @@ def status_of(row: RowMapping) -> BudgetStatus:
     )
 
 
-def claim_block(tx: Tx, board_id: int, agent: str) -> None:
-    """Refuse a claim when a hard budget for the board or this agent is exhausted."""
+def claim_block(tx: Tx, board_id: int, agent: str, key: str | None = None) -> None:
+    """Refuse a claim when a hard budget for the board, this agent or the task `key` (when
+    claiming one task by key) is exhausted."""
     row = (
         tx.conn.execute(
             sa.select(budget_t)
-            .where(budget_t.c.board_id == board_id, budget_t.c.hard_hit, _scope_clause(agent, None))
+            .where(budget_t.c.board_id == board_id, budget_t.c.hard_hit, _scope_clause(agent, key))
             .limit(1)
         )
         .mappings()
