@@ -19,6 +19,7 @@ _NOTE_KINDS = ("note", "approval", "reopened")
 
 def index_task(tx: Tx, task_id: int, board_id: int) -> None:
     """(Re)index a finished task with its result and the notes and decisions made on the way."""
+    tx.flush_events()  # the note written with this very move (an approval) is indexed too
     task = tx.conn.execute(sa.select(task_t).where(task_t.c.id == task_id)).mappings().one()
     notes = tx.conn.execute(
         sa.select(event_t.c.text)
