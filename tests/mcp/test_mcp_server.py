@@ -243,3 +243,14 @@ def test_a_missing_database_is_one_line_and_exit_code_one(tmp_path) -> None:
     assert ran.returncode == 1
     assert ran.stderr.count("\n") == 1 and "no agentdeck database" in ran.stderr
     assert ran.stdout == ""
+
+
+def test_report_comes_back_as_markdown_text(mcp: Mcp) -> None:
+    board = mcp.new_board()
+    key = mcp.deck.add_task("Publish the findings", actor="ann", board=board).key
+    mcp.ok("claim", key=key)
+    result = mcp.raw("report", {"board": board})
+    assert not result.is_error
+    text = result.content[0].text
+    assert text.startswith(f"# Board {board}") and "0 of 1 tasks done" in text
+    assert key in text and result.structured_content == {"markdown": text}
