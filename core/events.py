@@ -17,6 +17,9 @@ from core.planning import PlanningMixin
 from core.tables import board_t, checkpoint_t, dependency_t, event_t, task_t, usage_t
 from core.tx import Tx, task_key
 
+# Status changes whose text is something a person said about the task, shown as notes.
+_NOTE_VERBS = ("answer", "cancel", "release")
+
 
 @dataclass(frozen=True, slots=True)
 class Changes:
@@ -189,7 +192,7 @@ class EventsMixin(PlanningMixin):
                     sa.select(event_t)
                     .where(
                         event_t.c.task_id == row["id"],
-                        event_t.c.kind.in_(("approval", "reopened", "message", "note")),
+                        event_t.c.kind.in_(("approval", "reopened", "note", "status")),
                     )
                     .order_by(event_t.c.id)
                 )
@@ -197,7 +200,12 @@ class EventsMixin(PlanningMixin):
                 .all()
             )
             keys = {row["id"]: task.key}
-            notes = tuple(convert.event(r, b["key"], keys) for r in note_rows if r["text"])
+            notes = tuple(
+                convert.event(r, b["key"], keys)
+                for r in note_rows
+                if r["text"]
+                and (r["kind"] != "status" or (r["data"] or {}).get("verb") in _NOTE_VERBS)
+            )
             checkpoints = tuple(self._checkpoint_models(tx, row["id"], task.key))
             u = tx.conn.execute(
                 sa.select(

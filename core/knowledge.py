@@ -78,7 +78,7 @@ def ranked(
             title=rows[i]["title"],
             result=rows[i]["result"],
             snippet=" ".join(snippet.split()),
-            score=round(score, 4),
+            score=score,
         )
         for i, snippet, score in found
         if i in rows
