@@ -25,13 +25,15 @@ REPO = Path(__file__).resolve().parents[2]
 AGENT = "gen"  # the server's --as agent
 
 
+AGENTDECK = str(Path(sys.executable).with_name("agentdeck"))  # the entry point in this venv
+
+
 def server_command(db: Path, actor: str = AGENT) -> StdioServerParameters:
-    """Spawn the server the way an agent's MCP config does, with the test's interpreter."""
-    env = {"PYTHONPATH": str(REPO), "AGENTDECK_DB": "", "AGENTDECK_AS": ""}
+    """Spawn `agentdeck mcp` the way an agent's MCP configuration does."""
     return StdioServerParameters(
-        command=sys.executable,
-        args=["-m", "core.mcp_server", "--db", str(db), "--as", actor],
-        env=env,
+        command=AGENTDECK,
+        args=["mcp", "--db", str(db), "--as", actor],
+        env={"PYTHONPATH": str(REPO), "AGENTDECK_DB": "", "AGENTDECK_AS": ""},
         cwd=str(REPO),
     )
 

@@ -5,13 +5,13 @@ from __future__ import annotations
 
 import sqlite3
 import subprocess
-import sys
+from pathlib import Path
 
 import pytest
 from mcp.shared.exceptions import MCPError
 
 from core.mcp_tools import MAX_TEXT
-from tests.mcp.conftest import AGENT, REPO, Mcp
+from tests.mcp.conftest import AGENT, AGENTDECK, REPO, Mcp
 
 AGENT_TOOLS = {
     "create_task",
@@ -231,9 +231,9 @@ def test_a_slow_write_does_not_stall_reads(mcp: Mcp) -> None:
     assert mcp.deck.get_task(key).status == "in_progress"
 
 
-def test_a_missing_database_is_one_line_and_exit_code_one(tmp_path) -> None:
+def test_a_missing_database_is_one_line_and_exit_code_one(tmp_path: Path) -> None:
     ran = subprocess.run(
-        [sys.executable, "-m", "core.mcp_server", "--db", str(tmp_path / "none.db"), "--as", "a"],
+        [AGENTDECK, "mcp", "--db", str(tmp_path / "none.db"), "--as", "a"],
         cwd=REPO,
         capture_output=True,
         text=True,
@@ -241,7 +241,7 @@ def test_a_missing_database_is_one_line_and_exit_code_one(tmp_path) -> None:
         stdin=subprocess.DEVNULL,
     )
     assert ran.returncode == 1
-    assert ran.stderr.count("\n") == 1 and "no agentdeck database" in ran.stderr
+    assert len(ran.stderr.strip().splitlines()) == 1 and "no agentdeck database" in ran.stderr
     assert ran.stdout == ""
 
 
