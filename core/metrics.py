@@ -20,7 +20,7 @@ _SCOPE_KINDS = ("created", "status", "approval", "reopened")
 def replay(changes: list[tuple[datetime, str, dict]]) -> list[tuple[datetime, int, int]]:
     """(time, open, scope) after each change, from (time, kind, data) events in order."""
     scope = done = 0
-    series = []
+    series: list[tuple[datetime, int, int]] = []
     for at, kind, data in changes:
         before, after = data.get("from"), data.get("to")
         if kind == "created":
@@ -32,6 +32,8 @@ def replay(changes: list[tuple[datetime, str, dict]]) -> list[tuple[datetime, in
                 done += 1
             elif before == "done" and after != "done":
                 done -= 1
+        if series and series[-1][0] == at:
+            series.pop()  # one state per instant: a plan's tasks arrive together
         series.append((at, scope - done, scope))
     return series
 
@@ -89,9 +91,9 @@ class MetricsMixin(DeckBase):
         ideal: tuple[BurnDownPoint, ...] = ()
         if points and due is not None and due > points[0].at:
             first = points[0]
-            start_open = max(p.open for p in points[:2])
+            start = max(points[:2], key=lambda p: p.open)
             ideal = (
-                BurnDownPoint(first.at, start_open, first.scope),
+                BurnDownPoint(first.at, start.open, start.scope),
                 BurnDownPoint(due, 0, points[-1].scope),
             )
         rate = throughput(changes, now)
@@ -102,7 +104,7 @@ class MetricsMixin(DeckBase):
             done_at = last.at + timedelta(days=last.open / rate)
             forecast = (last, BurnDownPoint(done_at, 0, last.scope))
         elif points and points[-1].open == 0:
-            done_at = points[-1].at
+            done_at = series[-1][0]  # when the last open task finished, not now
         return BurnDown(
             points=tuple(points),
             ideal=ideal,

@@ -1,0 +1,210 @@
+"""Burn-down: open tasks and scope replayed from events, the ideal line, the throughput forecast."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from typing import Any
+
+import pytest
+
+from core import Deck
+from core.metrics import MAX_POINTS, downsample
+from core.models import BurnDown
+from tests.conftest import START, FakeClock
+from tests.core.helpers import claim_key
+
+DAY = 24 * 3600
+
+
+def states(burn: BurnDown) -> list[tuple[datetime, int, int]]:
+    """(at, open, scope) of each point, repeats of the same state at the same time dropped."""
+    out: list[tuple[datetime, int, int]] = []
+    for p in burn.points:
+        if not out or out[-1] != (p.at, p.open, p.scope):
+            out.append((p.at, p.open, p.scope))
+    return out
+
+
+def finish(deck: Deck, key: str) -> None:
+    claim_key(deck, key)
+    deck.complete(key, actor="gen", result="done", verified_by="pytest")
+
+
+def test_an_empty_board_has_no_series_and_no_forecast(web: Deck) -> None:
+    burn = web.burndown()
+    assert burn.points == () and burn.ideal == () and burn.forecast == ()
+    assert burn.forecast_done_at is None and burn.throughput_per_day == 0.0
+    assert burn.to_dict()["points"] == []
+
+
+def test_open_and_scope_follow_creates_completions_reopens_and_cancels(
+    web: Deck, clock: FakeClock
+) -> None:
+    a, b, c, d = (web.add_task(f"Task {n}", actor="ann").key for n in "abcd")
+    day = [clock.now]
+
+    def next_day() -> None:
+        day.append(clock.advance(DAY))
+
+    next_day()
+    finish(web, a)  # done straight away
+    next_day()
+    claim_key(web, b)
+    web.submit(b, actor="gen", result="please look", verified_by="pytest")
+    web.approve(b, actor="bob")  # done through review
+    next_day()
+    web.reopen(a, actor="ann", notes="the form lost its labels")  # back to open
+    next_day()
+    web.cancel(d, actor="ann", reason="out of scope")  # leaves the scope
+    next_day()
+    web.add_task("Task e", actor="ann")  # scope grows
+    claim_key(web, c)
+    web.fail(c, actor="gen", reason="flaky upstream")  # failed is still open work
+    clock.advance(DAY / 2)
+
+    burn = web.burndown()
+    assert states(burn) == [
+        (day[0], 4, 4),
+        (day[1], 3, 4),
+        (day[2], 2, 4),
+        (day[3], 3, 4),
+        (day[4], 2, 3),
+        (day[5], 3, 4),
+        (clock.now, 3, 4),  # the series runs on to now
+    ]
+    last, counts = burn.points[-1], web.counts()
+    assert (last.open, last.scope) == (counts.total - counts.done, counts.total)
+
+
+def test_tasks_created_together_make_one_point_and_the_ideal_starts_from_all_of_them(
+    deck: Deck, clock: FakeClock
+) -> None:
+    due = START + timedelta(days=10)
+    deck.create_board("WEB", "Website", actor="ann", due_at=due)
+    deck.plan([{"title": f"Step {n}"} for n in range(6)], actor="ann")
+    burn = deck.burndown()
+    assert states(burn) == [(START, 6, 6)]
+    assert [(p.at, p.open, p.scope) for p in burn.ideal] == [(START, 6, 6), (due, 0, 6)]
+    assert burn.due_at == due
+
+
+def test_ideal_line_needs_a_due_date_after_the_start(deck: Deck) -> None:
+    deck.create_board("NODUE", "No due date", actor="ann")
+    deck.add_task("Something", actor="ann")
+    assert deck.burndown().ideal == ()
+    deck.create_board("LATE", "Due before it began", actor="ann", due_at=START - timedelta(1))
+    deck.add_task("Something", actor="ann", board="LATE")
+    assert deck.burndown("LATE").ideal == ()
+
+
+def test_forecast_comes_from_the_last_seven_days_of_throughput(web: Deck, clock: FakeClock) -> None:
+    keys = [t.key for t in web.plan([{"title": f"Page {n}"} for n in range(10)], actor="ann")]
+    clock.advance(DAY)
+    finish(web, keys[0])  # long before the window: does not count
+    clock.advance(DAY)
+    finish(web, keys[1])
+    clock.advance(4 * DAY)  # day 6
+    for key in keys[2:8]:  # days 6..11: six finished in the window
+        clock.advance(DAY * 5 / 6)
+        finish(web, key)
+    web.reopen(keys[7], actor="ann", notes="broken link")  # and one reopened: net five
+    clock.advance(DAY / 2)
+    burn = web.burndown()
+    assert burn.throughput_per_day == round(5 / 7, 3)
+    last = burn.points[-1]
+    assert (last.at, last.open) == (clock.now, 10 - 7)
+    expected = clock.now + timedelta(days=3 / (5 / 7))
+    assert burn.forecast_done_at is not None
+    assert abs((burn.forecast_done_at - expected).total_seconds()) < 1
+    assert burn.forecast[0] == last
+    assert (burn.forecast[1].open, burn.forecast[1].scope) == (0, 10)
+
+
+def test_no_forecast_without_recent_throughput(web: Deck, clock: FakeClock) -> None:
+    keys = [web.add_task(f"Page {n}", actor="ann").key for n in range(3)]
+    finish(web, keys[0])
+    clock.advance(8 * DAY)  # that completion is now older than a week
+    burn = web.burndown()
+    assert burn.throughput_per_day == 0.0
+    assert burn.forecast == () and burn.forecast_done_at is None
+
+
+def test_a_finished_board_is_forecast_done_when_its_last_task_was(
+    web: Deck, clock: FakeClock
+) -> None:
+    key = web.add_task("Only task", actor="ann").key
+    clock.advance(3600)
+    finish(web, key)
+    done_at = clock.now
+    clock.advance(DAY)
+    burn = web.burndown()
+    assert burn.points[-1].open == 0 and burn.forecast == ()
+    assert burn.forecast_done_at == done_at
+
+
+def _long_history(days: int) -> dict[str, Any]:
+    """An exported board with a task created and one finished every few hours for `days` days."""
+    start = START - timedelta(days=days)
+    tasks: list[dict[str, Any]] = []
+    events: list[dict[str, Any]] = []
+    for n in range(1, days * 4 + 1):
+        at = start + timedelta(hours=6 * n)
+        key = f"OLD-{n}"
+        finished = n % 5 != 0
+        tasks.append(
+            {
+                "key": key,
+                "title": f"Chore {n}",
+                "status": "done" if finished else "pending",
+                "created_at": at.isoformat(),
+            }
+        )
+        events.append(
+            {"task": key, "actor": "ann", "kind": "created", "created_at": at.isoformat()}
+        )
+        if finished:
+            events.append(
+                {
+                    "task": key,
+                    "actor": "ann",
+                    "kind": "status",
+                    "subkind": "done",
+                    "data": {"from": "in_progress", "to": "done"},
+                    "created_at": (at + timedelta(hours=3)).isoformat(),
+                }
+            )
+    return {
+        "format": "agentdeck-board",
+        "version": 1,
+        "exported_at": START.isoformat(),
+        "board": {"key": "OLD", "name": "A long history", "created_at": start.isoformat()},
+        "agents": [{"name": "ann", "kind": "human", "created_at": start.isoformat()}],
+        "tasks": tasks,
+        "events": events,
+    }
+
+
+def test_a_long_history_is_downsampled_and_still_ends_at_the_current_counts(
+    deck: Deck, clock: FakeClock
+) -> None:
+    deck.import_board(_long_history(days=90), actor="ann")
+    burn = deck.burndown("OLD")
+    assert len(burn.points) <= MAX_POINTS
+    assert len(burn.points) > MAX_POINTS // 2  # downsampled, not collapsed
+    times = [p.at for p in burn.points]
+    assert times == sorted(times)
+    assert times[0] == START - timedelta(days=90) + timedelta(hours=6)
+    counts, last = deck.counts("OLD"), burn.points[-1]
+    assert (last.at, last.open, last.scope) == (clock.now, counts.total - counts.done, counts.total)
+    assert counts.total == 90 * 4 and counts.done == 90 * 4 - 90 * 4 // 5
+    assert max(p.scope for p in burn.points) == counts.total
+
+
+@pytest.mark.parametrize("n", [1, MAX_POINTS - 2, MAX_POINTS - 1, MAX_POINTS, 5000])
+def test_downsample_keeps_at_most_the_limit_and_the_final_state(n: int) -> None:
+    series = [(START + timedelta(minutes=7 * i), i % 13, i) for i in range(n)]
+    end = series[-1][0] + timedelta(hours=1)
+    points = downsample(series, end)
+    assert len(points) <= MAX_POINTS
+    assert (points[0].at, points[0].open, points[0].scope) == series[0]
+    assert (points[-1].at, points[-1].open, points[-1].scope) == (end, *series[-1][1:])
