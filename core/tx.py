@@ -139,8 +139,8 @@ class Tx:
 def split_key(key: str) -> tuple[str, int]:
     """`WEB-12` -> ("WEB", 12); a clear error for anything else."""
     board_part, sep, number = key.strip().upper().rpartition("-")
-    # ASCII digits only (int() rejects "²"), and few enough to fit a SQL integer.
-    if not sep or not (number.isascii() and number.isdigit()) or len(number) > 15 or not board_part:
+    # ASCII digits only (int() rejects "²"), and few enough to fit a 32-bit SQL integer.
+    if not sep or not (number.isascii() and number.isdigit()) or len(number) > 9 or not board_part:
         raise ValidationError(f"{key[:40]!r} is not a task key; keys look like WEB-12")
     return limits.board_key(board_part), int(number)
 

@@ -1,8 +1,8 @@
-"""Shared fixtures: a fresh deck on a temporary SQLite file, driven by a clock the test controls."""
+"""Shared fixtures: a fresh deck on each backend (a temporary SQLite file, and a fresh schema on the
+PostgreSQL server `.ci/run` starts), driven by a clock the test controls."""
 
 from __future__ import annotations
 
-import sqlite3
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
@@ -10,8 +10,11 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import sqlalchemy as sa
+from sqlmodel import SQLModel
 
 from core import Deck, DeckError
+from tests.backends import BACKENDS, database_url
 
 START = datetime(2025, 3, 3, 9, 0, tzinfo=UTC)
 LEASE_SECONDS = 60
@@ -37,15 +40,22 @@ def clock() -> FakeClock:
     return FakeClock()
 
 
-@pytest.fixture
-def db_path(tmp_path: Path) -> Path:
-    return tmp_path / "board.db"
+@pytest.fixture(params=BACKENDS)
+def backend(request: pytest.FixtureRequest) -> str:
+    """Each test that uses a deck runs on SQLite and on PostgreSQL."""
+    return str(request.param)
 
 
 @pytest.fixture
-def deck(db_path: Path, clock: FakeClock) -> Iterator[Deck]:
-    """An empty, migrated deck on its own SQLite file."""
-    with Deck.open(db_path, create=True, clock=clock) as opened:
+def db_url(backend: str, tmp_path: Path) -> str:
+    """A fresh, empty database on the test's backend (a path for SQLite, a URL otherwise)."""
+    return database_url(backend, tmp_path)
+
+
+@pytest.fixture
+def deck(db_url: str, clock: FakeClock) -> Iterator[Deck]:
+    """An empty, migrated deck of its own."""
+    with Deck.open(db_url, create=True, clock=clock) as opened:
         yield opened
 
 
@@ -67,16 +77,27 @@ def web(deck: Deck) -> Deck:
     return make_web_board(deck)
 
 
-def _dump(path: Path) -> list[str]:
-    conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
-    try:
-        return list(conn.iterdump())
-    finally:
-        conn.close()
+def _dump(deck: Deck) -> list[tuple[str, list[tuple[Any, ...]]]]:
+    """Every row of every table (and the knowledge index), in key order, on either backend."""
+    knowledge = (
+        "SELECT rowid, board_id, title, body FROM knowledge ORDER BY rowid"
+        if deck.engine.dialect.name == "sqlite"
+        else "SELECT task_id, board_id, title, body FROM knowledge ORDER BY task_id"
+    )
+    with deck.engine.connect() as conn:
+        dump = [
+            (
+                t.name,
+                [tuple(r) for r in conn.execute(sa.select(t).order_by(*t.primary_key.columns))],
+            )
+            for t in SQLModel.metadata.sorted_tables
+        ]
+        dump.append(("knowledge", [tuple(r) for r in conn.execute(sa.text(knowledge))]))
+    return dump
 
 
 @pytest.fixture
-def refused(deck: Deck, db_path: Path) -> Callable[..., Any]:
+def refused(deck: Deck) -> Callable[..., Any]:
     """`with refused(ErrorType, "words", ...):` asserts the block raises that error, that its
     one-line message contains every given fragment, and that the database is unchanged."""
 
@@ -89,7 +110,7 @@ def refused(deck: Deck, db_path: Path) -> Callable[..., Any]:
             ]
             for b in deck.list_boards()
         }
-        before = _dump(db_path)
+        before = _dump(deck)
         with pytest.raises(error) as info:
             yield info
         message = str(info.value)
@@ -103,6 +124,6 @@ def refused(deck: Deck, db_path: Path) -> Callable[..., Any]:
             ]
             for b in deck.list_boards()
         } == versions
-        assert _dump(db_path) == before, "a refused move changed the database"
+        assert _dump(deck) == before, "a refused move changed the database"
 
     return check

@@ -78,7 +78,7 @@ def test_good_agent_names(web: Deck) -> None:
 
 
 @pytest.mark.parametrize(
-    "key", ["WEB", "WEB-", "-3", "WEB-x", "WEB-²", "WEB-1234567890123456", "web 3"]
+    "key", ["WEB", "WEB-", "-3", "WEB-x", "WEB-²", "WEB-1234567890", "web 3"]
 )
 def test_malformed_task_keys_refused(web: Deck, key: str) -> None:
     web.add_task("Only task", actor="ann")
@@ -87,8 +87,8 @@ def test_malformed_task_keys_refused(web: Deck, key: str) -> None:
 
 
 def test_unknown_task_key_is_not_found(web: Deck) -> None:
-    with pytest.raises(NotFoundError, match="no task WEB-123456789012345"):
-        web.get_task("WEB-123456789012345")
+    with pytest.raises(NotFoundError, match="no task WEB-999999999"):
+        web.get_task("WEB-999999999")
 
 
 def test_oversized_log_data_refused(web: Deck, refused: Refused) -> None:
