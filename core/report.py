@@ -44,6 +44,11 @@ def _line(t: Task, extra: str = "") -> str:
     return f"- **{t.key}** {md(t.title)}{who}{extra}"
 
 
+def _amount(value: float) -> str:
+    """A budget figure a person can read: 1,000,000 tokens, not 1e+06; $0.1235, not 0.12345."""
+    return f"{value:,.0f}" if abs(value) >= 1000 else f"{value:.4g}"
+
+
 def _budget_row(b: BudgetStatus) -> str:
     subject = {
         "board": "board",
@@ -51,9 +56,11 @@ def _budget_row(b: BudgetStatus) -> str:
         "task": f"task {b.subject}",
     }[b.scope]
     limit = " / ".join(
-        f"{label} {v:g}" for label, v in (("soft", b.soft), ("hard", b.hard)) if v is not None
+        f"{label} {_amount(v)}"
+        for label, v in (("soft", b.soft), ("hard", b.hard))
+        if v is not None
     )
-    return f"| {subject} | {b.metric} | {b.used:.4g} | {limit} | {b.level} |"
+    return f"| {subject} | {b.metric} | {_amount(b.used)} | {limit} | {b.level} |"
 
 
 class ReportMixin(DeckBase):
