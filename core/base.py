@@ -13,7 +13,14 @@ import sqlalchemy as sa
 from core import dialect
 from core.errors import PermissionDeniedError
 from core.schema import ensure_schema
-from core.storage import WRITE_OPTION, make_engine, resolve_url, sqlite_path, translate_busy
+from core.storage import (
+    WRITE_OPTION,
+    make_engine,
+    resolve_url,
+    sqlite_path,
+    translate_busy,
+    writer_turn,
+)
 from core.tx import Tx
 
 Clock = Callable[[], datetime]
@@ -76,7 +83,7 @@ class DeckBase:
     @contextmanager
     def _write(self) -> Iterator[Tx]:
         """A write transaction (`BEGIN IMMEDIATE` on SQLite) that appends its events on commit."""
-        with translate_busy(), self._engine.connect() as conn:
+        with translate_busy(), writer_turn(self._engine), self._engine.connect() as conn:
             conn.execution_options(**{WRITE_OPTION: True})
             with conn.begin():
                 tx = Tx(conn, self._clock())

@@ -19,6 +19,8 @@ import sqlalchemy as sa
 from sqlalchemy import event
 
 from core.errors import DatabaseBusyError, NotFoundError
+from core.writelock import WriterLock
+from core.writelock import for_database as writer_lock_for
 
 DB_DIRNAME = ".agentdeck"
 DB_FILENAME = "board.db"
@@ -28,6 +30,9 @@ DEFAULT_TIMEOUT_S = 15.0
 WRITE_OPTION = "agentdeck_write"
 
 _engines: weakref.WeakSet[sa.Engine] = weakref.WeakSet()
+_writer_locks: weakref.WeakKeyDictionary[sa.Engine, tuple[WriterLock, float]] = (
+    weakref.WeakKeyDictionary()
+)
 
 
 def _dispose_after_fork() -> None:
@@ -91,6 +96,9 @@ def make_engine(url: str, *, timeout: float | None = None) -> sa.Engine:
             max_overflow=8,
         )
         _tune_sqlite(engine, timeout)
+        database = engine.url.database or ""
+        if database and database != ":memory:" and not database.startswith("file:"):
+            _writer_locks[engine] = (writer_lock_for(Path(database)), timeout)
     else:
         # Keep any server options the URL carries (e.g. a search_path) and add the lock timeout.
         options = sa.engine.make_url(url).query.get("options", "")
@@ -135,6 +143,30 @@ def sqlite_path(engine: sa.Engine) -> Path | None:
 
 
 @contextmanager
+def writer_turn(engine: sa.Engine) -> Iterator[None]:
+    """Wait for the writer lock of a SQLite file (see `core.writelock`) for up to the
+    engine's timeout; a clear `DatabaseBusyError` if the turn never comes."""
+    entry = _writer_locks.get(engine)
+    if entry is None:
+        yield
+        return
+    lock, timeout = entry
+    if not lock.acquire(timeout):
+        raise DatabaseBusyError(_busy_message(timeout))
+    try:
+        yield
+    finally:
+        lock.release()
+
+
+def _busy_message(timeout: float) -> str:
+    return (
+        f"the database stayed locked by another writer for over {timeout:g}s "
+        f"(raise {ENV_TIMEOUT} to wait longer)"
+    )
+
+
+@contextmanager
 def translate_busy() -> Iterator[None]:
     """Turn a lock timeout from either backend into one clear `DatabaseBusyError`."""
     try:
@@ -142,8 +174,5 @@ def translate_busy() -> Iterator[None]:
     except sa.exc.OperationalError as exc:
         text = str(exc.orig).lower()
         if "locked" in text or "busy" in text or "lock timeout" in text:
-            raise DatabaseBusyError(
-                f"the database stayed locked by another writer for over {timeout_seconds():g}s "
-                f"(raise {ENV_TIMEOUT} to wait longer)"
-            ) from exc
+            raise DatabaseBusyError(_busy_message(timeout_seconds())) from exc
         raise

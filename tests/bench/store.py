@@ -1,0 +1,208 @@
+"""Store benchmark: `python -m tests.bench.store [--quick] [--tasks N] [--writers N]`.
+
+Prints, from one run on this machine:
+  (a) committed operations/s through `Deck` with N writer processes doing the agent mix
+      (claim, 10 log entries, 1 usage record, complete = 13 committed operations per task);
+  (b) the same mix as hand-written SQL through the stdlib `sqlite3` module, and the ratio;
+  (c) claim latency with N pending tasks, at the SQL level (the claim's UPDATE … RETURNING,
+      timed around the cursor) and for the whole `deck.claim` call;
+  (d) status-count time (`deck.counts`) at N tasks;
+  (e) event ingestion: bulk (`import_board` of an exported board) and one `deck.log` at a time.
+Targets: >= 2,000 ops/s through Deck with 8 writers and 0 errors; claim p99 < 1 ms at the SQL
+level; status counts < 10 ms at 100,000 tasks. A script that prints figures, not a test.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import tempfile
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import sqlalchemy as sa
+
+from core import Deck
+from tests.bench import mix
+
+SPAWN_CTX = "spawn"
+BOARD = "BENCH"
+HUMAN = "bench"
+PLAN_CHUNK = 2000
+
+
+def new_board(db: Path, *, agents: int, tasks: int) -> float:
+    """A board with agents a0.. and `tasks` ready tasks; returns seconds spent planning."""
+    with Deck.open(db, create=True) as deck:
+        deck.create_board(BOARD, "benchmark", actor=HUMAN)
+        for i in range(agents):
+            deck.add_agent(f"a{i}", actor=HUMAN)
+        start = time.perf_counter()
+        for first in range(0, tasks, PLAN_CHUNK):
+            count = min(PLAN_CHUNK, tasks - first)
+            deck.plan(
+                [
+                    {"title": f"{_WORDS[(first + n) % len(_WORDS)]} job {first + n}"}
+                    for n in range(count)
+                ],
+                actor=HUMAN,
+            )
+        return time.perf_counter() - start
+
+
+_WORDS = ("parse", "migrate", "index", "render", "test", "deploy", "profile", "document")
+
+
+def run_mix(db: Path, writer: Callable[..., None], writers: int, per_writer: int) -> dict[str, Any]:
+    """Start `writers` processes on the mix, open the gate at once, and total what they did."""
+    import multiprocessing
+
+    ctx = multiprocessing.get_context(SPAWN_CTX)
+    gate, results = ctx.Event(), ctx.Queue()
+    procs = [
+        ctx.Process(target=writer, args=(str(db), f"a{i}", per_writer, gate, results))
+        for i in range(writers)
+    ]
+    for proc in procs:
+        proc.start()
+    gate.set()  # each writer has opened its database and waits here before starting its clock
+    done = [results.get(timeout=600) for _ in procs]
+    for proc in procs:
+        proc.join(60)
+    ops = sum(r["ops"] for r in done)
+    span = max(r["end"] for r in done) - min(r["start"] for r in done)
+    errors = [e for r in done for e in r["errors"]]
+    return {"ops": ops, "seconds": span, "rate": ops / span, "errors": errors}
+
+
+def pct(values: list[float], q: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
+
+
+@contextmanager
+def sql_timer(engine: sa.Engine, match: Callable[[str], bool]) -> Iterator[list[float]]:
+    """Seconds each matching statement spent in the driver's execute, collected while open."""
+    timings: list[float] = []
+
+    def before(conn: Any, cursor: Any, statement: str, *_: Any) -> None:
+        conn.info["bench_t0"] = time.perf_counter()
+
+    def after(conn: Any, cursor: Any, statement: str, *_: Any) -> None:
+        if match(statement):
+            timings.append(time.perf_counter() - conn.info.pop("bench_t0"))
+
+    sa.event.listen(engine, "before_cursor_execute", before)
+    sa.event.listen(engine, "after_cursor_execute", after)
+    try:
+        yield timings
+    finally:
+        sa.event.remove(engine, "before_cursor_execute", before)
+        sa.event.remove(engine, "after_cursor_execute", after)
+
+
+def is_claim_sql(statement: str) -> bool:
+    return statement.lstrip().startswith("UPDATE task") and "RETURNING" in statement
+
+
+def ms(seconds: float) -> str:
+    return f"{seconds * 1000:.3f} ms"
+
+
+def bench_mix(work: Path, writers: int, per_writer: int) -> None:
+    print(f"(a/b) agent mix: {writers} writer processes x {per_writer} tasks x 13 operations")
+    rates = {}
+    for name, writer in (("Deck", mix.deck_writer), ("sqlite3", mix.sqlite_writer)):
+        db = work / f"mix-{name}.db"
+        new_board(db, agents=writers, tasks=writers * per_writer)
+        r = run_mix(db, writer, writers, per_writer)
+        rates[name] = r["rate"]
+        print(
+            f"  {name:8s} {r['rate']:8.0f} committed ops/s  ({r['ops']} ops in "
+            f"{r['seconds']:.2f}s, {len(r['errors'])} errors)"
+        )
+        for error in r["errors"][:3]:
+            print(f"           error: {error}")
+    print(f"  ratio Deck/sqlite3: {rates['Deck'] / rates['sqlite3']:.2f}")
+
+
+def bench_big_board(work: Path, tasks: int, claims: int, counts: int) -> None:
+    db = work / "big.db"
+    planned = new_board(db, agents=4, tasks=tasks)
+    print(f"(c/d) board of {tasks} pending tasks (planned in {planned:.1f}s)")
+    with Deck.open(db) as deck:
+        deck.claim("a1")  # warm caches and statement compilation
+        whole: list[float] = []
+        with sql_timer(deck.engine, is_claim_sql) as sql:
+            for _ in range(claims):
+                start = time.perf_counter()
+                deck.claim("a0")
+                whole.append(time.perf_counter() - start)
+        print(
+            f"  claim, SQL UPDATE…RETURNING: p50 {ms(pct(sql, 0.5))}  p99 {ms(pct(sql, 0.99))}  "
+            f"max {ms(max(sql))}  ({len(sql)} claims)"
+        )
+        print(
+            f"  claim, whole deck.claim():   p50 {ms(pct(whole, 0.5))}  p99 {ms(pct(whole, 0.99))}"
+            f"  max {ms(max(whole))}"
+        )
+        deck.counts(BOARD)
+        times: list[float] = []
+        for _ in range(counts):
+            start = time.perf_counter()
+            by_column = deck.counts(BOARD).by_column
+            times.append(time.perf_counter() - start)
+        print(
+            f"  deck.counts() at {sum(by_column.values())} tasks: p50 {ms(pct(times, 0.5))}  "
+            f"p99 {ms(pct(times, 0.99))}  max {ms(max(times))}  {by_column}"
+        )
+
+
+def bench_ingest(work: Path, log_rows: int) -> None:
+    db = work / "mix-Deck.db"
+    with Deck.open(db) as deck:
+        doc = deck.export_board(BOARD)
+        events = len(doc["events"])
+        start = time.perf_counter()
+        deck.import_board(doc, actor=HUMAN, key="COPY")
+        took = time.perf_counter() - start
+        print(
+            f"(e) bulk ingestion: import_board of {events} events (+{len(doc['tasks'])} tasks): "
+            f"{events / took:.0f} event rows/s ({took:.2f}s for the whole import)"
+        )
+        target = deck.plan([{"title": "log target"}], actor=HUMAN, board=BOARD)[0]
+        claim = deck.claim("a0", key=target.key)
+        assert claim is not None
+        start = time.perf_counter()
+        for i in range(log_rows):
+            deck.log(claim.task.key, f"entry {i}", actor="a0")
+        took = time.perf_counter() - start
+        print(f"    one deck.log() per transaction, 1 process: {log_rows / took:.0f} rows/s")
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description="agentdeck store benchmark")
+    parser.add_argument("--quick", action="store_true", help="small sizes, for a smoke run")
+    parser.add_argument("--writers", type=int, default=8)
+    parser.add_argument("--per-writer", type=int, default=None, help="tasks per writer (mix)")
+    parser.add_argument("--tasks", type=int, default=None, help="pending tasks for (c) and (d)")
+    parser.add_argument("--claims", type=int, default=None, help="claims timed in (c)")
+    parser.add_argument("--skip-big", action="store_true", help="skip (c) and (d)")
+    args = parser.parse_args(argv)
+    per_writer = args.per_writer or (10 if args.quick else 60)
+    tasks = args.tasks or (10_000 if args.quick else 100_000)
+    claims = args.claims or (300 if args.quick else 2000)
+    with tempfile.TemporaryDirectory(prefix="agentdeck-bench-") as tmp:
+        work = Path(tmp)
+        bench_mix(work, args.writers, per_writer)
+        if not args.skip_big:
+            bench_big_board(work, tasks, claims, 50 if args.quick else 200)
+        bench_ingest(work, 300 if args.quick else 2000)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,72 @@
+"""Shared parts of the multi-process tests: a board to fight over, and waiting on processes.
+
+Children are started with the "spawn" method so none of them inherits a parent's connection;
+each opens its own `Deck` on the same SQLite file.
+"""
+
+from __future__ import annotations
+
+import json
+import multiprocessing
+import time
+from collections.abc import Iterable
+from multiprocessing.process import BaseProcess
+from pathlib import Path
+from typing import Any
+
+from core import Deck
+from core.models import Event
+
+SPAWN = multiprocessing.get_context("spawn")
+BOARD = "RUN"
+HUMAN = "boss"
+PLAN_CHUNK = 2000
+
+
+def agent_name(i: int) -> str:
+    return f"w{i}"
+
+
+def make_board(path: Path, *, agents: int, tasks: int, lease_seconds: int = 900) -> None:
+    """A board with `agents` agents (w0, w1, ...) and `tasks` ready tasks, in plan chunks."""
+    with Deck.open(path, create=True) as deck:
+        deck.create_board(BOARD, "concurrency run", actor=HUMAN, lease_seconds=lease_seconds)
+        for i in range(agents):
+            deck.add_agent(agent_name(i), actor=HUMAN)
+        add_tasks(deck, tasks)
+
+
+def add_tasks(deck: Deck, count: int, *, start: int = 0) -> None:
+    """Plan `count` more ready tasks, at most `PLAN_CHUNK` per transaction."""
+    for first in range(start, start + count, PLAN_CHUNK):
+        last = min(first + PLAN_CHUNK, start + count)
+        deck.plan([{"title": f"job {n}"} for n in range(first, last)], actor=HUMAN, board=BOARD)
+
+
+def all_events(deck: Deck) -> list[Event]:
+    """Every event of the database, oldest first, read page by page through the cursor."""
+    events: list[Event] = []
+    cursor = 0
+    while page := deck.events_since(cursor, limit=1000):
+        events.extend(page)
+        cursor = page[-1].id
+    return events
+
+
+def join_all(procs: Iterable[BaseProcess], timeout: float) -> None:
+    """Wait for every process to exit by a deadline; kill stragglers and fail if one hangs."""
+    deadline = time.monotonic() + timeout
+    hung = []
+    for proc in procs:
+        proc.join(max(0.0, deadline - time.monotonic()))
+        if proc.is_alive():
+            hung.append(proc.name)
+            proc.kill()
+            proc.join()
+    assert not hung, f"processes still running after {timeout:g}s: {hung}"
+
+
+def read_result(path: Path) -> dict[str, Any]:
+    """The JSON summary a child wrote as its last act."""
+    assert path.exists(), f"{path.name} missing: the child died before reporting"
+    return json.loads(path.read_text())
