@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
@@ -43,6 +45,17 @@ class Doc:
             return default
         return _typed(value, kind, f"{self.path}.{name}")
 
+    def check(
+        self, name: str, kind: type, rule: Callable[[Any], Any], default: Any = _MISSING
+    ) -> Any:
+        """A field (required unless a default is given) passed through a `limits` rule, with
+        the field's path named when the rule refuses it."""
+        value = self.get(name, kind) if default is _MISSING else self.opt(name, kind, default)
+        try:
+            return rule(value)
+        except ValidationError as exc:
+            raise ValidationError(f"{self.path}.{name}: {exc}") from None
+
     def time(self, name: str) -> datetime:
         return parse_time(self.get(name, str), f"{self.path}.{name}")
 
@@ -68,6 +81,10 @@ def _typed(value: Any, kind: type, path: str) -> Any:
         raise ValidationError(
             f"{path}: expected {_TYPE_NAMES.get(kind, kind.__name__)}, got {type(value).__name__}"
         )
+    if kind is int and not -(2**63) <= value < 2**63:
+        raise ValidationError(f"{path}: {str(value)[:20]}… is out of range")
+    if kind is float and not math.isfinite(value):
+        raise ValidationError(f"{path}: expected a finite number, got {value}")
     return value
 
 

@@ -30,6 +30,8 @@ def board_key(key: str) -> str:
 
 def name(value: str, what: str = "agent name") -> str:
     """An agent or human name: letters, digits and . _ - @ : + only, at most 64 characters."""
+    if not isinstance(value, str):
+        raise ValidationError(f"{what} must be text, not {type(value).__name__}")
     value = value.strip()
     if not _NAME_RE.match(value):
         raise ValidationError(

@@ -228,7 +228,7 @@ class _Importer:
         from core import convert
 
         tx, board = self.tx, self.doc.obj("board")
-        old_key = limits.board_key(board.get("key", str))
+        old_key = board.check("key", str, limits.board_key)
         new_key = limits.board_key(key) if key else old_key
         if tx.conn.execute(sa.select(board_t.c.id).where(board_t.c.key == new_key)).first():
             raise ValidationError(
@@ -238,13 +238,13 @@ class _Importer:
         self.bid = tx.conn.execute(
             board_t.insert().values(
                 key=new_key,
-                name=limits.title(board.get("name", str)),
+                name=board.check("name", str, limits.title),
                 goal=limits.text(board.opt("goal", str, "")),
                 due_at=self.t(board.opt_time("due_at")),
                 lead=board.opt("lead", str, None),
                 require_verification=board.opt("require_verification", bool, False),
                 lease_seconds=board.opt("lease_seconds", int, 900),
-                next_number=max((split_key(t.get("key", str))[1] for t in tasks), default=0) + 1,
+                next_number=max((t.check("key", str, split_key)[1] for t in tasks), default=0) + 1,
                 created_at=self.t(board.time("created_at")),
             )
         ).inserted_primary_key[0]  # type: ignore[index]
@@ -262,7 +262,10 @@ class _Importer:
         raw = item.get(field, str) if required else item.opt(field, str, None)
         if raw is None:
             return None
-        board_part, _ = split_key(raw)
+        try:
+            board_part, _ = split_key(raw)
+        except ValidationError as exc:
+            raise ValidationError(f"{item.path}.{field}: {exc}") from None
         if board_part != self.old_key or raw.upper() not in self.task_ids:
             raise ValidationError(f"{item.path}.{field}: {raw!r} is not a task of this board")
         return self.task_ids[raw.upper()]
@@ -277,7 +280,7 @@ class _Importer:
 
     def _agents(self) -> None:
         for a in self.doc.list("agents"):
-            name = limits.name(a.get("name", str))
+            name = a.check("name", str, limits.name)
             if name in self.agent_ids:
                 raise ValidationError(f"{a.path}.name: {name!r} appears twice")
             kind = a.opt("kind", str, "agent")
@@ -288,7 +291,7 @@ class _Importer:
                     board_id=self.bid,
                     name=name,
                     kind=kind,
-                    skills=limits.skills(a.opt("skills", list, [])),
+                    skills=a.check("skills", list, limits.skills, []),
                     role=a.opt("role", str, ""),
                     supervisor=a.opt("supervisor", str, None),
                     last_heartbeat=self.t(a.opt_time("last_heartbeat")),
@@ -301,7 +304,7 @@ class _Importer:
         parents: list[tuple[int, Doc]] = []
         for item in tasks:
             raw_key = item.get("key", str).upper()
-            board_part, number = split_key(raw_key)
+            board_part, number = item.check("key", str, split_key)
             if board_part != self.old_key or raw_key in self.task_ids:
                 raise ValidationError(
                     f"{item.path}.key: {raw_key!r} is a duplicate or not on board {self.old_key}"
@@ -317,11 +320,11 @@ class _Importer:
                 task_t.insert().values(
                     board_id=self.bid,
                     number=number,
-                    title=limits.title(item.get("title", str)),
+                    title=item.check("title", str, limits.title),
                     description=limits.text(item.opt("description", str, "")),
                     criteria=limits.text(item.opt("criteria", str, "")),
-                    priority=limits.priority(item.opt("priority", int, 2)),
-                    required_skills=limits.skills(item.opt("skills", list, [])),
+                    priority=item.check("priority", int, limits.priority, 2),
+                    required_skills=item.check("skills", list, limits.skills, []),
                     requires_approval=item.opt("requires_approval", bool, False),
                     estimate_hours=item.opt("estimate_hours", float, None),
                     assignee_id=self.agent(item, "assignee"),
