@@ -6,6 +6,7 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Sequence
 from datetime import datetime, timedelta
+from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.engine import RowMapping
@@ -15,6 +16,32 @@ from core.tables import agent_t, board_t, budget_t, dependency_t, task_t, usage_
 from core.tx import task_key
 
 _CHUNK = 500
+
+# The queries behind every task read model, built once: a verb that returns a task (claim,
+# complete) pays only for running them, not for building and cache-keying them each time.
+_IDS: sa.BindParameter[Any] = sa.bindparam("p_ids", expanding=True)
+_BOARD_KEYS = sa.select(board_t.c.id, board_t.c.key)
+_blocker = task_t.alias("blocker")
+_OPEN_BLOCKERS = (
+    sa.select(dependency_t.c.task_id, _blocker.c.board_id, _blocker.c.number)
+    .join(_blocker, _blocker.c.id == dependency_t.c.blocker_id)
+    .where(dependency_t.c.task_id.in_(_IDS), _blocker.c.status.not_in(("done", "cancelled")))
+    .order_by(_blocker.c.number)
+)
+_COST = (
+    sa.select(
+        usage_t.c.task_id,
+        sa.func.sum(usage_t.c.cost_usd),
+        sa.func.sum(usage_t.c.tokens_in + usage_t.c.tokens_out),
+    )
+    .where(usage_t.c.task_id.in_(_IDS))
+    .group_by(usage_t.c.task_id)
+)
+_AGENT_NAMES = sa.select(agent_t.c.id, agent_t.c.name).where(agent_t.c.id.in_(_IDS))
+_OVER_BUDGET = sa.select(budget_t.c.subject).where(budget_t.c.scope == "task", budget_t.c.hard_hit)
+_TASK_NUMBERS = sa.select(task_t.c.id, task_t.c.board_id, task_t.c.number).where(
+    task_t.c.id.in_(_IDS)
+)
 
 
 def board(row: RowMapping) -> Board:
@@ -91,50 +118,23 @@ def tasks(conn: sa.Connection, rows: Sequence[RowMapping], now: datetime) -> lis
     if not rows:
         return []
     ids = [r["id"] for r in rows]
-    board_keys: dict[int, str] = dict(conn.execute(sa.select(board_t.c.id, board_t.c.key)).all())
+    board_keys: dict[int, str] = dict(conn.execute(_BOARD_KEYS).all())
     blockers: dict[int, list[str]] = defaultdict(list)
     cost: dict[int, tuple[float, int]] = {}
     names: dict[int, str] = {}
-    blocker_t = task_t.alias("blocker")
     agent_ids = {r["assignee_id"] for r in rows if r["assignee_id"] is not None}
     for chunk in _chunks(ids):
-        for task_id, b_board, b_number in conn.execute(
-            sa.select(dependency_t.c.task_id, blocker_t.c.board_id, blocker_t.c.number)
-            .join(blocker_t, blocker_t.c.id == dependency_t.c.blocker_id)
-            .where(
-                dependency_t.c.task_id.in_(chunk),
-                blocker_t.c.status.not_in(("done", "cancelled")),
-            )
-            .order_by(blocker_t.c.number)
-        ):
+        for task_id, b_board, b_number in conn.execute(_OPEN_BLOCKERS, {"p_ids": list(chunk)}):
             blockers[task_id].append(task_key(board_keys[b_board], b_number))
-        for task_id, usd, tok in conn.execute(
-            sa.select(
-                usage_t.c.task_id,
-                sa.func.sum(usage_t.c.cost_usd),
-                sa.func.sum(usage_t.c.tokens_in + usage_t.c.tokens_out),
-            )
-            .where(usage_t.c.task_id.in_(chunk))
-            .group_by(usage_t.c.task_id)
-        ):
+        for task_id, usd, tok in conn.execute(_COST, {"p_ids": list(chunk)}):
             cost[task_id] = (float(usd or 0.0), int(tok or 0))
     for chunk in _chunks(sorted(agent_ids)):
-        names.update(
-            conn.execute(
-                sa.select(agent_t.c.id, agent_t.c.name).where(agent_t.c.id.in_(chunk))
-            ).all()
-        )
-    over = set(
-        conn.execute(
-            sa.select(budget_t.c.subject).where(budget_t.c.scope == "task", budget_t.c.hard_hit)
-        ).scalars()
-    )
+        names.update(conn.execute(_AGENT_NAMES, {"p_ids": list(chunk)}).all())
+    over = set(conn.execute(_OVER_BUDGET).scalars())
     parents = {r["parent_id"] for r in rows if r["parent_id"] is not None}
     parent_keys: dict[int, str] = {}
     for chunk in _chunks(sorted(parents)):
-        for pid, pboard, pnum in conn.execute(
-            sa.select(task_t.c.id, task_t.c.board_id, task_t.c.number).where(task_t.c.id.in_(chunk))
-        ):
+        for pid, pboard, pnum in conn.execute(_TASK_NUMBERS, {"p_ids": list(chunk)}):
             parent_keys[pid] = task_key(board_keys[pboard], pnum)
     out = []
     for r in rows:

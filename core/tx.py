@@ -19,6 +19,23 @@ from core.tables import agent_t, board_t, event_t, task_t
 
 EVENT_ORDER_LOCK = 0x61676576  # "agev": PostgreSQL advisory lock held while appending events
 
+# The look-ups every verb makes, built once: building and cache-keying a SQLAlchemy statement
+# costs several times more than running it, and these run in every write transaction.
+_ANY_TWO_BOARDS = sa.select(board_t).limit(2)
+_BOARD_BY_KEY = sa.select(board_t).where(board_t.c.key == sa.bindparam("p_key"))
+_BOARD_BY_ID = sa.select(board_t).where(board_t.c.id == sa.bindparam("p_id"))
+_TASK_BY_KEY = (
+    sa.select(task_t, board_t.c.key.label("board_key"))
+    .join(board_t, board_t.c.id == task_t.c.board_id)
+    .where(
+        board_t.c.key == sa.bindparam("p_board_key"), task_t.c.number == sa.bindparam("p_number")
+    )
+)
+_AGENT_BY_NAME = sa.select(agent_t).where(
+    agent_t.c.board_id == sa.bindparam("p_board_id"), agent_t.c.name == sa.bindparam("p_name")
+)
+_AGENT_NAME = sa.select(agent_t.c.name).where(agent_t.c.id == sa.bindparam("p_id"))
+
 
 @dataclass
 class Tx:
@@ -77,7 +94,7 @@ class Tx:
     def board(self, key: str | None) -> RowMapping:
         """The board with this key, or the only board when key is None."""
         if key is None:
-            rows = self.conn.execute(sa.select(board_t).limit(2)).mappings().all()
+            rows = self.conn.execute(_ANY_TWO_BOARDS).mappings().all()
             if len(rows) == 1:
                 return rows[0]
             if not rows:
@@ -85,29 +102,19 @@ class Tx:
                     "there is no board yet; create one with `agentdeck board create`"
                 )
             raise ValidationError("there are several boards; name one with --board KEY")
-        row = (
-            self.conn.execute(sa.select(board_t).where(board_t.c.key == key.upper()))
-            .mappings()
-            .first()
-        )
+        row = self.conn.execute(_BOARD_BY_KEY, {"p_key": key.upper()}).mappings().first()
         if row is None:
             raise NotFoundError(f"no board {key!r}")
         return row
 
     def board_by_id(self, board_id: int) -> RowMapping:
-        return (
-            self.conn.execute(sa.select(board_t).where(board_t.c.id == board_id)).mappings().one()
-        )
+        return self.conn.execute(_BOARD_BY_ID, {"p_id": board_id}).mappings().one()
 
     def task(self, key: str) -> tuple[RowMapping, RowMapping]:
         """The task row and its board row for a key like `WEB-12`."""
         board_key, number = split_key(key)
         row = (
-            self.conn.execute(
-                sa.select(task_t, board_t.c.key.label("board_key"))
-                .join(board_t, board_t.c.id == task_t.c.board_id)
-                .where(board_t.c.key == board_key, task_t.c.number == number)
-            )
+            self.conn.execute(_TASK_BY_KEY, {"p_board_key": board_key, "p_number": number})
             .mappings()
             .first()
         )
@@ -117,9 +124,7 @@ class Tx:
 
     def agent(self, board_id: int, name: str, board_key: str = "") -> RowMapping:
         row = (
-            self.conn.execute(
-                sa.select(agent_t).where(agent_t.c.board_id == board_id, agent_t.c.name == name)
-            )
+            self.conn.execute(_AGENT_BY_NAME, {"p_board_id": board_id, "p_name": name})
             .mappings()
             .first()
         )
@@ -133,7 +138,7 @@ class Tx:
     def agent_name(self, agent_id: int | None) -> str | None:
         if agent_id is None:
             return None
-        return self.conn.execute(sa.select(agent_t.c.name).where(agent_t.c.id == agent_id)).scalar()
+        return self.conn.execute(_AGENT_NAME, {"p_id": agent_id}).scalar()
 
 
 def split_key(key: str) -> tuple[str, int]:

@@ -11,13 +11,50 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import RowMapping
 
-from core import budgets, dialect, inbox, knowledge, limits
+from core import budgets, inbox, knowledge, limits
 from core.budgets import BudgetsMixin
+from core.claim_query import claim_statement
 from core.errors import InvalidTransitionError, LeaseExpiredError, ValidationError
 from core.models import LOG_KINDS, BudgetStatus, Claim, Completion, Event, Task
 from core.moves import MovesMixin
-from core.tables import agent_t, budget_t, event_t, task_t
+from core.tables import UTCDateTime, agent_t, budget_t, event_t, task_t
 from core.tx import Tx, split_key, task_key
+
+# Statements the hot verbs run, built once (building and cache-keying a statement costs more
+# than running it); "p_" names keep bind parameters apart from the columns an UPDATE sets.
+_ANY_EXHAUSTED_TASK = (
+    sa.select(budget_t.c.id)
+    .where(
+        budget_t.c.board_id == sa.bindparam("p_board_id"),
+        budget_t.c.scope == "task",
+        budget_t.c.hard_hit,
+    )
+    .limit(1)
+)
+_LAPSED = sa.select(task_t).where(
+    task_t.c.status == "in_progress",
+    task_t.c.lease_expires_at < sa.bindparam("p_now", type_=UTCDateTime),
+    task_t.c.board_id == sa.bindparam("p_board_id"),
+)
+_CLAIMED_BY = (
+    agent_t.update()
+    .where(agent_t.c.id == sa.bindparam("p_agent_id"))
+    .values(
+        current_task_id=sa.bindparam("p_task_id"),
+        active_form="",
+        last_heartbeat=sa.bindparam("p_now", type_=UTCDateTime),
+    )
+)
+_LOG_INSERT = event_t.insert().returning(event_t.c.id)
+_VERIFICATION_LOGGED = (
+    sa.select(event_t.c.id)
+    .where(
+        event_t.c.task_id == sa.bindparam("p_task_id"),
+        event_t.c.kind == "log",
+        event_t.c.subkind == "verification",
+    )
+    .limit(1)
+)
 
 
 class WorkMixin(MovesMixin, BudgetsMixin):
@@ -45,9 +82,7 @@ class WorkMixin(MovesMixin, BudgetsMixin):
             if row is None:
                 return None
             tx.conn.execute(
-                agent_t.update()
-                .where(agent_t.c.id == a["id"])
-                .values(current_task_id=row["id"], active_form="", last_heartbeat=tx.now)
+                _CLAIMED_BY, {"p_agent_id": a["id"], "p_task_id": row["id"], "p_now": tx.now}
             )
             tx.event(
                 b["id"],
@@ -67,61 +102,22 @@ class WorkMixin(MovesMixin, BudgetsMixin):
         self, tx: Tx, b: RowMapping, a: RowMapping, key: str | None
     ) -> RowMapping | None:
         """One atomic UPDATE … RETURNING that moves the chosen ready task to in progress."""
-        ready = (
-            task_t.c.board_id == b["id"],
-            task_t.c.status == "pending",
-            task_t.c.open_deps == 0,
-        )
+        params: dict[str, Any] = {
+            "p_board_id": b["id"],
+            "p_agent_id": a["id"],
+            "p_lease": tx.now + timedelta(seconds=b["lease_seconds"]),
+            "p_now": tx.now,
+        }
         if key is not None:
-            _, number = split_key(key)
-            target: Any = (
-                sa.select(task_t.c.id)
-                .where(
-                    *ready,
-                    task_t.c.number == number,
-                    sa.or_(task_t.c.assignee_id.is_(None), task_t.c.assignee_id == a["id"]),
-                )
-                .scalar_subquery()
-            )
+            params["p_number"] = split_key(key)[1]
+            exhausted = False
         else:
-            mine = sa.select(task_t.c.id).where(*ready, task_t.c.assignee_id == a["id"])
-            open_ = sa.select(task_t.c.id).where(
-                *ready,
-                task_t.c.assignee_id.is_(None),
-                dialect.skills_fit(tx.conn, task_t, list(a["skills"])),
-            )
-            if self._has_exhausted_task_budget(tx, b["id"]):
-                exhausted = sa.select(budget_t.c.subject).where(
-                    budget_t.c.board_id == b["id"], budget_t.c.scope == "task", budget_t.c.hard_hit
-                )
-                key_expr = sa.literal(f"{b['key']}-") + sa.cast(task_t.c.number, sa.String)
-                mine, open_ = (q.where(key_expr.not_in(exhausted)) for q in (mine, open_))
-            target = sa.func.coalesce(
-                *(
-                    dialect.lock_pick(
-                        tx.conn, q.order_by(task_t.c.priority, task_t.c.id).limit(1)
-                    ).scalar_subquery()
-                    for q in (mine, open_)
-                )
-            )
-        row = (
-            tx.conn.execute(
-                task_t.update()
-                .where(task_t.c.id == target, task_t.c.status == "pending")
-                .values(
-                    status="in_progress",
-                    assignee_id=a["id"],
-                    lease_expires_at=tx.now + timedelta(seconds=b["lease_seconds"]),
-                    started_at=sa.func.coalesce(task_t.c.started_at, tx.now),
-                    updated_at=tx.now,
-                    active_form="",
-                    version=task_t.c.version + 1,
-                )
-                .returning(task_t.c.id)
-            )
-            .mappings()
-            .first()
+            exhausted = self._has_exhausted_task_budget(tx, b["id"])
+            params["p_key_prefix"] = f"{b['key']}-"
+        statement = claim_statement(
+            tx.conn, tuple(a["skills"]), by_key=key is not None, exhausted=exhausted
         )
+        row = tx.conn.execute(statement, params).mappings().first()
         if row is None and key is not None:
             task, _ = tx.task(key)
             if task["status"] != "pending":
@@ -138,30 +134,11 @@ class WorkMixin(MovesMixin, BudgetsMixin):
         return row
 
     def _has_exhausted_task_budget(self, tx: Tx, board_id: int) -> bool:
-        return (
-            tx.conn.execute(
-                sa.select(budget_t.c.id)
-                .where(
-                    budget_t.c.board_id == board_id, budget_t.c.scope == "task", budget_t.c.hard_hit
-                )
-                .limit(1)
-            ).first()
-            is not None
-        )
+        return tx.conn.execute(_ANY_EXHAUSTED_TASK, {"p_board_id": board_id}).first() is not None
 
     def _expire(self, tx: Tx, b: RowMapping) -> list[str]:
         """Return every in-progress task of the board whose lease ran out to the queue."""
-        rows = (
-            tx.conn.execute(
-                sa.select(task_t).where(
-                    task_t.c.status == "in_progress",
-                    task_t.c.lease_expires_at < tx.now,
-                    task_t.c.board_id == b["id"],
-                )
-            )
-            .mappings()
-            .all()
-        )
+        rows = tx.conn.execute(_LAPSED, {"p_now": tx.now, "p_board_id": b["id"]}).mappings().all()
         keys = []
         for task in rows:
             holder = tx.agent_name(task["assignee_id"]) or "?"
@@ -305,18 +282,17 @@ class WorkMixin(MovesMixin, BudgetsMixin):
                 tx.flush_events()
                 tx.order_events()
                 event_id = tx.conn.execute(
-                    event_t.insert()
-                    .values(
-                        board_id=b["id"],
-                        task_id=task["id"],
-                        actor=actor,
-                        kind="log",
-                        subkind=kind,
-                        text=text,
-                        data=data,
-                        created_at=tx.now,
-                    )
-                    .returning(event_t.c.id)
+                    _LOG_INSERT,
+                    {
+                        "board_id": b["id"],
+                        "task_id": task["id"],
+                        "actor": actor,
+                        "kind": "log",
+                        "subkind": kind,
+                        "text": text,
+                        "data": data,
+                        "created_at": tx.now,
+                    },
                 ).scalar_one()
                 tx.notify_boards.add(b["id"])
                 return Event(
@@ -452,18 +428,7 @@ class WorkMixin(MovesMixin, BudgetsMixin):
             return Completion(task=self._tasks_by_id(tx, [task["id"]])[0], nudge=nudge)
 
     def _has_verification(self, tx: Tx, task_id: int) -> bool:
-        return (
-            tx.conn.execute(
-                sa.select(event_t.c.id)
-                .where(
-                    event_t.c.task_id == task_id,
-                    event_t.c.kind == "log",
-                    event_t.c.subkind == "verification",
-                )
-                .limit(1)
-            ).first()
-            is not None
-        )
+        return tx.conn.execute(_VERIFICATION_LOGGED, {"p_task_id": task_id}).first() is not None
 
     def fail(self, key: str, *, actor: str, reason: str) -> Task:
         """Give up on a task, saying why; a human may reopen it."""
