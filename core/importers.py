@@ -9,6 +9,7 @@ field, and nothing is imported.
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -49,6 +50,7 @@ class Incoming:
     external_id: str
     title: str
     status: str
+    where: str = ""  # file (and line) it came from, for error messages
     description: str = ""
     criteria: str = ""
     active_form: str = ""
@@ -81,11 +83,12 @@ def read_claude_dir(directory: str | Path) -> list[Incoming]:
         items.append(
             Incoming(
                 external_id=task_id,
-                title=d.get("subject", str),
+                where=path.name,
+                title=d.check("subject", str, limits.title),
                 status=CLAUDE_STATUS[status],
                 description=d.opt("description", str, ""),
                 active_form=d.opt("activeForm", str, ""),
-                assignee=d.opt("owner", str, None) or None,
+                assignee=d.check("owner", str, _agent_name, ""),
                 blocked_by=[str(x) for x in d.opt("blockedBy", list, [])],
                 created_at=datetime.fromtimestamp(path.stat().st_mtime, UTC),
             )
@@ -105,15 +108,14 @@ def read_beads(path: str | Path) -> list[Incoming]:
     if file.stat().st_size > MAX_FILE * 8:
         raise ValidationError(f"{file.name}: larger than {MAX_FILE * 8 // 2**20} MiB")
     items = []
-    with file.open(encoding="utf-8", errors="strict") as fh:
+    for number, raw_line in enumerate(file.read_bytes().split(b"\n"), start=1):
+        where = f"{file.name}:{number}"
         try:
-            lines = list(fh)
+            line = raw_line.decode("utf-8")
         except UnicodeDecodeError as exc:
-            raise ValidationError(f"{file.name}: not UTF-8 text ({exc.reason})") from None
-    for number, line in enumerate(lines, start=1):
+            raise ValidationError(f"{where}: not UTF-8 text ({exc.reason})") from None
         if not line.strip():
             continue
-        where = f"{file.name}:{number}"
         try:
             raw = json.loads(line)
         except json.JSONDecodeError as exc:
@@ -136,19 +138,21 @@ def read_beads(path: str | Path) -> list[Incoming]:
                 blocked_by.append(target)
             elif kind == "parent-child":
                 parent = target
-        comments = [
-            (c.opt("author", str, "beads"), c.get("text", str), c.opt_time("created_at"))
-            for c in d.list("comments")
-        ]
+        comments = []
+        for c in d.list("comments"):
+            c.path = f"{where}: {c.path}"
+            author = c.check("author", str, _agent_name, "") or "beads"
+            comments.append((author, c.get("text", str), c.opt_time("created_at")))
         items.append(
             Incoming(
                 external_id=d.get("id", str),
-                title=d.get("title", str),
+                where=where,
+                title=d.check("title", str, limits.title),
                 status=BEADS_STATUS[status],
                 description=d.opt("description", str, ""),
                 criteria=d.opt("acceptance_criteria", str, ""),
                 priority=priority,
-                assignee=d.opt("assignee", str, None) or None,
+                assignee=d.check("assignee", str, _agent_name, ""),
                 blocked_by=blocked_by,
                 parent=parent,
                 created_at=d.opt_time("created_at"),
@@ -158,13 +162,21 @@ def read_beads(path: str | Path) -> list[Incoming]:
     return items
 
 
+def _agent_name(raw: str) -> str | None:
+    """An owner or author as an agent name: `Jane Doe` becomes `Jane-Doe`; blank is nobody."""
+    name = re.sub(r"[^\w.@:+-]+", "-", raw.strip()).strip("-")[:64]
+    return name or None
+
+
 def _load_json(path: Path) -> Any:
     if path.stat().st_size > MAX_FILE:
         raise ValidationError(f"{path.name}: larger than {MAX_FILE // 2**20} MiB")
+    data = path.read_bytes()
     try:
-        return json.loads(path.read_text(encoding="utf-8"))
+        return json.loads(data.decode("utf-8"))
     except UnicodeDecodeError as exc:
-        raise ValidationError(f"{path.name}: not UTF-8 text ({exc.reason})") from None
+        line = data[: exc.start].count(b"\n") + 1
+        raise ValidationError(f"{path.name}: line {line}: not UTF-8 text ({exc.reason})") from None
     except json.JSONDecodeError as exc:
         raise ValidationError(f"{path.name}: line {exc.lineno}: not JSON ({exc.msg})") from None
 
@@ -193,7 +205,7 @@ class ImportersMixin(EventsMixin):
             for ref in [*item.blocked_by, *([item.parent] if item.parent else [])]:
                 if ref not in known:
                     raise ValidationError(
-                        f"{source} task {item.external_id}: refers to unknown task {ref!r}"
+                        f"{item.where or source}: task {item.external_id} refers to unknown task {ref!r}"
                     )
         with self._write() as tx:
             b = tx.board(board)
@@ -253,7 +265,9 @@ class ImportersMixin(EventsMixin):
             "title": limits.title(item.title),
             "description": limits.text(item.description),
             "criteria": limits.text(item.criteria),
-            "active_form": " ".join(item.active_form.split())[:200],
+            "active_form": " ".join(item.active_form.split())[:200]
+            if item.status == "in_progress"
+            else "",
             "priority": item.priority,
             "assignee_id": assignee_id,
         }
@@ -303,7 +317,7 @@ class ImportersMixin(EventsMixin):
                     actor,
                     "note",
                     "sync",
-                    f"updated {', '.join(sorted(changed))}",
+                    f"updated {', '.join(sorted(k.removesuffix('_id') for k in changed))}",
                     {"source": "sync"},
                 )
                 row = (
