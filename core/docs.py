@@ -81,9 +81,9 @@ def _typed(value: Any, kind: type, path: str) -> Any:
         raise ValidationError(
             f"{path}: expected {_TYPE_NAMES.get(kind, kind.__name__)}, got {type(value).__name__}"
         )
-    if kind is int and not -(2**63) <= value < 2**63:
+    if isinstance(value, int) and not -(2**63) <= value < 2**63:
         raise ValidationError(f"{path}: {str(value)[:20]}… is out of range")
-    if kind is float and not math.isfinite(value):
+    if isinstance(value, float) and not math.isfinite(value):
         raise ValidationError(f"{path}: expected a finite number, got {value}")
     return value
 
