@@ -1,0 +1,116 @@
+"""Reports, the event stream, export and import through the CLI."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from core import Deck
+
+
+def test_report_to_stdout_and_to_a_file(cli, web: Path, tmp_path: Path) -> None:
+    ran = cli("report")
+    assert ran.exit_code == 0, ran.stderr
+    assert ran.stdout.startswith("# Website") and "Build the API" in ran.stdout
+    out = tmp_path / "progress.md"
+    ran = cli("report", "--out", str(out), "--json")
+    assert json.loads(ran.stdout) == {"board": "WEB", "path": str(out)}
+    assert out.read_text().startswith("# Website")
+    assert json.loads(cli("report", "--json").stdout)["markdown"].startswith("# Website")
+
+
+def test_burndown(cli, web: Path, deck: Deck) -> None:
+    deck.claim("coder")
+    deck.complete("WEB-1", actor="coder", verified_by="tests")
+    chart = json.loads(cli("burndown", "--json").stdout)
+    assert {"points", "ideal", "forecast", "throughput_per_day"} <= set(chart)
+    assert chart["points"][-1]["open"] == 1
+    text = cli("burndown").stdout
+    assert "open" in text and "throughput" in text
+
+
+def test_export_then_import_into_a_new_database(cli, web: Path, tmp_path: Path) -> None:
+    exported = json.loads(cli("export").stdout)
+    assert exported["board"]["key"] == "WEB"
+    out = tmp_path / "web.json"
+    assert cli("export", "--out", str(out)).stdout == f"wrote board WEB to {out}\n"
+    fresh = tmp_path / "fresh.db"
+    ran = cli("import", str(out), "--key", "COPY", "--db", str(fresh), "--as", "ann", "--json")
+    assert ran.exit_code == 0, ran.stderr
+    assert json.loads(ran.stdout)["key"] == "COPY"
+    with Deck.open(fresh) as deck:
+        assert [t.title for t in deck.list_tasks("COPY")] == ["Build the API", "Wire the UI"]
+
+
+def test_import_of_a_newer_format_is_refused(cli, web: Path, tmp_path: Path, unchanged) -> None:
+    doc = json.loads(cli("export").stdout)
+    doc["version"] = 999
+    newer = tmp_path / "newer.json"
+    newer.write_text(json.dumps(doc))
+    check = unchanged()
+    ran = cli("import", str(newer), "--key", "NEW", "--as", "ann")
+    assert ran.exit_code == 1
+    assert "newer than this agentdeck reads" in ran.stderr
+    broken = tmp_path / "broken.json"
+    broken.write_text('{"format":\n  oops')
+    ran = cli("import", str(broken), "--as", "ann")
+    assert (ran.exit_code, f"{broken} line 2: not valid JSON" in ran.stderr) == (1, True)
+    check()
+
+
+def write_claude_task(folder: Path, task_id: str, subject: str, status: str, **extra) -> None:
+    doc = {"id": task_id, "subject": subject, "description": "", "activeForm": "",
+           "status": status, "blocks": [], "blockedBy": [], **extra}  # fmt: skip
+    (folder / f"{task_id}.json").write_text(json.dumps(doc))
+
+
+def test_import_claude_mirrors_a_task_directory(cli, web: Path, tmp_path: Path) -> None:
+    folder = tmp_path / "claude"
+    folder.mkdir()
+    write_claude_task(folder, "1", "Plan the work", "completed")
+    write_claude_task(folder, "2", "Do the work", "in_progress", owner="worker", blockedBy=["1"])
+    ran = cli("import", "claude", str(folder), "--as", "ann", "--json")
+    assert ran.exit_code == 0, ran.stderr
+    doc = json.loads(ran.stdout)
+    assert (doc["board"], doc["source"]) == ("WEB", "claude")
+    assert [(t["title"], t["status"]) for t in doc["tasks"]] == [
+        ("Plan the work", "done"),
+        ("Do the work", "in_progress"),
+    ]
+    write_claude_task(folder, "2", "Do the work", "completed", owner="worker", blockedBy=["1"])
+    ran = cli("import", "claude", str(folder), "--as", "ann")
+    assert ran.stdout == "mirrored 2 claude tasks into board WEB\n"
+
+
+def test_import_beads_and_a_broken_line(cli, web: Path, tmp_path: Path, unchanged) -> None:
+    export = tmp_path / "issues.jsonl"
+    export.write_text(
+        json.dumps({"id": "bd-1", "title": "Fix login", "status": "open", "priority": 1}) + "\n"
+    )
+    ran = cli("import", "beads", str(export), "--as", "ann", "--json")
+    assert ran.exit_code == 0, ran.stderr
+    assert [t["title"] for t in json.loads(ran.stdout)["tasks"]] == ["Fix login"]
+    broken = tmp_path / "broken.jsonl"
+    broken.write_text(export.read_text() + "{not json\n")
+    check = unchanged()
+    ran = cli("import", "beads", str(broken), "--as", "ann")
+    assert (ran.exit_code, "broken.jsonl:2" in ran.stderr) == (1, True)
+    check()
+
+
+def test_import_arguments_are_checked(cli, web: Path, tmp_path: Path) -> None:
+    ran = cli("import", "beads", str(tmp_path / "x.jsonl"), "--watch", "--as", "ann")
+    assert (ran.exit_code, "--watch works with" in ran.stderr) == (1, True)
+    ran = cli("import", "a.json", "b.json", "--as", "ann")
+    assert (ran.exit_code, "unexpected 'b.json'" in ran.stderr) == (1, True)
+
+
+def test_events_after_a_cursor(cli, web: Path, deck: Deck) -> None:
+    cursor = deck.max_event_id()
+    deck.claim("coder")
+    deck.log("WEB-1", "first step", actor="coder")
+    events = json.loads(cli("events", "--since", str(cursor), "--json").stdout)
+    assert [e["kind"] for e in events] == ["claimed", "log"]
+    assert events[0]["id"] > cursor
+    text = cli("events", "--limit", "1").stdout
+    assert text.count("\n") == 1 and "first step" in text
