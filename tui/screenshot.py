@@ -1,0 +1,151 @@
+"""Headless SVG screenshots of the console, for the README and for checking the looks.
+
+`take_screenshot("sample_boards/website.json", "screenshots/board.svg", "board", "140x42")`
+imports a sample board (or opens a database) into a private copy with the clock frozen at the
+board's last event, opens one screen, waits until every worker is done and saves the SVG.
+The same input gives the same picture.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import shutil
+import tempfile
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+from textual.pilot import Pilot
+
+from core import Deck, ValidationError
+
+SCREENS = ("board", "charts", "detail", "needs-human", "search", "report", "help")
+SCREENSHOT_HUMAN = "you"
+
+
+class _Frozen:
+    def __init__(self, at: datetime) -> None:
+        self.at = at
+
+    def __call__(self) -> datetime:
+        return self.at
+
+
+def parse_size(size: tuple[int, int] | str) -> tuple[int, int]:
+    """`(140, 42)` or `"140x42"` as (columns, rows)."""
+    if isinstance(size, str):
+        width, _, height = size.lower().partition("x")
+        if not (width.isdigit() and height.isdigit()):
+            raise ValidationError(f"size {size!r} must look like 140x42")
+        size = (int(width), int(height))
+    if not (40 <= size[0] <= 400 and 12 <= size[1] <= 200):
+        raise ValidationError(f"size {size[0]}x{size[1]} is outside 40x12 .. 400x200")
+    return size
+
+
+def _last_event_time(deck: Deck) -> datetime:
+    newest = deck.max_event_id()
+    events = deck.events_since(max(0, newest - 1), limit=1)
+    return events[-1].created_at if events else deck.now()
+
+
+def _prepare(source: Path, workdir: Path) -> tuple[Deck, str | None]:
+    """A deck over a private copy of `source` with a frozen clock, and the board to show."""
+    target = workdir / "board.db"
+    if source.suffix == ".json":
+        doc = json.loads(source.read_text(encoding="utf-8"))
+        exported = datetime.fromisoformat(doc.get("exported_at") or doc["board"]["created_at"])
+        deck = Deck.open(target, create=True, clock=_Frozen(exported))
+        board = deck.import_board(doc, actor=SCREENSHOT_HUMAN)
+        deck.close()
+        key: str | None = board.key
+    else:
+        shutil.copy(source, target)
+        key = None
+    with Deck.open(target) as probe:
+        at = _last_event_time(probe) + timedelta(seconds=30)
+    return Deck.open(target, clock=_Frozen(at)), key
+
+
+async def settle(pilot: Pilot[Any], rounds: int = 40) -> None:
+    """Wait until no worker runs and the screen has processed what they posted."""
+    app = pilot.app
+    for _ in range(rounds):
+        await pilot.pause()
+        await app.workers.wait_for_complete()
+        await pilot.pause()
+        if not any(w.is_running for w in app.workers):
+            break
+    await pilot.wait_for_scheduled_animations()
+    await pilot.pause()
+
+
+def _detail_task(deck: Deck, board: str) -> str | None:
+    """The in-progress (else any) task with the longest log: the liveliest detail screen."""
+    tasks = deck.list_tasks(board, status="in_progress") or deck.list_tasks(board)
+    if not tasks:
+        return None
+    return max(tasks[:20], key=lambda t: (deck.task_detail(t.key).event_count, -t.priority)).key
+
+
+def _search_query(deck: Deck, board: str) -> str:
+    for task in deck.list_tasks(board, status="done"):
+        words = [w for w in task.title.split() if len(w) > 4 and w.isalpha()]
+        if words:
+            return words[0].lower()
+    return "test"
+
+
+async def _shoot(deck: Deck, board: str | None, screen: str, size: tuple[int, int]) -> str:
+    from tui.app import make_app
+    from tui.screens.needs_human import NeedsHumanScreen
+    from tui.screens.report import ReportScreen
+    from tui.screens.search import SearchScreen
+    from tui.screens.task_detail import TaskDetailScreen
+
+    app = make_app(deck, actor=SCREENSHOT_HUMAN, board=board, watch=False)
+    async with app.run_test(size=size) as pilot:
+        await settle(pilot)
+        key = app.board_key
+        if screen == "charts":
+            await pilot.press("b")
+        elif screen == "detail":
+            task = _detail_task(deck, key)
+            if task is not None:
+                app.push_screen(TaskDetailScreen(task))
+        elif screen == "needs-human":
+            app.push_screen(NeedsHumanScreen())
+        elif screen == "search":
+            app.push_screen(SearchScreen(_search_query(deck, key)))
+        elif screen == "report":
+            app.push_screen(ReportScreen())
+        elif screen == "help":
+            await pilot.press("question_mark")
+        await settle(pilot)
+        return app.export_screenshot(title=f"agentdeck · {screen}")
+
+
+def take_screenshot(
+    db_or_sample: str | Path,
+    out_path: str | Path,
+    screen: str = "board",
+    size: tuple[int, int] | str = (140, 42),
+) -> Path:
+    """Render one screen of a board (sample JSON or database) to an SVG file; returns its path."""
+    if screen not in SCREENS:
+        raise ValidationError(f"unknown screen {screen!r}; screens: {', '.join(SCREENS)}")
+    source = Path(db_or_sample)
+    if not source.is_file():
+        raise ValidationError(f"no sample board or database at {source}")
+    dimensions = parse_size(size)
+    out = Path(out_path)
+    with tempfile.TemporaryDirectory(prefix="agentdeck-shot-") as tmp:
+        deck, board = _prepare(source, Path(tmp))
+        try:
+            svg = asyncio.run(_shoot(deck, board, screen, dimensions))
+        finally:
+            deck.close()
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(svg, encoding="utf-8")
+    return out
