@@ -40,14 +40,49 @@ def _used_sum(metric: str) -> Any:
     }[metric]
 
 
-def _scope_clause(agent: str, key: str | None) -> sa.ColumnElement[bool]:
-    parts = [
-        budget_t.c.scope == "board",
-        sa.and_(budget_t.c.scope == "agent", budget_t.c.subject == agent),
-    ]
-    if key:
-        parts.append(sa.and_(budget_t.c.scope == "task", budget_t.c.subject == key))
-    return sa.or_(*parts)
+# The budget statements every claim and usage record runs, built once. The budgets that apply:
+# the board's, the agent's (p_agent) and the task's (p_key; None matches no subject).
+_SCOPE = sa.or_(
+    budget_t.c.scope == "board",
+    sa.and_(budget_t.c.scope == "agent", budget_t.c.subject == sa.bindparam("p_agent")),
+    sa.and_(budget_t.c.scope == "task", budget_t.c.subject == sa.bindparam("p_key")),
+)
+_OF_BOARD = budget_t.c.board_id == sa.bindparam("p_board_id")
+_EXHAUSTED = sa.select(budget_t).where(_OF_BOARD, budget_t.c.hard_hit, _SCOPE).limit(1)
+_AGENT_ID = sa.select(agent_t.c.id).where(
+    agent_t.c.board_id == sa.bindparam("p_board_id"), agent_t.c.name == sa.bindparam("p_agent")
+)
+_INSERT_USAGE = usage_t.insert()
+_BUMP = (
+    budget_t.update()
+    .where(_OF_BOARD, _SCOPE)
+    .values(
+        used=budget_t.c.used
+        + sa.case(
+            *(
+                (budget_t.c.metric == m, sa.bindparam(f"p_{m}", type_=sa.Float))
+                for m in ("tokens", "cost_usd", "cpu_hours", "gpu_hours")
+            ),
+            else_=0.0,
+        )
+    )
+)
+_CROSSED = sa.select(budget_t).where(
+    _OF_BOARD,
+    _SCOPE,
+    sa.or_(
+        sa.and_(
+            budget_t.c.soft.is_not(None),
+            budget_t.c.used >= budget_t.c.soft,
+            ~budget_t.c.soft_warned,
+        ),
+        sa.and_(
+            budget_t.c.hard.is_not(None),
+            budget_t.c.used >= budget_t.c.hard,
+            ~budget_t.c.hard_hit,
+        ),
+    ),
+)
 
 
 def describe(row: RowMapping) -> str:
@@ -82,15 +117,8 @@ def status_of(row: RowMapping) -> BudgetStatus:
 def claim_block(tx: Tx, board_id: int, agent: str, key: str | None = None) -> None:
     """Refuse a claim when a hard budget for the board, this agent or the task `key` (when
     claiming one task by key) is exhausted."""
-    row = (
-        tx.conn.execute(
-            sa.select(budget_t)
-            .where(budget_t.c.board_id == board_id, budget_t.c.hard_hit, _scope_clause(agent, key))
-            .limit(1)
-        )
-        .mappings()
-        .first()
-    )
+    params = {"p_board_id": board_id, "p_agent": agent, "p_key": key or None}
+    row = tx.conn.execute(_EXHAUSTED, params).mappings().first()
     if row is not None:
         raise OverBudgetError(
             f"{agent} cannot claim: the {describe(row)} is exhausted "
@@ -104,50 +132,22 @@ class BudgetsMixin(DeckBase):
         self, tx: Tx, b: RowMapping, task: RowMapping | None, actor: str, usage: dict[str, Any]
     ) -> list[RowMapping]:
         """Insert usage, bump matching budgets, and return budgets that just crossed a limit."""
-        agent_id = tx.conn.execute(
-            sa.select(agent_t.c.id).where(agent_t.c.board_id == b["id"], agent_t.c.name == actor)
-        ).scalar()
+        agent_id = tx.conn.execute(_AGENT_ID, {"p_board_id": b["id"], "p_agent": actor}).scalar()
         tx.conn.execute(
-            usage_t.insert().values(
-                board_id=b["id"],
-                task_id=task["id"] if task is not None else None,
-                agent_id=agent_id,
-                created_at=tx.now,
+            _INSERT_USAGE,
+            {
+                "board_id": b["id"],
+                "task_id": task["id"] if task is not None else None,
+                "agent_id": agent_id,
+                "created_at": tx.now,
                 **usage,
-            )
+            },
         )
         key = task_key(b["key"], task["number"]) if task is not None else None
-        amounts = metric_amounts(usage)
-        tx.conn.execute(
-            budget_t.update()
-            .where(budget_t.c.board_id == b["id"], _scope_clause(actor, key))
-            .values(
-                used=budget_t.c.used
-                + sa.case(*((budget_t.c.metric == m, v) for m, v in amounts.items()), else_=0.0)
-            )
-        )
-        crossed = (
-            tx.conn.execute(
-                sa.select(budget_t).where(
-                    budget_t.c.board_id == b["id"],
-                    _scope_clause(actor, key),
-                    sa.or_(
-                        sa.and_(
-                            budget_t.c.soft.is_not(None),
-                            budget_t.c.used >= budget_t.c.soft,
-                            ~budget_t.c.soft_warned,
-                        ),
-                        sa.and_(
-                            budget_t.c.hard.is_not(None),
-                            budget_t.c.used >= budget_t.c.hard,
-                            ~budget_t.c.hard_hit,
-                        ),
-                    ),
-                )
-            )
-            .mappings()
-            .all()
-        )
+        scope = {"p_board_id": b["id"], "p_agent": actor, "p_key": key or None}
+        amounts = {f"p_{m}": v for m, v in metric_amounts(usage).items()}
+        tx.conn.execute(_BUMP, {**scope, **amounts})
+        crossed = tx.conn.execute(_CROSSED, scope).mappings().all()
         for row in crossed:
             self._flag_crossing(tx, b["id"], task["id"] if task is not None else None, actor, row)
         return list(crossed)

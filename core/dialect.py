@@ -61,18 +61,43 @@ def fts_query(text: str, *, any_term: bool, dialect: str) -> str | None:
     return (" OR " if any_term else " ").join(f'"{t}"' for t in tokens)
 
 
+def _by_dialect(postgresql: str, sqlite: str) -> dict[str, sa.TextClause]:
+    """A statement per backend, parsed once (completing and claiming a task run these)."""
+    return {"postgresql": sa.text(postgresql), "sqlite": sa.text(sqlite)}
+
+
+_KNOWLEDGE_PUT = _by_dialect(
+    "INSERT INTO knowledge (task_id, board_id, title, body) VALUES (:id, :b, :t, :body)",
+    "INSERT INTO knowledge (rowid, board_id, title, body) VALUES (:id, :b, :t, :body)",
+)
+_KNOWLEDGE_DROP = _by_dialect(
+    "DELETE FROM knowledge WHERE task_id = :id", "DELETE FROM knowledge WHERE rowid = :id"
+)
+_KNOWLEDGE_SEARCH = _by_dialect(
+    "SELECT k.task_id, ts_headline('english', k.body, q, 'MaxWords=24, MinWords=8,"
+    ' StartSel="", StopSel=""\'), ts_rank(k.tsv, q) AS score'
+    " FROM knowledge k, to_tsquery('english', :q) q"
+    " WHERE k.tsv @@ q AND k.board_id = :b AND k.task_id <> :ex"
+    " ORDER BY score DESC, k.task_id LIMIT :n",
+    "SELECT rowid, snippet(knowledge, 2, '', '', '…', 16), -bm25(knowledge, 0, 4.0, 1.0)"
+    " AS score FROM knowledge WHERE knowledge MATCH :q AND board_id = :b AND rowid <> :ex"
+    " ORDER BY score DESC, rowid LIMIT :n",
+)
+
+
+def _sql(statements: dict[str, sa.TextClause], conn: sa.Connection) -> sa.TextClause:
+    return statements["postgresql" if conn.dialect.name == "postgresql" else "sqlite"]
+
+
 def knowledge_put(conn: sa.Connection, task_id: int, board_id: int, title: str, body: str) -> None:
     knowledge_drop(conn, task_id)
-    if conn.dialect.name == "postgresql":
-        sql = "INSERT INTO knowledge (task_id, board_id, title, body) VALUES (:id, :b, :t, :body)"
-    else:
-        sql = "INSERT INTO knowledge (rowid, board_id, title, body) VALUES (:id, :b, :t, :body)"
-    conn.execute(sa.text(sql), {"id": task_id, "b": board_id, "t": title, "body": body})
+    conn.execute(
+        _sql(_KNOWLEDGE_PUT, conn), {"id": task_id, "b": board_id, "t": title, "body": body}
+    )
 
 
 def knowledge_drop(conn: sa.Connection, task_id: int) -> None:
-    col = "task_id" if conn.dialect.name == "postgresql" else "rowid"
-    conn.execute(sa.text(f"DELETE FROM knowledge WHERE {col} = :id"), {"id": task_id})
+    conn.execute(_sql(_KNOWLEDGE_DROP, conn), {"id": task_id})
 
 
 def knowledge_search(
@@ -80,18 +105,5 @@ def knowledge_search(
 ) -> list[tuple[int, str, float]]:
     """(task id, snippet, score) for the best matches, best first; higher score is better."""
     params = {"q": query, "b": board_id, "n": limit, "ex": exclude or -1}
-    if conn.dialect.name == "postgresql":
-        sql = (
-            "SELECT k.task_id, ts_headline('english', k.body, q, 'MaxWords=24, MinWords=8,"
-            ' StartSel="", StopSel=""\'), ts_rank(k.tsv, q) AS score'
-            " FROM knowledge k, to_tsquery('english', :q) q"
-            " WHERE k.tsv @@ q AND k.board_id = :b AND k.task_id <> :ex"
-            " ORDER BY score DESC, k.task_id LIMIT :n"
-        )
-    else:
-        sql = (
-            "SELECT rowid, snippet(knowledge, 2, '', '', '…', 16), -bm25(knowledge, 0, 4.0, 1.0)"
-            " AS score FROM knowledge WHERE knowledge MATCH :q AND board_id = :b AND rowid <> :ex"
-            " ORDER BY score DESC, rowid LIMIT :n"
-        )
-    return [(int(r[0]), r[1] or "", float(r[2])) for r in conn.execute(sa.text(sql), params)]
+    rows = conn.execute(_sql(_KNOWLEDGE_SEARCH, conn), params)
+    return [(int(r[0]), r[1] or "", float(r[2])) for r in rows]

@@ -43,19 +43,19 @@ def send(
     tx.event(board_id, task_id, sender, "message", kind, text, {"to": to})
 
 
+# Built once: every claim reads the agent's unread messages.
+_UNREAD = (
+    sa.select(message_t, task_t.c.number)
+    .outerjoin(task_t, task_t.c.id == message_t.c.task_id)
+    .where(message_t.c.agent_id == sa.bindparam("p_agent_id"), message_t.c.read_at.is_(None))
+    .order_by(message_t.c.id)
+)
+
+
 def unread(
     tx: Tx, board_key: str, agent_id: int, agent_name: str, *, mark_read: bool
 ) -> list[Message]:
-    rows = (
-        tx.conn.execute(
-            sa.select(message_t, task_t.c.number)
-            .outerjoin(task_t, task_t.c.id == message_t.c.task_id)
-            .where(message_t.c.agent_id == agent_id, message_t.c.read_at.is_(None))
-            .order_by(message_t.c.id)
-        )
-        .mappings()
-        .all()
-    )
+    rows = tx.conn.execute(_UNREAD, {"p_agent_id": agent_id}).mappings().all()
     if mark_read and rows:
         tx.conn.execute(
             message_t.update()

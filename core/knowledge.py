@@ -16,26 +16,34 @@ from core.tx import Tx, task_key
 
 _NOTE_KINDS = ("note", "approval", "reopened")
 
+# Built once: completing and claiming a task run these.
+_TASK = sa.select(task_t).where(task_t.c.id == sa.bindparam("p_id"))
+_NOTES = (
+    sa.select(event_t.c.text)
+    .where(
+        event_t.c.task_id == sa.bindparam("p_id"),
+        sa.or_(
+            event_t.c.kind.in_(_NOTE_KINDS),
+            sa.and_(event_t.c.kind == "log", event_t.c.subkind.in_(("decision", "verification"))),
+        ),
+        event_t.c.text != "",
+    )
+    .order_by(event_t.c.id)
+    .limit(200)
+)
+_HITS = (
+    sa.select(task_t.c.id, task_t.c.number, task_t.c.title, task_t.c.result, board_t.c.key)
+    .join(board_t, board_t.c.id == task_t.c.board_id)
+    .where(task_t.c.id.in_(sa.bindparam("p_ids", expanding=True)))
+)
+_TITLE = sa.select(task_t.c.title, task_t.c.description).where(task_t.c.id == sa.bindparam("p_id"))
+
 
 def index_task(tx: Tx, task_id: int, board_id: int) -> None:
     """(Re)index a finished task with its result and the notes and decisions made on the way."""
     tx.flush_events()  # the note written with this very move (an approval) is indexed too
-    task = tx.conn.execute(sa.select(task_t).where(task_t.c.id == task_id)).mappings().one()
-    notes = tx.conn.execute(
-        sa.select(event_t.c.text)
-        .where(
-            event_t.c.task_id == task_id,
-            sa.or_(
-                event_t.c.kind.in_(_NOTE_KINDS),
-                sa.and_(
-                    event_t.c.kind == "log", event_t.c.subkind.in_(("decision", "verification"))
-                ),
-            ),
-            event_t.c.text != "",
-        )
-        .order_by(event_t.c.id)
-        .limit(200)
-    ).scalars()
+    task = tx.conn.execute(_TASK, {"p_id": task_id}).mappings().one()
+    notes = tx.conn.execute(_NOTES, {"p_id": task_id}).scalars()
     body = "\n".join(
         part
         for part in (
@@ -64,14 +72,7 @@ def ranked(
     found = dialect.knowledge_search(tx.conn, board_id, query, limit, exclude)
     if not found:
         return []
-    rows = {
-        r["id"]: r
-        for r in tx.conn.execute(
-            sa.select(task_t.c.id, task_t.c.number, task_t.c.title, task_t.c.result, board_t.c.key)
-            .join(board_t, board_t.c.id == task_t.c.board_id)
-            .where(task_t.c.id.in_([f[0] for f in found]))
-        ).mappings()
-    }
+    rows = {r["id"]: r for r in tx.conn.execute(_HITS, {"p_ids": [f[0] for f in found]}).mappings()}
     return [
         SearchHit(
             key=task_key(rows[i]["key"], rows[i]["number"]),
@@ -86,9 +87,7 @@ def ranked(
 
 
 def similar_to(tx: Tx, task_id: int, board_id: int, limit: int = 3) -> list[SearchHit]:
-    task = tx.conn.execute(
-        sa.select(task_t.c.title, task_t.c.description).where(task_t.c.id == task_id)
-    ).one()
+    task = tx.conn.execute(_TITLE, {"p_id": task_id}).one()
     text = f"{task.title} {task.description[:2000]}"
     return ranked(tx, board_id, text, limit, any_term=True, exclude=task_id)
 

@@ -17,6 +17,20 @@ from core.tables import agent_t, task_t
 from core.tasks import TasksMixin
 from core.tx import Tx, task_key
 
+# Built once: every lifecycle move runs these. The SET clause of `_MOVE_IF_UNCHANGED` comes from
+# the column names in the parameters (SQLAlchemy compiles and caches one form per name set).
+_MOVE_IF_UNCHANGED = task_t.update().where(
+    task_t.c.id == sa.bindparam("p_id"), task_t.c.version == sa.bindparam("p_version")
+)
+_LET_GO = (
+    agent_t.update()
+    .where(
+        agent_t.c.id == sa.bindparam("p_agent_id"),
+        agent_t.c.current_task_id == sa.bindparam("p_task_id"),
+    )
+    .values(current_task_id=None, active_form="")
+)
+
 
 class MovesMixin(TasksMixin):
     def _check_version(self, task: RowMapping, key: str, expected_version: int | None) -> None:
@@ -56,9 +70,7 @@ class MovesMixin(TasksMixin):
             update["completed_at"] = None
         update.update(values or {})
         result = tx.conn.execute(
-            task_t.update()
-            .where(task_t.c.id == task["id"], task_t.c.version == task["version"])
-            .values(**update)
+            _MOVE_IF_UNCHANGED, {**update, "p_id": task["id"], "p_version": task["version"]}
         )
         if result.rowcount != 1:
             raise ConflictError(f"{key} changed while {verb} was being applied; try again")
@@ -74,11 +86,7 @@ class MovesMixin(TasksMixin):
         )
         self._blocker_moved(tx, task["id"], was, now)
         if now != "in_progress" and task["assignee_id"] is not None:
-            tx.conn.execute(
-                agent_t.update()
-                .where(agent_t.c.id == task["assignee_id"], agent_t.c.current_task_id == task["id"])
-                .values(current_task_id=None, active_form="")
-            )
+            tx.conn.execute(_LET_GO, {"p_agent_id": task["assignee_id"], "p_task_id": task["id"]})
         if now == "done":
             knowledge.index_task(tx, task["id"], b["id"])
         elif was == "done":

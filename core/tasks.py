@@ -15,6 +15,20 @@ from core.models import FINISHED_STATUSES, BoardCounts, Task, column_of
 from core.tables import agent_t, board_t, dependency_t, task_t
 from core.tx import Tx, split_key, task_key
 
+# Built once: every move of a blocker and every verb returning a task runs these.
+_SHIFT_OPEN_DEPS = (
+    task_t.update()
+    .where(
+        task_t.c.id.in_(
+            sa.select(dependency_t.c.task_id).where(
+                dependency_t.c.blocker_id == sa.bindparam("p_blocker_id")
+            )
+        )
+    )
+    .values(open_deps=task_t.c.open_deps + sa.bindparam("p_delta", type_=sa.Integer))
+)
+_TASKS_BY_ID = sa.select(task_t).where(task_t.c.id.in_(sa.bindparam("p_ids", expanding=True)))
+
 
 class TasksMixin(DeckBase):
     # -- creating ----------------------------------------------------------------------------
@@ -190,22 +204,12 @@ class TasksMixin(DeckBase):
         """Keep dependents' unfinished-blocker counts in step when a blocker finishes or reopens."""
         delta = int(was in FINISHED_STATUSES) - int(now in FINISHED_STATUSES)
         if delta:
-            tx.conn.execute(
-                task_t.update()
-                .where(
-                    task_t.c.id.in_(
-                        sa.select(dependency_t.c.task_id).where(
-                            dependency_t.c.blocker_id == task_id
-                        )
-                    )
-                )
-                .values(open_deps=task_t.c.open_deps + delta)
-            )
+            tx.conn.execute(_SHIFT_OPEN_DEPS, {"p_blocker_id": task_id, "p_delta": delta})
 
     # -- reading -----------------------------------------------------------------------------
 
     def _tasks_by_id(self, tx: Tx, ids: Sequence[int]) -> list[Task]:
-        rows = tx.conn.execute(sa.select(task_t).where(task_t.c.id.in_(list(ids)))).mappings().all()
+        rows = tx.conn.execute(_TASKS_BY_ID, {"p_ids": list(ids)}).mappings().all()
         order = {task_id: i for i, task_id in enumerate(ids)}
         return convert.tasks(tx.conn, sorted(rows, key=lambda r: order[r["id"]]), tx.now)
 
