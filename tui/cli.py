@@ -15,7 +15,6 @@ import importlib
 import os
 import sys
 from collections.abc import Sequence
-from typing import Any
 
 import typer
 
@@ -28,7 +27,6 @@ WORK = "Agents: doing the work"
 SUPERVISE = "Humans: supervising"
 REPORTS = "Following, reports, import and export"
 PROGRAMS = "Programs"
-PASS_THROUGH = {"allow_extra_args": True, "ignore_unknown_options": True}
 
 # name -> (where it lives, help panel); a `Typer` target is a group of subcommands.
 COMMANDS: dict[str, tuple[str, str]] = {
@@ -68,7 +66,6 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "screenshot": ("tui.cli_launch:screenshot", PROGRAMS),
     "demo": ("tui.cli_launch:demo", PROGRAMS),
 }
-CONTEXT_SETTINGS: dict[str, dict[str, Any]] = {"demo": PASS_THROUGH}
 
 # Options the root accepts before a command name, and whether each takes a value.
 _ROOT_OPTIONS = {"--db": True, "--as": True, "--board": True, "--json": False}
@@ -117,8 +114,7 @@ def build_app(only: str | None = None) -> typer.Typer:
         if isinstance(found, typer.Typer):
             app.add_typer(found, name=name, rich_help_panel=panel)
         else:
-            settings = CONTEXT_SETTINGS.get(name, {})
-            app.command(name, rich_help_panel=panel, context_settings=settings)(found)
+            app.command(name, rich_help_panel=panel)(found)
     return app
 
 

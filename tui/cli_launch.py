@@ -14,6 +14,14 @@ import typer
 
 from tui.cli_context import ActorOption, DbOption, Session
 from tui.cli_errors import CliError
+from tui.cli_output import say
+
+StoryOption = Annotated[
+    str,
+    typer.Option(
+        "--sample", "--board", metavar="NAME", help="Sample board: website, database or research."
+    ),
+]
 
 
 def open_console(db: str | None, actor: str | None, board: str | None) -> None:
@@ -28,7 +36,7 @@ def open_console(db: str | None, actor: str | None, board: str | None) -> None:
         from tui.app import run_app
     except ImportError as exc:
         raise CliError(f"the board console cannot start: {exc}") from exc
-    run_app(db=s.db, actor=s.human())
+    run_app(db=s.db, actor=s.human(), board=s.board)
 
 
 def mcp(db: DbOption = None, actor: ActorOption = None) -> None:
@@ -49,36 +57,75 @@ def mcp(db: DbOption = None, actor: ActorOption = None) -> None:
 def screenshot(
     out: Annotated[Path, typer.Option("--out", "-o", metavar="FILE", help="SVG file to write.")],
     screen: Annotated[
-        str, typer.Option(help="Which screen to draw, like board or task.")
+        str,
+        typer.Option(help="board, charts, detail, needs-human, search, report or help."),
     ] = "board",
     size: Annotated[str, typer.Option(metavar="COLSxROWS", help="Terminal size.")] = "140x42",
     sample: Annotated[
-        str | None, typer.Option(help="Draw a sample board, like website, instead of --db.")
+        str | None,
+        typer.Option(metavar="NAME", help="Draw a sample board (website, database, research)."),
     ] = None,
+    db: DbOption = None,
 ) -> None:
     """Draw a console screen to an SVG file, reproducibly (frozen clock, no cursor blink).
 
+    Draws a copy of a sample board, or of the database (--db, AGENTDECK_DB, or the nearest).
+
     Example: agentdeck screenshot --out screenshots/board.svg --screen board --sample website
     """
-    columns, _, rows = size.lower().partition("x")
-    if not (columns.isdigit() and rows.isdigit()):
-        raise CliError(f"--size {size!r} must look like 140x42")
+    source = _sample_file(sample) if sample else _database_file(Session(db, None, None, False))
     try:
         from tui.screenshot import take_screenshot
     except ImportError as exc:
         raise CliError(f"screenshots are not available: {exc}") from exc
-    take_screenshot(out=out, screen=screen, size=(int(columns), int(rows)), sample=sample)
+    say(f"wrote {take_screenshot(source, out, screen, size)}")
 
 
-def demo(ctx: typer.Context) -> None:
+def demo(
+    story: StoryOption = "website",
+    agents: Annotated[int, typer.Option(help="How many simulated agents.")] = 4,
+    speed: Annotated[float, typer.Option(help="Time speed-up; 2 is twice as fast.")] = 1.0,
+    seed: Annotated[int, typer.Option(help="The same seed replays the same run.")] = 0,
+    db: Annotated[
+        Path | None, typer.Option(metavar="PATH", help="Keep the demo database here.")
+    ] = None,
+    headless: Annotated[
+        bool, typer.Option("--headless", help="No console: print a summary at the end.")
+    ] = False,
+    duration: Annotated[float | None, typer.Option(help="Stop after this many seconds.")] = None,
+    turns: Annotated[int | None, typer.Option(help="Stop after this many agent turns.")] = None,
+) -> None:
     """Run simulated agents on a sample board, reproducibly from a seed, for recordings.
 
-    Options after `demo` go to the demo itself; see the README.
+    The demo database is a temporary file unless --db is given; your boards are not touched.
 
-    Example: agentdeck demo --sample website --seed 7
+    Example: agentdeck demo --sample website --agents 5 --seed 7
     """
     try:
         from tui.demo.run import demo_command
     except ImportError as exc:
         raise CliError(f"the demo is not available: {exc}") from exc
-    demo_command(list(ctx.args))
+    code = demo_command(story, agents, speed, seed, db, headless, duration, turns=turns)
+    raise typer.Exit(code)
+
+
+def _sample_file(name: str) -> Path:
+    """A sample board by name (website) or as a path to an exported board file."""
+    given = Path(name)
+    if given.is_file():
+        return given
+    from tui.demo.samples import SAMPLE_DIR
+
+    found = SAMPLE_DIR / f"{name}.json"
+    if not found.is_file():
+        names = ", ".join(sorted(p.stem for p in SAMPLE_DIR.glob("*.json"))) or "none found"
+        raise CliError(f"no sample board {name!r}; samples: {names}")
+    return found
+
+
+def _database_file(s: Session) -> Path:
+    """The SQLite file of the database the options point at."""
+    deck = s.deck()
+    if deck.path is None:
+        raise CliError("screenshots draw a SQLite database or a sample board (--sample)")
+    return deck.path
