@@ -1,0 +1,171 @@
+"""The simulated lead agent: posts plans, keeps the backlog fed, and steers the team.
+
+Like the workers it is a generator of turns with its own seeded RNG, and it acts only through
+the `Deck` verbs a real supervisor agent would use (plan, assign, set_priority, set_budget).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import random
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field
+
+from core import ConflictError, Deck, InvalidTransitionError
+from core.models import Task
+from tui.demo.stories import PRICES, Spec, Story, fill
+
+_OPEN = ("pending", "in_progress", "review", "escalated", "failed")
+
+
+@dataclass
+class SupervisorHabits:
+    """What the lead does besides planning; the demo and the sample history differ."""
+
+    batches: Sequence[Sequence[Spec]] = ()  # plans to post, the first on the first turn
+    followups: bool = False  # keep inventing follow-up tasks once the batches run out
+    team: Sequence[str] = ()  # workers that are running; others' claimable work is handed back
+    budget_nudge: float | None = None  # tokens of headroom left under the board's soft limit
+    backlog_per_worker: float = 1.5  # post more work when fewer ready tasks than this per worker
+    refill_below: float | None = None  # or: post more when under this share of tasks is open
+    steer_rate: float = 0.3  # chance per turn to re-prioritise or assign something
+    planned: dict[str, str] = field(default_factory=dict)  # ref -> key of tasks already posted
+
+
+class Supervisor:
+    """The board's lead agent."""
+
+    def __init__(
+        self, deck: Deck, story: Story, rng: random.Random, habits: SupervisorHabits
+    ) -> None:
+        self.deck, self.story, self.rng, self.habits = deck, story, rng, habits
+        self.name = story.lead.name
+        self.board = story.key
+        self.keys = {**story.ref_keys(), **habits.planned}
+        self.batches = [tuple(b) for b in habits.batches]
+        self.plans = 0
+
+    def run(self) -> Iterator[float]:
+        deck = self.deck
+        deck.heartbeat(self.name, board=self.board)
+        if self.habits.team:
+            self._hand_back(deck.list_tasks(self.board))
+        if self.habits.budget_nudge is not None:
+            self._nudge_budget(self.habits.budget_nudge)
+        if self.batches:
+            self._post(self.batches.pop(0))
+        yield self.rng.uniform(3.0, 5.0)
+        while True:
+            deck.heartbeat(self.name, board=self.board)
+            tasks = deck.list_tasks(self.board)
+            if self.habits.team:
+                self._hand_back(tasks)
+            ready = [t for t in tasks if t.column == "ready"]
+            if self._hungry(tasks, ready) and self._more_work():
+                self._post(self._next_batch())
+            elif self.rng.random() < self.habits.steer_rate:
+                self._steer(ready)
+            yield self.rng.uniform(4.0, 7.0)
+
+    def _hungry(self, tasks: Sequence[Task], ready: Sequence[Task]) -> bool:
+        """Whether the team is about to run out of work."""
+        if self.habits.refill_below is not None:
+            unfinished = sum(1 for t in tasks if t.status in _OPEN)
+            return unfinished < self.habits.refill_below * len(tasks)
+        workers = max(1, len(self.habits.team) or len(self.story.members))
+        return len(ready) < self.habits.backlog_per_worker * workers
+
+    def _more_work(self) -> bool:
+        return bool(self.batches) or self.habits.followups
+
+    def _next_batch(self) -> tuple[Spec, ...]:
+        if self.batches:
+            return self.batches.pop(0)
+        picks = self.rng.sample(self.story.followups, k=min(3, len(self.story.followups)))
+        return tuple(
+            Spec(
+                ref=f"{spec.ref}_{self.plans}",
+                title=fill(spec.title, area=self.rng.choice(self.story.areas)),
+                skills=spec.skills,
+                description=spec.description,
+                criteria=spec.criteria,
+                priority=spec.priority,
+                approval=spec.approval,
+            )
+            for spec in picks
+        )
+
+    def _post(self, batch: Sequence[Spec]) -> None:
+        """Post a plan; dependencies on finished or earlier work resolve to existing keys."""
+        self.plans += 1
+        entries = [spec.to_plan(self.keys) for spec in batch]
+        created = self.deck.plan(entries, actor=self.name, board=self.board)
+        self.keys.update({spec.ref: task.key for spec, task in zip(batch, created, strict=True)})
+        tokens_in, tokens_out = self.rng.randint(12_000, 60_000), self.rng.randint(2_000, 9_000)
+        price_in, price_out = PRICES.get(self.story.lead.model, (15.0, 75.0))
+        self.deck.record_usage(
+            None,
+            actor=self.name,
+            board=self.board,
+            tokens_in=tokens_in,
+            tokens_out=tokens_out,
+            cost_usd=round((tokens_in * price_in + tokens_out * price_out) / 1e6, 6),
+            model=self.story.lead.model,
+        )
+
+    def _hand_back(self, tasks: Sequence[Task]) -> None:
+        """Unassign claimable work held by agents that are not running, so the team can take it."""
+        team = set(self.habits.team)
+        for task in tasks:
+            if (
+                task.assignee
+                and task.assignee not in team
+                and task.status in ("pending", "in_progress")
+                and task.assignee in {m.name for m in self.story.members}
+            ):
+                # If it moved meanwhile the edit is refused; the next turn looks again.
+                with contextlib.suppress(ConflictError, InvalidTransitionError):
+                    self.deck.assign(task.key, None, actor=self.name, expected_version=task.version)
+
+    def _steer(self, ready: Sequence[Task]) -> None:
+        """Re-prioritise an old ready task, or give one to an idle agent whose skills fit."""
+        if not ready:
+            return
+        task = self.rng.choice(sorted(ready, key=lambda t: t.key))
+        try:
+            if task.priority >= 2 and self.rng.random() < 0.5:
+                self.deck.set_priority(task.key, 1, actor=self.name, expected_version=task.version)
+                return
+            idle = [
+                a
+                for a in self.deck.list_agents(self.board)
+                if a.kind == "agent"
+                and a.state == "idle"
+                and a.name != self.name
+                and (not self.habits.team or a.name in self.habits.team)
+                and set(task.required_skills) <= set(a.skills)
+            ]
+            if idle and task.assignee is None:
+                who = self.rng.choice(sorted(a.name for a in idle))
+                self.deck.assign(task.key, who, actor=self.name, expected_version=task.version)
+        except (ConflictError, InvalidTransitionError):
+            pass
+
+    def _nudge_budget(self, headroom: float) -> None:
+        """Set the board's token soft limit just above what is used, so the demo crosses it."""
+        current = {b.metric: b for b in self.deck.budget_status(self.board, scope="board")}.get(
+            "tokens"
+        )
+        used = current.used if current else 0.0
+        hard = (
+            current.hard
+            if current and current.hard and current.hard > used + headroom * 20
+            else None
+        )
+        self.deck.set_budget(
+            "tokens",
+            actor=self.name,
+            board=self.board,
+            soft=round(used + headroom),
+            hard=hard if hard is not None else round(used + headroom * 40),
+        )

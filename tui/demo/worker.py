@@ -1,0 +1,298 @@
+"""A simulated specialised agent: claims work by skill and does it through `Deck`, turn by turn.
+
+Its life is a generator: each `yield` ends one turn and says how long (in demo seconds, before
+`--speed` scaling) to wait before the next. Every choice comes from the agent's own seeded RNG,
+so the same seed and the same board state give the same story.
+"""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from core import ConflictError, Deck, InvalidTransitionError, LeaseExpiredError, OverBudgetError
+from core.models import Message, SearchHit, Task
+from tui.demo.stories import PRICES, Craft, Member, Story, fill
+
+# How often each kind of log entry appears while an agent works.
+_LOG_WEIGHTS = (("tool_call", 40), ("action", 25), ("observation", 20), ("decision", 15))
+_NOTE_KINDS = ("rejection", "reopen", "answer", "assignment")
+
+
+@dataclass
+class WorkerHabits:
+    """How a worker behaves: rates of trouble, and pauses. The demo and the samples differ."""
+
+    fail_rate: float = 0.08
+    escalate_rate: float = 0.12
+    review_rate: float = 0.15  # submit for review even when approval is not required
+    skip_verification_rate: float = 0.1
+    first_incident: str = ""  # "escalate" or "fail": what goes wrong on the first task
+    crash_delay: float | None = None  # demo seconds to go silent on the story's crash task
+    rest: tuple[float, float] = (0.5, 1.5)  # pause after finishing a task
+    work_turns: tuple[int, int] = (3, 6)  # turns of actual work per attempt
+    failing: tuple[str, ...] = ()  # refs whose first attempt fails its verification
+    gpu: bool = False  # record GPU seconds (benchmarks, embeddings)
+
+
+class Lost(Exception):
+    """The task was taken away (reassigned, cancelled, lease swept) while the agent worked."""
+
+
+class Worker:
+    """One specialised agent working a board through the public `Deck` verbs."""
+
+    def __init__(
+        self, deck: Deck, story: Story, member: Member, rng: random.Random, habits: WorkerHabits
+    ) -> None:
+        self.deck, self.story, self.member, self.rng, self.habits = (
+            deck,
+            story,
+            member,
+            rng,
+            habits,
+        )
+        self.name = member.name
+        self.board = story.key
+        self.refs = {key: ref for ref, key in story.ref_keys().items()}
+        self.attempts: dict[str, int] = {}
+        self.troubled: set[str] = set()  # tasks that already failed or escalated once
+        self.finished = 0
+        self.lost = 0
+        self.said: set[object] = set()  # what this attempt already logged, so lines do not repeat
+
+    def run(self) -> Iterator[float]:
+        """The agent's life: resume what it held, then claim, work, finish, repeat."""
+        for key in self.deck.heartbeat(self.name, board=self.board):
+            yield from self._attempt(self.deck.get_task(key), (), (), resumed=True)
+        idle = paused = False
+        while True:
+            try:
+                claim = self.deck.claim(self.name, board=self.board)
+            except OverBudgetError:
+                if not paused:
+                    self.deck.doing(self.name, "Paused: the budget is exhausted", board=self.board)
+                    paused = True
+                yield self.rng.uniform(5.0, 8.0)
+                continue
+            paused = False
+            if claim is None:
+                if not idle:
+                    self.deck.doing(self.name, "Waiting for a ready task", board=self.board)
+                    idle = True
+                yield self.rng.uniform(2.5, 4.0)
+                continue
+            idle = False
+            yield from self._attempt(claim.task, claim.inbox, claim.similar)
+            yield self.rng.uniform(*self.habits.rest)
+
+    def _attempt(
+        self,
+        task: Task,
+        inbox: Sequence[Message],
+        similar: Sequence[SearchHit],
+        *,
+        resumed: bool = False,
+    ) -> Iterator[float]:
+        try:
+            yield from self._work(task, inbox, similar, resumed)
+        except (Lost, LeaseExpiredError, InvalidTransitionError, ConflictError):
+            # A human reassigned or cancelled it, or its lease lapsed: drop it and move on.
+            self.lost += 1
+
+    def _turn(self) -> float:
+        return self.rng.uniform(1.5, 4.0)
+
+    def _hold(self, key: str) -> None:
+        """Heartbeat, and stop if the task is no longer ours."""
+        if key not in self.deck.heartbeat(self.name, board=self.board):
+            raise Lost(key)
+
+    def _work(
+        self, task: Task, inbox: Sequence[Message], similar: Sequence[SearchHit], resumed: bool
+    ) -> Iterator[float]:
+        key, rng, deck, me = task.key, self.rng, self.deck, self.name
+        attempt = self.attempts[key] = self.attempts.get(key, 0) + 1
+        ref = self.refs.get(key, "")
+        craft = self.story.craft_for(task.required_skills)
+        first_time = attempt == 1 and key not in self.troubled and not resumed
+        self.said.clear()
+
+        deck.doing(me, f"Reading {key} and its success criteria", key=key)
+        notes = [m for m in inbox if m.task == key and m.kind in _NOTE_KINDS]
+        if resumed:
+            deck.log(key, f"Resuming {key} after a restart; re-reading my notes", actor=me)
+        elif notes:
+            for note in notes:
+                deck.log(
+                    key,
+                    f"Acting on {note.kind} from {note.sender}: {note.text}",
+                    actor=me,
+                    kind="decision",
+                )
+        else:
+            deck.log(key, f"Picked up {key}: {task.title}", actor=me)
+        if similar:
+            hit = similar[0]
+            deck.log(
+                key,
+                f"Similar past work: {hit.key} ({hit.title}); reusing its approach",
+                actor=me,
+                kind="observation",
+            )
+        yield self._turn()
+
+        if first_time:
+            for kind, text in self.story.scripted.get(ref, ()):
+                self._hold(key)
+                data = None
+                if kind == "tool_call":  # "command\noutput", shown like the other tool calls
+                    data = {"tool": "bash", "command": text.splitlines()[0], "exit_code": 0}
+                    text = f"$ {text}"
+                deck.log(key, text, actor=me, kind=kind, data=data)
+                yield self._turn()
+            if ref and ref == self.story.crash_ref and self.habits.crash_delay:
+                # The agent's process "dies": no more heartbeats, so the lease runs out.
+                self.troubled.add(key)
+                yield self.habits.crash_delay
+                return
+
+        turns = rng.randint(*self.habits.work_turns)
+        reason = self._escalation(ref, first_time)
+        escalate_at = rng.randint(1, turns - 1) if reason else -1
+        for i in range(turns):
+            self._hold(key)
+            deck.doing(me, fill(self._pick(craft.doing), key=key), key=key)
+            self._log_work(key, task.title, craft)
+            if i % 2 == 1:
+                self._usage(key)
+            if i == escalate_at:
+                self.troubled.add(key)
+                deck.escalate(key, actor=me, reason=reason)
+                return
+            yield self._turn()
+
+        if rng.random() < 0.85:
+            self._hold(key)
+            self._checkpoint(key, task.title, craft)
+            yield self._turn()
+
+        self._hold(key)
+        deck.doing(me, "Verifying against the success criteria", key=key)
+        if self._fails(ref, first_time):
+            self.troubled.add(key)
+            deck.log(
+                key,
+                rng.choice(craft.failed_checks),
+                actor=me,
+                kind="verification",
+                data={"passed": False},
+            )
+            yield self._turn()
+            self._hold(key)
+            deck.fail(key, actor=me, reason=rng.choice(self.story.failures))
+            return
+        evidence = fill(rng.choice(craft.verifications), n=str(rng.randint(3, 40)))
+        if rng.random() >= self.habits.skip_verification_rate:
+            deck.log(key, evidence, actor=me, kind="verification", data={"passed": True})
+        yield self._turn()
+
+        self._hold(key)
+        self._usage(key)
+        result = fill(
+            rng.choice(craft.actions),
+            key=key,
+            n=str(rng.randint(3, 40)),
+            file=rng.choice(craft.files),
+        )
+        if task.requires_approval or rng.random() < self.habits.review_rate:
+            deck.submit(key, actor=me, result=result)
+        else:
+            deck.complete(key, actor=me, result=result)
+        self.finished += 1
+
+    def _escalation(self, ref: str, first_time: bool) -> str:
+        """The reason this attempt will escalate for, or "" if it will not."""
+        if not first_time or ref in self.habits.failing:
+            return ""
+        if ref in self.story.scripted_escalation:
+            return self.story.scripted_escalation[ref]
+        if self.habits.first_incident == "escalate":
+            self.habits.first_incident = ""
+            return next(iter(self.story.escalations))
+        if self.habits.first_incident or self.rng.random() >= self.habits.escalate_rate:
+            return ""
+        return self.rng.choice(sorted(self.story.escalations))
+
+    def _fails(self, ref: str, first_time: bool) -> bool:
+        if not first_time:
+            return False
+        if ref and ref in self.habits.failing:
+            return True
+        if self.habits.first_incident == "fail":
+            self.habits.first_incident = ""
+            return True
+        return self.rng.random() < self.habits.fail_rate
+
+    def _log_work(self, key: str, title: str, craft: Craft) -> None:
+        rng = self.rng
+        kind = rng.choices([k for k, _ in _LOG_WEIGHTS], weights=[w for _, w in _LOG_WEIGHTS])[0]
+        values = {
+            "key": key,
+            "title": title,
+            "n": str(rng.randint(3, 40)),
+            "file": rng.choice(craft.files),
+        }
+        if kind == "tool_call":
+            command, outcome = self._pick(craft.tool_calls)
+            self.deck.log(
+                key,
+                f"$ {command}\n{outcome}",
+                actor=self.name,
+                kind="tool_call",
+                data={
+                    "tool": "bash",
+                    "command": command,
+                    "exit_code": 0,
+                    "duration_ms": rng.randint(80, 90_000),
+                },
+            )
+            return
+        pool = {
+            "action": craft.actions,
+            "observation": craft.observations,
+            "decision": craft.decisions,
+        }[kind]
+        self.deck.log(key, fill(self._pick(pool), **values), actor=self.name, kind=kind)
+
+    def _pick(self, pool: Sequence[Any]) -> Any:
+        """A random item this attempt has not used yet (any item once all are used)."""
+        fresh = [item for item in pool if item not in self.said]
+        item = self.rng.choice(fresh or list(pool))
+        self.said.add(item)
+        return item
+
+    def _usage(self, key: str) -> None:
+        rng, model = self.rng, self.member.model
+        tokens_in, tokens_out = rng.randint(4_000, 48_000), rng.randint(500, 6_000)
+        price_in, price_out = PRICES.get(model, (3.0, 15.0))
+        self.deck.record_usage(
+            key,
+            actor=self.name,
+            tokens_in=tokens_in,
+            tokens_out=tokens_out,
+            cost_usd=round((tokens_in * price_in + tokens_out * price_out) / 1e6, 6),
+            cpu_seconds=round(rng.uniform(2.0, 120.0), 1),
+            gpu_seconds=round(rng.uniform(300.0, 2400.0), 1) if self.habits.gpu else 0.0,
+            model=model,
+        )
+
+    def _checkpoint(self, key: str, title: str, craft: Craft) -> None:
+        rng = self.rng
+        sha = f"{rng.getrandbits(160):040x}"
+        files = sorted(rng.sample(craft.files, k=min(len(craft.files), rng.randint(1, 3))))
+        message = fill(rng.choice(craft.commits), key=key, title=title)
+        self.deck.checkpoint(key, actor=self.name, sha=sha, message=message, files=files)
+        self.deck.log(key, f"Committed {sha[:7]}: {message}", actor=self.name)
