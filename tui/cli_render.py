@@ -7,7 +7,7 @@ Imported only when a command prints for people. Every agent-written string goes 
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from datetime import datetime
+from datetime import date, datetime
 from typing import TYPE_CHECKING
 
 from rich import box
@@ -265,16 +265,11 @@ def burndown(b: BurnDown) -> None:
     else:
         table = _table("day", "open", "scope", "ideal")
         ideal = {p.at.date(): p.open for p in b.ideal}
-        by_day: dict[object, tuple[int, int]] = {}
+        by_day: dict[date, tuple[int, int]] = {}
         for p in b.points:  # one row per day: the last reading of that day
             by_day[p.at.date()] = (p.open, p.scope)
         for day, (open_, scope) in by_day.items():
-            table.add_row(
-                cell(day),
-                cell(open_),
-                cell(scope),
-                cell(ideal.get(day, "")),  # type: ignore[arg-type]
-            )
+            table.add_row(cell(day), cell(open_), cell(scope), cell(ideal.get(day)))
         show(table)
     summary = f"throughput {b.throughput_per_day:.2f} tasks/day"
     if b.due_at is not None:

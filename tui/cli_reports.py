@@ -35,12 +35,11 @@ def report(
         deck = s.deck()
         key = deck.get_board(s.board).key
         markdown = deck.report(key)
-        if out is not None:
-            _write(out, markdown)
-        doc: dict[str, Any] = {"board": key, "markdown": markdown}
-        if out is not None:
-            doc = {"board": key, "path": str(out)}
-        s.emit(doc, lambda: say(f"wrote {out}") if out is not None else say(safe(markdown)))
+        if out is None:
+            s.emit({"board": key, "markdown": markdown}, lambda: say(safe(markdown)))
+            return
+        _write(out, markdown)
+        s.emit({"board": key, "path": str(out)}, lambda: say(f"wrote {out}"))
 
 
 def burndown(

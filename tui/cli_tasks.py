@@ -188,13 +188,12 @@ def plan(
 
     Example: agentdeck plan plan.yaml --as planner
     """
+    from core import ValidationError
+
     with session(db, actor, board, as_json) as s:
         specs = read_plan(file)
-        deck = s.deck()
-        from core import ValidationError
-
         try:
-            created = deck.plan(specs, actor=s.agent(), board=s.board)
+            created = s.deck().plan(specs, actor=s.agent(), board=s.board)
         except ValidationError as exc:  # name the file: "plan.yaml: plan task 3: needs a title"
             raise ValidationError(f"{file}: {exc.message}") from exc
 
