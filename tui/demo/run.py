@@ -1,0 +1,221 @@
+"""`agentdeck demo`: a sample board, a live team of simulated agents, and the TUI to watch them.
+
+The board is copied from `sample_boards/` into a temporary database (or `--db`) with its
+history shifted to end now; then the lead, the specialists and a reviewing teammate start as
+separate OS processes that work it through `core.Deck`. With `--headless` there is no TUI: the
+run lasts `--duration` seconds (or until Ctrl-C) and ends with a summary. Whatever way the demo
+ends, every agent process it started is stopped.
+"""
+
+from __future__ import annotations
+
+import argparse
+import atexit
+import contextlib
+import json
+import shutil
+import signal
+import sys
+import tempfile
+import threading
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from types import FrameType
+from typing import Any
+
+from core import Deck, DeckError, ValidationError
+from tui.demo.conductor import Conductor, Team
+from tui.demo.samples import SAMPLE_DIR, generate
+from tui.demo.stories import Story, stories, story
+from tui.demo.summary import Summary, render, summarise
+from tui.demo.team import MAX_WORKERS, demo_team, worker_members
+
+
+def load_sample(slug: str) -> dict[str, Any]:
+    """The sample board's document; generated on the spot if the file is missing."""
+    path = SAMPLE_DIR / f"{slug}.json"
+    if path.is_file():
+        doc: dict[str, Any] = json.loads(path.read_text(encoding="utf-8"))
+        return doc
+    return generate(story(slug))
+
+
+def _check(board: str, agents: int, speed: float, duration: float | None) -> Story:
+    if board not in stories():
+        raise ValidationError(f"unknown sample board {board!r}; boards: {', '.join(stories())}")
+    if not 1 <= agents <= MAX_WORKERS:
+        raise ValidationError(f"--agents must be from 1 to {MAX_WORKERS}, not {agents}")
+    if not speed > 0:
+        raise ValidationError(f"--speed must be above 0, not {speed}")
+    if duration is not None and not duration > 0:
+        raise ValidationError(f"--duration must be above 0 seconds, not {duration}")
+    return story(board)
+
+
+def prepare(s: Story, db: Path, agents: int) -> tuple[Deck, int]:
+    """Import the sample board into `db` (history rebased to now) and add any extra agents;
+    returns the deck and the event cursor the demo starts from."""
+    deck = Deck.open(db, create=True)
+    try:
+        if s.key in {b.key for b in deck.list_boards()}:
+            raise ValidationError(
+                f"{db} already holds board {s.key}; pass another --db or remove that file"
+            )
+        deck.import_board(load_sample(s.slug), actor=s.owner.name, rebase_time=True)
+        roster = {a.name for a in deck.list_agents(s.key)}
+        for member in worker_members(s, agents):
+            if member.name not in roster:
+                deck.add_agent(
+                    member.name,
+                    actor=s.owner.name,
+                    board=s.key,
+                    skills=member.skills,
+                    role=member.role,
+                    supervisor=s.lead.name,
+                )
+        return deck, deck.max_event_id()
+    except BaseException:
+        deck.close()
+        raise
+
+
+@contextlib.contextmanager
+def stops_on_exit(team: Team) -> Iterator[None]:
+    """Stop the team however we leave: normally, by exception, by SIGTERM/SIGHUP (which then
+    exit with 128 + the signal number), or at interpreter exit."""
+
+    def on_signal(signum: int, _frame: FrameType | None) -> None:
+        team.stop(grace=0.5)  # first, so no agent outlives us even if unwinding goes wrong
+        raise SystemExit(128 + signum)
+
+    atexit.register(team.stop, 0.5)
+    previous: dict[int, Any] = {}
+    if threading.current_thread() is threading.main_thread():
+        for signum in (signal.SIGTERM, signal.SIGHUP):
+            previous[signum] = signal.signal(signum, on_signal)
+    try:
+        yield
+    finally:
+        team.stop()
+        for signum, handler in previous.items():
+            signal.signal(signum, handler)
+        atexit.unregister(team.stop)
+
+
+def _run_tui(url: str, actor: str, board: str) -> None:
+    try:
+        from tui.app import run_app
+    except ImportError as exc:
+        raise ValidationError(
+            f"the TUI is not available ({exc}); run the demo with --headless"
+        ) from exc
+    run_app(db=url, actor=actor, board=board)
+
+
+def demo_command(
+    board: str = "website",
+    agents: int = 4,
+    speed: float = 1.0,
+    seed: int = 0,
+    db: str | Path | None = None,
+    headless: bool = False,
+    duration: float | None = None,
+    *,
+    turns: int | None = None,
+    out: Callable[[str], None] = print,
+    on_start: Callable[[Team], None] | None = None,
+) -> int:
+    """Run the demo; returns the exit code (0 unless an agent process failed).
+
+    `turns` ends the run after that many agent turns: the same seed and turns give exactly
+    the same board. `on_start` is called with the running team (tests watch its processes).
+    """
+    s = _check(board, agents, speed, duration)
+    run_dir = Path(tempfile.mkdtemp(prefix="agentdeck-demo-"))
+    path = Path(db).expanduser() if db is not None else run_dir / "demo.db"
+    started = time.monotonic()
+    deck, cursor = prepare(s, path, agents)
+    roles = demo_team(s, agents, interactive=not headless)
+    config = {"db": deck.url, "story": s.slug, "seed": seed}
+    team = Team(roles, config, run_dir)
+    conductor = Conductor(team, speed, turns)
+    summary = Summary(s.key)
+    try:
+        with stops_on_exit(team):
+            team.start()
+            conductor.start()
+            try:
+                # The rest of the team starts once the lead has moved the board (see Team).
+                conductor.first_turn.wait(timeout=10)
+                team.start_rest()
+                if on_start is not None:
+                    on_start(team)
+                if headless:
+                    _wait(conductor, duration)
+                else:
+                    _run_tui(deck.url, s.owner.name, s.key)
+            except KeyboardInterrupt:
+                pass  # Ctrl-C ends the run; the summary still follows
+            finally:
+                conductor.stop()
+                conductor.join(timeout=5)  # let a turn in flight finish
+        conductor.join(timeout=5)  # the agents are gone, so no turn can still be waiting
+        summary = summarise(deck, s.key, cursor)
+        summary.errors = list(conductor.errors)
+        summary.turns, summary.processes = conductor.turns, len(team.agents)
+        if conductor.first_turn_at is not None:
+            summary.first_change_s = conductor.first_turn_at - started
+        if headless:
+            out(render(summary))
+        elif summary.errors:
+            out("agentdeck demo: " + "; ".join(summary.errors))
+    finally:
+        deck.close()
+        if summary.ok:
+            shutil.rmtree(run_dir, ignore_errors=True)
+        else:
+            out(f"agentdeck demo: agent logs kept in {run_dir}")
+    return 0 if summary.ok else 1
+
+
+def _wait(conductor: Conductor, duration: float | None) -> None:
+    """Let the team work for `duration` seconds (forever if None), or until the turns stop."""
+    deadline = None if duration is None else time.monotonic() + duration
+    while conductor.is_alive():
+        left = None if deadline is None else deadline - time.monotonic()
+        if left is not None and left <= 0:
+            return
+        conductor.join(timeout=0.5 if left is None else min(0.5, left))
+
+
+def main(argv: list[str] | None = None) -> int:
+    """`python -m tui.demo.run`: the same options as `agentdeck demo`."""
+    parser = argparse.ArgumentParser(prog="python -m tui.demo.run", description=__doc__)
+    parser.add_argument("--board", default="website", choices=sorted(stories()))
+    parser.add_argument("--agents", type=int, default=4)
+    parser.add_argument("--speed", type=float, default=1.0)
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--db", default=None)
+    parser.add_argument("--headless", action="store_true")
+    parser.add_argument("--duration", type=float, default=None)
+    parser.add_argument("--turns", type=int, default=None, help="stop after this many turns")
+    args = parser.parse_args(argv)
+    try:
+        return demo_command(
+            args.board,
+            args.agents,
+            args.speed,
+            args.seed,
+            args.db,
+            args.headless,
+            args.duration,
+            turns=args.turns,
+        )
+    except DeckError as exc:
+        print(f"agentdeck demo: {exc}", file=sys.stderr)
+        return exc.exit_code
+
+
+if __name__ == "__main__":
+    sys.exit(main())
