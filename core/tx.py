@@ -112,6 +112,11 @@ class Tx:
 
     def task(self, key: str) -> tuple[RowMapping, RowMapping]:
         """The task row and its board row for a key like `WEB-12`."""
+        row = self.task_row(key)
+        return row, self.board_by_id(row["board_id"])
+
+    def task_row(self, key: str) -> RowMapping:
+        """The task row for a key like `WEB-12`, its board's key as `board_key`; one query."""
         board_key, number = split_key(key)
         row = (
             self.conn.execute(_TASK_BY_KEY, {"p_board_key": board_key, "p_number": number})
@@ -120,7 +125,7 @@ class Tx:
         )
         if row is None:
             raise NotFoundError(f"no task {board_key}-{number}")
-        return row, self.board_by_id(row["board_id"])
+        return row
 
     def agent(self, board_id: int, name: str, board_key: str = "") -> RowMapping:
         row = (

@@ -3,7 +3,7 @@ fail, escalate, release, and the lease sweep that returns abandoned work to the 
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from datetime import timedelta
 from typing import Any
@@ -95,8 +95,12 @@ class WorkMixin(MovesMixin, BudgetsMixin):
             )
             task = self._tasks_by_id(tx, [row["id"]])[0]
             messages = inbox.unread(tx, b["key"], a["id"], actor, mark_read=True)
-            similar = knowledge.similar_to(tx, row["id"], b["id"], 3)
-            return Claim(task=task, inbox=tuple(messages), similar=tuple(similar))
+            task_id, board_id = row["id"], b["id"]
+        # Ranking the finished tasks reads the whole knowledge index: do it after the commit,
+        # so every other agent's write is not kept waiting on it.
+        with self._read() as tx:
+            similar = knowledge.similar_to(tx, task_id, board_id, 3)
+        return Claim(task=task, inbox=tuple(messages), similar=tuple(similar))
 
     def _claim_row(
         self, tx: Tx, b: RowMapping, a: RowMapping, key: str | None
@@ -202,7 +206,7 @@ class WorkMixin(MovesMixin, BudgetsMixin):
             raise
 
     def _require_holder(
-        self, tx: Tx, task: RowMapping, b: RowMapping, a: RowMapping, verb: str
+        self, tx: Tx, task: RowMapping, b: Mapping[Any, Any], a: RowMapping, verb: str
     ) -> None:
         key = task_key(b["key"], task["number"])
         if task["status"] == "in_progress" and task["assignee_id"] == a["id"]:
@@ -272,7 +276,8 @@ class WorkMixin(MovesMixin, BudgetsMixin):
         data = _small_json(data)
         try:
             with self._write() as tx:
-                task, b = tx.task(key)
+                task = tx.task_row(key)
+                b = {"id": task["board_id"], "key": task["board_key"]}  # all a log needs of it
                 a = tx.agent(b["id"], actor, b["key"])
                 waiting = (
                     task["status"] in ("review", "escalated") and task["assignee_id"] == a["id"]

@@ -36,11 +36,12 @@ class WriterLock:
         self._local = threading.Lock()
         self._fd: int | None = None
         self._held_fd: int | None = None
+        self._waiter: _Waiter | None = None
 
     def _shared_fd(self) -> int | None:
         if self._fd is None:
             try:
-                self._fd = os.open(self.path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o644)
+                self._fd = _open(self.path)
             except OSError:
                 return None  # a read-only folder: fall back to SQLite's own locking
         return self._fd
@@ -61,11 +62,12 @@ class WriterLock:
                 return True
             except BlockingIOError:
                 pass
-            held = _wait_blocking(self.path, deadline - time.monotonic())
-            if held is None:
+            if self._waiter is None:
+                self._waiter = _Waiter(self.path)
+            if not self._waiter.take(deadline - time.monotonic()):
                 self._local.release()
                 return False
-            self._held_fd = held
+            self._held_fd = self._waiter.fd
             return True
         except BaseException:
             self._local.release()
@@ -76,49 +78,68 @@ class WriterLock:
         try:
             if fd is not None and fcntl is not None:
                 fcntl.flock(fd, fcntl.LOCK_UN)
-                if fd != self._fd:
-                    os.close(fd)
         finally:
             self._local.release()
 
     def after_fork(self) -> None:
-        """In a forked child: forget the parent's descriptor and in-process lock state."""
-        if self._fd is not None:
-            # Closing our copy never releases the parent's flock: it keeps its own descriptor.
-            os.close(self._fd)
+        """In a forked child: forget the parent's descriptors, waiter thread and lock state."""
+        # Closing our copies never releases the parent's flock: it keeps its own descriptors.
+        for fd in (self._fd, self._waiter.fd if self._waiter else None):
+            if fd is not None:
+                os.close(fd)
         self._reset()
 
 
-def _wait_blocking(path: Path, timeout: float) -> int | None:
-    """A descriptor holding the lock, taken by a blocking `flock` in a helper thread so the
-    caller can give up at its deadline; None on timeout (the helper then lets go on arrival)."""
-    if timeout <= 0:
-        return None
-    fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o644)
-    got = threading.Event()
-    gate = threading.Lock()
-    abandoned = False
+def _open(path: Path) -> int:
+    return os.open(path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o644)
 
-    def wait() -> None:
-        try:
-            fcntl.flock(fd, fcntl.LOCK_EX)
-        except OSError:
-            os.close(fd)
-            return
-        with gate:
-            if abandoned:
-                fcntl.flock(fd, fcntl.LOCK_UN)
-                os.close(fd)
-                return
-            got.set()
 
-    threading.Thread(target=wait, name="agentdeck-writer-lock", daemon=True).start()
-    got.wait(timeout)
-    with gate:
-        if got.is_set():
-            return fd
-        abandoned = True
-    return None
+class _Request:
+    __slots__ = ("abandoned", "granted")
+
+    def __init__(self) -> None:
+        self.granted = False
+        self.abandoned = False
+
+
+class _Waiter:
+    """A long-lived thread that waits in a blocking `flock` on its own descriptor for whoever
+    needs the lock, so the caller can give up at a deadline (a lock taken for a caller that
+    gave up is let go at once). One thread per lock and process: starting a thread for each
+    wait cost more CPU than the transactions it was waiting for."""
+
+    def __init__(self, path: Path):
+        self.fd = _open(path)
+        self._cond = threading.Condition()
+        self._pending: _Request | None = None
+        threading.Thread(target=self._serve, name="agentdeck-writer-lock", daemon=True).start()
+
+    def take(self, timeout: float) -> bool:
+        """Hold the lock on `fd` within `timeout` seconds, or False."""
+        request = _Request()
+        with self._cond:
+            self._pending = request
+            self._cond.notify_all()
+            if self._cond.wait_for(lambda: request.granted, max(0.0, timeout)):
+                return True
+            request.abandoned = True
+            if self._pending is request:
+                self._pending = None
+            return False
+
+    def _serve(self) -> None:
+        assert fcntl is not None
+        while True:
+            with self._cond:
+                self._cond.wait_for(lambda: self._pending is not None)
+                request, self._pending = self._pending, None
+            fcntl.flock(self.fd, fcntl.LOCK_EX)
+            with self._cond:
+                if request is not None and not request.abandoned:
+                    request.granted = True
+                    self._cond.notify_all()
+                    continue
+            fcntl.flock(self.fd, fcntl.LOCK_UN)
 
 
 _locks: weakref.WeakSet[WriterLock] = weakref.WeakSet()
