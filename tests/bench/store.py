@@ -27,6 +27,7 @@ import sqlalchemy as sa
 
 from core import Deck
 from tests.bench import mix
+from tests.concurrency.harness import title
 
 SPAWN_CTX = "spawn"
 BOARD = "BENCH"
@@ -43,17 +44,8 @@ def new_board(db: Path, *, agents: int, tasks: int) -> float:
         start = time.perf_counter()
         for first in range(0, tasks, PLAN_CHUNK):
             count = min(PLAN_CHUNK, tasks - first)
-            deck.plan(
-                [
-                    {"title": f"{_WORDS[(first + n) % len(_WORDS)]} job {first + n}"}
-                    for n in range(count)
-                ],
-                actor=HUMAN,
-            )
+            deck.plan([{"title": title(first + n)} for n in range(count)], actor=HUMAN)
         return time.perf_counter() - start
-
-
-_WORDS = ("parse", "migrate", "index", "render", "test", "deploy", "profile", "document")
 
 
 def run_mix(db: Path, writer: Callable[..., None], writers: int, per_writer: int) -> dict[str, Any]:

@@ -36,11 +36,20 @@ def make_board(path: Path, *, agents: int, tasks: int, lease_seconds: int = 900)
         add_tasks(deck, tasks)
 
 
+_VERBS = ("add", "fix", "test", "port", "tune", "document", "refactor", "profile", "review")
+_NOUNS = ("parser", "login", "cache", "schema", "exporter", "scheduler", "billing", "search")
+
+
+def title(n: int) -> str:
+    """A varied task title, so the knowledge index ranks a realistic share of finished tasks."""
+    return f"{_VERBS[n % len(_VERBS)]} {_NOUNS[n // len(_VERBS) % len(_NOUNS)]} {n}"
+
+
 def add_tasks(deck: Deck, count: int, *, start: int = 0) -> None:
     """Plan `count` more ready tasks, at most `PLAN_CHUNK` per transaction."""
     for first in range(start, start + count, PLAN_CHUNK):
         last = min(first + PLAN_CHUNK, start + count)
-        deck.plan([{"title": f"job {n}"} for n in range(first, last)], actor=HUMAN, board=BOARD)
+        deck.plan([{"title": title(n)} for n in range(first, last)], actor=HUMAN, board=BOARD)
 
 
 def all_events(deck: Deck) -> list[Event]:
