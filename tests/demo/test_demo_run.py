@@ -49,7 +49,7 @@ def test_same_seed_same_story(run_demo: Callable[..., DemoRun]) -> None:
     """Two runs with one seed make exactly the same task transitions; another seed does not."""
     first = run_demo(seed=5, turns=80).transitions()
     again = run_demo(seed=5, turns=80).transitions()
-    other = run_demo(seed=6, turns=80).transitions()
+    other = run_demo(seed=6, turns=40).transitions()
     assert len(first) > 25
     assert first == again
-    assert first != other
+    assert first[: len(other)] != other

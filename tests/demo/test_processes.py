@@ -27,6 +27,7 @@ def start_demo(db: Path) -> subprocess.Popen[str]:
     return subprocess.Popen(
         [sys.executable, "-m", "tui.demo.run", "--headless", "--db", str(db), "--speed", "4"],
         cwd=ROOT,
+        env={**os.environ, "TMPDIR": str(db.parent)},  # where a killed demo leaves its logs
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
@@ -101,7 +102,7 @@ def test_quitting_the_console_stops_every_agent(tmp_path: Path) -> None:
     pytest.importorskip("tui.app")
     pid, fd = pty.fork()
     if pid == 0:  # the child: the demo in a terminal 120x40
-        os.environ["TERM"] = "xterm-256color"
+        os.environ.update(TERM="xterm-256color", TMPDIR=str(tmp_path))
         os.execv(
             sys.executable,
             [

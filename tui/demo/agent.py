@@ -1,8 +1,9 @@
 """One simulated agent process: plays one team role on the demo database, a turn at a time.
 
-The orchestrator starts one of these per role (`python -m tui.demo.agent CONFIG_JSON`) and
-grants turns over a pipe: it writes `turn` on our stdin, we take one turn of our role through
-`core.Deck` and answer with one JSON line, `{"pause": seconds}` or `{"error": "..."}`.
+The orchestrator starts one of these per role (`python -m tui.demo.agent CONFIG_JSON`, with
+the database in `AGENTDECK_DB`) and grants turns over a pipe: it writes `turn` on our stdin,
+we take one turn of our role through `core.Deck` and answer with one JSON line,
+`{"pause": seconds}` or `{"error": "..."}`.
 Turn-taking is what makes a seed replay the same story: OS scheduling decides when a turn
 runs, never in which order.
 
@@ -49,11 +50,12 @@ def main(argv: list[str]) -> int:
     die_with_parent(int(config["parent"]))
 
     from core import Deck
+    from core.storage import ENV_DB
     from tui.demo.stories import story
     from tui.demo.team import Role, build
 
     role = Role.from_dict(config["role"])
-    deck = Deck.open(config["db"])
+    deck = Deck.open(os.environ[ENV_DB])  # set by the parent: the demo's database
     turns = build(role, deck, story(config["story"]), int(config["seed"]))
     try:
         _reply({"ready": True, "pid": os.getpid()})
@@ -73,4 +75,7 @@ def main(argv: list[str]) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main(sys.argv[1:]))
+    code = main(sys.argv[1:])
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(code)  # the deck is closed; skip the interpreter's slow teardown of its modules

@@ -22,6 +22,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any
 
+from core.storage import ENV_DB
 from tui.demo.team import Role
 
 _ROOT = Path(__file__).resolve().parents[2]
@@ -83,8 +84,10 @@ class Team:
     the *thread* that started a child ends.
     """
 
-    def __init__(self, roles: list[Role], config: dict[str, Any], log_dir: Path) -> None:
-        self.roles, self.config, self.log_dir = roles, config, log_dir
+    def __init__(
+        self, roles: list[Role], config: dict[str, Any], log_dir: Path, *, db: str
+    ) -> None:
+        self.roles, self.config, self.log_dir, self.db = roles, config, log_dir, db
         self.agents: dict[int, AgentProcess] = {}
         self.pgid: int | None = None
         self.stopped = False
@@ -111,6 +114,7 @@ class Team:
         env = dict(os.environ)
         env["PYTHONPATH"] = os.pathsep.join(p for p in (str(_ROOT), env.get("PYTHONPATH")) if p)
         env["PYTHONUNBUFFERED"] = "1"
+        env[ENV_DB] = self.db  # not on the command line, where a URL's password would show
         for role in roles:
             with self._lock:
                 if self.stopped:
@@ -221,6 +225,8 @@ class Conductor(threading.Thread):
     def _describe(agent: AgentProcess, reply: dict[str, Any] | None) -> str:
         if reply is not None:
             return str(reply["error"])
+        with contextlib.suppress(subprocess.TimeoutExpired):
+            agent.popen.wait(timeout=2)  # it closed its pipe; let it finish exiting
         code = agent.popen.poll()
         detail = agent.last_error_line()
         return f"{agent.role.name}: the process ended (exit code {code}){': ' + detail if detail else ''}"

@@ -57,11 +57,29 @@ class Reviewer:
                 if (t.key, t.version) not in self.settled
                 and turn - self.seen[(t.key, t.version)] >= self.habits.patience
             ]
-            if due:
+            if self._raise_exhausted_budget():
+                pass
+            elif due:
                 self._decide(due[0])
             elif self.habits.cancel_key and turn >= self.habits.cancel_turn:
                 self._cancel(self.habits.cancel_key)
             yield self.rng.uniform(*self.habits.turn)
+
+    def _raise_exhausted_budget(self) -> bool:
+        """A hard limit stops all claims in its scope; the human raises it by half."""
+        for budget in self.deck.budget_status(self.board):
+            if budget.level == "over" and budget.hard is not None:
+                self.deck.set_budget(
+                    budget.metric,
+                    actor=self.humans[0],
+                    board=self.board,
+                    scope=budget.scope,
+                    subject=budget.subject,
+                    soft=budget.soft,
+                    hard=round(max(budget.hard, budget.used) * 1.5, 2),
+                )
+                return True
+        return False
 
     def _decide(self, task: Task) -> None:
         me = self.rng.choice(self.humans)

@@ -53,14 +53,15 @@ def _check(board: str, agents: int, speed: float, duration: float | None) -> Sto
     return story(board)
 
 
-def prepare(s: Story, db: Path, agents: int) -> tuple[Deck, int]:
-    """Import the sample board into `db` (history rebased to now) and add any extra agents;
-    returns the deck and the event cursor the demo starts from."""
+def prepare(s: Story, db: str | Path, agents: int) -> tuple[Deck, int]:
+    """Import the sample board into `db` (a path or URL; history rebased to now) and add any
+    extra agents; returns the deck and the event cursor the demo starts from."""
     deck = Deck.open(db, create=True)
     try:
         if s.key in {b.key for b in deck.list_boards()}:
             raise ValidationError(
-                f"{db} already holds board {s.key}; pass another --db or remove that file"
+                f"{deck.path or deck.url} already holds board {s.key}; "
+                "pass another --db or remove that file"
             )
         deck.import_board(load_sample(s.slug), actor=s.owner.name, rebase_time=True)
         roster = {a.name for a in deck.list_agents(s.key)}
@@ -133,12 +134,17 @@ def demo_command(
     """
     s = _check(board, agents, speed, duration)
     run_dir = Path(tempfile.mkdtemp(prefix="agentdeck-demo-"))
-    path = Path(db).expanduser() if db is not None else run_dir / "demo.db"
+    target: str | Path = run_dir / "demo.db"
+    if db is not None:  # a URL (PostgreSQL) is passed on as written: it may carry a password
+        target = str(db) if "://" in str(db) else Path(db).expanduser().resolve()
     started = time.monotonic()
-    deck, cursor = prepare(s, path, agents)
+    try:
+        deck, cursor = prepare(s, target, agents)
+    except BaseException:
+        shutil.rmtree(run_dir, ignore_errors=True)
+        raise
     roles = demo_team(s, agents, interactive=not headless)
-    config = {"db": deck.url, "story": s.slug, "seed": seed}
-    team = Team(roles, config, run_dir)
+    team = Team(roles, {"story": s.slug, "seed": seed}, run_dir, db=str(target))
     conductor = Conductor(team, speed, turns)
     summary = Summary(s.key)
     try:
@@ -154,7 +160,7 @@ def demo_command(
                 if headless:
                     _wait(conductor, duration)
                 else:
-                    _run_tui(deck.url, s.owner.name, s.key)
+                    _run_tui(str(target), s.owner.name, s.key)
             except KeyboardInterrupt:
                 pass  # Ctrl-C ends the run; the summary still follows
             finally:

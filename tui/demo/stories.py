@@ -134,6 +134,8 @@ class Story:
         return next(iter(self.crafts.values()))
 
     def escalation_answer(self, reason: str) -> str:
+        if reason.startswith("budget:"):
+            return "I raised the budget; carry on, and keep the prompts short."
         return self.escalations.get(reason, "Go ahead with your best judgement and note it.")
 
 

@@ -7,6 +7,7 @@ so the same seed and the same board state give the same story.
 
 from __future__ import annotations
 
+import contextlib
 import random
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
@@ -59,8 +60,6 @@ class Worker:
         self.refs = {key: ref for ref, key in story.ref_keys().items()}
         self.attempts: dict[str, int] = {}
         self.troubled: set[str] = set()  # tasks that already failed or escalated once
-        self.finished = 0
-        self.lost = 0
         self.said: set[object] = set()  # what this attempt already logged, so lines do not repeat
 
     def run(self) -> Iterator[float]:
@@ -96,11 +95,9 @@ class Worker:
         *,
         resumed: bool = False,
     ) -> Iterator[float]:
-        try:
+        # If a human reassigned or cancelled the task, or its lease lapsed, move on.
+        with contextlib.suppress(Lost, LeaseExpiredError, InvalidTransitionError, ConflictError):
             yield from self._work(task, inbox, similar, resumed)
-        except (Lost, LeaseExpiredError, InvalidTransitionError, ConflictError):
-            # A human reassigned or cancelled it, or its lease lapsed: drop it and move on.
-            self.lost += 1
 
     def _turn(self) -> float:
         return self.rng.uniform(1.5, 4.0)
@@ -211,7 +208,6 @@ class Worker:
             deck.submit(key, actor=me, result=result)
         else:
             deck.complete(key, actor=me, result=result)
-        self.finished += 1
 
     def _escalation(self, ref: str, first_time: bool) -> str:
         """The reason this attempt will escalate for, or "" if it will not."""
