@@ -15,7 +15,7 @@ from core.models import FINISHED_STATUSES, BoardCounts, Task, column_of
 from core.tables import agent_t, board_t, dependency_t, task_t
 from core.tx import Tx, split_key, task_key
 
-# Built once: every move of a blocker and every verb returning a task runs these.
+# Built once: every new task, every move of a blocker and every verb returning a task run these.
 _SHIFT_OPEN_DEPS = (
     task_t.update()
     .where(
@@ -27,6 +27,13 @@ _SHIFT_OPEN_DEPS = (
     )
     .values(open_deps=task_t.c.open_deps + sa.bindparam("p_delta", type_=sa.Integer))
 )
+_NEXT_NUMBER = (
+    board_t.update()
+    .where(board_t.c.id == sa.bindparam("p_board_id"))
+    .values(next_number=board_t.c.next_number + 1)
+    .returning(board_t.c.next_number)
+)
+_INSERT_TASK = task_t.insert()
 _TASKS_BY_ID = sa.select(task_t).where(task_t.c.id.in_(sa.bindparam("p_ids", expanding=True)))
 
 
@@ -75,15 +82,7 @@ class TasksMixin(DeckBase):
         assignee_id = None
         if spec.get("assignee"):
             assignee_id = tx.agent(b["id"], spec["assignee"], b["key"])["id"]
-        number = (
-            tx.conn.execute(
-                board_t.update()
-                .where(board_t.c.id == b["id"])
-                .values(next_number=board_t.c.next_number + 1)
-                .returning(board_t.c.next_number)
-            ).scalar_one()
-            - 1
-        )
+        number = tx.conn.execute(_NEXT_NUMBER, {"p_board_id": b["id"]}).scalar_one() - 1
         estimate = spec.get("estimate_hours")
         if estimate is not None and (not isinstance(estimate, int | float) or estimate < 0):
             raise ValidationError(f"estimate_hours must be a positive number, not {estimate!r}")
@@ -103,7 +102,7 @@ class TasksMixin(DeckBase):
             "created_at": tx.now,
             "updated_at": tx.now,
         }
-        task_id = tx.conn.execute(task_t.insert().values(**values)).inserted_primary_key[0]  # type: ignore[index]
+        task_id = tx.conn.execute(_INSERT_TASK, values).inserted_primary_key[0]  # type: ignore[index]
         key = task_key(b["key"], number)
         tx.event(
             b["id"],
