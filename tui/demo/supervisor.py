@@ -25,6 +25,7 @@ class SupervisorHabits:
     batches: Sequence[Sequence[Spec]] = ()  # plans to post, the first on the first turn
     followups: bool = False  # keep inventing follow-up tasks once the batches run out
     team: Sequence[str] = ()  # workers that are running; others' claimable work is handed back
+    team_skills: Sequence[Sequence[str]] = ()  # each running worker's skills (all members if empty)
     budget_nudge: float | None = None  # tokens of headroom left under the board's soft limit
     backlog_per_worker: float = 1.5  # post more work when fewer ready tasks than this per worker
     refill_below: float | None = None  # or: post more when under this share of tasks is open
@@ -44,6 +45,7 @@ class Supervisor:
         self.keys = {**story.ref_keys(), **habits.planned}
         self.batches = [tuple(b) for b in habits.batches]
         self.plans = 0
+        self.skills = [set(s) for s in habits.team_skills] or [set(m.skills) for m in story.members]
 
     def run(self) -> Iterator[float]:
         deck = self.deck
@@ -72,8 +74,12 @@ class Supervisor:
         if self.habits.refill_below is not None:
             unfinished = sum(1 for t in tasks if t.status in _OPEN)
             return unfinished < self.habits.refill_below * len(tasks)
-        workers = max(1, len(self.habits.team) or len(self.story.members))
-        return len(ready) < self.habits.backlog_per_worker * workers
+        claimable = [t for t in ready if self._fits(t.required_skills)]
+        return len(claimable) < self.habits.backlog_per_worker * len(self.skills)
+
+    def _fits(self, skills: Sequence[str]) -> bool:
+        """Whether some running worker has all of these skills."""
+        return any(set(skills) <= have for have in self.skills)
 
     def _more_work(self) -> bool:
         return bool(self.batches) or self.habits.followups
@@ -81,7 +87,10 @@ class Supervisor:
     def _next_batch(self) -> tuple[Spec, ...]:
         if self.batches:
             return self.batches.pop(0)
-        picks = self.rng.sample(self.story.followups, k=min(3, len(self.story.followups)))
+        doable = [f for f in self.story.followups if self._fits(f.skills)] or list(
+            self.story.followups
+        )
+        picks = self.rng.sample(doable, k=min(3, len(doable)))
         return tuple(
             Spec(
                 ref=f"{spec.ref}_{self.plans}",

@@ -65,7 +65,11 @@ def demo_team(story: Story, workers: int, *, interactive: bool) -> list[Role]:
             "supervisor",
             story.lead.name,
             0,
-            {"team": [m.name for m in members], "budget_nudge": DEMO_TOKEN_HEADROOM},
+            {
+                "team": [m.name for m in members],
+                "team_skills": [list(m.skills) for m in members],
+                "budget_nudge": DEMO_TOKEN_HEADROOM,
+            },
         )
     ]
     roles += [
@@ -94,6 +98,7 @@ def build(role: Role, deck: Deck, story: Story, seed: int) -> Iterator[float]:
             batches=[story.demo_plan],
             followups=True,
             team=list(opts.get("team", ())),
+            team_skills=list(opts.get("team_skills", ())),
             budget_nudge=opts.get("budget_nudge"),
         )
         return Supervisor(deck, story, rng, habits).run()
