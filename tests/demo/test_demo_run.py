@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Callable
 
-from tests.demo.conftest import DemoRun, alive
+from tests.demo.helpers import DemoRun, alive
 from tui.demo.summary import events_after
 
 # Seed 1 with 120 turns is long enough for the lead's plan, claims, a review that is rejected,

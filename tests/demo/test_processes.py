@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.demo.conftest import alive, children_of, wait_until
+from tests.demo.helpers import alive, children_of, wait_until
 
 ROOT = Path(__file__).resolve().parents[2]
 TEAM = 6  # the lead, 4 workers and the reviewing teammate
