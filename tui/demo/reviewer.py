@@ -45,6 +45,7 @@ class Reviewer:
         self.reopened: set[str] = set()
 
     def run(self) -> Iterator[float]:
+        """One decision per turn: a budget to raise, else the oldest due task, else the cancel."""
         turn = 0
         while True:
             turn += 1
@@ -58,7 +59,7 @@ class Reviewer:
                 and turn - self.seen[(t.key, t.version)] >= self.habits.patience
             ]
             if self._raise_exhausted_budget():
-                pass
+                pass  # that was this turn's decision
             elif due:
                 self._decide(due[0])
             elif self.habits.cancel_key and turn >= self.habits.cancel_turn:

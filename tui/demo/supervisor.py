@@ -9,7 +9,7 @@ from __future__ import annotations
 import contextlib
 import random
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 from core import ConflictError, Deck, InvalidTransitionError
 from core.models import Task
@@ -30,7 +30,6 @@ class SupervisorHabits:
     backlog_per_worker: float = 1.5  # post more work when fewer ready tasks than this per worker
     refill_below: float | None = None  # or: post more when under this share of tasks is open
     steer_rate: float = 0.3  # chance per turn to re-prioritise or assign something
-    planned: dict[str, str] = field(default_factory=dict)  # ref -> key of tasks already posted
 
 
 class Supervisor:
@@ -42,12 +41,14 @@ class Supervisor:
         self.deck, self.story, self.rng, self.habits = deck, story, rng, habits
         self.name = story.lead.name
         self.board = story.key
-        self.keys = {**story.ref_keys(), **habits.planned}
+        self.keys = story.ref_keys()  # refs of the history's plans; new plans add theirs
         self.batches = [tuple(b) for b in habits.batches]
         self.plans = 0
         self.skills = [set(s) for s in habits.team_skills] or [set(m.skills) for m in story.members]
 
     def run(self) -> Iterator[float]:
+        """Hand back offline agents' work, set the budget, post the first plan; then each turn
+        keep the backlog fed or steer (re-prioritise, assign an idle agent)."""
         deck = self.deck
         deck.heartbeat(self.name, board=self.board)
         if self.habits.team:
