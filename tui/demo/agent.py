@@ -7,7 +7,8 @@ we take one turn of our role through `core.Deck` and answer with one JSON line,
 Turn-taking is what makes a seed replay the same story: OS scheduling decides when a turn
 runs, never in which order.
 
-The process ends when its stdin closes (the parent is gone), on `stop`, on SIGTERM, and on
+A process started with `"hold": true` first waits for `go` on stdin before loading anything,
+so the lead's first turn has the CPU to itself. The process ends when its stdin closes (the parent is gone), on `stop`, on SIGTERM, and on
 Linux when the parent dies (PR_SET_PDEATHSIG). It imports no terminal library.
 """
 
@@ -48,6 +49,8 @@ def main(argv: list[str]) -> int:
     signal.signal(signal.SIGTERM, _terminate)
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent decides when the demo ends
     die_with_parent(int(config["parent"]))
+    if config.get("hold") and sys.stdin.readline().strip() != "go":
+        return 0  # stopped before it was our turn to start
 
     from core import Deck
     from core.storage import ENV_DB

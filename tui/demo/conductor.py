@@ -78,10 +78,10 @@ class AgentProcess:
 class Team:
     """The demo's agent processes, in one process group the demo owns.
 
-    The first role (the lead) starts alone so its first turn is not slowed by the others
-    importing their libraries at the same time; the rest start once it has moved the board.
-    Processes are started from the main thread only: Linux's parent-death signal fires when
-    the *thread* that started a child ends.
+    All processes start at once, from the main thread (Linux's parent-death signal fires when
+    the *thread* that started a child ends), but only the first role (the lead) loads its
+    libraries straight away; the others wait for `go`, sent once the lead has moved the board,
+    so the lead's first turn is not slowed by five interpreters importing at the same time.
     """
 
     def __init__(
@@ -91,7 +91,6 @@ class Team:
         self.agents: dict[int, AgentProcess] = {}
         self.pgid: int | None = None
         self.stopped = False
-        self.all_started = threading.Event()
         self._lock = threading.RLock()
         self._logs: list[IO[str]] = []
 
@@ -100,15 +99,16 @@ class Team:
         return [a.pid for a in list(self.agents.values())]
 
     def start(self) -> None:
-        """Start the first role's process."""
-        self._spawn(self.roles[:1])
+        """Start every role's process; all but the first hold until `release`."""
+        self._spawn(self.roles)
 
-    def start_rest(self) -> None:
-        """Start every role not started yet."""
-        try:
-            self._spawn([r for r in self.roles if r.index not in self.agents])
-        finally:
-            self.all_started.set()
+    def release(self) -> None:
+        """Let the held processes load their libraries and get ready for their turns."""
+        for agent in list(self.agents.values())[1:]:
+            with contextlib.suppress(OSError, ValueError):
+                assert agent.popen.stdin is not None
+                agent.popen.stdin.write("go\n")
+                agent.popen.stdin.flush()
 
     def _spawn(self, roles: list[Role]) -> None:
         env = dict(os.environ)
@@ -119,7 +119,12 @@ class Team:
             with self._lock:
                 if self.stopped:
                     return
-                config = {**self.config, "role": role.to_dict(), "parent": os.getpid()}
+                config = {
+                    **self.config,
+                    "role": role.to_dict(),
+                    "parent": os.getpid(),
+                    "hold": role is not self.roles[0],
+                }
                 log_path = self.log_dir / f"{role.name}.log"
                 log = log_path.open("w", encoding="utf-8")
                 self._logs.append(log)
@@ -143,7 +148,6 @@ class Team:
         """Stop every agent: `stop` on its pipe, then SIGTERM, then SIGKILL, each with a deadline."""
         with self._lock:
             self.stopped = True
-        self.all_started.set()
         for agent in list(self.agents.values()):
             with contextlib.suppress(OSError, ValueError):
                 assert agent.popen.stdin is not None
@@ -188,7 +192,6 @@ class Conductor(threading.Thread):
         self.first_turn_at: float | None = None  # monotonic time the first turn finished
         self.errors: list[str] = []
         self.stopping = threading.Event()
-        self.first_turn = threading.Event()
 
     def run(self) -> None:
         start = time.monotonic()
@@ -201,15 +204,13 @@ class Conductor(threading.Thread):
             delay = start + at / self.speed - time.monotonic()
             if delay > 0 and self.stopping.wait(delay):
                 break
-            if index not in self.team.agents:
-                self.team.all_started.wait()
             agent = self.team.agents.get(index)
             reply = agent.turn() if agent is not None else None
             if self.stopping.is_set() or agent is None:
                 break
             if self.first_turn_at is None:
                 self.first_turn_at = time.monotonic()
-                self.first_turn.set()
+                self.team.release()
             if reply is None or "error" in reply:
                 self.errors.append(self._describe(agent, reply))
                 continue
@@ -233,4 +234,3 @@ class Conductor(threading.Thread):
 
     def stop(self) -> None:
         self.stopping.set()
-        self.first_turn.set()

@@ -152,9 +152,6 @@ def demo_command(
             team.start()
             conductor.start()
             try:
-                # The rest of the team starts once the lead has moved the board (see Team).
-                conductor.first_turn.wait(timeout=10)
-                team.start_rest()
                 if on_start is not None:
                     on_start(team)
                 if headless:
