@@ -99,8 +99,8 @@ def stops_on_exit(team: Team) -> Iterator[None]:
         yield
     finally:
         team.stop()
-        for signum, handler in previous.items():
-            signal.signal(signum, handler)
+        for number, handler in previous.items():
+            signal.signal(number, handler)
         atexit.unregister(team.stop)
 
 
