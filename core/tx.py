@@ -34,6 +34,28 @@ _TASK_BY_KEY = (
 _AGENT_BY_NAME = sa.select(agent_t).where(
     agent_t.c.board_id == sa.bindparam("p_board_id"), agent_t.c.name == sa.bindparam("p_name")
 )
+_TASK_AND_ACTOR = (
+    sa.select(
+        task_t.c.id,
+        task_t.c.board_id,
+        task_t.c.number,
+        task_t.c.status,
+        task_t.c.assignee_id,
+        task_t.c.lease_expires_at,
+        board_t.c.key.label("board_key"),
+        agent_t.c.id.label("agent_id"),
+        agent_t.c.name.label("agent_name"),
+        agent_t.c.kind.label("agent_kind"),
+    )
+    .join(board_t, board_t.c.id == task_t.c.board_id)
+    .outerjoin(
+        agent_t,
+        sa.and_(agent_t.c.board_id == task_t.c.board_id, agent_t.c.name == sa.bindparam("p_actor")),
+    )
+    .where(
+        board_t.c.key == sa.bindparam("p_board_key"), task_t.c.number == sa.bindparam("p_number")
+    )
+)
 _AGENT_NAME = sa.select(agent_t.c.name).where(agent_t.c.id == sa.bindparam("p_id"))
 
 
@@ -127,6 +149,19 @@ class Tx:
             raise NotFoundError(f"no task {board_key}-{number}")
         return row
 
+    def task_and_actor(self, key: str, actor: str) -> RowMapping:
+        """What a log entry checks, in one query: the task's id, number, status, holder and
+        lease, its `board_id` and `board_key`, and the actor's `agent_id`, `agent_name` and
+        `agent_kind`; the same errors as `task()` then `agent()`."""
+        board_key, number = split_key(key)
+        params = {"p_board_key": board_key, "p_number": number, "p_actor": actor}
+        row = self.conn.execute(_TASK_AND_ACTOR, params).mappings().first()
+        if row is None:
+            raise NotFoundError(f"no task {board_key}-{number}")
+        if row["agent_id"] is None:
+            raise _no_agent(actor, board_key)
+        return row
+
     def agent(self, board_id: int, name: str, board_key: str = "") -> RowMapping:
         row = (
             self.conn.execute(_AGENT_BY_NAME, {"p_board_id": board_id, "p_name": name})
@@ -134,16 +169,18 @@ class Tx:
             .first()
         )
         if row is None:
-            where = f" on board {board_key}" if board_key else ""
-            raise NotFoundError(
-                f"no agent {name!r}{where}; add it with `agentdeck agent add {name}`"
-            )
+            raise _no_agent(name, board_key)
         return row
 
     def agent_name(self, agent_id: int | None) -> str | None:
         if agent_id is None:
             return None
         return self.conn.execute(_AGENT_NAME, {"p_id": agent_id}).scalar()
+
+
+def _no_agent(name: str, board_key: str) -> NotFoundError:
+    where = f" on board {board_key}" if board_key else ""
+    return NotFoundError(f"no agent {name!r}{where}; add it with `agentdeck agent add {name}`")
 
 
 def split_key(key: str) -> tuple[str, int]:

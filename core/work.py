@@ -206,7 +206,7 @@ class WorkMixin(MovesMixin, BudgetsMixin):
             raise
 
     def _require_holder(
-        self, tx: Tx, task: RowMapping, b: Mapping[Any, Any], a: RowMapping, verb: str
+        self, tx: Tx, task: RowMapping, b: Mapping[Any, Any], a: Mapping[Any, Any], verb: str
     ) -> None:
         key = task_key(b["key"], task["number"])
         if task["status"] == "in_progress" and task["assignee_id"] == a["id"]:
@@ -276,9 +276,10 @@ class WorkMixin(MovesMixin, BudgetsMixin):
         data = _small_json(data)
         try:
             with self._write() as tx:
-                task = tx.task_row(key)
-                b = {"id": task["board_id"], "key": task["board_key"]}  # all a log needs of it
-                a = tx.agent(b["id"], actor, b["key"])
+                task = tx.task_and_actor(key, actor)
+                # All a log entry needs of its board and its author, read with the task.
+                b = {"id": task["board_id"], "key": task["board_key"]}
+                a = {"id": task["agent_id"], "name": task["agent_name"], "kind": task["agent_kind"]}
                 waiting = (
                     task["status"] in ("review", "escalated") and task["assignee_id"] == a["id"]
                 )
