@@ -45,7 +45,7 @@ class AgentDeckApp(App[None]):
     CSS_PATH = "app.tcss"
     TITLE = "agentdeck"
     BINDINGS = [
-        Binding("q", "quit", "Quit", tooltip="Leave agentdeck"),
+        Binding("q", "quit", "Quit", tooltip="Leave agentdeck", show=False),
         Binding(
             "question_mark", "show_help", "Help", key_display="?", tooltip="What each key does here"
         ),

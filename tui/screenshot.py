@@ -9,6 +9,7 @@ The same input gives the same picture.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import shutil
 import tempfile
@@ -17,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from textual.pilot import Pilot
+from textual.worker import WorkerCancelled, WorkerFailed
 
 from core import Deck, ValidationError
 
@@ -69,16 +71,29 @@ def _prepare(source: Path, workdir: Path) -> tuple[Deck, str | None]:
 
 
 async def settle(pilot: Pilot[Any], rounds: int = 40) -> None:
-    """Wait until no worker runs and the screen has processed what they posted."""
+    """Wait until no worker runs (the file watcher aside, which runs for good) and the
+    screen has processed what they posted."""
     app = pilot.app
     for _ in range(rounds):
         await pilot.pause()
-        await app.workers.wait_for_complete()
-        await pilot.pause()
-        if not any(w.is_running for w in app.workers):
+        busy = [w for w in app.workers if w.is_running and w.group != "watcher"]
+        if not busy:
             break
+        for worker in busy:
+            # A failed worker is the screens' business: they turn it into a notification.
+            with contextlib.suppress(WorkerFailed, WorkerCancelled):
+                await worker.wait()
     await pilot.wait_for_scheduled_animations()
     await pilot.pause()
+
+
+def freeze_cursors(app: Any) -> None:
+    """Stop text cursors blinking, so a screenshot does not depend on when it is taken."""
+    from textual.widgets import Input
+
+    for screen in app.screen_stack:
+        for field in screen.query(Input):
+            field.cursor_blink = False
 
 
 def _detail_task(deck: Deck, board: str) -> str | None:
@@ -90,11 +105,14 @@ def _detail_task(deck: Deck, board: str) -> str | None:
 
 
 def _search_query(deck: Deck, board: str) -> str:
+    """The word shared by the most finished tasks: a search with several hits to show."""
+    counts: dict[str, int] = {}
     for task in deck.list_tasks(board, status="done"):
-        words = [w for w in task.title.split() if len(w) > 4 and w.isalpha()]
-        if words:
-            return words[0].lower()
-    return "test"
+        words = {w.strip(".,:;()").lower() for w in f"{task.title} {task.result}".split()}
+        for word in words:
+            if len(word) > 4 and word.isalpha():
+                counts[word] = counts.get(word, 0) + 1
+    return max(sorted(counts), key=counts.__getitem__) if counts else "test"
 
 
 async def _shoot(deck: Deck, board: str | None, screen: str, size: tuple[int, int]) -> str:
@@ -104,7 +122,9 @@ async def _shoot(deck: Deck, board: str | None, screen: str, size: tuple[int, in
     from tui.screens.search import SearchScreen
     from tui.screens.task_detail import TaskDetailScreen
 
-    app = make_app(deck, actor=SCREENSHOT_HUMAN, board=board, watch=False)
+    # The watcher runs as it would for a user (the header says "live"); nothing writes to
+    # the private copy, so it never changes the picture.
+    app = make_app(deck, actor=SCREENSHOT_HUMAN, board=board, watch=True)
     async with app.run_test(size=size) as pilot:
         await settle(pilot)
         key = app.board_key
@@ -123,6 +143,8 @@ async def _shoot(deck: Deck, board: str | None, screen: str, size: tuple[int, in
         elif screen == "help":
             await pilot.press("question_mark")
         await settle(pilot)
+        freeze_cursors(app)
+        await pilot.pause()
         return app.export_screenshot(title=f"agentdeck · {screen}")
 
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -84,17 +85,22 @@ class DatabaseWatcher:
                     return
                 self.check()
 
-    def _watch_files(self, path: Path) -> None:
-        from watchfiles import watch
-
+    @staticmethod
+    def _relevant(path: Path) -> Callable[[object, str], bool]:
+        """The watch filter: the database file and its `-wal`, not `-shm` (readers touch it)."""
         names = {path.name, f"{path.name}-wal"}
 
         def relevant(_change: object, changed: str) -> bool:
             return Path(changed).name in names
 
+        return relevant
+
+    def _watch_files(self, path: Path) -> None:
+        from watchfiles import watch
+
         for _changes in watch(
             path.parent,
-            watch_filter=relevant,
+            watch_filter=self._relevant(path),
             debounce=DEBOUNCE_MS,
             step=STEP_MS,
             stop_event=self.stop_event,

@@ -7,6 +7,7 @@ touched inside one batch update, keeping the selection on its task.
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
@@ -89,7 +90,7 @@ class BoardScreen(TaskActions):
         ),
         Binding("b", "toggle_charts", "Charts", tooltip="Burn-down, budgets and the agent roster"),
         Binding("g", "show_report", "Report", tooltip="The markdown progress report"),
-        Binding("B", "switch_board", "Boards", tooltip="Show another board"),
+        Binding("B", "switch_board", "Boards", tooltip="Show another board", show=False),
     ]
 
     charts = reactive(False)
@@ -126,6 +127,8 @@ class BoardScreen(TaskActions):
         self._refresh_again = False
         self._panels_again = False
         self._agents: tuple[Agent, ...] = ()
+        self.refresh_ui_seconds = 0.0  # UI-thread time of the last applied refresh (benchmarks)
+        self._columns: list[TaskColumn] = []
 
     # -- layout ------------------------------------------------------------------------------
 
@@ -148,7 +151,11 @@ class BoardScreen(TaskActions):
         self.query_one("#budget-panel").border_title = "Budgets"
         self.query_one("#roster-panel").border_title = "Agents"
         self.header.live = "loading"
+        self.watch(self.app, "db_problem", self._database_problem)
         self.load_board(self.deck, self.board_key)
+
+    def _database_problem(self, problem: str | None) -> None:
+        self.header.problem = problem
 
     @property
     def header(self) -> BoardHeader:
@@ -156,7 +163,10 @@ class BoardScreen(TaskActions):
 
     @property
     def columns(self) -> list[TaskColumn]:
-        return list(self.query(TaskColumn))
+        """The six columns, in board order (looked up once: bindings ask on every redraw)."""
+        if not self._columns:
+            self._columns = list(self.query(TaskColumn))
+        return self._columns
 
     @property
     def active_column(self) -> TaskColumn:
@@ -198,7 +208,7 @@ class BoardScreen(TaskActions):
             self._show_columns(COLUMNS)
             self.query_one(AgentRoster).show(snap.agents, snap.now)
         self.header.live = "live" if self.deck_app.watching else "off"
-        self.refresh_bindings()
+        self.update_keys()
         if self.charts:
             self.load_panels_now()
         # Events may have landed while the snapshot was read.
@@ -240,12 +250,14 @@ class BoardScreen(TaskActions):
             return
         self.cursor = message.cursor
         self.now = message.now
+        started = time.perf_counter()
         with self.app.batch_update():
             self._show_columns(self.state.apply(message.tasks))
             if message.agents is not None:
                 self._agents = message.agents
                 self.query_one(AgentRoster).show(message.agents, message.now)
-        self.refresh_bindings()
+        self.refresh_ui_seconds = time.perf_counter() - started
+        self.update_keys()
         self._pulse()
         if self.charts:
             self.load_panels_now()
@@ -331,7 +343,7 @@ class BoardScreen(TaskActions):
         self._selection_moved()
 
     def _selection_moved(self) -> None:
-        self.refresh_bindings()
+        self.update_keys()
         if self.charts:
             self.load_panels_now()
 
@@ -365,6 +377,9 @@ class BoardScreen(TaskActions):
             self.action_open_task()
 
     # -- actions -----------------------------------------------------------------------------
+
+    def binding_state(self) -> tuple[object, ...]:
+        return (*super().binding_state(), self.state.filter.active)
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         if action == "open_task":
@@ -416,7 +431,7 @@ class BoardScreen(TaskActions):
         self.state.set_filter(board_filter)
         with self.app.batch_update():
             self._show_columns(COLUMNS)
-        self.refresh_bindings()
+        self.update_keys()
 
     def action_clear_filter(self) -> None:
         self.set_filter(BoardFilter())

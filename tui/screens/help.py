@@ -29,16 +29,15 @@ def keys_table(screen: Screen[object]) -> Table:
     table.add_column()
     seen: set[str] = set()
     for binding in [*screen.BINDINGS, *screen.app.BINDINGS]:
-        if not isinstance(binding, Binding) or not binding.show or binding.action in seen:
+        if not isinstance(binding, Binding) or not binding.tooltip or binding.action in seen:
             continue
         seen.add(binding.action)
         applies = screen.check_action(binding.action, ()) is True
         key = binding.key_display or screen.app.get_key_display(binding)
-        dim = "" if applies else " dim"
         table.add_row(
-            styled(key, f"bold cyan{dim}"),
-            styled(binding.description, f"bold{dim}"),
-            styled(binding.tooltip, "dim"),
+            styled(key, "bold cyan" if applies else "grey42"),
+            styled(binding.description, "bold" if applies else "grey42"),
+            styled(binding.tooltip, "" if applies else "grey35"),
         )
     return table
 
@@ -66,7 +65,7 @@ class HelpScreen(DeckModal[None]):
                     yield Static(Text("\nMoving around", style="bold underline"))
                     yield Static(nav)
                 yield Static(
-                    styled("\nDimmed keys do not apply to the selected task right now.", "dim")
+                    styled("\nGreyed keys do not apply to the selected task right now.", "dim")
                 )
 
     def action_dismiss_help(self) -> None:

@@ -159,7 +159,7 @@ class NeedsHumanScreen(TaskActions):
         title.append("  oldest first", style="dim")
         self.query_one("#queue-title", Static).update(title)
         self._load_preview()
-        self.refresh_bindings()
+        self.update_keys()
 
     def selected_task(self) -> Task | None:
         table = self.query_one("#queue", DataTable)
@@ -171,7 +171,7 @@ class NeedsHumanScreen(TaskActions):
     @on(DataTable.RowHighlighted, "#queue")
     def _highlighted(self) -> None:
         self._load_preview()
-        self.refresh_bindings()
+        self.update_keys()
 
     def _load_preview(self) -> None:
         task = self.selected_task()

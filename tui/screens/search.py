@@ -20,12 +20,14 @@ from tui.screens.base import DeckScreen
 
 
 def hit_prompt(hit: SearchHit) -> Text:
-    text = styled(f"{hit.key}  ", "bold")
-    text.append_text(line(hit.title, "bold", limit=100))
-    text.append("\n   ")
-    text.append_text(line(hit.snippet or hit.result, "dim", limit=160))
-    if hit.result and hit.snippet:
-        text.append("\n   result: ", style="green")
+    """Key and title, then the matching passage, then the result the task ended with."""
+    text = styled(f"{hit.key}  ", "bold cyan")
+    text.append_text(line(hit.title, "bold", limit=110))
+    if hit.snippet:
+        text.append("\n    ")
+        text.append_text(line(hit.snippet, "dim", limit=150))
+    if hit.result:
+        text.append("\n    ✓ ", style="green")
         text.append_text(line(hit.result, "green", limit=150))
     return text
 
@@ -98,7 +100,10 @@ class SearchScreen(DeckScreen):
         self.hits = message.hits
         options = self.query_one("#hits", OptionList)
         options.clear_options()
-        options.add_options(Option(hit_prompt(hit), id=hit.key) for hit in message.hits)
+        for index, hit in enumerate(message.hits):
+            if index:
+                options.add_option(None)  # a separator line between hits
+            options.add_option(Option(hit_prompt(hit), id=hit.key))
         count = len(message.hits)
         self._status(
             f"{count} finished task{'s' if count != 1 else ''} match"

@@ -91,6 +91,20 @@ class TaskActions(DeckScreen):
         applies = action_applies(action, self.selected_task())
         return True if applies is None else applies
 
+    def binding_state(self) -> tuple[object, ...]:
+        """What the shown keys depend on; subclasses add their own parts."""
+        task = self.selected_task()
+        return (task.key, task.status, task.priority) if task else ()
+
+    def update_keys(self) -> None:
+        """Refresh the footer's keys, but only when what they depend on changed: the footer
+        rebuilds itself on every refresh, which a live board would otherwise do ten times a
+        second."""
+        state = self.binding_state()
+        if state != getattr(self, "_shown_binding_state", None):
+            self._shown_binding_state = state
+            self.refresh_bindings()
+
     # -- the moves ---------------------------------------------------------------------------
 
     def action_approve_task(self) -> None:
@@ -183,7 +197,7 @@ class TaskActions(DeckScreen):
     def _verb_done(self, message: VerbDone) -> None:
         self.notify(message.summary, markup=False)
         self.task_changed(message.task)
-        self.refresh_bindings()
+        self.update_keys()
 
     def worker_failed(self, worker: Any) -> None:
         super().worker_failed(worker)

@@ -183,12 +183,17 @@ class TaskDetailScreen(TaskActions):
     ]
 
     @dataclass
-    class Loaded(Message):
-        """The task's details and its newest log page."""
+    class LogLoaded(Message):
+        """The newest page of the task's log (sent first: it is what the human watches)."""
 
-        detail: TaskDetail
         events: list[Event]
         last_id: int
+
+    @dataclass
+    class DetailLoaded(Message):
+        """The task's fields, dependencies, history, notes, checkpoints and usage."""
+
+        detail: TaskDetail
         now: datetime
 
     @dataclass
@@ -241,17 +246,23 @@ class TaskDetailScreen(TaskActions):
 
     @work(thread=True, exclusive=True, group="detail-load", exit_on_error=False)
     def load_detail(self, deck: Deck, key: str, kinds: tuple[str, ...]) -> None:
-        last = deck.task_events(key, limit=1)
         events = deck.task_events(key, kinds=kinds or None, limit=PAGE)
-        detail = deck.task_detail(key)
-        self.post_message(self.Loaded(detail, events, last[-1].id if last else 0, deck.now()))
+        # The follow cursor is the newest event of any kind, whatever the filter shows.
+        newest = deck.task_events(key, limit=1) if kinds else events
+        self.post_message(self.LogLoaded(events, newest[-1].id if newest else 0))
+        self.post_message(self.DetailLoaded(deck.task_detail(key), deck.now()))
 
-    @on(Loaded)
-    def _loaded(self, message: Loaded) -> None:
+    @on(LogLoaded)
+    def _log_loaded(self, message: LogLoaded) -> None:
         self.last_id = message.last_id
         log = self.query_one(LogView)
         log.set_events(message.events, more_before=len(message.events) >= PAGE)
+        self._update_log_bar()
+
+    @on(DetailLoaded)
+    def _detail_loaded(self, message: DetailLoaded) -> None:
         self._show_detail(message.detail, message.now)
+        self.update_keys()
 
     @on(LogView.NeedOlder)
     def _need_older(self, message: LogView.NeedOlder) -> None:
@@ -297,7 +308,7 @@ class TaskDetailScreen(TaskActions):
         self.last_id = message.last_id
         self.query_one(LogView).append([e for e in message.events if matches(e, self.kinds)])
         self._show_detail(message.detail, message.now)
-        self.refresh_bindings()
+        self.update_keys()
 
     def worker_ended(self, worker: Any) -> None:
         if worker.group == "detail-refresh":

@@ -42,13 +42,12 @@ class BurnDownChart(PlotextPlot):
         if burndown is None or panel is None:
             return
         parts = ["Burn-down"]
-        if burndown.throughput_per_day:
-            parts.append(f"{burndown.throughput_per_day:g}/day")
+        if burndown.due_at is not None:
+            parts.append(f"due {burndown.due_at:%d %b}")
         if burndown.forecast_done_at is not None:
-            parts.append(f"done ≈ {burndown.forecast_done_at:%d %b}")
+            parts.append(f"ETA {burndown.forecast_done_at:%d %b}")
         panel.border_title = " · ".join(parts)
-        due = f" (due {burndown.due_at:%d %b})" if burndown.due_at is not None else ""
-        panel.border_subtitle = LEGEND.replace("ideal[/]", f"ideal{due}[/]")
+        panel.border_subtitle = LEGEND
 
     def render(self) -> RenderResult:
         plt = self.plt

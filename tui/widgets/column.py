@@ -124,12 +124,13 @@ class TaskColumn(Vertical):
         below = len(self.keys) - self.window_start - shown
         top = self.query_one(".more.-above", Static)
         bottom = self.query_one(".more.-below", Static)
-        top.update(f"▲ {above} more" if above else "")
-        bottom.update(f"▼ {below} more" if below else "")
-        top.display = above > 0
-        bottom.display = below > 0 or not self.keys
         if not self.keys:
-            bottom.update("nothing here" if self.total == 0 else "none match the filter")
+            top.update("nothing here" if self.total == 0 else "none match the filter")
+        else:
+            top.update(f"▲ {above} more" if above else "")
+        bottom.update(f"▼ {below} more" if below else "")
+        top.display = above > 0 or not self.keys
+        bottom.display = below > 0
 
     def _diff_cards(self, window: list[str]) -> None:
         container = self.query_one(".cards", Vertical)

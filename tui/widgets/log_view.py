@@ -131,8 +131,8 @@ class LogView(ScrollView, can_focus=True):
         self._cache.clear()
         self._resize_virtual()
         self.cursor = len(self.events) - 1
-        self.scroll_end(animate=False, immediate=True)
-        self._maybe_need_older()
+        # After layout: before it the view has no height and every position looks like the top.
+        self.call_after_refresh(self._show_tail)
 
     def prepend(self, events: Sequence[Event], more_before: bool) -> None:
         """Add an older page above, keeping what is on screen in place."""
@@ -148,6 +148,8 @@ class LogView(ScrollView, can_focus=True):
         self._resize_virtual()
         self.cursor += len(events)
         self.scroll_to(y=self.scroll_y + len(events), animate=False, immediate=True)
+        # Still at the top (a short log fits the screen): keep paging back.
+        self.call_after_refresh(self._maybe_need_older)
 
     def append(self, events: Sequence[Event]) -> None:
         """Add new events at the bottom; in follow mode keep the newest in view."""
@@ -165,11 +167,18 @@ class LogView(ScrollView, can_focus=True):
         self._resize_virtual()
         if self.follow:
             self.cursor = len(self.events) - 1
-            self.scroll_end(animate=False, immediate=True)
+            self.call_after_refresh(self._show_tail)
         self.refresh()
 
+    def _show_tail(self) -> None:
+        """Bring the newest event into view (follow mode), then page back if still at the top."""
+        if self.follow:
+            self.scroll_to(y=self.max_scroll_y, animate=False, immediate=True)
+        self._maybe_need_older()
+
     def _resize_virtual(self) -> None:
-        self.virtual_size = Size(max(1, self.size.width), len(self.events))
+        # As wide as the view: rows are cut with an ellipsis, never scrolled sideways.
+        self.virtual_size = Size(max(1, self.scrollable_content_region.width), len(self.events))
 
     def _maybe_need_older(self) -> None:
         if self.more_before and not self.loading_older and self.events and self.scroll_y < 3:
@@ -188,7 +197,7 @@ class LogView(ScrollView, can_focus=True):
         self.post_message(self.FollowChanged(follow))
         if follow and self.events:
             self.cursor = len(self.events) - 1
-            self.scroll_end(animate=False, immediate=True)
+            self._show_tail()
         self.refresh()
 
     def watch_cursor(self, old: int, new: int) -> None:

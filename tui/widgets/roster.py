@@ -45,7 +45,11 @@ def roster_cells(agent: Agent, now: datetime) -> dict[str, Text]:
         "agent": line(agent.name, "bold", limit=16),
         "state": Text(label, style=style),
         "task": Text(agent.current_task or "—", style="" if agent.current_task else "dim"),
-        "doing": line(agent.active_form or "", "italic", limit=60),
+        "doing": line(
+            agent.active_form or "",
+            "italic" if agent.state == "working" else "dim italic",
+            limit=60,
+        ),
         "beat": Text(ago(agent.last_heartbeat, now), style="dim"),
     }
 
