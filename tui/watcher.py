@@ -3,7 +3,8 @@
 The database directory is watched with watchfiles (the db file and its `-wal`, never `-shm`,
 which readers touch too) with a short step instead of the 1.6 s default debounce. A file event
 is only a hint: it is confirmed by asking for the newest event id, a read transaction that is
-closed at once so WAL checkpoints are never held back. Hints reach the app at most
+closed at once so WAL checkpoints are never held back. On PostgreSQL the wake-up is
+LISTEN/NOTIFY (`core.listen`) instead of file events. Hints reach the app at most
 `1 / min_interval` times a second. When no file event arrives for `fallback_poll` seconds the
 id is checked anyway, which covers filesystems without change notifications and PostgreSQL.
 """
@@ -72,8 +73,7 @@ class DatabaseWatcher:
         path = self.deck.path
         self.check()
         if path is None:
-            while not self.stop_event.wait(self.fallback_poll / 2):
-                self.check()
+            self._listen()
             return
         while not self.stop_event.is_set():
             try:
@@ -84,6 +84,31 @@ class DatabaseWatcher:
                 if self.stop_event.wait(self.fallback_poll):
                     return
                 self.check()
+
+    def _listen(self) -> None:
+        """PostgreSQL: wake on LISTEN/NOTIFY, checking every `fallback_poll` seconds anyway."""
+        from core.listen import ChangeListener
+
+        try:
+            listener: ChangeListener | None = ChangeListener(self.deck.engine)
+        except ValueError:
+            listener = None
+        checked = time.monotonic()
+        try:
+            while not self.stop_event.is_set():
+                if listener is None:
+                    if self.stop_event.wait(self.fallback_poll / 2):
+                        return
+                    woke = True
+                else:
+                    woke = listener.wait(min(0.5, self.fallback_poll))  # short: stop() is seen
+                if woke or time.monotonic() - checked >= self.fallback_poll:
+                    self._throttle()
+                    self.check()
+                    checked = time.monotonic()
+        finally:
+            if listener is not None:
+                listener.close()
 
     @staticmethod
     def _relevant(path: Path) -> Callable[[object, str], bool]:

@@ -213,3 +213,16 @@ async def test_q_quits(app: AgentDeckApp) -> None:
         await settle(pilot)
         await pilot.press("q")
         await wait_for(pilot, lambda: not app.is_running)
+
+
+async def test_clicking_a_card_selects_it_and_a_double_click_opens_it(app: AgentDeckApp) -> None:
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        card = column(app, "done").card("WEB-6")
+        await pilot.click(card, offset=(3, 2))
+        await settle(pilot)
+        assert board(app).selected_task().key == "WEB-6"
+        assert board(app).active_column.column == "done"
+        await pilot.click(card, offset=(3, 2), times=2)
+        await settle(pilot)
+        assert isinstance(app.screen, TaskDetailScreen) and app.screen.key == "WEB-6"

@@ -6,6 +6,7 @@ import os
 import subprocess
 import sys
 import textwrap
+import time
 from pathlib import Path
 
 import pytest
@@ -149,3 +150,51 @@ def test_the_watcher_ignores_the_shm_file(deck: Deck, board_db: Path) -> None:
     assert relevant(Change.modified, f"{board_db}-wal")
     assert not relevant(Change.modified, f"{board_db}-shm")
     assert not relevant(Change.modified, str(board_db.parent / "notes.txt"))
+
+
+def test_on_postgresql_the_watcher_wakes_on_notify(tmp_path: Path) -> None:
+    """No file to watch: LISTEN/NOTIFY wakes the watcher, the max event id confirms."""
+    import threading
+
+    from tests.backends import database_url
+
+    url = database_url("postgres", tmp_path)
+    with Deck.open(url, create=True) as deck, Deck.open(url) as writer:
+        deck.create_board("PG", "Postgres", actor="ann")
+        target = Collect()
+        watcher = DatabaseWatcher(deck, target, cursor=deck.max_event_id(), fallback_poll=30)  # type: ignore[arg-type]
+        thread = threading.Thread(target=watcher.run)
+        thread.start()
+        try:
+            writer.add_task("Wake the console", actor="ann", board="PG")
+            deadline = time.monotonic() + 10
+            while not any(isinstance(m, DatabaseWatcher.Changed) for m in target.messages):
+                assert time.monotonic() < deadline, (
+                    "no Changed notice within 10 s (the fallback poll is 30 s)"
+                )
+                thread.join(0.01)
+        finally:
+            watcher.stop()
+            thread.join(5)
+        assert not thread.is_alive()
+        changed = [m for m in target.messages if isinstance(m, DatabaseWatcher.Changed)]
+        assert changed[-1].max_event_id == writer.max_event_id()
+
+
+async def test_the_console_runs_on_postgresql(tmp_path: Path) -> None:
+    """Scale-out: the same console over PostgreSQL loads the board, acts, and goes live."""
+    from tests.backends import database_url
+
+    url = database_url("postgres", tmp_path)
+    with Deck.open(url, create=True) as deck, Deck.open(url) as other:
+        deck.create_board("PG", "Postgres", actor="ann")
+        other.add_task("First", actor="ann", board="PG", priority=2)
+        app = make_app(deck, board="PG", watch=True)
+        async with app.run_test(size=SIZE) as pilot:
+            await settle(pilot)
+            assert column(app, "ready").keys == ["PG-1"]
+            await pilot.press("p")
+            await settle(pilot)
+            assert other.get_task("PG-1").priority == 1
+            other.add_task("Second", actor="ann", board="PG", priority=0)
+            await wait_for(pilot, lambda: column(app, "ready").keys == ["PG-2", "PG-1"], timeout=15)

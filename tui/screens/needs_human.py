@@ -84,7 +84,13 @@ class NeedsHumanScreen(TaskActions):
 
     BINDINGS = [
         Binding("escape", "app.pop_screen", "Back", tooltip="Back to the board"),
-        Binding("enter", "open_task", "Open", tooltip="Open the task: details and live log"),
+        Binding(
+            "enter",
+            "open_task",
+            "Open",
+            tooltip="Open the task: details and live log",
+            priority=True,
+        ),
         *TASK_BINDINGS,
     ]
 
@@ -213,7 +219,3 @@ class NeedsHumanScreen(TaskActions):
 
         if task := self.selected_task():
             self.app.push_screen(TaskDetailScreen(task.key))
-
-    @on(DataTable.RowSelected, "#queue")
-    def _row_selected(self) -> None:
-        self.action_open_task()
