@@ -178,3 +178,12 @@ async def test_a_locked_database_gives_a_notice_and_the_app_carries_on(
         if holder.poll() is None:
             holder.kill()
         deck.close()
+
+
+def test_the_report_does_not_turn_bare_domains_into_links() -> None:
+    """Agent text like "see evil.example" stays text: links in a terminal are clickable."""
+    from tui.screens.report import _literal_parser
+
+    tokens = _literal_parser().parse("Task: see evil.example or https://evil.example now")
+    kinds = {t.type for t in tokens} | {c.type for t in tokens for c in (t.children or [])}
+    assert "link_open" not in kinds

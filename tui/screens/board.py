@@ -19,6 +19,7 @@ from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
 from textual.message import Message
 from textual.reactive import reactive
+from textual.timer import Timer
 from textual.widgets import Footer
 
 from core import Deck
@@ -35,6 +36,7 @@ from tui.widgets.task_card import TaskCard
 
 # Past this many events behind, a full reload is cheaper than replaying the changes.
 MAX_INCREMENTAL_EVENTS = 20_000
+PANELS_INTERVAL_S = 2.0
 _AGENT_EVENTS = {
     "claimed",
     "doing",
@@ -126,6 +128,8 @@ class BoardScreen(TaskActions):
         self._refreshing = False
         self._refresh_again = False
         self._panels_again = False
+        self._panels_timer: Timer | None = None
+        self._panels_loaded_at = 0.0
         self._agents: tuple[Agent, ...] = ()
         self.refresh_ui_seconds = 0.0  # UI-thread time of the last applied refresh (benchmarks)
         self._columns: list[TaskColumn] = []
@@ -260,7 +264,7 @@ class BoardScreen(TaskActions):
         self.update_keys()
         self._pulse()
         if self.charts:
-            self.load_panels_now()
+            self._panels_soon()
 
     def worker_ended(self, worker: Any) -> None:
         if worker.group == "board-refresh":
@@ -287,10 +291,24 @@ class BoardScreen(TaskActions):
 
     # -- the charts panel --------------------------------------------------------------------
 
+    def _panels_soon(self) -> None:
+        """Reload the charts after live changes at most every PANELS_INTERVAL_S: the burn-down
+        replays the board's history, which is not worth doing ten times a second."""
+        if self._panels_timer is not None:
+            return
+        wait = max(0.0, self._panels_loaded_at + PANELS_INTERVAL_S - time.monotonic())
+        self._panels_timer = self.set_timer(wait, self._panels_due)
+
+    def _panels_due(self) -> None:
+        self._panels_timer = None
+        if self.charts:
+            self.load_panels_now()
+
     def load_panels_now(self) -> None:
         if any(w.group == "panels" and w.is_running for w in self.workers):
             self._panels_again = True
             return
+        self._panels_loaded_at = time.monotonic()
         task = self.selected_task()
         self.load_panels(self.deck, self.board_key, task.assignee if task else None)
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
+from markdown_it import MarkdownIt
 from rich.text import Text
 from textual import on, work
 from textual.app import ComposeResult
@@ -17,6 +18,11 @@ from core import Deck
 from tui.safe_text import clean
 from tui.screens.base import DeckScreen
 from tui.screens.dialogs import SavePathDialog
+
+
+def _literal_parser() -> MarkdownIt:
+    """GitHub-like markdown without turning bare domain names in agent text into links."""
+    return MarkdownIt("gfm-like", {"linkify": False})
 
 
 class ReportScreen(DeckScreen):
@@ -47,7 +53,9 @@ class ReportScreen(DeckScreen):
     def compose(self) -> ComposeResult:
         yield Static(Text(" Progress report ", style="bold reverse"), id="report-title")
         with VerticalScroll(id="report-scroll"):
-            yield Markdown("*loading…*", id="report", open_links=False)
+            yield Markdown(
+                "*loading…*", id="report", open_links=False, parser_factory=_literal_parser
+            )
         yield Footer(compact=True)
 
     def on_mount(self) -> None:

@@ -7,7 +7,7 @@ events as agents append them; a kind filter narrows it.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
 
@@ -30,6 +30,7 @@ from tui.widgets.roster import ago
 from tui.widgets.task_card import PRIORITY_STYLES, badges, money
 
 PAGE = 500
+CATCH_UP_PAGES = 10
 KIND_FILTERS: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("all", ()),
     ("actions", ("action",)),
@@ -204,9 +205,10 @@ class TaskDetailScreen(TaskActions):
 
     @dataclass
     class Newer(Message):
-        """Events appended since the last look, and the task as it is now."""
+        """Events appended since the last look, and the task as it is now (None: unchanged
+        but for the new log entries)."""
 
-        detail: TaskDetail
+        detail: TaskDetail | None
         events: list[Event]
         last_id: int
         now: datetime
@@ -292,14 +294,17 @@ class TaskDetailScreen(TaskActions):
     @work(thread=True, group="detail-refresh", exit_on_error=False)
     def load_newer(self, deck: Deck, key: str, after_id: int) -> None:
         fresh: list[Event] = []
-        while True:
+        for _ in range(CATCH_UP_PAGES):  # a bigger backlog continues on the next refresh
             page = deck.task_events(key, after_id=after_id, limit=PAGE)
             fresh.extend(page)
             if len(page) < PAGE:
                 break
             after_id = page[-1].id
         if fresh:
-            self.post_message(self.Newer(deck.task_detail(key), fresh, fresh[-1].id, deck.now()))
+            # Log entries change nothing but the count; anything else may change the fields.
+            moved = any(e.kind != "log" for e in fresh)
+            detail = deck.task_detail(key) if moved else None
+            self.post_message(self.Newer(detail, fresh, fresh[-1].id, deck.now()))
 
     @on(Newer)
     def _newer(self, message: Newer) -> None:
@@ -307,7 +312,11 @@ class TaskDetailScreen(TaskActions):
             return
         self.last_id = message.last_id
         self.query_one(LogView).append([e for e in message.events if matches(e, self.kinds)])
-        self._show_detail(message.detail, message.now)
+        detail = message.detail
+        if detail is None and self.detail is not None:
+            detail = replace(self.detail, event_count=self.detail.event_count + len(message.events))
+        if detail is not None:
+            self._show_detail(detail, message.now)
         self.update_keys()
 
     def worker_ended(self, worker: Any) -> None:
