@@ -2,7 +2,8 @@
 completion (13 committed operations), through `Deck` or through hand-written stdlib `sqlite3`.
 
 Each function runs in a spawned process, waits at a start gate so start-up is not timed, and
-returns its operation count, error messages and start/end wall-clock times through a queue.
+returns its operation count, error messages, start/end wall-clock times and CPU seconds
+through a queue.
 """
 
 from __future__ import annotations
@@ -26,7 +27,7 @@ def deck_writer(db: str, agent: str, tasks: int, gate: Any, results: Any) -> Non
     with Deck.open(db) as deck:
         deck.max_event_id()  # open a connection before the clock starts
         gate.wait()
-        start = time.time()
+        start, cpu = time.time(), time.process_time()
         for n in range(tasks):
             if len(errors) >= MAX_ERRORS:
                 break
@@ -47,8 +48,8 @@ def deck_writer(db: str, agent: str, tasks: int, gate: Any, results: Any) -> Non
                 ops += 1
             except Exception as exc:
                 errors.append(f"{type(exc).__name__}: {exc}")
-        end = time.time()
-    results.put({"ops": ops, "errors": errors, "start": start, "end": end})
+        end, cpu = time.time(), time.process_time() - cpu
+    results.put({"ops": ops, "errors": errors, "start": start, "end": end, "cpu": cpu})
 
 
 def _stamp(now: datetime) -> str:
@@ -152,7 +153,7 @@ def sqlite_writer(db: str, agent: str, tasks: int, gate: Any, results: Any) -> N
     ops, errors = 0, []
     base = _Baseline(db, agent)
     gate.wait()
-    start = time.time()
+    start, cpu = time.time(), time.process_time()
     for n in range(tasks):
         if len(errors) >= MAX_ERRORS:
             break
@@ -171,6 +172,6 @@ def sqlite_writer(db: str, agent: str, tasks: int, gate: Any, results: Any) -> N
             ops += 1
         except Exception as exc:
             errors.append(f"{type(exc).__name__}: {exc}")
-    end = time.time()
+    end, cpu = time.time(), time.process_time() - cpu
     base.con.close()
-    results.put({"ops": ops, "errors": errors, "start": start, "end": end})
+    results.put({"ops": ops, "errors": errors, "start": start, "end": end, "cpu": cpu})

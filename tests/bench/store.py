@@ -15,6 +15,7 @@ level; status counts < 10 ms at 100,000 tasks. A script that prints figures, not
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 import tempfile
 import time
@@ -67,7 +68,14 @@ def run_mix(db: Path, writer: Callable[..., None], writers: int, per_writer: int
     ops = sum(r["ops"] for r in done)
     span = max(r["end"] for r in done) - min(r["start"] for r in done)
     errors = [e for r in done for e in r["errors"]]
-    return {"ops": ops, "seconds": span, "rate": ops / span, "errors": errors}
+    cpu = sum(r["cpu"] for r in done)
+    return {
+        "ops": ops,
+        "seconds": span,
+        "rate": ops / span,
+        "errors": errors,
+        "cpu_per_op": cpu / ops,
+    }
 
 
 def pct(values: list[float], q: float) -> float:
@@ -105,7 +113,11 @@ def ms(seconds: float) -> str:
 
 
 def bench_mix(work: Path, writers: int, per_writer: int) -> None:
-    print(f"(a/b) agent mix: {writers} writer processes x {per_writer} tasks x 13 operations")
+    load = ", ".join(f"{x:.1f}" for x in os.getloadavg())
+    print(
+        f"(a/b) agent mix: {writers} writer processes x {per_writer} tasks x 13 operations "
+        f"({os.cpu_count()} CPUs, load average {load} before the run)"
+    )
     rates = {}
     for name, writer in (("Deck", mix.deck_writer), ("sqlite3", mix.sqlite_writer)):
         db = work / f"mix-{name}.db"
@@ -114,7 +126,8 @@ def bench_mix(work: Path, writers: int, per_writer: int) -> None:
         rates[name] = r["rate"]
         print(
             f"  {name:8s} {r['rate']:8.0f} committed ops/s  ({r['ops']} ops in "
-            f"{r['seconds']:.2f}s, {len(r['errors'])} errors)"
+            f"{r['seconds']:.2f}s, {len(r['errors'])} errors, "
+            f"{r['cpu_per_op'] * 1e6:.0f} us of writer CPU per op)"
         )
         for error in r["errors"][:3]:
             print(f"           error: {error}")
