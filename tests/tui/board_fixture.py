@@ -1,8 +1,8 @@
 """A small, realistic board for TUI tests and snapshots, built through `Deck` with a clock
 that only moves when told, so every timestamp (and every snapshot) is the same each run.
 
-Board WEB has six agents and two humans, 24 tasks in every column, usage, budgets (one
-agent and one task over a limit), a stale lease, an escalation, two reviews and a long log.
+Board WEB has a lead and six workers, two humans, 24 tasks spread over every column, usage,
+budgets (one task over its limit), a stale lease, an escalation, two reviews and a long log.
 """
 
 from __future__ import annotations
