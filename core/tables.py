@@ -141,6 +141,8 @@ class EventRow(SQLModel, table=True):
     __table_args__ = (
         sa.Index("ix_event_board", "board_id", "id"),
         sa.Index("ix_event_task", "task_id", "id"),
+        # Task detail reads a task's notes and claims by kind; without this it scans the whole log.
+        sa.Index("ix_event_task_kind", "task_id", "kind"),
         {"sqlite_autoincrement": True},
     )
 

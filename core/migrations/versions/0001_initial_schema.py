@@ -207,6 +207,7 @@ def upgrade() -> None:
     with op.batch_alter_table("event", schema=None) as batch_op:
         batch_op.create_index("ix_event_board", ["board_id", "id"], unique=False)
         batch_op.create_index("ix_event_task", ["task_id", "id"], unique=False)
+        batch_op.create_index("ix_event_task_kind", ["task_id", "kind"], unique=False)
 
     op.create_table(
         "message",
@@ -283,6 +284,7 @@ def downgrade() -> None:
 
     op.drop_table("message")
     with op.batch_alter_table("event", schema=None) as batch_op:
+        batch_op.drop_index("ix_event_task_kind")
         batch_op.drop_index("ix_event_task")
         batch_op.drop_index("ix_event_board")
 
