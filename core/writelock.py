@@ -34,17 +34,19 @@ class WriterLock:
 
     def _reset(self) -> None:
         self._local = threading.Lock()
-        self._fd: int | None = None
         self._held_fd: int | None = None
-        self._waiter: _Waiter | None = None
+        self._handles = _Handles()
+        # Close the descriptors and stop the waiter thread when this lock (its engine) goes.
+        self._closer = weakref.finalize(self, self._handles.close)
 
     def _shared_fd(self) -> int | None:
-        if self._fd is None:
+        handles = self._handles
+        if handles.fd is None:
             try:
-                self._fd = _open(self.path)
+                handles.fd = _open(self.path)
             except OSError:
                 return None  # a read-only folder: fall back to SQLite's own locking
-        return self._fd
+        return handles.fd
 
     def acquire(self, timeout: float) -> bool:
         """Take the lock within `timeout` seconds; False if it stayed held that long."""
@@ -62,12 +64,13 @@ class WriterLock:
                 return True
             except BlockingIOError:
                 pass
-            if self._waiter is None:
-                self._waiter = _Waiter(self.path)
-            if not self._waiter.take(deadline - time.monotonic()):
+            waiter = self._handles.waiter
+            if waiter is None:
+                waiter = self._handles.waiter = _Waiter(self.path)
+            if not waiter.take(deadline - time.monotonic()):
                 self._local.release()
                 return False
-            self._held_fd = self._waiter.fd
+            self._held_fd = waiter.fd
             return True
         except BaseException:
             self._local.release()
@@ -83,15 +86,29 @@ class WriterLock:
 
     def after_fork(self) -> None:
         """In a forked child: forget the parent's descriptors, waiter thread and lock state."""
+        self._closer.detach()
         # Closing our copies never releases the parent's flock: it keeps its own descriptors.
-        for fd in (self._fd, self._waiter.fd if self._waiter else None):
-            if fd is not None:
-                os.close(fd)
+        self._handles.close(forked=True)
         self._reset()
 
 
 def _open(path: Path) -> int:
     return os.open(path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o644)
+
+
+class _Handles:
+    """The descriptors and waiter thread of one `WriterLock`, closed together."""
+
+    def __init__(self) -> None:
+        self.fd: int | None = None
+        self.waiter: _Waiter | None = None
+
+    def close(self, forked: bool = False) -> None:
+        if self.fd is not None:
+            os.close(self.fd)
+        if self.waiter is not None:
+            self.waiter.stop(forked)
+        self.fd, self.waiter = None, None
 
 
 class _Request:
@@ -112,7 +129,18 @@ class _Waiter:
         self.fd = _open(path)
         self._cond = threading.Condition()
         self._pending: _Request | None = None
+        self._stopped = False
         threading.Thread(target=self._serve, name="agentdeck-writer-lock", daemon=True).start()
+
+    def stop(self, forked: bool = False) -> None:
+        """End the thread, which then closes its descriptor (in a forked child there is no
+        thread: close it here)."""
+        if forked:
+            os.close(self.fd)
+            return
+        with self._cond:
+            self._stopped = True
+            self._cond.notify_all()
 
     def take(self, timeout: float) -> bool:
         """Hold the lock on `fd` within `timeout` seconds, or False."""
@@ -131,7 +159,10 @@ class _Waiter:
         assert fcntl is not None
         while True:
             with self._cond:
-                self._cond.wait_for(lambda: self._pending is not None)
+                self._cond.wait_for(lambda: self._pending is not None or self._stopped)
+                if self._stopped:
+                    os.close(self.fd)
+                    return
                 request, self._pending = self._pending, None
             fcntl.flock(self.fd, fcntl.LOCK_EX)
             with self._cond:
