@@ -27,8 +27,9 @@ def agent_name(i: int) -> str:
     return f"w{i}"
 
 
-def make_board(path: Path, *, agents: int, tasks: int, lease_seconds: int = 900) -> None:
-    """A board with `agents` agents (w0, w1, ...) and `tasks` ready tasks, in plan chunks."""
+def make_board(path: str | Path, *, agents: int, tasks: int, lease_seconds: int = 900) -> None:
+    """A board with `agents` agents (w0, w1, ...) and `tasks` ready tasks, in plan chunks, in
+    the database at `path` (a SQLite file or a database URL)."""
     with Deck.open(path, create=True) as deck:
         deck.create_board(BOARD, "concurrency run", actor=HUMAN, lease_seconds=lease_seconds)
         for i in range(agents):
