@@ -11,6 +11,7 @@ rich when it prints a table, and textual only when the console opens.
 
 from __future__ import annotations
 
+import gc
 import importlib
 import os
 import sys
@@ -141,6 +142,9 @@ def main() -> None:
         app(prog_name="agentdeck")
     finally:
         _quiet_broken_pipe()
+        # The work is done: spare the interpreter's final garbage collection over every object
+        # SQLAlchemy and pydantic built (~80 ms of a short call). Objects are still freed.
+        gc.freeze()
 
 
 def _quiet_broken_pipe() -> None:
