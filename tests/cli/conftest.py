@@ -1,4 +1,8 @@
-"""CLI fixtures: a board database on a temp file, and ways to run `agentdeck` against it.
+"""CLI fixtures: a board database on each backend, and ways to run `agentdeck` against it.
+
+The database is a temporary SQLite file or a fresh PostgreSQL schema (the root `backend`
+fixture), so every CLI test that uses it runs on both; `sqlite_only` pins a test to SQLite when
+it is about database files or does not touch the database at all.
 
 `cli(...)` goes through the real Typer app in-process (Typer's CliRunner, the same error
 handling and exit codes as the console script); `agentdeck(...)` runs the installed
@@ -22,6 +26,9 @@ from tui.cli import build_app
 
 AGENTDECK = Path(sys.executable).parent / "agentdeck"
 
+# Direct parametrisation overrides the root `backend` fixture for one test.
+sqlite_only = pytest.mark.parametrize("backend", ["sqlite"])
+
 
 @dataclass
 class Ran:
@@ -33,18 +40,18 @@ class Ran:
 
 
 @pytest.fixture
-def db(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    """An empty database path; AGENTDECK_DB points at it and no actor or board is preset."""
-    path = tmp_path / "board.db"
-    monkeypatch.setenv("AGENTDECK_DB", str(path))
+def db(db_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> str:
+    """An empty database (a SQLite path or a PostgreSQL URL); AGENTDECK_DB points at it and no
+    actor or board is preset."""
+    monkeypatch.setenv("AGENTDECK_DB", db_url)
     for name in ("AGENTDECK_AS", "AGENTDECK_BOARD", "AGENTDECK_DEBUG"):
         monkeypatch.delenv(name, raising=False)
     monkeypatch.chdir(tmp_path)
-    return path
+    return db_url
 
 
 @pytest.fixture
-def web(db: Path) -> Path:
+def web(db: str) -> str:
     """Board WEB: humans `ann` (creator) and `bob`, lead agent `planner`, workers `coder`
     (python) and `designer` (css); tasks WEB-1 (ready, python), WEB-2 (waits on WEB-1)."""
     with Deck.open(db, create=True) as deck:
@@ -58,7 +65,7 @@ def web(db: Path) -> Path:
 
 
 @pytest.fixture
-def cli(db: Path) -> Callable[..., Ran]:
+def cli(db: str) -> Callable[..., Ran]:
     """Run `agentdeck ARGS...` in-process through the real app."""
     runner = CliRunner()
 
@@ -70,7 +77,7 @@ def cli(db: Path) -> Callable[..., Ran]:
 
 
 @pytest.fixture
-def agentdeck(db: Path) -> Callable[..., subprocess.CompletedProcess[str]]:
+def agentdeck(db: str) -> Callable[..., subprocess.CompletedProcess[str]]:
     """Run the installed `agentdeck` console script as a real process."""
 
     def run(*args: str, env: dict[str, str] | None = None, timeout: float = 60):
@@ -86,7 +93,7 @@ def agentdeck(db: Path) -> Callable[..., subprocess.CompletedProcess[str]]:
 
 
 @pytest.fixture
-def deck(web: Path) -> Iterator[Deck]:
+def deck(web: str) -> Iterator[Deck]:
     """A second handle on the WEB database, for setting up and checking state."""
     with Deck.open(web) as opened:
         yield opened

@@ -5,12 +5,17 @@ from __future__ import annotations
 
 import json
 import sqlite3
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
+import sqlalchemy as sa
 
 import core
 from core import Deck
+from core.tx import EVENT_ORDER_LOCK
+from tests.cli.conftest import sqlite_only
 
 
 def one_line_error(stderr: str) -> str:
@@ -19,6 +24,7 @@ def one_line_error(stderr: str) -> str:
     return stderr.removeprefix("agentdeck: error: ").strip()
 
 
+@sqlite_only  # parsing fails before the database is opened
 @pytest.mark.parametrize(
     ("args", "says"),
     [
@@ -29,7 +35,7 @@ def one_line_error(stderr: str) -> str:
         (("board",), "the board console needs a terminal"),
     ],
 )
-def test_usage_errors_exit_1_not_2(cli, web: Path, unchanged, args, says) -> None:
+def test_usage_errors_exit_1_not_2(cli, web: str, unchanged, args, says) -> None:
     check = unchanged()
     ran = cli(*args)
     assert ran.exit_code == 1
@@ -37,16 +43,18 @@ def test_usage_errors_exit_1_not_2(cli, web: Path, unchanged, args, says) -> Non
     check()
 
 
-def test_usage_errors_point_at_the_help(cli, web: Path) -> None:
+@sqlite_only
+def test_usage_errors_point_at_the_help(cli, web: str) -> None:
     assert "(see `agentdeck log --help`)" in cli("log", "WEB-1").stderr
 
 
-def test_not_found_exits_1(cli, web: Path) -> None:
+def test_not_found_exits_1(cli, web: str) -> None:
     ran = cli("claim", "--as", "nobody")
     assert ran.exit_code == 1
     assert one_line_error(ran.stderr).startswith("no agent 'nobody' on board WEB")
 
 
+@sqlite_only  # about finding a database file
 def test_no_database_exits_1_with_a_hint(cli, tmp_path: Path, monkeypatch) -> None:
     monkeypatch.delenv("AGENTDECK_DB")
     ran = cli("ready")
@@ -54,7 +62,7 @@ def test_no_database_exits_1_with_a_hint(cli, tmp_path: Path, monkeypatch) -> No
     assert "create one with `agentdeck board create`" in one_line_error(ran.stderr)
 
 
-def test_refused_transition_exits_2(cli, web: Path, deck: Deck, unchanged) -> None:
+def test_refused_transition_exits_2(cli, web: str, deck: Deck, unchanged) -> None:
     check = unchanged()
     ran = cli("done", "WEB-1", "--as", "coder")
     assert ran.exit_code == 2
@@ -62,7 +70,7 @@ def test_refused_transition_exits_2(cli, web: Path, deck: Deck, unchanged) -> No
     check()
 
 
-def test_nothing_ready_exits_3(cli, web: Path, unchanged) -> None:
+def test_nothing_ready_exits_3(cli, web: str, unchanged) -> None:
     check = unchanged()
     ran = cli("claim", "--as", "designer", "--json")
     assert ran.exit_code == 3
@@ -73,7 +81,7 @@ def test_nothing_ready_exits_3(cli, web: Path, unchanged) -> None:
     check()
 
 
-def test_over_budget_exits_4(cli, web: Path, deck: Deck, unchanged) -> None:
+def test_over_budget_exits_4(cli, web: str, deck: Deck, unchanged) -> None:
     deck.set_budget("tokens", actor="ann", hard=10)
     deck.record_usage(None, actor="coder", tokens_in=50)
     check = unchanged()
@@ -83,21 +91,38 @@ def test_over_budget_exits_4(cli, web: Path, deck: Deck, unchanged) -> None:
     check()
 
 
-def test_database_busy_exits_5(cli, web: Path, deck: Deck, unchanged) -> None:
-    check = unchanged()
-    blocker = sqlite3.connect(web, isolation_level=None)
+@contextmanager
+def another_writer(backend: str, db: str) -> Iterator[None]:
+    """Another connection in the middle of a write: SQLite's write lock, or on PostgreSQL the
+    advisory lock every write transaction takes to append its events."""
+    if backend == "sqlite":
+        blocker = sqlite3.connect(db, isolation_level=None)
+        try:
+            blocker.execute("BEGIN IMMEDIATE")
+            yield
+        finally:
+            blocker.execute("ROLLBACK")
+            blocker.close()
+        return
+    engine = sa.create_engine(db)
     try:
-        blocker.execute("BEGIN IMMEDIATE")
-        ran = cli("agent", "add", "late", "--as", "ann", env={"AGENTDECK_TIMEOUT": "0.2"})
+        with engine.begin() as conn:
+            conn.execute(sa.text("SELECT pg_advisory_xact_lock(:k)"), {"k": EVENT_ORDER_LOCK})
+            yield
     finally:
-        blocker.execute("ROLLBACK")
-        blocker.close()
+        engine.dispose()
+
+
+def test_database_busy_exits_5(cli, backend: str, web: str, deck: Deck, unchanged) -> None:
+    check = unchanged()
+    with another_writer(backend, web):
+        ran = cli("agent", "add", "late", "--as", "ann", env={"AGENTDECK_TIMEOUT": "0.2"})
     assert ran.exit_code == 5
     assert "locked" in one_line_error(ran.stderr)
     check()
 
 
-def test_an_unexpected_error_is_one_line_unless_debugging(cli, web: Path, monkeypatch) -> None:
+def test_an_unexpected_error_is_one_line_unless_debugging(cli, web: str, monkeypatch) -> None:
     def broken(*args, **kwargs):
         raise ZeroDivisionError("division by zero")
 
@@ -113,7 +138,7 @@ def test_an_unexpected_error_is_one_line_unless_debugging(cli, web: Path, monkey
     assert "Traceback" in ran.stderr and "broken" in ran.stderr
 
 
-def test_json_errors_are_a_json_document_too(cli, web: Path) -> None:
+def test_json_errors_are_a_json_document_too(cli, web: str) -> None:
     ran = cli("task", "show", "WEB-7", "--json")
     assert ran.exit_code == 1
     assert json.loads(ran.stdout) == {"error": {"message": "no task WEB-7", "exit_code": 1}}

@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 import typer
 
+from tests.cli.conftest import sqlite_only
 from tui.cli import COMMANDS, build_app, command_name
 
 
@@ -38,8 +38,9 @@ def test_every_command_is_reachable() -> None:
         assert {p[1] for p in ALL_PATHS if len(p) == 2 and p[0] == group} == subcommands
 
 
+@sqlite_only  # help never opens the database
 @pytest.mark.parametrize("path", ALL_PATHS, ids=lambda p: " ".join(p) or "agentdeck")
-def test_help_shows_an_example(cli, db: Path, path: tuple[str, ...]) -> None:
+def test_help_shows_an_example(cli, db: str, path: tuple[str, ...]) -> None:
     ran = cli(*path, "--help", env={"COLUMNS": "200"})
     assert ran.exit_code == 0, ran.stderr
     assert "Example: agentdeck" in ran.stdout

@@ -24,7 +24,7 @@ from tests.cli.test_reports import write_claude_task
 DEADLINE_S = 30.0
 
 
-def test_an_agent_loop_through_real_processes(agentdeck, db: Path) -> None:
+def test_an_agent_loop_through_real_processes(agentdeck, db: str) -> None:
     def ok(*args: str) -> str:
         ran = agentdeck(*args)
         assert ran.returncode == 0, ran.stderr
@@ -41,7 +41,7 @@ def test_an_agent_loop_through_real_processes(agentdeck, db: Path) -> None:
     assert (done["task"]["status"], done["nudge"]) == ("done", None)
 
 
-def test_exit_codes_from_a_real_process(agentdeck, web: Path) -> None:
+def test_exit_codes_from_a_real_process(agentdeck, web: str) -> None:
     usage = agentdeck("log", "WEB-1")
     assert usage.returncode == 1 and usage.stderr.startswith("agentdeck: error: Missing")
     refused = agentdeck("approve", "WEB-1", "--as", "ann")
@@ -66,7 +66,7 @@ def imported_modules(*args: str, env: dict[str, str] | None = None) -> set[str]:
     return {name.split(".")[0] for name in found}
 
 
-def test_a_cli_call_never_imports_the_console_libraries(web: Path, deck: Deck) -> None:
+def test_a_cli_call_never_imports_the_console_libraries(web: str, deck: Deck) -> None:
     deck.claim("coder")
     hot = imported_modules("log", "WEB-1", "step", "--as", "coder")
     assert not hot & {"textual", "plotext", "textual_plotext", "mcp", "rich"}, hot
@@ -117,7 +117,7 @@ def interrupt(process: subprocess.Popen[str]) -> tuple[int, str]:
     return code, process.stderr.read()
 
 
-def test_events_follow_prints_new_events_and_stops_cleanly_on_ctrl_c(web: Path, deck: Deck) -> None:
+def test_events_follow_prints_new_events_and_stops_cleanly_on_ctrl_c(web: str, deck: Deck) -> None:
     with running("events", "--follow", "--limit", "1") as (process, lines):
         next_line_with(lines, "Wire the UI")  # the newest event so far
         deck.claim("coder")
@@ -127,7 +127,7 @@ def test_events_follow_prints_new_events_and_stops_cleanly_on_ctrl_c(web: Path, 
     assert (code, stderr) == (0, "")
 
 
-def test_events_follow_json_is_one_object_per_line(web: Path, deck: Deck) -> None:
+def test_events_follow_json_is_one_object_per_line(web: str, deck: Deck) -> None:
     cursor = deck.max_event_id()
     with running("events", "--follow", "--since", str(cursor), "--json") as (process, lines):
         deck.claim("coder")
@@ -137,7 +137,7 @@ def test_events_follow_json_is_one_object_per_line(web: Path, deck: Deck) -> Non
     assert code == 0
 
 
-def test_import_claude_watch_mirrors_changes(web: Path, tmp_path: Path, deck: Deck) -> None:
+def test_import_claude_watch_mirrors_changes(web: str, tmp_path: Path, deck: Deck) -> None:
     folder = tmp_path / "team"
     folder.mkdir()
     write_claude_task(folder, "1", "Survey the code", "pending")
@@ -151,7 +151,7 @@ def test_import_claude_watch_mirrors_changes(web: Path, tmp_path: Path, deck: De
     assert titles["Write the fix"] == "in_progress"
 
 
-def test_a_closed_pipe_is_not_a_traceback(web: Path, deck: Deck) -> None:
+def test_a_closed_pipe_is_not_a_traceback(web: str, deck: Deck) -> None:
     deck.plan([{"title": f"Task {i}"} for i in range(400)], actor="planner")
     process = subprocess.Popen(
         [str(AGENTDECK), "events", "--limit", "400"],

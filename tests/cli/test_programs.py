@@ -12,41 +12,50 @@ from pathlib import Path
 
 import pytest
 
-from tests.cli.conftest import AGENTDECK
+from tests.cli.conftest import AGENTDECK, sqlite_only
 
 DEADLINE_S = 60.0
+REFUSED = "screenshots draw a SQLite database or a sample board (--sample)"
 
 
-def test_screenshot_of_a_sample_board(cli, db: Path, tmp_path: Path) -> None:
+@sqlite_only  # a sample board never opens the database
+def test_screenshot_of_a_sample_board(cli, db: str, tmp_path: Path) -> None:
     out = tmp_path / "board.svg"
     ran = cli("screenshot", "--out", str(out), "--sample", "website", "--size", "100x30")
     assert (ran.exit_code, ran.stdout) == (0, f"wrote {out}\n"), ran.stderr
     assert out.read_text().startswith("<svg")
 
 
-def test_screenshot_of_the_database(cli, web: Path, tmp_path: Path) -> None:
+def test_screenshot_of_the_database(cli, backend: str, web: str, tmp_path: Path) -> None:
+    """Screenshots draw a private copy of a SQLite file; on PostgreSQL they refuse in one line."""
     out = tmp_path / "board.svg"
     ran = cli("screenshot", "--out", str(out), "--screen", "board")
+    if backend != "sqlite":
+        assert (ran.exit_code, ran.stderr) == (1, f"agentdeck: error: {REFUSED}\n")
+        assert not out.exists()
+        return
     assert ran.exit_code == 0, ran.stderr
     assert "Build the API" in out.read_text().replace("&#160;", " ")
 
 
-def test_screenshot_arguments_are_checked(cli, web: Path, tmp_path: Path) -> None:
+@sqlite_only  # argument checks; screenshots of a database need a SQLite file
+def test_screenshot_arguments_are_checked(cli, web: str, tmp_path: Path) -> None:
     ran = cli("screenshot", "--out", str(tmp_path / "x.svg"), "--sample", "nope")
     assert ran.exit_code == 1 and "no sample board 'nope'; samples:" in ran.stderr
     ran = cli("screenshot", "--out", str(tmp_path / "x.svg"), "--screen", "lobby")
     assert ran.exit_code == 1 and "unknown screen 'lobby'" in ran.stderr
 
 
-def test_demo_headless_runs_and_summarises(agentdeck, db: Path, tmp_path: Path) -> None:
+@sqlite_only  # about database files: the demo's own, and AGENTDECK_DB's left alone
+def test_demo_headless_runs_and_summarises(agentdeck, db: str, tmp_path: Path) -> None:
     demo_db = tmp_path / "demo.db"
     ran = agentdeck("demo", "--headless", "--turns", "4", "--agents", "2", "--db", str(demo_db))
     assert ran.returncode == 0, ran.stderr
     assert "agentdeck demo on board" in ran.stdout and "errors: none" in ran.stdout
-    assert demo_db.exists() and not db.exists(), "the demo must not touch AGENTDECK_DB"
+    assert demo_db.exists() and not Path(db).exists(), "the demo must not touch AGENTDECK_DB"
 
 
-def test_no_command_opens_the_console_in_a_terminal(web: Path) -> None:
+def test_no_command_opens_the_console_in_a_terminal(web: str) -> None:
     """`agentdeck` in a real pseudo-terminal draws the board; `q` quits with exit code 0."""
     controller, terminal = pty.openpty()
     process = subprocess.Popen(

@@ -6,9 +6,11 @@ import json
 from pathlib import Path
 
 from core import Deck
+from tests.backends import database_url
+from tests.cli.conftest import sqlite_only
 
 
-def test_report_to_stdout_and_to_a_file(cli, web: Path, tmp_path: Path) -> None:
+def test_report_to_stdout_and_to_a_file(cli, web: str, tmp_path: Path) -> None:
     ran = cli("report")
     assert ran.exit_code == 0, ran.stderr
     assert ran.stdout.startswith("# Website") and "Build the API" in ran.stdout
@@ -19,7 +21,7 @@ def test_report_to_stdout_and_to_a_file(cli, web: Path, tmp_path: Path) -> None:
     assert json.loads(cli("report", "--json").stdout)["markdown"].startswith("# Website")
 
 
-def test_burndown(cli, web: Path, deck: Deck) -> None:
+def test_burndown(cli, web: str, deck: Deck) -> None:
     deck.claim("coder")
     deck.complete("WEB-1", actor="coder", verified_by="tests")
     chart = json.loads(cli("burndown", "--json").stdout)
@@ -29,20 +31,23 @@ def test_burndown(cli, web: Path, deck: Deck) -> None:
     assert "open" in text and "throughput" in text
 
 
-def test_export_then_import_into_a_new_database(cli, web: Path, tmp_path: Path) -> None:
+def test_export_then_import_into_a_new_database(
+    cli, backend: str, web: str, tmp_path: Path
+) -> None:
     exported = json.loads(cli("export").stdout)
     assert exported["board"]["key"] == "WEB"
     out = tmp_path / "web.json"
     assert cli("export", "--out", str(out)).stdout == f"wrote board WEB to {out}\n"
-    fresh = tmp_path / "fresh.db"
-    ran = cli("import", str(out), "--key", "COPY", "--db", str(fresh), "--as", "ann", "--json")
+    (tmp_path / "fresh").mkdir()
+    fresh = database_url(backend, tmp_path / "fresh")
+    ran = cli("import", str(out), "--key", "COPY", "--db", fresh, "--as", "ann", "--json")
     assert ran.exit_code == 0, ran.stderr
     assert json.loads(ran.stdout)["key"] == "COPY"
     with Deck.open(fresh) as deck:
         assert [t.title for t in deck.list_tasks("COPY")] == ["Build the API", "Wire the UI"]
 
 
-def test_import_of_a_newer_format_is_refused(cli, web: Path, tmp_path: Path, unchanged) -> None:
+def test_import_of_a_newer_format_is_refused(cli, web: str, tmp_path: Path, unchanged) -> None:
     doc = json.loads(cli("export").stdout)
     doc["version"] = 999
     newer = tmp_path / "newer.json"
@@ -64,7 +69,7 @@ def write_claude_task(folder: Path, task_id: str, subject: str, status: str, **e
     (folder / f"{task_id}.json").write_text(json.dumps(doc))
 
 
-def test_import_claude_mirrors_a_task_directory(cli, web: Path, tmp_path: Path) -> None:
+def test_import_claude_mirrors_a_task_directory(cli, web: str, tmp_path: Path) -> None:
     folder = tmp_path / "claude"
     folder.mkdir()
     write_claude_task(folder, "1", "Plan the work", "completed")
@@ -82,7 +87,7 @@ def test_import_claude_mirrors_a_task_directory(cli, web: Path, tmp_path: Path) 
     assert ran.stdout == "mirrored 2 claude tasks into board WEB\n"
 
 
-def test_import_beads_and_a_broken_line(cli, web: Path, tmp_path: Path, unchanged) -> None:
+def test_import_beads_and_a_broken_line(cli, web: str, tmp_path: Path, unchanged) -> None:
     export = tmp_path / "issues.jsonl"
     export.write_text(
         json.dumps({"id": "bd-1", "title": "Fix login", "status": "open", "priority": 1}) + "\n"
@@ -98,14 +103,15 @@ def test_import_beads_and_a_broken_line(cli, web: Path, tmp_path: Path, unchange
     check()
 
 
-def test_import_arguments_are_checked(cli, web: Path, tmp_path: Path) -> None:
+@sqlite_only  # parsing fails before the database is opened
+def test_import_arguments_are_checked(cli, web: str, tmp_path: Path) -> None:
     ran = cli("import", "beads", str(tmp_path / "x.jsonl"), "--watch", "--as", "ann")
     assert (ran.exit_code, "--watch works with" in ran.stderr) == (1, True)
     ran = cli("import", "a.json", "b.json", "--as", "ann")
     assert (ran.exit_code, "unexpected 'b.json'" in ran.stderr) == (1, True)
 
 
-def test_events_after_a_cursor(cli, web: Path, deck: Deck) -> None:
+def test_events_after_a_cursor(cli, web: str, deck: Deck) -> None:
     cursor = deck.max_event_id()
     deck.claim("coder")
     deck.log("WEB-1", "first step", actor="coder")

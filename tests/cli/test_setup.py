@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 import json
-from pathlib import Path
 
 from core import Deck
 
 
-def test_board_create_makes_the_database_and_adds_the_creator(cli, db: Path) -> None:
+def test_board_create_makes_the_database_and_adds_the_creator(cli, db: str) -> None:
     ran = cli("board", "create", "web", "Website", "--goal", "Launch", "--as", "ann", "--json")
     assert ran.exit_code == 0, ran.stderr
     board = json.loads(ran.stdout)
@@ -18,7 +17,7 @@ def test_board_create_makes_the_database_and_adds_the_creator(cli, db: Path) -> 
         assert (ann.name, ann.kind) == ("ann", "human")
 
 
-def test_board_create_defaults_the_creator_to_the_login_name(cli, db: Path, monkeypatch) -> None:
+def test_board_create_defaults_the_creator_to_the_login_name(cli, db: str, monkeypatch) -> None:
     monkeypatch.setenv("LOGNAME", "carol")
     monkeypatch.setenv("USER", "carol")
     ran = cli("board", "create", "OPS", "Operations")
@@ -28,13 +27,13 @@ def test_board_create_defaults_the_creator_to_the_login_name(cli, db: Path, monk
         assert [a.name for a in deck.list_agents("OPS")] == ["carol"]
 
 
-def test_board_list(cli, web: Path) -> None:
+def test_board_list(cli, web: str) -> None:
     assert [b["key"] for b in json.loads(cli("board", "list", "--json").stdout)] == ["WEB"]
     text = cli("board", "list").stdout
     assert "WEB" in text and "Website" in text
 
 
-def test_agent_add_with_skills_role_and_a_human(cli, web: Path) -> None:
+def test_agent_add_with_skills_role_and_a_human(cli, web: str) -> None:
     ran = cli(
         "agent", "add", "tester", "--skills", "python, qa", "--role", "QA", "--as", "ann", "--json"
     )
@@ -47,14 +46,14 @@ def test_agent_add_with_skills_role_and_a_human(cli, web: Path) -> None:
     )
 
 
-def test_agent_list_shows_the_team(cli, web: Path) -> None:
+def test_agent_list_shows_the_team(cli, web: str) -> None:
     team = {a["name"]: a for a in json.loads(cli("agent", "list", "--json").stdout)}
     assert set(team) == {"ann", "bob", "planner", "coder", "designer"}
     assert team["coder"]["state"] == "idle"
     assert "backend dev" in cli("agent", "list").stdout
 
 
-def test_budget_set_and_show(cli, web: Path) -> None:
+def test_budget_set_and_show(cli, web: str) -> None:
     ran = cli("budget", "set", "tokens", "--soft", "800", "--hard", "1000", "--as", "ann", "--json")
     assert ran.exit_code == 0, ran.stderr
     assert json.loads(ran.stdout)["level"] == "ok"
@@ -66,7 +65,7 @@ def test_budget_set_and_show(cli, web: Path) -> None:
     assert "tokens" in cli("budget", "show").stdout
 
 
-def test_an_agent_may_not_set_budgets(cli, web: Path, unchanged) -> None:
+def test_an_agent_may_not_set_budgets(cli, web: str, unchanged) -> None:
     check = unchanged()
     ran = cli("budget", "set", "tokens", "--hard", "5", "--as", "coder")
     assert ran.exit_code == 2

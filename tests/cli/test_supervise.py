@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-from pathlib import Path
 
 from core import Deck
 
@@ -13,14 +12,14 @@ def _in_review(deck: Deck) -> None:
     deck.submit("WEB-1", actor="coder", result="done", verified_by="pytest")
 
 
-def test_approve_finishes_work_in_review(cli, web: Path, deck: Deck) -> None:
+def test_approve_finishes_work_in_review(cli, web: str, deck: Deck) -> None:
     _in_review(deck)
     ran = cli("approve", "WEB-1", "--note", "looks good", "--as", "ann", "--json")
     assert ran.exit_code == 0, ran.stderr
     assert json.loads(ran.stdout)["status"] == "done"
 
 
-def test_approve_defaults_to_the_login_name(cli, web: Path, deck: Deck, monkeypatch) -> None:
+def test_approve_defaults_to_the_login_name(cli, web: str, deck: Deck, monkeypatch) -> None:
     _in_review(deck)
     monkeypatch.setenv("LOGNAME", "bob")
     monkeypatch.setenv("USER", "bob")
@@ -28,7 +27,7 @@ def test_approve_defaults_to_the_login_name(cli, web: Path, deck: Deck, monkeypa
     assert (ran.exit_code, ran.stdout) == (0, "approved WEB-1; it is done\n")
 
 
-def test_an_agent_cannot_approve(cli, web: Path, deck: Deck, unchanged) -> None:
+def test_an_agent_cannot_approve(cli, web: str, deck: Deck, unchanged) -> None:
     _in_review(deck)
     check = unchanged()
     ran = cli("approve", "WEB-1", "--as", "designer")
@@ -37,7 +36,7 @@ def test_an_agent_cannot_approve(cli, web: Path, deck: Deck, unchanged) -> None:
     check()
 
 
-def test_reject_needs_notes_and_sends_them_to_the_agent(cli, web: Path, deck: Deck) -> None:
+def test_reject_needs_notes_and_sends_them_to_the_agent(cli, web: str, deck: Deck) -> None:
     _in_review(deck)
     missing = cli("reject", "WEB-1", "--as", "ann")
     assert missing.exit_code == 1 and "--notes" in missing.stderr
@@ -46,7 +45,7 @@ def test_reject_needs_notes_and_sends_them_to_the_agent(cli, web: Path, deck: De
     assert [m.text for m in deck.inbox("coder")] == ["WEB-1: validate e-mail"]
 
 
-def test_reopen_a_done_task_with_notes(cli, web: Path, deck: Deck) -> None:
+def test_reopen_a_done_task_with_notes(cli, web: str, deck: Deck) -> None:
     deck.claim("coder")
     deck.complete("WEB-1", actor="coder", verified_by="tests")
     ran = cli("reopen", "WEB-1", "--notes", "breaks on Safari", "--as", "ann")
@@ -54,7 +53,7 @@ def test_reopen_a_done_task_with_notes(cli, web: Path, deck: Deck) -> None:
     assert deck.get_task("WEB-1").status == "pending"
 
 
-def test_answer_an_escalation(cli, web: Path, deck: Deck) -> None:
+def test_answer_an_escalation(cli, web: str, deck: Deck) -> None:
     deck.claim("coder")
     deck.escalate("WEB-1", actor="coder", reason="need a key")
     ran = cli("answer", "WEB-1", "use the staging key", "--as", "ann", "--json")
@@ -62,14 +61,14 @@ def test_answer_an_escalation(cli, web: Path, deck: Deck) -> None:
     assert [m.text for m in deck.inbox("coder")] == ["WEB-1: use the staging key"]
 
 
-def test_assign_and_unassign(cli, web: Path, deck: Deck) -> None:
+def test_assign_and_unassign(cli, web: str, deck: Deck) -> None:
     task = json.loads(cli("assign", "WEB-1", "designer", "--as", "ann", "--json").stdout)
     assert task["assignee"] == "designer"
     assert cli("assign", "WEB-1", "-", "--as", "ann").stdout == "WEB-1 is assigned to nobody\n"
     assert deck.get_task("WEB-1").assignee is None
 
 
-def test_priority(cli, web: Path, deck: Deck) -> None:
+def test_priority(cli, web: str, deck: Deck) -> None:
     ran = cli("priority", "WEB-2", "0", "--as", "ann")
     assert (ran.exit_code, ran.stdout) == (0, "WEB-2 is now P0\n")
     assert deck.get_task("WEB-2").priority == 0
@@ -77,13 +76,13 @@ def test_priority(cli, web: Path, deck: Deck) -> None:
     assert bad.exit_code == 1 and "priority must be 0" in bad.stderr
 
 
-def test_cancel_unblocks_dependents(cli, web: Path, deck: Deck) -> None:
+def test_cancel_unblocks_dependents(cli, web: str, deck: Deck) -> None:
     task = json.loads(cli("cancel", "WEB-1", "--reason", "dropped", "--as", "ann", "--json").stdout)
     assert task["status"] == "cancelled"
     assert deck.get_task("WEB-2").column == "ready"
 
 
-def test_a_stale_expected_version_is_a_conflict(cli, web: Path, deck: Deck, unchanged) -> None:
+def test_a_stale_expected_version_is_a_conflict(cli, web: str, deck: Deck, unchanged) -> None:
     seen = deck.get_task("WEB-1").version
     deck.set_priority("WEB-1", 3, actor="bob")
     check = unchanged()
@@ -101,7 +100,7 @@ def test_a_stale_expected_version_is_a_conflict(cli, web: Path, deck: Deck, unch
     assert ran.exit_code == 0, ran.stderr
 
 
-def test_a_refused_transition_exits_2_and_changes_nothing(cli, web: Path, unchanged) -> None:
+def test_a_refused_transition_exits_2_and_changes_nothing(cli, web: str, unchanged) -> None:
     check = unchanged()
     ran = cli("approve", "WEB-1", "--as", "ann")
     assert ran.exit_code == 2

@@ -8,7 +8,7 @@ from pathlib import Path
 from core import Deck
 
 
-def test_task_add_with_every_option(cli, web: Path) -> None:
+def test_task_add_with_every_option(cli, web: str) -> None:
     ran = cli(
         "task", "add", "Write docs", "-d", "All of them", "--criteria", "README builds",
         "-p", "0", "--skills", "writing", "--parent", "WEB-1", "--requires-approval",
@@ -23,7 +23,7 @@ def test_task_add_with_every_option(cli, web: Path) -> None:
     assert (task["column"], sorted(task["blocked_by"])) == ("blocked", ["WEB-1", "WEB-2"])
 
 
-def test_task_add_needs_an_explicit_actor(cli, web: Path, unchanged) -> None:
+def test_task_add_needs_an_explicit_actor(cli, web: str, unchanged) -> None:
     check = unchanged()
     ran = cli("task", "add", "Anonymous")
     assert ran.exit_code == 1
@@ -33,7 +33,7 @@ def test_task_add_needs_an_explicit_actor(cli, web: Path, unchanged) -> None:
     check()
 
 
-def test_task_list_filters(cli, web: Path) -> None:
+def test_task_list_filters(cli, web: str) -> None:
     assert [t["key"] for t in json.loads(cli("task", "list", "--json").stdout)] == [
         "WEB-1",
         "WEB-2",
@@ -48,7 +48,7 @@ def test_task_list_filters(cli, web: Path) -> None:
     assert "Build the API" in text and "blocked" in text
 
 
-def test_task_show_includes_dependencies_and_the_log(cli, web: Path, deck: Deck) -> None:
+def test_task_show_includes_dependencies_and_the_log(cli, web: str, deck: Deck) -> None:
     deck.claim("coder", key="WEB-1")
     deck.log("WEB-1", "read the spec", actor="coder", kind="decision")
     shown = json.loads(cli("task", "show", "web-1", "--json").stdout)
@@ -59,12 +59,12 @@ def test_task_show_includes_dependencies_and_the_log(cli, web: Path, deck: Deck)
     assert "read the spec" in text and "WEB-2" in text and "coder" in text
 
 
-def test_task_show_of_a_missing_task_exits_1(cli, web: Path) -> None:
+def test_task_show_of_a_missing_task_exits_1(cli, web: str) -> None:
     ran = cli("task", "show", "WEB-99")
     assert (ran.exit_code, ran.stderr) == (1, "agentdeck: error: no task WEB-99\n")
 
 
-def test_plan_from_yaml_with_refs(cli, web: Path, tmp_path: Path) -> None:
+def test_plan_from_yaml_with_refs(cli, web: str, tmp_path: Path) -> None:
     plan = tmp_path / "plan.yaml"
     plan.write_text(
         "- ref: schema\n  title: Design the schema\n  skills: [python]\n"
@@ -77,7 +77,7 @@ def test_plan_from_yaml_with_refs(cli, web: Path, tmp_path: Path) -> None:
     assert sorted(created[1]["blocked_by"]) == ["WEB-1", "WEB-3"]
 
 
-def test_plan_from_json_object_and_stdin(cli, web: Path, tmp_path: Path) -> None:
+def test_plan_from_json_object_and_stdin(cli, web: str, tmp_path: Path) -> None:
     plan = tmp_path / "plan.json"
     plan.write_text(json.dumps({"tasks": [{"title": "One"}, {"title": "Two"}]}))
     assert len(json.loads(cli("plan", str(plan), "--as", "planner", "--json").stdout)) == 2
@@ -87,7 +87,7 @@ def test_plan_from_json_object_and_stdin(cli, web: Path, tmp_path: Path) -> None
 
 
 def test_a_malformed_plan_names_the_file_and_line_and_creates_nothing(
-    cli, web: Path, tmp_path: Path, unchanged
+    cli, web: str, tmp_path: Path, unchanged
 ) -> None:
     check = unchanged()
     bad_yaml = tmp_path / "bad.yaml"
@@ -107,13 +107,13 @@ def test_a_malformed_plan_names_the_file_and_line_and_creates_nothing(
     check()
 
 
-def test_ready_for_an_agent_and_for_everyone(cli, web: Path) -> None:
+def test_ready_for_an_agent_and_for_everyone(cli, web: str) -> None:
     assert [t["key"] for t in json.loads(cli("ready", "--json").stdout)] == ["WEB-1"]
     assert json.loads(cli("ready", "--as", "designer", "--json").stdout) == []
     assert "nothing is ready" in cli("ready", "--as", "designer").stdout
 
 
-def test_search_and_similar_find_finished_work(cli, web: Path, deck: Deck) -> None:
+def test_search_and_similar_find_finished_work(cli, web: str, deck: Deck) -> None:
     deck.claim("coder", key="WEB-1")
     deck.complete("WEB-1", actor="coder", result="REST endpoints with pagination")
     hits = json.loads(cli("search", "pagination", "--json").stdout)

@@ -4,7 +4,6 @@ escape sequences are made visible, never sent to the terminal."""
 from __future__ import annotations
 
 import json
-from pathlib import Path
 
 import pytest
 
@@ -15,7 +14,7 @@ LOG = "ran \x1b]8;;http://evil.example\x07click\x1b]8;;\x07 [link]"
 
 
 @pytest.fixture
-def hostile(web: Path, deck: Deck) -> Deck:
+def hostile(web: str, deck: Deck) -> Deck:
     """WEB-3 (claimed, with a hostile log entry) and WEB-4 (ready) have hostile titles."""
     for _ in range(2):
         deck.add_task(TITLE, actor="planner", description="line one\n\x1b[2Jline two")

@@ -11,7 +11,7 @@ import pytest
 from core import Deck
 
 
-def test_claim_takes_the_best_ready_task_with_inbox_and_similar(cli, web: Path) -> None:
+def test_claim_takes_the_best_ready_task_with_inbox_and_similar(cli, web: str) -> None:
     ran = cli("claim", "--as", "coder", "--json")
     assert ran.exit_code == 0, ran.stderr
     claimed = json.loads(ran.stdout)
@@ -20,25 +20,25 @@ def test_claim_takes_the_best_ready_task_with_inbox_and_similar(cli, web: Path) 
     assert claimed["task"]["assignee"] == "coder"
 
 
-def test_claim_a_named_task_in_text(cli, web: Path) -> None:
+def test_claim_a_named_task_in_text(cli, web: str) -> None:
     ran = cli("claim", "WEB-1", "--as", "designer")
     assert ran.exit_code == 0, ran.stderr
     assert ran.stdout.startswith("claimed WEB-1")
 
 
-def test_actor_and_board_come_from_the_environment(cli, web: Path) -> None:
+def test_actor_and_board_come_from_the_environment(cli, web: str) -> None:
     ran = cli("claim", "--json", env={"AGENTDECK_AS": "coder", "AGENTDECK_BOARD": "web"})
     assert ran.exit_code == 0, ran.stderr
     assert json.loads(ran.stdout)["task"]["assignee"] == "coder"
 
 
-def test_options_before_the_command_apply_to_it(cli, web: Path) -> None:
+def test_options_before_the_command_apply_to_it(cli, web: str) -> None:
     ran = cli("--as", "coder", "--json", "claim")
     assert ran.exit_code == 0, ran.stderr
     assert json.loads(ran.stdout)["task"]["key"] == "WEB-1"
 
 
-def test_heartbeat_lists_held_tasks(cli, web: Path, deck: Deck) -> None:
+def test_heartbeat_lists_held_tasks(cli, web: str, deck: Deck) -> None:
     deck.claim("coder")
     assert json.loads(cli("heartbeat", "--as", "coder", "--json").stdout) == {
         "agent": "coder",
@@ -47,7 +47,7 @@ def test_heartbeat_lists_held_tasks(cli, web: Path, deck: Deck) -> None:
     assert cli("heartbeat", "--as", "coder").stdout == "coder is alive; holding WEB-1\n"
 
 
-def test_doing_shows_on_the_task(cli, web: Path, deck: Deck) -> None:
+def test_doing_shows_on_the_task(cli, web: str, deck: Deck) -> None:
     deck.claim("coder")
     ran = cli("doing", "Writing the SQL migration", "--as", "coder")
     assert ran.exit_code == 0, ran.stderr
@@ -56,7 +56,7 @@ def test_doing_shows_on_the_task(cli, web: Path, deck: Deck) -> None:
     assert json.loads(ran.stdout)["task"] == "WEB-1"
 
 
-def test_log_with_kind_and_data(cli, web: Path, deck: Deck) -> None:
+def test_log_with_kind_and_data(cli, web: str, deck: Deck) -> None:
     deck.claim("coder")
     ran = cli("log", "WEB-1", "pytest: 42 passed", "--kind", "verification", "--data",
               '{"passed": 42}', "--as", "coder", "--json")  # fmt: skip
@@ -72,7 +72,7 @@ def test_log_with_kind_and_data(cli, web: Path, deck: Deck) -> None:
     )
 
 
-def test_log_rejects_bad_data_and_kinds(cli, web: Path, deck: Deck, unchanged) -> None:
+def test_log_rejects_bad_data_and_kinds(cli, web: str, deck: Deck, unchanged) -> None:
     deck.claim("coder")
     check = unchanged()
     ran = cli("log", "WEB-1", "x", "--data", "[1]", "--as", "coder")
@@ -82,7 +82,7 @@ def test_log_rejects_bad_data_and_kinds(cli, web: Path, deck: Deck, unchanged) -
     check()
 
 
-def test_usage_records_and_reports_crossed_budgets(cli, web: Path, deck: Deck) -> None:
+def test_usage_records_and_reports_crossed_budgets(cli, web: str, deck: Deck) -> None:
     deck.claim("coder")
     deck.set_budget("tokens", actor="ann", soft=100)
     ran = cli("usage", "WEB-1", "--tokens-in", "150", "--tokens-out", "20", "--cost", "0.25",
@@ -96,7 +96,7 @@ def test_usage_records_and_reports_crossed_budgets(cli, web: Path, deck: Deck) -
     assert ran.stdout == "recorded usage on the board\n"
 
 
-def test_submit_puts_work_in_review(cli, web: Path, deck: Deck) -> None:
+def test_submit_puts_work_in_review(cli, web: str, deck: Deck) -> None:
     deck.claim("coder")
     ran = cli("submit", "WEB-1", "--result", "API done", "--verified-by", "pytest", "--as",
               "coder", "--json")  # fmt: skip
@@ -104,14 +104,14 @@ def test_submit_puts_work_in_review(cli, web: Path, deck: Deck) -> None:
     assert (task["status"], task["result"], task["verified"]) == ("review", "API done", True)
 
 
-def test_done_without_evidence_nudges_on_stderr(cli, web: Path, deck: Deck) -> None:
+def test_done_without_evidence_nudges_on_stderr(cli, web: str, deck: Deck) -> None:
     deck.claim("coder")
     ran = cli("done", "WEB-1", "--result", "API done", "--as", "coder")
     assert (ran.exit_code, ran.stdout) == (0, "WEB-1 is done\n")
     assert "without verification evidence" in ran.stderr
 
 
-def test_done_with_evidence(cli, web: Path, deck: Deck) -> None:
+def test_done_with_evidence(cli, web: str, deck: Deck) -> None:
     deck.claim("coder")
     ran = cli("done", "WEB-1", "--verified-by", "pytest -q", "--as", "coder", "--json")
     completion = json.loads(ran.stdout)
@@ -119,7 +119,7 @@ def test_done_with_evidence(cli, web: Path, deck: Deck) -> None:
     assert deck.get_task("WEB-2").column == "ready"
 
 
-def test_fail_and_escalate_say_why(cli, web: Path, deck: Deck) -> None:
+def test_fail_and_escalate_say_why(cli, web: str, deck: Deck) -> None:
     deck.claim("coder")
     task = json.loads(cli("fail", "WEB-1", "the API was removed", "--as", "coder", "--json").stdout)
     assert (task["status"], task["result"]) == ("failed", "the API was removed")
@@ -130,13 +130,13 @@ def test_fail_and_escalate_say_why(cli, web: Path, deck: Deck) -> None:
     assert deck.get_task("WEB-3").escalation_reason == "need staging credentials"
 
 
-def test_release_returns_the_task_to_the_queue(cli, web: Path, deck: Deck) -> None:
+def test_release_returns_the_task_to_the_queue(cli, web: str, deck: Deck) -> None:
     deck.claim("coder")
     task = json.loads(cli("release", "WEB-1", "--note", "stuck", "--as", "coder", "--json").stdout)
     assert (task["status"], task["assignee"]) == ("pending", None)
 
 
-def test_checkpoint_records_git_head(cli, web: Path, deck: Deck, tmp_path: Path) -> None:
+def test_checkpoint_records_git_head(cli, web: str, deck: Deck, tmp_path: Path) -> None:
     repo = tmp_path / "repo"
     repo.mkdir()
 
@@ -158,7 +158,7 @@ def test_checkpoint_records_git_head(cli, web: Path, deck: Deck, tmp_path: Path)
     assert ran.stdout == "WEB-1: checkpoint abc123 manual\n"
 
 
-def test_inbox_reads_and_marks_read(cli, web: Path, deck: Deck) -> None:
+def test_inbox_reads_and_marks_read(cli, web: str, deck: Deck) -> None:
     deck.assign("WEB-1", "coder", actor="ann")
     peeked = json.loads(cli("inbox", "--peek", "--as", "coder", "--json").stdout)
     assert [m["text"] for m in peeked] == ["WEB-1 is assigned to you"]
