@@ -77,9 +77,7 @@ def test_good_agent_names(web: Deck) -> None:
         assert web.add_agent(name, actor="ann").name == name
 
 
-@pytest.mark.parametrize(
-    "key", ["WEB", "WEB-", "-3", "WEB-x", "WEB-²", "WEB-1234567890", "web 3"]
-)
+@pytest.mark.parametrize("key", ["WEB", "WEB-", "-3", "WEB-x", "WEB-²", "WEB-1234567890", "web 3"])
 def test_malformed_task_keys_refused(web: Deck, key: str) -> None:
     web.add_task("Only task", actor="ann")
     with pytest.raises(ValidationError, match=r"not a task key|board key"):
