@@ -31,10 +31,17 @@ _ANY_EXHAUSTED_TASK = (
     )
     .limit(1)
 )
-_LAPSED = sa.select(task_t).where(
-    task_t.c.status == "in_progress",
-    task_t.c.lease_expires_at < sa.bindparam("p_now", type_=UTCDateTime),
-    task_t.c.board_id == sa.bindparam("p_board_id"),
+# On PostgreSQL two claims may sweep at once: each locks the lapsed tasks it expires and skips
+# those another sweep holds, instead of failing its claim on their version check. SQLite
+# serialises writers and renders no FOR UPDATE.
+_LAPSED = (
+    sa.select(task_t)
+    .where(
+        task_t.c.status == "in_progress",
+        task_t.c.lease_expires_at < sa.bindparam("p_now", type_=UTCDateTime),
+        task_t.c.board_id == sa.bindparam("p_board_id"),
+    )
+    .with_for_update(skip_locked=True)
 )
 _CLAIMED_BY = (
     agent_t.update()
