@@ -1,6 +1,7 @@
-"""Many OS processes on one SQLite file: nothing claimed twice, nothing lost, nothing corrupted.
+"""Many OS processes on one database: nothing claimed twice, nothing lost, nothing corrupted.
 
-Real processes (spawned interpreters), each with its own `Deck`, on a real database file.
+Real processes (spawned interpreters), each with its own `Deck`, on a real SQLite file and on a
+fresh schema of a real PostgreSQL server (the `db_url` fixture runs each test on both).
 """
 
 from __future__ import annotations
@@ -14,9 +15,11 @@ from tests.concurrency import crash, harness, workers
 WRITERS = 8
 
 
-def test_eight_processes_drain_the_queue_each_task_claimed_once(tmp_path: Path) -> None:
+def test_eight_processes_drain_the_queue_each_task_claimed_once(
+    db_url: str, tmp_path: Path
+) -> None:
     """8 agents race to drain 2,000 ready tasks: each task is claimed exactly once and done."""
-    db = tmp_path / "board.db"
+    db = db_url
     harness.make_board(db, agents=WRITERS, tasks=2000)
     outs = [tmp_path / f"drain-{i}.json" for i in range(WRITERS)]
     procs = [
@@ -47,10 +50,10 @@ def test_eight_processes_drain_the_queue_each_task_claimed_once(tmp_path: Path) 
     assert claimants == {key: r["agent"] for r in results for key in r["claimed"]}
 
 
-def test_eight_writers_append_events_none_lost(tmp_path: Path) -> None:
+def test_eight_writers_append_events_none_lost(db_url: str, tmp_path: Path) -> None:
     """8 processes each append 300 log entries at once: all 2,400 land, in order, none refused."""
     per_writer = 300
-    db = tmp_path / "board.db"
+    db = db_url
     harness.make_board(db, agents=WRITERS, tasks=WRITERS)
     keys = [f"{harness.BOARD}-{i + 1}" for i in range(WRITERS)]
     outs = [tmp_path / f"log-{i}.json" for i in range(WRITERS)]
@@ -88,15 +91,14 @@ def test_eight_writers_append_events_none_lost(tmp_path: Path) -> None:
         assert [e.text for e in mine] == [f"w{i} entry {n}" for n in range(per_writer)]
 
 
-def test_kill_nine_loop_loses_no_acknowledged_write(tmp_path: Path) -> None:
-    """Writers SIGKILLed at random moments and restarted: the file stays intact, every
-    acknowledged write is present, no task was held twice, and killed leases come back."""
-    kills = crash.kills_from_env(20)
+def test_kill_nine_loop_loses_no_acknowledged_write(db_url: str, tmp_path: Path) -> None:
+    """Writers SIGKILLed at random moments (AGENTDECK_CRASH_KILLS times, default 30) and
+    restarted: every acknowledged write is present, no task was held twice, killed leases come
+    back, and a SQLite file passes its integrity and foreign-key checks."""
+    kills = crash.kills_from_env()
     work = tmp_path / "acks"
     work.mkdir()
-    report = crash.run_crash_loop(
-        tmp_path / "board.db", work, kills=kills, writers=WRITERS, budget_s=240
-    )
+    report = crash.run_crash_loop(db_url, work, kills=kills, writers=WRITERS, budget_s=240)
     assert report.kills >= kills
     assert report.acks["complete"] > 0 and report.acks["log"] > 0
     assert report.recovered
