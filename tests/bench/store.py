@@ -1,8 +1,10 @@
-"""Store benchmark: `python -m tests.bench.store [--quick] [--tasks N] [--writers N]`.
+"""Store benchmark: `python -m tests.bench.store [--quick] [--tasks N] [--writers N]
+[--backend sqlite|postgres|both] [--pg-url URL]`.
 
 Prints, from one run on this machine:
   (a) committed operations/s through `Deck` with N writer processes doing the agent mix
       (claim, 10 log entries, 1 usage record, complete = 13 committed operations per task);
+      with `--backend both`, on SQLite and on PostgreSQL, and the PostgreSQL/SQLite ratio;
   (b) the same mix as hand-written SQL through the stdlib `sqlite3` module, and the ratio;
   (c) claim latency with N pending tasks, at the SQL level (the claim's UPDATE … RETURNING,
       timed around the cursor) and for the whole `deck.claim` call;
@@ -10,6 +12,12 @@ Prints, from one run on this machine:
   (e) event ingestion: bulk (`import_board` of an exported board) and one `deck.log` at a time.
 Targets: >= 2,000 ops/s through Deck with 8 writers and 0 errors; claim p99 < 1 ms at the SQL
 level; status counts < 10 ms at 100,000 tasks. A script that prints figures, not a test.
+
+`--backend sqlite` (the default) measures SQLite files as above. `postgres` runs (a), (c), (d)
+and (e) through `Deck` on the server at `--pg-url` (default: AGENTDECK_TEST_PG); `both` runs
+everything on SQLite plus (a) on PostgreSQL. PostgreSQL runs use fresh schemas, dropped at the
+end. A server on this machine shares its CPUs with the writers, and its CPU is not counted in
+the writers' CPU per operation.
 """
 
 from __future__ import annotations
@@ -19,10 +27,12 @@ import os
 import sys
 import tempfile
 import time
+import uuid
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote
 
 import sqlalchemy as sa
 
@@ -34,9 +44,37 @@ SPAWN_CTX = "spawn"
 BOARD = "BENCH"
 HUMAN = "bench"
 PLAN_CHUNK = 2000
+PG_ENV = "AGENTDECK_TEST_PG"
+
+# A place for one database: given a name, a fresh SQLite path or PostgreSQL schema URL.
+Fresh = Callable[[str], str]
 
 
-def new_board(db: Path, *, agents: int, tasks: int) -> float:
+@contextmanager
+def postgres_schemas(base: str) -> Iterator[Fresh]:
+    """Fresh schemas on the server at `base`, each reached through a search_path URL; all
+    dropped when the block ends."""
+    engine = sa.create_engine(base)
+    made: list[str] = []
+
+    def fresh(name: str) -> str:
+        schema = f"bench_{name.replace('-', '_').lower()}_{uuid.uuid4().hex[:8]}"
+        with engine.begin() as conn:
+            conn.execute(sa.text(f'CREATE SCHEMA "{schema}"'))
+        made.append(schema)
+        separator = "&" if "?" in base else "?"
+        return f"{base}{separator}options={quote(f'-csearch_path={schema}')}"
+
+    try:
+        yield fresh
+    finally:
+        with engine.begin() as conn:
+            for schema in made:
+                conn.execute(sa.text(f'DROP SCHEMA "{schema}" CASCADE'))
+        engine.dispose()
+
+
+def new_board(db: str | Path, *, agents: int, tasks: int) -> float:
     """A board with agents a0.. and `tasks` ready tasks; returns seconds spent planning."""
     with Deck.open(db, create=True) as deck:
         deck.create_board(BOARD, "benchmark", actor=HUMAN)
@@ -49,7 +87,9 @@ def new_board(db: Path, *, agents: int, tasks: int) -> float:
         return time.perf_counter() - start
 
 
-def run_mix(db: Path, writer: Callable[..., None], writers: int, per_writer: int) -> dict[str, Any]:
+def run_mix(
+    db: str | Path, writer: Callable[..., None], writers: int, per_writer: int
+) -> dict[str, Any]:
     """Start `writers` processes on the mix, open the gate at once, and total what they did."""
     import multiprocessing
 
@@ -112,30 +152,44 @@ def ms(seconds: float) -> str:
     return f"{seconds * 1000:.3f} ms"
 
 
-def bench_mix(work: Path, writers: int, per_writer: int) -> None:
+def bench_mix(places: dict[str, Fresh], writers: int, per_writer: int) -> dict[str, str]:
+    """(a) on each backend in `places`, and (b) on SQLite; returns each backend's Deck database."""
     load = ", ".join(f"{x:.1f}" for x in os.getloadavg())
     print(
         f"(a/b) agent mix: {writers} writer processes x {per_writer} tasks x 13 operations "
         f"({os.cpu_count()} CPUs, load average {load} before the run)"
     )
-    rates = {}
-    for name, writer in (("Deck", mix.deck_writer), ("sqlite3", mix.sqlite_writer)):
-        db = work / f"mix-{name}.db"
-        new_board(db, agents=writers, tasks=writers * per_writer)
-        r = run_mix(db, writer, writers, per_writer)
-        rates[name] = r["rate"]
-        print(
-            f"  {name:8s} {r['rate']:8.0f} committed ops/s  ({r['ops']} ops in "
-            f"{r['seconds']:.2f}s, {len(r['errors'])} errors, "
-            f"{r['cpu_per_op'] * 1e6:.0f} us of writer CPU per op)"
-        )
-        for error in r["errors"][:3]:
-            print(f"           error: {error}")
-    print(f"  ratio Deck/sqlite3: {rates['Deck'] / rates['sqlite3']:.2f}")
+    runs = {
+        "sqlite": (("Deck", mix.deck_writer), ("sqlite3", mix.sqlite_writer)),
+        "postgres": (("Deck on PostgreSQL", mix.deck_writer),),
+    }
+    rates: dict[str, float] = {}
+    decks: dict[str, str] = {}
+    for backend, fresh in places.items():
+        for name, writer in runs[backend]:
+            db = fresh(f"mix-{name.split()[0]}")
+            new_board(db, agents=writers, tasks=writers * per_writer)
+            r = run_mix(db, writer, writers, per_writer)
+            rates[name] = r["rate"]
+            if writer is mix.deck_writer:
+                decks[backend] = db
+            print(
+                f"  {name:18s} {r['rate']:8.0f} committed ops/s  ({r['ops']} ops in "
+                f"{r['seconds']:.2f}s, {len(r['errors'])} errors, "
+                f"{r['cpu_per_op'] * 1e6:.0f} us of writer CPU per op)"
+            )
+            for error in r["errors"][:3]:
+                print(f"           error: {error}")
+        if backend == "sqlite":
+            print(f"  ratio Deck/sqlite3: {rates['Deck'] / rates['sqlite3']:.2f}")
+    if len(places) > 1:
+        ratio = rates["Deck on PostgreSQL"] / rates["Deck"]
+        print(f"  ratio PostgreSQL/SQLite through Deck: {ratio:.2f}")
+    return decks
 
 
-def bench_big_board(work: Path, tasks: int, claims: int, counts: int) -> None:
-    db = work / "big.db"
+def bench_big_board(fresh: Fresh, tasks: int, claims: int, counts: int) -> None:
+    db = fresh("big")
     planned = new_board(db, agents=4, tasks=tasks)
     print(f"(c/d) board of {tasks} pending tasks (planned in {planned:.1f}s)")
     with Deck.open(db) as deck:
@@ -166,8 +220,7 @@ def bench_big_board(work: Path, tasks: int, claims: int, counts: int) -> None:
         )
 
 
-def bench_ingest(work: Path, log_rows: int) -> None:
-    db = work / "mix-Deck.db"
+def bench_ingest(db: str, log_rows: int) -> None:
     with Deck.open(db) as deck:
         doc = deck.export_board(BOARD)
         events = len(doc["events"])
@@ -196,17 +249,38 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--tasks", type=int, default=None, help="pending tasks for (c) and (d)")
     parser.add_argument("--claims", type=int, default=None, help="claims timed in (c)")
     parser.add_argument("--skip-big", action="store_true", help="skip (c) and (d)")
+    parser.add_argument("--backend", choices=("sqlite", "postgres", "both"), default="sqlite")
+    parser.add_argument(
+        "--pg-url", default=os.environ.get(PG_ENV), help=f"PostgreSQL server (default: ${PG_ENV})"
+    )
     args = parser.parse_args(argv)
+    if args.backend != "sqlite" and not args.pg_url:
+        parser.error(f"--backend {args.backend} needs --pg-url or {PG_ENV}")
     per_writer = args.per_writer or (10 if args.quick else 60)
     tasks = args.tasks or (10_000 if args.quick else 100_000)
     claims = args.claims or (300 if args.quick else 2000)
-    with tempfile.TemporaryDirectory(prefix="agentdeck-bench-") as tmp:
+    with (
+        tempfile.TemporaryDirectory(prefix="agentdeck-bench-") as tmp,
+        postgres_schemas(args.pg_url) if args.backend != "sqlite" else _no_server() as on_pg,
+    ):
         work = Path(tmp)
-        bench_mix(work, args.writers, per_writer)
+        places: dict[str, Fresh] = {}
+        if args.backend != "postgres":
+            places["sqlite"] = lambda name: str(work / f"{name}.db")
+        if on_pg is not None:
+            places["postgres"] = on_pg
+        decks = bench_mix(places, args.writers, per_writer)
+        # The rest on SQLite, or on PostgreSQL when that is the only backend asked for.
+        main_backend = "postgres" if args.backend == "postgres" else "sqlite"
         if not args.skip_big:
-            bench_big_board(work, tasks, claims, 50 if args.quick else 200)
-        bench_ingest(work, 300 if args.quick else 2000)
+            bench_big_board(places[main_backend], tasks, claims, 50 if args.quick else 200)
+        bench_ingest(decks[main_backend], 300 if args.quick else 2000)
     return 0
+
+
+@contextmanager
+def _no_server() -> Iterator[None]:
+    yield None
 
 
 if __name__ == "__main__":
