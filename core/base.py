@@ -7,6 +7,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import sqlalchemy as sa
 
@@ -97,6 +98,15 @@ class DeckBase:
         """A read-only snapshot, closed as soon as the caller is done (WAL checkpoints can run)."""
         with translate_busy(), self._engine.connect() as conn, conn.begin():
             yield Tx(conn, self._clock())
+
+    @staticmethod
+    def _require_human_or_lead(tx: Tx, b: Any, actor: str, doing: str) -> None:
+        """Refuse `actor` unless it is a human on the board or the board's lead agent."""
+        who = tx.agent(b["id"], actor, b["key"])
+        if who["kind"] != "human" and b["lead"] != actor:
+            raise PermissionDeniedError(
+                f"only a human or the board's lead may {doing}; {actor} is neither"
+            )
 
     @staticmethod
     def _require_human(tx: Tx, board_id: int, actor: str, doing: str, board_key: str = ""):  # type: ignore[no-untyped-def]

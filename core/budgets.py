@@ -12,7 +12,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import RowMapping
 
 from core.base import DeckBase
-from core.errors import OverBudgetError, PermissionDeniedError, ValidationError
+from core.errors import OverBudgetError, ValidationError
 from core.models import METRICS, BudgetStatus, UsageTotals
 from core.tables import agent_t, budget_t, usage_t
 from core.tx import Tx, task_key
@@ -114,6 +114,20 @@ def status_of(row: RowMapping) -> BudgetStatus:
     )
 
 
+def usage_sums(conn: sa.Connection, *where: sa.ColumnElement[bool]) -> UsageTotals:
+    """Usage rows matching `where`, summed."""
+    r = conn.execute(
+        sa.select(
+            sa.func.coalesce(sa.func.sum(usage_t.c.tokens_in), 0),
+            sa.func.coalesce(sa.func.sum(usage_t.c.tokens_out), 0),
+            sa.func.coalesce(sa.func.sum(usage_t.c.cost_usd), 0.0),
+            sa.func.coalesce(sa.func.sum(usage_t.c.cpu_seconds), 0.0),
+            sa.func.coalesce(sa.func.sum(usage_t.c.gpu_seconds), 0.0),
+        ).where(*where)
+    ).one()
+    return UsageTotals(int(r[0]), int(r[1]), float(r[2]), float(r[3]), float(r[4]))
+
+
 def claim_block(tx: Tx, board_id: int, agent: str, key: str | None = None) -> None:
     """Refuse a claim when a hard budget for the board, this agent or the task `key` (when
     claiming one task by key) is exhausted."""
@@ -203,11 +217,7 @@ class BudgetsMixin(DeckBase):
             raise ValidationError("give a soft limit, a hard limit, or both")
         with self._write() as tx:
             b = tx.board(board)
-            who = tx.agent(b["id"], actor, b["key"])
-            if who["kind"] != "human" and b["lead"] != actor:
-                raise PermissionDeniedError(
-                    f"only a human or the board's lead may set budgets; {actor} is neither"
-                )
+            self._require_human_or_lead(tx, b, actor, "set budgets")
             usage_filter: list[sa.ColumnElement[bool]] = [usage_t.c.board_id == b["id"]]
             if scope == "board":
                 subject = ""
@@ -303,13 +313,4 @@ class BudgetsMixin(DeckBase):
                 where = [usage_t.c.board_id == b["id"]]
             if agent is not None:
                 where.append(usage_t.c.agent_id == tx.agent(b["id"], agent, b["key"])["id"])
-            r = tx.conn.execute(
-                sa.select(
-                    sa.func.coalesce(sa.func.sum(usage_t.c.tokens_in), 0),
-                    sa.func.coalesce(sa.func.sum(usage_t.c.tokens_out), 0),
-                    sa.func.coalesce(sa.func.sum(usage_t.c.cost_usd), 0.0),
-                    sa.func.coalesce(sa.func.sum(usage_t.c.cpu_seconds), 0.0),
-                    sa.func.coalesce(sa.func.sum(usage_t.c.gpu_seconds), 0.0),
-                ).where(*where)
-            ).one()
-            return UsageTotals(int(r[0]), int(r[1]), float(r[2]), float(r[3]), float(r[4]))
+            return usage_sums(tx.conn, *where)

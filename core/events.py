@@ -12,9 +12,11 @@ from dataclasses import dataclass
 import sqlalchemy as sa
 
 from core import convert
-from core.models import Event, Task, TaskDetail, UsageTotals
+from core.budgets import usage_sums
+from core.inbox import checkpoint_models
+from core.models import Event, Task, TaskDetail
 from core.planning import PlanningMixin
-from core.tables import board_t, checkpoint_t, dependency_t, event_t, task_t, usage_t
+from core.tables import board_t, dependency_t, event_t, task_t, usage_t
 from core.tx import Tx, task_key
 
 # Status changes whose text is something a person said about the task, shown as notes.
@@ -206,16 +208,7 @@ class EventsMixin(PlanningMixin):
                 if r["text"]
                 and (r["kind"] != "status" or (r["data"] or {}).get("verb") in _NOTE_VERBS)
             )
-            checkpoints = tuple(self._checkpoint_models(tx, row["id"], task.key))
-            u = tx.conn.execute(
-                sa.select(
-                    sa.func.coalesce(sa.func.sum(usage_t.c.tokens_in), 0),
-                    sa.func.coalesce(sa.func.sum(usage_t.c.tokens_out), 0),
-                    sa.func.coalesce(sa.func.sum(usage_t.c.cost_usd), 0.0),
-                    sa.func.coalesce(sa.func.sum(usage_t.c.cpu_seconds), 0.0),
-                    sa.func.coalesce(sa.func.sum(usage_t.c.gpu_seconds), 0.0),
-                ).where(usage_t.c.task_id == row["id"])
-            ).one()
+            checkpoints = tuple(checkpoint_models(tx, row["id"], task.key))
             count = tx.conn.execute(
                 sa.select(sa.func.count()).where(event_t.c.task_id == row["id"])
             ).scalar_one()
@@ -227,18 +220,6 @@ class EventsMixin(PlanningMixin):
                 assignee_history=history,
                 notes=notes,
                 checkpoints=checkpoints,
-                usage=UsageTotals(int(u[0]), int(u[1]), float(u[2]), float(u[3]), float(u[4])),
+                usage=usage_sums(tx.conn, usage_t.c.task_id == row["id"]),
                 event_count=int(count),
-            )
-
-    def _checkpoint_models(self, tx: Tx, task_id: int, key: str):  # type: ignore[no-untyped-def]
-        from core.models import Checkpoint
-
-        for r in tx.conn.execute(
-            sa.select(checkpoint_t)
-            .where(checkpoint_t.c.task_id == task_id)
-            .order_by(checkpoint_t.c.id)
-        ).mappings():
-            yield Checkpoint(
-                key, r["actor"], r["sha"], r["message"], tuple(r["files"] or ()), r["created_at"]
             )

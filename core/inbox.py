@@ -95,6 +95,19 @@ def git_head(repo: str | Path) -> tuple[str, str, list[str]]:
     return sha.strip(), subject.strip(), files
 
 
+def checkpoint_models(tx: Tx, task_id: int, key: str) -> list[Checkpoint]:
+    """Read models of a task's checkpoints, oldest first."""
+    rows = tx.conn.execute(
+        sa.select(checkpoint_t).where(checkpoint_t.c.task_id == task_id).order_by(checkpoint_t.c.id)
+    ).mappings()
+    return [
+        Checkpoint(
+            key, r["actor"], r["sha"], r["message"], tuple(r["files"] or ()), r["created_at"]
+        )
+        for r in rows
+    ]
+
+
 class InboxMixin(DeckBase):
     def inbox(
         self, actor: str, *, board: str | None = None, mark_read: bool = True
@@ -161,21 +174,7 @@ class InboxMixin(DeckBase):
             )
 
     def checkpoints(self, key: str) -> list[Checkpoint]:
+        """The commits linked to a task, oldest first."""
         with self._read() as tx:
             task, b = tx.task(key)
-            rows = tx.conn.execute(
-                sa.select(checkpoint_t)
-                .where(checkpoint_t.c.task_id == task["id"])
-                .order_by(checkpoint_t.c.id)
-            ).mappings()
-            return [
-                Checkpoint(
-                    task=task_key(b["key"], task["number"]),
-                    actor=r["actor"],
-                    sha=r["sha"],
-                    message=r["message"],
-                    files=tuple(r["files"] or ()),
-                    created_at=r["created_at"],
-                )
-                for r in rows
-            ]
+            return checkpoint_models(tx, task["id"], task_key(b["key"], task["number"]))

@@ -103,11 +103,7 @@ class SupervisionMixin(WorkMixin):
         with self._write() as tx:
             task, b = tx.task(key)
             upper = task_key(b["key"], task["number"])
-            who = tx.agent(b["id"], actor, b["key"])
-            if who["kind"] != "human" and b["lead"] != actor:
-                raise PermissionDeniedError(
-                    f"only a human or the board's lead may assign tasks; {actor} is neither"
-                )
+            self._require_human_or_lead(tx, b, actor, "assign tasks")
             self._check_version(task, upper, expected_version)
             lifecycle.check_edit("assign", upper, task["status"])
             new = tx.agent(b["id"], assignee, b["key"]) if assignee else None
@@ -145,11 +141,7 @@ class SupervisionMixin(WorkMixin):
         with self._write() as tx:
             task, b = tx.task(key)
             upper = task_key(b["key"], task["number"])
-            who = tx.agent(b["id"], actor, b["key"])
-            if who["kind"] != "human" and b["lead"] != actor:
-                raise PermissionDeniedError(
-                    f"only a human or the board's lead may change priority; {actor} is neither"
-                )
+            self._require_human_or_lead(tx, b, actor, "change priority")
             self._check_version(task, upper, expected_version)
             lifecycle.check_edit("set_priority", upper, task["status"])
             tx.conn.execute(
