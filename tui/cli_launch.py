@@ -73,7 +73,7 @@ def screenshot(
 
     Example: agentdeck screenshot --out screenshots/board.svg --screen board --sample website
     """
-    source = _sample_file(sample) if sample else _database_file(Session(db, None, None, False))
+    source = _sample_file(sample) if sample else _database_source(Session(db, None, None, False))
     try:
         from tui.screenshot import take_screenshot
     except ImportError as exc:
@@ -123,9 +123,9 @@ def _sample_file(name: str) -> Path:
     return found
 
 
-def _database_file(s: Session) -> Path:
-    """The SQLite file of the database the options point at."""
+def _database_source(s: Session) -> str:
+    """The database the options point at: its SQLite file, or its full URL."""
     deck = s.deck()
-    if deck.path is None:
-        raise CliError("screenshots draw a SQLite database or a sample board (--sample)")
-    return deck.path
+    if deck.path is not None:
+        return str(deck.path)
+    return deck.engine.url.render_as_string(hide_password=False)

@@ -11,7 +11,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
-import shutil
 import tempfile
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -52,19 +51,20 @@ def _last_event_time(deck: Deck) -> datetime:
     return events[-1].created_at if events else deck.now()
 
 
-def _prepare(source: Path, workdir: Path) -> tuple[Deck, str | None]:
-    """A deck over a private copy of `source` with a frozen clock, and the board to show."""
+def _prepare(source: str, workdir: Path) -> tuple[Deck, str | None]:
+    """A deck over a private copy of `source` (a sample board file, or the only board of a
+    database on either backend, exported through `Deck` so uncheckpointed WAL content and
+    PostgreSQL boards come along) with a frozen clock, and the board to show."""
     target = workdir / "board.db"
-    if source.suffix == ".json":
-        doc = json.loads(source.read_text(encoding="utf-8"))
-        exported = datetime.fromisoformat(doc.get("exported_at") or doc["board"]["created_at"])
-        deck = Deck.open(target, create=True, clock=_Frozen(exported))
-        board = deck.import_board(doc, actor=SCREENSHOT_HUMAN)
-        deck.close()
-        key: str | None = board.key
+    if "://" not in source and source.endswith(".json"):
+        doc = json.loads(Path(source).read_text(encoding="utf-8"))
     else:
-        shutil.copy(source, target)
-        key = None
+        with Deck.open(source) as live:
+            doc = live.export_board()
+    exported = datetime.fromisoformat(doc.get("exported_at") or doc["board"]["created_at"])
+    deck = Deck.open(target, create=True, clock=_Frozen(exported))
+    key: str | None = deck.import_board(doc, actor=SCREENSHOT_HUMAN).key
+    deck.close()
     with Deck.open(target) as probe:
         at = _last_event_time(probe) + timedelta(seconds=30)
     return Deck.open(target, clock=_Frozen(at)), key
@@ -157,8 +157,8 @@ def take_screenshot(
     """Render one screen of a board (sample JSON or database) to an SVG file; returns its path."""
     if screen not in SCREENS:
         raise ValidationError(f"unknown screen {screen!r}; screens: {', '.join(SCREENS)}")
-    source = Path(db_or_sample)
-    if not source.is_file():
+    source = str(db_or_sample)
+    if "://" not in source and not Path(source).is_file():
         raise ValidationError(f"no sample board or database at {source}")
     dimensions = parse_size(size)
     out = Path(out_path)
