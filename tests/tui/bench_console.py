@@ -207,7 +207,7 @@ async def measure_big(path: Path) -> None:
                 other.set_priority(key, (round_ + 1) % 5, actor="ann")
             cursor = screen.cursor
             app.request_refresh()
-            while screen.cursor == cursor or screen._refreshing:
+            while screen.cursor == cursor or screen.refreshing.running:
                 await pilot.pause(0.002)
             timings.append(screen.refresh_ui_seconds)
         print(

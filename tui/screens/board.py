@@ -27,6 +27,7 @@ from core.models import COLUMNS, Agent, Board, BurnDown, Task
 from tui.board_state import BoardFilter, BoardState
 from tui.screens.forms import FilterDialog, NewTask, NewTaskDialog
 from tui.screens.task_actions import TASK_BINDINGS, TaskActions
+from tui.single_flight import SingleFlight
 from tui.widgets.budget_gauges import BudgetGauges, BudgetView
 from tui.widgets.burndown import BurnDownChart
 from tui.widgets.column import TaskColumn
@@ -125,8 +126,7 @@ class BoardScreen(TaskActions):
         self.state = BoardState()
         self.cursor = -1
         self.now: datetime | None = None
-        self._refreshing = False
-        self._refresh_again = False
+        self.refreshing = SingleFlight()
         self._panels_again = False
         self._panels_timer: Timer | None = None
         self._panels_loaded_at = 0.0
@@ -220,14 +220,8 @@ class BoardScreen(TaskActions):
 
     def refresh_data(self) -> None:
         """Load what changed past the cursor; at most one load runs, a second is queued."""
-        if self.cursor < 0:
-            return
-        if self._refreshing:
-            self._refresh_again = True
-            return
-        self._refreshing = True
-        self._refresh_again = False
-        self.load_changes(self.deck, self.board_key, self.cursor)
+        if self.cursor >= 0 and self.refreshing.start():
+            self.load_changes(self.deck, self.board_key, self.cursor)
 
     @work(thread=True, group="board-refresh", exit_on_error=False)
     def load_changes(self, deck: Deck, board: str, cursor: int) -> None:
@@ -268,8 +262,7 @@ class BoardScreen(TaskActions):
 
     def worker_ended(self, worker: Any) -> None:
         if worker.group == "board-refresh":
-            self._refreshing = False
-            if self._refresh_again:
+            if self.refreshing.finish():
                 self.refresh_data()
         elif worker.group == "panels" and self._panels_again:
             self._panels_again = False

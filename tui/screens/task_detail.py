@@ -24,6 +24,7 @@ from core.models import Event, Task, TaskDetail
 from tui.safe_text import line, safe, styled
 from tui.screens.dialogs import EventDialog
 from tui.screens.task_actions import TASK_BINDINGS, TaskActions
+from tui.single_flight import SingleFlight
 from tui.widgets.budget_gauges import amount
 from tui.widgets.log_view import LogView
 from tui.widgets.roster import ago
@@ -219,8 +220,7 @@ class TaskDetailScreen(TaskActions):
         self.detail: TaskDetail | None = None
         self.filter_index = 0
         self.last_id = -1
-        self._refreshing = False
-        self._refresh_again = False
+        self.refreshing = SingleFlight()
 
     @property
     def kinds(self) -> tuple[str, ...]:
@@ -282,14 +282,8 @@ class TaskDetailScreen(TaskActions):
 
     def refresh_data(self) -> None:
         """Fetch events appended since the last look (single flight)."""
-        if self.last_id < 0:
-            return
-        if self._refreshing:
-            self._refresh_again = True
-            return
-        self._refreshing = True
-        self._refresh_again = False
-        self.load_newer(self.deck, self.key, self.last_id)
+        if self.last_id >= 0 and self.refreshing.start():
+            self.load_newer(self.deck, self.key, self.last_id)
 
     @work(thread=True, group="detail-refresh", exit_on_error=False)
     def load_newer(self, deck: Deck, key: str, after_id: int) -> None:
@@ -320,10 +314,8 @@ class TaskDetailScreen(TaskActions):
         self.update_keys()
 
     def worker_ended(self, worker: Any) -> None:
-        if worker.group == "detail-refresh":
-            self._refreshing = False
-            if self._refresh_again:
-                self.refresh_data()
+        if worker.group == "detail-refresh" and self.refreshing.finish():
+            self.refresh_data()
 
     def task_changed(self, task: Task) -> None:
         self.refresh_data()
