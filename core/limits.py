@@ -6,7 +6,9 @@ with a visible marker (logs, descriptions), never stored silently cut.
 
 from __future__ import annotations
 
+import json
 import re
+from typing import Any
 
 from core.errors import ValidationError
 
@@ -71,3 +73,32 @@ def priority(value: int) -> int:
 def skills(values: list[str] | tuple[str, ...] | None) -> list[str]:
     """Skill tags, lower-cased, unique and sorted so equal sets compare equal."""
     return sorted({name(v, "skill").lower() for v in values or ()})
+
+
+def count(value: int, label: str) -> int:
+    """A usage count (tokens): a whole number from 0 to 10^12."""
+    if not isinstance(value, int) or isinstance(value, bool) or value < 0 or value > 10**12:
+        raise ValidationError(f"{label} must be a whole number from 0 to 10^12, not {value!r}")
+    return value
+
+
+def amount(value: float, label: str) -> float:
+    """A usage amount (dollars, seconds): a number from 0 to 1e9."""
+    if not isinstance(value, int | float) or isinstance(value, bool) or not 0 <= value <= 1e9:
+        raise ValidationError(f"{label} must be a number from 0 to 1e9, not {value!r}")
+    return float(value)
+
+
+def log_data(data: dict[str, Any] | None) -> dict[str, Any]:
+    """A log entry's JSON data: an object that serialises to at most 64 KiB."""
+    if data is None:
+        return {}
+    if not isinstance(data, dict):
+        raise ValidationError("log data must be a JSON object")
+    try:
+        encoded = json.dumps(data)
+    except (TypeError, ValueError) as exc:
+        raise ValidationError(f"log data is not JSON: {exc}") from exc
+    if len(encoded) > MAX_TEXT:
+        raise ValidationError(f"log data is over {MAX_TEXT // 1024} KiB")
+    return data

@@ -280,7 +280,7 @@ class WorkMixin(MovesMixin, BudgetsMixin):
         text = limits.text(text)
         if not text.strip():
             raise ValidationError("a log entry needs text")
-        data = _small_json(data)
+        data = limits.log_data(data)
         try:
             with self._write() as tx:
                 task = tx.task_and_actor(key, actor)
@@ -342,11 +342,11 @@ class WorkMixin(MovesMixin, BudgetsMixin):
         task with reason `budget`.
         """
         usage: dict[str, Any] = {
-            "tokens_in": _count(tokens_in, "tokens_in"),
-            "tokens_out": _count(tokens_out, "tokens_out"),
-            "cost_usd": _amount(cost_usd, "cost_usd"),
-            "cpu_seconds": _amount(cpu_seconds, "cpu_seconds"),
-            "gpu_seconds": _amount(gpu_seconds, "gpu_seconds"),
+            "tokens_in": limits.count(tokens_in, "tokens_in"),
+            "tokens_out": limits.count(tokens_out, "tokens_out"),
+            "cost_usd": limits.amount(cost_usd, "cost_usd"),
+            "cpu_seconds": limits.amount(cpu_seconds, "cpu_seconds"),
+            "gpu_seconds": limits.amount(gpu_seconds, "gpu_seconds"),
             "model": limits.text(model)[:100],
         }
         with self._write() as tx:
@@ -475,31 +475,3 @@ class WorkMixin(MovesMixin, BudgetsMixin):
                 tx, task, b, "release", actor, text=limits.text(note), values={"assignee_id": None}
             )
             return self._tasks_by_id(tx, [task["id"]])[0]
-
-
-def _count(value: int, label: str) -> int:
-    if not isinstance(value, int) or isinstance(value, bool) or value < 0 or value > 10**12:
-        raise ValidationError(f"{label} must be a whole number from 0 to 10^12, not {value!r}")
-    return value
-
-
-def _amount(value: float, label: str) -> float:
-    if not isinstance(value, int | float) or isinstance(value, bool) or not 0 <= value <= 1e9:
-        raise ValidationError(f"{label} must be a number from 0 to 1e9, not {value!r}")
-    return float(value)
-
-
-def _small_json(data: dict[str, Any] | None) -> dict[str, Any]:
-    import json
-
-    if data is None:
-        return {}
-    if not isinstance(data, dict):
-        raise ValidationError("log data must be a JSON object")
-    try:
-        encoded = json.dumps(data)
-    except (TypeError, ValueError) as exc:
-        raise ValidationError(f"log data is not JSON: {exc}") from exc
-    if len(encoded) > limits.MAX_TEXT:
-        raise ValidationError(f"log data is over {limits.MAX_TEXT // 1024} KiB")
-    return data
