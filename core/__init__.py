@@ -15,6 +15,7 @@ from core.errors import (
     OverBudgetError,
     PermissionDeniedError,
     SchemaError,
+    StorageError,
     ValidationError,
 )
 from core.store import Deck
@@ -32,5 +33,6 @@ __all__ = [
     "OverBudgetError",
     "PermissionDeniedError",
     "SchemaError",
+    "StorageError",
     "ValidationError",
 ]

@@ -77,6 +77,13 @@ class DatabaseBusyError(DeckError):
     exit_code = 5
 
 
+class StorageError(DeckError):
+    """The database could not be written or read: a full disk, a quota or file-size limit, or
+    failing storage. The transaction was rolled back; the same call works once there is room."""
+
+    exit_code = 5
+
+
 class SchemaError(DeckError):
     """The database was written by a newer agentdeck, or is not an agentdeck database."""
 

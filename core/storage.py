@@ -19,7 +19,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy import event
 
-from core.errors import DatabaseBusyError, NotFoundError
+from core.errors import DatabaseBusyError, NotFoundError, StorageError
 from core.writelock import WriterLock
 from core.writelock import for_database as writer_lock_for
 
@@ -176,11 +176,49 @@ def _busy_message(timeout: float) -> str:
 
 @contextmanager
 def translate_busy() -> Iterator[None]:
-    """Turn a lock timeout from either backend into one clear `DatabaseBusyError`."""
+    """Turn a lock timeout from either backend into one clear `DatabaseBusyError`, and a full
+    disk or a failed write into one clear `StorageError`."""
     try:
         yield
     except sa.exc.OperationalError as exc:
         text = str(exc.orig).lower()
         if "locked" in text or "busy" in text or "lock timeout" in text:
             raise DatabaseBusyError(_busy_message(timeout_seconds())) from exc
+        unusable = storage_error(exc.orig)
+        if unusable is not None:
+            raise unusable from exc
         raise
+
+
+# SQLite's primary result codes (the low byte of an extended code like SQLITE_IOERR_WRITE),
+# and PostgreSQL's SQLSTATE for a full disk.
+_SQLITE_IOERR = 10
+_SQLITE_FULL = 13
+_PG_DISK_FULL = "53100"
+_RETRY = "nothing was saved; free some space and run it again"
+
+
+def storage_error(orig: BaseException | None) -> StorageError | None:
+    """A clear `StorageError` for a driver error that means the database file could not be
+    written or read, or None for any other error.
+
+    SQLite says SQLITE_FULL when the disk is out of space (ENOSPC), but SQLITE_IOERR_WRITE
+    when a write fails otherwise, which is what a file-size limit (`ulimit -f`, EFBIG) or a
+    quota gives; both leave the file intact and the transaction rolled back.
+    """
+    if getattr(orig, "sqlite_errorcode", None) is None:
+        if getattr(orig, "sqlstate", None) == _PG_DISK_FULL:
+            return StorageError(f"the database server's disk is full (SQLSTATE 53100); {_RETRY}")
+        return None
+    code: int = orig.sqlite_errorcode  # type: ignore[union-attr]
+    name = getattr(orig, "sqlite_errorname", "") or f"SQLite error {code}"
+    if code & 0xFF == _SQLITE_FULL:
+        return StorageError(f"the disk holding the database is full ({name}); {_RETRY}")
+    if code & 0xFF != _SQLITE_IOERR:
+        return None
+    if "READ" in name:
+        return StorageError(f"could not read the database file ({name}); the disk may be failing")
+    return StorageError(
+        f"could not write the database file ({name}): the disk may be full, or the file over "
+        f"a size limit (ulimit -f) or quota; {_RETRY}"
+    )

@@ -84,7 +84,7 @@ def root(
 
     Agents name themselves with --as NAME (or AGENTDECK_AS) and add --json for one JSON
     document. Exit codes: 0 ok, 1 usage error or not found, 2 refused or conflict,
-    3 nothing ready to claim, 4 over budget, 5 database busy.
+    3 nothing ready to claim, 4 over budget, 5 database busy or disk full.
 
     Example: agentdeck claim --as coder --json
     """
