@@ -13,6 +13,7 @@ import sqlalchemy as sa
 
 from core import dialect
 from core.errors import PermissionDeniedError
+from core.filesystems import database_warnings
 from core.schema import ensure_schema
 from core.storage import (
     WRITE_OPTION,
@@ -38,6 +39,8 @@ class DeckBase:
         self._engine = engine
         self._clock: Clock = clock or system_clock
         self._pg = engine.dialect.name == "postgresql"
+        # Said once, by whoever opened the deck: SQLite on a filesystem where WAL is unsafe.
+        self.warnings: tuple[str, ...] = database_warnings(sqlite_path(engine))
         if migrate:
             with translate_busy():
                 ensure_schema(engine)

@@ -96,6 +96,8 @@ def main(db: str | None, actor: str | None) -> None:
     if actor is not None:
         actor = limits.name(actor)
     with Deck.open(db) as deck:
+        for warning in deck.warnings:  # stdout is the protocol; hosts log stderr
+            sys.stderr.write(f"agentdeck mcp: warning: {warning}\n")
         anyio.run(serve, deck, actor)
 
 

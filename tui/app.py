@@ -113,6 +113,8 @@ class AgentDeckApp(App[None]):
         self.deck = message.deck
         self.board_key = message.board
         self.push_screen(BoardScreen())
+        for warning in self.deck.warnings:
+            self.notify(warning, severity="warning", timeout=30, markup=False)
         if message.boards > 1:
             self.notify(f"{message.boards} boards here; B switches", markup=False)
         if self.watch_enabled:

@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from tui.cli_errors import CliError, describe
+from tui.cli_errors import CliError, describe, warn
 from tui.cli_output import print_json
 
 if TYPE_CHECKING:
@@ -91,6 +91,8 @@ class Session:
             from core import Deck
 
             self._deck = Deck.open(self.db, create=create)
+            for warning in self._deck.warnings:
+                warn(warning)
         return self._deck
 
     def agent(self) -> str:

@@ -73,6 +73,14 @@ def report(exc: BaseException) -> int:
     return code
 
 
+def warn(message: str) -> None:
+    """Print a warning as one line on stderr; stdout (and its JSON) stays untouched."""
+    from tui.cli_output import safe
+
+    sys.stderr.write(f"agentdeck: warning: {safe(message, one_line=True)}\n")
+    sys.stderr.flush()
+
+
 class DeckGroup(TyperGroup):
     """The root command group: runs Click without its own error printing, then reports."""
 

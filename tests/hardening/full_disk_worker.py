@@ -58,7 +58,11 @@ def run(db: str, limit: int, max_entries: int, resume: bool) -> None:
             try:
                 event = deck.log(TASK, entry_text(seq), actor=AGENT)
             except DeckError as exc:
-                error = {"type": type(exc).__name__, "message": str(exc), "exit_code": exc.exit_code}
+                error = {
+                    "type": type(exc).__name__,
+                    "message": str(exc),
+                    "exit_code": exc.exit_code,
+                }
                 _say({"error": error, "seq": seq})
                 break
             _say({"ack": event.id, "seq": seq})
