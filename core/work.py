@@ -283,6 +283,9 @@ class WorkMixin(MovesMixin, BudgetsMixin):
         data = limits.log_data(data)
         try:
             with self._write() as tx:
+                # Take PostgreSQL's event-order lock before reading the task: a move committed
+                # meanwhile (cancel, reassign) is then seen here, so no entry lands after it.
+                tx.order_events()
                 task = tx.task_and_actor(key, actor)
                 # All a log entry needs of its board and its author, read with the task.
                 b = {"id": task["board_id"], "key": task["board_key"]}
@@ -292,8 +295,6 @@ class WorkMixin(MovesMixin, BudgetsMixin):
                 )
                 if a["kind"] != "human" and not waiting:
                     self._require_holder(tx, task, b, a, "log on")
-                tx.flush_events()
-                tx.order_events()
                 event_id = tx.conn.execute(
                     _LOG_INSERT,
                     {

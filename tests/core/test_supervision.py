@@ -12,7 +12,9 @@ from core import (
     NotFoundError,
     PermissionDeniedError,
     ValidationError,
+    lifecycle,
 )
+from tests.conftest import FakeClock
 from tests.core.helpers import Refused, claim_key, events_after, kinds, task_in
 
 
@@ -270,3 +272,32 @@ def test_stale_expected_version_is_a_conflict(web: Deck, refused: Refused, verb:
     with refused(ConflictError, key, f"now version {current}", f"you had {seen}"):
         call(web, key, seen)
     assert call(web, key, current).version == current + 1
+
+
+# -- a commit between a human's read and write (PostgreSQL runs writers at once) ----------------
+
+
+def test_assign_after_a_concurrent_commit_is_a_conflict(
+    web: Deck, db_url: str, backend: str, clock: FakeClock, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Two humans assign the same pending task with the version they both saw; the second's
+    transaction read the task before the first committed. It is a conflict: the first
+    assignment stands (it was silently overwritten, both versions 2, on PostgreSQL)."""
+    if backend == "sqlite":
+        pytest.skip("SQLite serialises writers: no commit can fall between a read and a write")
+    key = web.add_task("Build the login form", actor="ann").key
+    check_edit = lifecycle.check_edit
+
+    def read_then_let_bob_assign(verb: str, upper: str, status: str) -> None:
+        check_edit(verb, upper, status)
+        monkeypatch.setattr(lifecycle, "check_edit", check_edit)
+        with Deck.open(db_url, clock=clock) as other:
+            assert other.assign(key, "be", actor="bob", expected_version=1).version == 2
+
+    monkeypatch.setattr(lifecycle, "check_edit", read_then_let_bob_assign)
+    with pytest.raises(ConflictError, match=f"{key} changed while assign was being applied"):
+        web.assign(key, "fe", actor="ann", expected_version=1)
+    task = web.get_task(key)
+    assert (task.assignee, task.version) == ("be", 2)
+    assigned = [e for e in web.events_since(0) if e.kind == "assigned"]
+    assert [(e.actor, e.text) for e in assigned] == [("bob", "be")]

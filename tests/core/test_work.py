@@ -2,6 +2,13 @@
 
 from __future__ import annotations
 
+import threading
+import time
+from typing import Any
+
+import pytest
+import sqlalchemy as sa
+
 from core import (
     Deck,
     InvalidTransitionError,
@@ -9,6 +16,7 @@ from core import (
     NotFoundError,
     ValidationError,
 )
+from core.tx import Tx
 from tests.conftest import FakeClock, make_web_board
 from tests.core.helpers import Refused, events_after, kinds, task_in
 
@@ -248,3 +256,53 @@ def test_holder_verbs_refused_for_another_agent(web: Deck, refused: Refused) -> 
     ):
         with refused(LeaseExpiredError, f"cannot {verb} {key}", "held by gen, not fe"):
             call()
+
+
+def test_log_racing_a_cancel_never_lands_after_it(
+    web: Deck, db_url: str, backend: str, clock: FakeClock, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A log entry whose transaction read the task (held, in progress) just before a human's
+    cancel committed is ordered before the cancel, never appended after it as if the cancelled
+    task were still held (on PostgreSQL it was: the entry's id came after the cancel's)."""
+    if backend == "sqlite":
+        pytest.skip("SQLite serialises writers: no commit can fall between a read and a write")
+    key = task_in(web, "in_progress")
+    read = Tx.task_and_actor
+    cancelling = threading.Thread(target=_cancel_as_bob, args=(db_url, clock, key))
+
+    def read_then_cancel(tx: Tx, *args: Any) -> Any:
+        row = read(tx, *args)
+        monkeypatch.setattr(Tx, "task_and_actor", read)
+        cancelling.start()
+        _wait_until_done_or_waiting_on_a_lock(web, cancelling)
+        return row
+
+    monkeypatch.setattr(Tx, "task_and_actor", read_then_cancel)
+    entry = web.log(key, "ran the tests", actor="gen")
+    cancelling.join(30)
+    assert not cancelling.is_alive()
+    assert web.get_task(key).status == "cancelled"
+    [cancel] = [e for e in web.events_since(0) if e.subkind == "cancelled"]
+    assert entry.id < cancel.id
+
+
+def _cancel_as_bob(db_url: str, clock: FakeClock, key: str) -> None:
+    with Deck.open(db_url, clock=clock) as other:
+        other.cancel(key, actor="bob", reason="out of scope")
+
+
+def _wait_until_done_or_waiting_on_a_lock(deck: Deck, thread: threading.Thread) -> None:
+    """Until `thread` finished or another PostgreSQL session waits on a lock (deadline 30 s)."""
+    waiting = sa.text(
+        "SELECT count(*) FROM pg_stat_activity "
+        "WHERE wait_event_type = 'Lock' AND pid <> pg_backend_pid()"
+    )
+    deadline = time.monotonic() + 30
+    with deck.engine.connect() as conn:
+        while thread.is_alive():
+            blocked = conn.execute(waiting).scalar()
+            conn.rollback()  # pg_stat_activity is a snapshot per transaction
+            if blocked:
+                return
+            assert time.monotonic() < deadline, "the cancel neither finished nor waited"
+            thread.join(0.01)
