@@ -14,6 +14,7 @@ from sqlalchemy.engine import RowMapping
 from core.base import DeckBase
 from core.errors import OverBudgetError, ValidationError
 from core.models import METRICS, BudgetStatus, UsageTotals
+from core.prepared import Prepared
 from core.tables import agent_t, budget_t, usage_t
 from core.tx import Tx, task_key
 
@@ -48,12 +49,14 @@ _SCOPE = sa.or_(
     sa.and_(budget_t.c.scope == "task", budget_t.c.subject == sa.bindparam("p_key")),
 )
 _OF_BOARD = budget_t.c.board_id == sa.bindparam("p_board_id")
-_EXHAUSTED = sa.select(budget_t).where(_OF_BOARD, budget_t.c.hard_hit, _SCOPE).limit(1)
-_AGENT_ID = sa.select(agent_t.c.id).where(
-    agent_t.c.board_id == sa.bindparam("p_board_id"), agent_t.c.name == sa.bindparam("p_agent")
+_EXHAUSTED = Prepared(sa.select(budget_t).where(_OF_BOARD, budget_t.c.hard_hit, _SCOPE).limit(1))
+_AGENT_ID = Prepared(
+    sa.select(agent_t.c.id).where(
+        agent_t.c.board_id == sa.bindparam("p_board_id"), agent_t.c.name == sa.bindparam("p_agent")
+    )
 )
-_INSERT_USAGE = usage_t.insert()
-_BUMP = (
+_INSERT_USAGE = Prepared(usage_t.insert())
+_BUMP = Prepared(
     budget_t.update()
     .where(_OF_BOARD, _SCOPE)
     .values(
@@ -67,21 +70,23 @@ _BUMP = (
         )
     )
 )
-_CROSSED = sa.select(budget_t).where(
-    _OF_BOARD,
-    _SCOPE,
-    sa.or_(
-        sa.and_(
-            budget_t.c.soft.is_not(None),
-            budget_t.c.used >= budget_t.c.soft,
-            ~budget_t.c.soft_warned,
+_CROSSED = Prepared(
+    sa.select(budget_t).where(
+        _OF_BOARD,
+        _SCOPE,
+        sa.or_(
+            sa.and_(
+                budget_t.c.soft.is_not(None),
+                budget_t.c.used >= budget_t.c.soft,
+                ~budget_t.c.soft_warned,
+            ),
+            sa.and_(
+                budget_t.c.hard.is_not(None),
+                budget_t.c.used >= budget_t.c.hard,
+                ~budget_t.c.hard_hit,
+            ),
         ),
-        sa.and_(
-            budget_t.c.hard.is_not(None),
-            budget_t.c.used >= budget_t.c.hard,
-            ~budget_t.c.hard_hit,
-        ),
-    ),
+    )
 )
 
 
@@ -132,7 +137,7 @@ def claim_block(tx: Tx, board_id: int, agent: str, key: str | None = None) -> No
     """Refuse a claim when a hard budget for the board, this agent or the task `key` (when
     claiming one task by key) is exhausted."""
     params = {"p_board_id": board_id, "p_agent": agent, "p_key": key or None}
-    row = tx.conn.execute(_EXHAUSTED, params).mappings().first()
+    row = _EXHAUSTED.first(tx.conn, params)
     if row is not None:
         raise OverBudgetError(
             f"{agent} cannot claim: the {describe(row)} is exhausted "
@@ -146,9 +151,9 @@ class BudgetsMixin(DeckBase):
         self, tx: Tx, b: RowMapping, task: RowMapping | None, actor: str, usage: dict[str, Any]
     ) -> list[RowMapping]:
         """Insert usage, bump matching budgets, and return budgets that just crossed a limit."""
-        agent_id = tx.conn.execute(_AGENT_ID, {"p_board_id": b["id"], "p_agent": actor}).scalar()
-        tx.conn.execute(
-            _INSERT_USAGE,
+        agent_id = _AGENT_ID.scalar(tx.conn, {"p_board_id": b["id"], "p_agent": actor})
+        _INSERT_USAGE.run(
+            tx.conn,
             {
                 "board_id": b["id"],
                 "task_id": task["id"] if task is not None else None,
@@ -160,8 +165,8 @@ class BudgetsMixin(DeckBase):
         key = task_key(b["key"], task["number"]) if task is not None else None
         scope = {"p_board_id": b["id"], "p_agent": actor, "p_key": key or None}
         amounts = {f"p_{m}": v for m, v in metric_amounts(usage).items()}
-        tx.conn.execute(_BUMP, {**scope, **amounts})
-        crossed = tx.conn.execute(_CROSSED, scope).mappings().all()
+        _BUMP.run(tx.conn, {**scope, **amounts})
+        crossed = _CROSSED.rows(tx.conn, scope)
         for row in crossed:
             self._flag_crossing(tx, b["id"], task["id"] if task is not None else None, actor, row)
         return list(crossed)

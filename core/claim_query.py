@@ -12,14 +12,15 @@ from typing import Any
 import sqlalchemy as sa
 
 from core import dialect
+from core.prepared import Prepared
 from core.tables import UTCDateTime, budget_t, task_t
 
-_claim_statements: dict[tuple[Any, ...], Any] = {}
+_claim_statements: dict[tuple[Any, ...], Prepared] = {}
 
 
 def claim_statement(
     conn: sa.Connection, skills: tuple[str, ...], *, by_key: bool, exhausted: bool
-) -> Any:
+) -> Prepared:
     """The claim's one UPDATE … RETURNING for an agent with these skills, built once per shape.
 
     Next ready task: the agent's own assignments first, then unassigned tasks its skills fit,
@@ -32,7 +33,8 @@ def claim_statement(
     if statement is None:
         if len(_claim_statements) > 256:
             _claim_statements.clear()
-        statement = _claim_statements[shape] = _build_claim(conn, list(skills), by_key, exhausted)
+        built = _build_claim(conn, list(skills), by_key, exhausted)
+        statement = _claim_statements[shape] = Prepared(built)
     return statement
 
 

@@ -12,6 +12,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import RowMapping
 
 from core.models import Agent, Board, Event, Message, Task, column_of
+from core.prepared import Prepared
 from core.tables import agent_t, board_t, budget_t, dependency_t, task_t, usage_t
 from core.tx import task_key
 
@@ -20,15 +21,15 @@ _CHUNK = 500
 # The queries behind every task read model, built once: a verb that returns a task (claim,
 # complete) pays only for running them, not for building and cache-keying them each time.
 _IDS: sa.BindParameter[Any] = sa.bindparam("p_ids", expanding=True)
-_BOARD_KEYS = sa.select(board_t.c.id, board_t.c.key)
+_BOARD_KEYS = Prepared(sa.select(board_t.c.id, board_t.c.key))
 _blocker = task_t.alias("blocker")
-_OPEN_BLOCKERS = (
+_OPEN_BLOCKERS = Prepared(
     sa.select(dependency_t.c.task_id, _blocker.c.board_id, _blocker.c.number)
     .join(_blocker, _blocker.c.id == dependency_t.c.blocker_id)
     .where(dependency_t.c.task_id.in_(_IDS), _blocker.c.status.not_in(("done", "cancelled")))
     .order_by(_blocker.c.number)
 )
-_COST = (
+_COST = Prepared(
     sa.select(
         usage_t.c.task_id,
         sa.func.sum(usage_t.c.cost_usd),
@@ -37,11 +38,17 @@ _COST = (
     .where(usage_t.c.task_id.in_(_IDS))
     .group_by(usage_t.c.task_id)
 )
-_AGENT_NAMES = sa.select(agent_t.c.id, agent_t.c.name).where(agent_t.c.id.in_(_IDS))
-_OVER_BUDGET = sa.select(budget_t.c.subject).where(budget_t.c.scope == "task", budget_t.c.hard_hit)
-_TASK_NUMBERS = sa.select(task_t.c.id, task_t.c.board_id, task_t.c.number).where(
-    task_t.c.id.in_(_IDS)
+_AGENT_NAMES = Prepared(sa.select(agent_t.c.id, agent_t.c.name).where(agent_t.c.id.in_(_IDS)))
+_OVER_BUDGET = Prepared(
+    sa.select(budget_t.c.subject).where(budget_t.c.scope == "task", budget_t.c.hard_hit)
 )
+_TASK_NUMBERS = Prepared(
+    sa.select(task_t.c.id, task_t.c.board_id, task_t.c.number).where(task_t.c.id.in_(_IDS))
+)
+
+
+def _tuples(statement: Prepared, conn: sa.Connection, ids: Sequence[int]) -> list[tuple[Any, ...]]:
+    return [tuple(row.values()) for row in statement.rows(conn, {"p_ids": list(ids)})]
 
 
 def board(row: RowMapping) -> Board:
@@ -118,23 +125,23 @@ def tasks(conn: sa.Connection, rows: Sequence[RowMapping], now: datetime) -> lis
     if not rows:
         return []
     ids = [r["id"] for r in rows]
-    board_keys: dict[int, str] = dict(conn.execute(_BOARD_KEYS).all())
+    board_keys: dict[int, str] = {r["id"]: r["key"] for r in _BOARD_KEYS.rows(conn)}
     blockers: dict[int, list[str]] = defaultdict(list)
     cost: dict[int, tuple[float, int]] = {}
     names: dict[int, str] = {}
     agent_ids = {r["assignee_id"] for r in rows if r["assignee_id"] is not None}
     for chunk in _chunks(ids):
-        for task_id, b_board, b_number in conn.execute(_OPEN_BLOCKERS, {"p_ids": list(chunk)}):
+        for task_id, b_board, b_number in _tuples(_OPEN_BLOCKERS, conn, chunk):
             blockers[task_id].append(task_key(board_keys[b_board], b_number))
-        for task_id, usd, tok in conn.execute(_COST, {"p_ids": list(chunk)}):
+        for task_id, usd, tok in _tuples(_COST, conn, chunk):
             cost[task_id] = (float(usd or 0.0), int(tok or 0))
     for chunk in _chunks(sorted(agent_ids)):
-        names.update(conn.execute(_AGENT_NAMES, {"p_ids": list(chunk)}).all())
-    over = set(conn.execute(_OVER_BUDGET).scalars())
+        names.update((agent_id, name) for agent_id, name in _tuples(_AGENT_NAMES, conn, chunk))
+    over = set(_OVER_BUDGET.scalars(conn))
     parents = {r["parent_id"] for r in rows if r["parent_id"] is not None}
     parent_keys: dict[int, str] = {}
     for chunk in _chunks(sorted(parents)):
-        for pid, pboard, pnum in conn.execute(_TASK_NUMBERS, {"p_ids": list(chunk)}):
+        for pid, pboard, pnum in _tuples(_TASK_NUMBERS, conn, chunk):
             parent_keys[pid] = task_key(board_keys[pboard], pnum)
     out = []
     for r in rows:

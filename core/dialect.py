@@ -12,6 +12,8 @@ from typing import Any
 
 import sqlalchemy as sa
 
+from core.prepared import Prepared
+
 NOTIFY_CHANNEL = "agentdeck_events"
 _TOKEN_RE = re.compile(r"\w+", re.UNICODE)
 
@@ -61,9 +63,9 @@ def fts_query(text: str, *, any_term: bool, dialect: str) -> str | None:
     return (" OR " if any_term else " ").join(f'"{t}"' for t in tokens)
 
 
-def _by_dialect(postgresql: str, sqlite: str) -> dict[str, sa.TextClause]:
-    """A statement per backend, parsed once (completing and claiming a task run these)."""
-    return {"postgresql": sa.text(postgresql), "sqlite": sa.text(sqlite)}
+def _by_dialect(postgresql: str, sqlite: str) -> dict[str, Prepared]:
+    """A statement per backend, prepared once (completing and claiming a task run these)."""
+    return {"postgresql": Prepared(sa.text(postgresql)), "sqlite": Prepared(sa.text(sqlite))}
 
 
 _KNOWLEDGE_PUT = _by_dialect(
@@ -85,19 +87,17 @@ _KNOWLEDGE_SEARCH = _by_dialect(
 )
 
 
-def _sql(statements: dict[str, sa.TextClause], conn: sa.Connection) -> sa.TextClause:
+def _sql(statements: dict[str, Prepared], conn: sa.Connection) -> Prepared:
     return statements["postgresql" if conn.dialect.name == "postgresql" else "sqlite"]
 
 
 def knowledge_put(conn: sa.Connection, task_id: int, board_id: int, title: str, body: str) -> None:
     knowledge_drop(conn, task_id)
-    conn.execute(
-        _sql(_KNOWLEDGE_PUT, conn), {"id": task_id, "b": board_id, "t": title, "body": body}
-    )
+    _sql(_KNOWLEDGE_PUT, conn).run(conn, {"id": task_id, "b": board_id, "t": title, "body": body})
 
 
 def knowledge_drop(conn: sa.Connection, task_id: int) -> None:
-    conn.execute(_sql(_KNOWLEDGE_DROP, conn), {"id": task_id})
+    _sql(_KNOWLEDGE_DROP, conn).run(conn, {"id": task_id})
 
 
 def knowledge_search(
@@ -105,5 +105,5 @@ def knowledge_search(
 ) -> list[tuple[int, str, float]]:
     """(task id, snippet, score) for the best matches, best first; higher score is better."""
     params = {"q": query, "b": board_id, "n": limit, "ex": exclude or -1}
-    rows = conn.execute(_sql(_KNOWLEDGE_SEARCH, conn), params)
-    return [(int(r[0]), r[1] or "", float(r[2])) for r in rows]
+    rows = _sql(_KNOWLEDGE_SEARCH, conn).rows(conn, params)
+    return [(int(a), b or "", float(c)) for a, b, c in (tuple(r.values()) for r in rows)]

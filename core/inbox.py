@@ -12,6 +12,7 @@ from core import convert, limits
 from core.base import DeckBase
 from core.errors import ValidationError
 from core.models import Checkpoint, Message
+from core.prepared import Prepared
 from core.tables import checkpoint_t, message_t, task_t
 from core.tx import Tx, task_key
 
@@ -44,7 +45,7 @@ def send(
 
 
 # Built once: every claim reads the agent's unread messages.
-_UNREAD = (
+_UNREAD = Prepared(
     sa.select(message_t, task_t.c.number)
     .outerjoin(task_t, task_t.c.id == message_t.c.task_id)
     .where(message_t.c.agent_id == sa.bindparam("p_agent_id"), message_t.c.read_at.is_(None))
@@ -55,7 +56,7 @@ _UNREAD = (
 def unread(
     tx: Tx, board_key: str, agent_id: int, agent_name: str, *, mark_read: bool
 ) -> list[Message]:
-    rows = tx.conn.execute(_UNREAD, {"p_agent_id": agent_id}).mappings().all()
+    rows = _UNREAD.rows(tx.conn, {"p_agent_id": agent_id})
     if mark_read and rows:
         tx.conn.execute(
             message_t.update()
@@ -143,14 +144,15 @@ class InboxMixin(DeckBase):
         with self._write() as tx:
             task, b = tx.task(key)
             tx.agent(b["id"], actor, b["key"])
-            file_list = [limits.text(f)[:500] for f in list(files)[:1000]]
+            file_list = [limits.text(f, 500) for f in list(files)[:1000]]
+            message = limits.text(message, 2000)
             tx.conn.execute(
                 checkpoint_t.insert().values(
                     board_id=b["id"],
                     task_id=task["id"],
                     actor=actor,
                     sha=sha.lower(),
-                    message=limits.text(message)[:2000],
+                    message=message,
                     files=file_list,
                     created_at=tx.now,
                 )
@@ -161,7 +163,7 @@ class InboxMixin(DeckBase):
                 actor,
                 "checkpoint",
                 "",
-                message[:500],
+                limits.text(message, 500),
                 {"sha": sha.lower(), "files": len(file_list)},
             )
             return Checkpoint(

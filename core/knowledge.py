@@ -11,14 +11,15 @@ import sqlalchemy as sa
 from core import dialect
 from core.base import DeckBase
 from core.models import SearchHit
+from core.prepared import Prepared
 from core.tables import board_t, event_t, task_t
 from core.tx import Tx, task_key
 
 _NOTE_KINDS = ("note", "approval", "reopened")
 
 # Built once: completing and claiming a task run these.
-_TASK = sa.select(task_t).where(task_t.c.id == sa.bindparam("p_id"))
-_NOTES = (
+_TASK = Prepared(sa.select(task_t).where(task_t.c.id == sa.bindparam("p_id")))
+_NOTES = Prepared(
     sa.select(event_t.c.text)
     .where(
         event_t.c.task_id == sa.bindparam("p_id"),
@@ -31,19 +32,23 @@ _NOTES = (
     .order_by(event_t.c.id)
     .limit(200)
 )
-_HITS = (
+_HITS = Prepared(
     sa.select(task_t.c.id, task_t.c.number, task_t.c.title, task_t.c.result, board_t.c.key)
     .join(board_t, board_t.c.id == task_t.c.board_id)
     .where(task_t.c.id.in_(sa.bindparam("p_ids", expanding=True)))
 )
-_TITLE = sa.select(task_t.c.title, task_t.c.description).where(task_t.c.id == sa.bindparam("p_id"))
+_TITLE = Prepared(
+    sa.select(task_t.c.title, task_t.c.description).where(task_t.c.id == sa.bindparam("p_id"))
+)
 
 
 def index_task(tx: Tx, task_id: int, board_id: int) -> None:
     """(Re)index a finished task with its result and the notes and decisions made on the way."""
     tx.flush_events()  # the note written with this very move (an approval) is indexed too
-    task = tx.conn.execute(_TASK, {"p_id": task_id}).mappings().one()
-    notes = tx.conn.execute(_NOTES, {"p_id": task_id}).scalars()
+    task = _TASK.first(tx.conn, {"p_id": task_id})
+    if task is None:
+        return
+    notes = _NOTES.scalars(tx.conn, {"p_id": task_id})
     body = "\n".join(
         part
         for part in (
@@ -72,7 +77,7 @@ def ranked(
     found = dialect.knowledge_search(tx.conn, board_id, query, limit, exclude)
     if not found:
         return []
-    rows = {r["id"]: r for r in tx.conn.execute(_HITS, {"p_ids": [f[0] for f in found]}).mappings()}
+    rows = {r["id"]: r for r in _HITS.rows(tx.conn, {"p_ids": [f[0] for f in found]})}
     return [
         SearchHit(
             key=task_key(rows[i]["key"], rows[i]["number"]),
@@ -87,8 +92,10 @@ def ranked(
 
 
 def similar_to(tx: Tx, task_id: int, board_id: int, limit: int = 3) -> list[SearchHit]:
-    task = tx.conn.execute(_TITLE, {"p_id": task_id}).one()
-    text = f"{task.title} {task.description[:2000]}"
+    task = _TITLE.first(tx.conn, {"p_id": task_id})
+    if task is None:
+        return []
+    text = f"{task['title']} {task['description'][:2000]}"
     return ranked(tx, board_id, text, limit, any_term=True, exclude=task_id)
 
 

@@ -13,16 +13,19 @@ from sqlalchemy.engine import RowMapping
 
 from core import knowledge, lifecycle
 from core.errors import ConflictError
+from core.prepared import Prepared
 from core.tables import agent_t, task_t
 from core.tasks import TasksMixin
 from core.tx import Tx, task_key
 
 # Built once: every lifecycle move runs these. The SET clause of `_MOVE_IF_UNCHANGED` comes from
 # the column names in the parameters (SQLAlchemy compiles and caches one form per name set).
-_MOVE_IF_UNCHANGED = task_t.update().where(
-    task_t.c.id == sa.bindparam("p_id"), task_t.c.version == sa.bindparam("p_version")
+_MOVE_IF_UNCHANGED = Prepared(
+    task_t.update().where(
+        task_t.c.id == sa.bindparam("p_id"), task_t.c.version == sa.bindparam("p_version")
+    )
 )
-_LET_GO = (
+_LET_GO = Prepared(
     agent_t.update()
     .where(
         agent_t.c.id == sa.bindparam("p_agent_id"),
@@ -69,10 +72,10 @@ class MovesMixin(TasksMixin):
         if now == "pending":
             update["completed_at"] = None
         update.update(values or {})
-        result = tx.conn.execute(
-            _MOVE_IF_UNCHANGED, {**update, "p_id": task["id"], "p_version": task["version"]}
+        changed = _MOVE_IF_UNCHANGED.run(
+            tx.conn, {**update, "p_id": task["id"], "p_version": task["version"]}
         )
-        if result.rowcount != 1:
+        if changed != 1:
             raise ConflictError(f"{key} changed while {verb} was being applied; try again")
         payload = {"from": was, "to": now, "verb": verb, **(data or {})}
         tx.event(
@@ -86,7 +89,7 @@ class MovesMixin(TasksMixin):
         )
         self._blocker_moved(tx, task["id"], was, now)
         if now != "in_progress" and task["assignee_id"] is not None:
-            tx.conn.execute(_LET_GO, {"p_agent_id": task["assignee_id"], "p_task_id": task["id"]})
+            _LET_GO.run(tx.conn, {"p_agent_id": task["assignee_id"], "p_task_id": task["id"]})
         if now == "done":
             knowledge.index_task(tx, task["id"], b["id"])
         elif was == "done":

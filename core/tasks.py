@@ -12,11 +12,12 @@ from core import convert, dialect, inbox, limits
 from core.base import DeckBase
 from core.errors import CycleError, NotFoundError, ValidationError
 from core.models import FINISHED_STATUSES, STATUSES, BoardCounts, Task, column_of
+from core.prepared import Prepared
 from core.tables import agent_t, board_t, dependency_t, task_t
 from core.tx import Tx, split_key, task_key
 
 # Built once: every new task, every move of a blocker and every verb returning a task run these.
-_SHIFT_OPEN_DEPS = (
+_SHIFT_OPEN_DEPS = Prepared(
     task_t.update()
     .where(
         task_t.c.id.in_(
@@ -34,7 +35,9 @@ _NEXT_NUMBER = (
     .returning(board_t.c.next_number)
 )
 _INSERT_TASK = task_t.insert()
-_TASKS_BY_ID = sa.select(task_t).where(task_t.c.id.in_(sa.bindparam("p_ids", expanding=True)))
+_TASKS_BY_ID = Prepared(
+    sa.select(task_t).where(task_t.c.id.in_(sa.bindparam("p_ids", expanding=True)))
+)
 
 
 def _counted(status: str) -> list[tuple[str, sa.ColumnElement[bool]]]:
@@ -230,12 +233,12 @@ class TasksMixin(DeckBase):
         """Keep dependents' unfinished-blocker counts in step when a blocker finishes or reopens."""
         delta = int(was in FINISHED_STATUSES) - int(now in FINISHED_STATUSES)
         if delta:
-            tx.conn.execute(_SHIFT_OPEN_DEPS, {"p_blocker_id": task_id, "p_delta": delta})
+            _SHIFT_OPEN_DEPS.run(tx.conn, {"p_blocker_id": task_id, "p_delta": delta})
 
     # -- reading -----------------------------------------------------------------------------
 
     def _tasks_by_id(self, tx: Tx, ids: Sequence[int]) -> list[Task]:
-        rows = tx.conn.execute(_TASKS_BY_ID, {"p_ids": list(ids)}).mappings().all()
+        rows = _TASKS_BY_ID.rows(tx.conn, {"p_ids": list(ids)})
         order = {task_id: i for i, task_id in enumerate(ids)}
         return convert.tasks(tx.conn, sorted(rows, key=lambda r: order[r["id"]]), tx.now)
 

@@ -11,30 +11,32 @@ from datetime import datetime
 from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy.engine import RowMapping
 
 from core import limits
 from core.errors import NotFoundError, ValidationError
+from core.prepared import Prepared, Row
 from core.tables import agent_t, board_t, event_t, task_t
 
 EVENT_ORDER_LOCK = 0x61676576  # "agev": PostgreSQL advisory lock held while appending events
 
-# The look-ups every verb makes, built once: building and cache-keying a SQLAlchemy statement
-# costs several times more than running it, and these run in every write transaction.
-_ANY_TWO_BOARDS = sa.select(board_t).limit(2)
-_BOARD_BY_KEY = sa.select(board_t).where(board_t.c.key == sa.bindparam("p_key"))
-_BOARD_BY_ID = sa.select(board_t).where(board_t.c.id == sa.bindparam("p_id"))
-_TASK_BY_KEY = (
+# The look-ups every verb makes, prepared once (see `core.prepared`): they run in every write
+# transaction, and SQLAlchemy's per-execution overhead is several times their cost in SQLite.
+_ANY_TWO_BOARDS = Prepared(sa.select(board_t).limit(2))
+_BOARD_BY_KEY = Prepared(sa.select(board_t).where(board_t.c.key == sa.bindparam("p_key")))
+_BOARD_BY_ID = Prepared(sa.select(board_t).where(board_t.c.id == sa.bindparam("p_id")))
+_TASK_BY_KEY = Prepared(
     sa.select(task_t, board_t.c.key.label("board_key"))
     .join(board_t, board_t.c.id == task_t.c.board_id)
     .where(
         board_t.c.key == sa.bindparam("p_board_key"), task_t.c.number == sa.bindparam("p_number")
     )
 )
-_AGENT_BY_NAME = sa.select(agent_t).where(
-    agent_t.c.board_id == sa.bindparam("p_board_id"), agent_t.c.name == sa.bindparam("p_name")
+_AGENT_BY_NAME = Prepared(
+    sa.select(agent_t).where(
+        agent_t.c.board_id == sa.bindparam("p_board_id"), agent_t.c.name == sa.bindparam("p_name")
+    )
 )
-_TASK_AND_ACTOR = (
+_TASK_AND_ACTOR = Prepared(
     sa.select(
         task_t.c.id,
         task_t.c.board_id,
@@ -56,7 +58,8 @@ _TASK_AND_ACTOR = (
         board_t.c.key == sa.bindparam("p_board_key"), task_t.c.number == sa.bindparam("p_number")
     )
 )
-_AGENT_NAME = sa.select(agent_t.c.name).where(agent_t.c.id == sa.bindparam("p_id"))
+_AGENT_NAME = Prepared(sa.select(agent_t.c.name).where(agent_t.c.id == sa.bindparam("p_id")))
+_EVENT_INSERT = Prepared(event_t.insert())
 
 
 @dataclass
@@ -97,7 +100,7 @@ class Tx:
     def flush_events(self) -> None:
         if self.events:
             self.order_events()
-            self.conn.execute(event_t.insert(), self.events)
+            _EVENT_INSERT.run_many(self.conn, self.events)
             self.events = []
 
     def order_events(self) -> None:
@@ -113,10 +116,10 @@ class Tx:
 
     # -- look-ups shared by every verb -------------------------------------------------------
 
-    def board(self, key: str | None) -> RowMapping:
+    def board(self, key: str | None) -> Row:
         """The board with this key, or the only board when key is None."""
         if key is None:
-            rows = self.conn.execute(_ANY_TWO_BOARDS).mappings().all()
+            rows = _ANY_TWO_BOARDS.rows(self.conn)
             if len(rows) == 1:
                 return rows[0]
             if not rows:
@@ -124,50 +127,45 @@ class Tx:
                     "there is no board yet; create one with `agentdeck board create`"
                 )
             raise ValidationError("there are several boards; name one with --board KEY")
-        row = self.conn.execute(_BOARD_BY_KEY, {"p_key": key.upper()}).mappings().first()
+        row = _BOARD_BY_KEY.first(self.conn, {"p_key": key.upper()})
         if row is None:
             raise NotFoundError(f"no board {key!r}")
         return row
 
-    def board_by_id(self, board_id: int) -> RowMapping:
-        return self.conn.execute(_BOARD_BY_ID, {"p_id": board_id}).mappings().one()
+    def board_by_id(self, board_id: int) -> Row:
+        row = _BOARD_BY_ID.first(self.conn, {"p_id": board_id})
+        if row is None:
+            raise NotFoundError(f"no board with id {board_id}")
+        return row
 
-    def task(self, key: str) -> tuple[RowMapping, RowMapping]:
+    def task(self, key: str) -> tuple[Row, Row]:
         """The task row and its board row for a key like `WEB-12`."""
         row = self.task_row(key)
         return row, self.board_by_id(row["board_id"])
 
-    def task_row(self, key: str) -> RowMapping:
+    def task_row(self, key: str) -> Row:
         """The task row for a key like `WEB-12`, its board's key as `board_key`; one query."""
         board_key, number = split_key(key)
-        row = (
-            self.conn.execute(_TASK_BY_KEY, {"p_board_key": board_key, "p_number": number})
-            .mappings()
-            .first()
-        )
+        row = _TASK_BY_KEY.first(self.conn, {"p_board_key": board_key, "p_number": number})
         if row is None:
             raise NotFoundError(f"no task {board_key}-{number}")
         return row
 
-    def task_and_actor(self, key: str, actor: str) -> RowMapping:
+    def task_and_actor(self, key: str, actor: str) -> Row:
         """What a log entry checks, in one query: the task's id, number, status, holder and
         lease, its `board_id` and `board_key`, and the actor's `agent_id`, `agent_name` and
         `agent_kind`; the same errors as `task()` then `agent()`."""
         board_key, number = split_key(key)
         params = {"p_board_key": board_key, "p_number": number, "p_actor": actor}
-        row = self.conn.execute(_TASK_AND_ACTOR, params).mappings().first()
+        row = _TASK_AND_ACTOR.first(self.conn, params)
         if row is None:
             raise NotFoundError(f"no task {board_key}-{number}")
         if row["agent_id"] is None:
             raise _no_agent(actor, board_key)
         return row
 
-    def agent(self, board_id: int, name: str, board_key: str = "") -> RowMapping:
-        row = (
-            self.conn.execute(_AGENT_BY_NAME, {"p_board_id": board_id, "p_name": name})
-            .mappings()
-            .first()
-        )
+    def agent(self, board_id: int, name: str, board_key: str = "") -> Row:
+        row = _AGENT_BY_NAME.first(self.conn, {"p_board_id": board_id, "p_name": name})
         if row is None:
             raise _no_agent(name, board_key)
         return row
@@ -175,7 +173,8 @@ class Tx:
     def agent_name(self, agent_id: int | None) -> str | None:
         if agent_id is None:
             return None
-        return self.conn.execute(_AGENT_NAME, {"p_id": agent_id}).scalar()
+        name: str | None = _AGENT_NAME.scalar(self.conn, {"p_id": agent_id})
+        return name
 
 
 def _no_agent(name: str, board_key: str) -> NotFoundError:

@@ -17,12 +17,13 @@ from core.claim_query import claim_statement
 from core.errors import InvalidTransitionError, LeaseExpiredError, ValidationError
 from core.models import LOG_KINDS, BudgetStatus, Claim, Completion, Event, Task
 from core.moves import MovesMixin
+from core.prepared import Prepared
 from core.tables import UTCDateTime, agent_t, budget_t, event_t, task_t
 from core.tx import Tx, split_key, task_key
 
 # Statements the hot verbs run, built once (building and cache-keying a statement costs more
 # than running it); "p_" names keep bind parameters apart from the columns an UPDATE sets.
-_ANY_EXHAUSTED_TASK = (
+_ANY_EXHAUSTED_TASK = Prepared(
     sa.select(budget_t.c.id)
     .where(
         budget_t.c.board_id == sa.bindparam("p_board_id"),
@@ -34,7 +35,7 @@ _ANY_EXHAUSTED_TASK = (
 # On PostgreSQL two claims may sweep at once: each locks the lapsed tasks it expires and skips
 # those another sweep holds, instead of failing its claim on their version check. SQLite
 # serialises writers and renders no FOR UPDATE.
-_LAPSED = (
+_LAPSED = Prepared(
     sa.select(task_t)
     .where(
         task_t.c.status == "in_progress",
@@ -43,7 +44,7 @@ _LAPSED = (
     )
     .with_for_update(skip_locked=True)
 )
-_CLAIMED_BY = (
+_CLAIMED_BY = Prepared(
     agent_t.update()
     .where(agent_t.c.id == sa.bindparam("p_agent_id"))
     .values(
@@ -52,8 +53,8 @@ _CLAIMED_BY = (
         last_heartbeat=sa.bindparam("p_now", type_=UTCDateTime),
     )
 )
-_LOG_INSERT = event_t.insert().returning(event_t.c.id)
-_VERIFICATION_LOGGED = (
+_LOG_INSERT = Prepared(event_t.insert().returning(event_t.c.id))
+_VERIFICATION_LOGGED = Prepared(
     sa.select(event_t.c.id)
     .where(
         event_t.c.task_id == sa.bindparam("p_task_id"),
@@ -88,8 +89,8 @@ class WorkMixin(MovesMixin, BudgetsMixin):
             row = self._claim_row(tx, b, a, key)
             if row is None:
                 return None
-            tx.conn.execute(
-                _CLAIMED_BY, {"p_agent_id": a["id"], "p_task_id": row["id"], "p_now": tx.now}
+            _CLAIMED_BY.run(
+                tx.conn, {"p_agent_id": a["id"], "p_task_id": row["id"], "p_now": tx.now}
             )
             tx.event(
                 b["id"],
@@ -128,7 +129,7 @@ class WorkMixin(MovesMixin, BudgetsMixin):
         statement = claim_statement(
             tx.conn, tuple(a["skills"]), by_key=key is not None, exhausted=exhausted
         )
-        row = tx.conn.execute(statement, params).mappings().first()
+        row = statement.first(tx.conn, params)
         if row is None and key is not None:
             task, _ = tx.task(key)
             if task["status"] != "pending":
@@ -145,11 +146,11 @@ class WorkMixin(MovesMixin, BudgetsMixin):
         return row
 
     def _has_exhausted_task_budget(self, tx: Tx, board_id: int) -> bool:
-        return tx.conn.execute(_ANY_EXHAUSTED_TASK, {"p_board_id": board_id}).first() is not None
+        return _ANY_EXHAUSTED_TASK.first(tx.conn, {"p_board_id": board_id}) is not None
 
     def _expire(self, tx: Tx, b: RowMapping) -> list[str]:
         """Return every in-progress task of the board whose lease ran out to the queue."""
-        rows = tx.conn.execute(_LAPSED, {"p_now": tx.now, "p_board_id": b["id"]}).mappings().all()
+        rows = _LAPSED.rows(tx.conn, {"p_now": tx.now, "p_board_id": b["id"]})
         keys = []
         for task in rows:
             holder = tx.agent_name(task["assignee_id"]) or "?"
@@ -237,7 +238,7 @@ class WorkMixin(MovesMixin, BudgetsMixin):
         self, actor: str, text: str, *, key: str | None = None, board: str | None = None
     ) -> None:
         """Set what the agent is doing right now ("Writing SQL migration") on it and its task."""
-        text = " ".join(limits.text(text).split())[:200]
+        text = limits.line(text, 200)
         with self._write() as tx:
             if key is None:
                 b = tx.board(board)
@@ -295,8 +296,8 @@ class WorkMixin(MovesMixin, BudgetsMixin):
                 )
                 if a["kind"] != "human" and not waiting:
                     self._require_holder(tx, task, b, a, "log on")
-                event_id = tx.conn.execute(
-                    _LOG_INSERT,
+                event_id = _LOG_INSERT.scalar(
+                    tx.conn,
                     {
                         "board_id": b["id"],
                         "task_id": task["id"],
@@ -307,7 +308,7 @@ class WorkMixin(MovesMixin, BudgetsMixin):
                         "data": data,
                         "created_at": tx.now,
                     },
-                ).scalar_one()
+                )
                 tx.notify_boards.add(b["id"])
                 return Event(
                     event_id,
@@ -348,7 +349,7 @@ class WorkMixin(MovesMixin, BudgetsMixin):
             "cost_usd": limits.amount(cost_usd, "cost_usd"),
             "cpu_seconds": limits.amount(cpu_seconds, "cpu_seconds"),
             "gpu_seconds": limits.amount(gpu_seconds, "gpu_seconds"),
-            "model": limits.text(model)[:100],
+            "model": limits.line(model, 100),
         }
         with self._write() as tx:
             if key is not None:
@@ -442,7 +443,7 @@ class WorkMixin(MovesMixin, BudgetsMixin):
             return Completion(task=self._tasks_by_id(tx, [task["id"]])[0], nudge=nudge)
 
     def _has_verification(self, tx: Tx, task_id: int) -> bool:
-        return tx.conn.execute(_VERIFICATION_LOGGED, {"p_task_id": task_id}).first() is not None
+        return _VERIFICATION_LOGGED.first(tx.conn, {"p_task_id": task_id}) is not None
 
     def fail(self, key: str, *, actor: str, reason: str) -> Task:
         """Give up on a task, saying why; a human may reopen it."""
