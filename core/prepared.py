@@ -12,6 +12,7 @@ the engine's cursor events still fire, so statement logging and timing see these
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -147,6 +148,15 @@ def _compile(
             defaults[name] = bind.value
         process = bind.type.dialect_impl(dialect).bind_processor(dialect)
         binders[name] = process
+    # Column defaults SQLAlchemy would compute before an INSERT or UPDATE (`subkind=""`).
+    for column in (*compiled.insert_prefetch, *compiled.update_prefetch):
+        default = column.default if compiled.isinsert else column.onupdate
+        if default is None:
+            continue
+        if default.is_scalar:
+            defaults[column.key] = default.arg
+        elif default.is_callable:
+            made[column.key] = functools.partial(default.arg, None)
     for name, size in sizes.items():
         # An expanding IN list: one placeholder per element, named name_1, name_2, ...
         element_names = [f"{name}_{i}" for i in range(1, size + 1)]
