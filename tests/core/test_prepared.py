@@ -92,9 +92,11 @@ def test_update_counts_changed_rows_and_textual_sql_reads_by_position(board: Dec
     with board._write() as tx:
         assert bump.run(tx.conn, {"p_id": 2, "priority": 0}) == 1
         assert bump.run(tx.conn, {"p_id": 999, "priority": 0}) == 0
-        counted = Prepared(sa.text("SELECT count(*) AS n, max(id) FROM task WHERE priority = :p"))
+        counted = Prepared(
+            sa.text("SELECT count(*) AS n, max(id) AS top FROM task WHERE priority = :p")
+        )
         row = counted.first(tx.conn, {"p": 0})
-        assert row is not None and list(row) == ["n", "max(id)"] and row["n"] >= 1
+        assert row is not None and list(row) == ["n", "top"] and row["n"] >= 1
     assert board.get_task("WEB-2").priority == 0
 
 
