@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
@@ -12,7 +13,7 @@ from typing import Any
 import sqlalchemy as sa
 
 from core import dialect
-from core.errors import PermissionDeniedError
+from core.errors import NotFoundError, PermissionDeniedError, SchemaError, ValidationError
 from core.filesystems import database_warnings
 from core.schema import ensure_schema
 from core.storage import (
@@ -56,8 +57,24 @@ class DeckBase:
     ):  # type: ignore[no-untyped-def]
         """Open the database at a path or URL (default: `AGENTDECK_DB`, then the nearest
         `.agentdeck/board.db`); `create=True` makes a new SQLite file if there is none."""
-        url = resolve_url(target, create=create)
-        return cls(make_engine(url, timeout=timeout), clock=clock)
+        try:
+            url = resolve_url(target, create=create)
+        except RuntimeError as exc:  # `~name` for a user with no home directory
+            raise NotFoundError(f"cannot find the database: {exc}") from None
+        try:
+            engine = make_engine(url, timeout=timeout)
+        except (sa.exc.ArgumentError, TypeError):  # a URL no driver takes, or `sqlite://`
+            shown = re.sub(r"//([^/:@]*):[^/@]*@", r"//\1:***@", url)
+            raise ValidationError(
+                f"cannot use {shown[:100]!r} as a database; pass a file path or a "
+                "postgresql+psycopg:// URL"
+            ) from None
+        try:
+            return cls(engine, clock=clock)
+        except sa.exc.DBAPIError as exc:  # a directory, a file that is not a database, no server
+            engine.dispose()
+            where = engine.url.render_as_string(hide_password=True)
+            raise SchemaError(f"cannot open the database {where}: {exc.orig}") from None
 
     @property
     def engine(self) -> sa.Engine:

@@ -94,4 +94,10 @@ def parse_time(raw: str, path: str) -> datetime:
         value = datetime.fromisoformat(raw.replace("Z", "+00:00"))
     except ValueError:
         raise ValidationError(f"{path}: {raw[:40]!r} is not an ISO 8601 time") from None
-    return value if value.tzinfo else value.replace(tzinfo=UTC)
+    if not value.tzinfo:
+        return value.replace(tzinfo=UTC)
+    try:  # times are stored as UTC: 0001-01-01T00:00+05:00 has no UTC year
+        value.astimezone(UTC)
+    except OverflowError:
+        raise ValidationError(f"{path}: {raw[:40]!r} is out of range in UTC") from None
+    return value

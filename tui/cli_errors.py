@@ -93,6 +93,7 @@ class DeckGroup(TyperGroup):
         **extra: Any,
     ) -> Any:
         try:
+            _require_utf8(sys.argv[1:] if args is None else args)
             result = super().main(args, prog_name, complete_var, standalone_mode=False, **extra)
             code = result if isinstance(result, int) else EXIT_OK
         except typer.Abort:
@@ -105,3 +106,13 @@ class DeckGroup(TyperGroup):
         if standalone_mode:
             sys.exit(code)
         return code
+
+
+def _require_utf8(args: Any) -> None:
+    """Refuse an argument whose bytes are not UTF-8 (Python hands them over as lone
+    surrogates) before it reaches a query or the database, which cannot store it."""
+    for arg in args:
+        try:
+            str(arg).encode("utf-8")
+        except UnicodeEncodeError:
+            raise CliError(f"argument {arg!r} is not UTF-8 text") from None

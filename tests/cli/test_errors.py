@@ -62,6 +62,41 @@ def test_no_database_exits_1_with_a_hint(cli, tmp_path: Path, monkeypatch) -> No
     assert "create one with `agentdeck board create`" in one_line_error(ran.stderr)
 
 
+@sqlite_only  # about database files and URLs
+@pytest.mark.parametrize(
+    ("where", "code", "says"),
+    [
+        ("adir", 5, "cannot open the database sqlite:///"),
+        ("garbage.db", 5, "file is not a database"),
+        ("nosuch://host/db", 1, "cannot use 'nosuch://host/db' as a database"),
+        ("sqlite://", 1, "cannot use 'sqlite://' as a database"),
+        ("~nosuchuser/board.db", 1, "cannot find the database"),
+    ],
+)
+def test_a_database_that_cannot_be_opened_is_one_clear_line(
+    cli, web: str, unchanged, tmp_path: Path, where: str, code: int, says: str
+) -> None:
+    """Found by tests/fuzz: these were "unexpected OperationalError" and the like."""
+    (tmp_path / "adir").mkdir()
+    (tmp_path / "garbage.db").write_text("not a database\n")
+    check = unchanged()
+    ran = cli("task", "add", "Something", "--as", "planner", "--db", where)
+    assert ran.exit_code == code
+    assert says in one_line_error(ran.stderr)
+    check()
+
+
+@sqlite_only
+def test_an_argument_that_is_not_utf8_is_refused(cli, web: str, unchanged) -> None:
+    """Found by tests/fuzz: Python hands argv bytes that are not UTF-8 over as lone surrogates,
+    which reached the database driver as an "unexpected UnicodeEncodeError"."""
+    check = unchanged()
+    ran = cli("task", "list", "--status", "pending\udcff")
+    assert ran.exit_code == 1
+    assert one_line_error(ran.stderr) == "argument 'pending\\udcff' is not UTF-8 text"
+    check()
+
+
 def test_refused_transition_exits_2(cli, web: str, deck: Deck, unchanged) -> None:
     check = unchanged()
     ran = cli("done", "WEB-1", "--as", "coder")

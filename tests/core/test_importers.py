@@ -286,6 +286,15 @@ def test_beads_refuses_a_missing_file_an_out_of_range_priority_and_duplicates(
         team.import_beads(beads_file, actor="ann")
 
 
+def test_beads_refuses_a_time_with_no_utc_equivalent(
+    team: Deck, beads_file: Path, refused: Refused
+) -> None:
+    """Found by tests/fuzz: year 1 at +05:00 is before year 1 in UTC, and storing it crashed."""
+    edit_line(beads_file, "bd-f6a8", created_at="0001-01-01T00:00:00+05:00")
+    with refused(ValidationError, "issues.jsonl:6.created_at", "out of range in UTC"):
+        team.import_beads(beads_file, actor="ann")
+
+
 def test_imported_tasks_follow_existing_ones(team: Deck, beads_file: Path) -> None:
     team.add_task("Written by hand", actor="ann")
     tasks = team.import_beads(beads_file, actor="ann")
