@@ -34,7 +34,8 @@ class _Form:
     names: tuple[str, ...]  # bind names in positional order (positional paramstyles)
     defaults: Mapping[str, Any]  # literal values the statement carries (`status == "done"`)
     made: Mapping[str, Callable[[], Any]]  # values computed per execution (column defaults)
-    binders: Mapping[str, _Processor]
+    binders: tuple[tuple[str, Callable[[Any], Any]], ...]  # names whose values need converting
+    lists: tuple[str, ...]  # parameters given as lists, expanded into name_1, name_2, ...
     keys: tuple[str, ...]  # result column names
     types: tuple[Any, ...]  # their SQLAlchemy types, made dialect-specific
     readers: tuple[_Processor, ...] | None = None  # set on first use: they may depend on the
@@ -130,6 +131,7 @@ class Prepared:
 def _compile(
     statement: sa.Executable, dialect: sa.Dialect, params: Mapping[str, Any], sizes: dict[str, int]
 ) -> _Form:
+    sizes = dict(sizes)  # literal IN lists are added below
     compiled = statement.compile(dialect=dialect, column_keys=list(params))  # type: ignore[attr-defined]
     sql = compiled.string
     positional = bool(compiled.positional)
@@ -171,20 +173,22 @@ def _compile(
         binders.update({n: process for n in element_names})
     keys = tuple(column.keyname for column in compiled._result_columns)
     types = tuple(column.type.dialect_impl(dialect) for column in compiled._result_columns)
-    return _Form(dialect, sql, positional, tuple(names), defaults, made, binders, keys, types)
+    converted = tuple((name, process) for name, process in binders.items() if process is not None)
+    lists = tuple(name for name in params if isinstance(params[name], list))
+    return _Form(
+        dialect, sql, positional, tuple(names), defaults, made, converted, lists, keys, types
+    )
 
 
 def _bind(form: _Form, params: Mapping[str, Any]) -> Any:
-    values = dict(form.defaults)
+    values = {**form.defaults, **params}
+    for name in form.lists:
+        values.update({f"{name}_{i}": v for i, v in enumerate(values.pop(name), 1)})
     for name, make in form.made.items():
-        values[name] = make()
-    for name, value in params.items():
-        if isinstance(value, list):
-            values.update({f"{name}_{i}": v for i, v in enumerate(value, 1)})
-        else:
-            values[name] = value
-    for name, process in form.binders.items():
-        if process is not None and name in values:
+        if name not in params:
+            values[name] = make()
+    for name, process in form.binders:
+        if name in values:
             values[name] = process(values[name])
     if form.positional:
         return tuple(values[name] for name in form.names)
