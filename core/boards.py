@@ -111,7 +111,7 @@ class BoardsMixin(DeckBase):
                 name=limits.name(name),
                 kind=kind,
                 skills=skills,
-                role=limits.text(role)[:200],
+                role=limits.line(role, 200),
                 supervisor=supervisor,
                 active_form="",
                 created_at=tx.now,

@@ -7,6 +7,7 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
+from core import limits
 from core.errors import ValidationError
 
 _MISSING = object()
@@ -85,6 +86,8 @@ def _typed(value: Any, kind: type, path: str) -> Any:
         raise ValidationError(f"{path}: {str(value)[:20]}… is out of range")
     if isinstance(value, float) and not math.isfinite(value):
         raise ValidationError(f"{path}: expected a finite number, got {value}")
+    if isinstance(value, str):  # a JSON \u escape can carry NUL or a lone surrogate
+        return limits.storable(value)
     return value
 
 

@@ -265,7 +265,7 @@ class ImportersMixin(EventsMixin):
             "title": limits.title(item.title),
             "description": limits.text(item.description),
             "criteria": limits.text(item.criteria),
-            "active_form": " ".join(item.active_form.split())[:200]
+            "active_form": limits.line(item.active_form, 200)
             if item.status == "in_progress"
             else "",
             "priority": item.priority,

@@ -36,7 +36,9 @@ def send(
             task_id=task_id,
             sender=sender,
             kind=kind,
-            text=limits.text(text),
+            # Callers cut notes with `limits.text` before adding the task key; cutting the whole
+            # again would replace their marker with one that names the wrong count.
+            text=limits.storable(text),
             created_at=tx.now,
         )
     )

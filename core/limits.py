@@ -1,7 +1,10 @@
 """Size limits on agent-written text, and the checks that enforce them.
 
 Agent text is untrusted: oversized fields are refused (titles, keys, names) or truncated
-with a visible marker (logs, descriptions), never stored silently cut.
+with a visible marker (logs, descriptions), never stored silently cut. Characters no database
+can store become U+FFFD: NUL (PostgreSQL text cannot hold it) and lone surrogates, which is what
+Python makes of invalid UTF-8 in argv, environment and files read with `surrogateescape`.
+Replacing keeps the rest of an agent's record; refusing would lose all of it over one bad byte.
 """
 
 from __future__ import annotations
@@ -16,6 +19,10 @@ MAX_NAME = 64
 MAX_TITLE = 300
 MAX_TEXT = 64 * 1024
 TRUNCATION_MARKER = "\n… [truncated by agentdeck: {dropped} more characters]"
+ELLIPSIS = "…"
+# Text this module already cut: cutting it again (an import re-checked on insert, say) keeps it.
+_TRUNCATED = re.compile(r"\n… \[truncated by agentdeck: \d+ more characters\]")
+_UNSTORABLE = re.compile(r"[\x00\ud800-\udfff]")
 _KEY_RE = re.compile(r"^[A-Z][A-Z0-9]{0,9}$")
 _NAME_RE = re.compile(r"^[\w.@:+-]{1,64}$")
 
@@ -42,9 +49,14 @@ def name(value: str, what: str = "agent name") -> str:
     return value
 
 
+def storable(value: str) -> str:
+    """`value` with NUL and lone surrogates replaced by U+FFFD, so every backend can store it."""
+    return _UNSTORABLE.sub("\ufffd", value)
+
+
 def title(value: str) -> str:
     """A task title: one line, not empty, at most 300 characters."""
-    value = " ".join(value.split())
+    value = " ".join(storable(value).split())
     if not value:
         raise ValidationError("a task title cannot be empty")
     if len(value) > MAX_TITLE:
@@ -52,15 +64,23 @@ def title(value: str) -> str:
     return value
 
 
-def text(value: str | None) -> str:
-    """Free text (descriptions, logs, notes): kept as written, truncated past 64 KiB with a marker."""
+def text(value: str | None, limit: int = MAX_TEXT) -> str:
+    """Free text (descriptions, logs, notes): kept as written, truncated past `limit` characters
+    (64 Ki by default) with a marker that says how much was dropped."""
     if value is None:
         return ""
-    if "\x00" in value:
-        value = value.replace("\x00", "\ufffd")
-    if len(value) > MAX_TEXT:
-        dropped = len(value) - MAX_TEXT
-        return value[:MAX_TEXT] + TRUNCATION_MARKER.format(dropped=dropped)
+    if len(value) > limit and not _TRUNCATED.fullmatch(value, limit):
+        dropped = len(value) - limit
+        return storable(value[:limit]) + TRUNCATION_MARKER.format(dropped=dropped)
+    return storable(value)
+
+
+def line(value: str | None, limit: int) -> str:
+    """A short one-line label (what an agent is doing, a model, a role): whitespace folded,
+    cut past `limit` characters with an ellipsis."""
+    value = " ".join(storable(value or "").split())
+    if len(value) > limit:
+        return value[: limit - 1] + ELLIPSIS
     return value
 
 
@@ -95,6 +115,7 @@ def log_data(data: dict[str, Any] | None) -> dict[str, Any]:
         return {}
     if not isinstance(data, dict):
         raise ValidationError("log data must be a JSON object")
+    data = storable_json(data)
     try:
         encoded = json.dumps(data)
     except (TypeError, ValueError) as exc:
@@ -102,3 +123,17 @@ def log_data(data: dict[str, Any] | None) -> dict[str, Any]:
     if len(encoded) > MAX_TEXT:
         raise ValidationError(f"log data is over {MAX_TEXT // 1024} KiB")
     return data
+
+
+def storable_json(value: Any) -> Any:
+    """JSON data with every string (keys too) made storable: PostgreSQL's JSONB refuses NUL and
+    lone surrogates even as escapes. Other values are left for `json.dumps` to judge."""
+    if isinstance(value, str):
+        return storable(value)
+    if isinstance(value, dict):
+        return {
+            storable(k) if isinstance(k, str) else k: storable_json(v) for k, v in value.items()
+        }
+    if isinstance(value, list | tuple):
+        return [storable_json(v) for v in value]
+    return value

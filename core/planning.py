@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+from core import limits
 from core.errors import ValidationError
 from core.models import Task
 from core.supervision import SupervisionMixin
@@ -37,6 +38,10 @@ def _spec(i: int, raw: Any) -> dict[str, Any]:
         )
     if not isinstance(raw.get("title"), str):
         raise ValidationError(f"{where}: needs a title (text)")
+    try:
+        limits.title(raw["title"])
+    except ValidationError as exc:
+        raise ValidationError(f"{where}: {exc}") from None
     for field in ("blocked_by", "skills"):
         value = raw.get(field, [])
         if not isinstance(value, list) or not all(isinstance(v, str) for v in value):

@@ -381,7 +381,7 @@ class _Importer:
                 "kind": e.get("kind", str),
                 "subkind": e.opt("subkind", str, ""),
                 "text": limits.text(e.opt("text", str, "")),
-                "data": e.opt("data", dict, {}),
+                "data": limits.storable_json(e.opt("data", dict, {})),
                 "created_at": self.t(e.time("created_at")),
             }
             for e in self.doc.list("events")

@@ -146,7 +146,10 @@ def read_plan(path: str) -> list[Any]:
     """The task list in a YAML or JSON plan file (`-` is stdin), or a clear error."""
     where = "stdin" if path == "-" else path
     try:
-        raw = sys.stdin.read() if path == "-" else Path(path).read_text(encoding="utf-8")
+        # Bytes, decoded here: sys.stdin may decode with surrogateescape (a C locale) and
+        # hand invalid UTF-8 on to the parser as if it were text.
+        data = sys.stdin.buffer.read() if path == "-" else Path(path).read_bytes()
+        raw = data.decode("utf-8")
     except OSError as exc:
         raise CliError(f"cannot read plan {where}: {exc.strerror}") from exc
     except UnicodeDecodeError as exc:
