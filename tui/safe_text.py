@@ -13,8 +13,9 @@ import re
 from rich.style import Style
 from rich.text import Text
 
-# C0 controls other than tab and newline, DEL, and the C1 block (0x80-0x9f, e.g. CSI 0x9b).
-_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f\x80-\x9f]")
+# C0 controls other than tab and newline, DEL, the C1 block (0x80-0x9f, e.g. CSI 0x9b), and
+# lone surrogates (invalid UTF-8 as Python decodes it), which no terminal can be sent.
+_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f\x80-\x9f\ud800-\udfff]")
 # Unicode bidirectional overrides and isolates can reorder what a reader sees ("Trojan Source").
 _BIDI = re.compile(r"[\u202a-\u202e\u2066-\u2069\u200e\u200f\u061c]")
 _ELLIPSIS = "…"

@@ -12,6 +12,7 @@ import pytest
 from rich.text import Text
 
 from core import Deck
+from core.limits import MAX_TEXT
 from tests.tui.conftest import SIZE, notices, screen_text, settle, wait_for
 from tests.tui.test_live import ROOT
 from tests.tui.test_moves import column, select
@@ -187,3 +188,82 @@ def test_the_report_does_not_turn_bare_domains_into_links() -> None:
     tokens = _literal_parser().parse("Task: see evil.example or https://evil.example now")
     kinds = {t.type for t in tokens} | {c.type for t in tokens for c in (t.children or [])}
     assert "link_open" not in kinds
+
+
+# -- 10 MB of log, controls, bidi overrides and replaced invalid UTF-8 ---------------------------
+
+# Every C0 control but newline, DEL, every C1 control, bidi overrides, NUL and the lone
+# surrogates Python makes of bytes that are not UTF-8 (stored as U+FFFD).
+NASTY = (
+    "".join(chr(c) for c in [*range(0x20), 0x7F, *range(0x80, 0xA0)] if c != 0x0A)
+    + "\u202eRTL\u202c \u2066iso\u2069 bad\udcff\udc80bytes [bold red]PWNED[/]"
+)
+RAW = [chr(c) for c in [*range(0x20), 0x7F, *range(0x80, 0xA0)] if chr(c) not in "\n"]
+RAW += ["\u202a", "\u202b", "\u202c", "\u202d", "\u202e", "\u2066", "\u2067", "\u2068", "\u2069"]
+FLOOD = 10 * 1024 * 1024
+ENTRY = 16 * 1024  # 640 entries of 16 KiB: 10 MB, more than one page of the log view
+
+
+@pytest.fixture
+def flooded(other: Deck) -> str:
+    """A task with a 10 MB description (stored cut, with a marker), a 10 MB log (640 entries of
+    16 KiB and one of 10 MB cut to 64 KiB), then an entry of controls and invalid UTF-8."""
+    task = other.add_task(
+        "Flood " + NASTY, actor="planner", board="WEB", description="d" * FLOOD, skills=["frontend"]
+    )
+    other.claim("fe-1", key=task.key)
+    other.log(task.key, "entry 0 " + "x" * FLOOD, actor="fe-1", kind="tool_call")
+    for n in range(1, FLOOD // ENTRY + 1):
+        other.log(task.key, f"entry {n} " + "x" * ENTRY, actor="fe-1", kind="tool_call")
+    other.log(task.key, "tail " + NASTY, actor="fe-1", kind="observation")
+    return task.key
+
+
+def assert_no_raw_controls(text: str) -> None:
+    for char in RAW:
+        assert char not in text, f"{char!r} reached the screen"
+
+
+async def test_a_ten_megabyte_log_opens_pages_back_and_shows_controls_literally(
+    app: AgentDeckApp, flooded: str
+) -> None:
+    """The detail opens on the newest entry with controls shown as symbols, overrides dropped
+    and bad bytes as U+FFFD; Home pages back through 10 MB to the first entry, whose 64 KiB
+    opens in full with its truncation marker; Enter on the newest shows it literally too."""
+    async with app.run_test(size=(160, 50)) as pilot:
+        await settle(pilot)
+        assert_no_raw_controls(screen_text(app))
+        await select(pilot, app, flooded)
+        await pilot.press("enter")
+        await settle(pilot)
+        assert isinstance(app.screen, TaskDetailScreen)
+        log = app.screen.query_one("#log")
+        await wait_for(pilot, lambda: bool(log.events))
+        text = screen_text(app)
+        assert_no_raw_controls(text)
+        assert "tail \ufffd␁␂" in text and "bad\ufffd\ufffdbytes [bold red]PWNED[/]" in text
+        assert "RTL iso" in text  # the overrides are gone, the words stay in their order
+
+        log.focus()
+        while log.more_before or log.cursor > 0:
+            await pilot.press("home")
+            await wait_for(pilot, lambda: not log.loading_older)
+        first = next(i for i, e in enumerate(log.events) if e.text.startswith("entry 0 "))
+        assert len(log.events) > 640 and log.events[0].kind == "created"
+        await pilot.press(*["down"] * first, "enter")
+        await settle(pilot)
+        assert "entry 0 xxx" in screen_text(app)
+        await pilot.press("end")  # scrolls the dialog's 64 KiB to its end
+        await settle(pilot)
+        assert f"[truncated by agentdeck: {FLOOD + 8 - MAX_TEXT} more characters]" in (
+            screen_text(app)
+        )
+        await pilot.press("escape")
+        await settle(pilot)
+        await pilot.press("end")
+        await wait_for(pilot, lambda: log.cursor == len(log.events) - 1)
+        await pilot.press("enter")
+        await settle(pilot)
+        shown = screen_text(app)
+        assert_no_raw_controls(shown)
+        assert "bad\ufffd\ufffdbytes [bold red]PWNED[/]" in shown and "␛" in shown
