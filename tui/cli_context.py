@@ -75,13 +75,25 @@ class SharedOptions:
 before_command = SharedOptions()
 
 
+def _env(name: str) -> str | None:
+    """An environment variable's value, or None; like an argument, bytes that are not UTF-8
+    (which Python hands over as lone surrogates) are refused before they reach a query."""
+    value = os.environ.get(name) or None
+    if value is not None:
+        try:
+            value.encode("utf-8")
+        except UnicodeEncodeError:
+            raise CliError(f"{name} is not UTF-8 text") from None
+    return value
+
+
 class Session:
     """One command's view of the options, and the deck it opens (at most once)."""
 
     def __init__(self, db: str | None, actor: str | None, board: str | None, as_json: bool) -> None:
-        self.db = db or before_command.db or os.environ.get(ENV_DB) or None
-        self.actor = actor or before_command.actor or os.environ.get(ENV_AS) or None
-        self.board = board or before_command.board or os.environ.get(ENV_BOARD) or None
+        self.db = db or before_command.db or _env(ENV_DB)
+        self.actor = actor or before_command.actor or _env(ENV_AS)
+        self.board = board or before_command.board or _env(ENV_BOARD)
         self.json = as_json or before_command.json
         self._deck: Deck | None = None
 

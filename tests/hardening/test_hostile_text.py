@@ -346,8 +346,10 @@ def test_the_report_shows_no_control_or_bidi_character(web: Deck) -> None:
 # -- the CLI as a real process ------------------------------------------------------------------
 
 
-def _run(db: str, *args: str | bytes, stdin: bytes = b"") -> subprocess.CompletedProcess[bytes]:
-    env = {"AGENTDECK_DB": db, "PATH": "/usr/bin:/bin", "COLUMNS": "200", "NO_COLOR": "1"}
+def _run(
+    db: str | bytes, *args: str | bytes, stdin: bytes = b"", **env: str | bytes
+) -> subprocess.CompletedProcess[bytes]:
+    env = {"AGENTDECK_DB": db, "PATH": "/usr/bin:/bin", "COLUMNS": "200", "NO_COLOR": "1", **env}
     return subprocess.run(
         [str(AGENTDECK), *args], input=stdin, capture_output=True, env=env, timeout=120
     )
@@ -380,6 +382,11 @@ def test_cli_refuses_arguments_that_are_not_utf8_in_one_line(
     _one_line_error(_run(db_url, "plan", "-", "--as", "sup", stdin=plan), 1, "UTF-8")
     (tmp_path / "plan.json").write_bytes(plan)
     _one_line_error(_run(db_url, "plan", str(tmp_path / "plan.json"), "--as", "sup"), 1, "UTF-8")
+    for name in ("AGENTDECK_AS", "AGENTDECK_BOARD"):
+        ran = _run(db_url, "claim", **{"AGENTDECK_AS": "gen", name: b"g\xffen"})
+        _one_line_error(ran, 1, f"{name} is not UTF-8 text")
+    ran = _run(db_url.encode() + b"\xff", "task", "list")
+    _one_line_error(ran, 1, "AGENTDECK_DB is not UTF-8 text")
     assert live.max_event_id() == cursor
 
 
