@@ -18,10 +18,13 @@ from core.filesystems import database_warnings
 from core.schema import ensure_schema
 from core.storage import (
     WRITE_OPTION,
+    WaitWatcher,
+    engine_timeout,
     make_engine,
     resolve_url,
     sqlite_path,
     translate_busy,
+    watch_write_waits,
     writer_turn,
 )
 from core.tx import Tx
@@ -42,8 +45,9 @@ class DeckBase:
         self._pg = engine.dialect.name == "postgresql"
         # Said once, by whoever opened the deck: SQLite on a filesystem where WAL is unsafe.
         self.warnings: tuple[str, ...] = database_warnings(sqlite_path(engine))
+        self._timeout = engine_timeout(engine)  # what a busy error says it waited
         if migrate:
-            with translate_busy():
+            with translate_busy(self._timeout):
                 ensure_schema(engine)
 
     @classmethod
@@ -92,6 +96,17 @@ class DeckBase:
     def close(self) -> None:
         self._engine.dispose()
 
+    @property
+    def timeout(self) -> float:
+        """Seconds a call waits for another writer's lock before `DatabaseBusyError`."""
+        return self._timeout
+
+    def watch_write_waits(self, watcher: WaitWatcher | None) -> None:
+        """Have `watcher(True)` called (from the writing thread) when a write starts waiting for
+        another process's write lock, and `watcher(False)` when the wait ends; None stops it.
+        SQLite only: the console uses it to say it is waiting instead of looking frozen."""
+        watch_write_waits(self._engine, watcher)
+
     def __enter__(self):  # type: ignore[no-untyped-def]
         return self
 
@@ -104,7 +119,11 @@ class DeckBase:
     @contextmanager
     def _write(self) -> Iterator[Tx]:
         """A write transaction (`BEGIN IMMEDIATE` on SQLite) that appends its events on commit."""
-        with translate_busy(), writer_turn(self._engine), self._engine.connect() as conn:
+        with (
+            translate_busy(self._timeout),
+            writer_turn(self._engine),
+            self._engine.connect() as conn,
+        ):
             conn.execution_options(**{WRITE_OPTION: True})
             with conn.begin():
                 tx = Tx(conn, self._clock())
@@ -116,7 +135,7 @@ class DeckBase:
     @contextmanager
     def _read(self) -> Iterator[Tx]:
         """A read-only snapshot, closed as soon as the caller is done (WAL checkpoints can run)."""
-        with translate_busy(), self._engine.connect() as conn, conn.begin():
+        with translate_busy(self._timeout), self._engine.connect() as conn, conn.begin():
             yield Tx(conn, self._clock())
 
     @staticmethod

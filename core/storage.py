@@ -11,7 +11,7 @@ from __future__ import annotations
 import os
 import sqlite3
 import weakref
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -34,6 +34,10 @@ _engines: weakref.WeakSet[sa.Engine] = weakref.WeakSet()
 _writer_locks: weakref.WeakKeyDictionary[sa.Engine, tuple[WriterLock, float]] = (
     weakref.WeakKeyDictionary()
 )
+_timeouts: weakref.WeakKeyDictionary[sa.Engine, float] = weakref.WeakKeyDictionary()
+# Told True when a write transaction starts waiting for another writer, False when it stops.
+WaitWatcher = Callable[[bool], None]
+_wait_watchers: weakref.WeakKeyDictionary[sa.Engine, WaitWatcher] = weakref.WeakKeyDictionary()
 
 
 def _dispose_after_fork() -> None:
@@ -110,7 +114,24 @@ def make_engine(url: str, *, timeout: float | None = None) -> sa.Engine:
             connect_args={"options": f"{options} -c lock_timeout={int(timeout * 1000)}".strip()},
         )
     _engines.add(engine)
+    _timeouts[engine] = timeout
     return engine
+
+
+def engine_timeout(engine: sa.Engine) -> float:
+    """The lock timeout, in seconds, this engine's connections were made with."""
+    return _timeouts.get(engine, timeout_seconds())
+
+
+def watch_write_waits(engine: sa.Engine, watcher: WaitWatcher | None) -> None:
+    """Have `watcher(True)` called, from the writing thread, when a write transaction on this
+    SQLite engine starts waiting for another writer (agentdeck's writer lock or SQLite's own
+    write lock), and `watcher(False)` when that wait ends, with the lock or at the timeout; None
+    stops it. A console uses this to say it is waiting. Not reported on PostgreSQL."""
+    if watcher is None:
+        _wait_watchers.pop(engine, None)
+    else:
+        _wait_watchers[engine] = watcher
 
 
 def _tune_sqlite(engine: sa.Engine, timeout: float) -> None:
@@ -133,10 +154,35 @@ def _tune_sqlite(engine: sa.Engine, timeout: float) -> None:
         # Straight to the driver: every transaction runs this, and SQLAlchemy's statement
         # machinery costs several times the BEGIN itself. Errors are wrapped as SQLAlchemy
         # would, so `translate_busy` still recognises a lock timeout.
+        driver = conn.connection.driver_connection
         try:
-            conn.connection.driver_connection.execute(statement)  # type: ignore[union-attr]
+            watcher = _wait_watchers.get(conn.engine) if write else None
+            if watcher is None:
+                driver.execute(statement)  # type: ignore[union-attr]
+            else:
+                _begin_watched(driver, int(timeout * 1000), watcher)
         except sqlite3.Error as exc:
             raise sa.exc.DBAPIError.instance(statement, (), exc, sqlite3.Error) from exc
+
+
+def _begin_watched(driver: Any, busy_ms: int, watcher: WaitWatcher) -> None:
+    """`BEGIN IMMEDIATE`, telling `watcher` when it has to wait for a writer outside
+    agentdeck (the `sqlite3` shell, say): SQLite's busy handler waits without a sign, so the
+    first try is made without it."""
+    driver.execute("PRAGMA busy_timeout=0")
+    try:
+        driver.execute("BEGIN IMMEDIATE")
+        return
+    except sqlite3.OperationalError as exc:
+        if not _is_lock_error(str(exc)):
+            raise
+    finally:
+        driver.execute(f"PRAGMA busy_timeout={busy_ms}")
+    watcher(True)
+    try:
+        driver.execute("BEGIN IMMEDIATE")
+    finally:
+        watcher(False)
 
 
 def is_sqlite(engine: sa.Engine) -> bool:
@@ -159,12 +205,29 @@ def writer_turn(engine: sa.Engine) -> Iterator[None]:
         yield
         return
     lock, timeout = entry
-    if not lock.acquire(timeout):
+    watcher = _wait_watchers.get(engine)
+    if not (lock.acquire(timeout) if watcher is None else _acquire_watched(lock, timeout, watcher)):
         raise DatabaseBusyError(_busy_message(timeout))
     try:
         yield
     finally:
         lock.release()
+
+
+def _acquire_watched(lock: WriterLock, timeout: float, watcher: WaitWatcher) -> bool:
+    """`lock.acquire(timeout)`, with `watcher` told when a wait starts and ends."""
+    waited = False
+
+    def waiting() -> None:
+        nonlocal waited
+        waited = True
+        watcher(True)
+
+    try:
+        return lock.acquire(timeout, on_wait=waiting)
+    finally:
+        if waited:
+            watcher(False)
 
 
 def _busy_message(timeout: float) -> str:
@@ -175,19 +238,26 @@ def _busy_message(timeout: float) -> str:
 
 
 @contextmanager
-def translate_busy() -> Iterator[None]:
+def translate_busy(timeout: float | None = None) -> Iterator[None]:
     """Turn a lock timeout from either backend into one clear `DatabaseBusyError`, and a full
     disk or a failed write into one clear `StorageError`."""
     try:
         yield
     except sa.exc.OperationalError as exc:
         text = str(exc.orig).lower()
-        if "locked" in text or "busy" in text or "lock timeout" in text:
-            raise DatabaseBusyError(_busy_message(timeout_seconds())) from exc
+        if _is_lock_error(text):
+            wait = timeout_seconds() if timeout is None else timeout
+            raise DatabaseBusyError(_busy_message(wait)) from exc
         unusable = storage_error(exc.orig)
         if unusable is not None:
             raise unusable from exc
         raise
+
+
+def _is_lock_error(text: str) -> bool:
+    """Whether a driver message means a lock wait ran out (SQLite or PostgreSQL)."""
+    text = text.lower()
+    return "locked" in text or "busy" in text or "lock timeout" in text
 
 
 # SQLite's primary result codes (the low byte of an extended code like SQLITE_IOERR_WRITE),

@@ -15,6 +15,7 @@ import os
 import threading
 import time
 import weakref
+from collections.abc import Callable
 from pathlib import Path
 
 try:
@@ -48,11 +49,16 @@ class WriterLock:
                 return None  # a read-only folder: fall back to SQLite's own locking
         return handles.fd
 
-    def acquire(self, timeout: float) -> bool:
-        """Take the lock within `timeout` seconds; False if it stayed held that long."""
+    def acquire(self, timeout: float, on_wait: Callable[[], None] | None = None) -> bool:
+        """Take the lock within `timeout` seconds; False if it stayed held that long.
+        `on_wait` is called once if the lock is not free at once, before waiting for it."""
         deadline = time.monotonic() + timeout
-        if not self._local.acquire(timeout=max(0.0, timeout)):
-            return False
+        if not self._local.acquire(blocking=False):
+            if on_wait is not None:
+                on_wait()
+                on_wait = None
+            if not self._local.acquire(timeout=max(0.0, timeout)):
+                return False
         try:
             fd = self._shared_fd()
             if fd is None or fcntl is None:
@@ -64,6 +70,8 @@ class WriterLock:
                 return True
             except BlockingIOError:
                 pass
+            if on_wait is not None:
+                on_wait()
             waiter = self._handles.waiter
             if waiter is None:
                 waiter = self._handles.waiter = _Waiter(self.path)

@@ -7,6 +7,7 @@ hints to the screens. Screens and widgets live in `tui/screens` and `tui/widgets
 from __future__ import annotations
 
 import getpass
+import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import datetime
@@ -52,6 +53,8 @@ class AgentDeckApp(App[None]):
     ]
 
     db_problem: reactive[str | None] = reactive(None)
+    # When a write of this console started waiting for another writer's lock (monotonic), or None.
+    write_wait_since: reactive[float | None] = reactive(None)
 
     @dataclass
     class Opened(Message):
@@ -60,6 +63,12 @@ class AgentDeckApp(App[None]):
         deck: Deck
         board: str
         boards: int
+
+    @dataclass
+    class WriteWait(Message):
+        """A write of this console started (True) or stopped (False) waiting for a lock."""
+
+        waiting: bool
 
     def __init__(
         self,
@@ -84,6 +93,7 @@ class AgentDeckApp(App[None]):
         self.watching = False
         self._watcher: DatabaseWatcher | None = None
         self._humans: set[tuple[str, str]] = set()
+        self._write_waits = 0
 
     # -- opening -----------------------------------------------------------------------------
 
@@ -112,6 +122,7 @@ class AgentDeckApp(App[None]):
     def _opened(self, message: Opened) -> None:
         self.deck = message.deck
         self.board_key = message.board
+        self.deck.watch_write_waits(self._write_wait_changed)
         self.push_screen(BoardScreen())
         for warning in self.deck.warnings:
             self.notify(warning, severity="warning", timeout=30, markup=False)
@@ -166,6 +177,18 @@ class AgentDeckApp(App[None]):
             self.request_refresh()
         self.db_problem = message.problem
 
+    def _write_wait_changed(self, waiting: bool) -> None:
+        """Called by the deck in the waiting worker's thread: hand it to the UI thread."""
+        self.post_message(self.WriteWait(waiting))
+
+    @on(WriteWait)
+    def _write_wait(self, message: WriteWait) -> None:
+        self._write_waits = max(0, self._write_waits + (1 if message.waiting else -1))
+        if not self._write_waits:
+            self.write_wait_since = None
+        elif self.write_wait_since is None:
+            self.write_wait_since = time.monotonic()
+
     def request_refresh(self) -> None:
         """Ask every screen that shows data to load what changed."""
         for screen in self.screen_stack:
@@ -180,6 +203,8 @@ class AgentDeckApp(App[None]):
 
     def on_unmount(self) -> None:
         self.stop_watching()
+        if self.deck is not None:
+            self.deck.watch_write_waits(None)
         if self._given_deck is None and self.deck is not None:
             self.deck.close()
 

@@ -9,11 +9,13 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any, TypeVar
 
 import sqlalchemy as sa
+from textual import events, on
 from textual.screen import ModalScreen, Screen
 from textual.worker import Worker, WorkerState
 
 from core import Deck, DeckError
 from tui.safe_text import clean
+from tui.widgets.write_wait import WriteWaitBanner
 
 if TYPE_CHECKING:
     from tui.app import AgentDeckApp
@@ -53,7 +55,12 @@ class WorkerErrors:
 
 
 class DeckScreen(WorkerErrors, Screen[None]):
-    """A full screen over the app's deck and board."""
+    """A full screen over the app's deck and board, with a line that shows while one of the
+    console's writes waits for another process's lock."""
+
+    @on(events.Mount)
+    def _add_wait_banner(self) -> None:
+        self.mount(WriteWaitBanner())
 
     @property
     def deck_app(self) -> AgentDeckApp:
