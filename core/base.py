@@ -13,6 +13,7 @@ from typing import Any
 import sqlalchemy as sa
 
 from core import dialect
+from core.checkpoint import WalGuard
 from core.errors import NotFoundError, PermissionDeniedError, SchemaError, ValidationError
 from core.filesystems import database_warnings
 from core.schema import ensure_schema
@@ -46,6 +47,10 @@ class DeckBase:
         # Said once, by whoever opened the deck: SQLite on a filesystem where WAL is unsafe.
         self.warnings: tuple[str, ...] = database_warnings(sqlite_path(engine))
         self._timeout = engine_timeout(engine)  # what a busy error says it waited
+        path = sqlite_path(engine)
+        self._wal_guard = (
+            WalGuard(path, self._timeout) if path and path.name != ":memory:" else None
+        )
         if migrate:
             with translate_busy(self._timeout):
                 ensure_schema(engine)
@@ -131,6 +136,8 @@ class DeckBase:
                 tx.flush_events()
                 if self._pg:
                     dialect.notify(conn, tx.notify_boards)
+            if self._wal_guard is not None:
+                self._wal_guard.after_write(conn)
 
     @contextmanager
     def _read(self) -> Iterator[Tx]:
