@@ -17,9 +17,11 @@ from core.checkpoint import WalGuard
 from core.errors import NotFoundError, PermissionDeniedError, SchemaError, ValidationError
 from core.filesystems import database_warnings
 from core.schema import ensure_schema
+from core.shelf import Shelf
 from core.storage import (
     WRITE_OPTION,
     WaitWatcher,
+    begin_sqlite,
     engine_timeout,
     make_engine,
     resolve_url,
@@ -50,6 +52,12 @@ class DeckBase:
         path = sqlite_path(engine)
         self._wal_guard = (
             WalGuard(path, self._timeout) if path and path.name != ":memory:" else None
+        )
+        # SQLite: connections stay open between transactions (see `core.shelf`).
+        self._shelf = (
+            None
+            if self._pg
+            else Shelf(engine, lambda driver, write: begin_sqlite(engine, driver, write))
         )
         if migrate:
             with translate_busy(self._timeout):
@@ -99,6 +107,8 @@ class DeckBase:
         return sqlite_path(self._engine)
 
     def close(self) -> None:
+        if self._shelf is not None:
+            self._shelf.close()
         self._engine.dispose()
 
     @property
@@ -124,26 +134,33 @@ class DeckBase:
     @contextmanager
     def _write(self) -> Iterator[Tx]:
         """A write transaction (`BEGIN IMMEDIATE` on SQLite) that appends its events on commit."""
-        with (
-            translate_busy(self._timeout),
-            writer_turn(self._engine),
-            self._engine.connect() as conn,
-        ):
-            conn.execution_options(**{WRITE_OPTION: True})
-            with conn.begin():
-                tx = Tx(conn, self._clock())
-                yield tx
-                tx.flush_events()
-                if self._pg:
+        with translate_busy(self._timeout), writer_turn(self._engine):
+            if self._shelf is not None:
+                guard = self._wal_guard
+                after = guard.after_write if guard is not None else None
+                with self._shelf.transaction(write=True, after=after) as conn:
+                    tx = Tx(conn, self._clock())
+                    yield tx
+                    tx.flush_events()
+                return
+            with self._engine.connect() as conn:
+                conn.execution_options(**{WRITE_OPTION: True})
+                with conn.begin():
+                    tx = Tx(conn, self._clock())
+                    yield tx
+                    tx.flush_events()
                     dialect.notify(conn, tx.notify_boards)
-            if self._wal_guard is not None:
-                self._wal_guard.after_write(conn)
 
     @contextmanager
     def _read(self) -> Iterator[Tx]:
         """A read-only snapshot, closed as soon as the caller is done (WAL checkpoints can run)."""
-        with translate_busy(self._timeout), self._engine.connect() as conn, conn.begin():
-            yield Tx(conn, self._clock())
+        with translate_busy(self._timeout):
+            if self._shelf is not None:
+                with self._shelf.transaction(write=False) as conn:
+                    yield Tx(conn, self._clock())
+                return
+            with self._engine.connect() as conn, conn.begin():
+                yield Tx(conn, self._clock())
 
     @staticmethod
     def _require_human_or_lead(tx: Tx, b: Any, actor: str, doing: str) -> None:

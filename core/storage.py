@@ -149,20 +149,29 @@ def _tune_sqlite(engine: sa.Engine, timeout: float) -> None:
 
     @event.listens_for(engine, "begin")
     def _on_begin(conn: sa.Connection) -> None:
-        write = conn.get_execution_options().get(WRITE_OPTION, False)
-        statement = "BEGIN IMMEDIATE" if write else "BEGIN"
-        # Straight to the driver: every transaction runs this, and SQLAlchemy's statement
-        # machinery costs several times the BEGIN itself. Errors are wrapped as SQLAlchemy
-        # would, so `translate_busy` still recognises a lock timeout.
         driver = conn.connection.driver_connection
-        try:
-            watcher = _wait_watchers.get(conn.engine) if write else None
-            if watcher is None:
-                driver.execute(statement)  # type: ignore[union-attr]
-            else:
-                _begin_watched(driver, int(timeout * 1000), watcher)
-        except sqlite3.Error as exc:
-            raise sa.exc.DBAPIError.instance(statement, (), exc, sqlite3.Error) from exc
+        if driver.in_transaction:  # type: ignore[union-attr]
+            return  # begun on the driver already (see `core.shelf`)
+        write = conn.get_execution_options().get(WRITE_OPTION, False)
+        begin_sqlite(engine, driver, write)  # type: ignore[arg-type]
+
+
+def begin_sqlite(engine: sa.Engine, driver: sqlite3.Connection, write: bool) -> None:
+    """`BEGIN IMMEDIATE` (a write) or `BEGIN` on a SQLite driver connection.
+
+    Straight to the driver: every transaction runs this, and SQLAlchemy's statement machinery
+    costs several times the BEGIN itself. Errors are wrapped as SQLAlchemy would, so
+    `translate_busy` still recognises a lock timeout.
+    """
+    statement = "BEGIN IMMEDIATE" if write else "BEGIN"
+    try:
+        watcher = _wait_watchers.get(engine) if write else None
+        if watcher is None:
+            driver.execute(statement)
+        else:
+            _begin_watched(driver, int(engine_timeout(engine) * 1000), watcher)
+    except sqlite3.Error as exc:
+        raise sa.exc.DBAPIError.instance(statement, (), exc, sqlite3.Error) from exc
 
 
 def _begin_watched(driver: Any, busy_ms: int, watcher: WaitWatcher) -> None:
