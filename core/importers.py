@@ -120,6 +120,8 @@ def read_beads(path: str | Path) -> list[Incoming]:
             raw = json.loads(line)
         except json.JSONDecodeError as exc:
             raise ValidationError(f"{where}: not JSON ({exc.msg})") from None
+        except RecursionError:
+            raise ValidationError(f"{where}: nested too deeply to read") from None
         d = Doc(raw, where)
         status = d.get("status", str)
         if status not in BEADS_STATUS:
@@ -179,6 +181,8 @@ def _load_json(path: Path) -> Any:
         raise ValidationError(f"{path.name}: line {line}: not UTF-8 text ({exc.reason})") from None
     except json.JSONDecodeError as exc:
         raise ValidationError(f"{path.name}: line {exc.lineno}: not JSON ({exc.msg})") from None
+    except RecursionError:
+        raise ValidationError(f"{path.name}: nested too deeply to read") from None
 
 
 class ImportersMixin(EventsMixin):

@@ -18,6 +18,9 @@ from core.errors import ValidationError
 MAX_NAME = 64
 MAX_TITLE = 300
 MAX_TEXT = 64 * 1024
+# Nesting of JSON data (log data, imported event data): deeper would exhaust Python's recursion
+# limit in the code that copies, stores and prints it.
+MAX_DEPTH = 100
 TRUNCATION_MARKER = "\n… [truncated by agentdeck: {dropped} more characters]"
 ELLIPSIS = "…"
 # Text this module already cut: cutting it again (an import re-checked on insert, say) keeps it.
@@ -125,15 +128,19 @@ def log_data(data: dict[str, Any] | None) -> dict[str, Any]:
     return data
 
 
-def storable_json(value: Any) -> Any:
+def storable_json(value: Any, depth: int = 0) -> Any:
     """JSON data with every string (keys too) made storable: PostgreSQL's JSONB refuses NUL and
-    lone surrogates even as escapes. Other values are left for `json.dumps` to judge."""
+    lone surrogates even as escapes. Other values are left for `json.dumps` to judge; data
+    nested more than `MAX_DEPTH` levels deep is refused."""
     if isinstance(value, str):
         return storable(value)
+    if isinstance(value, dict | list | tuple) and depth >= MAX_DEPTH:
+        raise ValidationError(f"JSON data is nested more than {MAX_DEPTH} levels deep")
     if isinstance(value, dict):
         return {
-            storable(k) if isinstance(k, str) else k: storable_json(v) for k, v in value.items()
+            storable(k) if isinstance(k, str) else k: storable_json(v, depth + 1)
+            for k, v in value.items()
         }
     if isinstance(value, list | tuple):
-        return [storable_json(v) for v in value]
+        return [storable_json(v, depth + 1) for v in value]
     return value

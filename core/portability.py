@@ -357,13 +357,16 @@ class _Importer:
 
     def _rest(self) -> None:
         tx = self.tx
-        deps = []
+        pairs: dict[tuple[int | None, int | None], None] = {}  # a set in document order
         for item in self.doc.list("dependencies"):
-            deps.append(
-                {"task_id": self.rekey(item, "task"), "blocker_id": self.rekey(item, "blocked_by")}
+            pair = (self.rekey(item, "task"), self.rekey(item, "blocked_by"))
+            if pair in pairs:
+                raise ValidationError(f"{item.path}: the same dependency appears twice")
+            pairs[pair] = None
+        if pairs:
+            tx.conn.execute(
+                dependency_t.insert(), [{"task_id": t, "blocker_id": b} for t, b in pairs]
             )
-        if deps:
-            tx.conn.execute(dependency_t.insert(), deps)
         tx.conn.execute(
             sa.text(
                 "UPDATE task SET open_deps = (SELECT count(*) FROM dependency d JOIN task b"
@@ -381,7 +384,7 @@ class _Importer:
                 "kind": e.get("kind", str),
                 "subkind": e.opt("subkind", str, ""),
                 "text": limits.text(e.opt("text", str, "")),
-                "data": limits.storable_json(e.opt("data", dict, {})),
+                "data": e.check("data", dict, limits.storable_json, {}),
                 "created_at": self.t(e.time("created_at")),
             }
             for e in self.doc.list("events")
@@ -453,6 +456,7 @@ class _Importer:
     def _budgets(self) -> None:
         from core.budgets import SCOPES, _used_sum
 
+        seen: set[tuple[str, str, str]] = set()
         for item in self.doc.list("budgets"):
             scope, subject, metric = (
                 item.get("scope", str),
@@ -472,6 +476,11 @@ class _Importer:
             elif scope == "task":
                 where.append(usage_t.c.task_id == self.rekey(item, "subject"))
                 subject = task_key(self.new_key, split_key(subject)[1])
+            if (scope, subject, metric) in seen:
+                raise ValidationError(
+                    f"{item.path}: a second {metric} budget for {scope} {subject}"
+                )
+            seen.add((scope, subject, metric))
             used = float(
                 self.tx.conn.execute(sa.select(_used_sum(metric)).where(*where)).scalar() or 0.0
             )

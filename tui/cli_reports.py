@@ -200,6 +200,8 @@ def _read_json(path: str) -> Any:
         return json.loads(raw)
     except json.JSONDecodeError as exc:
         raise CliError(f"{path} line {exc.lineno}: not valid JSON: {exc.msg}") from exc
+    except RecursionError:
+        raise CliError(f"{path}: nested too deeply to read") from None
 
 
 def _write(path: Path, text: str) -> None:

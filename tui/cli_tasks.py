@@ -159,6 +159,8 @@ def read_plan(path: str) -> list[Any]:
             doc = json.loads(raw)
         except json.JSONDecodeError as exc:
             raise CliError(f"{where} line {exc.lineno}: not valid JSON: {exc.msg}") from exc
+        except RecursionError:
+            raise CliError(f"{where}: nested too deeply to read") from None
     else:
         import yaml
 
@@ -169,6 +171,8 @@ def read_plan(path: str) -> list[Any]:
             line = f" line {mark.line + 1}" if mark is not None else ""
             problem = getattr(exc, "problem", None) or "not valid YAML"
             raise CliError(f"{where}{line}: {problem}") from exc
+        except RecursionError:
+            raise CliError(f"{where}: nested too deeply to read") from None
     if isinstance(doc, dict) and set(doc) == {"tasks"}:
         doc = doc["tasks"]
     if not isinstance(doc, list):

@@ -320,6 +320,8 @@ def _json_object(raw: str, option: str) -> dict[str, Any]:
         value = json.loads(raw)
     except json.JSONDecodeError as exc:
         raise CliError(f"{option} is not valid JSON: {exc.msg} at column {exc.colno}") from exc
+    except RecursionError:
+        raise CliError(f"{option} is nested too deeply") from None
     if not isinstance(value, dict):
         raise CliError(f"{option} must be a JSON object, like '{{\"tests\": 42}}'")
     return value

@@ -97,6 +97,41 @@ def test_an_argument_that_is_not_utf8_is_refused(cli, web: str, unchanged) -> No
     check()
 
 
+@sqlite_only  # about reading input, not the backend
+@pytest.mark.parametrize(
+    ("args", "says"),
+    [
+        (
+            ("log", "WEB-1", "x", "--as", "coder", "--data", "[" * 5000),
+            "--data is nested too deeply",
+        ),
+        (("import", "deep.json"), "deep.json: nested too deeply to read"),
+        (("plan", "deep.json", "--as", "planner"), "deep.json: nested too deeply to read"),
+        (("plan", "deep.yaml", "--as", "planner"), "deep.yaml: nested too deeply to read"),
+        (("import", "claude", "deep"), "1.json: nested too deeply to read"),
+        (("import", "beads", "deep.json"), "deep.json:1: nested too deeply to read"),
+        (
+            ("log", "WEB-1", "x", "--as", "coder", "--data", '{"a":' * 500 + "1" + "}" * 500),
+            "nested more than 100 levels",
+        ),
+    ],
+)
+def test_input_nested_too_deeply_is_one_clear_line(
+    cli, web: str, deck: Deck, unchanged, tmp_path: Path, args: tuple[str, ...], says: str
+) -> None:
+    """Found by tests/fuzz: each was an "unexpected RecursionError"."""
+    deck.claim("coder", key="WEB-1")
+    (tmp_path / "deep.json").write_text("[" * 100_000)
+    (tmp_path / "deep.yaml").write_text("[" * 5_000 + "]" * 5_000)
+    (tmp_path / "deep").mkdir()
+    (tmp_path / "deep" / "1.json").write_text("[" * 100_000)
+    check = unchanged()
+    ran = cli(*args)
+    assert ran.exit_code == 1
+    assert says in one_line_error(ran.stderr)
+    check()
+
+
 def test_refused_transition_exits_2(cli, web: str, deck: Deck, unchanged) -> None:
     check = unchanged()
     ran = cli("done", "WEB-1", "--as", "coder")

@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 
 from core import Deck, NotFoundError, ValidationError
-from core.limits import MAX_TEXT, MAX_TITLE
+from core.limits import MAX_DEPTH, MAX_TEXT, MAX_TITLE
 from tests.core.helpers import Refused, task_in
 
 MARKER = "[truncated by agentdeck:"
@@ -95,6 +95,24 @@ def test_oversized_log_data_refused(web: Deck, refused: Refused) -> None:
         web.log(key, "tool output", actor="gen", kind="tool_call", data={"out": "x" * MAX_TEXT})
     with refused(ValidationError, "JSON object"):
         web.log(key, "tool output", actor="gen", data=["not", "an", "object"])  # type: ignore[arg-type]
+
+
+def nested(depth: int) -> dict[str, object]:
+    value: dict[str, object] = {"tests": 42}
+    for _ in range(depth - 1):
+        value = {"a": value}
+    return value
+
+
+def test_log_data_nested_too_deep_is_refused(web: Deck, refused: Refused) -> None:
+    """Found by tests/fuzz: 500 levels ran out of Python's recursion ("unexpected
+    RecursionError") while the data was copied for storage."""
+    key = task_in(web, "in_progress")
+    web.log(key, "deep but fine", actor="gen", data=nested(MAX_DEPTH))
+    with refused(ValidationError, f"nested more than {MAX_DEPTH} levels deep"):
+        web.log(key, "too deep", actor="gen", data=nested(MAX_DEPTH + 1))
+    with refused(ValidationError, "nested more than"):
+        web.log(key, "far too deep", actor="gen", data=nested(5000))
 
 
 def test_doing_text_is_one_short_line(web: Deck) -> None:

@@ -293,6 +293,14 @@ def _duplicate_agent(doc: dict[str, Any]) -> None:
     doc["agents"].append(dict(doc["agents"][2]))
 
 
+def _duplicate_dependency(doc: dict[str, Any]) -> None:
+    doc["dependencies"].append(dict(doc["dependencies"][0]))
+
+
+def _duplicate_budget(doc: dict[str, Any]) -> None:
+    doc["budgets"].append(dict(doc["budgets"][0]))
+
+
 MALFORMED: dict[str, tuple[Callable[[dict[str, Any]], None], tuple[str, ...]]] = {
     "unknown status": (_set("tasks[3].status", "finished"), ("tasks[3].status", "'finished'")),
     "status of the wrong type": (_set("tasks[3].status", 3), ("tasks[3].status", "expected text")),
@@ -314,6 +322,9 @@ MALFORMED: dict[str, tuple[Callable[[dict[str, Any]], None], tuple[str, ...]]] =
         ("dependencies[0].blocked_by", "WEB-99"),
     ),
     "dependency cycle": (_cycle, ("dependencies", "cycle")),
+    # Found by tests/fuzz: both were an "unexpected IntegrityError" from a unique constraint.
+    "duplicate dependency": (_duplicate_dependency, ("dependencies[", "appears twice")),
+    "duplicate budget": (_duplicate_budget, ("budgets[", "a second")),
     "dangling event task": (_set("events[5].task", "WEB-42"), ("events[5].task", "WEB-42")),
     "bad event time": (_set("events[5].created_at", "yesterday"), ("events[5].created_at",)),
     "event data not an object": (_set("events[5].data", [1, 2]), ("events[5].data",)),
