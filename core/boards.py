@@ -30,8 +30,7 @@ class BoardsMixin(DeckBase):
         """A new board; `actor` joins it as its first human, `lead` as its supervisor agent."""
         key = limits.board_key(key)
         actor = limits.name(actor)
-        if lease_seconds < 5:
-            raise ValidationError("lease_seconds must be at least 5")
+        lease_seconds = limits.lease_seconds(lease_seconds)
         with self._write() as tx:
             exists = tx.conn.execute(sa.select(board_t.c.id).where(board_t.c.key == key)).first()
             if exists:

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 
 import sqlalchemy as sa
 
-from core import convert
+from core import convert, limits
 from core.budgets import usage_sums
 from core.inbox import checkpoint_models
 from core.models import Event, Task, TaskDetail
@@ -48,10 +48,11 @@ class EventsMixin(PlanningMixin):
     ) -> list[Event]:
         """Events after `cursor`, oldest first, at most `limit` of them."""
         with self._read() as tx:
-            q = sa.select(event_t).where(event_t.c.id > cursor)
+            q = sa.select(event_t).where(event_t.c.id > limits.row_window(cursor))
             if board is not None:
                 q = q.where(event_t.c.board_id == tx.board(board)["id"])
-            rows = tx.conn.execute(q.order_by(event_t.c.id).limit(max(1, limit))).mappings().all()
+            limit = max(1, limits.row_window(limit))
+            rows = tx.conn.execute(q.order_by(event_t.c.id).limit(limit)).mappings().all()
             return self._events(tx, rows)
 
     def _events(self, tx: Tx, rows: Sequence[sa.RowMapping]) -> list[Event]:
@@ -80,6 +81,7 @@ class EventsMixin(PlanningMixin):
     ) -> list[Event]:
         """A task's log, oldest first. Without `after_id` it is the newest `limit` entries
         (before `before_id`), so a viewer loads the tail first and pages backwards."""
+        limit = limits.row_window(limit)
         with self._read() as tx:
             task, b = tx.task(key)
             q = sa.select(event_t).where(event_t.c.task_id == task["id"])
@@ -88,11 +90,12 @@ class EventsMixin(PlanningMixin):
                     sa.or_(event_t.c.kind.in_(list(kinds)), event_t.c.subkind.in_(list(kinds)))
                 )
             if after_id is not None:
-                q = q.where(event_t.c.id > after_id).order_by(event_t.c.id).limit(limit)
+                q = q.where(event_t.c.id > limits.row_window(after_id))
+                q = q.order_by(event_t.c.id).limit(limit)
                 rows = tx.conn.execute(q).mappings().all()
             else:
                 if before_id is not None:
-                    q = q.where(event_t.c.id < before_id)
+                    q = q.where(event_t.c.id < limits.row_window(before_id))
                 rows = list(
                     reversed(
                         tx.conn.execute(q.order_by(event_t.c.id.desc()).limit(limit))

@@ -21,6 +21,8 @@ MAX_TEXT = 64 * 1024
 # Nesting of JSON data (log data, imported event data): deeper would exhaust Python's recursion
 # limit in the code that copies, stores and prints it.
 MAX_DEPTH = 100
+MAX_ROW = 2**63 - 1  # the largest integer SQL binds (BIGINT): limits, offsets, event ids
+MAX_LEASE_SECONDS = 365 * 24 * 3600  # a year; far longer leases overflow the date arithmetic
 TRUNCATION_MARKER = "\n… [truncated by agentdeck: {dropped} more characters]"
 ELLIPSIS = "…"
 # Text this module already cut: cutting it again (an import re-checked on insert, say) keeps it.
@@ -126,6 +128,21 @@ def log_data(data: dict[str, Any] | None) -> dict[str, Any]:
     if len(encoded) > MAX_TEXT:
         raise ValidationError(f"log data is over {MAX_TEXT // 1024} KiB")
     return data
+
+
+def row_window(value: int) -> int:
+    """A limit, offset or event id for a query, clamped into 0..2^63-1: asking for more rows
+    than exist, or for events after the last, is an empty answer, not an error."""
+    return min(max(value, 0), MAX_ROW)
+
+
+def lease_seconds(value: int) -> int:
+    """A board's lease length: from 5 seconds to a year."""
+    if not 5 <= value <= MAX_LEASE_SECONDS:
+        raise ValidationError(
+            f"lease_seconds must be from 5 to {MAX_LEASE_SECONDS} (a year), not {value}"
+        )
+    return value
 
 
 def storable_json(value: Any, depth: int = 0) -> Any:

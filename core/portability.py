@@ -243,7 +243,7 @@ class _Importer:
                 due_at=self.t(board.opt_time("due_at")),
                 lead=board.opt("lead", str, None),
                 require_verification=board.opt("require_verification", bool, False),
-                lease_seconds=board.opt("lease_seconds", int, 900),
+                lease_seconds=board.check("lease_seconds", int, limits.lease_seconds, 900),
                 next_number=max((t.check("key", str, split_key)[1] for t in tasks), default=0) + 1,
                 created_at=self.t(board.time("created_at")),
             )

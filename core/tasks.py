@@ -274,9 +274,9 @@ class TasksMixin(DeckBase):
                 q = q.join(agent_t, agent_t.c.id == task_t.c.assignee_id).where(
                     agent_t.c.name == assignee
                 )
-            q = q.order_by(task_t.c.priority, task_t.c.id).offset(offset)
+            q = q.order_by(task_t.c.priority, task_t.c.id).offset(limits.row_window(offset))
             if limit is not None:
-                q = q.limit(limit)
+                q = q.limit(limits.row_window(limit))
             return convert.tasks(tx.conn, tx.conn.execute(q).mappings().all(), tx.now)
 
     def ready(
@@ -306,7 +306,7 @@ class TasksMixin(DeckBase):
                 )
             else:
                 q = q.order_by(task_t.c.priority, task_t.c.id)
-            rows = tx.conn.execute(q.limit(limit)).mappings().all()
+            rows = tx.conn.execute(q.limit(limits.row_window(limit))).mappings().all()
             return convert.tasks(tx.conn, rows, tx.now)
 
     def counts(self, board: str | None = None) -> BoardCounts:

@@ -63,6 +63,15 @@ def test_duplicate_board_refused(web: Deck, refused: Refused) -> None:
 def test_lease_too_short_refused(deck: Deck) -> None:
     with pytest.raises(ValidationError, match="lease_seconds"):
         deck.create_board("WEB", "Website", actor="ann", lease_seconds=1)
+
+
+@pytest.mark.parametrize("seconds", [365 * 24 * 3600 + 1, 2**63 - 1, 2**63])
+def test_lease_longer_than_a_year_refused(deck: Deck, seconds: int) -> None:
+    """Found by tests/fuzz: 2^63 did not fit the column, and 2^63 - 1 was stored and then
+    made every claim on the board fail with an OverflowError."""
+    with pytest.raises(ValidationError, match="lease_seconds must be from 5 to 31536000"):
+        deck.create_board("WEB", "Website", actor="ann", lease_seconds=seconds)
+    assert deck.list_boards() == []
     assert deck.list_boards() == []
 
 

@@ -115,6 +115,20 @@ def test_log_data_nested_too_deep_is_refused(web: Deck, refused: Refused) -> Non
         web.log(key, "far too deep", actor="gen", data=nested(5000))
 
 
+def test_query_windows_past_sql_integers_are_empty_not_errors(web: Deck) -> None:
+    """Found by tests/fuzz: `task list --limit 9223372036854775808` and its kin were an
+    "unexpected OverflowError" (SQL cannot bind the number); negatives failed on PostgreSQL."""
+    key = task_in(web, "in_progress")
+    huge = 2**63
+    assert [t.key for t in web.list_tasks("WEB", limit=huge)] == [key]
+    assert web.list_tasks("WEB", offset=huge) == [] == web.list_tasks("WEB", limit=-1)
+    assert [t.key for t in web.ready("WEB", limit=huge)] == []
+    assert web.events_since(huge) == []
+    assert len(web.events_since(-huge, limit=huge)) == web.max_event_id()
+    assert web.task_events(key, limit=huge) == web.task_events(key, before_id=huge)
+    assert web.task_events(key, after_id=huge) == []
+
+
 def test_doing_text_is_one_short_line(web: Deck) -> None:
     task_in(web, "in_progress")
     web.doing("gen", "step\n" * 100)

@@ -339,6 +339,7 @@ MALFORMED: dict[str, tuple[Callable[[dict[str, Any]], None], tuple[str, ...]]] =
     "checkpoint on another board": (_set("checkpoints[0].task", "API-1"), ("checkpoints[0].task",)),
     "board missing": (_set("board", DELETE), ("board", "missing")),
     "bad board key": (_set("board.key", "web site"), ("board key",)),
+    "lease past a year": (_set("board.lease_seconds", 2**63 - 1), ("board.lease_seconds",)),
     "wrong format": (_set("format", "trello"), ("format", "'trello'")),
     "version as text": (_set("version", "1"), ("version",)),
 }
