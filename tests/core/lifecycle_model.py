@@ -1,0 +1,245 @@
+"""The lifecycle property tests' model: the board's team, which calls a verb must accept, the
+budgets a claim must respect, and a replay of the event log that must arrive at every task's
+stored status, holder and version.
+
+Everything here works on the frozen read models `Deck` returns (`Task`, `Event`, `Agent`),
+never on the database, so the state machine checks the store only through its front door.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from core.lifecycle import EDITS, MOVES
+from core.models import FINISHED_STATUSES, Agent, Event, Task
+
+SWEEPER = "agentdeck"  # the actor of `lease_expired` events
+# Event kinds a task's log may hold; a new kind must be taught to the replay before it passes.
+TASK_EVENT_KINDS = {
+    "created",
+    "assigned",
+    "priority",
+    "claimed",
+    "status",
+    "approval",
+    "reopened",
+    "lease_expired",
+    "log",
+    "usage",
+    "doing",
+    "dependency",
+    "budget",
+    "message",
+}
+BOARD_EVENT_KINDS = {"board", "agent", "plan", "budget", "usage", "doing", "message"}
+
+
+@dataclass(frozen=True)
+class Member:
+    name: str
+    human: bool
+    skills: frozenset[str]
+
+
+@dataclass(frozen=True)
+class Team:
+    """The board's roster as `Deck` reports it, and who may do what."""
+
+    members: Mapping[str, Member]
+    lead: str | None
+
+    @classmethod
+    def of(cls, agents: Iterable[Agent], lead: str | None) -> Team:
+        members = {a.name: Member(a.name, a.kind == "human", frozenset(a.skills)) for a in agents}
+        return cls(members, lead)
+
+    def on_board(self, name: str | None) -> bool:
+        return name is not None and name in self.members
+
+    def human(self, name: str) -> bool:
+        return name in self.members and self.members[name].human
+
+    def human_or_lead(self, name: str) -> bool:
+        return self.human(name) or (self.on_board(name) and name == self.lead)
+
+    def fits(self, name: str, skills: Iterable[str]) -> bool:
+        """Whether the member has every skill a task requires (none required fits everyone)."""
+        return set(skills) <= self.members[name].skills
+
+
+def number(key: str) -> int:
+    return int(key.rsplit("-", 1)[1])
+
+
+def lapsed(task: Task, now: datetime) -> bool:
+    """In progress with a lease that ran out: the next sweep sends it back to the queue."""
+    lease = task.lease_expires_at
+    return task.status == "in_progress" and lease is not None and lease < now
+
+
+def holds(task: Task, actor: str, now: datetime) -> bool:
+    """Whether `actor` holds `task` with a live lease (the holder verbs' precondition)."""
+    return task.status == "in_progress" and task.assignee == actor and not lapsed(task, now)
+
+
+def after_sweep(tasks: Mapping[str, Task], now: datetime) -> dict[str, Task]:
+    """The tasks as a lease sweep at `now` leaves them: lapsed ones pending and unassigned."""
+    return {
+        k: dataclasses.replace(t, status="pending", assignee=None, lease_expires_at=None)
+        if lapsed(t, now)
+        else t
+        for k, t in tasks.items()
+    }
+
+
+# -- dependencies ------------------------------------------------------------------------------
+
+
+def open_blockers(key: str, edges: Mapping[str, set[str]], tasks: Mapping[str, Task]) -> set[str]:
+    """The blockers of `key` that are neither done nor cancelled."""
+    return {b for b in edges.get(key, set()) if tasks[b].status not in FINISHED_STATUSES}
+
+
+def reaches(edges: Mapping[str, set[str]], start: str, goal: str) -> bool:
+    """Whether `start` waits on `goal`, directly or through other tasks."""
+    seen, todo = set(), [start]
+    while todo:
+        key = todo.pop()
+        if key == goal:
+            return True
+        if key not in seen:
+            seen.add(key)
+            todo.extend(edges.get(key, ()))
+    return False
+
+
+def has_cycle(edges: Mapping[str, set[str]]) -> bool:
+    return any(reaches(edges, b, key) for key, blockers in edges.items() for b in blockers)
+
+
+# -- budgets -------------------------------------------------------------------------------------
+
+
+@dataclass
+class Budgets:
+    """Token budgets and usage as the test set and recorded them.
+
+    A hard limit is exhausted once usage reaches it; the store flags it at that moment and a
+    later claim in its scope (board, agent, or the task claimed by key) is refused.
+    """
+
+    hard: dict[tuple[str, str], float | None] = field(default_factory=dict)
+    usage: list[tuple[str, str | None, int]] = field(default_factory=list)
+
+    def used(self, scope: str, subject: str) -> int:
+        return sum(
+            tokens
+            for actor, key, tokens in self.usage
+            if scope == "board"
+            or (scope == "agent" and actor == subject)
+            or (scope == "task" and key == subject)
+        )
+
+    def exhausted(self, scope: str, subject: str) -> bool:
+        hard = self.hard.get((scope, subject))
+        return hard is not None and self.used(scope, subject) >= hard
+
+    def claim_blocked(self, actor: str, key: str | None) -> bool:
+        scopes = [("board", ""), ("agent", actor)] + ([("task", key)] if key else [])
+        return any(self.exhausted(*s) for s in scopes)
+
+    def crosses_hard(self, actor: str, key: str | None, tokens: int) -> bool:
+        """Whether recording `tokens` pushes a budget in scope from under to at or over its
+        hard limit (which escalates the task if it is in progress)."""
+        scopes = [("board", ""), ("agent", actor)] + ([("task", key)] if key else [])
+        for scope in scopes:
+            hard = self.hard.get(scope)
+            used = self.used(*scope)
+            if hard is not None and used < hard <= used + tokens:
+                return True
+        return False
+
+
+# -- the event log, replayed --------------------------------------------------------------------
+
+
+@dataclass
+class Replayed:
+    status: str
+    assignee: str | None
+    version: int
+    verification_logged: bool = False
+
+
+class Replay:
+    """Folds the event log, in id order, into each task's status, holder and version, checking
+    that every status change is a move of `core.lifecycle.MOVES` made by someone allowed to."""
+
+    def __init__(self, team: Team) -> None:
+        self.team = team
+        self.tasks: dict[str, Replayed] = {}
+        self.last_id = 0
+        self.last_at: datetime | None = None
+
+    def apply(self, e: Event) -> None:
+        assert e.id > self.last_id, f"event ids went {self.last_id} -> {e.id}"
+        assert self.last_at is None or e.created_at >= self.last_at, f"event {e.id} went back"
+        self.last_id, self.last_at = e.id, e.created_at
+        assert e.actor == SWEEPER or self.team.on_board(e.actor), f"event {e.id} by {e.actor}"
+        if e.task is None:
+            assert e.kind in BOARD_EVENT_KINDS, f"unexpected board event {e.kind} ({e.id})"
+            return
+        assert e.kind in TASK_EVENT_KINDS, f"unexpected task event {e.kind} ({e.id})"
+        if e.kind == "created":
+            assert e.task not in self.tasks, f"{e.task} created twice"
+            assert e.data.get("to") == "pending"
+            self.tasks[e.task] = Replayed("pending", None, 1)
+            return
+        t = self.tasks[e.task]
+        where = f"event {e.id} ({e.kind} {e.data}) on {e.task}"
+        if "verb" in e.data:
+            self._move(t, e, where)
+        elif e.kind == "assigned" and "from_agent" in e.data:
+            assert t.status in EDITS["assign"], f"{where}: assigned while {t.status}"
+            assert self.team.human_or_lead(e.actor), f"{where}: {e.actor} may not assign"
+            assert e.data["from_agent"] == t.assignee, f"{where}: was {t.assignee}"
+            t.assignee, t.version = e.data["to_agent"], t.version + 1
+        elif e.kind == "assigned":  # the assignment a new task was created with
+            assert t.version == 1 and t.assignee is None, where
+            t.assignee = e.data["to"]
+        elif e.kind == "priority":
+            assert t.status in EDITS["set_priority"], f"{where}: priority while {t.status}"
+            assert self.team.human_or_lead(e.actor), f"{where}: {e.actor} may not reprioritise"
+            t.version += 1
+        elif e.kind == "log" and e.subkind == "verification":
+            t.verification_logged = True
+
+    def _move(self, t: Replayed, e: Event, where: str) -> None:
+        verb = e.data["verb"]
+        move = MOVES[verb]
+        assert e.kind == move.event, f"{where}: a {verb} writes {move.event}"
+        assert e.data["from"] == t.status, f"{where}: the task was {t.status}"
+        assert t.status in move.sources, f"{where}: {verb} is not allowed from {t.status}"
+        assert e.data["to"] == move.target, f"{where}: {verb} goes to {move.target}"
+        if move.who == "holder" and not (verb == "escalate" and e.data.get("reason") == "budget"):
+            assert e.actor == t.assignee, f"{where}: {e.actor} does not hold it ({t.assignee})"
+        elif move.who == "human":
+            assert self.team.human(e.actor), f"{where}: {e.actor} is not a human"
+        elif move.who == "human_or_lead":
+            assert self.team.human_or_lead(e.actor), f"{where}: {e.actor} is no human or lead"
+        if verb == "approve":
+            assert e.actor != t.assignee, f"{where}: {e.actor} approved their own work"
+        if verb == "expire":
+            assert e.actor == SWEEPER, where
+        if verb == "claim":
+            assert t.assignee in (None, e.actor), f"{where}: it was assigned to {t.assignee}"
+            t.assignee = e.actor
+        elif verb in ("release", "expire"):
+            t.assignee = None
+        elif verb == "reassign":
+            assert e.data["from_agent"] == t.assignee, f"{where}: was {t.assignee}"
+            t.assignee = e.data["to_agent"]
+        t.status, t.version = move.target, t.version + 1

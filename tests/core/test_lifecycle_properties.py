@@ -1,0 +1,406 @@
+"""Any sequence of verbs, by anyone, on any task, keeps the store's invariants.
+
+A hypothesis state machine drives a real `Deck` on a fresh SQLite file per example, with a
+fake clock so leases lapse on demand. Each rule calls one verb with a random, often wrong,
+actor and task: the call either succeeds when the model says it may, or is refused with a
+one-line `DeckError` (anything else fails the test) that left the database exactly as it
+was. After every step, reading only through `Deck`: one holder per task, statuses changed
+only by the lifecycle's allowed moves, an append-only event log that replays to every task's
+status, holder and version, readiness in step with the dependencies, and no dependency cycle
+(see `lifecycle_machine.py` and `lifecycle_model.py`).
+
+CI runs 60 examples of 40 steps (~20 s); a long run: `AGENTDECK_PROPERTY_EXAMPLES=1000
+pytest tests/core/test_lifecycle_properties.py -s` (prints how often each verb was done or
+refused). A heartbeat is the one mutation that writes no event: it renews leases only.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any
+
+import pytest
+from hypothesis import settings
+from hypothesis import strategies as st
+from hypothesis.stateful import rule, run_state_machine_as_test
+
+from core import Deck
+from core.lifecycle import EDITS, MOVES
+from core.models import LOG_KINDS
+from tests.conftest import LEASE_SECONDS
+from tests.core.lifecycle_machine import (
+    LEASE,
+    MISSING,
+    OUTCOMES,
+    LifecycleBase,
+    aims,
+    anyone,
+    bosses,
+    holder_rule,
+    human_rule,
+    notes,
+    picks,
+    plan_tasks,
+    reasons,
+    seen_versions,
+    skill_sets,
+    titles,
+    workers,
+)
+from tests.core.lifecycle_model import after_sweep, has_cycle, holds, lapsed, number, reaches
+from tests.core.lifecycle_model import open_blockers as blocking
+
+EXAMPLES = int(os.environ.get("AGENTDECK_PROPERTY_EXAMPLES", "60"))
+STEPS = int(os.environ.get("AGENTDECK_PROPERTY_STEPS", "40"))
+
+
+class LifecycleMachine(LifecycleBase):
+    """The rules: every verb of the lifecycle, called with arguments right or wrong."""
+
+    # -- creating tasks and dependencies -----------------------------------------------------
+
+    @rule(
+        actor=anyone,
+        title=titles,
+        priority=st.integers(0, 4),
+        skills=skill_sets,
+        approval=st.booleans(),
+        assignee=st.none() | anyone,
+        blockers=st.lists(picks, max_size=3),
+    )
+    def add_task(self, actor, title, priority, skills, approval, assignee, blockers) -> None:  # type: ignore[no-untyped-def]
+        blocked_by = [self._key(p) for p in blockers]
+        ok = (
+            bool(title.strip())
+            and self.team.on_board(actor)
+            and (assignee is None or self.team.on_board(assignee))
+            and all(b.upper() in self.tasks for b in blocked_by)
+        )
+        done, task = self._attempt(
+            "add_task",
+            lambda: self.deck.add_task(
+                title,
+                actor=actor,
+                priority=priority,
+                skills=skills,
+                requires_approval=approval,
+                assignee=assignee,
+                blocked_by=blocked_by,
+            ),
+            ok=ok,
+        )
+        if done:
+            self._created(task.key, {b.upper() for b in blocked_by})
+
+    @rule(actor=anyone, pick=picks, blocker=picks)
+    def add_dependency(self, actor: str, pick: int, blocker: int) -> None:
+        key, on = self._key(pick), self._key(blocker)
+        k, b = key.upper(), on.upper()
+        ok = (
+            k in self.tasks
+            and b in self.tasks
+            and self.team.on_board(actor)
+            and not reaches(self.edges, b, k)  # a cycle, or a task waiting on itself
+        )
+        done, _ = self._attempt(
+            "add_dependency", lambda: self.deck.add_dependency(key, on, actor=actor), ok=ok
+        )
+        if done:
+            self.edges[k].add(b)
+            self.relinked.add(k)
+
+    @rule(actor=anyone, specs=plan_tasks)
+    def plan(self, actor: str, specs: list[dict[str, Any]]) -> None:
+        refs = "abc"[: len(specs)]
+        tasks = [
+            {
+                **spec,
+                "ref": ref,
+                "skills": list(spec["skills"]),
+                "blocked_by": [
+                    b if isinstance(b, str) else self._key(b) for b in spec["blocked_by"]
+                ],
+            }
+            for ref, spec in zip(refs, specs, strict=True)
+        ]
+        key_of = {ref: f"WEB-{len(self.keys) + 1 + i}" for i, ref in enumerate(refs)}
+        edges = {key_of[t["ref"]]: set[str]() for t in tasks}
+        ok = self.team.on_board(actor) and all(t["title"].strip() for t in tasks)
+        for t in tasks:
+            for name in t["blocked_by"]:
+                known = key_of.get(name) or (name.upper() if name.upper() in self.tasks else None)
+                ok = ok and known is not None  # a ref outside the plan, or no such task
+                edges[key_of[t["ref"]]].add(known or MISSING)
+        ok = ok and not has_cycle(edges)  # existing tasks never wait on new ones
+        done, created = self._attempt("plan", lambda: self.deck.plan(tasks, actor=actor), ok=ok)
+        if done:
+            assert [t.key for t in created] == list(key_of.values())
+            for key, blockers in edges.items():
+                self._created(key, blockers)
+
+    # -- the agent's side ----------------------------------------------------------------------
+
+    @rule(who=workers, pick=picks)
+    def claim_next(self, who: str, pick: int) -> None:
+        """`who` (as "holder": the assignee of a pending task) claims the best ready task."""
+        actor = self._actor(who, self._key(pick, True, ("pending",)))
+        now = self.clock.now
+        swept = after_sweep(self.tasks, now)  # a claim first sweeps lapsed leases
+        ok = self.team.on_board(actor) and not self.budgets.claim_blocked(actor, None)
+        fits = self._ready_for(actor, swept) if ok else []
+        fits = [k for k in fits if not self.budgets.exhausted("task", k)]  # spent task budgets
+        best = fits[0] if fits else None
+        done, claim = self._attempt(
+            "claim", lambda: self.deck.claim(actor), ok=ok, events=best is not None
+        )
+        if done:
+            assert (claim.task.key if claim else None) == best, "claimed the wrong task"
+            self.may_change = {k for k, t in self.tasks.items() if lapsed(t, now)} | {best}
+            if claim is not None:
+                t = claim.task
+                assert (t.status, t.assignee, t.lease_expires_at) == (
+                    "in_progress",
+                    actor,
+                    now + LEASE,
+                )
+
+    @rule(actor=anyone, pick=picks, aim=aims)
+    def claim_key(self, actor: str, pick: int, aim: bool) -> None:
+        key = self._key(pick, aim, ("pending",))
+        k, now = key.upper(), self.clock.now
+        swept = after_sweep(self.tasks, now)
+        t = swept.get(k)
+        ok = (
+            t is not None
+            and self.team.on_board(actor)
+            and not self.budgets.claim_blocked(actor, k)
+            and t.status == "pending"
+            and not blocking(k, self.edges, swept)
+            and t.assignee in (None, actor)
+        )
+        done, claim = self._attempt("claim", lambda: self.deck.claim(actor, key=key), ok=ok)
+        if done:
+            assert (claim.task.key, claim.task.status, claim.task.assignee) == (
+                k,
+                "in_progress",
+                actor,
+            )
+            self.may_change = {x for x, t in self.tasks.items() if lapsed(t, now)} | {k}
+
+    @rule(who=workers, pick=picks)
+    def heartbeat(self, who: str, pick: int) -> None:
+        """`who` (as "holder": the holder of a task in progress) renews its live leases."""
+        actor = self._actor(who, self._key(pick, True, ("in_progress",)))
+        now = self.clock.now
+        held = sorted((k for k, t in self.tasks.items() if holds(t, actor, now)), key=number)
+        done, renewed = self._attempt(
+            "heartbeat",
+            lambda: self.deck.heartbeat(actor),
+            ok=self.team.on_board(actor),
+            events=False,
+        )
+        if done:
+            assert renewed == held
+            assert self.deck.max_event_id() == self.replay.last_id, "a heartbeat wrote an event"
+            for key in held:
+                assert self.deck.get_task(key).lease_expires_at == now + LEASE
+
+    @rule(who=workers, pick=picks, aim=aims, on_task=st.booleans())
+    def doing(self, who: str, pick: int, aim: bool, on_task: bool) -> None:
+        key = self._key(pick, aim, ("in_progress",)) if on_task else None
+        actor = self._actor(who, key or "")
+        t = self.tasks.get(key.upper()) if key else None
+        ok = self.team.on_board(actor) and (
+            key is None or (t is not None and holds(t, actor, self.clock.now))
+        )
+        self._attempt("doing", lambda: self.deck.doing(actor, "Writing [b]SQL[/b]", key=key), ok=ok)
+
+    @rule(
+        who=workers,
+        pick=picks,
+        aim=aims,
+        kind=st.sampled_from((*LOG_KINDS[:2], "rumour", *LOG_KINDS[2:])),
+        text=st.sampled_from(["ran pytest: 12 passed", " ", "[b]observed[/b] \x1b[2J"]),
+    )
+    def log(self, who: str, pick: int, aim: bool, kind: str, text: str) -> None:
+        key = self._key(pick, aim, ("in_progress", "review", "escalated"))
+        actor = self._actor(who, key)
+        t = self.tasks.get(key.upper())
+        ok = (
+            kind in LOG_KINDS
+            and bool(text.strip())
+            and t is not None
+            and self.team.on_board(actor)
+            and (
+                self.team.human(actor)
+                or (t.status in ("review", "escalated") and t.assignee == actor)
+                or holds(t, actor, self.clock.now)
+            )
+        )
+        self._attempt("log", lambda: self.deck.log(key, text, actor=actor, kind=kind), ok=ok)
+
+    @rule(
+        who=workers,
+        pick=picks,
+        on_task=st.booleans(),
+        tokens=st.sampled_from((0, 50, -1, 120, 400)),
+    )
+    def record_usage(self, who: str, pick: int, on_task: bool, tokens: int) -> None:
+        key = self._key(pick) if on_task else None
+        k = key.upper() if key else None
+        actor = self._actor(who, key or "")
+        ok = tokens >= 0 and self.team.on_board(actor) and (k is None or k in self.tasks)
+        escalates = (  # crossing a hard budget escalates the task if it is in progress
+            ok
+            and k is not None
+            and self.tasks[k].status == "in_progress"
+            and self.budgets.crosses_hard(actor, k, tokens)
+        )
+        done, _ = self._attempt(
+            "record_usage",
+            lambda: self.deck.record_usage(key, actor=actor, tokens_in=tokens, cost_usd=0.01),
+            ok=ok,
+        )
+        if done:
+            self.budgets.usage.append((actor, k, tokens))
+            if escalates and k is not None:
+                t = self.deck.get_task(k)
+                assert t.status == "escalated" and t.escalation_reason.startswith("budget")
+                self.may_change = {k}
+
+    submit = holder_rule("submit", evidence=st.booleans())
+    complete = holder_rule("complete", evidence=st.booleans())
+    fail = holder_rule("fail", reason=reasons)
+    escalate = holder_rule("escalate", reason=reasons)
+    release = holder_rule("release", reason=reasons)
+
+    # -- the human's side ----------------------------------------------------------------------
+
+    approve = human_rule("approve")
+    reject = human_rule("reject", note=notes)
+    reopen = human_rule("reopen", note=notes)
+    answer = human_rule("answer", note=notes)
+    cancel = human_rule("cancel", note=notes)
+
+    @rule(who=bosses, pick=picks, aim=aims, assignee=st.none() | anyone, seen=seen_versions)
+    def assign(self, who: str, pick: int, aim: bool, assignee: str | None, seen: str) -> None:
+        key = self._key(pick, aim, EDITS["assign"])
+        k, actor = key.upper(), self._actor(who, key)
+        t, version = self._seen(k, seen)
+        ok = (
+            t is not None
+            and self.team.human_or_lead(actor)
+            and version in (None, t.version)
+            and t.status in EDITS["assign"]
+            and (assignee is None or self.team.on_board(assignee))
+        )
+        done, task = self._attempt(
+            "assign",
+            lambda: self.deck.assign(key, assignee, actor=actor, expected_version=version),
+            ok=ok,
+        )
+        if done and t is not None:
+            self.may_change = {k}
+            moves = t.status in MOVES["reassign"].sources  # a held or escalated task: pending
+            assert (task.status, task.assignee) == ("pending" if moves else t.status, assignee)
+
+    @rule(who=bosses, pick=picks, priority=st.sampled_from((0, 1, 2, 5, 3, 4)), seen=seen_versions)
+    def set_priority(self, who: str, pick: int, priority: int, seen: str) -> None:
+        key = self._key(pick)
+        k, actor = key.upper(), self._actor(who, key)
+        t, version = self._seen(k, seen)
+        ok = (
+            0 <= priority <= 4
+            and t is not None
+            and self.team.human_or_lead(actor)
+            and version in (None, t.version)
+            and t.status in EDITS["set_priority"]
+        )
+        done, task = self._attempt(
+            "set_priority",
+            lambda: self.deck.set_priority(key, priority, actor=actor, expected_version=version),
+            ok=ok,
+        )
+        if done:
+            self.may_change = {k}
+            assert task.priority == priority
+
+    @rule(
+        who=bosses,
+        scope=st.sampled_from(("board", "agent", "task")),
+        agent=anyone,
+        pick=picks,
+        hard=st.sampled_from((0, 50, None, 200, 400, 800)),
+        soft=st.sampled_from((None, 100, None)),
+        metric=st.sampled_from(("tokens", "bananas", "tokens", "tokens")),
+    )
+    def set_budget(self, who, scope, agent, pick, hard, soft, metric) -> None:  # type: ignore[no-untyped-def]
+        subject = {"board": "", "agent": agent, "task": self._key(pick)}[scope]
+        actor = self._actor(who, subject)
+        ok = (
+            metric == "tokens"
+            and (hard is not None or soft is not None)
+            and self.team.human_or_lead(actor)
+            and (scope != "agent" or self.team.on_board(subject))
+            and (scope != "task" or subject.upper() in self.tasks)
+        )
+        done, _ = self._attempt(
+            "set_budget",
+            lambda: self.deck.set_budget(
+                metric, actor=actor, scope=scope, subject=subject, soft=soft, hard=hard
+            ),
+            ok=ok,
+        )
+        if done:
+            self.budgets.hard[(scope, subject.upper() if scope == "task" else subject)] = hard
+
+    # -- time ----------------------------------------------------------------------------------
+
+    @rule(seconds=st.sampled_from([1, 30, LEASE_SECONDS, LEASE_SECONDS + 1, 600]), sweep=aims)
+    def tick(self, seconds: int, sweep: bool) -> None:
+        """Time passes, so leases lapse; then maybe the lease sweep runs."""
+        self.clock.advance(seconds)
+        if not sweep:
+            return
+        swept = {k for k, t in self.tasks.items() if lapsed(t, self.clock.now)}
+        done, keys = self._attempt(
+            "expire_leases", self.deck.expire_leases, ok=True, events=bool(swept)
+        )
+        assert done and set(keys) == swept
+        self.may_change = swept
+
+
+@pytest.fixture(scope="module")
+def template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """An empty, migrated database each example copies (migrating costs ~100 ms a time)."""
+    path = tmp_path_factory.mktemp("lifecycle") / "template.db"
+    Deck.open(path, create=True).close()
+    assert not path.with_name("template.db-wal").exists()
+    return path
+
+
+def test_any_sequence_of_verbs_keeps_the_invariants(template: Path) -> None:
+    """Random verbs by random actors never break the store's invariants (see module doc)."""
+    OUTCOMES.clear()
+    run_state_machine_as_test(
+        lambda: LifecycleMachine(template),  # type: ignore[arg-type, return-value]
+        settings=settings(
+            max_examples=EXAMPLES,
+            stateful_step_count=STEPS,
+            deadline=None,
+            print_blob=True,
+            database=None,
+        ),
+    )
+    print(outcomes())
+
+
+def outcomes() -> str:
+    """How often each verb was done and refused in the run, for the long run's report."""
+    verbs = sorted({k.split(":")[0] for k in OUTCOMES})
+    done = {v: OUTCOMES[f"{v}: done"] for v in verbs}
+    refused = {
+        v: sum(n for k, n in OUTCOMES.items() if k.startswith(f"{v}: refused")) for v in verbs
+    }
+    return "; ".join(f"{v} {done[v]} done/{refused[v]} refused" for v in verbs)
