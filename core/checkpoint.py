@@ -20,6 +20,7 @@ from __future__ import annotations
 import os
 import sqlite3
 from pathlib import Path
+from typing import Any
 
 import sqlalchemy as sa
 
@@ -45,13 +46,13 @@ class WalGuard:
             return
         if size < self.next_at:
             return
-        driver = conn.connection.driver_connection
+        driver: Any = conn.connection.driver_connection
         try:
-            driver.execute(f"PRAGMA busy_timeout={self.wait_ms}")  # type: ignore[union-attr]
+            driver.execute(f"PRAGMA busy_timeout={self.wait_ms}")
             try:
-                row = driver.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchone()  # type: ignore[union-attr]
+                row = driver.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchone()
             finally:
-                driver.execute(f"PRAGMA busy_timeout={self.busy_ms}")  # type: ignore[union-attr]
+                driver.execute(f"PRAGMA busy_timeout={self.busy_ms}")
             done = row is not None and row[0] == 0
         except sqlite3.Error:
             done = False  # e.g. the disk is full: the write stands; try again later

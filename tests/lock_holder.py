@@ -104,7 +104,7 @@ def holding_write_lock(db: str | Path, kind: str = "sqlite") -> Iterator[LockHol
 
 def blocked_flock_waiters(lock_file: Path) -> int:
     """How many processes wait in a blocking `flock` on `lock_file` right now (Linux
-    `/proc/locks` lists waiters with `->`); how a test knows a writer is queued, without sleeping."""
+    `/proc/locks` lists waiters with `->`): how a test knows a writer is queued."""
     inode = lock_file.stat().st_ino
     count = 0
     for row in Path("/proc/locks").read_text().splitlines():

@@ -11,20 +11,24 @@ process plans more tasks whenever fewer than a few dozen are ready, as a lead ag
 The `-wal` size is sampled every second. SQLite never shrinks the file below its high-water
 mark except to `journal_size_limit` (64 MiB), so a WAL that once passed the limit is seen at the
 limit by the next sample. Printed: max and p95 WAL size, committed operations/s, WAL restarts
-(each follows a complete checkpoint; read from the WAL header's salt), the console's
-refreshes and how long its read transactions stayed open, errors, and the load average (the machine may be shared). Exits 1 if the
-WAL reached 64 MiB or anything failed. `run_soak` is what `test_wal_growth.py` runs, shorter.
+(each follows a complete checkpoint; read from the WAL header's salt), the console's refreshes,
+how long its read transactions stayed open and how late its event loop ran, errors, and the
+load average (the machine may be shared). Exits 1 if the WAL reached 64 MiB or anything failed
+(a console that does not shut down within a minute included). `run_soak` is what
+`test_wal_growth.py` runs, shorter.
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import faulthandler
 import json
 import os
 import tempfile
 import threading
 import time
+import traceback
 from dataclasses import dataclass, field
 from multiprocessing.synchronize import Event
 from pathlib import Path
@@ -42,6 +46,8 @@ CHUNK_TASKS = 5  # tasks a writer works per `mix.deck_writer` call, between dead
 READY_LOW = 40  # the feeder plans more when fewer tasks than this are ready
 PLAN_MORE = 200
 CONSOLE_SIZE = (160, 48)
+TICK_S = 0.25  # the console process checks for the stop signal this often
+EXIT_GRACE_S = 60.0
 
 
 @dataclass
@@ -56,6 +62,10 @@ class SoakResult:
     wal_truncations: int = 0
     console_refreshes: int = 0
     console_reads: list[float] = field(default_factory=list)
+    console_lags: list[float] = field(default_factory=list)
+    console_refresh_ui: float = 0.0
+    console_exit_seconds: float = 0.0
+    console_stacks: str = ""  # the console's threads, if it hung shutting down
     planned: int = 0
     errors: list[str] = field(default_factory=list)
     load_before: tuple[float, float, float] = (0.0, 0.0, 0.0)
@@ -138,7 +148,17 @@ class _ReadTimes:
 
 def console_reader(db: str, ready: Event, stop: Event, out: str) -> None:
     """The real console over `db`, headless, live, charts shown, until `stop` is set."""
-    asyncio.run(_console(db, ready, stop, Path(out)))
+    asyncio.run(_console_reporting_errors(db, ready, stop, Path(out)))
+
+
+async def _console_reporting_errors(db: str, ready: Event, stop: Event, out: Path) -> None:
+    """`_console`, leaving the traceback of anything it raises beside `out` (if the console's
+    threads then keep the process alive, it is all the caller gets)."""
+    try:
+        await _console(db, ready, stop, out)
+    except BaseException:
+        out.with_suffix(".error").write_text(traceback.format_exc())
+        raise
 
 
 async def _console(db: str, ready: Event, stop: Event, out: Path) -> None:
@@ -155,7 +175,7 @@ async def _console(db: str, ready: Event, stop: Event, out: Path) -> None:
         shown(message, *args, **kwargs)
 
     app.notify = notify  # type: ignore[method-assign]
-    refreshes = 0
+    refreshes, lags, refresh_ui = 0, [], 0.0
     async with app.run_test(size=CONSOLE_SIZE) as pilot:
         while not (isinstance(app.screen, BoardScreen) and app.screen.cursor >= 0):
             await pilot.pause(0.05)
@@ -165,11 +185,26 @@ async def _console(db: str, ready: Event, stop: Event, out: Path) -> None:
         ready.set()
         cursor = board.cursor
         while not stop.is_set():
-            await pilot.pause(0.25)
+            asked = time.monotonic()
+            await pilot.pause(TICK_S)
+            lags.append(time.monotonic() - asked - TICK_S)  # how late the event loop woke us
             if board.cursor != cursor:
                 refreshes += 1
                 cursor = board.cursor
-    out.write_text(json.dumps({"refreshes": refreshes, "errors": errors, "reads": reads.seconds}))
+                refresh_ui = max(refresh_ui, board.refresh_ui_seconds)
+        seen = {
+            "refreshes": refreshes,
+            "errors": errors,
+            "reads": reads.seconds,
+            "lags": lags,
+            "refresh_ui": refresh_ui,
+            "app_running": app.is_running,
+        }
+        out.write_text(json.dumps(seen))  # before shutting down, which is timed by the caller
+        # If shutting down hangs, leave the threads' stacks for the report.
+        stacks = out.with_suffix(".stacks").open("w")
+        faulthandler.dump_traceback_later(EXIT_GRACE_S / 2, file=stacks)
+    faulthandler.cancel_dump_traceback_later()
 
 
 # -- watching the WAL --------------------------------------------------------------------------
@@ -232,7 +267,9 @@ def run_soak(folder: Path, *, seconds: float, writers: int, console: bool = True
     finally:
         stop.set()
         gate.set()
-        harness.join_all(procs, timeout=120)
+        harness.join_all(workers, timeout=120)
+        if console:
+            _join_console(procs[-1], result, folder)
     for out in outs:
         done = harness.read_result(out)
         result.ops += done["ops"]
@@ -241,9 +278,28 @@ def run_soak(folder: Path, *, seconds: float, writers: int, console: bool = True
         seen = harness.read_result(console_out)
         result.console_refreshes = seen["refreshes"]
         result.console_reads = seen["reads"]
+        result.console_lags = seen["lags"]
+        result.console_refresh_ui = seen["refresh_ui"]
+        if not seen["app_running"]:
+            result.errors.append("console: the app had stopped before the end of the soak")
         result.errors += [f"console: {e}" for e in seen["errors"]]
     result.load_after = os.getloadavg()
     return result
+
+
+def _join_console(proc: Any, result: SoakResult, result_folder: Path) -> None:
+    """Wait for the console to shut down; one that does not within `EXIT_GRACE_S` is killed
+    and counted as an error."""
+    told = time.monotonic()
+    proc.join(EXIT_GRACE_S)
+    result.console_exit_seconds = time.monotonic() - told
+    if proc.is_alive():
+        proc.kill()
+        proc.join()
+        result.errors.append(f"console: still running {EXIT_GRACE_S:g} s after told to stop")
+    for name in ("console.error", "console.stacks"):
+        if (result_folder / name).exists():
+            result.console_stacks += (result_folder / name).read_text()
 
 
 def _sample_and_feed(
@@ -285,6 +341,17 @@ def _reads(result: SoakResult) -> str:
     )
 
 
+def _lags(result: SoakResult) -> str:
+    lags = sorted(result.console_lags)
+    if not lags:
+        return "event loop not measured"
+    p99 = lags[min(len(lags) - 1, int(0.99 * len(lags)))]
+    p50, top = lags[len(lags) // 2], lags[-1]
+    return (
+        f"event-loop lag p50 {p50 * 1000:.0f} ms, p99 {p99 * 1000:.0f} ms, max {top * 1000:.0f} ms"
+    )
+
+
 def report(result: SoakResult) -> str:
     def load(avg: tuple[float, float, float]) -> str:
         return " ".join(f"{x:.2f}" for x in avg)
@@ -300,6 +367,9 @@ def report(result: SoakResult) -> str:
         f"  committed ops: {result.ops} ({rate:.0f} ops/s); tasks planned by the feeder: "
         f"{result.planned}",
         f"  console refreshes applied: {result.console_refreshes}; {_reads(result)}",
+        f"  console {_lags(result)}; slowest refresh on the UI thread "
+        f"{result.console_refresh_ui * 1000:.0f} ms; shut down in "
+        f"{result.console_exit_seconds:.1f} s",
         f"  load average before {load(result.load_before)}, after {load(result.load_after)}",
         f"  errors: {len(result.errors)}",
     ]
@@ -321,6 +391,11 @@ def main() -> None:
             Path(folder), seconds=seconds, writers=args.writers, console=not args.no_console
         )
     print(report(result))
+    if result.console_stacks:
+        print(
+            "the console shutting down (its error, or its threads if it hung):\n"
+            + result.console_stacks
+        )
     raise SystemExit(0 if result.ok else 1)
 
 

@@ -289,7 +289,11 @@ class BoardScreen(TaskActions):
         replays the board's history, which is not worth doing ten times a second."""
         if self._panels_timer is not None:
             return
-        wait = max(0.0, self._panels_loaded_at + PANELS_INTERVAL_S - time.monotonic())
+        wait = self._panels_loaded_at + PANELS_INTERVAL_S - time.monotonic()
+        if wait <= 0:
+            # Now, not with a zero-second timer: Textual's timer divides by its interval.
+            self.load_panels_now()
+            return
         self._panels_timer = self.set_timer(wait, self._panels_due)
 
     def _panels_due(self) -> None:
