@@ -20,7 +20,7 @@ from sqlalchemy.engine import RowMapping
 
 from core import knowledge, limits
 from core.docs import Doc
-from core.errors import ValidationError
+from core.errors import CycleError, ValidationError
 from core.events import EventsMixin
 from core.models import Task
 from core.tables import agent_t, task_t
@@ -170,6 +170,30 @@ def _agent_name(raw: str) -> str | None:
     return name or None
 
 
+def _waiting_cycle(items: list[Incoming]) -> list[str]:
+    """Source ids around a cycle of `blocked_by` among the incoming tasks (the first id again
+    at the end), or [] if there is none; found before writing, so the error names source ids."""
+    waits = {i.external_id: i.blocked_by for i in items}
+    done: set[str] = set()
+    for start in waits:
+        if start in done:
+            continue
+        path, on_path, stack = [start], {start}, [iter(waits[start])]
+        while stack:
+            blocker = next(stack[-1], None)
+            if blocker is None:
+                on_path.discard(path[-1])
+                done.add(path.pop())
+                stack.pop()
+            elif blocker in on_path:
+                return [*path[path.index(blocker) :], blocker]
+            elif blocker not in done:
+                path.append(blocker)
+                on_path.add(blocker)
+                stack.append(iter(waits.get(blocker, ())))
+    return []
+
+
 def _load_json(path: Path) -> Any:
     if path.stat().st_size > MAX_FILE:
         raise ValidationError(f"{path.name}: larger than {MAX_FILE // 2**20} MiB")
@@ -211,6 +235,11 @@ class ImportersMixin(EventsMixin):
                     raise ValidationError(
                         f"{item.where or source}: task {item.external_id} refers to unknown task {ref!r}"
                     )
+        cycle = _waiting_cycle(items)
+        if cycle:
+            where = next(i.where for i in items if i.external_id == cycle[0]) or source
+            shown = cycle if len(cycle) <= 8 else [*cycle[:4], "…", *cycle[-2:]]
+            raise CycleError(f"{where}: task {cycle[0]} waits on itself: {' -> '.join(shown)}")
         with self._write() as tx:
             b = tx.board(board)
             tx.agent(b["id"], actor, b["key"])

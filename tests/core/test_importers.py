@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 
-from core import Deck, NotFoundError, ValidationError
+from core import CycleError, Deck, NotFoundError, ValidationError
 from tests.conftest import START
 from tests.core.helpers import Refused
 
@@ -174,6 +174,22 @@ def test_a_broken_edit_leaves_the_mirrored_board_as_it_was(
     with refused(ValidationError, "5.json.owner", "expected text"):
         team.import_claude(claude_dir, actor="ann")
     assert team.get_task("SHOP-3").status == "in_progress"
+
+
+def test_a_dependency_cycle_is_refused_naming_the_source_ids(
+    team: Deck, claude_dir: Path, refused: Refused, tmp_path: Path
+) -> None:
+    """Found by tests/fuzz: the refusal named board keys of tasks the rolled-back import never
+    made ("SHOP-7 cannot wait on itself")."""
+    edit_json(claude_dir / "1.json", blockedBy=["3"])  # 3 already waits on 1
+    with refused(CycleError, "1.json: task 1 waits on itself: 1 -> 3 -> 1"):
+        team.import_claude(claude_dir, actor="ann")
+    beads = tmp_path / "loop.jsonl"
+    issue = {"id": "bd-1", "title": "Loop", "status": "open"}
+    beads.write_text(json.dumps({**issue, "dependencies": [{"depends_on_id": "bd-1"}]}) + "\n")
+    with refused(CycleError, "loop.jsonl:1: task bd-1 waits on itself: bd-1 -> bd-1"):
+        team.import_beads(beads, actor="ann")
+    assert team.list_tasks("SHOP", include_cancelled=True) == []
 
 
 def test_claude_import_needs_a_directory_and_a_known_actor(

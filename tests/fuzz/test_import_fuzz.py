@@ -103,14 +103,16 @@ def mutated_exports(draw: st.DrawFn, seed: Seed) -> Any:
     return doc
 
 
-def check_import(args: list[str], sandbox: Sandbox) -> int:
+def check_import(args: list[str], sandbox: Sandbox, where: tuple[str, ...] = ()) -> int:
     """Run `agentdeck ARGS`; a failure must be one line, exit 1 (or 2 for a dependency cycle,
-    as for any refused move), and leave no trace."""
+    as for any refused move), name one of `where` (the file, or the source), and leave no
+    trace."""
     code, stdout, stderr = run_in_process(args)
     assert "Traceback" not in stdout + stderr, stderr
     if code != 0:
         assert code in (1, 2), (code, stderr)
-        one_line_error(stderr)
+        message = one_line_error(stderr)
+        assert not where or any(w in message for w in where), message
         sandbox.assert_unchanged(f"a failed import {args!r} left something behind")
     return code
 
@@ -193,7 +195,8 @@ def test_fuzzed_claude_task_directories(sandbox: Sandbox, files: list[tuple[str,
     folder.mkdir()
     for name, body in files:
         (folder / name).write_bytes(body)
-    check_import(["import", "claude", str(folder), "--board", "WEB", "--as", "ann"], sandbox)
+    args = ["import", "claude", str(folder), "--board", "WEB", "--as", "ann"]
+    check_import(args, sandbox, where=(".json", "claude"))
 
 
 @st.composite
@@ -232,7 +235,8 @@ def test_fuzzed_beads_exports(sandbox: Sandbox, body: bytes) -> None:
     sandbox.reset()
     file = sandbox.work / "fuzzed.jsonl"
     file.write_bytes(body)
-    check_import(["import", "beads", str(file), "--board", "WEB", "--as", "ann"], sandbox)
+    args = ["import", "beads", str(file), "--board", "WEB", "--as", "ann"]
+    check_import(args, sandbox, where=("fuzzed.jsonl", "beads"))
 
 
 def test_the_unmutated_export_imports_under_a_new_key(sandbox: Sandbox) -> None:
