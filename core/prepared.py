@@ -86,32 +86,11 @@ class Prepared:
         if not params:
             return
         form = self._form(conn.dialect, params[0])
-        args = [_bind(form, p) for p in params]
-        cursor = _driver(conn).cursor()
-        dispatch = conn.dispatch
-        if dispatch.before_cursor_execute:
-            dispatch.before_cursor_execute(conn, cursor, form.sql, args, None, True)
-        try:
-            cursor.executemany(form.sql, args)
-        except _dbapi_error(conn) as exc:
-            raise _wrapped(conn, form.sql, exc) from exc
-        if dispatch.after_cursor_execute:
-            dispatch.after_cursor_execute(conn, cursor, form.sql, args, None, True)
+        _execute(conn, form.sql, [_bind(form, p) for p in params], many=True)
 
     def _run(self, conn: sa.Connection, params: Mapping[str, Any]) -> tuple[_Form, Any]:
         form = self._form(conn.dialect, params)
-        args = _bind(form, params)
-        cursor = _driver(conn).cursor()
-        dispatch = conn.dispatch
-        if dispatch.before_cursor_execute:
-            dispatch.before_cursor_execute(conn, cursor, form.sql, args, None, False)
-        try:
-            cursor.execute(form.sql, args)
-        except _dbapi_error(conn) as exc:
-            raise _wrapped(conn, form.sql, exc) from exc
-        if dispatch.after_cursor_execute:
-            dispatch.after_cursor_execute(conn, cursor, form.sql, args, None, False)
-        return form, cursor
+        return form, _execute(conn, form.sql, _bind(form, params), many=False)
 
     # -- compiling ----------------------------------------------------------------------------
 
@@ -215,8 +194,22 @@ def _read(keys: tuple[str, ...], readers: tuple[_Processor, ...], row: Sequence[
     }
 
 
-def _driver(conn: sa.Connection) -> Any:
-    return conn.connection.driver_connection
+def _execute(conn: sa.Connection, sql: str, args: Any, *, many: bool) -> Any:
+    """Run on the driver's cursor, firing the engine's cursor events around it."""
+    cursor = conn.connection.driver_connection.cursor()  # type: ignore[union-attr]
+    dispatch = conn.dispatch
+    if dispatch.before_cursor_execute:
+        dispatch.before_cursor_execute(conn, cursor, sql, args, None, many)
+    try:
+        if many:
+            cursor.executemany(sql, args)
+        else:
+            cursor.execute(sql, args)
+    except _dbapi_error(conn) as exc:
+        raise _wrapped(conn, sql, exc) from exc
+    if dispatch.after_cursor_execute:
+        dispatch.after_cursor_execute(conn, cursor, sql, args, None, many)
+    return cursor
 
 
 def _dbapi_error(conn: sa.Connection) -> type[Exception]:
