@@ -21,7 +21,9 @@ MAX_TEXT = 64 * 1024
 # Nesting of JSON data (log data, imported event data): deeper would exhaust Python's recursion
 # limit in the code that copies, stores and prints it.
 MAX_DEPTH = 100
-MAX_ROW = 2**63 - 1  # the largest integer SQL binds (BIGINT): limits, offsets, event ids
+# The largest limit, offset or id a query binds: PostgreSQL binds them as 32-bit INTEGER (the id
+# columns' type), so anything larger fails there; no window needs more rows than this anyway.
+MAX_ROW = 2**31 - 1
 MAX_LEASE_SECONDS = 365 * 24 * 3600  # a year; far longer leases overflow the date arithmetic
 TRUNCATION_MARKER = "\n… [truncated by agentdeck: {dropped} more characters]"
 ELLIPSIS = "…"
@@ -131,7 +133,7 @@ def log_data(data: dict[str, Any] | None) -> dict[str, Any]:
 
 
 def row_window(value: int) -> int:
-    """A limit, offset or event id for a query, clamped into 0..2^63-1: asking for more rows
+    """A limit, offset or event id for a query, clamped into 0..2^31-1: asking for more rows
     than exist, or for events after the last, is an empty answer, not an error."""
     return min(max(value, 0), MAX_ROW)
 
