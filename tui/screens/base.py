@@ -54,17 +54,12 @@ class WorkerErrors:
         """Hook for single-flight workers: called once a worker succeeded, failed or was cancelled."""
 
 
-class DeckScreen(WorkerErrors, Screen[None]):
-    """A full screen over the app's deck and board, with a line that shows while one of the
-    console's writes waits for another process's lock."""
-
-    @on(events.Mount)
-    def _add_wait_banner(self) -> None:
-        self.mount(WriteWaitBanner())
+class OnDeck(WorkerErrors):
+    """Mixin for screens and dialogs: the app's deck and board, and its worker-error handling."""
 
     @property
     def deck_app(self) -> AgentDeckApp:
-        return self.app  # type: ignore[return-value]
+        return self.app  # type: ignore[attr-defined,no-any-return]
 
     @property
     def deck(self) -> Deck:
@@ -76,17 +71,14 @@ class DeckScreen(WorkerErrors, Screen[None]):
         return self.deck_app.board_key
 
 
-class DeckModal(WorkerErrors, ModalScreen[ResultType]):
+class DeckScreen(OnDeck, Screen[None]):
+    """A full screen over the app's deck and board, with a line that shows while one of the
+    console's writes waits for another process's lock."""
+
+    @on(events.Mount)
+    def _add_wait_banner(self) -> None:
+        self.mount(WriteWaitBanner())
+
+
+class DeckModal(OnDeck, ModalScreen[ResultType]):
     """A dialog over the current screen, returning a result with `dismiss`."""
-
-    @property
-    def deck_app(self) -> AgentDeckApp:
-        return self.app  # type: ignore[return-value]
-
-    @property
-    def deck(self) -> Deck:
-        return self.deck_app.deck
-
-    @property
-    def board_key(self) -> str:
-        return self.deck_app.board_key
