@@ -6,6 +6,7 @@ counts, the agent's current task and the knowledge index in step.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 import sqlalchemy as sa
@@ -33,6 +34,22 @@ _LET_GO = Prepared(
     )
     .values(current_task_id=None, active_form="")
 )
+
+
+def update_if_unchanged(
+    tx: Tx, task: Mapping[str, Any], key: str, verb: str, values: dict[str, Any]
+) -> None:
+    """Write `values` to a task only if its version is still the one read, else `ConflictError`.
+
+    SQLite serialises writers, but on PostgreSQL another transaction may commit between this
+    one's read and its update (a claim, another human's edit): a conflict, never a silent
+    overwrite. `values` must include the new `version`.
+    """
+    changed = _MOVE_IF_UNCHANGED.run(
+        tx.conn, {**values, "p_id": task["id"], "p_version": task["version"]}
+    )
+    if changed != 1:
+        raise ConflictError(f"{key} changed while {verb} was being applied; try again")
 
 
 class MovesMixin(TasksMixin):
@@ -72,11 +89,7 @@ class MovesMixin(TasksMixin):
         if now == "pending":
             update["completed_at"] = None
         update.update(values or {})
-        changed = _MOVE_IF_UNCHANGED.run(
-            tx.conn, {**update, "p_id": task["id"], "p_version": task["version"]}
-        )
-        if changed != 1:
-            raise ConflictError(f"{key} changed while {verb} was being applied; try again")
+        update_if_unchanged(tx, task, key, verb, update)
         payload = {"from": was, "to": now, "verb": verb, **(data or {})}
         tx.event(
             b["id"],

@@ -12,27 +12,17 @@ from typing import Any
 from sqlalchemy.engine import RowMapping
 
 from core import inbox, lifecycle, limits
-from core.errors import ConflictError, PermissionDeniedError, ValidationError
+from core.errors import PermissionDeniedError, ValidationError
 from core.models import Task
-from core.tables import task_t
+from core.moves import update_if_unchanged
 from core.tx import Tx, task_key
 from core.work import WorkMixin
 
 
-def _edit_if_unchanged(tx: Tx, task: Mapping[str, Any], key: str, verb: str, **values: Any) -> None:
-    """Update a task in place (no status move) only if its version is still the one read.
-
-    SQLite serialises writers, but on PostgreSQL another transaction may commit between this
-    one's read and its update (a claim, another human's edit); that is a conflict, never a
-    silent overwrite of what it wrote.
-    """
-    result = tx.conn.execute(
-        task_t.update()
-        .where(task_t.c.id == task["id"], task_t.c.version == task["version"])
-        .values(**values, version=task["version"] + 1, updated_at=tx.now)
-    )
-    if result.rowcount != 1:
-        raise ConflictError(f"{key} changed while {verb} was being applied; try again")
+def _edit(tx: Tx, task: Mapping[str, Any], key: str, verb: str, **values: Any) -> None:
+    """Change a task in place (no status move), refused if it changed since it was read."""
+    values.update(version=task["version"] + 1, updated_at=tx.now)
+    update_if_unchanged(tx, task, key, verb, values)
 
 
 class SupervisionMixin(WorkMixin):
@@ -139,7 +129,7 @@ class SupervisionMixin(WorkMixin):
                     values={"assignee_id": new_id, "escalation_reason": ""},
                 )
             else:
-                _edit_if_unchanged(tx, task, upper, "assign", assignee_id=new_id)
+                _edit(tx, task, upper, "assign", assignee_id=new_id)
                 tx.event(b["id"], task["id"], actor, "assigned", "", assignee or "", data)
             inbox.send(
                 tx, b["id"], new_id, task["id"], actor, "assignment", f"{upper} is assigned to you"
@@ -157,7 +147,7 @@ class SupervisionMixin(WorkMixin):
             self._require_human_or_lead(tx, b, actor, "change priority")
             self._check_version(task, upper, expected_version)
             lifecycle.check_edit("set_priority", upper, task["status"])
-            _edit_if_unchanged(tx, task, upper, "set priority", priority=priority)
+            _edit(tx, task, upper, "set priority", priority=priority)
             tx.event(
                 b["id"],
                 task["id"],
