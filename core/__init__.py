@@ -3,7 +3,8 @@
 `from core import Deck` is the front door; errors and read models are exported beside it.
 """
 
-from core.errors import (
+from agentdeck.core.deck import Deck
+from agentdeck.core.errors import (
     ConflictError,
     CycleError,
     DatabaseBusyError,
@@ -18,7 +19,6 @@ from core.errors import (
     StorageError,
     ValidationError,
 )
-from core.store import Deck
 
 __all__ = [
     "ConflictError",

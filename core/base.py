@@ -12,13 +12,9 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from core import dialect
-from core.checkpoint import WalGuard
-from core.errors import NotFoundError, PermissionDeniedError, SchemaError, ValidationError
-from core.filesystems import database_warnings
-from core.schema import ensure_schema
-from core.shelf import Shelf
-from core.storage import (
+from agentdeck.core.errors import NotFoundError, PermissionDeniedError, SchemaError, ValidationError
+from agentdeck.core.storage import dialect
+from agentdeck.core.storage.engine import (
     WRITE_OPTION,
     WaitWatcher,
     begin_sqlite,
@@ -30,7 +26,11 @@ from core.storage import (
     watch_write_waits,
     writer_turn,
 )
-from core.tx import Tx
+from agentdeck.core.storage.filesystems import database_warnings
+from agentdeck.core.storage.schema import ensure_schema
+from agentdeck.core.storage.sqlite_connections import Shelf
+from agentdeck.core.storage.transaction import Tx
+from agentdeck.core.storage.wal_checkpoint import WalGuard
 
 Clock = Callable[[], datetime]
 
@@ -53,7 +53,7 @@ class DeckBase:
         self._wal_guard = (
             WalGuard(path, self._timeout) if path and path.name != ":memory:" else None
         )
-        # SQLite: connections stay open between transactions (see `core.shelf`).
+        # SQLite: connections stay open between transactions (see `agentdeck.core.storage.sqlite_connections`).
         self._shelf = (
             None
             if self._pg

@@ -6,12 +6,12 @@ from datetime import datetime
 
 import sqlalchemy as sa
 
-from core import convert, limits
-from core.base import DeckBase
-from core.errors import ValidationError
-from core.models import Agent, Board
-from core.tables import agent_t, board_t, task_t
-from core.tx import Tx, task_key
+from agentdeck.core import limits, rows_to_models
+from agentdeck.core.base import DeckBase
+from agentdeck.core.errors import ValidationError
+from agentdeck.core.models import Agent, Board
+from agentdeck.core.storage.tables import agent_t, board_t, task_t
+from agentdeck.core.storage.transaction import Tx, task_key
 
 
 class BoardsMixin(DeckBase):
@@ -52,17 +52,17 @@ class BoardsMixin(DeckBase):
             if lead and lead != actor:
                 self._insert_agent(tx, board_id, lead, "agent", [], "lead", None)
             tx.event(board_id, None, actor, "board", "created", f"board {key} created")
-            return convert.board(tx.board_by_id(board_id))
+            return rows_to_models.board(tx.board_by_id(board_id))
 
     def get_board(self, key: str | None = None) -> Board:
         """A board by key, or the only board when `key` is None."""
         with self._read() as tx:
-            return convert.board(tx.board(key))
+            return rows_to_models.board(tx.board(key))
 
     def list_boards(self) -> list[Board]:
         with self._read() as tx:
             rows = tx.conn.execute(sa.select(board_t).order_by(board_t.c.key)).mappings().all()
-            return [convert.board(r) for r in rows]
+            return [rows_to_models.board(r) for r in rows]
 
     def add_agent(
         self,
@@ -92,7 +92,7 @@ class BoardsMixin(DeckBase):
                 b["id"], None, actor, "agent", "added", f"{kind} {name} joined", {"name": name}
             )
             row = tx.agent(b["id"], name)
-            return convert.agent(row, b["key"], None, tx.now, b["lease_seconds"])
+            return rows_to_models.agent(row, b["key"], None, tx.now, b["lease_seconds"])
 
     def _insert_agent(
         self,
@@ -132,7 +132,7 @@ class BoardsMixin(DeckBase):
                 .all()
             )
             return [
-                convert.agent(
+                rows_to_models.agent(
                     r,
                     b["key"],
                     task_key(b["key"], r["number"]) if r["number"] is not None else None,

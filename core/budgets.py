@@ -11,12 +11,12 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import RowMapping
 
-from core.base import DeckBase
-from core.errors import OverBudgetError, ValidationError
-from core.models import METRICS, BudgetStatus, UsageTotals
-from core.prepared import Prepared
-from core.tables import agent_t, budget_t, usage_t
-from core.tx import Tx, task_key
+from agentdeck.core.base import DeckBase
+from agentdeck.core.errors import OverBudgetError, ValidationError
+from agentdeck.core.models import METRICS, BudgetStatus, UsageTotals
+from agentdeck.core.storage.prepared import Prepared
+from agentdeck.core.storage.tables import agent_t, budget_t, usage_t
+from agentdeck.core.storage.transaction import Tx, task_key
 
 SCOPES = ("board", "agent", "task")
 _UNITS = {"tokens": "tokens", "cost_usd": "USD", "cpu_hours": "CPU h", "gpu_hours": "GPU h"}

@@ -11,13 +11,13 @@ from dataclasses import dataclass
 
 import sqlalchemy as sa
 
-from core import convert, limits
-from core.budgets import usage_sums
-from core.inbox import checkpoint_models
-from core.models import Event, Task, TaskDetail
-from core.planning import PlanningMixin
-from core.tables import board_t, dependency_t, event_t, task_t, usage_t
-from core.tx import Tx, task_key
+from agentdeck.core import limits, rows_to_models
+from agentdeck.core.budgets import usage_sums
+from agentdeck.core.inbox import checkpoint_models
+from agentdeck.core.models import Event, Task, TaskDetail
+from agentdeck.core.planning import PlanningMixin
+from agentdeck.core.storage.tables import board_t, dependency_t, event_t, task_t, usage_t
+from agentdeck.core.storage.transaction import Tx, task_key
 
 # Status changes whose text is something a person said about the task, shown as notes.
 _NOTE_VERBS = ("answer", "cancel", "release")
@@ -68,7 +68,7 @@ class EventsMixin(PlanningMixin):
                 )
             ):
                 keys[tid] = task_key(board_keys[bid], num)
-        return [convert.event(r, board_keys[r["board_id"]], keys) for r in rows]
+        return [rows_to_models.event(r, board_keys[r["board_id"]], keys) for r in rows]
 
     def task_events(
         self,
@@ -104,7 +104,7 @@ class EventsMixin(PlanningMixin):
                     )
                 )
             keys = {task["id"]: task_key(b["key"], task["number"])}
-            return [convert.event(r, b["key"], keys) for r in rows]
+            return [rows_to_models.event(r, b["key"], keys) for r in rows]
 
     def changes_since(self, cursor: int, *, board: str | None = None, limit: int = 5000) -> Changes:
         """Events after `cursor` on a board and the current state of every task they touched,
@@ -146,7 +146,7 @@ class EventsMixin(PlanningMixin):
                     .mappings()
                     .all()
                 )
-                tasks.extend(convert.tasks(tx.conn, chunk, tx.now))
+                tasks.extend(rows_to_models.tasks(tx.conn, chunk, tx.now))
             return Changes(
                 int(rows[-1]["id"]), tuple(self._events(tx, rows)), tuple(tasks), truncated
             )
@@ -155,7 +155,7 @@ class EventsMixin(PlanningMixin):
         """A task with its dependencies both ways, assignee history, notes, checkpoints and usage."""
         with self._read() as tx:
             row, b = tx.task(key)
-            task = convert.tasks(tx.conn, [row], tx.now)[0]
+            task = rows_to_models.tasks(tx.conn, [row], tx.now)[0]
             blocker = task_t.alias("blocker")
             blocked_by_all = tuple(
                 (task_key(b["key"], n), s)
@@ -206,7 +206,7 @@ class EventsMixin(PlanningMixin):
             )
             keys = {row["id"]: task.key}
             notes = tuple(
-                convert.event(r, b["key"], keys)
+                rows_to_models.event(r, b["key"], keys)
                 for r in note_rows
                 if r["text"]
                 and (r["kind"] != "status" or (r["data"] or {}).get("verb") in _NOTE_VERBS)

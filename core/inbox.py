@@ -8,13 +8,13 @@ from pathlib import Path
 
 import sqlalchemy as sa
 
-from core import convert, limits
-from core.base import DeckBase
-from core.errors import ValidationError
-from core.models import Checkpoint, Message
-from core.prepared import Prepared
-from core.tables import checkpoint_t, message_t, task_t
-from core.tx import Tx, task_key
+from agentdeck.core import limits, rows_to_models
+from agentdeck.core.base import DeckBase
+from agentdeck.core.errors import ValidationError
+from agentdeck.core.models import Checkpoint, Message
+from agentdeck.core.storage.prepared import Prepared
+from agentdeck.core.storage.tables import checkpoint_t, message_t, task_t
+from agentdeck.core.storage.transaction import Tx, task_key
 
 
 def send(
@@ -66,7 +66,9 @@ def unread(
             .values(read_at=tx.now)
         )
     return [
-        convert.message(r, agent_name, task_key(board_key, r["number"]) if r["number"] else None)
+        rows_to_models.message(
+            r, agent_name, task_key(board_key, r["number"]) if r["number"] else None
+        )
         for r in rows
     ]
 

@@ -8,12 +8,12 @@ from __future__ import annotations
 
 import sqlalchemy as sa
 
-from core import dialect
-from core.base import DeckBase
-from core.models import SearchHit
-from core.prepared import Prepared
-from core.tables import board_t, event_t, task_t
-from core.tx import Tx, task_key
+from agentdeck.core.base import DeckBase
+from agentdeck.core.models import SearchHit
+from agentdeck.core.storage import dialect
+from agentdeck.core.storage.prepared import Prepared
+from agentdeck.core.storage.tables import board_t, event_t, task_t
+from agentdeck.core.storage.transaction import Tx, task_key
 
 _NOTE_KINDS = ("note", "approval", "reopened")
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from core.errors import InvalidTransitionError
+from agentdeck.core.errors import InvalidTransitionError
 
 
 @dataclass(frozen=True)

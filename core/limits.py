@@ -13,7 +13,7 @@ import json
 import re
 from typing import Any
 
-from core.errors import ValidationError
+from agentdeck.core.errors import ValidationError
 
 MAX_NAME = 64
 MAX_TITLE = 300

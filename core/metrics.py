@@ -7,9 +7,9 @@ from datetime import datetime, timedelta
 
 import sqlalchemy as sa
 
-from core.base import DeckBase
-from core.models import BurnDown, BurnDownPoint
-from core.tables import event_t
+from agentdeck.core.base import DeckBase
+from agentdeck.core.models import BurnDown, BurnDownPoint
+from agentdeck.core.storage.tables import event_t
 
 MAX_POINTS = 240
 THROUGHPUT_WINDOW = timedelta(days=7)

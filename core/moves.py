@@ -12,12 +12,12 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import RowMapping
 
-from core import knowledge, lifecycle
-from core.errors import ConflictError
-from core.prepared import Prepared
-from core.tables import agent_t, task_t
-from core.tasks import TasksMixin
-from core.tx import Tx, task_key
+from agentdeck.core import knowledge, lifecycle
+from agentdeck.core.errors import ConflictError
+from agentdeck.core.storage.prepared import Prepared
+from agentdeck.core.storage.tables import agent_t, task_t
+from agentdeck.core.storage.transaction import Tx, task_key
+from agentdeck.core.tasks import TasksMixin
 
 # Built once: every lifecycle move runs these. The SET clause of `_MOVE_IF_UNCHANGED` comes from
 # the column names in the parameters (SQLAlchemy compiles and caches one form per name set).

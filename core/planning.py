@@ -5,11 +5,11 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from core import limits
-from core.errors import ValidationError
-from core.models import Task
-from core.supervision import SupervisionMixin
-from core.tables import task_t
+from agentdeck.core import limits
+from agentdeck.core.errors import ValidationError
+from agentdeck.core.models import Task
+from agentdeck.core.storage.tables import task_t
+from agentdeck.core.supervision import SupervisionMixin
 
 _FIELDS = {
     "ref",

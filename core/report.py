@@ -9,8 +9,8 @@ import re
 import statistics
 from datetime import datetime, timedelta
 
-from core.base import DeckBase
-from core.models import BudgetStatus, Task
+from agentdeck.core.base import DeckBase
+from agentdeck.core.models import BudgetStatus, Task
 
 _MD_SPECIAL = re.compile(r"([\\`*_{}\[\]()<>#+!|~])")
 # C0 and C1 controls and DEL, and the bidi overrides and isolates that reorder what a reader

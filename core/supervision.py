@@ -11,12 +11,12 @@ from typing import Any
 
 from sqlalchemy.engine import RowMapping
 
-from core import inbox, lifecycle, limits
-from core.errors import PermissionDeniedError, ValidationError
-from core.models import Task
-from core.moves import update_if_unchanged
-from core.tx import Tx, task_key
-from core.work import WorkMixin
+from agentdeck.core import inbox, lifecycle, limits
+from agentdeck.core.errors import PermissionDeniedError, ValidationError
+from agentdeck.core.models import Task
+from agentdeck.core.moves import update_if_unchanged
+from agentdeck.core.storage.transaction import Tx, task_key
+from agentdeck.core.work import WorkMixin
 
 
 def _edit(tx: Tx, task: Mapping[str, Any], key: str, verb: str, **values: Any) -> None:

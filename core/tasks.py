@@ -8,13 +8,14 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import RowMapping
 
-from core import convert, dialect, inbox, limits
-from core.base import DeckBase
-from core.errors import CycleError, NotFoundError, ValidationError
-from core.models import FINISHED_STATUSES, STATUSES, BoardCounts, Task, column_of
-from core.prepared import Prepared
-from core.tables import agent_t, board_t, dependency_t, task_t
-from core.tx import Tx, split_key, task_key
+from agentdeck.core import inbox, limits, rows_to_models
+from agentdeck.core.base import DeckBase
+from agentdeck.core.errors import CycleError, NotFoundError, ValidationError
+from agentdeck.core.models import FINISHED_STATUSES, STATUSES, BoardCounts, Task, column_of
+from agentdeck.core.storage import dialect
+from agentdeck.core.storage.prepared import Prepared
+from agentdeck.core.storage.tables import agent_t, board_t, dependency_t, task_t
+from agentdeck.core.storage.transaction import Tx, split_key, task_key
 
 # Built once: every new task, every move of a blocker and every verb returning a task run these.
 _SHIFT_OPEN_DEPS = Prepared(
@@ -240,12 +241,12 @@ class TasksMixin(DeckBase):
     def _tasks_by_id(self, tx: Tx, ids: Sequence[int]) -> list[Task]:
         rows = _TASKS_BY_ID.rows(tx.conn, {"p_ids": list(ids)})
         order = {task_id: i for i, task_id in enumerate(ids)}
-        return convert.tasks(tx.conn, sorted(rows, key=lambda r: order[r["id"]]), tx.now)
+        return rows_to_models.tasks(tx.conn, sorted(rows, key=lambda r: order[r["id"]]), tx.now)
 
     def get_task(self, key: str) -> Task:
         with self._read() as tx:
             task, _ = tx.task(key)
-            return convert.tasks(tx.conn, [task], tx.now)[0]
+            return rows_to_models.tasks(tx.conn, [task], tx.now)[0]
 
     def list_tasks(
         self,
@@ -277,7 +278,7 @@ class TasksMixin(DeckBase):
             q = q.order_by(task_t.c.priority, task_t.c.id).offset(limits.row_window(offset))
             if limit is not None:
                 q = q.limit(limits.row_window(limit))
-            return convert.tasks(tx.conn, tx.conn.execute(q).mappings().all(), tx.now)
+            return rows_to_models.tasks(tx.conn, tx.conn.execute(q).mappings().all(), tx.now)
 
     def ready(
         self, board: str | None = None, *, agent: str | None = None, limit: int = 50
@@ -307,7 +308,7 @@ class TasksMixin(DeckBase):
             else:
                 q = q.order_by(task_t.c.priority, task_t.c.id)
             rows = tx.conn.execute(q.limit(limits.row_window(limit))).mappings().all()
-            return convert.tasks(tx.conn, rows, tx.now)
+            return rows_to_models.tasks(tx.conn, rows, tx.now)
 
     def counts(self, board: str | None = None) -> BoardCounts:
         """Tasks per board column; one query of range counts over the claim index."""

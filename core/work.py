@@ -11,15 +11,15 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import RowMapping
 
-from core import budgets, inbox, knowledge, limits
-from core.budgets import BudgetsMixin
-from core.claim_query import claim_statement
-from core.errors import InvalidTransitionError, LeaseExpiredError, ValidationError
-from core.models import LOG_KINDS, BudgetStatus, Claim, Completion, Event, Task
-from core.moves import MovesMixin
-from core.prepared import Prepared
-from core.tables import UTCDateTime, agent_t, budget_t, event_t, task_t
-from core.tx import Tx, split_key, task_key
+from agentdeck.core import budgets, inbox, knowledge, limits
+from agentdeck.core.budgets import BudgetsMixin
+from agentdeck.core.errors import InvalidTransitionError, LeaseExpiredError, ValidationError
+from agentdeck.core.models import LOG_KINDS, BudgetStatus, Claim, Completion, Event, Task
+from agentdeck.core.moves import MovesMixin
+from agentdeck.core.storage.claim_statement import claim_statement
+from agentdeck.core.storage.prepared import Prepared
+from agentdeck.core.storage.tables import UTCDateTime, agent_t, budget_t, event_t, task_t
+from agentdeck.core.storage.transaction import Tx, split_key, task_key
 
 # Statements the hot verbs run, built once (building and cache-keying a statement costs more
 # than running it); "p_" names keep bind parameters apart from the columns an UPDATE sets.
@@ -133,7 +133,7 @@ class WorkMixin(MovesMixin, BudgetsMixin):
         if row is None and key is not None:
             task, _ = tx.task(key)
             if task["status"] != "pending":
-                from core.lifecycle import refused
+                from agentdeck.core.lifecycle import refused
 
                 raise refused("claim", task_key(b["key"], task["number"]), task["status"])
             if task["open_deps"]:
@@ -230,7 +230,7 @@ class WorkMixin(MovesMixin, BudgetsMixin):
             raise LeaseExpiredError(
                 f"cannot {verb} {key}: it is pending, not held by {a['name']}; claim it first"
             )
-        from core.lifecycle import refused
+        from agentdeck.core.lifecycle import refused
 
         raise refused(verb, key, task["status"])
 

@@ -13,7 +13,7 @@ import pytest
 import sqlalchemy as sa
 from sqlmodel import SQLModel
 
-from core import Deck, DeckError
+from agentdeck.core import Deck, DeckError
 from tests.backends import BACKENDS, database_url
 
 START = datetime(2025, 3, 3, 9, 0, tzinfo=UTC)

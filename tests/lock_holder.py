@@ -3,7 +3,7 @@
 
 `--as sqlite` (the default) is what the `sqlite3` shell does after `BEGIN IMMEDIATE`: it holds
 SQLite's write lock and nothing else. `--as agentdeck` is an agentdeck writer in the middle of a
-long transaction: it takes agentdeck's kernel writer lock (`core.writelock`) first, then
+long transaction: it takes agentdeck's kernel writer lock (`agentdeck.core.storage.writer_lock`) first, then
 `BEGIN IMMEDIATE`. The process prints `held` once the lock is held, lets go when a line arrives
 on its stdin, stdin closes or `--seconds` pass, then prints `released` and exits.
 
@@ -25,7 +25,9 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-WRITER_LOCK_SUFFIX = "-writer.lock"  # core.writelock.LOCK_SUFFIX; not imported, to start fast
+WRITER_LOCK_SUFFIX = (
+    "-writer.lock"  # agentdeck.core.storage.writer_lock.LOCK_SUFFIX; not imported, to start fast
+)
 
 
 def hold(db: str, kind: str, seconds: float | None) -> None:

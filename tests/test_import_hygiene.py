@@ -13,7 +13,7 @@ import pytest
 ROOT = Path(__file__).resolve().parents[1]
 FORBIDDEN = ("textual", "rich", "plotext", "textual_plotext")
 # Alembic runs env.py itself, inside a migration; importing it on its own has no config.
-NOT_IMPORTABLE_ALONE = {"core.migrations.env"}
+NOT_IMPORTABLE_ALONE = {"agentdeck.core.storage.migrations.env"}
 
 PROBE = """
 import importlib, json, pkgutil, sys
@@ -22,9 +22,9 @@ skip = {skip!r}
 first = {first!r}
 seen = {{}}
 modules = list(first)
-import core
+import agentdeck.core
 modules += sorted(
-    m.name for m in pkgutil.walk_packages(core.__path__, "core.") if m.name not in skip
+    m.name for m in pkgutil.walk_packages(agentdeck.core.__path__, "agentdeck.core.") if m.name not in skip
 )
 for name in modules:
     importlib.import_module(name)
@@ -52,7 +52,7 @@ def probe(first: tuple[str, ...] = ()) -> dict[str, object]:
 def test_core_imports_no_terminal_library() -> None:
     """Every module of core imports cleanly without textual, rich or plotext."""
     result = probe()
-    assert "core.store" in result["modules"] and "core.work" in result["modules"]
+    assert "agentdeck.core.deck" in result["modules"] and "agentdeck.core.work" in result["modules"]
     assert result["culprits"] == {}
 
 

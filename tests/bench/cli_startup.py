@@ -4,7 +4,7 @@ Agents call `agentdeck` thousands of times, so start-up is the price of every st
 `agentdeck log KEY "text" --as a` and `python -c "import sqlmodel"` alternately (so both see
 the same machine load), 20 times each, and prints both medians and their ratio (target: at
 most 1.3). For context it also times the same `log` made by a bare Python call of
-`core.Deck` with no CLI, which shows how much of the cost is the CLI's own.
+`agentdeck.core.Deck` with no CLI, which shows how much of the cost is the CLI's own.
 Run: `python -m tests.bench.cli_startup [--runs N]`.
 """
 
@@ -21,7 +21,7 @@ from pathlib import Path
 
 TARGET_RATIO = 1.3
 CORE_ONLY = """
-from core import Deck
+from agentdeck.core import Deck
 with Deck.open() as deck:
     deck.log({key!r}, "text", actor="a")
 """
@@ -42,7 +42,7 @@ def _wall(cmd: list[str], env: dict[str, str]) -> float:
 
 def _prepare(db: Path) -> str:
     """A board with agent `a` holding one task; returns the task's key."""
-    from core import Deck
+    from agentdeck.core import Deck
 
     with Deck.open(db, create=True) as deck:
         deck.create_board("BEN", "Benchmark", actor="human", lease_seconds=86400)

@@ -14,7 +14,7 @@ import time
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from core import Deck
+from agentdeck.core import Deck
 
 LOGS_PER_TASK = 10
 OPS_PER_TASK = LOGS_PER_TASK + 3

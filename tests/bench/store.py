@@ -36,7 +36,7 @@ from urllib.parse import quote
 
 import sqlalchemy as sa
 
-from core import Deck
+from agentdeck.core import Deck
 from tests.bench import mix
 from tests.concurrency.harness import title
 

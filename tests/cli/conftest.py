@@ -21,8 +21,8 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from core import Deck
-from tui.cli import build_app
+from agentdeck.core import Deck
+from agentdeck.tui.cli.app import build_app
 
 AGENTDECK = Path(sys.executable).parent / "agentdeck"
 

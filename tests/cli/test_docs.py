@@ -12,8 +12,8 @@ from pathlib import Path
 import pytest
 import typer
 
-from core import models
-from tui.cli import COMMANDS, build_app
+from agentdeck.core import models
+from agentdeck.tui.cli.app import COMMANDS, build_app
 
 DOC = (Path(__file__).resolve().parents[2] / "tui" / "CLI.md").read_text()
 ROOT = typer.main.get_command(build_app())

@@ -12,9 +12,9 @@ from pathlib import Path
 import pytest
 import sqlalchemy as sa
 
-import core
-from core import Deck
-from core.tx import EVENT_ORDER_LOCK
+import agentdeck.core
+from agentdeck.core import Deck
+from agentdeck.core.storage.transaction import EVENT_ORDER_LOCK
 from tests.cli.conftest import sqlite_only
 
 
@@ -196,7 +196,7 @@ def test_an_unexpected_error_is_one_line_unless_debugging(cli, web: str, monkeyp
     def broken(*args, **kwargs):
         raise ZeroDivisionError("division by zero")
 
-    monkeypatch.setattr(core.Deck, "ready", broken)
+    monkeypatch.setattr(agentdeck.core.Deck, "ready", broken)
     ran = cli("ready")
     assert ran.exit_code == 1
     assert one_line_error(ran.stderr) == (

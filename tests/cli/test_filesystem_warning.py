@@ -9,9 +9,9 @@ from pathlib import Path
 
 import pytest
 
-from core import filesystems
+from agentdeck.core.storage import filesystems
 from tests.cli.conftest import Ran, sqlite_only
-from tests.core.test_filesystems import fake_mounts
+from tests.core.storage.test_filesystems import fake_mounts
 
 pytestmark = sqlite_only
 

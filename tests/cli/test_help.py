@@ -7,8 +7,8 @@ from collections.abc import Iterator
 import pytest
 import typer
 
+from agentdeck.tui.cli.app import COMMANDS, build_app, command_name
 from tests.cli.conftest import sqlite_only
-from tui.cli import COMMANDS, build_app, command_name
 
 
 def command_paths() -> Iterator[tuple[str, ...]]:

@@ -15,8 +15,8 @@ from pathlib import Path
 
 import pytest
 
-from core import DatabaseBusyError, Deck
-from core.writelock import LOCK_SUFFIX
+from agentdeck.core import DatabaseBusyError, Deck
+from agentdeck.core.storage.writer_lock import LOCK_SUFFIX
 from tests.cli.conftest import AGENTDECK, sqlite_only
 from tests.lock_holder import holding_write_lock, wait_until_queued
 

@@ -17,7 +17,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from core import Deck
+from agentdeck.core import Deck
 from tests.cli.conftest import AGENTDECK
 from tests.cli.test_reports import write_claude_task
 
@@ -62,7 +62,7 @@ def imported_modules(*args: str, env: dict[str, str] | None = None) -> set[str]:
     )
     assert ran.returncode == 0, ran.stderr[-2000:]
     found = re.findall(r"^import time:\s+\d+ \|\s+\d+ \|\s+(\S+)$", ran.stderr, re.MULTILINE)
-    assert "core" in found, "importtime output was not parsed"
+    assert "agentdeck.core" in found, "importtime output was not parsed"
     return {name.split(".")[0] for name in found}
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from core import Deck
+from agentdeck.core import Deck
 from tests.backends import database_url
 from tests.cli.conftest import sqlite_only
 

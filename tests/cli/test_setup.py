@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 
-from core import Deck
+from agentdeck.core import Deck
 
 
 def test_board_create_makes_the_database_and_adds_the_creator(cli, db: str) -> None:

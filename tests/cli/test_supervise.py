@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 
-from core import Deck
+from agentdeck.core import Deck
 
 
 def _in_review(deck: Deck) -> None:

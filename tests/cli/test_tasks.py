@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from core import Deck
+from agentdeck.core import Deck
 
 
 def test_task_add_with_every_option(cli, web: str) -> None:

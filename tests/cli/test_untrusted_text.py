@@ -7,7 +7,7 @@ import json
 
 import pytest
 
-from core import Deck
+from agentdeck.core import Deck
 
 TITLE = "[bold red]urgent[/] \x1b[31mred\x1b[0m \x9b2J \u202eevil"
 LOG = "ran \x1b]8;;http://evil.example\x07click\x1b]8;;\x07 [link]"

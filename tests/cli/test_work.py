@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from core import Deck
+from agentdeck.core import Deck
 
 
 def test_claim_takes_the_best_ready_task_with_inbox_and_similar(cli, web: str) -> None:

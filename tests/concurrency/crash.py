@@ -26,8 +26,8 @@ from multiprocessing.process import BaseProcess
 from pathlib import Path
 from typing import Any
 
-from core import Deck, LeaseExpiredError
-from core.models import Event
+from agentdeck.core import Deck, LeaseExpiredError
+from agentdeck.core.models import Event
 from tests.concurrency import harness, workers
 
 ENV_KILLS = "AGENTDECK_CRASH_KILLS"

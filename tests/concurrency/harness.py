@@ -14,8 +14,8 @@ from multiprocessing.process import BaseProcess
 from pathlib import Path
 from typing import Any
 
-from core import Deck
-from core.models import Event
+from agentdeck.core import Deck
+from agentdeck.core.models import Event
 
 SPAWN = multiprocessing.get_context("spawn")
 BOARD = "RUN"

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from core import Deck
+from agentdeck.core import Deck
 from tests.backends import database_url
 from tests.concurrency import harness, workers
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections import Counter
 from pathlib import Path
 
-from core import Deck
+from agentdeck.core import Deck
 from tests.concurrency import crash, harness, workers
 
 WRITERS = 8

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from core import DatabaseBusyError, Deck
+from agentdeck.core import DatabaseBusyError, Deck
 from tests.concurrency import harness
 
 

@@ -13,7 +13,7 @@ from multiprocessing.connection import Connection
 from pathlib import Path
 from typing import Any
 
-from core import Deck, LeaseExpiredError
+from agentdeck.core import Deck, LeaseExpiredError
 
 MAX_ERRORS = 20
 

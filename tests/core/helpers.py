@@ -8,8 +8,8 @@ from typing import Any
 
 import pytest
 
-from core import Deck, DeckError
-from core.models import Event
+from agentdeck.core import Deck, DeckError
+from agentdeck.core.models import Event
 
 # The `refused` fixture: `with refused(ErrorType, *fragments):` asserts the error and no writes.
 Refused = Callable[..., AbstractContextManager[pytest.ExceptionInfo[DeckError]]]

@@ -20,9 +20,9 @@ from typing import Any
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, rule
 
-from core import Deck, DeckError, LeaseExpiredError
-from core.lifecycle import MOVES
-from core.models import STATUSES, Task
+from agentdeck.core import Deck, DeckError, LeaseExpiredError
+from agentdeck.core.lifecycle import MOVES
+from agentdeck.core.models import STATUSES, Task
 from tests.conftest import LEASE_SECONDS, FakeClock, _dump, make_web_board
 from tests.core.lifecycle_model import Budgets, Replay, Team, has_cycle, holds, lapsed, number
 from tests.core.lifecycle_model import open_blockers as blocking

@@ -13,8 +13,8 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from core.lifecycle import EDITS, MOVES
-from core.models import FINISHED_STATUSES, Agent, Event, Task
+from agentdeck.core.lifecycle import EDITS, MOVES
+from agentdeck.core.models import FINISHED_STATUSES, Agent, Event, Task
 
 SWEEPER = "agentdeck"  # the actor of `lease_expired` events
 # Event kinds a task's log may hold; a new kind must be taught to the replay before it passes.
@@ -176,7 +176,7 @@ class Replayed:
 
 class Replay:
     """Folds the event log, in id order, into each task's status, holder and version, checking
-    that every status change is a move of `core.lifecycle.MOVES` made by someone allowed to."""
+    that every status change is a move of `agentdeck.core.lifecycle.MOVES` made by someone allowed to."""
 
     def __init__(self, team: Team) -> None:
         self.team = team

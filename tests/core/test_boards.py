@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from core import Deck, NotFoundError, ValidationError
+from agentdeck.core import Deck, NotFoundError, ValidationError
 from tests.conftest import LEASE_SECONDS, FakeClock
 from tests.core.helpers import Refused, claim_key, events_after
 

@@ -4,7 +4,13 @@ from __future__ import annotations
 
 import pytest
 
-from core import Deck, NotFoundError, OverBudgetError, PermissionDeniedError, ValidationError
+from agentdeck.core import (
+    Deck,
+    NotFoundError,
+    OverBudgetError,
+    PermissionDeniedError,
+    ValidationError,
+)
 from tests.core.helpers import Refused, events_after, kinds, task_in
 
 

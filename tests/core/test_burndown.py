@@ -7,9 +7,9 @@ from typing import Any
 
 import pytest
 
-from core import Deck
-from core.metrics import MAX_POINTS, downsample
-from core.models import BurnDown
+from agentdeck.core import Deck
+from agentdeck.core.metrics import MAX_POINTS, downsample
+from agentdeck.core.models import BurnDown
 from tests.conftest import START, FakeClock
 from tests.core.helpers import claim_key
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from core import Deck, InvalidTransitionError, LeaseExpiredError, NotFoundError
+from agentdeck.core import Deck, InvalidTransitionError, LeaseExpiredError, NotFoundError
 from tests.conftest import LEASE_SECONDS, FakeClock
 from tests.core.helpers import Refused, claim_key, events_after, kinds, task_in
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from core import Deck, NotFoundError
+from agentdeck.core import Deck, NotFoundError
 from tests.conftest import FakeClock
 from tests.core.helpers import claim_key, events_after, task_in
 

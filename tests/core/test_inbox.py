@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from core import Deck, NotFoundError, ValidationError
+from agentdeck.core import Deck, NotFoundError, ValidationError
 from tests.conftest import FakeClock
 from tests.core.helpers import Refused, events_after, task_in
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from core import Deck, NotFoundError
+from agentdeck.core import Deck, NotFoundError
 from tests.core.helpers import claim_key, task_in
 
 

@@ -25,9 +25,9 @@ from hypothesis import settings
 from hypothesis import strategies as st
 from hypothesis.stateful import rule, run_state_machine_as_test
 
-from core import Deck
-from core.lifecycle import EDITS, MOVES
-from core.models import LOG_KINDS
+from agentdeck.core import Deck
+from agentdeck.core.lifecycle import EDITS, MOVES
+from agentdeck.core.models import LOG_KINDS
 from tests.conftest import LEASE_SECONDS
 from tests.core.lifecycle_machine import (
     LEASE,

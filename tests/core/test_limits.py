@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import pytest
 
-from core import Deck, NotFoundError, ValidationError
-from core.limits import MAX_DEPTH, MAX_TEXT, MAX_TITLE
+from agentdeck.core import Deck, NotFoundError, ValidationError
+from agentdeck.core.limits import MAX_DEPTH, MAX_TEXT, MAX_TITLE
 from tests.core.helpers import Refused, task_in
 
 MARKER = "[truncated by agentdeck:"

@@ -10,7 +10,7 @@ from datetime import timedelta
 import pytest
 from markdown_it import MarkdownIt
 
-from core import Deck
+from agentdeck.core import Deck
 from tests.conftest import START, FakeClock, make_web_board
 from tests.core.helpers import claim_key, task_in
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from core import (
+from agentdeck.core import (
     ConflictError,
     Deck,
     InvalidTransitionError,

@@ -6,7 +6,7 @@ from typing import Any
 
 import pytest
 
-from core import CycleError, Deck, DeckError, NotFoundError, ValidationError
+from agentdeck.core import CycleError, Deck, DeckError, NotFoundError, ValidationError
 from tests.core.helpers import Refused, claim_key, events_after, kinds, task_in
 
 

@@ -7,8 +7,8 @@ from collections.abc import Callable
 
 import pytest
 
-from core import Deck, InvalidTransitionError, LeaseExpiredError
-from core.models import STATUSES
+from agentdeck.core import Deck, InvalidTransitionError, LeaseExpiredError
+from agentdeck.core.models import STATUSES
 from tests.core.helpers import Refused, events_after, task_in
 
 Verb = Callable[[Deck, str], object]

@@ -9,14 +9,14 @@ from typing import Any
 import pytest
 import sqlalchemy as sa
 
-from core import (
+from agentdeck.core import (
     Deck,
     InvalidTransitionError,
     LeaseExpiredError,
     NotFoundError,
     ValidationError,
 )
-from core.tx import Tx
+from agentdeck.core.storage.transaction import Tx
 from tests.conftest import FakeClock, make_web_board
 from tests.core.helpers import Refused, events_after, kinds, task_in
 

@@ -8,9 +8,9 @@ from pathlib import Path
 
 import pytest
 
+from agentdeck.tui.demo.conductor import Team
+from agentdeck.tui.demo.run import demo_command
 from tests.demo.helpers import DemoRun, imported_events
-from tui.demo.conductor import Team
-from tui.demo.run import demo_command
 
 
 @pytest.fixture

@@ -12,9 +12,9 @@ from pathlib import Path
 
 import pytest
 
-from core import Deck
-from tui.demo.samples import SAMPLE_DIR
-from tui.demo.summary import Transition, transitions
+from agentdeck.core import Deck
+from agentdeck.tui.demo.samples import SAMPLE_DIR
+from agentdeck.tui.demo.summary import Transition, transitions
 
 
 def alive(pid: int) -> bool:

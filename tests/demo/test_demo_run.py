@@ -1,13 +1,13 @@
 """`agentdeck demo --headless`: a simulated team of separate processes works a sample board
-through `core.Deck`, and the same seed replays the same story."""
+through `agentdeck.core.Deck`, and the same seed replays the same story."""
 
 from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Callable
 
+from agentdeck.tui.demo.summary import events_after
 from tests.demo.helpers import DemoRun, alive
-from tui.demo.summary import events_after
 
 # Seed 1 with 120 turns is long enough for the lead's plan, claims, a review that is rejected,
 # approvals, an escalation that is answered, a failure and a budget warning (the run is

@@ -23,9 +23,18 @@ TEAM = 6  # the lead, 4 workers and the reviewing teammate
 
 
 def start_demo(db: Path) -> subprocess.Popen[str]:
-    """`python -m tui.demo.run --headless` with no duration: it runs until told to stop."""
+    """`python -m agentdeck.tui.demo.run --headless` with no duration: it runs until told to stop."""
     return subprocess.Popen(
-        [sys.executable, "-m", "tui.demo.run", "--headless", "--db", str(db), "--speed", "4"],
+        [
+            sys.executable,
+            "-m",
+            "agentdeck.tui.demo.run",
+            "--headless",
+            "--db",
+            str(db),
+            "--speed",
+            "4",
+        ],
         cwd=ROOT,
         env={**os.environ, "TMPDIR": str(db.parent)},  # where a killed demo leaves its logs
         stdout=subprocess.PIPE,
@@ -80,7 +89,7 @@ def test_a_refused_option_is_one_line(tmp_path: Path) -> None:
         [
             sys.executable,
             "-m",
-            "tui.demo.run",
+            "agentdeck.tui.demo.run",
             "--headless",
             "--agents",
             "0",
@@ -99,7 +108,7 @@ def test_a_refused_option_is_one_line(tmp_path: Path) -> None:
 def test_quitting_the_console_stops_every_agent(tmp_path: Path) -> None:
     """The interactive demo runs the console in a real terminal; pressing q ends it, exit 0,
     and no agent process is left."""
-    pytest.importorskip("tui.app")
+    pytest.importorskip("agentdeck.tui.console.app")
     pid, fd = pty.fork()
     if pid == 0:  # the child: the demo in a terminal 120x40
         os.environ.update(TERM="xterm-256color", TMPDIR=str(tmp_path))
@@ -108,7 +117,7 @@ def test_quitting_the_console_stops_every_agent(tmp_path: Path) -> None:
             [
                 sys.executable,
                 "-m",
-                "tui.demo.run",
+                "agentdeck.tui.demo.run",
                 "--db",
                 str(tmp_path / "demo.db"),
                 "--speed",

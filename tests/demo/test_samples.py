@@ -1,5 +1,5 @@
 """The sample boards: realistic, genuine lifecycle histories that import cleanly, show every
-board column, and are exactly what `python -m tui.demo.samples` writes."""
+board column, and are exactly what `python -m agentdeck.tui.demo.samples` writes."""
 
 from __future__ import annotations
 
@@ -11,10 +11,10 @@ from typing import Any
 
 import pytest
 
-from core import Deck
-from core.models import COLUMNS, LOG_KINDS
-from tui.demo.samples import SAMPLE_DIR, generate
-from tui.demo.stories import story
+from agentdeck.core import Deck
+from agentdeck.core.models import COLUMNS, LOG_KINDS
+from agentdeck.tui.demo.samples import SAMPLE_DIR, generate
+from agentdeck.tui.demo.stories import story
 
 BOARDS = ("website", "database", "research")
 ROOT = Path(__file__).resolve().parents[2]
@@ -81,7 +81,7 @@ def test_website_sample_carries_hostile_text() -> None:
 
 
 def test_sample_is_what_the_generator_writes() -> None:
-    """`python -m tui.demo.samples` is reproducible: regenerating gives the committed file
+    """`python -m agentdeck.tui.demo.samples` is reproducible: regenerating gives the committed file
     (if this fails after a change to core or the stories, regenerate and commit the boards)."""
     assert generate(story("research")) == sample("research")
 
@@ -89,7 +89,7 @@ def test_sample_is_what_the_generator_writes() -> None:
 def test_demo_modules_import_no_terminal_library() -> None:
     """The agent processes load core and the demo roles only: no textual, rich or plotext."""
     code = (
-        "import sys, tui.demo.agent, tui.demo.run, tui.demo.samples, tui.demo.team\n"
+        "import sys, agentdeck.tui.demo.agent, agentdeck.tui.demo.run, agentdeck.tui.demo.samples, agentdeck.tui.demo.team\n"
         "bad = sorted(m for m in sys.modules if m.split('.')[0] in "
         "('textual', 'rich', 'plotext', 'textual_plotext'))\n"
         "print(bad)"

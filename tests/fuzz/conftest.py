@@ -22,9 +22,9 @@ import typer
 from hypothesis import HealthCheck, settings
 from typer.testing import CliRunner
 
-from core import Deck
+from agentdeck.core import Deck
+from agentdeck.tui.cli.app import build_app, command_name
 from tests.conftest import _dump, make_web_board
-from tui.cli import build_app, command_name
 
 SCALE_ENV = "AGENTDECK_FUZZ_EXAMPLES"
 DB = "board.db"

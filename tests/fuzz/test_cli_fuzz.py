@@ -24,7 +24,8 @@ import typer
 from hypothesis import assume, given
 from hypothesis import strategies as st
 
-from core.models import COLUMN_TITLES, LOG_KINDS, STATUSES
+from agentdeck.core.models import COLUMN_TITLES, LOG_KINDS, STATUSES
+from agentdeck.tui.cli.app import build_app
 from tests.fuzz.conftest import (
     BOARDS,
     KEYS,
@@ -35,7 +36,6 @@ from tests.fuzz.conftest import (
     run_in_process,
 )
 from tests.fuzz.junk import number_texts, texts
-from tui.cli import build_app
 
 AGENTDECK = Path(sys.executable).parent / "agentdeck"
 EXIT_CODES = {0, 1, 2, 3, 4, 5}

@@ -2,7 +2,7 @@
 nested-junk arguments. A call never raises and never reports an internal error: it succeeds,
 or it is an error result whose text is one line, and then nothing in the database changed.
 
-Most examples call the tool table in-process (`core.mcp_tools.call`, what the server runs for
+Most examples call the tool table in-process (`agentdeck.core.mcp.tools.call`, what the server runs for
 each request); a few go through the `mcp` package's own client to a real `agentdeck mcp`.
 """
 
@@ -19,10 +19,10 @@ from hypothesis import given
 from hypothesis import strategies as st
 from mcp import types
 
-from core import Deck
-from core.mcp_args import MAX_ARGUMENTS, MAX_ITEMS, MAX_TEXT, Outcome
-from core.mcp_tools import TOOLS, call
-from core.models import COLUMN_TITLES, LOG_KINDS, STATUSES
+from agentdeck.core import Deck
+from agentdeck.core.mcp.args import MAX_ARGUMENTS, MAX_ITEMS, MAX_TEXT, Outcome
+from agentdeck.core.mcp.tools import TOOLS, call
+from agentdeck.core.models import COLUMN_TITLES, LOG_KINDS, STATUSES
 from tests.fuzz.conftest import (
     BOARDS,
     KEYS,

@@ -51,7 +51,7 @@ def lift_file_size_limit() -> None:
 def run(db: str, limit: int, max_entries: int, resume: bool) -> None:
     if limit:
         limit_file_size(limit)
-    from core import Deck, DeckError
+    from agentdeck.core import Deck, DeckError
 
     with Deck.open(db) as deck:
         for seq in range(max_entries):

@@ -11,8 +11,8 @@ import threading
 from pathlib import Path
 from typing import Any
 
-from core import Deck, DeckError
-from core.models import Completion, Event, Task
+from agentdeck.core import Deck, DeckError
+from agentdeck.core.models import Completion, Event, Task
 
 BARRIER_TIMEOUT_S = 60.0
 

@@ -22,8 +22,8 @@ from typing import Any
 import pytest
 import sqlalchemy as sa
 
-from core import Deck, StorageError
-from core.storage import translate_busy
+from agentdeck.core import Deck, StorageError
+from agentdeck.core.storage.engine import translate_busy
 from tests.concurrency.crash import check_integrity
 from tests.concurrency.harness import all_events
 from tests.hardening.full_disk_worker import AGENT, BOARD, TASK, entry_text

@@ -19,9 +19,9 @@ from typing import Any
 
 import pytest
 
-from core import Deck, ValidationError
-from core.limits import MAX_TEXT, MAX_TITLE
-from core.mcp_tools import call
+from agentdeck.core import Deck, ValidationError
+from agentdeck.core.limits import MAX_TEXT, MAX_TITLE
+from agentdeck.core.mcp.tools import call
 from tests.cli.conftest import AGENTDECK
 from tests.conftest import make_web_board
 from tests.core.helpers import Refused, task_in

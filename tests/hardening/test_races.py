@@ -26,8 +26,8 @@ from typing import Any
 
 import pytest
 
-from core import Deck
-from core.models import Event
+from agentdeck.core import Deck
+from agentdeck.core.models import Event
 from tests.backends import BACKENDS, database_url
 from tests.concurrency import harness
 from tests.hardening import race_workers

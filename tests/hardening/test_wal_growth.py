@@ -11,8 +11,8 @@ import sqlite3
 from multiprocessing.synchronize import Event
 from pathlib import Path
 
-from core import Deck
-from core.checkpoint import TRUNCATE_AT_BYTES
+from agentdeck.core import Deck
+from agentdeck.core.storage.wal_checkpoint import TRUNCATE_AT_BYTES
 from tests.concurrency import harness
 from tests.hardening.wal_soak import LIMIT_BYTES, report, run_soak
 

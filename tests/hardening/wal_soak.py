@@ -36,7 +36,7 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from core import Deck
+from agentdeck.core import Deck
 from tests.bench import mix
 from tests.concurrency import harness
 
@@ -162,8 +162,8 @@ async def _console_reporting_errors(db: str, ready: Event, stop: Event, out: Pat
 
 
 async def _console(db: str, ready: Event, stop: Event, out: Path) -> None:
-    from tui.app import AgentDeckApp
-    from tui.screens.board import BoardScreen
+    from agentdeck.tui.console.app import AgentDeckApp
+    from agentdeck.tui.console.screens.board import BoardScreen
 
     errors: list[str] = []
     app = AgentDeckApp(db=db, actor=harness.HUMAN, watch=True)
@@ -363,7 +363,7 @@ def report(result: SoakResult) -> str:
         f"  wal max {result.wal_max / MIB:.1f} MiB, p95 {result.wal_p95 / MIB:.1f} MiB "
         f"(limit {LIMIT_BYTES / MIB:.0f} MiB), {len(result.wal_samples)} samples",
         f"  WAL restarts (after complete checkpoints): {result.wal_restarts}; the file seen "
-        f"truncated {result.wal_truncations} times (core.checkpoint)",
+        f"truncated {result.wal_truncations} times (agentdeck.core.storage.wal_checkpoint)",
         f"  committed ops: {result.ops} ({rate:.0f} ops/s); tasks planned by the feeder: "
         f"{result.planned}",
         f"  console refreshes applied: {result.console_refreshes}; {_reads(result)}",

@@ -19,7 +19,7 @@ import pytest
 from anyio.from_thread import BlockingPortal, start_blocking_portal
 from mcp import ClientSession, StdioServerParameters, stdio_client, types
 
-from core import Deck
+from agentdeck.core import Deck
 
 REPO = Path(__file__).resolve().parents[2]
 AGENT = "gen"  # the server's --as agent

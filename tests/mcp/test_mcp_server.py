@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 from mcp.shared.exceptions import MCPError
 
-from core.mcp_args import MAX_TEXT
+from agentdeck.core.mcp.args import MAX_TEXT
 from tests.mcp.conftest import AGENT, AGENTDECK, REPO, Mcp
 
 AGENT_TOOLS = {

@@ -6,13 +6,13 @@ from __future__ import annotations
 import subprocess
 import sys
 
-from core import Deck
-from core.mcp_tools import TOOLS, call
+from agentdeck.core import Deck
+from agentdeck.core.mcp.tools import TOOLS, call
 from tests.mcp.conftest import REPO
 
 
 def test_core_and_the_tool_table_never_import_mcp() -> None:
-    probe = "import sys, core, core.mcp_tools; print('mcp' in sys.modules)"
+    probe = "import sys, core, agentdeck.core.mcp.tools; print('mcp' in sys.modules)"
     ran = subprocess.run(
         [sys.executable, "-c", probe], cwd=REPO, capture_output=True, text=True, timeout=60
     )

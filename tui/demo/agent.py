@@ -1,8 +1,8 @@
 """One simulated agent process: plays one team role on the demo database, a turn at a time.
 
-The orchestrator starts one of these per role (`python -m tui.demo.agent CONFIG_JSON`, with
+The orchestrator starts one of these per role (`python -m agentdeck.tui.demo.agent CONFIG_JSON`, with
 the database in `AGENTDECK_DB`) and grants turns over a pipe: it writes `turn` on our stdin,
-we take one turn of our role through `core.Deck` and answer with one JSON line,
+we take one turn of our role through `agentdeck.core.Deck` and answer with one JSON line,
 `{"pause": seconds}` or `{"error": "..."}`.
 Turn-taking is what makes a seed replay the same story: OS scheduling decides when a turn
 runs, never in which order.
@@ -52,10 +52,10 @@ def main(argv: list[str]) -> int:
     if config.get("hold") and sys.stdin.readline().strip() != "go":
         return 0  # stopped before it was our turn to start
 
-    from core import Deck
-    from core.storage import ENV_DB
-    from tui.demo.stories import story
-    from tui.demo.team import Role, build
+    from agentdeck.core import Deck
+    from agentdeck.core.storage.engine import ENV_DB
+    from agentdeck.tui.demo.stories import story
+    from agentdeck.tui.demo.team import Role, build
 
     role = Role.from_dict(config["role"])
     deck = Deck.open(os.environ[ENV_DB])  # set by the parent: the demo's database

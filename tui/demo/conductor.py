@@ -1,6 +1,6 @@
 """Starting the demo's agent processes, granting them turns, and making sure none outlives us.
 
-`Team` spawns one `tui.demo.agent` process per role, all in one process group, and stops
+`Team` spawns one `agentdeck.tui.demo.agent` process per role, all in one process group, and stops
 them with a deadline: ask politely (`stop` and closed pipes), then SIGTERM the group, then
 SIGKILL it. `Conductor` is a thread that grants turns in story-time order, paced to the wall
 clock by `--speed`; one turn runs at a time, so the sequence of moves depends only on the
@@ -22,8 +22,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any
 
-from core.storage import ENV_DB
-from tui.demo.team import Role
+from agentdeck.core.storage.engine import ENV_DB
+from agentdeck.tui.demo.team import Role
 
 _ROOT = Path(__file__).resolve().parents[2]
 
@@ -129,7 +129,7 @@ class Team:
                 log = log_path.open("w", encoding="utf-8")
                 self._logs.append(log)
                 popen = subprocess.Popen(
-                    [sys.executable, "-m", "tui.demo.agent", json.dumps(config)],
+                    [sys.executable, "-m", "agentdeck.tui.demo.agent", json.dumps(config)],
                     stdin=subprocess.PIPE,
                     stdout=subprocess.PIPE,
                     stderr=log,

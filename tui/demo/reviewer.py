@@ -12,9 +12,9 @@ import random
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 
-from core import ConflictError, Deck, InvalidTransitionError, NotFoundError
-from core.models import Task
-from tui.demo.stories import Story
+from agentdeck.core import ConflictError, Deck, InvalidTransitionError, NotFoundError
+from agentdeck.core.models import Task
+from agentdeck.tui.demo.stories import Story
 
 
 @dataclass

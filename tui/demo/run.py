@@ -2,7 +2,7 @@
 
 The board is copied from `sample_boards/` into a temporary database (or `--db`) with its
 history shifted to end now; then the lead, the specialists and a reviewing teammate start as
-separate OS processes that work it through `core.Deck`. With `--headless` there is no TUI: the
+separate OS processes that work it through `agentdeck.core.Deck`. With `--headless` there is no TUI: the
 run lasts `--duration` seconds (or until Ctrl-C) and ends with a summary. Whatever way the demo
 ends, every agent process it started is stopped.
 """
@@ -24,12 +24,12 @@ from pathlib import Path
 from types import FrameType
 from typing import Any
 
-from core import Deck, DeckError, ValidationError
-from tui.demo.conductor import Conductor, Team
-from tui.demo.samples import SAMPLE_DIR, generate
-from tui.demo.stories import Story, stories, story
-from tui.demo.summary import Summary, render, summarise
-from tui.demo.team import MAX_WORKERS, demo_team, worker_members
+from agentdeck.core import Deck, DeckError, ValidationError
+from agentdeck.tui.demo.conductor import Conductor, Team
+from agentdeck.tui.demo.samples import SAMPLE_DIR, generate
+from agentdeck.tui.demo.stories import Story, stories, story
+from agentdeck.tui.demo.summary import Summary, render, summarise
+from agentdeck.tui.demo.team import MAX_WORKERS, demo_team, worker_members
 
 
 def load_sample(slug: str) -> dict[str, Any]:
@@ -106,7 +106,7 @@ def stops_on_exit(team: Team) -> Iterator[None]:
 
 def _run_tui(url: str, actor: str, board: str) -> None:
     try:
-        from tui.app import run_app
+        from agentdeck.tui.console.app import run_app
     except ImportError as exc:
         raise ValidationError(
             f"the TUI is not available ({exc}); run the demo with --headless"
@@ -193,8 +193,8 @@ def _wait(conductor: Conductor, duration: float | None) -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
-    """`python -m tui.demo.run`: the same options as `agentdeck demo`."""
-    parser = argparse.ArgumentParser(prog="python -m tui.demo.run", description=__doc__)
+    """`python -m agentdeck.tui.demo.run`: the same options as `agentdeck demo`."""
+    parser = argparse.ArgumentParser(prog="python -m agentdeck.tui.demo.run", description=__doc__)
     parser.add_argument("--board", default="website", choices=sorted(stories()))
     parser.add_argument("--agents", type=int, default=4)
     parser.add_argument("--speed", type=float, default=1.0)

@@ -1,6 +1,6 @@
 """Generate the sample boards in `sample_boards/` by living through a few weeks of work.
 
-`python -m tui.demo.samples` creates each board in a scratch database and lets the story's
+`python -m agentdeck.tui.demo.samples` creates each board in a scratch database and lets the story's
 team (lead, specialists, two humans) work it through the real `Deck` verbs, driven by a fake
 clock that jumps from one turn to the next. Agents work around the clock; humans review only
 on weekdays from 9 to 18. The history is therefore made of genuine lifecycle events, and the
@@ -19,13 +19,13 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from core import Deck
-from core.models import COLUMNS
-from tui.demo.reviewer import Reviewer, ReviewerHabits
-from tui.demo.stories import Story, stories, story
-from tui.demo.supervisor import Supervisor, SupervisorHabits
-from tui.demo.team import rng_for
-from tui.demo.worker import Worker, WorkerHabits
+from agentdeck.core import Deck
+from agentdeck.core.models import COLUMNS
+from agentdeck.tui.demo.reviewer import Reviewer, ReviewerHabits
+from agentdeck.tui.demo.stories import Story, stories, story
+from agentdeck.tui.demo.supervisor import Supervisor, SupervisorHabits
+from agentdeck.tui.demo.team import rng_for
+from agentdeck.tui.demo.worker import Worker, WorkerHabits
 
 SAMPLE_DIR = Path(__file__).resolve().parents[2] / "sample_boards"
 # Simulated seconds per demo second: a worker's turn of ~2.7 s becomes about 110 minutes.
@@ -163,7 +163,7 @@ def write(slug: str, seed: int = 0, directory: Path = SAMPLE_DIR) -> Path:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
-        prog="python -m tui.demo.samples", description="Regenerate the sample boards."
+        prog="python -m agentdeck.tui.demo.samples", description="Regenerate the sample boards."
     )
     parser.add_argument("boards", nargs="*", help="board slugs (default: all)")
     parser.add_argument("--seed", type=int, default=0)

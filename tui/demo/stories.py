@@ -1,7 +1,7 @@
 """The scripted content of each sample board: its team, its plans, and how each skill's work reads.
 
 A `Story` is plain data. The simulated roles (worker, supervisor, reviewer) turn it into real
-`Deck` calls, both when `python -m tui.demo.samples` writes the sample boards' history and when
+`Deck` calls, both when `python -m agentdeck.tui.demo.samples` writes the sample boards' history and when
 `agentdeck demo` runs a live team on them.
 """
 
@@ -149,13 +149,13 @@ def fill(template: str, **values: str) -> str:
 
 def stories() -> dict[str, Story]:
     """Every sample board's story by slug: website, database, research."""
-    from tui.demo import story_database, story_research, story_website
+    from agentdeck.tui.demo import story_database, story_research, story_website
 
     return {s.slug: s for s in (story_website.STORY, story_database.STORY, story_research.STORY)}
 
 
 def story(slug: str) -> Story:
-    from core.errors import ValidationError
+    from agentdeck.core.errors import ValidationError
 
     found = stories()
     if slug not in found:

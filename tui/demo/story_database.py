@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from tui.demo.stories import Craft, Member, Spec, Story
+from agentdeck.tui.demo.stories import Craft, Member, Spec, Story
 
 S = Spec
 

@@ -11,8 +11,8 @@ from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 
-from core import Deck
-from core.models import Event
+from agentdeck.core import Deck
+from agentdeck.core.models import Event
 
 Transition = tuple[str, str, str, str, str, str]  # task, actor, kind, subkind, from, to
 

@@ -11,9 +11,9 @@ import random
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 
-from core import ConflictError, Deck, InvalidTransitionError
-from core.models import Task
-from tui.demo.stories import PRICES, Spec, Story, fill
+from agentdeck.core import ConflictError, Deck, InvalidTransitionError
+from agentdeck.core.models import Task
+from agentdeck.tui.demo.stories import PRICES, Spec, Story, fill
 
 _OPEN = ("pending", "in_progress", "review", "escalated", "failed")
 

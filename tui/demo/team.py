@@ -11,11 +11,11 @@ from collections.abc import Iterator
 from dataclasses import asdict, dataclass, field, replace
 from typing import Any
 
-from core import Deck
-from tui.demo.reviewer import Reviewer, ReviewerHabits
-from tui.demo.stories import Member, Story
-from tui.demo.supervisor import Supervisor, SupervisorHabits
-from tui.demo.worker import Worker, WorkerHabits
+from agentdeck.core import Deck
+from agentdeck.tui.demo.reviewer import Reviewer, ReviewerHabits
+from agentdeck.tui.demo.stories import Member, Story
+from agentdeck.tui.demo.supervisor import Supervisor, SupervisorHabits
+from agentdeck.tui.demo.worker import Worker, WorkerHabits
 
 MAX_WORKERS = 12
 # Tokens of headroom under the board's soft limit when the demo starts: a few dozen usage

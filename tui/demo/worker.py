@@ -13,9 +13,15 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from core import ConflictError, Deck, InvalidTransitionError, LeaseExpiredError, OverBudgetError
-from core.models import Message, SearchHit, Task
-from tui.demo.stories import PRICES, Craft, Member, Story, fill
+from agentdeck.core import (
+    ConflictError,
+    Deck,
+    InvalidTransitionError,
+    LeaseExpiredError,
+    OverBudgetError,
+)
+from agentdeck.core.models import Message, SearchHit, Task
+from agentdeck.tui.demo.stories import PRICES, Craft, Member, Story, fill
 
 # How often each kind of log entry appears while an agent works.
 _LOG_WEIGHTS = (("tool_call", 40), ("action", 25), ("observation", 20), ("decision", 15))

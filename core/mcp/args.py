@@ -1,0 +1,229 @@
+"""The machinery behind the MCP tools: size limits, typed argument specs, and checking a
+call's arguments before any `Deck` call, so a wrong type, an unknown key or an oversized
+value comes back as one clear line. The tools themselves are in `agentdeck.core.mcp.tools`.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from agentdeck.core.deck import Deck
+from agentdeck.core.errors import ValidationError
+
+MAX_ARGUMENTS = 4 * 1024 * 1024  # JSON characters in one call's arguments
+MAX_TEXT = 1024 * 1024  # longer text is refused; core truncates past 64 KiB with a marker
+MAX_SHORT = 200  # keys, names, kinds, models
+MAX_ITEMS = 2000  # entries in a list argument (a plan's tasks, skills, blockers)
+MAX_PAGE = 200
+MAX_OFFSET = 100_000
+DEFAULT_PAGE = 20
+
+_SCHEMA: dict[str, dict[str, Any]] = {
+    "text": {"type": "string"},
+    "name": {"type": "string"},
+    "int": {"type": "integer"},
+    "num": {"type": "number"},
+    "bool": {"type": "boolean"},
+    "names": {"type": "array", "items": {"type": "string"}},
+    "object": {"type": "object"},
+    "objects": {"type": "array", "items": {"type": "object"}},
+}
+_EXPECTED = {
+    "text": "a string",
+    "name": "a string",
+    "int": "an integer",
+    "num": "a number",
+    "bool": "true or false",
+    "names": "an array of strings",
+    "object": "an object",
+    "objects": "an array of objects",
+}
+
+
+def _json_type(value: Any) -> str:
+    """How a JSON value's type reads in an error message."""
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "a boolean"
+    if isinstance(value, int):
+        return "an integer"
+    if isinstance(value, float):
+        return "a number"
+    if isinstance(value, str):
+        return "a string"
+    if isinstance(value, list):
+        return "an array"
+    if isinstance(value, dict):
+        return "an object"
+    return type(value).__name__
+
+
+@dataclass(frozen=True, slots=True)
+class Arg:
+    """One tool argument: its JSON kind, and the bounds checked before the deck sees it."""
+
+    name: str
+    kind: str
+    required: bool = False
+    doc: str = ""
+    choices: tuple[str, ...] = ()
+    minimum: int | None = None
+    maximum: int | None = None
+
+    def schema(self) -> dict[str, Any]:
+        out: dict[str, Any] = dict(_SCHEMA[self.kind])
+        if self.choices:
+            out["enum"] = list(self.choices)
+        if self.minimum is not None:
+            out["minimum"] = self.minimum
+        if self.maximum is not None:
+            out["maximum"] = self.maximum
+        if self.doc:
+            out["description"] = self.doc
+        return out
+
+    def check(self, tool: str, value: Any) -> Any:
+        """The value if it fits this argument, else a `ValidationError` naming tool and argument."""
+        where = f"{tool}: {self.name}"
+        wrong = ValidationError(f"{where} must be {_EXPECTED[self.kind]}, not {_json_type(value)}")
+        match self.kind:
+            case "text" | "name":
+                if not isinstance(value, str):
+                    raise wrong
+                longest = MAX_TEXT if self.kind == "text" else MAX_SHORT
+                if len(value) > longest:
+                    raise ValidationError(
+                        f"{where} is too long: {len(value)} characters (at most {longest})"
+                    )
+                if self.choices and value not in self.choices:
+                    raise ValidationError(
+                        f"{where} must be one of {', '.join(self.choices)}, not {value[:40]!r}"
+                    )
+            case "int":
+                if isinstance(value, float) and value.is_integer():
+                    value = int(value)
+                if not isinstance(value, int) or isinstance(value, bool):
+                    raise wrong
+                low = self.minimum if self.minimum is not None else -(2**63)
+                high = self.maximum if self.maximum is not None else 2**63 - 1
+                if not low <= value <= high:
+                    raise ValidationError(f"{where} must be from {low} to {high}, not {value}")
+            case "num":
+                if not isinstance(value, int | float) or isinstance(value, bool):
+                    raise wrong
+                if not math.isfinite(value):
+                    raise ValidationError(f"{where} must be a finite number")
+            case "bool":
+                if not isinstance(value, bool):
+                    raise wrong
+            case "object":
+                if not isinstance(value, dict):
+                    raise wrong
+            case "names" | "objects":
+                item = str if self.kind == "names" else dict
+                if not isinstance(value, list) or not all(isinstance(v, item) for v in value):
+                    raise wrong
+                if len(value) > MAX_ITEMS:
+                    raise ValidationError(f"{where} has {len(value)} entries (at most {MAX_ITEMS})")
+                if item is str and any(len(v) > MAX_SHORT for v in value):
+                    raise ValidationError(f"{where}: an entry is over {MAX_SHORT} characters")
+        return value
+
+
+@dataclass(frozen=True, slots=True)
+class Call:
+    """A tool call's checked arguments and the agent it acts for."""
+
+    tool: str
+    args: dict[str, Any]
+    default_actor: str | None
+
+    def __getitem__(self, name: str) -> Any:
+        return self.args[name]
+
+    def get(self, name: str, default: Any = None) -> Any:
+        return self.args.get(name, default)
+
+    def pick(self, *names: str) -> dict[str, Any]:
+        """The given optional arguments, as keyword arguments for a `Deck` verb."""
+        return {n: self.args[n] for n in names if n in self.args}
+
+    @property
+    def actor(self) -> str:
+        """The `actor` argument, else the server's `--as` agent."""
+        actor = self.args.get("actor") or self.default_actor
+        if not actor:
+            raise ValidationError(
+                f"{self.tool}: no acting agent; pass actor, or start the server with --as NAME"
+            )
+        return str(actor)
+
+
+Run = Callable[[Deck, Call], dict[str, Any]]
+
+
+@dataclass(frozen=True, slots=True)
+class Tool:
+    """An MCP tool: what an agent sees (name, description, schema) and the deck call behind it."""
+
+    name: str
+    description: str
+    args: tuple[Arg, ...]
+    run: Run
+    text_field: str | None = None  # answer this field as plain text instead of the JSON
+    input_schema: dict[str, Any] = field(init=False)
+
+    def __post_init__(self) -> None:
+        schema: dict[str, Any] = {
+            "type": "object",
+            "properties": {a.name: a.schema() for a in self.args},
+            "additionalProperties": False,
+        }
+        required = [a.name for a in self.args if a.required]
+        if required:
+            schema["required"] = required
+        object.__setattr__(self, "input_schema", schema)
+
+    def bind(self, arguments: Any, default_actor: str | None) -> Call:
+        """Check raw arguments against this tool's schema; a JSON null counts as absent."""
+        if arguments is None:
+            arguments = {}
+        if not isinstance(arguments, Mapping):
+            raise ValidationError(f"{self.name}: arguments must be an object")
+        size = len(json.dumps(arguments, default=str))
+        if size > MAX_ARGUMENTS:
+            raise ValidationError(
+                f"{self.name}: arguments are too large ({size} characters, at most {MAX_ARGUMENTS})"
+            )
+        known = [a.name for a in self.args]
+        unknown = sorted(str(k) for k in arguments if k not in known)
+        if unknown:
+            accepted = ", ".join(known) or "none"
+            raise ValidationError(
+                f"{self.name}: unknown argument {unknown[0][:40]!r}; arguments: {accepted}"
+            )
+        values: dict[str, Any] = {}
+        for arg in self.args:
+            value = arguments.get(arg.name)
+            if value is None:
+                if arg.required:
+                    raise ValidationError(
+                        f"{self.name}: missing argument {arg.name!r} ({_EXPECTED[arg.kind]})"
+                    )
+                continue
+            values[arg.name] = arg.check(self.name, value)
+        return Call(self.name, values, default_actor)
+
+
+@dataclass(frozen=True, slots=True)
+class Outcome:
+    """A finished tool call: JSON data, the text an agent reads, and whether it failed."""
+
+    data: dict[str, Any]
+    text: str
+    error: bool

@@ -1,1 +1,0 @@
-"""Alembic migrations for the agentdeck schema; applied by `core.schema.ensure_schema` on open."""

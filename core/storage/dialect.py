@@ -1,0 +1,109 @@
+"""The SQL that differs between SQLite and PostgreSQL, kept in one place.
+
+Everything else in `core` is dialect-neutral SQLAlchemy Core.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Iterable
+from typing import Any
+
+import sqlalchemy as sa
+
+from agentdeck.core.storage.prepared import Prepared
+
+NOTIFY_CHANNEL = "agentdeck_events"
+_TOKEN_RE = re.compile(r"\w+", re.UNICODE)
+
+
+def notify(conn: sa.Connection, board_ids: Iterable[int]) -> None:
+    """PostgreSQL: wake LISTENers in the same transaction that wrote the events."""
+    for board_id in sorted(set(board_ids)):
+        conn.execute(
+            sa.text("SELECT pg_notify(:ch, :payload)"),
+            {"ch": NOTIFY_CHANNEL, "payload": str(board_id)},
+        )
+
+
+def skills_fit(conn: sa.Connection, task_table: sa.Table, agent_skills: list[str]) -> Any:
+    """True where every skill the task requires is among `agent_skills` (none required fits all)."""
+    skills_json = json.dumps(sorted(agent_skills))
+    if conn.dialect.name == "postgresql":
+        return task_table.c.required_skills.op("<@")(
+            sa.cast(sa.literal(skills_json), task_table.c.required_skills.type)
+        )
+    return sa.text(
+        "(json_array_length(task.required_skills) = 0 OR NOT EXISTS ("
+        " SELECT 1 FROM json_each(task.required_skills) AS need"
+        " WHERE need.value NOT IN (SELECT value FROM json_each(:agent_skills))))"
+    ).bindparams(agent_skills=skills_json)
+
+
+def lock_pick(conn: sa.Connection, select: sa.Select) -> sa.Select:
+    """PostgreSQL: skip rows another claim holds, so two agents never wait on one task."""
+    if conn.dialect.name == "postgresql":
+        # NO KEY UPDATE: it does not conflict with the key-share locks that inserting an event
+        # (a foreign key to the task) takes, so a claim never deadlocks with an event append.
+        return select.with_for_update(skip_locked=True, key_share=True)  # FOR NO KEY UPDATE
+    return select
+
+
+# -- knowledge index -------------------------------------------------------------------------
+
+
+def fts_query(text: str, *, any_term: bool, dialect: str) -> str | None:
+    """A safe full-text query from free text: words only, AND-ed (search) or OR-ed (similar)."""
+    tokens = [t for t in _TOKEN_RE.findall(text.lower()) if len(t) > 1][:32]
+    if not tokens:
+        return None
+    if dialect == "postgresql":
+        return (" | " if any_term else " & ").join(tokens)
+    return (" OR " if any_term else " ").join(f'"{t}"' for t in tokens)
+
+
+def _by_dialect(postgresql: str, sqlite: str) -> dict[str, Prepared]:
+    """A statement per backend, prepared once (completing and claiming a task run these)."""
+    return {"postgresql": Prepared(sa.text(postgresql)), "sqlite": Prepared(sa.text(sqlite))}
+
+
+_KNOWLEDGE_PUT = _by_dialect(
+    "INSERT INTO knowledge (task_id, board_id, title, body) VALUES (:id, :b, :t, :body)",
+    "INSERT INTO knowledge (rowid, board_id, title, body) VALUES (:id, :b, :t, :body)",
+)
+_KNOWLEDGE_DROP = _by_dialect(
+    "DELETE FROM knowledge WHERE task_id = :id", "DELETE FROM knowledge WHERE rowid = :id"
+)
+_KNOWLEDGE_SEARCH = _by_dialect(
+    "SELECT k.task_id, ts_headline('english', k.body, q, 'MaxWords=24, MinWords=8,"
+    ' StartSel="", StopSel=""\'), ts_rank(k.tsv, q) AS score'
+    " FROM knowledge k, to_tsquery('english', :q) q"
+    " WHERE k.tsv @@ q AND k.board_id = :b AND k.task_id <> :ex"
+    " ORDER BY score DESC, k.task_id LIMIT :n",
+    "SELECT rowid, snippet(knowledge, 2, '', '', '…', 16), -bm25(knowledge, 0, 4.0, 1.0)"
+    " AS score FROM knowledge WHERE knowledge MATCH :q AND board_id = :b AND rowid <> :ex"
+    " ORDER BY score DESC, rowid LIMIT :n",
+)
+
+
+def _sql(statements: dict[str, Prepared], conn: sa.Connection) -> Prepared:
+    return statements["postgresql" if conn.dialect.name == "postgresql" else "sqlite"]
+
+
+def knowledge_put(conn: sa.Connection, task_id: int, board_id: int, title: str, body: str) -> None:
+    knowledge_drop(conn, task_id)
+    _sql(_KNOWLEDGE_PUT, conn).run(conn, {"id": task_id, "b": board_id, "t": title, "body": body})
+
+
+def knowledge_drop(conn: sa.Connection, task_id: int) -> None:
+    _sql(_KNOWLEDGE_DROP, conn).run(conn, {"id": task_id})
+
+
+def knowledge_search(
+    conn: sa.Connection, board_id: int, query: str, limit: int, exclude: int | None = None
+) -> list[tuple[int, str, float]]:
+    """(task id, snippet, score) for the best matches, best first; higher score is better."""
+    params = {"q": query, "b": board_id, "n": limit, "ex": exclude or -1}
+    rows = _sql(_KNOWLEDGE_SEARCH, conn).rows(conn, params)
+    return [(int(a), b or "", float(c)) for a, b, c in (tuple(r.values()) for r in rows)]

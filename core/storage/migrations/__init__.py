@@ -1,0 +1,1 @@
+"""Alembic migrations for the agentdeck schema; applied by `agentdeck.core.storage.schema.ensure_schema` on open."""

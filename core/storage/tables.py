@@ -1,0 +1,228 @@
+"""SQLModel tables: the stored shape of boards, agents, tasks and their paper trail.
+
+These rows never leave `core`; callers get the frozen read models in `agentdeck.core.models`.
+Times are stored as naive UTC and handed back timezone-aware (see `UTCDateTime`).
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+import sqlalchemy as sa
+from sqlmodel import Field, SQLModel
+
+
+class UTCDateTime(sa.types.TypeDecorator[datetime]):
+    """A datetime stored as naive UTC on every backend and read back as aware UTC."""
+
+    impl = sa.DateTime
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: sa.Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is not None:
+            value = value.astimezone(UTC).replace(tzinfo=None)
+        return value
+
+    def process_result_value(self, value: datetime | None, dialect: sa.Dialect) -> datetime | None:
+        if value is None:
+            return None
+        return value.replace(tzinfo=UTC)
+
+
+class JsonType(sa.types.TypeDecorator[Any]):
+    """JSON on SQLite, JSONB on PostgreSQL; the PostgreSQL dialect is imported only when used,
+    which keeps it out of every CLI call on SQLite."""
+
+    impl = sa.JSON
+    cache_ok = True
+
+    def load_dialect_impl(self, dialect: sa.Dialect) -> sa.types.TypeEngine[Any]:
+        if dialect.name == "postgresql":
+            from sqlalchemy.dialects.postgresql import JSONB
+
+            return dialect.type_descriptor(JSONB())
+        return dialect.type_descriptor(sa.JSON())
+
+
+def _json(default: Any) -> Any:
+    return Field(default_factory=lambda: default.copy(), sa_type=JsonType)
+
+
+def _time(nullable: bool = True, index: bool = False) -> Any:
+    return Field(default=None, sa_type=UTCDateTime, nullable=nullable, index=index)
+
+
+class BoardRow(SQLModel, table=True):
+    __tablename__ = "board"
+
+    id: int | None = Field(default=None, primary_key=True)
+    key: str = Field(unique=True)
+    name: str
+    goal: str = ""
+    due_at: datetime | None = _time()
+    lead: str | None = None
+    require_verification: bool = False
+    lease_seconds: int = 900
+    next_number: int = 1
+    created_at: datetime = _time(nullable=False)
+
+
+class AgentRow(SQLModel, table=True):
+    __tablename__ = "agent"
+    __table_args__ = (sa.UniqueConstraint("board_id", "name"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    board_id: int = Field(foreign_key="board.id")
+    name: str
+    kind: str = "agent"
+    skills: list[str] = _json([])
+    role: str = ""
+    supervisor: str | None = None
+    last_heartbeat: datetime | None = _time()
+    current_task_id: int | None = None
+    active_form: str = ""
+    created_at: datetime = _time(nullable=False)
+
+
+class TaskRow(SQLModel, table=True):
+    __tablename__ = "task"
+    __table_args__ = (
+        sa.UniqueConstraint("board_id", "number"),
+        # The claim walks this index in (priority, id) order for one board's ready tasks.
+        sa.Index(
+            "ix_task_claim", "board_id", "status", "open_deps", "assignee_id", "priority", "id"
+        ),
+        sa.Index("ix_task_lease", "status", "lease_expires_at"),
+        sa.Index("ix_task_external", "board_id", "external_id", unique=True),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    board_id: int = Field(foreign_key="board.id")
+    number: int
+    title: str
+    description: str = ""
+    criteria: str = ""
+    priority: int = 2
+    required_skills: list[str] = _json([])
+    parent_id: int | None = Field(default=None, foreign_key="task.id")
+    requires_approval: bool = False
+    estimate_hours: float | None = None
+    assignee_id: int | None = Field(default=None, foreign_key="agent.id")
+    status: str = "pending"
+    active_form: str = ""
+    result: str = ""
+    verification: str = ""
+    verified: bool = False
+    lease_expires_at: datetime | None = _time()
+    version: int = 1
+    # Number of blockers not yet finished; kept in step with `dependency` so readiness is indexable.
+    open_deps: int = 0
+    escalation_reason: str = ""
+    # The id a task has in the tool it was imported from (a Claude Code task id, a beads id).
+    external_id: str | None = None
+    created_at: datetime = _time(nullable=False)
+    started_at: datetime | None = _time()
+    completed_at: datetime | None = _time()
+    updated_at: datetime = _time(nullable=False)
+
+
+class DependencyRow(SQLModel, table=True):
+    __tablename__ = "dependency"
+
+    task_id: int = Field(foreign_key="task.id", primary_key=True)
+    blocker_id: int = Field(foreign_key="task.id", primary_key=True, index=True)
+
+
+class EventRow(SQLModel, table=True):
+    __tablename__ = "event"
+    __table_args__ = (
+        sa.Index("ix_event_board", "board_id", "id"),
+        sa.Index("ix_event_task", "task_id", "id"),
+        # Task detail reads a task's notes and claims by kind; without this it scans the whole log.
+        sa.Index("ix_event_task_kind", "task_id", "kind"),
+        {"sqlite_autoincrement": True},
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    board_id: int = Field(foreign_key="board.id")
+    task_id: int | None = Field(default=None, foreign_key="task.id")
+    actor: str
+    kind: str
+    subkind: str = ""
+    text: str = ""
+    data: dict[str, Any] = _json({})
+    created_at: datetime = _time(nullable=False)
+
+
+class UsageRow(SQLModel, table=True):
+    __tablename__ = "usage"
+
+    id: int | None = Field(default=None, primary_key=True)
+    board_id: int = Field(foreign_key="board.id", index=True)
+    task_id: int | None = Field(default=None, foreign_key="task.id", index=True)
+    agent_id: int | None = Field(default=None, foreign_key="agent.id", index=True)
+    tokens_in: int = 0
+    tokens_out: int = 0
+    cost_usd: float = 0.0
+    cpu_seconds: float = 0.0
+    gpu_seconds: float = 0.0
+    model: str = ""
+    created_at: datetime = _time(nullable=False)
+
+
+class BudgetRow(SQLModel, table=True):
+    __tablename__ = "budget"
+    __table_args__ = (sa.UniqueConstraint("board_id", "scope", "subject", "metric"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    board_id: int = Field(foreign_key="board.id")
+    scope: str  # board | agent | task
+    subject: str = ""  # "" for the board, the agent's name, or the task's key
+    metric: str  # tokens | cost_usd | cpu_hours | gpu_hours
+    soft: float | None = None
+    hard: float | None = None
+    used: float = 0.0
+    soft_warned: bool = False
+    hard_hit: bool = False
+
+
+class MessageRow(SQLModel, table=True):
+    __tablename__ = "message"
+    __table_args__ = (sa.Index("ix_message_inbox", "agent_id", "read_at"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    board_id: int = Field(foreign_key="board.id")
+    agent_id: int = Field(foreign_key="agent.id")
+    task_id: int | None = Field(default=None, foreign_key="task.id")
+    sender: str
+    kind: str
+    text: str
+    created_at: datetime = _time(nullable=False)
+    read_at: datetime | None = _time()
+
+
+class CheckpointRow(SQLModel, table=True):
+    __tablename__ = "checkpoint"
+
+    id: int | None = Field(default=None, primary_key=True)
+    board_id: int = Field(foreign_key="board.id")
+    task_id: int = Field(foreign_key="task.id", index=True)
+    actor: str
+    sha: str
+    message: str = ""
+    files: list[str] = _json([])
+    created_at: datetime = _time(nullable=False)
+
+
+board_t = BoardRow.__table__  # type: ignore[attr-defined]
+agent_t = AgentRow.__table__  # type: ignore[attr-defined]
+task_t = TaskRow.__table__  # type: ignore[attr-defined]
+dependency_t = DependencyRow.__table__  # type: ignore[attr-defined]
+event_t = EventRow.__table__  # type: ignore[attr-defined]
+usage_t = UsageRow.__table__  # type: ignore[attr-defined]
+budget_t = BudgetRow.__table__  # type: ignore[attr-defined]
+message_t = MessageRow.__table__  # type: ignore[attr-defined]
+checkpoint_t = CheckpointRow.__table__  # type: ignore[attr-defined]

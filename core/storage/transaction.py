@@ -1,0 +1,195 @@
+"""One write transaction: the connection, its clock reading, and the events it appends.
+
+Events are buffered and inserted in one statement just before commit, so every mutation's
+paper trail lands atomically with the change itself.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+import sqlalchemy as sa
+
+from agentdeck.core import limits
+from agentdeck.core.errors import NotFoundError, ValidationError
+from agentdeck.core.storage.prepared import Prepared, Row
+from agentdeck.core.storage.tables import agent_t, board_t, event_t, task_t
+
+EVENT_ORDER_LOCK = 0x61676576  # "agev": PostgreSQL advisory lock held while appending events
+
+# The look-ups every verb makes, prepared once (see `agentdeck.core.storage.prepared`): they run in every write
+# transaction, and SQLAlchemy's per-execution overhead is several times their cost in SQLite.
+_ANY_TWO_BOARDS = Prepared(sa.select(board_t).limit(2))
+_BOARD_BY_KEY = Prepared(sa.select(board_t).where(board_t.c.key == sa.bindparam("p_key")))
+_BOARD_BY_ID = Prepared(sa.select(board_t).where(board_t.c.id == sa.bindparam("p_id")))
+_TASK_BY_KEY = Prepared(
+    sa.select(task_t, board_t.c.key.label("board_key"))
+    .join(board_t, board_t.c.id == task_t.c.board_id)
+    .where(
+        board_t.c.key == sa.bindparam("p_board_key"), task_t.c.number == sa.bindparam("p_number")
+    )
+)
+_AGENT_BY_NAME = Prepared(
+    sa.select(agent_t).where(
+        agent_t.c.board_id == sa.bindparam("p_board_id"), agent_t.c.name == sa.bindparam("p_name")
+    )
+)
+_TASK_AND_ACTOR = Prepared(
+    sa.select(
+        task_t.c.id,
+        task_t.c.board_id,
+        task_t.c.number,
+        task_t.c.status,
+        task_t.c.assignee_id,
+        task_t.c.lease_expires_at,
+        board_t.c.key.label("board_key"),
+        agent_t.c.id.label("agent_id"),
+        agent_t.c.name.label("agent_name"),
+        agent_t.c.kind.label("agent_kind"),
+    )
+    .join(board_t, board_t.c.id == task_t.c.board_id)
+    .outerjoin(
+        agent_t,
+        sa.and_(agent_t.c.board_id == task_t.c.board_id, agent_t.c.name == sa.bindparam("p_actor")),
+    )
+    .where(
+        board_t.c.key == sa.bindparam("p_board_key"), task_t.c.number == sa.bindparam("p_number")
+    )
+)
+_AGENT_NAME = Prepared(sa.select(agent_t.c.name).where(agent_t.c.id == sa.bindparam("p_id")))
+_EVENT_INSERT = Prepared(event_t.insert())
+
+
+@dataclass
+class Tx:
+    """The state of one transaction; `Deck._write()` and `Deck._read()` make these."""
+
+    conn: sa.Connection
+    now: datetime
+    events: list[dict[str, Any]] = field(default_factory=list)
+    notify_boards: set[int] = field(default_factory=set)
+    _ordered: bool = False
+
+    def event(
+        self,
+        board_id: int,
+        task_id: int | None,
+        actor: str,
+        kind: str,
+        subkind: str = "",
+        text: str = "",
+        data: dict[str, Any] | None = None,
+    ) -> None:
+        """Append an event to the paper trail of this transaction."""
+        self.events.append(
+            {
+                "board_id": board_id,
+                "task_id": task_id,
+                "actor": actor,
+                "kind": kind,
+                "subkind": subkind,
+                "text": text,
+                "data": data or {},
+                "created_at": self.now,
+            }
+        )
+        self.notify_boards.add(board_id)
+
+    def flush_events(self) -> None:
+        if self.events:
+            self.order_events()
+            _EVENT_INSERT.run_many(self.conn, self.events)
+            self.events = []
+
+    def order_events(self) -> None:
+        """Make event ids commit in id order, so a follower reading past its cursor never skips one.
+
+        SQLite has one writer at a time already. On PostgreSQL, sequence values can commit out of
+        order, so the short tail of a transaction that appends events (from the insert to the
+        commit) takes a transaction-scoped advisory lock.
+        """
+        if not self._ordered and self.conn.dialect.name == "postgresql":
+            self.conn.execute(sa.text("SELECT pg_advisory_xact_lock(:k)"), {"k": EVENT_ORDER_LOCK})
+        self._ordered = True
+
+    # -- look-ups shared by every verb -------------------------------------------------------
+
+    def board(self, key: str | None) -> Row:
+        """The board with this key, or the only board when key is None."""
+        if key is None:
+            rows = _ANY_TWO_BOARDS.rows(self.conn)
+            if len(rows) == 1:
+                return rows[0]
+            if not rows:
+                raise NotFoundError(
+                    "there is no board yet; create one with `agentdeck board create`"
+                )
+            raise ValidationError("there are several boards; name one with --board KEY")
+        row = _BOARD_BY_KEY.first(self.conn, {"p_key": key.upper()})
+        if row is None:
+            raise NotFoundError(f"no board {key!r}")
+        return row
+
+    def board_by_id(self, board_id: int) -> Row:
+        row = _BOARD_BY_ID.first(self.conn, {"p_id": board_id})
+        if row is None:
+            raise NotFoundError(f"no board with id {board_id}")
+        return row
+
+    def task(self, key: str) -> tuple[Row, Row]:
+        """The task row and its board row for a key like `WEB-12`."""
+        row = self.task_row(key)
+        return row, self.board_by_id(row["board_id"])
+
+    def task_row(self, key: str) -> Row:
+        """The task row for a key like `WEB-12`, its board's key as `board_key`; one query."""
+        board_key, number = split_key(key)
+        row = _TASK_BY_KEY.first(self.conn, {"p_board_key": board_key, "p_number": number})
+        if row is None:
+            raise NotFoundError(f"no task {board_key}-{number}")
+        return row
+
+    def task_and_actor(self, key: str, actor: str) -> Row:
+        """What a log entry checks, in one query: the task's id, number, status, holder and
+        lease, its `board_id` and `board_key`, and the actor's `agent_id`, `agent_name` and
+        `agent_kind`; the same errors as `task()` then `agent()`."""
+        board_key, number = split_key(key)
+        params = {"p_board_key": board_key, "p_number": number, "p_actor": actor}
+        row = _TASK_AND_ACTOR.first(self.conn, params)
+        if row is None:
+            raise NotFoundError(f"no task {board_key}-{number}")
+        if row["agent_id"] is None:
+            raise _no_agent(actor, board_key)
+        return row
+
+    def agent(self, board_id: int, name: str, board_key: str = "") -> Row:
+        row = _AGENT_BY_NAME.first(self.conn, {"p_board_id": board_id, "p_name": name})
+        if row is None:
+            raise _no_agent(name, board_key)
+        return row
+
+    def agent_name(self, agent_id: int | None) -> str | None:
+        if agent_id is None:
+            return None
+        name: str | None = _AGENT_NAME.scalar(self.conn, {"p_id": agent_id})
+        return name
+
+
+def _no_agent(name: str, board_key: str) -> NotFoundError:
+    where = f" on board {board_key}" if board_key else ""
+    return NotFoundError(f"no agent {name!r}{where}; add it with `agentdeck agent add {name}`")
+
+
+def split_key(key: str) -> tuple[str, int]:
+    """`WEB-12` -> ("WEB", 12); a clear error for anything else."""
+    board_part, sep, number = key.strip().upper().rpartition("-")
+    # ASCII digits only (int() rejects "²"), and few enough to fit a 32-bit SQL integer.
+    if not sep or not (number.isascii() and number.isdigit()) or len(number) > 9 or not board_part:
+        raise ValidationError(f"{key[:40]!r} is not a task key; keys look like WEB-12")
+    return limits.board_key(board_part), int(number)
+
+
+def task_key(board_key: str, number: int) -> str:
+    return f"{board_key}-{number}"

@@ -1,0 +1,318 @@
+"""Importing a Claude Code task directory and a beads JSONL export: what lands on the board,
+re-imports that update instead of duplicating, and broken input refused with file and line."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from agentdeck.core import CycleError, Deck, NotFoundError, ValidationError
+from tests.conftest import START
+from tests.core.helpers import Refused
+
+FIXTURES = Path(__file__).parent / "fixtures"
+
+
+@pytest.fixture
+def team(deck: Deck) -> Deck:
+    """A deck with an empty board SHOP, supervised by the human `ann`."""
+    deck.create_board("SHOP", "Web shop", actor="ann")
+    return deck
+
+
+@pytest.fixture
+def claude_dir(tmp_path: Path) -> Path:
+    """A copy of the Claude Code task list, file n last written n hours before the test starts."""
+    target = tmp_path / "tasks"
+    shutil.copytree(FIXTURES / "claude_tasks", target)
+    for path in target.glob("*.json"):
+        written = (START - timedelta(hours=int(path.stem))).timestamp()
+        os.utime(path, (written, written))
+    return target
+
+
+@pytest.fixture
+def beads_file(tmp_path: Path) -> Path:
+    target = tmp_path / "issues.jsonl"
+    shutil.copy(FIXTURES / "beads" / "issues.jsonl", target)
+    return target
+
+
+def edit_json(path: Path, **changes: Any) -> None:
+    path.write_text(json.dumps({**json.loads(path.read_text()), **changes}, indent=2))
+
+
+def edit_line(path: Path, issue_id: str, **changes: Any) -> None:
+    lines = []
+    for line in path.read_text().splitlines():
+        issue = json.loads(line)
+        lines.append(json.dumps({**issue, **changes}) if issue["id"] == issue_id else line)
+    path.write_text("\n".join(lines) + "\n")
+
+
+# -- Claude Code ---------------------------------------------------------------------------
+
+
+def test_claude_tasks_land_with_statuses_owners_and_dependencies(
+    team: Deck, claude_dir: Path
+) -> None:
+    tasks = team.import_claude(claude_dir, actor="ann")
+    assert [t.key for t in tasks] == [f"SHOP-{n}" for n in range(1, 7)]
+    by = {t.title: t for t in tasks}
+    assert [(t.status, t.column, t.assignee) for t in tasks] == [
+        ("done", "done", "team-lead"),
+        ("in_progress", "in_progress", "frontend-dev"),
+        ("in_progress", "in_progress", "backend-dev"),
+        ("pending", "blocked", None),
+        ("cancelled", "cancelled", "frontend-dev"),  # deleted in Claude Code
+        ("pending", "blocked", "qa"),
+    ]
+    checkout = by["Wire checkout to the cart API"]
+    assert checkout.blocked_by == ("SHOP-2", "SHOP-3")
+    # 6.json lists no blockers; 4.json says it blocks 6.
+    assert by["Write end-to-end tests for checkout"].blocked_by == ("SHOP-4",)
+    assert team.task_detail("SHOP-2").blocked_by_all == (("SHOP-1", "done"),)
+    assert by["Build the product list page"].active_form == "Building the product list page"
+    assert by["Set up the project skeleton"].active_form == ""  # only work in progress has one
+    assert checkout.description.startswith("Replace the mock cart")
+    # No timestamps in the files: a task was created when its file was last written.
+    assert [t.created_at for t in tasks] == [START - timedelta(hours=n) for n in range(1, 7)]
+    agents = {a.name: a for a in team.list_agents("SHOP")}
+    assert {"team-lead", "frontend-dev", "backend-dev", "qa"} <= set(agents)
+    assert (agents["qa"].kind, agents["qa"].role) == ("agent", "imported")
+    assert [t.key for t in team.list_tasks("SHOP")] == [
+        "SHOP-1",
+        "SHOP-2",
+        "SHOP-3",
+        "SHOP-4",
+        "SHOP-6",
+    ]
+    done_events = team.task_events("SHOP-1")
+    assert [(e.kind, e.actor) for e in done_events] == [("created", "ann"), ("status", "ann")]
+    assert done_events[1].data == {"from": "pending", "to": "done", "verb": "sync"}
+    assert [h.key for h in team.search("Vite Prettier", board="SHOP")] == ["SHOP-1"]
+    last = team.burndown("SHOP").points[-1]
+    assert (last.open, last.scope) == (4, 5)
+
+
+def test_claude_reimport_after_edits_updates_in_place(team: Deck, claude_dir: Path) -> None:
+    team.import_claude(claude_dir, actor="ann")
+    before = {t.key: t for t in team.list_tasks("SHOP", include_cancelled=True)}
+    cursor = team.max_event_id()
+    edit_json(claude_dir / "2.json", status="completed")
+    edit_json(claude_dir / "4.json", owner="frontend-dev")
+    edit_json(claude_dir / "6.json", subject="Write Playwright tests for checkout")
+    touched = team.import_claude(claude_dir, actor="ann")
+    assert len(touched) == 6
+    after = {t.key: t for t in team.list_tasks("SHOP", include_cancelled=True)}
+    assert list(after) == list(before)  # nothing duplicated
+    assert after["SHOP-2"].status == "done" and after["SHOP-2"].active_form == ""
+    assert after["SHOP-4"].assignee == "frontend-dev"
+    assert after["SHOP-4"].blocked_by == ("SHOP-3",)  # SHOP-2 finished
+    assert after["SHOP-6"].title == "Write Playwright tests for checkout"
+    changed = {k for k in after if after[k].version != before[k].version}
+    assert changed == {"SHOP-2", "SHOP-4", "SHOP-6"}
+    events = team.events_since(cursor)
+    status = [e for e in events if e.kind == "status"]
+    assert [(e.task, e.subkind, e.data) for e in status] == [
+        ("SHOP-2", "done", {"from": "in_progress", "to": "done", "verb": "sync"})
+    ]
+    notes = {e.task: e.text for e in events if e.kind == "note"}
+    assert notes == {
+        "SHOP-2": "updated active_form",
+        "SHOP-4": "updated assignee",
+        "SHOP-6": "updated title",
+    }
+    # Importing the same files again changes nothing.
+    cursor = team.max_event_id()
+    team.import_claude(claude_dir, actor="ann")
+    assert team.max_event_id() == cursor
+
+
+def test_claude_task_deleted_later_is_cancelled_and_unblocks(team: Deck, claude_dir: Path) -> None:
+    team.import_claude(claude_dir, actor="ann")
+    edit_json(claude_dir / "2.json", status="completed")
+    edit_json(claude_dir / "3.json", status="deleted")
+    team.import_claude(claude_dir, actor="ann")
+    checkout = team.get_task("SHOP-4")
+    assert (checkout.status, checkout.column, checkout.blocked_by) == ("pending", "ready", ())
+    assert team.get_task("SHOP-3").status == "cancelled"
+
+
+CLAUDE_BROKEN = {
+    "bad_json": ("2.json: line 8", "not JSON"),
+    "wrong_type": ("2.json.blockedBy", "expected a list"),
+    "unknown_status": ("2.json", "status 'done'", "pending, in_progress, completed, deleted"),
+    "unknown_ref": ("2.json", "unknown task '9'"),
+    "numeric_id": ("2.json.id", "expected text"),
+    "bad_utf8": ("2.json: line 4", "not UTF-8"),
+}
+
+
+@pytest.mark.parametrize("case", list(CLAUDE_BROKEN))
+def test_broken_claude_files_are_refused_naming_the_file(
+    team: Deck, refused: Refused, case: str
+) -> None:
+    with refused(ValidationError, *CLAUDE_BROKEN[case]):
+        team.import_claude(FIXTURES / "claude_broken" / case, actor="ann")
+    assert team.list_tasks("SHOP", include_cancelled=True) == []
+
+
+def test_a_broken_edit_leaves_the_mirrored_board_as_it_was(
+    team: Deck, claude_dir: Path, refused: Refused
+) -> None:
+    team.import_claude(claude_dir, actor="ann")
+    edit_json(claude_dir / "1.json", status="completed", subject="Renamed")
+    edit_json(claude_dir / "3.json", status="completed")  # a good edit in the same batch...
+    edit_json(claude_dir / "5.json", owner=["frontend-dev"])  # ...and a bad one
+    with refused(ValidationError, "5.json.owner", "expected text"):
+        team.import_claude(claude_dir, actor="ann")
+    assert team.get_task("SHOP-3").status == "in_progress"
+
+
+def test_a_dependency_cycle_is_refused_naming_the_source_ids(
+    team: Deck, claude_dir: Path, refused: Refused, tmp_path: Path
+) -> None:
+    """Found by tests/fuzz: the refusal named board keys of tasks the rolled-back import never
+    made ("SHOP-7 cannot wait on itself")."""
+    edit_json(claude_dir / "1.json", blockedBy=["3"])  # 3 already waits on 1
+    with refused(CycleError, "1.json: task 1 waits on itself: 1 -> 3 -> 1"):
+        team.import_claude(claude_dir, actor="ann")
+    beads = tmp_path / "loop.jsonl"
+    issue = {"id": "bd-1", "title": "Loop", "status": "open"}
+    beads.write_text(json.dumps({**issue, "dependencies": [{"depends_on_id": "bd-1"}]}) + "\n")
+    with refused(CycleError, "loop.jsonl:1: task bd-1 waits on itself: bd-1 -> bd-1"):
+        team.import_beads(beads, actor="ann")
+    assert team.list_tasks("SHOP", include_cancelled=True) == []
+
+
+def test_claude_import_needs_a_directory_and_a_known_actor(
+    team: Deck, claude_dir: Path, refused: Refused, tmp_path: Path
+) -> None:
+    with refused(ValidationError, "not a directory"):
+        team.import_claude(tmp_path / "nowhere", actor="ann")
+    with refused(NotFoundError, "no agent 'mallory'"):
+        team.import_claude(claude_dir, actor="mallory")
+
+
+# -- beads ---------------------------------------------------------------------------------
+
+
+def test_beads_issues_land_with_parents_dependencies_and_comments(
+    team: Deck, beads_file: Path
+) -> None:
+    tasks = team.import_beads(beads_file, actor="ann")
+    key = {t.title: t.key for t in tasks}
+    epic, schema, endpoints, ui, webhook, dark, proto = (t.key for t in tasks)
+    assert [(t.status, t.column, t.priority, t.assignee) for t in tasks] == [
+        ("pending", "ready", 1, None),
+        ("done", "done", 1, "alice"),
+        ("in_progress", "in_progress", 2, "claude-backend"),
+        ("pending", "blocked", 2, None),
+        ("pending", "ready", 0, "claude-backend"),  # beads "blocked", but by nothing we track
+        ("pending", "ready", 4, None),  # deferred
+        ("cancelled", "cancelled", 3, None),  # tombstone
+    ]
+    assert key["Checkout UI"] == ui
+    assert [t.parent for t in tasks] == [None, epic, epic, epic, None, None, None]
+    assert set(team.task_detail(epic).subtasks) == {schema, endpoints, ui}
+    # Only `blocks` blocks: `related` and `discovered-from` do not.
+    assert team.get_task(ui).blocked_by == (endpoints,)
+    assert team.get_task(webhook).blocked_by == ()
+    assert team.task_detail(endpoints).blocked_by_all == ((schema, "done"),)
+    assert [t.key for t in team.ready("SHOP")] == [webhook, epic, dark]
+    assert tasks[0].criteria == "All checkout traffic on the new flow"
+    assert tasks[1].created_at == datetime(2025, 2, 10, 9, 5, tzinfo=UTC)
+    comments = team.task_events(schema, kinds=["comment"])
+    assert [(e.actor, e.text) for e in comments] == [
+        ("alice", "Went with a JSONB column for line items."),
+        ("Jane-Doe", "Reviewed: **looks good**, ship it."),  # a display name made a safe name
+    ]
+    assert comments[0].data == {"at": "2025-02-11T10:00:00+00:00"}
+    assert [h.key for h in team.search("JSONB", board="SHOP")] == [schema]  # comments indexed
+    assert proto not in [t.key for t in team.list_tasks("SHOP")]
+
+
+def test_beads_reimport_after_edits_updates_in_place(team: Deck, beads_file: Path) -> None:
+    tasks = team.import_beads(beads_file, actor="ann")
+    keys = {t.title: t.key for t in tasks}
+    cursor = team.max_event_id()
+    edit_line(beads_file, "bd-c3d5", status="closed", closed_at="2025-02-14T10:00:00Z")
+    edit_line(beads_file, "bd-d4e6", priority=0, assignee="bob")
+    team.import_beads(beads_file, actor="ann")
+    assert len(team.list_tasks("SHOP", include_cancelled=True)) == 7
+    endpoints = team.get_task(keys["Implement cart endpoints"])
+    ui = team.get_task(keys["Checkout UI"])
+    assert endpoints.status == "done"
+    assert (ui.priority, ui.assignee, ui.column) == (0, "bob", "ready")
+    events = team.events_since(cursor)
+    assert [(e.kind, e.subkind, e.task) for e in events] == [
+        ("status", "done", endpoints.key),
+        ("note", "sync", ui.key),
+    ]
+    assert events[0].data["verb"] == "sync"
+    assert events[1].text == "updated assignee, priority"
+    assert team.get_task(keys["Design the cart schema"]).version == tasks[1].version
+    cursor = team.max_event_id()
+    team.import_beads(beads_file, actor="ann")
+    assert team.max_event_id() == cursor
+    assert len(team.task_events(keys["Design the cart schema"], kinds=["comment"])) == 2
+
+
+BEADS_BROKEN = {
+    "bad_json": ("bad_json.jsonl:3", "not JSON"),
+    "wrong_type": ("wrong_type.jsonl:2.priority", "expected a whole number"),
+    "unknown_status": ("unknown_status.jsonl:3", "status 'wontfix'"),
+    "unknown_ref": ("unknown_ref.jsonl:3", "unknown task 'bd-9999'"),
+    "bad_time": ("bad_time.jsonl:2.created_at", "'last Tuesday'"),
+    "missing_dep_target": (
+        "missing_dep_target.jsonl:3",
+        "dependencies[0].depends_on_id",
+        "missing",
+    ),
+    "bad_utf8": ("bad_utf8.jsonl:3", "not UTF-8"),
+}
+
+
+@pytest.mark.parametrize("case", list(BEADS_BROKEN))
+def test_broken_beads_exports_are_refused_naming_file_and_line(
+    team: Deck, refused: Refused, case: str
+) -> None:
+    with refused(ValidationError, *BEADS_BROKEN[case]):
+        team.import_beads(FIXTURES / "beads_broken" / f"{case}.jsonl", actor="ann")
+    assert team.list_tasks("SHOP", include_cancelled=True) == []
+
+
+def test_beads_refuses_a_missing_file_an_out_of_range_priority_and_duplicates(
+    team: Deck, beads_file: Path, refused: Refused, tmp_path: Path
+) -> None:
+    with refused(ValidationError, "no such file"):
+        team.import_beads(tmp_path / "missing.jsonl", actor="ann")
+    edit_line(beads_file, "bd-f6a8", priority=7)
+    with refused(ValidationError, "issues.jsonl:6", "priority 7"):
+        team.import_beads(beads_file, actor="ann")
+    edit_line(beads_file, "bd-f6a8", priority=4, id="bd-a1f3")
+    with refused(ValidationError, "'bd-a1f3' appears twice"):
+        team.import_beads(beads_file, actor="ann")
+
+
+def test_beads_refuses_a_time_with_no_utc_equivalent(
+    team: Deck, beads_file: Path, refused: Refused
+) -> None:
+    """Found by tests/fuzz: year 1 at +05:00 is before year 1 in UTC, and storing it crashed."""
+    edit_line(beads_file, "bd-f6a8", created_at="0001-01-01T00:00:00+05:00")
+    with refused(ValidationError, "issues.jsonl:6.created_at", "out of range in UTC"):
+        team.import_beads(beads_file, actor="ann")
+
+
+def test_imported_tasks_follow_existing_ones(team: Deck, beads_file: Path) -> None:
+    team.add_task("Written by hand", actor="ann")
+    tasks = team.import_beads(beads_file, actor="ann")
+    assert [t.key for t in tasks][:2] == ["SHOP-2", "SHOP-3"]
+    assert team.get_task("SHOP-1").title == "Written by hand"

@@ -1,0 +1,157 @@
+"""Who is acting, on which board, in which database: the options every command shares.
+
+Precedence, strongest first: the command's own option (`agentdeck log ... --as coder`), the same
+option before the command (`agentdeck --as coder log ...`), the environment (`AGENTDECK_AS`,
+`AGENTDECK_BOARD`, `AGENTDECK_DB`), then a default (the login name for human-only commands;
+the only board; the nearest `.agentdeck/board.db`). `core` is imported only when a command
+actually opens the database.
+"""
+
+from __future__ import annotations
+
+import getpass
+import os
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Annotated, Any
+
+import typer
+
+from agentdeck.tui.cli.errors import CliError, describe, warn
+from agentdeck.tui.cli.output import print_json
+
+if TYPE_CHECKING:
+    from agentdeck.core import Deck
+
+ENV_AS = "AGENTDECK_AS"
+ENV_BOARD = "AGENTDECK_BOARD"
+ENV_DB = "AGENTDECK_DB"
+
+DbOption = Annotated[
+    str | None,
+    typer.Option(
+        "--db",
+        metavar="PATH|URL",
+        help="Database file or URL (env AGENTDECK_DB; default: the nearest .agentdeck/board.db).",
+    ),
+]
+ActorOption = Annotated[
+    str | None,
+    typer.Option("--as", metavar="NAME", help="Who is acting (env AGENTDECK_AS)."),
+]
+BoardOption = Annotated[
+    str | None,
+    typer.Option(
+        "--board",
+        metavar="KEY",
+        help="Board key (env AGENTDECK_BOARD; default: the only board).",
+    ),
+]
+JsonOption = Annotated[
+    bool, typer.Option("--json", help="Print exactly one JSON document (stable field names).")
+]
+KeyArgument = Annotated[str, typer.Argument(metavar="KEY", help="A task key, like WEB-12.")]
+VersionOption = Annotated[
+    int | None,
+    typer.Option(
+        "--expected-version",
+        metavar="N",
+        help="Refuse (exit 2) if the task changed since you saw version N.",
+    ),
+]
+
+
+@dataclass
+class SharedOptions:
+    """--db/--as/--board/--json given before the command name, e.g. `agentdeck --json ready`."""
+
+    db: str | None = None
+    actor: str | None = None
+    board: str | None = None
+    json: bool = False
+
+
+before_command = SharedOptions()
+
+
+def _env(name: str) -> str | None:
+    """An environment variable's value, or None; like an argument, bytes that are not UTF-8
+    (which Python hands over as lone surrogates) are refused before they reach a query."""
+    value = os.environ.get(name) or None
+    if value is not None:
+        try:
+            value.encode("utf-8")
+        except UnicodeEncodeError:
+            raise CliError(f"{name} is not UTF-8 text") from None
+    return value
+
+
+class Session:
+    """One command's view of the options, and the deck it opens (at most once)."""
+
+    def __init__(self, db: str | None, actor: str | None, board: str | None, as_json: bool) -> None:
+        self.db = db or before_command.db or _env(ENV_DB)
+        self.actor = actor or before_command.actor or _env(ENV_AS)
+        self.board = board or before_command.board or _env(ENV_BOARD)
+        self.json = as_json or before_command.json
+        self._deck: Deck | None = None
+
+    def deck(self, *, create: bool = False) -> Deck:
+        """The database, opened on first use; `create` makes a new one where none is found."""
+        if self._deck is None:
+            from agentdeck.core import Deck
+
+            self._deck = Deck.open(self.db, create=create)
+            for warning in self._deck.warnings:
+                warn(warning)
+        return self._deck
+
+    def agent(self) -> str:
+        """The acting agent, which agent commands need to be told explicitly."""
+        if not self.actor:
+            raise CliError(f"say who is acting: pass --as NAME or set {ENV_AS}=NAME")
+        return self.actor
+
+    def human(self) -> str:
+        """The acting human: --as / AGENTDECK_AS, else the login name."""
+        if self.actor:
+            return self.actor
+        try:
+            return getpass.getuser()
+        except (KeyError, OSError) as exc:
+            raise CliError(f"cannot tell who you are; pass --as NAME or set {ENV_AS}") from exc
+
+    def emit(self, doc: Any, render: Callable[[], None]) -> None:
+        """Print `doc` as JSON with --json, otherwise call `render` for people."""
+        if self.json:
+            print_json(doc)
+        else:
+            render()
+
+    def close(self) -> None:
+        if self._deck is not None:
+            self._deck.close()
+            self._deck = None
+
+
+@contextmanager
+def session(
+    db: str | None, actor: str | None, board: str | None, as_json: bool
+) -> Iterator[Session]:
+    """Run one command; with --json a failure also prints `{"error": ...}` on stdout."""
+    current = Session(db, actor, board, as_json)
+    try:
+        yield current
+    except Exception as exc:
+        if current.json:
+            message, code = describe(exc)
+            print_json({"error": {"message": message, "exit_code": code}})
+        raise
+    finally:
+        current.close()
+
+
+def split_list(raw: str | None) -> list[str]:
+    """`a, b,c` -> ["a", "b", "c"] for comma-separated options like --skills."""
+    return [part.strip() for part in (raw or "").split(",") if part.strip()]

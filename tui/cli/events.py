@@ -1,0 +1,135 @@
+"""`agentdeck events`: print the paper trail after a cursor, and with --follow keep
+following it like `tail -f`.
+
+Waiting is event-driven: on SQLite the database directory is watched with watchfiles (the
+file and its `-wal`, not `-shm`) and every wake-up, or 0.5 s without one, is confirmed by the
+cheap max event id; on PostgreSQL LISTEN/NOTIFY wakes it. Ctrl-C ends it cleanly (exit 0).
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Iterator
+from typing import TYPE_CHECKING, Annotated
+
+import typer
+
+from agentdeck.tui.cli.context import ActorOption, BoardOption, DbOption, JsonOption, session
+from agentdeck.tui.cli.output import print_json
+
+if TYPE_CHECKING:
+    from agentdeck.core import Deck
+    from agentdeck.core.models import Event
+
+POLL_S = 0.5
+PAGE = 500
+
+
+def events(
+    since: Annotated[
+        int | None, typer.Option("--since", metavar="ID", help="Print events after this id.")
+    ] = None,
+    limit: Annotated[
+        int, typer.Option(help="Without --since: start this many events back from the newest.")
+    ] = 20,
+    follow: Annotated[
+        bool, typer.Option("--follow", "-f", help="Keep printing new events; Ctrl-C stops.")
+    ] = False,
+    db: DbOption = None,
+    actor: ActorOption = None,
+    board: BoardOption = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Print events (every change, log entry and message) after a cursor, oldest first.
+
+    An event's id is the cursor: pass the last id you saw as --since to resume. With --json
+    it prints one JSON array; with --follow --json, one JSON object per line per event.
+
+    Example: agentdeck events --follow --board WEB
+    """
+    with session(db, actor, board, as_json) as s:
+        deck = s.deck()
+        board_key = deck.get_board(s.board).key if s.board else None
+        cursor = since if since is not None else max(0, deck.max_event_id() - max(0, limit))
+        if s.json and not follow:
+            print_json([e.to_dict() for e in _pages(deck, cursor, board_key)])
+            return
+        show = _printer(s.json)
+        try:
+            cursor = _drain(deck, cursor, board_key, show)
+            if follow:
+                for _ in _wake_ups(deck, cursor):
+                    cursor = _drain(deck, cursor, board_key, show)
+        except KeyboardInterrupt:
+            return
+
+
+def _pages(deck: Deck, cursor: int, board: str | None) -> Iterator[Event]:
+    """Every event after `cursor` (on `board`), a page at a time."""
+    while True:
+        page = deck.events_since(cursor, board=board, limit=PAGE)
+        yield from page
+        if len(page) < PAGE:
+            return
+        cursor = page[-1].id
+
+
+def _drain(deck: Deck, cursor: int, board: str | None, show: Callable[[Event], None]) -> int:
+    """Print everything after `cursor`; return the new cursor."""
+    for event in _pages(deck, cursor, board):
+        show(event)
+        cursor = event.id
+    return cursor
+
+
+def _printer(as_json: bool) -> Callable[[Event], None]:
+    if as_json:
+        return lambda event: print_json(event.to_dict())
+    from agentdeck.tui.cli import rich_views
+    from agentdeck.tui.cli.output import show
+
+    return lambda event: show(rich_views.event_line(event))
+
+
+def _wake_ups(deck: Deck, seen: int) -> Iterator[None]:
+    """Yield whenever the max event id grows past `seen` (checked on file events and every
+    0.5 s); starting from the printed cursor, a write that lands before watching starts is
+    still caught."""
+    for _ in _hints(deck):
+        latest = deck.max_event_id()
+        if latest > seen:
+            seen = latest
+            yield
+
+
+def _hints(deck: Deck) -> Iterator[None]:
+    """Wake-ups that something may have changed: file events, notifications, or a timeout."""
+    path = deck.path
+    if path is None:
+        yield from _notifications(deck)
+        return
+    from watchfiles import watch
+
+    names = {path.name, f"{path.name}-wal"}
+    for _ in watch(
+        path.parent,
+        watch_filter=lambda _change, changed: os.path.basename(changed) in names,
+        debounce=30,
+        step=10,
+        rust_timeout=int(POLL_S * 1000),
+        yield_on_timeout=True,
+    ):
+        yield
+
+
+def _notifications(deck: Deck) -> Iterator[None]:
+    """PostgreSQL: wake on NOTIFY, or every 0.5 s if notifications are lost."""
+    from agentdeck.core.storage.listen import ChangeListener
+
+    listener = ChangeListener(deck.engine)
+    try:
+        while True:
+            listener.wait(POLL_S)
+            yield
+    finally:
+        listener.close()

@@ -1,0 +1,218 @@
+"""Reports and portability: `agentdeck report`, `burndown`, `export`, `import`."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated, Any
+
+import typer
+
+from agentdeck.tui.cli.context import (
+    ActorOption,
+    BoardOption,
+    DbOption,
+    JsonOption,
+    Session,
+    session,
+)
+from agentdeck.tui.cli.errors import CliError
+from agentdeck.tui.cli.output import print_json, safe, say, warn
+
+if TYPE_CHECKING:
+    from agentdeck.core.models import Task
+
+OutOption = Annotated[
+    Path | None, typer.Option("--out", "-o", metavar="FILE", help="Write to FILE, not stdout.")
+]
+
+
+def report(
+    out: OutOption = None,
+    db: DbOption = None,
+    actor: ActorOption = None,
+    board: BoardOption = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Write a markdown progress report: done, in progress, blocked, waiting, budgets, forecast.
+
+    Example: agentdeck report --out progress.md
+    """
+    with session(db, actor, board, as_json) as s:
+        deck = s.deck()
+        key = deck.get_board(s.board).key
+        markdown = deck.report(key)
+        if out is None:
+            s.emit({"board": key, "markdown": markdown}, lambda: say(safe(markdown)))
+            return
+        _write(out, markdown)
+        s.emit({"board": key, "path": str(out)}, lambda: say(f"wrote {out}"))
+
+
+def burndown(
+    db: DbOption = None,
+    actor: ActorOption = None,
+    board: BoardOption = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Show open tasks per day against scope and the ideal line, with a forecast.
+
+    Example: agentdeck burndown --board WEB
+    """
+    with session(db, actor, board, as_json) as s:
+        chart = s.deck().burndown(s.board)
+
+        def render() -> None:
+            from agentdeck.tui.cli import rich_views
+
+            rich_views.burndown(chart)
+
+        s.emit(chart.to_dict(), render)
+
+
+def export(
+    out: OutOption = None,
+    db: DbOption = None,
+    actor: ActorOption = None,
+    board: BoardOption = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Export a whole board with its history as a versioned JSON document.
+
+    Without --out the document itself is printed (it is JSON either way).
+
+    Example: agentdeck export --board WEB --out web.json
+    """
+    with session(db, actor, board, as_json) as s:
+        doc = s.deck().export_board(s.board)
+        if out is None:
+            print_json(doc)
+            return
+        _write(out, json.dumps(doc, indent=2, ensure_ascii=False) + "\n")
+        key = doc["board"]["key"]
+        s.emit({"board": key, "path": str(out)}, lambda: say(f"wrote board {key} to {out}"))
+
+
+def import_(
+    source: Annotated[
+        str,
+        typer.Argument(
+            metavar="FILE | claude DIR | beads FILE",
+            help="An agentdeck export, or `claude` and a task directory, or `beads` and a JSONL file.",
+        ),
+    ],
+    path: Annotated[
+        str | None,
+        typer.Argument(metavar="PATH", help="The directory or file, after claude or beads."),
+    ] = None,
+    key: Annotated[
+        str | None, typer.Option("--key", help="Import an export under this board key.")
+    ] = None,
+    watch: Annotated[
+        bool, typer.Option("--watch", help="With claude: keep mirroring the directory's changes.")
+    ] = False,
+    db: DbOption = None,
+    actor: ActorOption = None,
+    board: BoardOption = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Import a board export, a Claude Code task directory, or a beads JSONL export.
+
+    All or nothing: malformed input names the file and line or field, and imports nothing.
+    Importing claude or beads again updates the tasks it made before instead of duplicating.
+
+    Example: agentdeck import claude ~/.claude/tasks/my-team --board WEB --watch
+    """
+    with session(db, actor, board, as_json) as s:
+        if source in ("claude", "beads") and path is not None:
+            if watch and source != "claude":
+                raise CliError("--watch works with `agentdeck import claude DIR` only")
+            _mirror(s, source, path, watch)
+            return
+        if path is not None:
+            raise CliError(
+                f"unexpected {path!r}: use `import FILE`, `import claude DIR` or `import beads FILE`"
+            )
+        if watch:
+            raise CliError("--watch works with `agentdeck import claude DIR` only")
+        doc = _read_json(source)
+        created = s.deck(create=True).import_board(doc, actor=s.human(), key=key)
+        s.emit(
+            created.to_dict(),
+            lambda: say(f"imported board {created.key} ({safe(created.name, one_line=True)})"),
+        )
+
+
+def _mirror(s: Session, source: str, path: str, watch: bool) -> None:
+    """Import from Claude Code or beads; with `watch`, again whenever the directory changes."""
+    deck = s.deck()
+    actor = s.human()
+    run = deck.import_claude if source == "claude" else deck.import_beads
+    seen = _directory_state(path) if watch else ()
+    tasks = run(path, actor=actor, board=s.board)
+    _imported(s, source, tasks)
+    if not watch:
+        return
+    board = s.board or (tasks[0].board if tasks else deck.get_board(None).key)
+    from watchfiles import watch as watch_changes
+
+    from agentdeck.core import DeckError
+
+    # File events are hints; the directory's state decides. The 1 s timeout also covers
+    # changes made before the watcher started and filesystems without notifications.
+    try:
+        for _ in watch_changes(
+            path, debounce=200, step=50, rust_timeout=1000, yield_on_timeout=True
+        ):
+            state = _directory_state(path)
+            if state == seen:
+                continue
+            seen = state
+            try:
+                _imported(s, source, run(path, actor=actor, board=board))
+            except DeckError as exc:  # e.g. a file caught half-written: wait for the next change
+                warn(f"not mirrored yet: {exc.message}")
+    except KeyboardInterrupt:
+        return
+
+
+def _directory_state(path: str) -> tuple[tuple[str, int, int], ...]:
+    """Name, modification time and size of every task file, to tell whether anything changed."""
+    state = []
+    for file in sorted(Path(path).glob("*.json")):
+        try:
+            stat = file.stat()
+        except FileNotFoundError:  # deleted while listing
+            continue
+        state.append((file.name, stat.st_mtime_ns, stat.st_size))
+    return tuple(state)
+
+
+def _imported(s: Session, source: str, tasks: list[Task]) -> None:
+    board = tasks[0].board if tasks else s.board
+    s.emit(
+        {"board": board, "source": source, "tasks": [t.to_dict() for t in tasks]},
+        lambda: say(f"mirrored {len(tasks)} {source} tasks into board {board}"),
+    )
+
+
+def _read_json(path: str) -> Any:
+    try:
+        raw = Path(path).read_text(encoding="utf-8")
+    except OSError as exc:
+        raise CliError(f"cannot read {path}: {exc.strerror}") from exc
+    except UnicodeDecodeError as exc:
+        raise CliError(f"{path} is not UTF-8 text") from exc
+    try:
+        return json.loads(raw)
+    except json.JSONDecodeError as exc:
+        raise CliError(f"{path} line {exc.lineno}: not valid JSON: {exc.msg}") from exc
+    except RecursionError:
+        raise CliError(f"{path}: nested too deeply to read") from None
+
+
+def _write(path: Path, text: str) -> None:
+    try:
+        path.write_text(text, encoding="utf-8")
+    except OSError as exc:
+        raise CliError(f"cannot write {path}: {exc.strerror}") from exc

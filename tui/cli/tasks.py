@@ -1,0 +1,281 @@
+"""Tasks and plans: `agentdeck task add|list|show`, `plan`, `ready`, `search`, `similar`."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+
+from agentdeck.tui.cli.context import (
+    ActorOption,
+    BoardOption,
+    DbOption,
+    JsonOption,
+    KeyArgument,
+    session,
+    split_list,
+)
+from agentdeck.tui.cli.errors import CliError
+from agentdeck.tui.cli.output import safe, say
+
+task_app = typer.Typer(
+    name="task",
+    no_args_is_help=True,
+    help="Add, list and show tasks.",
+    epilog='Example: agentdeck task add "Write the login page" --skills frontend --as planner',
+)
+
+
+@task_app.command("add")
+def add_task(
+    title: Annotated[str, typer.Argument(metavar="TITLE", help="One line saying what to do.")],
+    description: Annotated[str, typer.Option("--description", "-d", help="Details.")] = "",
+    criteria: Annotated[str, typer.Option(help="How to tell it is done.")] = "",
+    priority: Annotated[int, typer.Option("--priority", "-p", help="0 most urgent .. 4.")] = 2,
+    skills: Annotated[str, typer.Option(help="Comma-separated required skills.")] = "",
+    parent: Annotated[str | None, typer.Option(help="Parent task (epic) key.")] = None,
+    requires_approval: Annotated[
+        bool, typer.Option("--requires-approval", help="A human must approve the result.")
+    ] = False,
+    estimate: Annotated[float | None, typer.Option(help="Estimate in hours.")] = None,
+    assignee: Annotated[str | None, typer.Option(help="Give it to this agent.")] = None,
+    blocked_by: Annotated[str, typer.Option(help="Comma-separated keys it waits on.")] = "",
+    db: DbOption = None,
+    actor: ActorOption = None,
+    board: BoardOption = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Add one task to the board.
+
+    Example: agentdeck task add "Add login form" -p 1 --skills frontend --blocked-by WEB-2 --as planner
+    """
+    with session(db, actor, board, as_json) as s:
+        task = s.deck().add_task(
+            title,
+            actor=s.agent(),
+            board=s.board,
+            description=description,
+            criteria=criteria,
+            priority=priority,
+            skills=split_list(skills),
+            parent=parent,
+            requires_approval=requires_approval,
+            estimate_hours=estimate,
+            assignee=assignee,
+            blocked_by=split_list(blocked_by),
+        )
+        s.emit(
+            task.to_dict(),
+            lambda: say(f"added {task.key}: {safe(task.title, one_line=True)} ({task.column})"),
+        )
+
+
+@task_app.command("list")
+def list_tasks(
+    status: Annotated[
+        str | None, typer.Option(help="Comma-separated statuses, e.g. pending,review.")
+    ] = None,
+    column: Annotated[
+        str | None,
+        typer.Option(help="blocked, ready, in_progress, needs_human, done, failed or cancelled."),
+    ] = None,
+    assignee: Annotated[str | None, typer.Option(help="Only this agent's tasks.")] = None,
+    include_cancelled: Annotated[
+        bool, typer.Option("--all", help="Include cancelled tasks.")
+    ] = False,
+    limit: Annotated[int | None, typer.Option(help="At most this many.")] = None,
+    offset: Annotated[int, typer.Option(help="Skip this many first.")] = 0,
+    db: DbOption = None,
+    actor: ActorOption = None,
+    board: BoardOption = None,
+    as_json: JsonOption = False,
+) -> None:
+    """List the board's tasks by priority, then age.
+
+    Example: agentdeck task list --column needs_human --json
+    """
+    with session(db, actor, board, as_json) as s:
+        found = s.deck().list_tasks(
+            s.board,
+            status=split_list(status) or None,
+            column=column,
+            assignee=assignee,
+            include_cancelled=include_cancelled,
+            limit=limit,
+            offset=offset,
+        )
+
+        def render() -> None:
+            from agentdeck.tui.cli import rich_views
+
+            rich_views.tasks(found)
+
+        s.emit([t.to_dict() for t in found], render)
+
+
+@task_app.command("show")
+def show_task(
+    key: KeyArgument,
+    log: Annotated[int, typer.Option(help="Show this many of the newest log entries.")] = 20,
+    db: DbOption = None,
+    actor: ActorOption = None,
+    board: BoardOption = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Show a task in full: fields, dependencies, notes, checkpoints, usage and its log tail.
+
+    Example: agentdeck task show WEB-12 --log 50
+    """
+    with session(db, actor, board, as_json) as s:
+        deck = s.deck()
+        detail = deck.task_detail(key)
+        entries = deck.task_events(key, limit=log) if log > 0 else []
+
+        def render() -> None:
+            from agentdeck.tui.cli import rich_views
+
+            rich_views.task_sheet(detail, entries)
+
+        s.emit({**detail.to_dict(), "log": [e.to_dict() for e in entries]}, render)
+
+
+def read_plan(path: str) -> list[Any]:
+    """The task list in a YAML or JSON plan file (`-` is stdin), or a clear error."""
+    where = "stdin" if path == "-" else path
+    try:
+        # Bytes, decoded here: sys.stdin may decode with surrogateescape (a C locale) and
+        # hand invalid UTF-8 on to the parser as if it were text.
+        data = sys.stdin.buffer.read() if path == "-" else Path(path).read_bytes()
+        raw = data.decode("utf-8")
+    except OSError as exc:
+        raise CliError(f"cannot read plan {where}: {exc.strerror}") from exc
+    except UnicodeDecodeError as exc:
+        raise CliError(f"plan {where} is not UTF-8 text") from exc
+    if path.endswith(".json"):
+        try:
+            doc = json.loads(raw)
+        except json.JSONDecodeError as exc:
+            raise CliError(f"{where} line {exc.lineno}: not valid JSON: {exc.msg}") from exc
+        except RecursionError:
+            raise CliError(f"{where}: nested too deeply to read") from None
+    else:
+        import yaml
+
+        try:
+            doc = yaml.safe_load(raw)
+        except yaml.YAMLError as exc:
+            mark = getattr(exc, "problem_mark", None)
+            line = f" line {mark.line + 1}" if mark is not None else ""
+            problem = getattr(exc, "problem", None) or "not valid YAML"
+            raise CliError(f"{where}{line}: {problem}") from exc
+        except RecursionError:
+            raise CliError(f"{where}: nested too deeply to read") from None
+    if isinstance(doc, dict) and set(doc) == {"tasks"}:
+        doc = doc["tasks"]
+    if not isinstance(doc, list):
+        raise CliError(f'{where}: a plan is a list of tasks, or {{"tasks": [...]}}')
+    return doc
+
+
+def plan(
+    file: Annotated[str, typer.Argument(metavar="FILE", help="YAML or JSON plan; - for stdin.")],
+    db: DbOption = None,
+    actor: ActorOption = None,
+    board: BoardOption = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Create a whole decomposition at once, all or nothing, from a YAML or JSON file.
+
+    The file is a list of tasks (or {"tasks": [...]}); each has a title and optionally ref,
+    description, criteria, priority, skills, requires_approval, estimate_hours, assignee,
+    parent and blocked_by (refs in the plan or existing keys like WEB-3).
+
+    Example: agentdeck plan plan.yaml --as planner
+    """
+    from agentdeck.core import ValidationError
+
+    with session(db, actor, board, as_json) as s:
+        specs = read_plan(file)
+        try:
+            created = s.deck().plan(specs, actor=s.agent(), board=s.board)
+        except ValidationError as exc:  # name the file: "plan.yaml: plan task 3: needs a title"
+            raise ValidationError(f"{file}: {exc.message}") from exc
+
+        def render() -> None:
+            from agentdeck.tui.cli import rich_views
+
+            say(f"planned {len(created)} tasks")
+            rich_views.tasks(created)
+
+        s.emit([t.to_dict() for t in created], render)
+
+
+def ready(
+    limit: Annotated[int, typer.Option(help="At most this many.")] = 50,
+    db: DbOption = None,
+    actor: ActorOption = None,
+    board: BoardOption = None,
+    as_json: JsonOption = False,
+) -> None:
+    """List the ready queue, best first; with --as, only what that agent may claim.
+
+    Example: agentdeck ready --as coder --json
+    """
+    with session(db, actor, board, as_json) as s:
+        found = s.deck().ready(s.board, agent=s.actor, limit=limit)
+
+        def render() -> None:
+            from agentdeck.tui.cli import rich_views
+
+            rich_views.tasks(found, empty="nothing is ready")
+
+        s.emit([t.to_dict() for t in found], render)
+
+
+def search(
+    query: Annotated[str, typer.Argument(metavar="QUERY", help="Words that must all appear.")],
+    limit: Annotated[int, typer.Option(help="At most this many.")] = 10,
+    db: DbOption = None,
+    actor: ActorOption = None,
+    board: BoardOption = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Search finished tasks (titles, results, notes, decisions), best match first.
+
+    Example: agentdeck search "oauth callback" --limit 5
+    """
+    with session(db, actor, board, as_json) as s:
+        found = s.deck().search(query, board=s.board, limit=limit)
+
+        def render() -> None:
+            from agentdeck.tui.cli import rich_views
+
+            rich_views.hits(found)
+
+        s.emit([h.to_dict() for h in found], render)
+
+
+def similar(
+    key: KeyArgument,
+    limit: Annotated[int, typer.Option(help="At most this many.")] = 3,
+    db: DbOption = None,
+    actor: ActorOption = None,
+    board: BoardOption = None,
+    as_json: JsonOption = False,
+) -> None:
+    """List finished tasks most like this one, to reuse what worked.
+
+    Example: agentdeck similar WEB-12 --json
+    """
+    with session(db, actor, board, as_json) as s:
+        found = s.deck().similar(key, limit=limit)
+
+        def render() -> None:
+            from agentdeck.tui.cli import rich_views
+
+            rich_views.hits(found, empty="no similar finished tasks")
+
+        s.emit([h.to_dict() for h in found], render)

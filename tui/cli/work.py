@@ -1,0 +1,327 @@
+"""The agent's side: claim, heartbeat, doing, log, usage, submit, done, fail, escalate,
+release, checkpoint and inbox. Each needs the acting agent (`--as` or `AGENTDECK_AS`).
+
+`log`, `heartbeat`, `doing` and `usage` are the hottest calls an agent makes, so their text
+output is a plain line and never imports rich.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Annotated, Any
+
+import typer
+
+from agentdeck.tui.cli.context import (
+    ActorOption,
+    BoardOption,
+    DbOption,
+    JsonOption,
+    KeyArgument,
+    session,
+)
+from agentdeck.tui.cli.errors import EXIT_NOTHING_READY, CliError
+from agentdeck.tui.cli.output import amount, safe, say, warn
+
+ResultOption = Annotated[str, typer.Option(help="What was done, for the reviewer and the library.")]
+VerifiedOption = Annotated[
+    str, typer.Option("--verified-by", help="Evidence it works: tests run, output checked.")
+]
+
+
+def claim(
+    key: Annotated[
+        str | None, typer.Argument(metavar="KEY", help="Claim this task instead of the best.")
+    ] = None,
+    db: DbOption = None,
+    actor: ActorOption = None,
+    board: BoardOption = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Take the best ready task (or KEY) with a lease; shows its inbox and similar past work.
+
+    Exits 3 when nothing is ready for you, 4 when a hard budget is exhausted.
+
+    Example: agentdeck claim --as coder --json
+    """
+    with session(db, actor, board, as_json) as s:
+        agent = s.agent()
+        claimed = s.deck().claim(agent, board=s.board, key=key)
+        if claimed is None:
+            where = f" on board {s.board.upper()}" if s.board else ""
+            raise CliError(f"nothing ready for {agent} to claim{where}", EXIT_NOTHING_READY)
+
+        def render() -> None:
+            from agentdeck.tui.cli import rich_views
+
+            rich_views.claim(claimed)
+
+        s.emit(claimed.to_dict(), render)
+
+
+def heartbeat(
+    db: DbOption = None,
+    actor: ActorOption = None,
+    board: BoardOption = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Say you are alive and renew the leases of the tasks you hold.
+
+    Example: agentdeck heartbeat --as coder
+    """
+    with session(db, actor, board, as_json) as s:
+        agent = s.agent()
+        held = s.deck().heartbeat(agent, board=s.board)
+        s.emit(
+            {"agent": agent, "held": held},
+            lambda: say(f"{agent} is alive; holding {', '.join(held) or 'nothing'}"),
+        )
+
+
+def doing(
+    text: Annotated[
+        str, typer.Argument(metavar="TEXT", help='What you are doing now, like "Writing tests".')
+    ],
+    task: Annotated[
+        str | None, typer.Option("--task", metavar="KEY", help="The task (default: yours).")
+    ] = None,
+    db: DbOption = None,
+    actor: ActorOption = None,
+    board: BoardOption = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Set what you are doing right now; the board shows it on you and your task.
+
+    Example: agentdeck doing "Writing the SQL migration" --as coder
+    """
+    with session(db, actor, board, as_json) as s:
+        agent = s.agent()
+        s.deck().doing(agent, text, key=task, board=s.board)
+        s.emit(
+            {"agent": agent, "task": task.upper() if task else None, "doing": text},
+            lambda: say(f"{agent} is doing: {safe(text, one_line=True)}"),
+        )
+
+
+def log(
+    key: KeyArgument,
+    text: Annotated[str, typer.Argument(metavar="TEXT", help="The entry.")],
+    kind: Annotated[
+        str,
+        typer.Option(help="action, tool_call, decision, observation or verification."),
+    ] = "action",
+    data: Annotated[str | None, typer.Option(help="Extra JSON object to attach.")] = None,
+    db: DbOption = None,
+    actor: ActorOption = None,
+    board: BoardOption = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Append an entry to a task's log.
+
+    Example: agentdeck log WEB-12 "pytest: 42 passed" --kind verification --as coder
+    """
+    with session(db, actor, board, as_json) as s:
+        extra = _json_object(data, "--data") if data is not None else None
+        entry = s.deck().log(key, text, actor=s.agent(), kind=kind, data=extra)
+        s.emit(
+            entry.to_dict(), lambda: say(f"logged {entry.subkind} on {entry.task} (#{entry.id})")
+        )
+
+
+def usage(
+    key: Annotated[
+        str | None, typer.Argument(metavar="KEY", help="The task (default: the board only).")
+    ] = None,
+    tokens_in: Annotated[int, typer.Option(help="Input tokens.")] = 0,
+    tokens_out: Annotated[int, typer.Option(help="Output tokens.")] = 0,
+    cost: Annotated[float, typer.Option(help="Cost in USD.")] = 0.0,
+    cpu_seconds: Annotated[float, typer.Option(help="CPU seconds.")] = 0.0,
+    gpu_seconds: Annotated[float, typer.Option(help="GPU seconds.")] = 0.0,
+    model: Annotated[str, typer.Option(help="The model used.")] = "",
+    db: DbOption = None,
+    actor: ActorOption = None,
+    board: BoardOption = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Record tokens, cost and compute you used; crossing a hard budget escalates the task.
+
+    Example: agentdeck usage WEB-12 --tokens-in 12000 --tokens-out 800 --cost 0.05 --as coder
+    """
+    with session(db, actor, board, as_json) as s:
+        crossed = s.deck().record_usage(
+            key,
+            actor=s.agent(),
+            board=s.board,
+            tokens_in=tokens_in,
+            tokens_out=tokens_out,
+            cost_usd=cost,
+            cpu_seconds=cpu_seconds,
+            gpu_seconds=gpu_seconds,
+            model=model,
+        )
+
+        def render() -> None:
+            say(f"recorded usage on {key.upper() if key else 'the board'}")
+            for b in crossed:
+                limit = b.hard if b.level == "over" else b.soft
+                of = f" of {amount(limit)}" if limit is not None else ""
+                warn(f"{b.scope} {b.subject} {b.metric} budget is {b.level}: {amount(b.used)}{of}")
+
+        s.emit(
+            {
+                "task": key.upper() if key else None,
+                "budgets_crossed": [b.to_dict() for b in crossed],
+            },
+            render,
+        )
+
+
+def submit(
+    key: KeyArgument,
+    result: ResultOption = "",
+    verified_by: VerifiedOption = "",
+    db: DbOption = None,
+    actor: ActorOption = None,
+    board: BoardOption = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Hand in your work for a human's review.
+
+    Example: agentdeck submit WEB-12 --result "Login form done" --verified-by "pytest -k login" --as coder
+    """
+    with session(db, actor, board, as_json) as s:
+        task = s.deck().submit(key, actor=s.agent(), result=result, verified_by=verified_by)
+        s.emit(task.to_dict(), lambda: say(f"{task.key} is in review"))
+
+
+def done(
+    key: KeyArgument,
+    result: ResultOption = "",
+    verified_by: VerifiedOption = "",
+    db: DbOption = None,
+    actor: ActorOption = None,
+    board: BoardOption = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Complete a task that needs no approval; say how you verified it.
+
+    Example: agentdeck done WEB-12 --result "Added index" --verified-by "EXPLAIN shows index scan" --as coder
+    """
+    with session(db, actor, board, as_json) as s:
+        completion = s.deck().complete(key, actor=s.agent(), result=result, verified_by=verified_by)
+
+        def render() -> None:
+            say(f"{completion.task.key} is done")
+            if completion.nudge:
+                warn(completion.nudge)
+
+        s.emit(completion.to_dict(), render)
+
+
+def fail(
+    key: KeyArgument,
+    reason: Annotated[str, typer.Argument(metavar="REASON", help="Why you are giving up.")],
+    db: DbOption = None,
+    actor: ActorOption = None,
+    board: BoardOption = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Give up on a task, saying why; a human may reopen it.
+
+    Example: agentdeck fail WEB-12 "the API it needs was removed" --as coder
+    """
+    with session(db, actor, board, as_json) as s:
+        task = s.deck().fail(key, actor=s.agent(), reason=reason)
+        s.emit(task.to_dict(), lambda: say(f"{task.key} failed"))
+
+
+def escalate(
+    key: KeyArgument,
+    reason: Annotated[str, typer.Argument(metavar="REASON", help="What you need from a human.")],
+    db: DbOption = None,
+    actor: ActorOption = None,
+    board: BoardOption = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Ask a human for help; the task waits in Needs human until answered.
+
+    Example: agentdeck escalate WEB-12 "need credentials for staging" --as coder
+    """
+    with session(db, actor, board, as_json) as s:
+        task = s.deck().escalate(key, actor=s.agent(), reason=reason)
+        s.emit(task.to_dict(), lambda: say(f"{task.key} is escalated to a human"))
+
+
+def release(
+    key: KeyArgument,
+    note: Annotated[str, typer.Option(help="Why you are letting it go.")] = "",
+    db: DbOption = None,
+    actor: ActorOption = None,
+    board: BoardOption = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Give a task you hold back to the queue, unassigned.
+
+    Example: agentdeck release WEB-12 --note "out of my depth on CSS" --as coder
+    """
+    with session(db, actor, board, as_json) as s:
+        task = s.deck().release(key, actor=s.agent(), note=note)
+        s.emit(task.to_dict(), lambda: say(f"{task.key} is back in the queue"))
+
+
+def checkpoint(
+    key: KeyArgument,
+    repo: Annotated[str, typer.Option(help="Git work tree whose HEAD to record.")] = ".",
+    sha: Annotated[str | None, typer.Option(help="Record this commit instead of HEAD.")] = None,
+    message: Annotated[str, typer.Option(help="Commit message, with --sha.")] = "",
+    db: DbOption = None,
+    actor: ActorOption = None,
+    board: BoardOption = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Link a git commit (HEAD of --repo, or --sha) to a task.
+
+    Example: agentdeck checkpoint WEB-12 --repo . --as coder
+    """
+    with session(db, actor, board, as_json) as s:
+        point = s.deck().checkpoint(key, actor=s.agent(), repo=repo, sha=sha, message=message)
+        s.emit(
+            point.to_dict(),
+            lambda: say(
+                f"{point.task}: checkpoint {point.sha[:12]} {safe(point.message, one_line=True)}"
+            ),
+        )
+
+
+def inbox(
+    peek: Annotated[bool, typer.Option("--peek", help="Leave the messages unread.")] = False,
+    db: DbOption = None,
+    actor: ActorOption = None,
+    board: BoardOption = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Read your unread messages: assignments, review notes, answers; reading marks them read.
+
+    Example: agentdeck inbox --as coder --json
+    """
+    with session(db, actor, board, as_json) as s:
+        found = s.deck().inbox(s.agent(), board=s.board, mark_read=not peek)
+
+        def render() -> None:
+            from agentdeck.tui.cli import rich_views
+
+            rich_views.messages(found)
+
+        s.emit([m.to_dict() for m in found], render)
+
+
+def _json_object(raw: str, option: str) -> dict[str, Any]:
+    try:
+        value = json.loads(raw)
+    except json.JSONDecodeError as exc:
+        raise CliError(f"{option} is not valid JSON: {exc.msg} at column {exc.colno}") from exc
+    except RecursionError:
+        raise CliError(f"{option} is nested too deeply") from None
+    if not isinstance(value, dict):
+        raise CliError(f"{option} must be a JSON object, like '{{\"tests\": 42}}'")
+    return value

@@ -1,0 +1,479 @@
+"""The board: six kanban columns, a header, and the charts panel, kept live by diffs.
+
+The first load reads every open task once; after that only events past the screen's cursor
+are read (`Deck.changes_since`), in a single-flight worker, and applied to the cards they
+touched inside one batch update, keeping the selection on its task.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from textual import on, work
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal, Vertical
+from textual.message import Message
+from textual.reactive import reactive
+from textual.timer import Timer
+from textual.widgets import Footer
+
+from agentdeck.core import Deck
+from agentdeck.core.models import COLUMNS, Agent, Board, BurnDown, Task
+from agentdeck.tui.console.board_state import BoardFilter, BoardState
+from agentdeck.tui.console.screens.forms import FilterDialog, NewTask, NewTaskDialog
+from agentdeck.tui.console.screens.task_actions import TASK_BINDINGS, TaskActions
+from agentdeck.tui.console.single_flight import SingleFlight
+from agentdeck.tui.console.widgets.budget_gauges import BudgetGauges, BudgetView
+from agentdeck.tui.console.widgets.burndown import BurnDownChart
+from agentdeck.tui.console.widgets.column import TaskColumn
+from agentdeck.tui.console.widgets.header import BoardHeader
+from agentdeck.tui.console.widgets.roster import AgentRoster
+from agentdeck.tui.console.widgets.task_card import TaskCard
+
+# Past this many events behind, a full reload is cheaper than replaying the changes.
+MAX_INCREMENTAL_EVENTS = 20_000
+PANELS_INTERVAL_S = 2.0
+_AGENT_EVENTS = {
+    "claimed",
+    "doing",
+    "agent",
+    "status",
+    "lease_expired",
+    "assigned",
+    "approval",
+    "reopened",
+}
+
+
+@dataclass(frozen=True)
+class BoardSnapshot:
+    """Everything the board shows, read in one worker."""
+
+    board: Board
+    tasks: tuple[Task, ...]
+    agents: tuple[Agent, ...]
+    cursor: int
+    now: datetime
+
+
+class BoardScreen(TaskActions):
+    """The kanban board of one board key."""
+
+    BINDINGS = [
+        Binding("left,h", "move(-1, 0)", "Left", show=False),
+        Binding("right,l", "move(1, 0)", "Right", show=False),
+        Binding("up,k", "move(0, -1)", "Up", show=False),
+        Binding("down,j", "move(0, 1)", "Down", show=False),
+        Binding("pageup", "page(-1)", "Page up", show=False),
+        Binding("pagedown", "page(1)", "Page down", show=False),
+        Binding("enter", "open_task", "Open", tooltip="Open the task: details and live log"),
+        *TASK_BINDINGS,
+        Binding("n", "new_task", "New", tooltip="Create a task on this board"),
+        Binding(
+            "slash",
+            "filter_board",
+            "Filter",
+            key_display="/",
+            tooltip="Show only tasks matching text, agent, skill",
+        ),
+        Binding("escape", "clear_filter", "Clear filter", tooltip="Show every task again"),
+        Binding(
+            "i", "needs_human", "Needs human", tooltip="Reviews and escalations waiting on you"
+        ),
+        Binding(
+            "s",
+            "search_knowledge",
+            "Search",
+            tooltip="Search the knowledge library of finished tasks",
+        ),
+        Binding("b", "toggle_charts", "Charts", tooltip="Burn-down, budgets and the agent roster"),
+        Binding("g", "show_report", "Report", tooltip="The markdown progress report"),
+        Binding("B", "switch_board", "Boards", tooltip="Show another board", show=False),
+    ]
+
+    charts = reactive(False)
+    column_index = reactive(1, init=False)
+
+    @dataclass
+    class Loaded(Message):
+        """A full snapshot of the board (first load, board switch, or a big backlog)."""
+
+        snapshot: BoardSnapshot
+
+    @dataclass
+    class Refreshed(Message):
+        """Tasks touched by events past the cursor, and the roster if it may have changed."""
+
+        cursor: int
+        tasks: tuple[Task, ...]
+        agents: tuple[Agent, ...] | None
+        now: datetime
+
+    @dataclass
+    class PanelsLoaded(Message):
+        """Data for the charts panel: burn-down, budgets, usage of the board and one agent."""
+
+        burndown: BurnDown
+        budgets: BudgetView
+
+    def __init__(self) -> None:
+        super().__init__(classes="board-screen")
+        self.state = BoardState()
+        self.cursor = -1
+        self.now: datetime | None = None
+        self.refreshing = SingleFlight()
+        self._panels_again = False
+        self._panels_timer: Timer | None = None
+        self._panels_loaded_at = 0.0
+        self._agents: tuple[Agent, ...] = ()
+        self.refresh_ui_seconds = 0.0  # UI-thread time of the last applied refresh (benchmarks)
+        self._columns: list[TaskColumn] = []
+
+    # -- layout ------------------------------------------------------------------------------
+
+    def compose(self) -> ComposeResult:
+        yield BoardHeader(id="board-header")
+        with Horizontal(id="columns"):
+            for column in COLUMNS:
+                yield TaskColumn(column)
+        with Horizontal(id="panels"):
+            with Vertical(id="burndown-panel", classes="panel"):
+                yield BurnDownChart(id="burndown")
+            with Vertical(id="budget-panel", classes="panel"):
+                yield BudgetGauges(id="budgets")
+            with Vertical(id="roster-panel", classes="panel"):
+                yield AgentRoster(id="roster")
+        yield Footer(compact=True)
+
+    def on_mount(self) -> None:
+        self.query_one("#burndown-panel").border_title = "Burn-down"
+        self.query_one("#budget-panel").border_title = "Budgets"
+        self.query_one("#roster-panel").border_title = "Agents"
+        self.header.live = "loading"
+        self.watch(self.app, "db_problem", self._database_problem)
+        self.load_board(self.deck, self.board_key)
+
+    def _database_problem(self, problem: str | None) -> None:
+        self.header.problem = problem
+
+    @property
+    def header(self) -> BoardHeader:
+        return self.query_one(BoardHeader)
+
+    @property
+    def columns(self) -> list[TaskColumn]:
+        """The six columns, in board order (looked up once: bindings ask on every redraw)."""
+        if not self._columns:
+            self._columns = list(self.query(TaskColumn))
+        return self._columns
+
+    @property
+    def active_column(self) -> TaskColumn:
+        return self.columns[self.column_index]
+
+    def selected_task(self) -> Task | None:
+        key = self.active_column.selected_key
+        return self.state.tasks.get(key) if key else None
+
+    # -- loading -----------------------------------------------------------------------------
+
+    @work(thread=True, exclusive=True, group="board-load", exit_on_error=False)
+    def load_board(self, deck: Deck, board: str) -> None:
+        cursor = deck.max_event_id()  # read first: anything later is replayed on top
+        snapshot = BoardSnapshot(
+            board=deck.get_board(board),
+            tasks=tuple(deck.list_tasks(board)),
+            agents=tuple(deck.list_agents(board)),
+            cursor=cursor,
+            now=deck.now(),
+        )
+        self.post_message(self.Loaded(snapshot))
+
+    @on(Loaded)
+    def _loaded(self, message: Loaded) -> None:
+        snap = message.snapshot
+        self.cursor = snap.cursor
+        self.now = snap.now
+        self.state.replace(snap.tasks)
+        self._agents = snap.agents
+        self.header.board = snap.board
+        self.sub_title = snap.board.name
+        if not self.state.column_keys(COLUMNS[self.column_index]):
+            # Start where there is something to look at.
+            self.column_index = next(
+                (i for i, c in enumerate(COLUMNS) if self.state.column_keys(c)), self.column_index
+            )
+        with self.app.batch_update():
+            self._show_columns(COLUMNS)
+            self.query_one(AgentRoster).show(snap.agents, snap.now)
+        self.header.live = "live" if self.deck_app.watching else "off"
+        self.update_keys()
+        if self.charts:
+            self.load_panels_now()
+        # Events may have landed while the snapshot was read.
+        self.refresh_data()
+
+    def refresh_data(self) -> None:
+        """Load what changed past the cursor; at most one load runs, a second is queued."""
+        if self.cursor >= 0 and self.refreshing.start():
+            self.load_changes(self.deck, self.board_key, self.cursor)
+
+    @work(thread=True, group="board-refresh", exit_on_error=False)
+    def load_changes(self, deck: Deck, board: str, cursor: int) -> None:
+        touched: dict[str, Task] = {}
+        kinds: set[str] = set()
+        seen = 0
+        while True:
+            changes = deck.changes_since(cursor, board=board)
+            cursor = changes.cursor
+            touched.update((t.key, t) for t in changes.tasks)
+            kinds.update(e.kind for e in changes.events)
+            seen += len(changes.events)
+            if not changes.truncated:
+                break
+            if seen > MAX_INCREMENTAL_EVENTS:
+                self.load_board(deck, board)
+                return
+        agents = tuple(deck.list_agents(board)) if kinds & _AGENT_EVENTS else None
+        self.post_message(self.Refreshed(cursor, tuple(touched.values()), agents, deck.now()))
+
+    @on(Refreshed)
+    def _refreshed(self, message: Refreshed) -> None:
+        if message.cursor <= self.cursor:
+            return
+        self.cursor = message.cursor
+        self.now = message.now
+        started = time.perf_counter()
+        with self.app.batch_update():
+            self._show_columns(self.state.apply(message.tasks))
+            if message.agents is not None:
+                self._agents = message.agents
+                self.query_one(AgentRoster).show(message.agents, message.now)
+        self.refresh_ui_seconds = time.perf_counter() - started
+        self.update_keys()
+        self._pulse()
+        if self.charts:
+            self._panels_soon()
+
+    def worker_ended(self, worker: Any) -> None:
+        if worker.group == "board-refresh":
+            if self.refreshing.finish():
+                self.refresh_data()
+        elif worker.group == "panels" and self._panels_again:
+            self._panels_again = False
+            self.load_panels_now()
+
+    def task_changed(self, task: Task) -> None:
+        with self.app.batch_update():
+            self._show_columns(self.state.apply([task]))
+        self.refresh_data()
+
+    def _pulse(self) -> None:
+        if self.deck_app.watching and not self.header.problem:
+            self.header.live = "pulse"
+            self.set_timer(0.35, self._unpulse)
+
+    def _unpulse(self) -> None:
+        if self.header.live == "pulse":
+            self.header.live = "live"
+
+    # -- the charts panel --------------------------------------------------------------------
+
+    def _panels_soon(self) -> None:
+        """Reload the charts after live changes at most every PANELS_INTERVAL_S: the burn-down
+        replays the board's history, which is not worth doing ten times a second."""
+        if self._panels_timer is not None:
+            return
+        wait = self._panels_loaded_at + PANELS_INTERVAL_S - time.monotonic()
+        if wait <= 0:
+            # Now, not with a zero-second timer: Textual's timer divides by its interval.
+            self.load_panels_now()
+            return
+        self._panels_timer = self.set_timer(wait, self._panels_due)
+
+    def _panels_due(self) -> None:
+        self._panels_timer = None
+        if self.charts:
+            self.load_panels_now()
+
+    def load_panels_now(self) -> None:
+        if any(w.group == "panels" and w.is_running for w in self.workers):
+            self._panels_again = True
+            return
+        self._panels_loaded_at = time.monotonic()
+        task = self.selected_task()
+        self.load_panels(self.deck, self.board_key, task.assignee if task else None)
+
+    @work(thread=True, group="panels", exit_on_error=False)
+    def load_panels(self, deck: Deck, board: str, agent: str | None) -> None:
+        budgets = deck.budget_status(board)
+        view = BudgetView(
+            board_budgets=tuple(b for b in budgets if b.scope == "board"),
+            board_usage=deck.usage_totals(board),
+            agent=agent,
+            agent_budgets=tuple(b for b in budgets if b.scope == "agent" and b.subject == agent),
+            agent_usage=deck.usage_totals(board, agent=agent) if agent else None,
+        )
+        self.post_message(self.PanelsLoaded(deck.burndown(board), view))
+
+    @on(PanelsLoaded)
+    def _panels_loaded(self, message: PanelsLoaded) -> None:
+        self.query_one(BurnDownChart).burndown = message.burndown
+        self.query_one(BudgetGauges).view = message.budgets
+
+    def watch_charts(self, charts: bool) -> None:
+        self.set_class(charts, "-charts")
+        if charts and self.cursor >= 0:
+            self.load_panels_now()
+        for column in self.columns:
+            column.call_after_refresh(column.refresh_window)
+
+    # -- showing -----------------------------------------------------------------------------
+
+    def _show_columns(self, columns: Iterable[str]) -> None:
+        """Re-show the given columns from the state, and the header's counts."""
+        counts = self.state.counts()
+        widgets = self.columns
+        for column in columns:
+            index = COLUMNS.index(column)
+            widgets[index].show(
+                self.state.column_keys(column),
+                self.state.tasks,
+                total=counts.get(column, 0),
+                active=index == self.column_index,
+            )
+        self.header.done = counts.get("done", 0)
+        self.header.total = sum(counts.values())
+        self.header.filter_text = self.state.filter.describe()
+
+    def watch_column_index(self, old: int, new: int) -> None:
+        columns = self.columns
+        columns[old].set_active(False)
+        columns[new].set_active(True)
+        self._selection_moved()
+
+    def _selection_moved(self) -> None:
+        self.update_keys()
+        if self.charts:
+            self.load_panels_now()
+
+    # -- moving ------------------------------------------------------------------------------
+
+    def action_move(self, dx: int, dy: int) -> None:
+        if dx:
+            self.column_index = max(0, min(len(COLUMNS) - 1, self.column_index + dx))
+        if dy:
+            column = self.active_column
+            column.select_index(column.selected_index + dy)
+            self._selection_moved()
+
+    def action_page(self, direction: int) -> None:
+        column = self.active_column
+        column.select_index(column.selected_index + direction * column.capacity)
+        self._selection_moved()
+
+    @on(TaskCard.Selected)
+    def _card_clicked(self, message: TaskCard.Selected) -> None:
+        for index, column in enumerate(self.columns):
+            if message.key in column.keys:
+                column.selected_key = message.key
+                if index == self.column_index:
+                    column.set_active(True)
+                else:
+                    self.column_index = index
+                self._selection_moved()
+                break
+        if message.open_it:
+            self.action_open_task()
+
+    # -- actions -----------------------------------------------------------------------------
+
+    def binding_state(self) -> tuple[object, ...]:
+        return (*super().binding_state(), self.state.filter.active)
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action == "open_task":
+            return self.selected_task() is not None
+        if action == "clear_filter":
+            return self.state.filter.active
+        return super().check_action(action, parameters)
+
+    def action_open_task(self) -> None:
+        from agentdeck.tui.console.screens.task_detail import TaskDetailScreen
+
+        if task := self.selected_task():
+            self.app.push_screen(TaskDetailScreen(task.key))
+
+    def action_new_task(self) -> None:
+        def create(spec: NewTask | None) -> None:
+            if spec is not None:
+                self.create_task(self.deck, self.board_key, spec)
+
+        self.app.push_screen(NewTaskDialog(classes="dialog-screen"), create)
+
+    @work(thread=True, group="verb", exit_on_error=False)
+    def create_task(self, deck: Deck, board: str, spec: NewTask) -> None:
+        human = self.deck_app.ensure_human(deck)
+        task = deck.add_task(
+            spec.title,
+            actor=human,
+            board=board,
+            description=spec.description,
+            criteria=spec.criteria,
+            priority=spec.priority,
+            skills=spec.skills,
+            blocked_by=spec.blocked_by,
+        )
+        self.post_message(self.VerbDone(f"{task.key} created", task))
+
+    def action_filter_board(self) -> None:
+        agents = sorted(
+            {a.name for a in self._agents if a.kind == "agent"} | set(self.state.agents())
+        )
+
+        def chosen(board_filter: BoardFilter | None) -> None:
+            if board_filter is not None:
+                self.set_filter(board_filter)
+
+        self.app.push_screen(FilterDialog(self.state.filter, agents, self.state.skills()), chosen)
+
+    def set_filter(self, board_filter: BoardFilter) -> None:
+        self.state.set_filter(board_filter)
+        with self.app.batch_update():
+            self._show_columns(COLUMNS)
+        self.update_keys()
+
+    def action_clear_filter(self) -> None:
+        self.set_filter(BoardFilter())
+
+    def action_toggle_charts(self) -> None:
+        self.charts = not self.charts
+
+    def action_needs_human(self) -> None:
+        from agentdeck.tui.console.screens.needs_human import NeedsHumanScreen
+
+        self.app.push_screen(NeedsHumanScreen())
+
+    def action_search_knowledge(self) -> None:
+        from agentdeck.tui.console.screens.search import SearchScreen
+
+        self.app.push_screen(SearchScreen())
+
+    def action_show_report(self) -> None:
+        from agentdeck.tui.console.screens.report import ReportScreen
+
+        self.app.push_screen(ReportScreen())
+
+    def action_switch_board(self) -> None:
+        from agentdeck.tui.console.screens.pickers import BoardPicker
+
+        def chosen(key: str | None) -> None:
+            if key is not None and key != self.board_key:
+                self.deck_app.switch_board(key)
+
+        self.app.push_screen(BoardPicker(self.board_key), chosen)

@@ -1,0 +1,72 @@
+"""Help: the keys of the screen underneath, with what each does."""
+
+from __future__ import annotations
+
+from rich.table import Table
+from rich.text import Text
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Vertical, VerticalScroll
+from textual.screen import Screen
+from textual.widgets import Label, Static
+
+from agentdeck.tui.console.safe_text import styled
+from agentdeck.tui.console.screens.base import DeckModal
+
+NAVIGATION = (
+    ("← → / h l", "move between columns"),
+    ("↑ ↓ / k j", "move between cards"),
+    ("PgUp PgDn", "page through a long column"),
+    ("ctrl+p", "command palette: every action by name"),
+)
+
+
+def keys_table(screen: Screen[object]) -> Table:
+    """Every key the screen and the app define; those that do not apply right now are dimmed."""
+    table = Table.grid(padding=(0, 2))
+    table.add_column(no_wrap=True)
+    table.add_column(no_wrap=True)
+    table.add_column()
+    seen: set[str] = set()
+    for binding in [*screen.BINDINGS, *screen.app.BINDINGS]:
+        if not isinstance(binding, Binding) or not binding.tooltip or binding.action in seen:
+            continue
+        seen.add(binding.action)
+        applies = screen.check_action(binding.action, ()) is True
+        key = binding.key_display or screen.app.get_key_display(binding)
+        table.add_row(
+            styled(key, "bold cyan" if applies else "grey42"),
+            styled(binding.description, "bold" if applies else "grey42"),
+            styled(binding.tooltip, "" if applies else "grey35"),
+        )
+    return table
+
+
+class HelpScreen(DeckModal[None]):
+    """What each key does on the screen the human came from."""
+
+    BINDINGS = [Binding("escape,question_mark,q", "dismiss_help", "Close")]
+
+    def __init__(self, underneath: Screen[object]) -> None:
+        super().__init__(classes="dialog-screen")
+        self.underneath = underneath
+
+    def compose(self) -> ComposeResult:
+        with Vertical(classes="dialog -wide -help"):
+            yield Label("Keys", classes="dialog-title")
+            with VerticalScroll():
+                yield Static(keys_table(self.underneath))
+                if self.underneath.__class__.__name__ == "BoardScreen":
+                    nav = Table.grid(padding=(0, 2))
+                    nav.add_column(style="bold cyan", no_wrap=True)
+                    nav.add_column()
+                    for key, what in NAVIGATION:
+                        nav.add_row(key, what)
+                    yield Static(Text("\nMoving around", style="bold underline"))
+                    yield Static(nav)
+                yield Static(
+                    styled("\nGreyed keys do not apply to the selected task right now.", "dim")
+                )
+
+    def action_dismiss_help(self) -> None:
+        self.dismiss(None)

@@ -1,0 +1,170 @@
+"""A board column: a title with its count, and the cards that fit, keyed by task key.
+
+Only the cards that fit the column's height are mounted, whatever the column holds, so a
+column of 5,000 done tasks costs the same as one of five. The window follows the selection;
+"▲ N more" and "▼ N more" say what is outside it. Updates are diffs: a card whose task did
+not change is left alone, new ones are mounted in place, gone ones removed.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+from rich.text import Text
+from textual.app import ComposeResult
+from textual.containers import Vertical
+from textual.events import Resize
+from textual.widgets import Static
+
+from agentdeck.core.models import COLUMN_TITLES, Task
+from agentdeck.tui.console.widgets.task_card import CARD_HEIGHT, TaskCard
+
+
+class TaskColumn(Vertical):
+    """One kanban column; the board screen owns which one is active and what is selected."""
+
+    def __init__(self, column: str) -> None:
+        super().__init__(id=f"col-{column}", classes=f"task-column -{column.replace('_', '-')}")
+        self.column = column
+        self.keys: list[str] = []
+        self.selected_key: str | None = None
+        self.window_start = 0
+        self.total = 0
+        self._tasks: Mapping[str, Task] = {}
+        self._cards: dict[str, TaskCard] = {}
+        self._shown: list[str] = []
+        self._index: dict[str, int] = {}
+        self._active = False
+
+    def compose(self) -> ComposeResult:
+        yield Static(classes="column-title")
+        yield Static(classes="more -above")
+        yield Vertical(classes="cards")
+        yield Static(classes="more -below")
+
+    @property
+    def selected_index(self) -> int:
+        if self.selected_key in self._index:
+            return self._index[self.selected_key]
+        return -1
+
+    @property
+    def capacity(self) -> int:
+        """How many cards fit; before the first layout, a guess from the screen height."""
+        height = self.query_one(".cards").size.height
+        if height <= 0:
+            height = max(CARD_HEIGHT, self.app.size.height - 6)
+        return max(1, height // CARD_HEIGHT)
+
+    def card(self, key: str) -> TaskCard | None:
+        """The mounted card of a task, if it is in view."""
+        return self._cards.get(key)
+
+    def show(
+        self,
+        keys: list[str],
+        tasks: Mapping[str, Task],
+        *,
+        total: int | None = None,
+        active: bool | None = None,
+    ) -> None:
+        """Show these keys (display order) of `tasks`; keep the selection on its key."""
+        old_index = self.selected_index
+        self.keys = keys
+        self._index = {k: i for i, k in enumerate(keys)}
+        self._tasks = tasks
+        self.total = len(keys) if total is None else total
+        if active is not None:
+            self._active = active
+        if self.selected_key not in self._index:
+            # The selected task left: stay at the same place in the column.
+            self.selected_key = keys[min(max(old_index, 0), len(keys) - 1)] if keys else None
+        self.refresh_window()
+
+    def select_index(self, index: int) -> None:
+        if not self.keys:
+            self.selected_key = None
+        else:
+            self.selected_key = self.keys[max(0, min(index, len(self.keys) - 1))]
+        self.refresh_window()
+
+    def set_active(self, active: bool) -> None:
+        self._active = active
+        self.refresh_window()
+
+    def refresh_window(self) -> None:
+        """Lay the visible window of cards out again (after a resize or a move)."""
+        capacity = self.capacity
+        index = self.selected_index
+        if index >= 0:
+            if index < self.window_start:
+                self.window_start = index
+            elif index >= self.window_start + capacity:
+                self.window_start = index - capacity + 1
+        self.window_start = max(0, min(self.window_start, max(0, len(self.keys) - capacity)))
+        window = self.keys[self.window_start : self.window_start + capacity]
+        self._update_title()
+        self._update_more(len(window))
+        self._diff_cards(window)
+
+    def _update_title(self) -> None:
+        title = Text()
+        title.append(f" {COLUMN_TITLES[self.column]} ", style="bold")
+        count = (
+            f"{len(self.keys)}"
+            if len(self.keys) == self.total
+            else f"{len(self.keys)}/{self.total}"
+        )
+        title.append(f" {count} ", style="reverse")
+        self.query_one(".column-title", Static).update(title)
+        self.set_class(self._active, "-active")
+
+    def _update_more(self, shown: int) -> None:
+        above = self.window_start
+        below = len(self.keys) - self.window_start - shown
+        top = self.query_one(".more.-above", Static)
+        bottom = self.query_one(".more.-below", Static)
+        if not self.keys:
+            top.update("nothing here" if self.total == 0 else "none match the filter")
+        else:
+            top.update(f"▲ {above} more" if above else "")
+        bottom.update(f"▼ {below} more" if below else "")
+        top.display = above > 0 or not self.keys
+        bottom.display = below > 0
+
+    def _diff_cards(self, window: list[str]) -> None:
+        container = self.query_one(".cards", Vertical)
+        wanted = set(window)
+        for key in [k for k in self._cards if k not in wanted]:
+            self._cards.pop(key).remove()
+        shown = [k for k in self._shown if k in wanted]
+        previous: TaskCard | None = None
+        for position, key in enumerate(window):
+            card = self._cards.get(key)
+            task = self._tasks[key]
+            if card is None:
+                card = self._cards[key] = TaskCard(task)
+                if previous is None and shown:
+                    container.mount(card, before=self._cards[shown[0]])
+                elif previous is None:
+                    container.mount(card)
+                else:
+                    container.mount(card, after=previous)
+                shown.insert(position, key)
+            else:
+                card.task = task
+                if shown.index(key) != position:
+                    if previous is None:
+                        container.move_child(card, before=self._cards[shown[0]])
+                    else:
+                        container.move_child(card, after=previous)
+                    shown.remove(key)
+                    shown.insert(position, key)
+            card.set_class(key == self.selected_key, "-selected")
+            card.set_class(key == self.selected_key and self._active, "-cursor")
+            previous = card
+        self._shown = window
+
+    def on_resize(self, _event: Resize) -> None:
+        if self.keys or self._shown:
+            self.refresh_window()
