@@ -51,4 +51,4 @@ def test_join_as_human_adds_once_in_the_creators_name(web: Deck) -> None:
 
 def test_join_as_human_on_an_unknown_board_is_not_found(web: Deck) -> None:
     with pytest.raises(NotFoundError):
-        identity.join_as_human(deck, "carol", "NOPE")
+        identity.join_as_human(web, "carol", "NOPE")
