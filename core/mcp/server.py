@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import argparse
 import functools
-import os
 import sys
 from importlib import metadata
 from typing import Any
@@ -23,7 +22,7 @@ from mcp.server.lowlevel import Server
 from mcp.server.stdio import stdio_server
 from mcp.shared.exceptions import MCPError
 
-from agentdeck.core import limits
+from agentdeck.core import identity, limits
 from agentdeck.core.deck import Deck
 from agentdeck.core.errors import DeckError
 from agentdeck.core.mcp.tools import BY_NAME, TOOLS, call
@@ -92,7 +91,7 @@ def main(db: str | None, actor: str | None) -> None:
 
     Raises `DeckError` (one line) when the database cannot be opened or the name is invalid.
     """
-    actor = actor or os.environ.get("AGENTDECK_AS") or None
+    actor = identity.named_actor(actor)
     if actor is not None:
         actor = limits.name(actor)
     with Deck.open(db) as deck:

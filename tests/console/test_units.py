@@ -7,7 +7,7 @@ from datetime import timedelta
 
 from agentdeck.core import Deck
 from agentdeck.tui.console.board_state import BoardFilter, BoardState
-from agentdeck.tui.console.safe_text import clean, line, safe
+from agentdeck.tui.console.agent_text import clean, line, safe
 
 
 def test_control_characters_become_visible_symbols() -> None:

@@ -6,7 +6,6 @@ hints to the screens. Screens and widgets live in `tui/screens` and `tui/widgets
 
 from __future__ import annotations
 
-import getpass
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
@@ -22,7 +21,7 @@ from textual.reactive import reactive
 from textual.screen import Screen
 from textual.worker import Worker, WorkerState
 
-from agentdeck.core import Deck, DeckError, NotFoundError, SchemaError, ValidationError
+from agentdeck.core import Deck, DeckError, NotFoundError, SchemaError, identity
 from agentdeck.tui.console.screens.base import error_line
 from agentdeck.tui.console.screens.board import BoardScreen
 from agentdeck.tui.console.screens.help import HelpScreen
@@ -30,14 +29,6 @@ from agentdeck.tui.console.screens.status import ProblemScreen, StartScreen
 from agentdeck.tui.console.watcher import DatabaseWatcher
 
 DEFAULT_THEME = "tokyo-night"
-
-
-def login_name() -> str:
-    """The human actor when `--as` is not given: the login name."""
-    try:
-        return getpass.getuser() or "human"
-    except (KeyError, OSError):
-        return "human"
 
 
 class AgentDeckApp(App[None]):
@@ -88,7 +79,7 @@ class AgentDeckApp(App[None]):
         self._theme_name = theme
         self.deck: Deck = deck  # type: ignore[assignment]  # set before any screen uses it
         self.board_key = board.upper() if board else ""
-        self.actor = actor or login_name()
+        self.actor = identity.acting_human(actor)
         self.watch_enabled = watch
         self.watching = False
         self._watcher: DatabaseWatcher | None = None
@@ -211,23 +202,10 @@ class AgentDeckApp(App[None]):
     # -- the human ---------------------------------------------------------------------------
 
     def ensure_human(self, deck: Deck) -> str:
-        """The human actor's name, added to the board as a human on first use (in a worker).
-
-        Only members may add members, so the newcomer is added in the name of the board's
-        first human (its creator), which the "joined" event records.
-        """
+        """The human actor's name, put on the board's roster on first use (in a worker)."""
         board = self.board_key
         if (board, self.actor) not in self._humans:
-            roster = deck.list_agents(board)
-            if not any(a.name == self.actor for a in roster):
-                sponsor = next((a.name for a in roster if a.kind == "human"), None)
-                if sponsor is None:
-                    raise NotFoundError(f"board {board} has no human to add {self.actor} to it")
-                try:
-                    deck.add_agent(self.actor, actor=sponsor, board=board, kind="human")
-                except ValidationError as exc:
-                    if "already on board" not in exc.message:
-                        raise
+            identity.join_as_human(deck, self.actor, board)
             self._humans.add((board, self.actor))
         return self.actor
 

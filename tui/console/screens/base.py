@@ -14,7 +14,7 @@ from textual.screen import ModalScreen, Screen
 from textual.worker import Worker, WorkerState
 
 from agentdeck.core import Deck, DeckError
-from agentdeck.tui.console.safe_text import clean
+from agentdeck.tui.console.agent_text import clean
 from agentdeck.tui.console.widgets.write_wait import WriteWaitBanner
 
 if TYPE_CHECKING:

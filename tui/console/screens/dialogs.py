@@ -12,7 +12,7 @@ from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.widgets import Button, Input, Label, Static
 
 from agentdeck.core.models import Event
-from agentdeck.tui.console.safe_text import safe, styled
+from agentdeck.tui.console.agent_text import safe, styled
 from agentdeck.tui.console.screens.base import DeckModal
 from agentdeck.tui.console.widgets.log_view import describe, kind_label
 

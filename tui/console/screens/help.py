@@ -10,7 +10,7 @@ from textual.containers import Vertical, VerticalScroll
 from textual.screen import Screen
 from textual.widgets import Label, Static
 
-from agentdeck.tui.console.safe_text import styled
+from agentdeck.tui.console.agent_text import styled
 from agentdeck.tui.console.screens.base import DeckModal
 
 NAVIGATION = (

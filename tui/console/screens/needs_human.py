@@ -17,7 +17,7 @@ from textual.worker import get_current_worker
 
 from agentdeck.core import Deck
 from agentdeck.core.models import Event, Task
-from agentdeck.tui.console.safe_text import line, safe, styled
+from agentdeck.tui.console.agent_text import line, safe, styled
 from agentdeck.tui.console.screens.task_actions import TASK_BINDINGS, TaskActions
 from agentdeck.tui.console.screens.task_detail import title_line
 from agentdeck.tui.console.widgets.log_view import format_event

@@ -15,7 +15,7 @@ from textual.widgets.option_list import Option
 
 from agentdeck.core import Deck
 from agentdeck.core.models import Agent, Board, Task
-from agentdeck.tui.console.safe_text import line, styled
+from agentdeck.tui.console.agent_text import line, styled
 from agentdeck.tui.console.screens.base import DeckModal
 from agentdeck.tui.console.widgets.roster import STATE_STYLES
 

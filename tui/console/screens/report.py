@@ -15,7 +15,7 @@ from textual.message import Message
 from textual.widgets import Footer, Markdown, Static
 
 from agentdeck.core import Deck
-from agentdeck.tui.console.safe_text import clean
+from agentdeck.tui.console.agent_text import clean
 from agentdeck.tui.console.screens.base import DeckScreen
 from agentdeck.tui.console.screens.dialogs import SavePathDialog
 

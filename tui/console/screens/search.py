@@ -15,7 +15,7 @@ from textual.worker import get_current_worker
 
 from agentdeck.core import Deck
 from agentdeck.core.models import SearchHit
-from agentdeck.tui.console.safe_text import line, styled
+from agentdeck.tui.console.agent_text import line, styled
 from agentdeck.tui.console.screens.base import DeckScreen
 
 

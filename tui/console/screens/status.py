@@ -9,7 +9,7 @@ from textual.containers import Center, Middle, Vertical
 from textual.screen import Screen
 from textual.widgets import Footer, Static
 
-from agentdeck.tui.console.safe_text import safe
+from agentdeck.tui.console.agent_text import safe
 
 
 class StartScreen(Screen[None]):

@@ -17,7 +17,7 @@ from textual.message import Message
 from agentdeck.core import Deck
 from agentdeck.core.lifecycle import EDITS, MOVES
 from agentdeck.core.models import Task
-from agentdeck.tui.console.safe_text import line, styled
+from agentdeck.tui.console.agent_text import line, styled
 from agentdeck.tui.console.screens.base import DeckScreen
 from agentdeck.tui.console.screens.dialogs import ConfirmDialog, NotesDialog
 from agentdeck.tui.console.screens.pickers import UNASSIGN, ReassignDialog

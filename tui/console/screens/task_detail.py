@@ -21,7 +21,7 @@ from textual.widgets import Footer, Static
 
 from agentdeck.core import Deck
 from agentdeck.core.models import Event, Task, TaskDetail
-from agentdeck.tui.console.safe_text import line, safe, styled
+from agentdeck.tui.console.agent_text import line, safe, styled
 from agentdeck.tui.console.screens.dialogs import EventDialog
 from agentdeck.tui.console.screens.task_actions import TASK_BINDINGS, TaskActions
 from agentdeck.tui.console.single_flight import SingleFlight

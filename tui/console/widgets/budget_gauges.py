@@ -14,7 +14,7 @@ from textual.reactive import reactive
 from textual.widget import Widget
 
 from agentdeck.core.models import METRICS, BudgetStatus, UsageTotals
-from agentdeck.tui.console.safe_text import line, styled
+from agentdeck.tui.console.agent_text import line, styled
 
 LABELS = {"tokens": "tokens", "cost_usd": "cost", "cpu_hours": "CPU h", "gpu_hours": "GPU h"}
 LEVEL_STYLES = {"ok": "green", "warn": "dark_orange", "over": "bold red"}

@@ -8,7 +8,7 @@ from textual.reactive import reactive
 from textual.widget import Widget
 
 from agentdeck.core.models import Board
-from agentdeck.tui.console.safe_text import line, styled
+from agentdeck.tui.console.agent_text import line, styled
 
 LIVE_LABELS = {
     "live": ("● live", "bold green"),

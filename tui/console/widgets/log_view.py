@@ -22,7 +22,7 @@ from textual.scroll_view import ScrollView
 from textual.strip import Strip
 
 from agentdeck.core.models import Event
-from agentdeck.tui.console.safe_text import clean
+from agentdeck.tui.console.agent_text import clean
 
 LOG_CAP = 20_000
 KIND_STYLES = {

@@ -12,7 +12,7 @@ from rich.text import Text
 from textual.widgets import DataTable
 
 from agentdeck.core.models import Agent
-from agentdeck.tui.console.safe_text import line
+from agentdeck.tui.console.agent_text import line
 
 STATE_STYLES = {
     "working": ("● working", "green"),

@@ -11,7 +11,7 @@ from textual.reactive import reactive
 from textual.widget import Widget
 
 from agentdeck.core.models import Task
-from agentdeck.tui.console.safe_text import clean, line
+from agentdeck.tui.console.agent_text import clean, line
 
 CARD_HEIGHT = 5  # border, two title lines, one context line, border
 PRIORITY_STYLES = ("bold #ff5f5f", "#ff9e64", "#e0af68", "#7dcfff", "#737aa2")

@@ -14,7 +14,7 @@ import time
 from textual.timer import Timer
 from textual.widgets import Static
 
-from agentdeck.tui.console.safe_text import styled
+from agentdeck.tui.console.agent_text import styled
 
 TICK_S = 0.5
 

@@ -1,33 +1,20 @@
-"""Neutralise agent-written text before it reaches the screen.
+"""Agent-written text as Rich `Text` for the console's widgets.
 
 Titles, logs and notes come from agents and are untrusted. They are shown literally: never
-parsed as Rich markup (widgets get `rich.text.Text` objects, not markup strings) and with
-terminal control characters made visible instead of sent to the terminal, so an ANSI or OSC
-escape sequence can neither restyle the screen nor smuggle a hyperlink.
+parsed as Rich markup (widgets get `rich.text.Text` objects, not markup strings), with the
+characters of `agentdeck.core.safe_text.UNSAFE` shown as pictures (ESC as ␛) instead of sent
+to the terminal, so an ANSI or OSC escape sequence can neither restyle the screen nor smuggle
+a hyperlink.
 """
 
 from __future__ import annotations
 
-import re
-
 from rich.style import Style
 from rich.text import Text
 
-# C0 controls other than tab and newline, DEL, the C1 block (0x80-0x9f, e.g. CSI 0x9b), and
-# lone surrogates (invalid UTF-8 as Python decodes it), which no terminal can be sent.
-_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f\x80-\x9f\ud800-\udfff]")
-# Unicode bidirectional overrides and isolates can reorder what a reader sees ("Trojan Source").
-_BIDI = re.compile(r"[\u202a-\u202e\u2066-\u2069\u200e\u200f\u061c]")
+from agentdeck.core.safe_text import pictures
+
 _ELLIPSIS = "…"
-
-
-def _picture(match: re.Match[str]) -> str:
-    code = ord(match.group())
-    if code < 0x20:
-        return chr(0x2400 + code)  # U+2400 block: ␀ ␁ … ␛ …
-    if code == 0x7F:
-        return "\u2421"  # ␡
-    return "\ufffd"
 
 
 def clean(value: object, *, single_line: bool = False, limit: int | None = None) -> str:
@@ -38,7 +25,7 @@ def clean(value: object, *, single_line: bool = False, limit: int | None = None)
         text = " ".join(text.replace("\r\n", "\n").split())
     else:
         text = text.replace("\r\n", "\n").replace("\r", "\n").expandtabs(4)
-    text = _BIDI.sub("", _CONTROL.sub(_picture, text))
+    text = pictures(text)
     if limit is not None and len(text) > limit:
         text = text[: max(0, limit - 1)] + _ELLIPSIS
     return text
