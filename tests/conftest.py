@@ -127,3 +127,17 @@ def refused(deck: Deck) -> Callable[..., Any]:
         assert _dump(deck) == before, "a refused move changed the database"
 
     return check
+
+
+def pytest_terminal_summary(terminalreporter: Any) -> None:
+    """One line at the end that says why tests were skipped, grouped by reason (with pytest-xdist
+    the reasons come back from the workers in the same reports)."""
+    reasons: dict[str, int] = {}
+    for report in terminalreporter.stats.get("skipped", []):
+        longrepr = getattr(report, "longrepr", None)
+        reason = longrepr[2] if isinstance(longrepr, tuple) and len(longrepr) == 3 else "skipped"
+        reason = str(reason).removeprefix("Skipped: ")
+        reasons[reason] = reasons.get(reason, 0) + 1
+    if reasons:
+        parts = [f"{n} because {reason}" for reason, n in sorted(reasons.items(), key=lambda kv: -kv[1])]
+        terminalreporter.write_line("skipped: " + "; ".join(parts))

@@ -19,7 +19,8 @@ from typing import Any
 
 import sqlalchemy as sa
 
-Row = dict[str, Any]
+# Rows are read-only to callers (plain dicts underneath, built once per row).
+Row = Mapping[str, Any]
 _Processor = Callable[[Any], Any] | None
 _POSTCOMPILE = "__[POSTCOMPILE_{}]"
 
@@ -46,7 +47,7 @@ class Prepared:
     """A SQLAlchemy Core statement, run through the driver with SQLAlchemy's compiled SQL.
 
     Parameters are given by bind name (or column name, for INSERT and UPDATE values); a list
-    for an expanding `IN` parameter. Results are plain dicts keyed by column label.
+    for an expanding `IN` parameter. Results are read-only mappings keyed by column label.
     """
 
     def __init__(self, statement: sa.Executable):
@@ -56,7 +57,7 @@ class Prepared:
     # -- running ------------------------------------------------------------------------------
 
     def rows(self, conn: sa.Connection, params: Mapping[str, Any] | None = None) -> list[Row]:
-        """Every result row, as a dict."""
+        """Every result row, as a read-only mapping."""
         form, cursor = self._run(conn, params or {})
         keys, readers = _columns(form, cursor)
         return [_read(keys, readers, row) for row in cursor.fetchall()]
@@ -216,5 +217,5 @@ def _dbapi_error(conn: sa.Connection) -> type[Exception]:
     return conn.dialect.loaded_dbapi.Error  # type: ignore[no-any-return]
 
 
-def _wrapped(conn: sa.Connection, sql: str, exc: Exception) -> sa.exc.DBAPIError:
+def _wrapped(conn: sa.Connection, sql: str, exc: Exception) -> sa.exc.StatementError:
     return sa.exc.DBAPIError.instance(sql, (), exc, _dbapi_error(conn))

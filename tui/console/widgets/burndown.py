@@ -9,6 +9,7 @@ from datetime import datetime
 
 from textual.app import RenderResult
 from textual.reactive import reactive
+from textual.widget import Widget
 from textual_plotext import PlotextPlot
 
 from agentdeck.core.models import BurnDown, BurnDownPoint
@@ -39,7 +40,7 @@ class BurnDownChart(PlotextPlot):
 
     def watch_burndown(self, burndown: BurnDown | None) -> None:
         panel = self.parent
-        if burndown is None or panel is None:
+        if burndown is None or not isinstance(panel, Widget):
             return
         parts = ["Burn-down"]
         if burndown.due_at is not None:

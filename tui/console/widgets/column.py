@@ -152,7 +152,7 @@ class TaskColumn(Vertical):
                     container.mount(card, after=previous)
                 shown.insert(position, key)
             else:
-                card.task = task
+                card.snapshot = task
                 if shown.index(key) != position:
                     if previous is None:
                         container.move_child(card, before=self._cards[shown[0]])

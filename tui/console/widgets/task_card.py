@@ -85,7 +85,7 @@ def wrap_title(title: str, width: int, lines: int = 2) -> Text:
     """The title wrapped to at most `lines` lines of `width`, the last cut with an ellipsis."""
     text = line(title)
     width = max(4, width)
-    wrapped = text.wrap(Console(width=width, legacy_windows=False), width)
+    wrapped = list(text.wrap(Console(width=width, legacy_windows=False), width))
     if len(wrapped) > lines:
         wrapped = wrapped[:lines]
         last = wrapped[-1]
@@ -102,7 +102,8 @@ def wrap_title(title: str, width: int, lines: int = 2) -> Text:
 class TaskCard(Widget):
     """A card for one task; it re-renders only when its task snapshot changes."""
 
-    task: reactive[Task | None] = reactive(None, layout=False)
+    # Not `task`: that name is Textual's own (`MessagePump.task`, the widget's asyncio task).
+    snapshot: reactive[Task | None] = reactive(None, layout=False)
 
     class Selected(Message):
         """The card was clicked (twice: opened)."""
@@ -116,10 +117,10 @@ class TaskCard(Widget):
     def __init__(self, task: Task) -> None:
         super().__init__(classes="task-card")
         self.key = task.key
-        self.set_reactive(TaskCard.task, task)
+        self.set_reactive(TaskCard.snapshot, task)
         self._decorate(task)
 
-    def watch_task(self, task: Task | None) -> None:
+    def watch_snapshot(self, task: Task | None) -> None:
         if task is not None:
             self._decorate(task)
 
@@ -134,7 +135,7 @@ class TaskCard(Widget):
         self.border_subtitle = " · ".join(parts) if parts else None
 
     def render(self) -> RenderResult:
-        task = self.task
+        task = self.snapshot
         if task is None:
             return ""
         width = self.content_size.width or 20
@@ -146,5 +147,5 @@ class TaskCard(Widget):
         return body
 
     def on_click(self, event: Click) -> None:
-        if self.task is not None:
+        if self.snapshot is not None:
             self.post_message(self.Selected(self, self.key, event.chain >= 2))
