@@ -139,5 +139,7 @@ def pytest_terminal_summary(terminalreporter: Any) -> None:
         reason = str(reason).removeprefix("Skipped: ")
         reasons[reason] = reasons.get(reason, 0) + 1
     if reasons:
-        parts = [f"{n} because {reason}" for reason, n in sorted(reasons.items(), key=lambda kv: -kv[1])]
+        parts = [
+            f"{n} because {reason}" for reason, n in sorted(reasons.items(), key=lambda kv: -kv[1])
+        ]
         terminalreporter.write_line("skipped: " + "; ".join(parts))

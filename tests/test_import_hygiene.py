@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+import tomllib
 from pathlib import Path
 
 import pytest
@@ -62,3 +63,17 @@ def test_probe_notices_a_terminal_library(library: str) -> None:
     culprits = probe((library,))["culprits"]
     assert isinstance(culprits, dict) and list(culprits) == [library]
     assert library in culprits[library]
+
+
+def test_every_package_folder_is_installed() -> None:
+    """pyproject.toml lists every folder with an `__init__.py` under its installed name, so a
+    new sub-package is not left out of a wheel (an editable install would hide that)."""
+    listed = set(
+        tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["setuptools"]["packages"]
+    )
+    folders = {
+        "agentdeck." + ".".join(init.parent.relative_to(ROOT).parts)
+        for top in ("core", "tui")
+        for init in (ROOT / top).rglob("__init__.py")
+    }
+    assert folders == listed

@@ -6,8 +6,8 @@ from dataclasses import replace
 from datetime import timedelta
 
 from agentdeck.core import Deck
-from agentdeck.tui.console.board_state import BoardFilter, BoardState
 from agentdeck.tui.console.agent_text import clean, line, safe
+from agentdeck.tui.console.board_state import BoardFilter, BoardState
 
 
 def test_control_characters_become_visible_symbols() -> None:
