@@ -6,14 +6,19 @@ option before the command (`agentdeck --as coder log ...`), the environment (`AG
 the only board; the nearest `.agentdeck/board.db`). Who the actor is, once the CLI has picked
 the name it was given, is decided by `agentdeck.core.identity`; the rest of `core` (SQLAlchemy)
 is imported only when a command actually opens the database.
+
+`deck_command` adds the four shared options to a command and hands it a ready `Session`, so a
+command declares only its own arguments (the way sqlite-utils' `output_options` does).
 """
 
 from __future__ import annotations
 
+import functools
+import inspect
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any, Concatenate
 
 import typer
 
@@ -132,6 +137,46 @@ def session(
         raise
     finally:
         current.close()
+
+
+SHARED_OPTIONS = {"db": DbOption, "actor": ActorOption, "board": BoardOption, "as_json": JsonOption}
+
+
+def deck_command(
+    *, board: bool = True
+) -> Callable[[Callable[Concatenate[Session, ...], None]], Callable[..., None]]:
+    """Give a command --db, --as, --board (unless `board=False`) and --json, and call it with
+    a `Session` built from them as its first argument, inside `session(...)`.
+
+    Typer reads a command's options from its signature, so the wrapper's `__signature__` is
+    the command's own parameters (without the session) followed by the shared options.
+    """
+
+    def decorate(command: Callable[Concatenate[Session, ...], None]) -> Callable[..., None]:
+        own = list(inspect.signature(command, eval_str=True).parameters.values())[1:]
+        shared = [
+            inspect.Parameter(
+                name,
+                inspect.Parameter.KEYWORD_ONLY,
+                annotation=annotation,
+                default=False if name == "as_json" else None,
+            )
+            for name, annotation in SHARED_OPTIONS.items()
+            if board or name != "board"
+        ]
+
+        @functools.wraps(command)
+        def run(**kwargs: Any) -> None:
+            db, actor, as_json = kwargs.pop("db"), kwargs.pop("actor"), kwargs.pop("as_json")
+            with session(db, actor, kwargs.pop("board", None), as_json) as s:
+                command(s, **kwargs)
+
+        signature = inspect.Signature(own + shared, return_annotation=None)
+        run.__signature__ = signature  # type: ignore[attr-defined]
+        run.__annotations__ = {p.name: p.annotation for p in signature.parameters.values()}
+        return run
+
+    return decorate
 
 
 def split_list(raw: str | None) -> list[str]:
