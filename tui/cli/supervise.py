@@ -6,7 +6,8 @@ The actor defaults to your login name (override with `--as` / `AGENTDECK_AS`). E
 
 from __future__ import annotations
 
-from typing import Annotated
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Annotated, Any, Literal
 
 import typer
 
@@ -17,6 +18,9 @@ from agentdeck.tui.cli.context import (
     deck_command,
 )
 from agentdeck.tui.cli.output import safe, say
+
+if TYPE_CHECKING:
+    from agentdeck.core.models import Task
 
 NotesOption = Annotated[
     str, typer.Option("--notes", help="What to fix; it reaches the agent's inbox.")
@@ -34,8 +38,7 @@ def approve(
 
     Example: agentdeck approve WEB-12 --note "looks good"
     """
-    task = s.deck().approve(key, actor=s.human(), note=note, expected_version=expected_version)
-    s.emit(task.to_dict(), lambda: say(f"approved {task.key}; it is done"))
+    _decide(s, "approve", key, expected_version, note=note)
 
 
 @deck_command()
@@ -49,8 +52,7 @@ def reject(
 
     Example: agentdeck reject WEB-12 --notes "the form does not validate e-mail addresses"
     """
-    task = s.deck().reject(key, actor=s.human(), notes=notes, expected_version=expected_version)
-    s.emit(task.to_dict(), lambda: say(f"rejected {task.key}; back to {_who(task.assignee)}"))
+    _decide(s, "reject", key, expected_version, notes=notes)
 
 
 @deck_command()
@@ -64,8 +66,7 @@ def reopen(
 
     Example: agentdeck reopen WEB-12 --notes "breaks on Safari; see issue 41"
     """
-    task = s.deck().reopen(key, actor=s.human(), notes=notes, expected_version=expected_version)
-    s.emit(task.to_dict(), lambda: say(f"reopened {task.key}; back to {_who(task.assignee)}"))
+    _decide(s, "reopen", key, expected_version, notes=notes)
 
 
 @deck_command()
@@ -81,8 +82,7 @@ def answer(
 
     Example: agentdeck answer WEB-12 "use the staging key in 1Password, vault 'web'"
     """
-    task = s.deck().answer(key, actor=s.human(), text=text, expected_version=expected_version)
-    s.emit(task.to_dict(), lambda: say(f"answered {task.key}; it is {task.column}"))
+    _decide(s, "answer", key, expected_version, text=text)
 
 
 @deck_command()
@@ -96,13 +96,7 @@ def assign(
 
     Example: agentdeck assign WEB-12 reviewer
     """
-    task = s.deck().assign(
-        key,
-        None if agent == "-" else agent,
-        actor=s.human(),
-        expected_version=expected_version,
-    )
-    s.emit(task.to_dict(), lambda: say(f"{task.key} is assigned to {_who(task.assignee)}"))
+    _decide(s, "assign", key, expected_version, assignee=None if agent == "-" else agent)
 
 
 @deck_command()
@@ -116,8 +110,7 @@ def priority(
 
     Example: agentdeck priority WEB-12 0
     """
-    task = s.deck().set_priority(key, level, actor=s.human(), expected_version=expected_version)
-    s.emit(task.to_dict(), lambda: say(f"{task.key} is now P{task.priority}"))
+    _decide(s, "set_priority", key, expected_version, priority=level)
 
 
 @deck_command()
@@ -131,8 +124,29 @@ def cancel(
 
     Example: agentdeck cancel WEB-12 --reason "dropped from the launch scope"
     """
-    task = s.deck().cancel(key, actor=s.human(), reason=reason, expected_version=expected_version)
-    s.emit(task.to_dict(), lambda: say(f"cancelled {task.key}"))
+    _decide(s, "cancel", key, expected_version, reason=reason)
+
+
+Verb = Literal["approve", "reject", "reopen", "answer", "assign", "set_priority", "cancel"]
+
+# What each verb prints for people, given the task it returns.
+_SAID: dict[Verb, Callable[[Task], str]] = {
+    "approve": lambda task: f"approved {task.key}; it is done",
+    "reject": lambda task: f"rejected {task.key}; back to {_who(task.assignee)}",
+    "reopen": lambda task: f"reopened {task.key}; back to {_who(task.assignee)}",
+    "answer": lambda task: f"answered {task.key}; it is {task.column}",
+    "assign": lambda task: f"{task.key} is assigned to {_who(task.assignee)}",
+    "set_priority": lambda task: f"{task.key} is now P{task.priority}",
+    "cancel": lambda task: f"cancelled {task.key}",
+}
+
+
+def _decide(s: Session, verb: Verb, key: str, expected_version: int | None, **given: Any) -> None:
+    """The one body of every command here: `Deck.<verb>` on `key` as the acting human, with
+    the version check, then the task as JSON or the verb's one line."""
+    act: Callable[..., Task] = getattr(s.deck(), verb)
+    task = act(key, actor=s.human(), expected_version=expected_version, **given)
+    s.emit(task.to_dict(), lambda: say(_SAID[verb](task)))
 
 
 def _who(name: str | None) -> str:

@@ -8,7 +8,8 @@ output is a plain line and never imports rich.
 from __future__ import annotations
 
 import json
-from typing import Annotated, Any
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Annotated, Any, Literal
 
 import typer
 
@@ -19,6 +20,9 @@ from agentdeck.tui.cli.context import (
 )
 from agentdeck.tui.cli.errors import EXIT_NOTHING_READY, CliError
 from agentdeck.tui.cli.output import amount, safe, say, warn
+
+if TYPE_CHECKING:
+    from agentdeck.core.models import Task
 
 ResultOption = Annotated[str, typer.Option(help="What was done, for the reviewer and the library.")]
 VerifiedOption = Annotated[
@@ -167,8 +171,7 @@ def submit(
 
     Example: agentdeck submit WEB-12 --result "Login form done" --verified-by "pytest -k login" --as coder
     """
-    task = s.deck().submit(key, actor=s.agent(), result=result, verified_by=verified_by)
-    s.emit(task.to_dict(), lambda: say(f"{task.key} is in review"))
+    _hand_over(s, "submit", key, result=result, verified_by=verified_by)
 
 
 @deck_command()
@@ -202,8 +205,7 @@ def fail(
 
     Example: agentdeck fail WEB-12 "the API it needs was removed" --as coder
     """
-    task = s.deck().fail(key, actor=s.agent(), reason=reason)
-    s.emit(task.to_dict(), lambda: say(f"{task.key} failed"))
+    _hand_over(s, "fail", key, reason=reason)
 
 
 @deck_command()
@@ -216,8 +218,7 @@ def escalate(
 
     Example: agentdeck escalate WEB-12 "need credentials for staging" --as coder
     """
-    task = s.deck().escalate(key, actor=s.agent(), reason=reason)
-    s.emit(task.to_dict(), lambda: say(f"{task.key} is escalated to a human"))
+    _hand_over(s, "escalate", key, reason=reason)
 
 
 @deck_command()
@@ -230,8 +231,7 @@ def release(
 
     Example: agentdeck release WEB-12 --note "out of my depth on CSS" --as coder
     """
-    task = s.deck().release(key, actor=s.agent(), note=note)
-    s.emit(task.to_dict(), lambda: say(f"{task.key} is back in the queue"))
+    _hand_over(s, "release", key, note=note)
 
 
 @deck_command()
@@ -272,6 +272,25 @@ def inbox(
         rich_views.messages(found)
 
     s.emit([m.to_dict() for m in found], render)
+
+
+HandOver = Literal["submit", "fail", "escalate", "release"]
+
+# Where each way of letting go of a task leaves it, as printed for people.
+_OUTCOME: dict[HandOver, str] = {
+    "submit": "is in review",
+    "fail": "failed",
+    "escalate": "is escalated to a human",
+    "release": "is back in the queue",
+}
+
+
+def _hand_over(s: Session, verb: HandOver, key: str, **given: str) -> None:
+    """The one body of submit, fail, escalate and release: `Deck.<verb>` on the task the
+    acting agent holds, then the task as JSON or one line saying where it went."""
+    act: Callable[..., Task] = getattr(s.deck(), verb)
+    task = act(key, actor=s.agent(), **given)
+    s.emit(task.to_dict(), lambda: say(f"{task.key} {_OUTCOME[verb]}"))
 
 
 def _json_object(raw: str, option: str) -> dict[str, Any]:
