@@ -71,3 +71,18 @@ def test_error_messages_escape_what_the_user_typed(cli, hostile: Deck) -> None:
     ran = cli("claim", "--as", "x\x1b[31m")
     assert ran.exit_code == 1
     assert "\x1b" not in ran.stderr and "\\x1b" in ran.stderr
+
+
+def test_the_cli_escapes_with_the_shared_table() -> None:
+    """The CLI uses core's one table: the Arabic letter mark and lone surrogates (invalid
+    UTF-8 read from somewhere other than argv) are shown as escapes instead of reaching the
+    terminal or crashing the write."""
+    from agentdeck.tui.cli.output import safe, to_json
+
+    text = "a\u061cb\udcffc\td"
+    assert safe(text) == "a\\u061cb\\udcffc\td"
+    assert safe(text, one_line=True) == "a\\u061cb\\udcffc\\x09d"
+    line = to_json({"title": text})
+    assert line == '{"title": "a\\u061cb\\udcffc\\td"}'
+    line.encode("utf-8")  # nothing left that cannot be written
+    assert json.loads(line) == {"title": text}

@@ -5,8 +5,8 @@ arguments, call one `agentdeck.core.Deck` method, print JSON (`--json`) or text.
 
 Start-up is the price of every agent step, so a call loads only what it runs: `main()`
 builds the Typer app with just the invoked command (Typer inspects every registered
-function when it builds an app), `core` is imported when a command opens the database,
-rich when it prints a table, and textual only when the console opens.
+function when it builds an app), `Deck` (and SQLAlchemy) is imported when a command opens
+the database, rich when it prints a table, and textual only when the console opens.
 """
 
 from __future__ import annotations

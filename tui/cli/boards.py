@@ -11,9 +11,9 @@ from agentdeck.tui.cli.context import (
     ActorOption,
     BoardOption,
     DbOption,
-    JsonOption,
+    Session,
     before_command,
-    session,
+    deck_command,
     split_list,
 )
 from agentdeck.tui.cli.output import amount, safe, say
@@ -56,7 +56,9 @@ def board_console(
 
 
 @board_app.command("create")
+@deck_command(board=False)
 def create_board(
+    s: Session,
     key: Annotated[
         str,
         typer.Argument(metavar="KEY", help="Short board key, like WEB; task keys become WEB-1."),
@@ -73,113 +75,105 @@ def create_board(
     lease_seconds: Annotated[
         int, typer.Option(help="How long a claim lasts without heartbeat.")
     ] = 900,
-    db: DbOption = None,
-    actor: ActorOption = None,
-    as_json: JsonOption = False,
 ) -> None:
     """Create a board (and the database if there is none); you join it as its first human.
 
     Example: agentdeck board create WEB "Company website" --lead planner --due 2025-06-01
     """
-    with session(db, actor, None, as_json) as s:
-        if due is not None and due.tzinfo is None:
-            from datetime import UTC
+    if due is not None and due.tzinfo is None:
+        from datetime import UTC
 
-            due = due.replace(tzinfo=UTC)
-        created = s.deck(create=True).create_board(
-            key,
-            name,
-            actor=s.human(),
-            goal=goal,
-            due_at=due,
-            lead=lead,
-            require_verification=require_verification,
-            lease_seconds=lease_seconds,
-        )
-        s.emit(
-            created.to_dict(),
-            lambda: say(
-                f"created board {created.key} ({safe(created.name, one_line=True)}) "
-                f"in {s.deck().url}; {s.human()} is on its team"
-            ),
-        )
+        due = due.replace(tzinfo=UTC)
+    created = s.deck(create=True).create_board(
+        key,
+        name,
+        actor=s.human(),
+        goal=goal,
+        due_at=due,
+        lead=lead,
+        require_verification=require_verification,
+        lease_seconds=lease_seconds,
+    )
+    s.emit(
+        created.to_dict(),
+        lambda: say(
+            f"created board {created.key} ({safe(created.name, one_line=True)}) "
+            f"in {s.deck().url}; {s.human()} is on its team"
+        ),
+    )
 
 
 @board_app.command("list")
+@deck_command(board=False)
 def list_boards(
-    db: DbOption = None, actor: ActorOption = None, as_json: JsonOption = False
+    s: Session,
 ) -> None:
     """List the boards in the database.
 
     Example: agentdeck board list --json
     """
-    with session(db, actor, None, as_json) as s:
-        found = s.deck().list_boards()
+    found = s.deck().list_boards()
 
-        def render() -> None:
-            from agentdeck.tui.cli import rich_views
+    def render() -> None:
+        from agentdeck.tui.cli import rich_views
 
-            rich_views.boards(found)
+        rich_views.boards(found)
 
-        s.emit([b.to_dict() for b in found], render)
+    s.emit([b.to_dict() for b in found], render)
 
 
 @agent_app.command("add")
+@deck_command()
 def add_agent(
+    s: Session,
     name: Annotated[str, typer.Argument(metavar="NAME", help="The agent's (or human's) name.")],
     human: Annotated[bool, typer.Option("--human", help="Add a human, who may approve.")] = False,
     skills: Annotated[str, typer.Option(help="Comma-separated skill tags.")] = "",
     role: Annotated[str, typer.Option(help="A short role, like 'backend dev'.")] = "",
     supervisor: Annotated[str | None, typer.Option(help="Who this agent reports to.")] = None,
-    db: DbOption = None,
-    actor: ActorOption = None,
-    board: BoardOption = None,
-    as_json: JsonOption = False,
 ) -> None:
     """Add an agent (or with --human a human) to the board's team.
 
     Example: agentdeck agent add coder --skills python,sql --role "backend dev"
     """
-    with session(db, actor, board, as_json) as s:
-        added = s.deck().add_agent(
-            name,
-            actor=s.human(),
-            board=s.board,
-            kind="human" if human else "agent",
-            skills=split_list(skills),
-            role=role,
-            supervisor=supervisor,
-        )
-        s.emit(
-            added.to_dict(),
-            lambda: say(f"added {added.kind} {added.name} to board {added.board}"),
-        )
+    added = s.deck().add_agent(
+        name,
+        actor=s.human(),
+        board=s.board,
+        kind="human" if human else "agent",
+        skills=split_list(skills),
+        role=role,
+        supervisor=supervisor,
+    )
+    s.emit(
+        added.to_dict(),
+        lambda: say(f"added {added.kind} {added.name} to board {added.board}"),
+    )
 
 
 @agent_app.command("list")
+@deck_command()
 def list_agents(
-    db: DbOption = None,
-    actor: ActorOption = None,
-    board: BoardOption = None,
-    as_json: JsonOption = False,
+    s: Session,
 ) -> None:
     """List the board's team: who is working, idle or stale, and on what.
 
     Example: agentdeck agent list --board WEB
     """
-    with session(db, actor, board, as_json) as s:
-        team = s.deck().list_agents(s.board)
+    team = s.deck().list_agents(s.board)
 
-        def render() -> None:
-            from agentdeck.tui.cli import rich_views
+    def render() -> None:
+        from agentdeck.tui.cli import rich_views
 
-            rich_views.agents(team)
+        rich_views.agents(team)
 
-        s.emit([a.to_dict() for a in team], render)
+    s.emit([a.to_dict() for a in team], render)
 
 
 @budget_app.command("set")
+@deck_command()
 def set_budget(
+    s: Session,
     metric: Annotated[
         str, typer.Argument(metavar="METRIC", help="tokens, cost_usd, cpu_hours or gpu_hours.")
     ],
@@ -187,56 +181,48 @@ def set_budget(
     hard: Annotated[float | None, typer.Option(help="Refuse claims at this much use.")] = None,
     scope: Annotated[str, typer.Option(help="board, agent or task.")] = "board",
     subject: Annotated[str, typer.Option(help="The agent name or task key of the scope.")] = "",
-    db: DbOption = None,
-    actor: ActorOption = None,
-    board: BoardOption = None,
-    as_json: JsonOption = False,
 ) -> None:
     """Set the soft and hard limit on one metric for the board, an agent or a task.
 
     Example: agentdeck budget set tokens --scope agent --subject coder --hard 2000000
     """
-    with session(db, actor, board, as_json) as s:
-        status = s.deck().set_budget(
-            metric,
-            actor=s.human(),
-            board=s.board,
-            scope=scope,
-            subject=subject,
-            soft=soft,
-            hard=hard,
-        )
-        scope = " ".join(filter(None, (status.scope, safe(status.subject, one_line=True))))
-        s.emit(
-            status.to_dict(),
-            lambda: say(
-                f"{scope} {status.metric} budget: soft {amount(status.soft)}, "
-                f"hard {amount(status.hard)}, used {amount(status.used)} ({status.level})"
-            ),
-        )
+    status = s.deck().set_budget(
+        metric,
+        actor=s.human(),
+        board=s.board,
+        scope=scope,
+        subject=subject,
+        soft=soft,
+        hard=hard,
+    )
+    scope = " ".join(filter(None, (status.scope, safe(status.subject, one_line=True))))
+    s.emit(
+        status.to_dict(),
+        lambda: say(
+            f"{scope} {status.metric} budget: soft {amount(status.soft)}, "
+            f"hard {amount(status.hard)}, used {amount(status.used)} ({status.level})"
+        ),
+    )
 
 
 @budget_app.command("show")
+@deck_command()
 def show_budget(
+    s: Session,
     scope: Annotated[str | None, typer.Option(help="Only board, agent or task budgets.")] = None,
     subject: Annotated[str | None, typer.Option(help="Only this agent or task.")] = None,
-    db: DbOption = None,
-    actor: ActorOption = None,
-    board: BoardOption = None,
-    as_json: JsonOption = False,
 ) -> None:
     """Show every budget with its use and level (ok, warn, over), and the board's usage.
 
     Example: agentdeck budget show --json
     """
-    with session(db, actor, board, as_json) as s:
-        deck = s.deck()
-        statuses = deck.budget_status(s.board, scope=scope, subject=subject)
-        totals = deck.usage_totals(s.board)
+    deck = s.deck()
+    statuses = deck.budget_status(s.board, scope=scope, subject=subject)
+    totals = deck.usage_totals(s.board)
 
-        def render() -> None:
-            from agentdeck.tui.cli import rich_views
+    def render() -> None:
+        from agentdeck.tui.cli import rich_views
 
-            rich_views.budgets(statuses, totals)
+        rich_views.budgets(statuses, totals)
 
-        s.emit({"budgets": [b.to_dict() for b in statuses], "usage": totals.to_dict()}, render)
+    s.emit({"budgets": [b.to_dict() for b in statuses], "usage": totals.to_dict()}, render)

@@ -3,28 +3,33 @@
 Precedence, strongest first: the command's own option (`agentdeck log ... --as coder`), the same
 option before the command (`agentdeck --as coder log ...`), the environment (`AGENTDECK_AS`,
 `AGENTDECK_BOARD`, `AGENTDECK_DB`), then a default (the login name for human-only commands;
-the only board; the nearest `.agentdeck/board.db`). `core` is imported only when a command
-actually opens the database.
+the only board; the nearest `.agentdeck/board.db`). Who the actor is, once the CLI has picked
+the name it was given, is decided by `agentdeck.core.identity`; the rest of `core` (SQLAlchemy)
+is imported only when a command actually opens the database.
+
+`deck_command` adds the four shared options to a command and hands it a ready `Session`, so a
+command declares only its own arguments (the way sqlite-utils' `output_options` does).
 """
 
 from __future__ import annotations
 
-import getpass
-import os
+import functools
+import inspect
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any, Concatenate
 
 import typer
 
-from agentdeck.tui.cli.errors import CliError, describe, warn
+from agentdeck.core import identity
+from agentdeck.tui.cli.errors import describe, warn
 from agentdeck.tui.cli.output import print_json
 
 if TYPE_CHECKING:
     from agentdeck.core import Deck
 
-ENV_AS = "AGENTDECK_AS"
+ENV_AS = identity.ENV_AS
 ENV_BOARD = "AGENTDECK_BOARD"
 ENV_DB = "AGENTDECK_DB"
 
@@ -75,25 +80,13 @@ class SharedOptions:
 before_command = SharedOptions()
 
 
-def _env(name: str) -> str | None:
-    """An environment variable's value, or None; like an argument, bytes that are not UTF-8
-    (which Python hands over as lone surrogates) are refused before they reach a query."""
-    value = os.environ.get(name) or None
-    if value is not None:
-        try:
-            value.encode("utf-8")
-        except UnicodeEncodeError:
-            raise CliError(f"{name} is not UTF-8 text") from None
-    return value
-
-
 class Session:
     """One command's view of the options, and the deck it opens (at most once)."""
 
     def __init__(self, db: str | None, actor: str | None, board: str | None, as_json: bool) -> None:
-        self.db = db or before_command.db or _env(ENV_DB)
-        self.actor = actor or before_command.actor or _env(ENV_AS)
-        self.board = board or before_command.board or _env(ENV_BOARD)
+        self.db = db or before_command.db or identity.from_environment(ENV_DB)
+        self.actor = identity.named_actor(actor or before_command.actor)
+        self.board = board or before_command.board or identity.from_environment(ENV_BOARD)
         self.json = as_json or before_command.json
         self._deck: Deck | None = None
 
@@ -109,18 +102,11 @@ class Session:
 
     def agent(self) -> str:
         """The acting agent, which agent commands need to be told explicitly."""
-        if not self.actor:
-            raise CliError(f"say who is acting: pass --as NAME or set {ENV_AS}=NAME")
-        return self.actor
+        return identity.acting_agent(self.actor)
 
     def human(self) -> str:
         """The acting human: --as / AGENTDECK_AS, else the login name."""
-        if self.actor:
-            return self.actor
-        try:
-            return getpass.getuser()
-        except (KeyError, OSError) as exc:
-            raise CliError(f"cannot tell who you are; pass --as NAME or set {ENV_AS}") from exc
+        return identity.acting_human(self.actor)
 
     def emit(self, doc: Any, render: Callable[[], None]) -> None:
         """Print `doc` as JSON with --json, otherwise call `render` for people."""
@@ -130,6 +116,7 @@ class Session:
             render()
 
     def close(self) -> None:
+        """Close the database if this command opened it."""
         if self._deck is not None:
             self._deck.close()
             self._deck = None
@@ -150,6 +137,46 @@ def session(
         raise
     finally:
         current.close()
+
+
+SHARED_OPTIONS = {"db": DbOption, "actor": ActorOption, "board": BoardOption, "as_json": JsonOption}
+
+
+def deck_command(
+    *, board: bool = True
+) -> Callable[[Callable[Concatenate[Session, ...], None]], Callable[..., None]]:
+    """Give a command --db, --as, --board (unless `board=False`) and --json, and call it with
+    a `Session` built from them as its first argument, inside `session(...)`.
+
+    Typer reads a command's options from its signature, so the wrapper's `__signature__` is
+    the command's own parameters (without the session) followed by the shared options.
+    """
+
+    def decorate(command: Callable[Concatenate[Session, ...], None]) -> Callable[..., None]:
+        own = list(inspect.signature(command, eval_str=True).parameters.values())[1:]
+        shared = [
+            inspect.Parameter(
+                name,
+                inspect.Parameter.KEYWORD_ONLY,
+                annotation=annotation,
+                default=False if name == "as_json" else None,
+            )
+            for name, annotation in SHARED_OPTIONS.items()
+            if board or name != "board"
+        ]
+
+        @functools.wraps(command)
+        def run(**kwargs: Any) -> None:
+            db, actor, as_json = kwargs.pop("db"), kwargs.pop("actor"), kwargs.pop("as_json")
+            with session(db, actor, kwargs.pop("board", None), as_json) as s:
+                command(s, **kwargs)
+
+        signature = inspect.Signature(own + shared, return_annotation=None)
+        run.__signature__ = signature  # type: ignore[attr-defined]
+        run.__annotations__ = {p.name: p.annotation for p in signature.parameters.values()}
+        return run
+
+    return decorate
 
 
 def split_list(raw: str | None) -> list[str]:

@@ -14,7 +14,10 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from agentdeck.tui.cli.context import ActorOption, BoardOption, DbOption, JsonOption, session
+from agentdeck.tui.cli.context import (
+    Session,
+    deck_command,
+)
 from agentdeck.tui.cli.output import print_json
 
 if TYPE_CHECKING:
@@ -25,7 +28,9 @@ POLL_S = 0.5
 PAGE = 500
 
 
+@deck_command()
 def events(
+    s: Session,
     since: Annotated[
         int | None, typer.Option("--since", metavar="ID", help="Print events after this id.")
     ] = None,
@@ -35,10 +40,6 @@ def events(
     follow: Annotated[
         bool, typer.Option("--follow", "-f", help="Keep printing new events; Ctrl-C stops.")
     ] = False,
-    db: DbOption = None,
-    actor: ActorOption = None,
-    board: BoardOption = None,
-    as_json: JsonOption = False,
 ) -> None:
     """Print events (every change, log entry and message) after a cursor, oldest first.
 
@@ -47,21 +48,20 @@ def events(
 
     Example: agentdeck events --follow --board WEB
     """
-    with session(db, actor, board, as_json) as s:
-        deck = s.deck()
-        board_key = deck.get_board(s.board).key if s.board else None
-        cursor = since if since is not None else max(0, deck.max_event_id() - max(0, limit))
-        if s.json and not follow:
-            print_json([e.to_dict() for e in _pages(deck, cursor, board_key)])
-            return
-        show = _printer(s.json)
-        try:
-            cursor = _drain(deck, cursor, board_key, show)
-            if follow:
-                for _ in _wake_ups(deck, cursor):
-                    cursor = _drain(deck, cursor, board_key, show)
-        except KeyboardInterrupt:
-            return
+    deck = s.deck()
+    board_key = deck.get_board(s.board).key if s.board else None
+    cursor = since if since is not None else max(0, deck.max_event_id() - max(0, limit))
+    if s.json and not follow:
+        print_json([e.to_dict() for e in _pages(deck, cursor, board_key)])
+        return
+    show = _printer(s.json)
+    try:
+        cursor = _drain(deck, cursor, board_key, show)
+        if follow:
+            for _ in _wake_ups(deck, cursor):
+                cursor = _drain(deck, cursor, board_key, show)
+    except KeyboardInterrupt:
+        return
 
 
 def _pages(deck: Deck, cursor: int, board: str | None) -> Iterator[Event]:

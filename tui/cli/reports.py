@@ -9,12 +9,8 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 
 from agentdeck.tui.cli.context import (
-    ActorOption,
-    BoardOption,
-    DbOption,
-    JsonOption,
     Session,
-    session,
+    deck_command,
 )
 from agentdeck.tui.cli.errors import CliError
 from agentdeck.tui.cli.output import print_json, safe, say, warn
@@ -27,55 +23,47 @@ OutOption = Annotated[
 ]
 
 
+@deck_command()
 def report(
+    s: Session,
     out: OutOption = None,
-    db: DbOption = None,
-    actor: ActorOption = None,
-    board: BoardOption = None,
-    as_json: JsonOption = False,
 ) -> None:
     """Write a markdown progress report: done, in progress, blocked, waiting, budgets, forecast.
 
     Example: agentdeck report --out progress.md
     """
-    with session(db, actor, board, as_json) as s:
-        deck = s.deck()
-        key = deck.get_board(s.board).key
-        markdown = deck.report(key)
-        if out is None:
-            s.emit({"board": key, "markdown": markdown}, lambda: say(safe(markdown)))
-            return
-        _write(out, markdown)
-        s.emit({"board": key, "path": str(out)}, lambda: say(f"wrote {out}"))
+    deck = s.deck()
+    key = deck.get_board(s.board).key
+    markdown = deck.report(key)
+    if out is None:
+        s.emit({"board": key, "markdown": markdown}, lambda: say(safe(markdown)))
+        return
+    _write(out, markdown)
+    s.emit({"board": key, "path": str(out)}, lambda: say(f"wrote {out}"))
 
 
+@deck_command()
 def burndown(
-    db: DbOption = None,
-    actor: ActorOption = None,
-    board: BoardOption = None,
-    as_json: JsonOption = False,
+    s: Session,
 ) -> None:
     """Show open tasks per day against scope and the ideal line, with a forecast.
 
     Example: agentdeck burndown --board WEB
     """
-    with session(db, actor, board, as_json) as s:
-        chart = s.deck().burndown(s.board)
+    chart = s.deck().burndown(s.board)
 
-        def render() -> None:
-            from agentdeck.tui.cli import rich_views
+    def render() -> None:
+        from agentdeck.tui.cli import rich_views
 
-            rich_views.burndown(chart)
+        rich_views.burndown(chart)
 
-        s.emit(chart.to_dict(), render)
+    s.emit(chart.to_dict(), render)
 
 
+@deck_command()
 def export(
+    s: Session,
     out: OutOption = None,
-    db: DbOption = None,
-    actor: ActorOption = None,
-    board: BoardOption = None,
-    as_json: JsonOption = False,
 ) -> None:
     """Export a whole board with its history as a versioned JSON document.
 
@@ -83,17 +71,18 @@ def export(
 
     Example: agentdeck export --board WEB --out web.json
     """
-    with session(db, actor, board, as_json) as s:
-        doc = s.deck().export_board(s.board)
-        if out is None:
-            print_json(doc)
-            return
-        _write(out, json.dumps(doc, indent=2, ensure_ascii=False) + "\n")
-        key = doc["board"]["key"]
-        s.emit({"board": key, "path": str(out)}, lambda: say(f"wrote board {key} to {out}"))
+    doc = s.deck().export_board(s.board)
+    if out is None:
+        print_json(doc)
+        return
+    _write(out, json.dumps(doc, indent=2, ensure_ascii=False) + "\n")
+    key = doc["board"]["key"]
+    s.emit({"board": key, "path": str(out)}, lambda: say(f"wrote board {key} to {out}"))
 
 
+@deck_command()
 def import_(
+    s: Session,
     source: Annotated[
         str,
         typer.Argument(
@@ -111,10 +100,6 @@ def import_(
     watch: Annotated[
         bool, typer.Option("--watch", help="With claude: keep mirroring the directory's changes.")
     ] = False,
-    db: DbOption = None,
-    actor: ActorOption = None,
-    board: BoardOption = None,
-    as_json: JsonOption = False,
 ) -> None:
     """Import a board export, a Claude Code task directory, or a beads JSONL export.
 
@@ -123,24 +108,23 @@ def import_(
 
     Example: agentdeck import claude ~/.claude/tasks/my-team --board WEB --watch
     """
-    with session(db, actor, board, as_json) as s:
-        if source in ("claude", "beads") and path is not None:
-            if watch and source != "claude":
-                raise CliError("--watch works with `agentdeck import claude DIR` only")
-            _mirror(s, source, path, watch)
-            return
-        if path is not None:
-            raise CliError(
-                f"unexpected {path!r}: use `import FILE`, `import claude DIR` or `import beads FILE`"
-            )
-        if watch:
+    if source in ("claude", "beads") and path is not None:
+        if watch and source != "claude":
             raise CliError("--watch works with `agentdeck import claude DIR` only")
-        doc = _read_json(source)
-        created = s.deck(create=True).import_board(doc, actor=s.human(), key=key)
-        s.emit(
-            created.to_dict(),
-            lambda: say(f"imported board {created.key} ({safe(created.name, one_line=True)})"),
+        _mirror(s, source, path, watch)
+        return
+    if path is not None:
+        raise CliError(
+            f"unexpected {path!r}: use `import FILE`, `import claude DIR` or `import beads FILE`"
         )
+    if watch:
+        raise CliError("--watch works with `agentdeck import claude DIR` only")
+    doc = _read_json(source)
+    created = s.deck(create=True).import_board(doc, actor=s.human(), key=key)
+    s.emit(
+        created.to_dict(),
+        lambda: say(f"imported board {created.key} ({safe(created.name, one_line=True)})"),
+    )
 
 
 def _mirror(s: Session, source: str, path: str, watch: bool) -> None:

@@ -6,7 +6,7 @@ Imported only when a command prints for people. Every agent-written string goes 
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from datetime import date, datetime
 from typing import TYPE_CHECKING
 
@@ -49,10 +49,12 @@ def cell(value: object, style: str = "") -> Text:
 
 
 def when(at: datetime | None) -> str:
+    """A timestamp to the minute, or nothing."""
     return at.strftime("%Y-%m-%d %H:%M") if at is not None else ""
 
 
 def _table(*columns: str) -> Table:
+    """A borderless table whose cells wrap rather than cut."""
     table = Table(box=box.SIMPLE_HEAD, pad_edge=False, show_edge=False)
     for name in columns:
         table.add_column(name, overflow="fold")
@@ -60,6 +62,7 @@ def _table(*columns: str) -> Table:
 
 
 def tasks(items: Sequence[Task], *, empty: str = "no tasks") -> None:
+    """Tasks as a table: key, priority, column, assignee, title (with what is being done)."""
     if not items:
         show(Text(empty, style="dim"))
         return
@@ -133,6 +136,7 @@ def task_sheet(detail: TaskDetail, log: Sequence[Event]) -> None:
 
 
 def usage_line(u: UsageTotals) -> str:
+    """Usage in one line, like `12,000 tokens, $0.05`; only the metrics that were used."""
     parts = []
     if u.tokens:
         parts.append(f"{u.tokens:,} tokens")
@@ -159,12 +163,8 @@ def event_line(e: Event) -> Text:
     return line
 
 
-def events(items: Iterable[Event]) -> None:
-    for e in items:
-        show(event_line(e))
-
-
 def boards(items: Sequence[Board]) -> None:
+    """Boards as a table, or how to create the first one."""
     if not items:
         show(Text("no boards; create one with `agentdeck board create KEY NAME`", style="dim"))
         return
@@ -181,6 +181,7 @@ def boards(items: Sequence[Board]) -> None:
 
 
 def agents(items: Sequence[Agent]) -> None:
+    """The team as a table, coloured by whether each member is working, idle or stale."""
     table = _table("name", "kind", "state", "task", "doing", "skills", "role")
     for a in items:
         style = {"working": "yellow", "stale": "red"}.get(a.state, "dim")
@@ -197,6 +198,7 @@ def agents(items: Sequence[Agent]) -> None:
 
 
 def budgets(items: Sequence[BudgetStatus], totals: UsageTotals) -> None:
+    """Budgets with their use and level, then the board's usage so far."""
     if items:
         table = _table("scope", "subject", "metric", "used", "soft", "hard", "level")
         for s in items:
@@ -216,6 +218,7 @@ def budgets(items: Sequence[BudgetStatus], totals: UsageTotals) -> None:
 
 
 def hits(items: Sequence[SearchHit], *, empty: str = "nothing found") -> None:
+    """Search hits, best first, each with its score and matching snippet."""
     if not items:
         show(Text(empty, style="dim"))
         return
@@ -230,6 +233,7 @@ def hits(items: Sequence[SearchHit], *, empty: str = "nothing found") -> None:
 
 
 def messages(items: Sequence[Message], *, empty: str = "inbox is empty") -> None:
+    """Inbox messages, one line each: when, kind, sender, text."""
     if not items:
         show(Text(empty, style="dim"))
         return
@@ -243,6 +247,7 @@ def messages(items: Sequence[Message], *, empty: str = "inbox is empty") -> None
 
 
 def claim(c: Claim) -> None:
+    """A claimed task with its inbox and similar finished work."""
     t = c.task
     head = Text()
     head.append(f"claimed {t.key}  ", style="bold green")
@@ -260,6 +265,7 @@ def claim(c: Claim) -> None:
 
 
 def burndown(b: BurnDown) -> None:
+    """The burn-down as a table of days, with the forecast."""
     if not b.points:
         show(Text("no history yet", style="dim"))
     else:

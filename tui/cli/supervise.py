@@ -6,159 +6,147 @@ The actor defaults to your login name (override with `--as` / `AGENTDECK_AS`). E
 
 from __future__ import annotations
 
-from typing import Annotated
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Annotated, Any, Literal
 
 import typer
 
 from agentdeck.tui.cli.context import (
-    ActorOption,
-    BoardOption,
-    DbOption,
-    JsonOption,
     KeyArgument,
+    Session,
     VersionOption,
-    session,
+    deck_command,
 )
 from agentdeck.tui.cli.output import safe, say
+
+if TYPE_CHECKING:
+    from agentdeck.core.models import Task
 
 NotesOption = Annotated[
     str, typer.Option("--notes", help="What to fix; it reaches the agent's inbox.")
 ]
 
 
+@deck_command()
 def approve(
+    s: Session,
     key: KeyArgument,
     note: Annotated[str, typer.Option(help="A comment kept with the approval.")] = "",
     expected_version: VersionOption = None,
-    db: DbOption = None,
-    actor: ActorOption = None,
-    board: BoardOption = None,
-    as_json: JsonOption = False,
 ) -> None:
     """Accept work in review: the task is done. Humans only, never on their own work.
 
     Example: agentdeck approve WEB-12 --note "looks good"
     """
-    with session(db, actor, board, as_json) as s:
-        task = s.deck().approve(key, actor=s.human(), note=note, expected_version=expected_version)
-        s.emit(task.to_dict(), lambda: say(f"approved {task.key}; it is done"))
+    _decide(s, "approve", key, expected_version, note=note)
 
 
+@deck_command()
 def reject(
+    s: Session,
     key: KeyArgument,
     notes: NotesOption,
     expected_version: VersionOption = None,
-    db: DbOption = None,
-    actor: ActorOption = None,
-    board: BoardOption = None,
-    as_json: JsonOption = False,
 ) -> None:
     """Send work in review back to its agent with notes on what to fix.
 
     Example: agentdeck reject WEB-12 --notes "the form does not validate e-mail addresses"
     """
-    with session(db, actor, board, as_json) as s:
-        task = s.deck().reject(key, actor=s.human(), notes=notes, expected_version=expected_version)
-        s.emit(task.to_dict(), lambda: say(f"rejected {task.key}; back to {_who(task.assignee)}"))
+    _decide(s, "reject", key, expected_version, notes=notes)
 
 
+@deck_command()
 def reopen(
+    s: Session,
     key: KeyArgument,
     notes: NotesOption,
     expected_version: VersionOption = None,
-    db: DbOption = None,
-    actor: ActorOption = None,
-    board: BoardOption = None,
-    as_json: JsonOption = False,
 ) -> None:
     """Reopen a done or failed task with notes; it returns to its agent's queue.
 
     Example: agentdeck reopen WEB-12 --notes "breaks on Safari; see issue 41"
     """
-    with session(db, actor, board, as_json) as s:
-        task = s.deck().reopen(key, actor=s.human(), notes=notes, expected_version=expected_version)
-        s.emit(task.to_dict(), lambda: say(f"reopened {task.key}; back to {_who(task.assignee)}"))
+    _decide(s, "reopen", key, expected_version, notes=notes)
 
 
+@deck_command()
 def answer(
+    s: Session,
     key: KeyArgument,
     text: Annotated[
         str, typer.Argument(metavar="TEXT", help="Your answer; it reaches the agent's inbox.")
     ],
     expected_version: VersionOption = None,
-    db: DbOption = None,
-    actor: ActorOption = None,
-    board: BoardOption = None,
-    as_json: JsonOption = False,
 ) -> None:
     """Answer an escalation; the task returns to the queue and the answer to the agent.
 
     Example: agentdeck answer WEB-12 "use the staging key in 1Password, vault 'web'"
     """
-    with session(db, actor, board, as_json) as s:
-        task = s.deck().answer(key, actor=s.human(), text=text, expected_version=expected_version)
-        s.emit(task.to_dict(), lambda: say(f"answered {task.key}; it is {task.column}"))
+    _decide(s, "answer", key, expected_version, text=text)
 
 
+@deck_command()
 def assign(
+    s: Session,
     key: KeyArgument,
     agent: Annotated[str, typer.Argument(metavar="AGENT", help="The new assignee; - for nobody.")],
     expected_version: VersionOption = None,
-    db: DbOption = None,
-    actor: ActorOption = None,
-    board: BoardOption = None,
-    as_json: JsonOption = False,
 ) -> None:
     """Give a task to an agent (- unassigns); work in progress goes back to pending for them.
 
     Example: agentdeck assign WEB-12 reviewer
     """
-    with session(db, actor, board, as_json) as s:
-        task = s.deck().assign(
-            key,
-            None if agent == "-" else agent,
-            actor=s.human(),
-            expected_version=expected_version,
-        )
-        s.emit(task.to_dict(), lambda: say(f"{task.key} is assigned to {_who(task.assignee)}"))
+    _decide(s, "assign", key, expected_version, assignee=None if agent == "-" else agent)
 
 
+@deck_command()
 def priority(
+    s: Session,
     key: KeyArgument,
     level: Annotated[int, typer.Argument(metavar="N", help="0 most urgent .. 4 least.")],
     expected_version: VersionOption = None,
-    db: DbOption = None,
-    actor: ActorOption = None,
-    board: BoardOption = None,
-    as_json: JsonOption = False,
 ) -> None:
     """Change a task's priority (0 most urgent, 4 least).
 
     Example: agentdeck priority WEB-12 0
     """
-    with session(db, actor, board, as_json) as s:
-        task = s.deck().set_priority(key, level, actor=s.human(), expected_version=expected_version)
-        s.emit(task.to_dict(), lambda: say(f"{task.key} is now P{task.priority}"))
+    _decide(s, "set_priority", key, expected_version, priority=level)
 
 
+@deck_command()
 def cancel(
+    s: Session,
     key: KeyArgument,
     reason: Annotated[str, typer.Option(help="Why it is no longer needed.")] = "",
     expected_version: VersionOption = None,
-    db: DbOption = None,
-    actor: ActorOption = None,
-    board: BoardOption = None,
-    as_json: JsonOption = False,
 ) -> None:
     """Cancel an open task; tasks waiting on it stop waiting.
 
     Example: agentdeck cancel WEB-12 --reason "dropped from the launch scope"
     """
-    with session(db, actor, board, as_json) as s:
-        task = s.deck().cancel(
-            key, actor=s.human(), reason=reason, expected_version=expected_version
-        )
-        s.emit(task.to_dict(), lambda: say(f"cancelled {task.key}"))
+    _decide(s, "cancel", key, expected_version, reason=reason)
+
+
+Verb = Literal["approve", "reject", "reopen", "answer", "assign", "set_priority", "cancel"]
+
+# What each verb prints for people, given the task it returns.
+_SAID: dict[Verb, Callable[[Task], str]] = {
+    "approve": lambda task: f"approved {task.key}; it is done",
+    "reject": lambda task: f"rejected {task.key}; back to {_who(task.assignee)}",
+    "reopen": lambda task: f"reopened {task.key}; back to {_who(task.assignee)}",
+    "answer": lambda task: f"answered {task.key}; it is {task.column}",
+    "assign": lambda task: f"{task.key} is assigned to {_who(task.assignee)}",
+    "set_priority": lambda task: f"{task.key} is now P{task.priority}",
+    "cancel": lambda task: f"cancelled {task.key}",
+}
+
+
+def _decide(s: Session, verb: Verb, key: str, expected_version: int | None, **given: Any) -> None:
+    """The one body of every command here: `Deck.<verb>` on `key` as the acting human, with
+    the version check, then the task as JSON or the verb's one line."""
+    act: Callable[..., Task] = getattr(s.deck(), verb)
+    task = act(key, actor=s.human(), expected_version=expected_version, **given)
+    s.emit(task.to_dict(), lambda: say(_SAID[verb](task)))
 
 
 def _who(name: str | None) -> str:

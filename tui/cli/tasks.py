@@ -10,12 +10,9 @@ from typing import Annotated, Any
 import typer
 
 from agentdeck.tui.cli.context import (
-    ActorOption,
-    BoardOption,
-    DbOption,
-    JsonOption,
     KeyArgument,
-    session,
+    Session,
+    deck_command,
     split_list,
 )
 from agentdeck.tui.cli.errors import CliError
@@ -30,7 +27,9 @@ task_app = typer.Typer(
 
 
 @task_app.command("add")
+@deck_command()
 def add_task(
+    s: Session,
     title: Annotated[str, typer.Argument(metavar="TITLE", help="One line saying what to do.")],
     description: Annotated[str, typer.Option("--description", "-d", help="Details.")] = "",
     criteria: Annotated[str, typer.Option(help="How to tell it is done.")] = "",
@@ -43,38 +42,35 @@ def add_task(
     estimate: Annotated[float | None, typer.Option(help="Estimate in hours.")] = None,
     assignee: Annotated[str | None, typer.Option(help="Give it to this agent.")] = None,
     blocked_by: Annotated[str, typer.Option(help="Comma-separated keys it waits on.")] = "",
-    db: DbOption = None,
-    actor: ActorOption = None,
-    board: BoardOption = None,
-    as_json: JsonOption = False,
 ) -> None:
     """Add one task to the board.
 
     Example: agentdeck task add "Add login form" -p 1 --skills frontend --blocked-by WEB-2 --as planner
     """
-    with session(db, actor, board, as_json) as s:
-        task = s.deck().add_task(
-            title,
-            actor=s.agent(),
-            board=s.board,
-            description=description,
-            criteria=criteria,
-            priority=priority,
-            skills=split_list(skills),
-            parent=parent,
-            requires_approval=requires_approval,
-            estimate_hours=estimate,
-            assignee=assignee,
-            blocked_by=split_list(blocked_by),
-        )
-        s.emit(
-            task.to_dict(),
-            lambda: say(f"added {task.key}: {safe(task.title, one_line=True)} ({task.column})"),
-        )
+    task = s.deck().add_task(
+        title,
+        actor=s.agent(),
+        board=s.board,
+        description=description,
+        criteria=criteria,
+        priority=priority,
+        skills=split_list(skills),
+        parent=parent,
+        requires_approval=requires_approval,
+        estimate_hours=estimate,
+        assignee=assignee,
+        blocked_by=split_list(blocked_by),
+    )
+    s.emit(
+        task.to_dict(),
+        lambda: say(f"added {task.key}: {safe(task.title, one_line=True)} ({task.column})"),
+    )
 
 
 @task_app.command("list")
+@deck_command()
 def list_tasks(
+    s: Session,
     status: Annotated[
         str | None, typer.Option(help="Comma-separated statuses, e.g. pending,review.")
     ] = None,
@@ -88,58 +84,50 @@ def list_tasks(
     ] = False,
     limit: Annotated[int | None, typer.Option(help="At most this many.")] = None,
     offset: Annotated[int, typer.Option(help="Skip this many first.")] = 0,
-    db: DbOption = None,
-    actor: ActorOption = None,
-    board: BoardOption = None,
-    as_json: JsonOption = False,
 ) -> None:
     """List the board's tasks by priority, then age.
 
     Example: agentdeck task list --column needs_human --json
     """
-    with session(db, actor, board, as_json) as s:
-        found = s.deck().list_tasks(
-            s.board,
-            status=split_list(status) or None,
-            column=column,
-            assignee=assignee,
-            include_cancelled=include_cancelled,
-            limit=limit,
-            offset=offset,
-        )
+    found = s.deck().list_tasks(
+        s.board,
+        status=split_list(status) or None,
+        column=column,
+        assignee=assignee,
+        include_cancelled=include_cancelled,
+        limit=limit,
+        offset=offset,
+    )
 
-        def render() -> None:
-            from agentdeck.tui.cli import rich_views
+    def render() -> None:
+        from agentdeck.tui.cli import rich_views
 
-            rich_views.tasks(found)
+        rich_views.tasks(found)
 
-        s.emit([t.to_dict() for t in found], render)
+    s.emit([t.to_dict() for t in found], render)
 
 
 @task_app.command("show")
+@deck_command()
 def show_task(
+    s: Session,
     key: KeyArgument,
     log: Annotated[int, typer.Option(help="Show this many of the newest log entries.")] = 20,
-    db: DbOption = None,
-    actor: ActorOption = None,
-    board: BoardOption = None,
-    as_json: JsonOption = False,
 ) -> None:
     """Show a task in full: fields, dependencies, notes, checkpoints, usage and its log tail.
 
     Example: agentdeck task show WEB-12 --log 50
     """
-    with session(db, actor, board, as_json) as s:
-        deck = s.deck()
-        detail = deck.task_detail(key)
-        entries = deck.task_events(key, limit=log) if log > 0 else []
+    deck = s.deck()
+    detail = deck.task_detail(key)
+    entries = deck.task_events(key, limit=log) if log > 0 else []
 
-        def render() -> None:
-            from agentdeck.tui.cli import rich_views
+    def render() -> None:
+        from agentdeck.tui.cli import rich_views
 
-            rich_views.task_sheet(detail, entries)
+        rich_views.task_sheet(detail, entries)
 
-        s.emit({**detail.to_dict(), "log": [e.to_dict() for e in entries]}, render)
+    s.emit({**detail.to_dict(), "log": [e.to_dict() for e in entries]}, render)
 
 
 def read_plan(path: str) -> list[Any]:
@@ -180,12 +168,10 @@ def read_plan(path: str) -> list[Any]:
     return doc
 
 
+@deck_command()
 def plan(
+    s: Session,
     file: Annotated[str, typer.Argument(metavar="FILE", help="YAML or JSON plan; - for stdin.")],
-    db: DbOption = None,
-    actor: ActorOption = None,
-    board: BoardOption = None,
-    as_json: JsonOption = False,
 ) -> None:
     """Create a whole decomposition at once, all or nothing, from a YAML or JSON file.
 
@@ -197,85 +183,75 @@ def plan(
     """
     from agentdeck.core import ValidationError
 
-    with session(db, actor, board, as_json) as s:
-        specs = read_plan(file)
-        try:
-            created = s.deck().plan(specs, actor=s.agent(), board=s.board)
-        except ValidationError as exc:  # name the file: "plan.yaml: plan task 3: needs a title"
-            raise ValidationError(f"{file}: {exc.message}") from exc
+    specs = read_plan(file)
+    try:
+        created = s.deck().plan(specs, actor=s.agent(), board=s.board)
+    except ValidationError as exc:  # name the file: "plan.yaml: plan task 3: needs a title"
+        raise ValidationError(f"{file}: {exc.message}") from exc
 
-        def render() -> None:
-            from agentdeck.tui.cli import rich_views
+    def render() -> None:
+        from agentdeck.tui.cli import rich_views
 
-            say(f"planned {len(created)} tasks")
-            rich_views.tasks(created)
+        say(f"planned {len(created)} tasks")
+        rich_views.tasks(created)
 
-        s.emit([t.to_dict() for t in created], render)
+    s.emit([t.to_dict() for t in created], render)
 
 
+@deck_command()
 def ready(
+    s: Session,
     limit: Annotated[int, typer.Option(help="At most this many.")] = 50,
-    db: DbOption = None,
-    actor: ActorOption = None,
-    board: BoardOption = None,
-    as_json: JsonOption = False,
 ) -> None:
     """List the ready queue, best first; with --as, only what that agent may claim.
 
     Example: agentdeck ready --as coder --json
     """
-    with session(db, actor, board, as_json) as s:
-        found = s.deck().ready(s.board, agent=s.actor, limit=limit)
+    found = s.deck().ready(s.board, agent=s.actor, limit=limit)
 
-        def render() -> None:
-            from agentdeck.tui.cli import rich_views
+    def render() -> None:
+        from agentdeck.tui.cli import rich_views
 
-            rich_views.tasks(found, empty="nothing is ready")
+        rich_views.tasks(found, empty="nothing is ready")
 
-        s.emit([t.to_dict() for t in found], render)
+    s.emit([t.to_dict() for t in found], render)
 
 
+@deck_command()
 def search(
+    s: Session,
     query: Annotated[str, typer.Argument(metavar="QUERY", help="Words that must all appear.")],
     limit: Annotated[int, typer.Option(help="At most this many.")] = 10,
-    db: DbOption = None,
-    actor: ActorOption = None,
-    board: BoardOption = None,
-    as_json: JsonOption = False,
 ) -> None:
     """Search finished tasks (titles, results, notes, decisions), best match first.
 
     Example: agentdeck search "oauth callback" --limit 5
     """
-    with session(db, actor, board, as_json) as s:
-        found = s.deck().search(query, board=s.board, limit=limit)
+    found = s.deck().search(query, board=s.board, limit=limit)
 
-        def render() -> None:
-            from agentdeck.tui.cli import rich_views
+    def render() -> None:
+        from agentdeck.tui.cli import rich_views
 
-            rich_views.hits(found)
+        rich_views.hits(found)
 
-        s.emit([h.to_dict() for h in found], render)
+    s.emit([h.to_dict() for h in found], render)
 
 
+@deck_command()
 def similar(
+    s: Session,
     key: KeyArgument,
     limit: Annotated[int, typer.Option(help="At most this many.")] = 3,
-    db: DbOption = None,
-    actor: ActorOption = None,
-    board: BoardOption = None,
-    as_json: JsonOption = False,
 ) -> None:
     """List finished tasks most like this one, to reuse what worked.
 
     Example: agentdeck similar WEB-12 --json
     """
-    with session(db, actor, board, as_json) as s:
-        found = s.deck().similar(key, limit=limit)
+    found = s.deck().similar(key, limit=limit)
 
-        def render() -> None:
-            from agentdeck.tui.cli import rich_views
+    def render() -> None:
+        from agentdeck.tui.cli import rich_views
 
-            rich_views.hits(found, empty="no similar finished tasks")
+        rich_views.hits(found, empty="no similar finished tasks")
 
-        s.emit([h.to_dict() for h in found], render)
+    s.emit([h.to_dict() for h in found], render)

@@ -8,20 +8,21 @@ output is a plain line and never imports rich.
 from __future__ import annotations
 
 import json
-from typing import Annotated, Any
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Annotated, Any, Literal
 
 import typer
 
 from agentdeck.tui.cli.context import (
-    ActorOption,
-    BoardOption,
-    DbOption,
-    JsonOption,
     KeyArgument,
-    session,
+    Session,
+    deck_command,
 )
 from agentdeck.tui.cli.errors import EXIT_NOTHING_READY, CliError
 from agentdeck.tui.cli.output import amount, safe, say, warn
+
+if TYPE_CHECKING:
+    from agentdeck.core.models import Task
 
 ResultOption = Annotated[str, typer.Option(help="What was done, for the reviewer and the library.")]
 VerifiedOption = Annotated[
@@ -29,14 +30,12 @@ VerifiedOption = Annotated[
 ]
 
 
+@deck_command()
 def claim(
+    s: Session,
     key: Annotated[
         str | None, typer.Argument(metavar="KEY", help="Claim this task instead of the best.")
     ] = None,
-    db: DbOption = None,
-    actor: ActorOption = None,
-    board: BoardOption = None,
-    as_json: JsonOption = False,
 ) -> None:
     """Take the best ready task (or KEY) with a lease; shows its inbox and similar past work.
 
@@ -44,66 +43,61 @@ def claim(
 
     Example: agentdeck claim --as coder --json
     """
-    with session(db, actor, board, as_json) as s:
-        agent = s.agent()
-        claimed = s.deck().claim(agent, board=s.board, key=key)
-        if claimed is None:
-            where = f" on board {s.board.upper()}" if s.board else ""
-            raise CliError(f"nothing ready for {agent} to claim{where}", EXIT_NOTHING_READY)
+    agent = s.agent()
+    claimed = s.deck().claim(agent, board=s.board, key=key)
+    if claimed is None:
+        where = f" on board {s.board.upper()}" if s.board else ""
+        raise CliError(f"nothing ready for {agent} to claim{where}", EXIT_NOTHING_READY)
 
-        def render() -> None:
-            from agentdeck.tui.cli import rich_views
+    def render() -> None:
+        from agentdeck.tui.cli import rich_views
 
-            rich_views.claim(claimed)
+        rich_views.claim(claimed)
 
-        s.emit(claimed.to_dict(), render)
+    s.emit(claimed.to_dict(), render)
 
 
+@deck_command()
 def heartbeat(
-    db: DbOption = None,
-    actor: ActorOption = None,
-    board: BoardOption = None,
-    as_json: JsonOption = False,
+    s: Session,
 ) -> None:
     """Say you are alive and renew the leases of the tasks you hold.
 
     Example: agentdeck heartbeat --as coder
     """
-    with session(db, actor, board, as_json) as s:
-        agent = s.agent()
-        held = s.deck().heartbeat(agent, board=s.board)
-        s.emit(
-            {"agent": agent, "held": held},
-            lambda: say(f"{agent} is alive; holding {', '.join(held) or 'nothing'}"),
-        )
+    agent = s.agent()
+    held = s.deck().heartbeat(agent, board=s.board)
+    s.emit(
+        {"agent": agent, "held": held},
+        lambda: say(f"{agent} is alive; holding {', '.join(held) or 'nothing'}"),
+    )
 
 
+@deck_command()
 def doing(
+    s: Session,
     text: Annotated[
         str, typer.Argument(metavar="TEXT", help='What you are doing now, like "Writing tests".')
     ],
     task: Annotated[
         str | None, typer.Option("--task", metavar="KEY", help="The task (default: yours).")
     ] = None,
-    db: DbOption = None,
-    actor: ActorOption = None,
-    board: BoardOption = None,
-    as_json: JsonOption = False,
 ) -> None:
     """Set what you are doing right now; the board shows it on you and your task.
 
     Example: agentdeck doing "Writing the SQL migration" --as coder
     """
-    with session(db, actor, board, as_json) as s:
-        agent = s.agent()
-        s.deck().doing(agent, text, key=task, board=s.board)
-        s.emit(
-            {"agent": agent, "task": task.upper() if task else None, "doing": text},
-            lambda: say(f"{agent} is doing: {safe(text, one_line=True)}"),
-        )
+    agent = s.agent()
+    s.deck().doing(agent, text, key=task, board=s.board)
+    s.emit(
+        {"agent": agent, "task": task.upper() if task else None, "doing": text},
+        lambda: say(f"{agent} is doing: {safe(text, one_line=True)}"),
+    )
 
 
+@deck_command()
 def log(
+    s: Session,
     key: KeyArgument,
     text: Annotated[str, typer.Argument(metavar="TEXT", help="The entry.")],
     kind: Annotated[
@@ -111,24 +105,19 @@ def log(
         typer.Option(help="action, tool_call, decision, observation or verification."),
     ] = "action",
     data: Annotated[str | None, typer.Option(help="Extra JSON object to attach.")] = None,
-    db: DbOption = None,
-    actor: ActorOption = None,
-    board: BoardOption = None,
-    as_json: JsonOption = False,
 ) -> None:
     """Append an entry to a task's log.
 
     Example: agentdeck log WEB-12 "pytest: 42 passed" --kind verification --as coder
     """
-    with session(db, actor, board, as_json) as s:
-        extra = _json_object(data, "--data") if data is not None else None
-        entry = s.deck().log(key, text, actor=s.agent(), kind=kind, data=extra)
-        s.emit(
-            entry.to_dict(), lambda: say(f"logged {entry.subkind} on {entry.task} (#{entry.id})")
-        )
+    extra = _json_object(data, "--data") if data is not None else None
+    entry = s.deck().log(key, text, actor=s.agent(), kind=kind, data=extra)
+    s.emit(entry.to_dict(), lambda: say(f"logged {entry.subkind} on {entry.task} (#{entry.id})"))
 
 
+@deck_command()
 def usage(
+    s: Session,
     key: Annotated[
         str | None, typer.Argument(metavar="KEY", help="The task (default: the board only).")
     ] = None,
@@ -138,181 +127,170 @@ def usage(
     cpu_seconds: Annotated[float, typer.Option(help="CPU seconds.")] = 0.0,
     gpu_seconds: Annotated[float, typer.Option(help="GPU seconds.")] = 0.0,
     model: Annotated[str, typer.Option(help="The model used.")] = "",
-    db: DbOption = None,
-    actor: ActorOption = None,
-    board: BoardOption = None,
-    as_json: JsonOption = False,
 ) -> None:
     """Record tokens, cost and compute you used; crossing a hard budget escalates the task.
 
     Example: agentdeck usage WEB-12 --tokens-in 12000 --tokens-out 800 --cost 0.05 --as coder
     """
-    with session(db, actor, board, as_json) as s:
-        crossed = s.deck().record_usage(
-            key,
-            actor=s.agent(),
-            board=s.board,
-            tokens_in=tokens_in,
-            tokens_out=tokens_out,
-            cost_usd=cost,
-            cpu_seconds=cpu_seconds,
-            gpu_seconds=gpu_seconds,
-            model=model,
-        )
+    crossed = s.deck().record_usage(
+        key,
+        actor=s.agent(),
+        board=s.board,
+        tokens_in=tokens_in,
+        tokens_out=tokens_out,
+        cost_usd=cost,
+        cpu_seconds=cpu_seconds,
+        gpu_seconds=gpu_seconds,
+        model=model,
+    )
 
-        def render() -> None:
-            say(f"recorded usage on {key.upper() if key else 'the board'}")
-            for b in crossed:
-                limit = b.hard if b.level == "over" else b.soft
-                of = f" of {amount(limit)}" if limit is not None else ""
-                warn(f"{b.scope} {b.subject} {b.metric} budget is {b.level}: {amount(b.used)}{of}")
+    def render() -> None:
+        say(f"recorded usage on {key.upper() if key else 'the board'}")
+        for b in crossed:
+            limit = b.hard if b.level == "over" else b.soft
+            of = f" of {amount(limit)}" if limit is not None else ""
+            warn(f"{b.scope} {b.subject} {b.metric} budget is {b.level}: {amount(b.used)}{of}")
 
-        s.emit(
-            {
-                "task": key.upper() if key else None,
-                "budgets_crossed": [b.to_dict() for b in crossed],
-            },
-            render,
-        )
+    s.emit(
+        {
+            "task": key.upper() if key else None,
+            "budgets_crossed": [b.to_dict() for b in crossed],
+        },
+        render,
+    )
 
 
+@deck_command()
 def submit(
+    s: Session,
     key: KeyArgument,
     result: ResultOption = "",
     verified_by: VerifiedOption = "",
-    db: DbOption = None,
-    actor: ActorOption = None,
-    board: BoardOption = None,
-    as_json: JsonOption = False,
 ) -> None:
     """Hand in your work for a human's review.
 
     Example: agentdeck submit WEB-12 --result "Login form done" --verified-by "pytest -k login" --as coder
     """
-    with session(db, actor, board, as_json) as s:
-        task = s.deck().submit(key, actor=s.agent(), result=result, verified_by=verified_by)
-        s.emit(task.to_dict(), lambda: say(f"{task.key} is in review"))
+    _hand_over(s, "submit", key, result=result, verified_by=verified_by)
 
 
+@deck_command()
 def done(
+    s: Session,
     key: KeyArgument,
     result: ResultOption = "",
     verified_by: VerifiedOption = "",
-    db: DbOption = None,
-    actor: ActorOption = None,
-    board: BoardOption = None,
-    as_json: JsonOption = False,
 ) -> None:
     """Complete a task that needs no approval; say how you verified it.
 
     Example: agentdeck done WEB-12 --result "Added index" --verified-by "EXPLAIN shows index scan" --as coder
     """
-    with session(db, actor, board, as_json) as s:
-        completion = s.deck().complete(key, actor=s.agent(), result=result, verified_by=verified_by)
+    completion = s.deck().complete(key, actor=s.agent(), result=result, verified_by=verified_by)
 
-        def render() -> None:
-            say(f"{completion.task.key} is done")
-            if completion.nudge:
-                warn(completion.nudge)
+    def render() -> None:
+        say(f"{completion.task.key} is done")
+        if completion.nudge:
+            warn(completion.nudge)
 
-        s.emit(completion.to_dict(), render)
+    s.emit(completion.to_dict(), render)
 
 
+@deck_command()
 def fail(
+    s: Session,
     key: KeyArgument,
     reason: Annotated[str, typer.Argument(metavar="REASON", help="Why you are giving up.")],
-    db: DbOption = None,
-    actor: ActorOption = None,
-    board: BoardOption = None,
-    as_json: JsonOption = False,
 ) -> None:
     """Give up on a task, saying why; a human may reopen it.
 
     Example: agentdeck fail WEB-12 "the API it needs was removed" --as coder
     """
-    with session(db, actor, board, as_json) as s:
-        task = s.deck().fail(key, actor=s.agent(), reason=reason)
-        s.emit(task.to_dict(), lambda: say(f"{task.key} failed"))
+    _hand_over(s, "fail", key, reason=reason)
 
 
+@deck_command()
 def escalate(
+    s: Session,
     key: KeyArgument,
     reason: Annotated[str, typer.Argument(metavar="REASON", help="What you need from a human.")],
-    db: DbOption = None,
-    actor: ActorOption = None,
-    board: BoardOption = None,
-    as_json: JsonOption = False,
 ) -> None:
     """Ask a human for help; the task waits in Needs human until answered.
 
     Example: agentdeck escalate WEB-12 "need credentials for staging" --as coder
     """
-    with session(db, actor, board, as_json) as s:
-        task = s.deck().escalate(key, actor=s.agent(), reason=reason)
-        s.emit(task.to_dict(), lambda: say(f"{task.key} is escalated to a human"))
+    _hand_over(s, "escalate", key, reason=reason)
 
 
+@deck_command()
 def release(
+    s: Session,
     key: KeyArgument,
     note: Annotated[str, typer.Option(help="Why you are letting it go.")] = "",
-    db: DbOption = None,
-    actor: ActorOption = None,
-    board: BoardOption = None,
-    as_json: JsonOption = False,
 ) -> None:
     """Give a task you hold back to the queue, unassigned.
 
     Example: agentdeck release WEB-12 --note "out of my depth on CSS" --as coder
     """
-    with session(db, actor, board, as_json) as s:
-        task = s.deck().release(key, actor=s.agent(), note=note)
-        s.emit(task.to_dict(), lambda: say(f"{task.key} is back in the queue"))
+    _hand_over(s, "release", key, note=note)
 
 
+@deck_command()
 def checkpoint(
+    s: Session,
     key: KeyArgument,
     repo: Annotated[str, typer.Option(help="Git work tree whose HEAD to record.")] = ".",
     sha: Annotated[str | None, typer.Option(help="Record this commit instead of HEAD.")] = None,
     message: Annotated[str, typer.Option(help="Commit message, with --sha.")] = "",
-    db: DbOption = None,
-    actor: ActorOption = None,
-    board: BoardOption = None,
-    as_json: JsonOption = False,
 ) -> None:
     """Link a git commit (HEAD of --repo, or --sha) to a task.
 
     Example: agentdeck checkpoint WEB-12 --repo . --as coder
     """
-    with session(db, actor, board, as_json) as s:
-        point = s.deck().checkpoint(key, actor=s.agent(), repo=repo, sha=sha, message=message)
-        s.emit(
-            point.to_dict(),
-            lambda: say(
-                f"{point.task}: checkpoint {point.sha[:12]} {safe(point.message, one_line=True)}"
-            ),
-        )
+    point = s.deck().checkpoint(key, actor=s.agent(), repo=repo, sha=sha, message=message)
+    s.emit(
+        point.to_dict(),
+        lambda: say(
+            f"{point.task}: checkpoint {point.sha[:12]} {safe(point.message, one_line=True)}"
+        ),
+    )
 
 
+@deck_command()
 def inbox(
+    s: Session,
     peek: Annotated[bool, typer.Option("--peek", help="Leave the messages unread.")] = False,
-    db: DbOption = None,
-    actor: ActorOption = None,
-    board: BoardOption = None,
-    as_json: JsonOption = False,
 ) -> None:
     """Read your unread messages: assignments, review notes, answers; reading marks them read.
 
     Example: agentdeck inbox --as coder --json
     """
-    with session(db, actor, board, as_json) as s:
-        found = s.deck().inbox(s.agent(), board=s.board, mark_read=not peek)
+    found = s.deck().inbox(s.agent(), board=s.board, mark_read=not peek)
 
-        def render() -> None:
-            from agentdeck.tui.cli import rich_views
+    def render() -> None:
+        from agentdeck.tui.cli import rich_views
 
-            rich_views.messages(found)
+        rich_views.messages(found)
 
-        s.emit([m.to_dict() for m in found], render)
+    s.emit([m.to_dict() for m in found], render)
+
+
+HandOver = Literal["submit", "fail", "escalate", "release"]
+
+# Where each way of letting go of a task leaves it, as printed for people.
+_OUTCOME: dict[HandOver, str] = {
+    "submit": "is in review",
+    "fail": "failed",
+    "escalate": "is escalated to a human",
+    "release": "is back in the queue",
+}
+
+
+def _hand_over(s: Session, verb: HandOver, key: str, **given: str) -> None:
+    """The one body of submit, fail, escalate and release: `Deck.<verb>` on the task the
+    acting agent holds, then the task as JSON or one line saying where it went."""
+    act: Callable[..., Task] = getattr(s.deck(), verb)
+    task = act(key, actor=s.agent(), **given)
+    s.emit(task.to_dict(), lambda: say(f"{task.key} {_OUTCOME[verb]}"))
 
 
 def _json_object(raw: str, option: str) -> dict[str, Any]:
