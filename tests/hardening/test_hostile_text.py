@@ -387,6 +387,12 @@ def test_cli_refuses_arguments_that_are_not_utf8_in_one_line(
         _one_line_error(ran, 1, f"{name} is not UTF-8 text")
     ran = _run(db_url.encode() + b"\xff", "task", "list")
     _one_line_error(ran, 1, "AGENTDECK_DB is not UTF-8 text")
+    # An agent that asked for JSON still gets exactly one JSON document saying so.
+    ran = _run(db_url, "claim", "--json", AGENTDECK_AS=b"g\xffen")
+    _one_line_error(ran, 1, "AGENTDECK_AS is not UTF-8 text")
+    assert json.loads(ran.stdout) == {
+        "error": {"message": "AGENTDECK_AS is not UTF-8 text", "exit_code": 1}
+    }
     assert live.max_event_id() == cursor
 
 

@@ -126,17 +126,21 @@ class Session:
 def session(
     db: str | None, actor: str | None, board: str | None, as_json: bool
 ) -> Iterator[Session]:
-    """Run one command; with --json a failure also prints `{"error": ...}` on stdout."""
-    current = Session(db, actor, board, as_json)
+    """Run one command; with --json a failure also prints `{"error": ...}` on stdout, including
+    one in reading the options themselves (an `AGENTDECK_*` value that is not UTF-8)."""
+    wants_json = as_json or before_command.json
+    current: Session | None = None
     try:
+        current = Session(db, actor, board, as_json)
         yield current
     except Exception as exc:
-        if current.json:
+        if wants_json:
             message, code = describe(exc)
             print_json({"error": {"message": message, "exit_code": code}})
         raise
     finally:
-        current.close()
+        if current is not None:
+            current.close()
 
 
 SHARED_OPTIONS = {"db": DbOption, "actor": ActorOption, "board": BoardOption, "as_json": JsonOption}
