@@ -1,67 +1,28 @@
-"""The part of `Deck` every verb stands on: the engine, the clock, and transactions."""
+"""The part of `Deck` every verb stands on: the database and its transactions."""
 
 from __future__ import annotations
 
 import os
 import re
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
-from datetime import UTC, datetime
+from contextlib import AbstractContextManager
+from datetime import datetime
 from pathlib import Path
-from typing import Any
 
 import sqlalchemy as sa
 
-from agentdeck.core.errors import NotFoundError, PermissionDeniedError, SchemaError, ValidationError
-from agentdeck.core.storage import dialect
-from agentdeck.core.storage.engine import (
-    WRITE_OPTION,
-    WaitWatcher,
-    begin_sqlite,
-    engine_timeout,
-    make_engine,
-    resolve_url,
-    sqlite_path,
-    translate_busy,
-    watch_write_waits,
-    writer_turn,
-)
-from agentdeck.core.storage.filesystems import database_warnings
-from agentdeck.core.storage.schema import ensure_schema
-from agentdeck.core.storage.sqlite_connections import Shelf
+from agentdeck.core import permissions
+from agentdeck.core.errors import NotFoundError, SchemaError, ValidationError
+from agentdeck.core.storage.database import Clock, Database
+from agentdeck.core.storage.engine import WaitWatcher, make_engine, resolve_url
 from agentdeck.core.storage.transaction import Tx
-from agentdeck.core.storage.wal_checkpoint import WalGuard
-
-Clock = Callable[[], datetime]
-
-
-def system_clock() -> datetime:
-    return datetime.now(UTC)
 
 
 class DeckBase:
-    """Owns the engine and hands out short transactions; verbs live in the mixins."""
+    """Owns the database and hands out short transactions; verbs live in the mixins."""
 
     def __init__(self, engine: sa.Engine, *, clock: Clock | None = None, migrate: bool = True):
-        self._engine = engine
-        self._clock: Clock = clock or system_clock
-        self._pg = engine.dialect.name == "postgresql"
-        # Said once, by whoever opened the deck: SQLite on a filesystem where WAL is unsafe.
-        self.warnings: tuple[str, ...] = database_warnings(sqlite_path(engine))
-        self._timeout = engine_timeout(engine)  # what a busy error says it waited
-        path = sqlite_path(engine)
-        self._wal_guard = (
-            WalGuard(path, self._timeout) if path and path.name != ":memory:" else None
-        )
-        # SQLite: connections stay open between transactions (see `agentdeck.core.storage.sqlite_connections`).
-        self._shelf = (
-            None
-            if self._pg
-            else Shelf(engine, lambda driver, write: begin_sqlite(engine, driver, write))
-        )
-        if migrate:
-            with translate_busy(self._timeout):
-                ensure_schema(engine)
+        self._db = Database(engine, clock=clock, migrate=migrate)
+        self.warnings: tuple[str, ...] = self._db.warnings
 
     @classmethod
     def open(
@@ -95,32 +56,27 @@ class DeckBase:
 
     @property
     def engine(self) -> sa.Engine:
-        return self._engine
+        return self._db.engine
 
     @property
     def url(self) -> str:
-        return self._engine.url.render_as_string(hide_password=True)
+        return self._db.url
 
     @property
     def path(self) -> Path | None:
         """The SQLite file behind this deck, or None on PostgreSQL."""
-        return sqlite_path(self._engine)
+        return self._db.path
 
     def close(self) -> None:
-        if self._shelf is not None:
-            self._shelf.close()
-        self._engine.dispose()
+        self._db.close()
 
     @property
     def timeout(self) -> float:
         """Seconds a call waits for another writer's lock before `DatabaseBusyError`."""
-        return self._timeout
+        return self._db.timeout
 
     def watch_write_waits(self, watcher: WaitWatcher | None) -> None:
-        """Have `watcher(True)` called (from the writing thread) when a write starts waiting for
-        another process's write lock, and `watcher(False)` when the wait ends; None stops it.
-        SQLite only: the console uses it to say it is waiting instead of looking frozen."""
-        watch_write_waits(self._engine, watcher)
+        self._db.watch_write_waits(watcher)
 
     def __enter__(self):  # type: ignore[no-untyped-def]
         return self
@@ -129,55 +85,13 @@ class DeckBase:
         self.close()
 
     def now(self) -> datetime:
-        return self._clock()
+        return self._db.now()
 
-    @contextmanager
-    def _write(self) -> Iterator[Tx]:
-        """A write transaction (`BEGIN IMMEDIATE` on SQLite) that appends its events on commit."""
-        with translate_busy(self._timeout), writer_turn(self._engine):
-            if self._shelf is not None:
-                guard = self._wal_guard
-                after = guard.after_write if guard is not None else None
-                with self._shelf.transaction(write=True, after=after) as conn:
-                    tx = Tx(conn, self._clock())
-                    yield tx
-                    tx.flush_events()
-                return
-            with self._engine.connect() as conn:
-                conn.execution_options(**{WRITE_OPTION: True})
-                with conn.begin():
-                    tx = Tx(conn, self._clock())
-                    yield tx
-                    tx.flush_events()
-                    dialect.notify(conn, tx.notify_boards)
+    def _write(self) -> AbstractContextManager[Tx]:
+        return self._db.write()
 
-    @contextmanager
-    def _read(self) -> Iterator[Tx]:
-        """A read-only snapshot, closed as soon as the caller is done (WAL checkpoints can run)."""
-        with translate_busy(self._timeout):
-            if self._shelf is not None:
-                with self._shelf.transaction(write=False) as conn:
-                    yield Tx(conn, self._clock())
-                return
-            with self._engine.connect() as conn, conn.begin():
-                yield Tx(conn, self._clock())
+    def _read(self) -> AbstractContextManager[Tx]:
+        return self._db.read()
 
-    @staticmethod
-    def _require_human_or_lead(tx: Tx, b: Any, actor: str, doing: str) -> None:
-        """Refuse `actor` unless it is a human on the board or the board's lead agent."""
-        who = tx.agent(b["id"], actor, b["key"])
-        if who["kind"] != "human" and b["lead"] != actor:
-            raise PermissionDeniedError(
-                f"only a human or the board's lead may {doing}; {actor} is neither"
-            )
-
-    @staticmethod
-    def _require_human(tx: Tx, board_id: int, actor: str, doing: str, board_key: str = ""):  # type: ignore[no-untyped-def]
-        """The human agent row for `actor`, or `PermissionDeniedError`."""
-        row = tx.agent(board_id, actor, board_key)
-        if row["kind"] != "human":
-            raise PermissionDeniedError(
-                f"only a human may {doing}; {actor} is an agent "
-                "(humans are added with `agentdeck agent add NAME --human`)"
-            )
-        return row
+    _require_human_or_lead = staticmethod(permissions.require_human_or_lead)
+    _require_human = staticmethod(permissions.require_human)

@@ -1,0 +1,35 @@
+"""Who may do what: the checks behind human-only moves and the lead's edits.
+
+A name alone never performs a human-only move; the CLI and MCP server decide who the actor is
+(from its credential), and these checks decide whether that actor may act.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from agentdeck.core.errors import PermissionDeniedError
+from agentdeck.core.storage.transaction import Tx
+
+
+def require_human_or_lead(tx: Tx, b: Mapping[str, Any], actor: str, doing: str) -> None:
+    """Refuse `actor` unless it is a human on the board or the board's lead agent."""
+    who = tx.agent(b["id"], actor, b["key"])
+    if who["kind"] != "human" and b["lead"] != actor:
+        raise PermissionDeniedError(
+            f"only a human or the board's lead may {doing}; {actor} is neither"
+        )
+
+
+def require_human(
+    tx: Tx, board_id: int, actor: str, doing: str, board_key: str = ""
+) -> Mapping[str, Any]:
+    """The human agent row for `actor`, or `PermissionDeniedError`."""
+    row = tx.agent(board_id, actor, board_key)
+    if row["kind"] != "human":
+        raise PermissionDeniedError(
+            f"only a human may {doing}; {actor} is an agent "
+            "(humans are added with `agentdeck agent add NAME --human`)"
+        )
+    return row

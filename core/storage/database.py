@@ -1,0 +1,129 @@
+"""The database every verb stands on: the engine, the clock, and short transactions.
+
+`Database.write()` and `Database.read()` hand out a `Tx`; the domain functions take that `Tx`
+and `Deck` composes them. Built from an engine and a clock (`Deck.open` makes the engine).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from datetime import UTC, datetime
+from pathlib import Path
+
+import sqlalchemy as sa
+
+from agentdeck.core.storage import dialect
+from agentdeck.core.storage.engine import (
+    WRITE_OPTION,
+    WaitWatcher,
+    begin_sqlite,
+    engine_timeout,
+    sqlite_path,
+    translate_busy,
+    watch_write_waits,
+    writer_turn,
+)
+from agentdeck.core.storage.filesystems import database_warnings
+from agentdeck.core.storage.schema import ensure_schema
+from agentdeck.core.storage.sqlite_connections import Shelf
+from agentdeck.core.storage.transaction import Tx
+from agentdeck.core.storage.wal_checkpoint import WalGuard
+
+Clock = Callable[[], datetime]
+
+
+def system_clock() -> datetime:
+    return datetime.now(UTC)
+
+
+class Database:
+    """Owns the engine and hands out short transactions, each a `Tx` read at one clock time."""
+
+    def __init__(self, engine: sa.Engine, *, clock: Clock | None = None, migrate: bool = True):
+        self._engine = engine
+        self._clock: Clock = clock or system_clock
+        path = sqlite_path(engine)
+        # Said once, by whoever opened the deck: SQLite on a filesystem where WAL is unsafe.
+        self.warnings: tuple[str, ...] = database_warnings(path)
+        self._timeout = engine_timeout(engine)  # what a busy error says it waited
+        self._wal_guard = (
+            WalGuard(path, self._timeout) if path and path.name != ":memory:" else None
+        )
+        # SQLite: connections stay open between transactions (see `agentdeck.core.storage.sqlite_connections`).
+        self._shelf = (
+            None
+            if engine.dialect.name == "postgresql"
+            else Shelf(engine, lambda driver, write: begin_sqlite(engine, driver, write))
+        )
+        if migrate:
+            with translate_busy(self._timeout):
+                ensure_schema(engine)
+
+    @property
+    def engine(self) -> sa.Engine:
+        return self._engine
+
+    @property
+    def url(self) -> str:
+        return self._engine.url.render_as_string(hide_password=True)
+
+    @property
+    def path(self) -> Path | None:
+        """The SQLite file behind this database, or None on PostgreSQL."""
+        return sqlite_path(self._engine)
+
+    @property
+    def shelf(self) -> Shelf | None:
+        """SQLite's connections kept open between transactions; None on PostgreSQL."""
+        return self._shelf
+
+    @property
+    def timeout(self) -> float:
+        """Seconds a call waits for another writer's lock before `DatabaseBusyError`."""
+        return self._timeout
+
+    def now(self) -> datetime:
+        return self._clock()
+
+    def close(self) -> None:
+        if self._shelf is not None:
+            self._shelf.close()
+        self._engine.dispose()
+
+    def watch_write_waits(self, watcher: WaitWatcher | None) -> None:
+        """Have `watcher(True)` called (from the writing thread) when a write starts waiting for
+        another process's write lock, and `watcher(False)` when the wait ends; None stops it.
+        SQLite only: the console uses it to say it is waiting instead of looking frozen."""
+        watch_write_waits(self._engine, watcher)
+
+    @contextmanager
+    def write(self) -> Iterator[Tx]:
+        """A write transaction (`BEGIN IMMEDIATE` on SQLite) that appends its events on commit."""
+        with translate_busy(self._timeout), writer_turn(self._engine):
+            if self._shelf is not None:
+                guard = self._wal_guard
+                after = guard.after_write if guard is not None else None
+                with self._shelf.transaction(write=True, after=after) as conn:
+                    tx = Tx(conn, self._clock())
+                    yield tx
+                    tx.flush_events()
+                return
+            with self._engine.connect() as conn:
+                conn.execution_options(**{WRITE_OPTION: True})
+                with conn.begin():
+                    tx = Tx(conn, self._clock())
+                    yield tx
+                    tx.flush_events()
+                    dialect.notify(conn, tx.notify_boards)
+
+    @contextmanager
+    def read(self) -> Iterator[Tx]:
+        """A read-only snapshot, closed as soon as the caller is done (WAL checkpoints can run)."""
+        with translate_busy(self._timeout):
+            if self._shelf is not None:
+                with self._shelf.transaction(write=False) as conn:
+                    yield Tx(conn, self._clock())
+                return
+            with self._engine.connect() as conn, conn.begin():
+                yield Tx(conn, self._clock())
