@@ -1,19 +1,16 @@
 """Who may do what: the checks behind human-only moves and the lead's edits.
 
-A name alone never performs a human-only move; the CLI and MCP server decide who the actor is
-(from its credential), and these checks decide whether that actor may act.
+Human-only moves (approve, reject, reopen, answer, cancel) need a human actor on the board;
+assigning, prioritising and setting budgets need a human or the board's lead.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from typing import Any
-
 from agentdeck.core.errors import PermissionDeniedError
-from agentdeck.core.storage.transaction import Tx
+from agentdeck.core.storage.transaction import StoredRow, Tx
 
 
-def require_human_or_lead(tx: Tx, b: Mapping[str, Any], actor: str, doing: str) -> None:
+def require_human_or_lead(tx: Tx, b: StoredRow, actor: str, doing: str) -> None:
     """Refuse `actor` unless it is a human on the board or the board's lead agent."""
     who = tx.agent(b["id"], actor, b["key"])
     if who["kind"] != "human" and b["lead"] != actor:
@@ -22,9 +19,7 @@ def require_human_or_lead(tx: Tx, b: Mapping[str, Any], actor: str, doing: str) 
         )
 
 
-def require_human(
-    tx: Tx, board_id: int, actor: str, doing: str, board_key: str = ""
-) -> Mapping[str, Any]:
+def require_human(tx: Tx, board_id: int, actor: str, doing: str, board_key: str = "") -> StoredRow:
     """The human agent row for `actor`, or `PermissionDeniedError`."""
     row = tx.agent(board_id, actor, board_key)
     if row["kind"] != "human":
