@@ -34,7 +34,8 @@ def metric_amounts(usage: dict[str, Any]) -> dict[str, float]:
     }
 
 
-def _used_sum(metric: str) -> Any:
+def used_sum(metric: str) -> Any:
+    """The SQL sum of usage rows in a budget metric's unit."""
     return {
         "tokens": sa.func.sum(usage_t.c.tokens_in + usage_t.c.tokens_out),
         "cost_usd": sa.func.sum(usage_t.c.cost_usd),
@@ -234,7 +235,7 @@ def set_budget(
             subject = task_key(b["key"], task["number"])
             usage_filter.append(usage_t.c.task_id == task["id"])
         used = float(
-            tx.conn.execute(sa.select(_used_sum(metric)).where(*usage_filter)).scalar() or 0.0
+            tx.conn.execute(sa.select(used_sum(metric)).where(*usage_filter)).scalar() or 0.0
         )
         tx.conn.execute(
             budget_t.delete().where(

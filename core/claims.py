@@ -12,7 +12,7 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from agentdeck.core import budgets, inbox, knowledge, moves, tasks
+from agentdeck.core import budgets, inbox, knowledge, lifecycle, moves, tasks
 from agentdeck.core.errors import InvalidTransitionError
 from agentdeck.core.models import Claim
 from agentdeck.core.storage.claim_statement import claim_statement
@@ -117,9 +117,7 @@ def _claim_row(tx: Tx, b: StoredRow, a: StoredRow, key: str | None) -> StoredRow
     if row is None and key is not None:
         task, _ = tx.task(key)
         if task["status"] != "pending":
-            from agentdeck.core.lifecycle import refused
-
-            raise refused("claim", task_key(b["key"], task["number"]), task["status"])
+            raise lifecycle.refused("claim", task_key(b["key"], task["number"]), task["status"])
         if task["open_deps"]:
             raise InvalidTransitionError(
                 f"cannot claim {key.upper()}: it waits on unfinished tasks"

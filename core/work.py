@@ -12,7 +12,7 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from agentdeck.core import budgets, claims, limits, moves, tasks
+from agentdeck.core import budgets, claims, lifecycle, limits, moves, tasks
 from agentdeck.core.errors import InvalidTransitionError, LeaseExpiredError, ValidationError
 from agentdeck.core.models import LOG_KINDS, BudgetStatus, Completion, Event, Task
 from agentdeck.core.storage.database import Database
@@ -74,9 +74,7 @@ def _require_holder(
         raise LeaseExpiredError(
             f"cannot {verb} {key}: it is pending, not held by {a['name']}; claim it first"
         )
-    from agentdeck.core.lifecycle import refused
-
-    raise refused(verb, key, task["status"])
+    raise lifecycle.refused(verb, key, task["status"])
 
 
 def doing(
@@ -233,19 +231,7 @@ def submit(db: Database, key: str, *, actor: str, result: str = "", verified_by:
     """Hand in work for a human's review."""
     with _as_holder(db, key, actor, "submit") as (tx, task, b, _):
         verified = bool(verified_by) or _has_verification(tx, task["id"])
-        moves.move(
-            tx,
-            task,
-            b,
-            "submit",
-            actor,
-            text=limits.text(result),
-            values={
-                "result": limits.text(result),
-                "verification": limits.text(verified_by),
-                "verified": verified,
-            },
-        )
+        _hand_in(tx, task, b, "submit", actor, result, verified_by, verified)
         return tasks.tasks_by_id(tx, [task["id"]])[0]
 
 
@@ -266,19 +252,7 @@ def complete(
                 f"cannot complete {upper}: board {b['key']} requires verification evidence; "
                 "log a `verification` entry or pass verified_by"
             )
-        moves.move(
-            tx,
-            task,
-            b,
-            "complete",
-            actor,
-            text=limits.text(result),
-            values={
-                "result": limits.text(result),
-                "verification": limits.text(verified_by),
-                "verified": verified,
-            },
-        )
+        _hand_in(tx, task, b, "complete", actor, result, verified_by, verified)
         nudge = (
             None
             if verified
@@ -288,6 +262,32 @@ def complete(
             )
         )
         return Completion(task=tasks.tasks_by_id(tx, [task["id"]])[0], nudge=nudge)
+
+
+def _hand_in(
+    tx: Tx,
+    task: StoredRow,
+    b: StoredRow,
+    verb: str,
+    actor: str,
+    result: str,
+    verified_by: str,
+    verified: bool,
+) -> None:
+    """Move a held task by `verb` (submit or complete) with its result and evidence."""
+    moves.move(
+        tx,
+        task,
+        b,
+        verb,
+        actor,
+        text=limits.text(result),
+        values={
+            "result": limits.text(result),
+            "verification": limits.text(verified_by),
+            "verified": verified,
+        },
+    )
 
 
 def _has_verification(tx: Tx, task_id: int) -> bool:

@@ -11,10 +11,10 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from agentdeck.core import knowledge, limits
+from agentdeck.core import budgets, knowledge, limits
 from agentdeck.core.errors import ValidationError
 from agentdeck.core.formats.documents import Doc
-from agentdeck.core.models import STATUSES, Board
+from agentdeck.core.models import METRICS, STATUSES, Board
 from agentdeck.core.storage.database import Database
 from agentdeck.core.storage.tables import (
     agent_t,
@@ -449,8 +449,6 @@ class _Importer:
             raise ValidationError("dependencies: they form a cycle; a task cannot wait on itself")
 
     def _budgets(self) -> None:
-        from agentdeck.core.budgets import SCOPES, _used_sum
-
         seen: set[tuple[str, str, str]] = set()
         for item in self.doc.list("budgets"):
             scope, subject, metric = (
@@ -458,12 +456,7 @@ class _Importer:
                 item.opt("subject", str, ""),
                 item.get("metric", str),
             )
-            if scope not in SCOPES or metric not in (
-                "tokens",
-                "cost_usd",
-                "cpu_hours",
-                "gpu_hours",
-            ):
+            if scope not in budgets.SCOPES or metric not in METRICS:
                 raise ValidationError(f"{item.path}: unknown scope {scope!r} or metric {metric!r}")
             where: list[Any] = [usage_t.c.board_id == self.bid]
             if scope == "agent":
@@ -477,7 +470,8 @@ class _Importer:
                 )
             seen.add((scope, subject, metric))
             used = float(
-                self.tx.conn.execute(sa.select(_used_sum(metric)).where(*where)).scalar() or 0.0
+                self.tx.conn.execute(sa.select(budgets.used_sum(metric)).where(*where)).scalar()
+                or 0.0
             )
             soft, hard = item.opt("soft", float, None), item.opt("hard", float, None)
             self.tx.conn.execute(
