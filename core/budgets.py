@@ -2,6 +2,8 @@
 
 Each budget keeps a running `used` total, bumped in the same transaction as the usage row, so
 checking a claim against hard limits is one indexed look-up, not a sum over history.
+Verbs here: set_budget, budget_status, usage_totals; usage itself is recorded by
+`work.record_usage` through apply_usage, and claims are checked by claim_block.
 """
 
 from __future__ import annotations
@@ -9,14 +11,14 @@ from __future__ import annotations
 from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy.engine import RowMapping
 
-from agentdeck.core.base import DeckBase
+from agentdeck.core import permissions
 from agentdeck.core.errors import OverBudgetError, ValidationError
 from agentdeck.core.models import METRICS, BudgetStatus, UsageTotals
+from agentdeck.core.storage.database import Database
 from agentdeck.core.storage.prepared import Prepared
 from agentdeck.core.storage.tables import agent_t, budget_t, usage_t
-from agentdeck.core.storage.transaction import Tx, task_key
+from agentdeck.core.storage.transaction import StoredRow, Tx, task_key
 
 SCOPES = ("board", "agent", "task")
 _UNITS = {"tokens": "tokens", "cost_usd": "USD", "cpu_hours": "CPU h", "gpu_hours": "GPU h"}
@@ -32,7 +34,8 @@ def metric_amounts(usage: dict[str, Any]) -> dict[str, float]:
     }
 
 
-def _used_sum(metric: str) -> Any:
+def used_sum(metric: str) -> Any:
+    """The SQL sum of usage rows in a budget metric's unit."""
     return {
         "tokens": sa.func.sum(usage_t.c.tokens_in + usage_t.c.tokens_out),
         "cost_usd": sa.func.sum(usage_t.c.cost_usd),
@@ -90,7 +93,7 @@ _CROSSED = Prepared(
 )
 
 
-def describe(row: RowMapping) -> str:
+def describe(row: StoredRow) -> str:
     where = {
         "board": "board",
         "agent": f"agent {row['subject']}",
@@ -99,7 +102,7 @@ def describe(row: RowMapping) -> str:
     return f"{where} {row['metric']} budget"
 
 
-def status_of(row: RowMapping) -> BudgetStatus:
+def status_of(row: StoredRow) -> BudgetStatus:
     used, soft, hard = row["used"], row["soft"], row["hard"]
     level = (
         "over"
@@ -146,176 +149,172 @@ def claim_block(tx: Tx, board_id: int, agent: str, key: str | None = None) -> No
         )
 
 
-class BudgetsMixin(DeckBase):
-    def _apply_usage(
-        self, tx: Tx, b: RowMapping, task: RowMapping | None, actor: str, usage: dict[str, Any]
-    ) -> list[RowMapping]:
-        """Insert usage, bump matching budgets, and return budgets that just crossed a limit."""
-        agent_id = _AGENT_ID.scalar(tx.conn, {"p_board_id": b["id"], "p_agent": actor})
-        _INSERT_USAGE.run(
-            tx.conn,
-            {
-                "board_id": b["id"],
-                "task_id": task["id"] if task is not None else None,
-                "agent_id": agent_id,
-                "created_at": tx.now,
-                **usage,
-            },
-        )
-        key = task_key(b["key"], task["number"]) if task is not None else None
-        scope = {"p_board_id": b["id"], "p_agent": actor, "p_key": key or None}
-        amounts = {f"p_{m}": v for m, v in metric_amounts(usage).items()}
-        _BUMP.run(tx.conn, {**scope, **amounts})
-        crossed = _CROSSED.rows(tx.conn, scope)
-        for row in crossed:
-            self._flag_crossing(tx, b["id"], task["id"] if task is not None else None, actor, row)
-        return list(crossed)
+def apply_usage(
+    tx: Tx, b: StoredRow, task: StoredRow | None, actor: str, usage: dict[str, Any]
+) -> list[StoredRow]:
+    """Insert usage, bump matching budgets, and return budgets that just crossed a limit."""
+    agent_id = _AGENT_ID.scalar(tx.conn, {"p_board_id": b["id"], "p_agent": actor})
+    _INSERT_USAGE.run(
+        tx.conn,
+        {
+            "board_id": b["id"],
+            "task_id": task["id"] if task is not None else None,
+            "agent_id": agent_id,
+            "created_at": tx.now,
+            **usage,
+        },
+    )
+    key = task_key(b["key"], task["number"]) if task is not None else None
+    scope = {"p_board_id": b["id"], "p_agent": actor, "p_key": key or None}
+    amounts = {f"p_{m}": v for m, v in metric_amounts(usage).items()}
+    _BUMP.run(tx.conn, {**scope, **amounts})
+    crossed = _CROSSED.rows(tx.conn, scope)
+    for row in crossed:
+        _flag_crossing(tx, b["id"], task["id"] if task is not None else None, actor, row)
+    return list(crossed)
 
-    def _flag_crossing(
-        self, tx: Tx, board_id: int, task_id: int | None, actor: str, row: RowMapping
-    ) -> None:
-        hard = row["hard"] is not None and row["used"] >= row["hard"]
-        soft = row["soft"] is not None and row["used"] >= row["soft"]
-        level = "hard" if hard else "soft"
-        limit = row["hard"] if hard else row["soft"]
-        tx.conn.execute(
-            budget_t.update()
-            .where(budget_t.c.id == row["id"])
-            .values(soft_warned=soft or row["soft_warned"], hard_hit=hard)
+
+def _flag_crossing(tx: Tx, board_id: int, task_id: int | None, actor: str, row: StoredRow) -> None:
+    hard = row["hard"] is not None and row["used"] >= row["hard"]
+    soft = row["soft"] is not None and row["used"] >= row["soft"]
+    level = "hard" if hard else "soft"
+    limit = row["hard"] if hard else row["soft"]
+    tx.conn.execute(
+        budget_t.update()
+        .where(budget_t.c.id == row["id"])
+        .values(soft_warned=soft or row["soft_warned"], hard_hit=hard)
+    )
+    tx.event(
+        board_id,
+        task_id,
+        actor,
+        "budget",
+        level,
+        f"{describe(row)} passed its {level} limit: {row['used']:.4g} of {limit:g} {_UNITS[row['metric']]}",
+        {
+            "scope": row["scope"],
+            "subject": row["subject"],
+            "metric": row["metric"],
+            "used": row["used"],
+            "limit": limit,
+        },
+    )
+
+
+def set_budget(
+    db: Database,
+    metric: str,
+    *,
+    actor: str,
+    board: str | None = None,
+    scope: str = "board",
+    subject: str = "",
+    soft: float | None = None,
+    hard: float | None = None,
+) -> BudgetStatus:
+    """Set (or replace) the soft and hard limits on one metric for a board, agent or task."""
+    if metric not in METRICS:
+        raise ValidationError(f"unknown metric {metric!r}; metrics: {', '.join(METRICS)}")
+    if scope not in SCOPES:
+        raise ValidationError(f"unknown scope {scope!r}; scopes: {', '.join(SCOPES)}")
+    for label, value in (("soft", soft), ("hard", hard)):
+        if value is not None and value < 0:
+            raise ValidationError(f"the {label} limit must not be negative")
+    if soft is None and hard is None:
+        raise ValidationError("give a soft limit, a hard limit, or both")
+    with db.write() as tx:
+        b = tx.board(board)
+        permissions.require_human_or_lead(tx, b, actor, "set budgets")
+        usage_filter: list[sa.ColumnElement[bool]] = [usage_t.c.board_id == b["id"]]
+        if scope == "board":
+            subject = ""
+        elif scope == "agent":
+            usage_filter.append(usage_t.c.agent_id == tx.agent(b["id"], subject, b["key"])["id"])
+        else:
+            task, _ = tx.task(subject)
+            subject = task_key(b["key"], task["number"])
+            usage_filter.append(usage_t.c.task_id == task["id"])
+        used = float(
+            tx.conn.execute(sa.select(used_sum(metric)).where(*usage_filter)).scalar() or 0.0
         )
+        tx.conn.execute(
+            budget_t.delete().where(
+                budget_t.c.board_id == b["id"],
+                budget_t.c.scope == scope,
+                budget_t.c.subject == subject,
+                budget_t.c.metric == metric,
+            )
+        )
+        tx.conn.execute(
+            budget_t.insert().values(
+                board_id=b["id"],
+                scope=scope,
+                subject=subject,
+                metric=metric,
+                soft=soft,
+                hard=hard,
+                used=used,
+                soft_warned=False,
+                hard_hit=False,
+            )
+        )
+        row = _budget_row(tx, b["id"], scope, subject, metric)
         tx.event(
-            board_id,
-            task_id,
+            b["id"],
+            None,
             actor,
             "budget",
-            level,
-            f"{describe(row)} passed its {level} limit: {row['used']:.4g} of {limit:g} {_UNITS[row['metric']]}",
-            {
-                "scope": row["scope"],
-                "subject": row["subject"],
-                "metric": row["metric"],
-                "used": row["used"],
-                "limit": limit,
-            },
+            "set",
+            f"{describe(row)} set: soft {soft}, hard {hard}",
+            {"scope": scope, "subject": subject, "metric": metric, "soft": soft, "hard": hard},
         )
+        if (soft is not None and used >= soft) or (hard is not None and used >= hard):
+            _flag_crossing(tx, b["id"], None, actor, row)
+            row = _budget_row(tx, b["id"], scope, subject, metric)
+        return status_of(row)
 
-    def set_budget(
-        self,
-        metric: str,
-        *,
-        actor: str,
-        board: str | None = None,
-        scope: str = "board",
-        subject: str = "",
-        soft: float | None = None,
-        hard: float | None = None,
-    ) -> BudgetStatus:
-        """Set (or replace) the soft and hard limits on one metric for a board, agent or task."""
-        if metric not in METRICS:
-            raise ValidationError(f"unknown metric {metric!r}; metrics: {', '.join(METRICS)}")
-        if scope not in SCOPES:
-            raise ValidationError(f"unknown scope {scope!r}; scopes: {', '.join(SCOPES)}")
-        for label, value in (("soft", soft), ("hard", hard)):
-            if value is not None and value < 0:
-                raise ValidationError(f"the {label} limit must not be negative")
-        if soft is None and hard is None:
-            raise ValidationError("give a soft limit, a hard limit, or both")
-        with self._write() as tx:
-            b = tx.board(board)
-            self._require_human_or_lead(tx, b, actor, "set budgets")
-            usage_filter: list[sa.ColumnElement[bool]] = [usage_t.c.board_id == b["id"]]
-            if scope == "board":
-                subject = ""
-            elif scope == "agent":
-                usage_filter.append(
-                    usage_t.c.agent_id == tx.agent(b["id"], subject, b["key"])["id"]
-                )
-            else:
-                task, _ = tx.task(subject)
-                subject = task_key(b["key"], task["number"])
-                usage_filter.append(usage_t.c.task_id == task["id"])
-            used = float(
-                tx.conn.execute(sa.select(_used_sum(metric)).where(*usage_filter)).scalar() or 0.0
-            )
-            tx.conn.execute(
-                budget_t.delete().where(
-                    budget_t.c.board_id == b["id"],
-                    budget_t.c.scope == scope,
-                    budget_t.c.subject == subject,
-                    budget_t.c.metric == metric,
-                )
-            )
-            tx.conn.execute(
-                budget_t.insert().values(
-                    board_id=b["id"],
-                    scope=scope,
-                    subject=subject,
-                    metric=metric,
-                    soft=soft,
-                    hard=hard,
-                    used=used,
-                    soft_warned=False,
-                    hard_hit=False,
-                )
-            )
-            row = self._budget_row(tx, b["id"], scope, subject, metric)
-            tx.event(
-                b["id"],
-                None,
-                actor,
-                "budget",
-                "set",
-                f"{describe(row)} set: soft {soft}, hard {hard}",
-                {"scope": scope, "subject": subject, "metric": metric, "soft": soft, "hard": hard},
-            )
-            if (soft is not None and used >= soft) or (hard is not None and used >= hard):
-                self._flag_crossing(tx, b["id"], None, actor, row)
-                row = self._budget_row(tx, b["id"], scope, subject, metric)
-            return status_of(row)
 
-    def _budget_row(
-        self, tx: Tx, board_id: int, scope: str, subject: str, metric: str
-    ) -> RowMapping:
-        return (
-            tx.conn.execute(
-                sa.select(budget_t).where(
-                    budget_t.c.board_id == board_id,
-                    budget_t.c.scope == scope,
-                    budget_t.c.subject == subject,
-                    budget_t.c.metric == metric,
-                )
+def _budget_row(tx: Tx, board_id: int, scope: str, subject: str, metric: str) -> StoredRow:
+    return (
+        tx.conn.execute(
+            sa.select(budget_t).where(
+                budget_t.c.board_id == board_id,
+                budget_t.c.scope == scope,
+                budget_t.c.subject == subject,
+                budget_t.c.metric == metric,
             )
-            .mappings()
-            .one()
         )
+        .mappings()
+        .one()
+    )
 
-    def budget_status(
-        self, board: str | None = None, *, scope: str | None = None, subject: str | None = None
-    ) -> list[BudgetStatus]:
-        """Every budget of a board (or one scope/subject) with used, limits and level."""
-        with self._read() as tx:
-            b = tx.board(board)
-            q = sa.select(budget_t).where(budget_t.c.board_id == b["id"])
-            if scope is not None:
-                q = q.where(budget_t.c.scope == scope)
-            if subject is not None:
-                q = q.where(budget_t.c.subject == subject)
-            rows = tx.conn.execute(
-                q.order_by(budget_t.c.scope, budget_t.c.subject, budget_t.c.metric)
-            ).mappings()
-            return [status_of(r) for r in rows]
 
-    def usage_totals(
-        self, board: str | None = None, *, agent: str | None = None, task: str | None = None
-    ) -> UsageTotals:
-        """Usage summed over a board, or one agent or task on it."""
-        with self._read() as tx:
-            if task is not None:
-                row, b = tx.task(task)
-                where = [usage_t.c.task_id == row["id"]]
-            else:
-                b = tx.board(board)
-                where = [usage_t.c.board_id == b["id"]]
-            if agent is not None:
-                where.append(usage_t.c.agent_id == tx.agent(b["id"], agent, b["key"])["id"])
-            return usage_sums(tx.conn, *where)
+def budget_status(
+    tx: Tx, board: str | None = None, *, scope: str | None = None, subject: str | None = None
+) -> list[BudgetStatus]:
+    """Every budget of a board (or one scope/subject) with used, limits and level."""
+    b = tx.board(board)
+    q = sa.select(budget_t).where(budget_t.c.board_id == b["id"])
+    if scope is not None:
+        q = q.where(budget_t.c.scope == scope)
+    if subject is not None:
+        q = q.where(budget_t.c.subject == subject)
+    rows = tx.conn.execute(
+        q.order_by(budget_t.c.scope, budget_t.c.subject, budget_t.c.metric)
+    ).mappings()
+    return [status_of(r) for r in rows]
+
+
+def usage_totals(
+    tx: Tx, board: str | None = None, *, agent: str | None = None, task: str | None = None
+) -> UsageTotals:
+    """Usage summed over a board, or one agent or task on it."""
+    if task is not None:
+        row, b = tx.task(task)
+        where = [usage_t.c.task_id == row["id"]]
+    else:
+        b = tx.board(board)
+        where = [usage_t.c.board_id == b["id"]]
+    if agent is not None:
+        where.append(usage_t.c.agent_id == tx.agent(b["id"], agent, b["key"])["id"])
+    return usage_sums(tx.conn, *where)

@@ -2,27 +2,229 @@
 
 The CLI, the MCP server, the TUI and the demo agents all call it; none of them writes SQL.
 Each verb is one short transaction that appends its events; results are frozen read models.
-The verbs are grouped by concept in the mixins this class combines.
+
+The verbs are plain functions in the module of their concept (tasks, work, supervision, ...),
+each taking the transaction (`Tx`) it runs in; `Deck` composes them, one line per verb. A new
+verb: write it as a function over a Tx in the module of its concept, then add one line here
+(`_writes` or `_reads`). A verb that needs several transactions, or work outside one (reading
+files, running git), takes the `Database` instead and is added with `_with_database`.
 """
 
 from __future__ import annotations
 
-from agentdeck.core.boards import BoardsMixin
-from agentdeck.core.formats.importers import ImportersMixin
-from agentdeck.core.formats.native import PortabilityMixin
-from agentdeck.core.inbox import InboxMixin
-from agentdeck.core.knowledge import KnowledgeMixin
-from agentdeck.core.metrics import MetricsMixin
-from agentdeck.core.report import ReportMixin
+import functools
+import os
+import re
+from collections.abc import Callable
+from datetime import datetime
+from pathlib import Path
+from typing import Concatenate, ParamSpec, Self, TypeVar
+
+import sqlalchemy as sa
+
+from agentdeck.core import (
+    boards,
+    budgets,
+    claims,
+    events,
+    knowledge,
+    metrics,
+    planning,
+    supervision,
+    tasks,
+    work,
+)
+
+# Imported under other names: `Deck.inbox` and `Deck.report` are verbs of the same names.
+from agentdeck.core import inbox as inboxes
+from agentdeck.core import report as reports
+from agentdeck.core.errors import NotFoundError, SchemaError, ValidationError
+from agentdeck.core.formats import importers, native
+from agentdeck.core.storage.database import Clock, Database
+from agentdeck.core.storage.engine import WaitWatcher, make_engine, resolve_url
+from agentdeck.core.storage.transaction import Tx
+
+P = ParamSpec("P")
+R = TypeVar("R")
 
 
-class Deck(
-    ImportersMixin,
-    BoardsMixin,
-    KnowledgeMixin,
-    InboxMixin,
-    PortabilityMixin,
-    MetricsMixin,
-    ReportMixin,
-):
+def _writes(fn: Callable[Concatenate[Tx, P], R]) -> Callable[Concatenate[Deck, P], R]:
+    """A Deck verb: `fn` run in one write transaction."""
+
+    @functools.wraps(fn)
+    def verb(self: Deck, /, *args: P.args, **kwargs: P.kwargs) -> R:
+        with self._db.write() as tx:
+            return fn(tx, *args, **kwargs)
+
+    return verb
+
+
+def _reads(fn: Callable[Concatenate[Tx, P], R]) -> Callable[Concatenate[Deck, P], R]:
+    """A Deck verb: `fn` run in one read-only snapshot."""
+
+    @functools.wraps(fn)
+    def verb(self: Deck, /, *args: P.args, **kwargs: P.kwargs) -> R:
+        with self._db.read() as tx:
+            return fn(tx, *args, **kwargs)
+
+    return verb
+
+
+def _with_database(
+    fn: Callable[Concatenate[Database, P], R],
+) -> Callable[Concatenate[Deck, P], R]:
+    """A Deck verb that opens its own transactions (several, or after work outside one)."""
+
+    @functools.wraps(fn)
+    def verb(self: Deck, /, *args: P.args, **kwargs: P.kwargs) -> R:
+        return fn(self._db, *args, **kwargs)
+
+    return verb
+
+
+class Deck:
     """A task store many agents write to at once. Open with `Deck.open(path_or_url)`."""
+
+    def __init__(self, engine: sa.Engine, *, clock: Clock | None = None, migrate: bool = True):
+        self._db = Database(engine, clock=clock, migrate=migrate)
+        # Said once, by whoever opened the deck: SQLite on a filesystem where WAL is unsafe.
+        self.warnings: tuple[str, ...] = self._db.warnings
+
+    @classmethod
+    def open(
+        cls,
+        target: str | os.PathLike[str] | None = None,
+        *,
+        create: bool = False,
+        clock: Clock | None = None,
+        timeout: float | None = None,
+    ) -> Self:
+        """Open the database at a path or URL (default: `AGENTDECK_DB`, then the nearest
+        `.agentdeck/board.db`); `create=True` makes a new SQLite file if there is none."""
+        try:
+            url = resolve_url(target, create=create)
+        except RuntimeError as exc:  # `~name` for a user with no home directory
+            raise NotFoundError(f"cannot find the database: {exc}") from None
+        try:
+            engine = make_engine(url, timeout=timeout)
+        except (sa.exc.ArgumentError, TypeError):  # a URL no driver takes, or `sqlite://`
+            shown = re.sub(r"//([^/:@]*):[^/@]*@", r"//\1:***@", url)
+            raise ValidationError(
+                f"cannot use {shown[:100]!r} as a database; pass a file path or a "
+                "postgresql+psycopg:// URL"
+            ) from None
+        try:
+            return cls(engine, clock=clock)
+        except sa.exc.DBAPIError as exc:  # a directory, a file that is not a database, no server
+            engine.dispose()
+            where = engine.url.render_as_string(hide_password=True)
+            raise SchemaError(f"cannot open the database {where}: {exc.orig}") from None
+
+    @property
+    def engine(self) -> sa.Engine:
+        return self._db.engine
+
+    @property
+    def url(self) -> str:
+        return self._db.url
+
+    @property
+    def path(self) -> Path | None:
+        """The SQLite file behind this deck, or None on PostgreSQL."""
+        return self._db.path
+
+    @property
+    def timeout(self) -> float:
+        """Seconds a call waits for another writer's lock before `DatabaseBusyError`."""
+        return self._db.timeout
+
+    def watch_write_waits(self, watcher: WaitWatcher | None) -> None:
+        """Have `watcher(True)` called (from the writing thread) when a write starts waiting for
+        another process's write lock, and `watcher(False)` when the wait ends; None stops it.
+        SQLite only: the console uses it to say it is waiting instead of looking frozen."""
+        self._db.watch_write_waits(watcher)
+
+    def now(self) -> datetime:
+        return self._db.now()
+
+    def close(self) -> None:
+        self._db.close()
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    # core/boards.py
+    create_board = _with_database(boards.create_board)
+    get_board = _reads(boards.get_board)
+    list_boards = _reads(boards.list_boards)
+    add_agent = _with_database(boards.add_agent)
+    list_agents = _reads(boards.list_agents)
+    get_agent = _with_database(boards.get_agent)
+
+    # core/tasks.py
+    add_task = _writes(tasks.add_task)
+    add_dependency = _writes(tasks.add_dependency)
+    get_task = _reads(tasks.get_task)
+    list_tasks = _reads(tasks.list_tasks)
+    ready = _reads(tasks.ready)
+    counts = _reads(tasks.counts)
+
+    # core/planning.py
+    plan = _with_database(planning.plan)
+
+    # core/claims.py and core/work.py
+    claim = _with_database(claims.claim)
+    expire_leases = _writes(claims.expire_leases)
+    heartbeat = _writes(claims.heartbeat)
+    doing = _with_database(work.doing)
+    log = _with_database(work.log)
+    record_usage = _with_database(work.record_usage)
+    submit = _with_database(work.submit)
+    complete = _with_database(work.complete)
+    fail = _with_database(work.fail)
+    escalate = _with_database(work.escalate)
+    release = _with_database(work.release)
+
+    # core/supervision.py
+    approve = _writes(supervision.approve)
+    reject = _with_database(supervision.reject)
+    reopen = _with_database(supervision.reopen)
+    answer = _with_database(supervision.answer)
+    assign = _writes(supervision.assign)
+    set_priority = _with_database(supervision.set_priority)
+    cancel = _writes(supervision.cancel)
+
+    # core/events.py
+    max_event_id = _reads(events.max_event_id)
+    events_since = _reads(events.events_since)
+    task_events = _with_database(events.task_events)
+    changes_since = _reads(events.changes_since)
+    task_detail = _reads(events.task_detail)
+
+    # core/inbox.py
+    inbox = _with_database(inboxes.inbox)
+    checkpoint = _with_database(inboxes.checkpoint)
+    checkpoints = _reads(inboxes.checkpoints)
+
+    # core/knowledge.py
+    search = _reads(knowledge.search)
+    similar = _reads(knowledge.similar)
+    reindex = _writes(knowledge.reindex)
+
+    # core/budgets.py
+    set_budget = _with_database(budgets.set_budget)
+    budget_status = _reads(budgets.budget_status)
+    usage_totals = _reads(budgets.usage_totals)
+
+    # core/metrics.py and core/report.py
+    burndown = _with_database(metrics.burndown)
+    report = _with_database(reports.report)
+
+    # core/formats/importers.py and core/formats/native.py
+    import_claude = _with_database(importers.import_claude)
+    import_beads = _with_database(importers.import_beads)
+    export_board = _reads(native.export_board)
+    import_board = _with_database(native.import_board)

@@ -1,7 +1,8 @@
 """Reading the paper trail: the global change cursor, a task's log, and what changed since.
 
 The event id is the cursor every follower keeps (the TUI, `agentdeck events`): read what is
-past it, apply it, move the cursor.
+past it, apply it, move the cursor. Verbs here: max_event_id, events_since, task_events,
+changes_since, task_detail.
 """
 
 from __future__ import annotations
@@ -15,9 +16,9 @@ from agentdeck.core import limits, rows_to_models
 from agentdeck.core.budgets import usage_sums
 from agentdeck.core.inbox import checkpoint_models
 from agentdeck.core.models import Event, Task, TaskDetail
-from agentdeck.core.planning import PlanningMixin
+from agentdeck.core.storage.database import Database
 from agentdeck.core.storage.tables import board_t, dependency_t, event_t, task_t, usage_t
-from agentdeck.core.storage.transaction import Tx, task_key
+from agentdeck.core.storage.transaction import StoredRow, Tx, task_key
 
 # Status changes whose text is something a person said about the task, shown as notes.
 _NOTE_VERBS = ("answer", "cancel", "release")
@@ -33,196 +34,185 @@ class Changes:
     truncated: bool
 
 
-class EventsMixin(PlanningMixin):
-    def max_event_id(self) -> int:
-        """The newest event id: a cheap way to ask "did anything change?"."""
-        with self._read() as tx:
-            return int(
-                tx.conn.execute(
-                    sa.select(sa.func.coalesce(sa.func.max(event_t.c.id), 0))
-                ).scalar_one()
+def max_event_id(tx: Tx) -> int:
+    """The newest event id: a cheap way to ask "did anything change?"."""
+    return int(
+        tx.conn.execute(sa.select(sa.func.coalesce(sa.func.max(event_t.c.id), 0))).scalar_one()
+    )
+
+
+def events_since(
+    tx: Tx, cursor: int = 0, *, board: str | None = None, limit: int = 1000
+) -> list[Event]:
+    """Events after `cursor`, oldest first, at most `limit` of them."""
+    q = sa.select(event_t).where(event_t.c.id > limits.row_window(cursor))
+    if board is not None:
+        q = q.where(event_t.c.board_id == tx.board(board)["id"])
+    limit = max(1, limits.row_window(limit))
+    rows = tx.conn.execute(q.order_by(event_t.c.id).limit(limit)).mappings().all()
+    return event_models(tx, rows)
+
+
+def event_models(tx: Tx, rows: Sequence[StoredRow]) -> list[Event]:
+    board_keys: dict[int, str] = dict(tx.conn.execute(sa.select(board_t.c.id, board_t.c.key)).all())
+    task_ids = sorted({r["task_id"] for r in rows if r["task_id"] is not None})
+    keys: dict[int, str] = {}
+    for i in range(0, len(task_ids), 500):
+        for tid, bid, num in tx.conn.execute(
+            sa.select(task_t.c.id, task_t.c.board_id, task_t.c.number).where(
+                task_t.c.id.in_(task_ids[i : i + 500])
             )
+        ):
+            keys[tid] = task_key(board_keys[bid], num)
+    return [rows_to_models.event(r, board_keys[r["board_id"]], keys) for r in rows]
 
-    def events_since(
-        self, cursor: int = 0, *, board: str | None = None, limit: int = 1000
-    ) -> list[Event]:
-        """Events after `cursor`, oldest first, at most `limit` of them."""
-        with self._read() as tx:
-            q = sa.select(event_t).where(event_t.c.id > limits.row_window(cursor))
-            if board is not None:
-                q = q.where(event_t.c.board_id == tx.board(board)["id"])
-            limit = max(1, limits.row_window(limit))
-            rows = tx.conn.execute(q.order_by(event_t.c.id).limit(limit)).mappings().all()
-            return self._events(tx, rows)
 
-    def _events(self, tx: Tx, rows: Sequence[sa.RowMapping]) -> list[Event]:
-        board_keys: dict[int, str] = dict(
-            tx.conn.execute(sa.select(board_t.c.id, board_t.c.key)).all()
+def task_events(
+    db: Database,
+    key: str,
+    *,
+    kinds: Sequence[str] | None = None,
+    before_id: int | None = None,
+    after_id: int | None = None,
+    limit: int = 500,
+) -> list[Event]:
+    """A task's log, oldest first. Without `after_id` it is the newest `limit` entries
+    (before `before_id`), so a viewer loads the tail first and pages backwards."""
+    limit = limits.row_window(limit)
+    with db.read() as tx:
+        task, b = tx.task(key)
+        q = sa.select(event_t).where(event_t.c.task_id == task["id"])
+        if kinds:
+            q = q.where(sa.or_(event_t.c.kind.in_(list(kinds)), event_t.c.subkind.in_(list(kinds))))
+        if after_id is not None:
+            q = q.where(event_t.c.id > limits.row_window(after_id))
+            q = q.order_by(event_t.c.id).limit(limit)
+            rows = tx.conn.execute(q).mappings().all()
+        else:
+            if before_id is not None:
+                q = q.where(event_t.c.id < limits.row_window(before_id))
+            rows = list(
+                reversed(
+                    tx.conn.execute(q.order_by(event_t.c.id.desc()).limit(limit)).mappings().all()
+                )
+            )
+        keys = {task["id"]: task_key(b["key"], task["number"])}
+        return [rows_to_models.event(r, b["key"], keys) for r in rows]
+
+
+def changes_since(tx: Tx, cursor: int, *, board: str | None = None, limit: int = 5000) -> Changes:
+    """Events after `cursor` on a board and the current state of every task they touched,
+    including tasks whose blockers just finished or reopened."""
+    b = tx.board(board)
+    rows = (
+        tx.conn.execute(
+            sa.select(event_t)
+            .where(event_t.c.board_id == b["id"], event_t.c.id > cursor)
+            .order_by(event_t.c.id)
+            .limit(limit + 1)
         )
-        task_ids = sorted({r["task_id"] for r in rows if r["task_id"] is not None})
-        keys: dict[int, str] = {}
-        for i in range(0, len(task_ids), 500):
-            for tid, bid, num in tx.conn.execute(
-                sa.select(task_t.c.id, task_t.c.board_id, task_t.c.number).where(
-                    task_t.c.id.in_(task_ids[i : i + 500])
+        .mappings()
+        .all()
+    )
+    truncated = len(rows) > limit
+    rows = rows[:limit]
+    if not rows:
+        latest = tx.conn.execute(
+            sa.select(sa.func.coalesce(sa.func.max(event_t.c.id), cursor))
+        ).scalar_one()
+        return Changes(max(cursor, int(latest)), (), (), False)
+    touched = sorted({r["task_id"] for r in rows if r["task_id"] is not None})
+    dependents: set[int] = set()
+    for i in range(0, len(touched), 500):
+        dependents.update(
+            tx.conn.execute(
+                sa.select(dependency_t.c.task_id).where(
+                    dependency_t.c.blocker_id.in_(touched[i : i + 500])
                 )
-            ):
-                keys[tid] = task_key(board_keys[bid], num)
-        return [rows_to_models.event(r, board_keys[r["board_id"]], keys) for r in rows]
+            ).scalars()
+        )
+    ids = sorted(set(touched) | dependents)
+    tasks: list[Task] = []
+    for i in range(0, len(ids), 500):
+        chunk = (
+            tx.conn.execute(sa.select(task_t).where(task_t.c.id.in_(ids[i : i + 500])))
+            .mappings()
+            .all()
+        )
+        tasks.extend(rows_to_models.tasks(tx.conn, chunk, tx.now))
+    return Changes(int(rows[-1]["id"]), tuple(event_models(tx, rows)), tuple(tasks), truncated)
 
-    def task_events(
-        self,
-        key: str,
-        *,
-        kinds: Sequence[str] | None = None,
-        before_id: int | None = None,
-        after_id: int | None = None,
-        limit: int = 500,
-    ) -> list[Event]:
-        """A task's log, oldest first. Without `after_id` it is the newest `limit` entries
-        (before `before_id`), so a viewer loads the tail first and pages backwards."""
-        limit = limits.row_window(limit)
-        with self._read() as tx:
-            task, b = tx.task(key)
-            q = sa.select(event_t).where(event_t.c.task_id == task["id"])
-            if kinds:
-                q = q.where(
-                    sa.or_(event_t.c.kind.in_(list(kinds)), event_t.c.subkind.in_(list(kinds)))
-                )
-            if after_id is not None:
-                q = q.where(event_t.c.id > limits.row_window(after_id))
-                q = q.order_by(event_t.c.id).limit(limit)
-                rows = tx.conn.execute(q).mappings().all()
-            else:
-                if before_id is not None:
-                    q = q.where(event_t.c.id < limits.row_window(before_id))
-                rows = list(
-                    reversed(
-                        tx.conn.execute(q.order_by(event_t.c.id.desc()).limit(limit))
-                        .mappings()
-                        .all()
-                    )
-                )
-            keys = {task["id"]: task_key(b["key"], task["number"])}
-            return [rows_to_models.event(r, b["key"], keys) for r in rows]
 
-    def changes_since(self, cursor: int, *, board: str | None = None, limit: int = 5000) -> Changes:
-        """Events after `cursor` on a board and the current state of every task they touched,
-        including tasks whose blockers just finished or reopened."""
-        with self._read() as tx:
-            b = tx.board(board)
-            rows = (
-                tx.conn.execute(
-                    sa.select(event_t)
-                    .where(event_t.c.board_id == b["id"], event_t.c.id > cursor)
-                    .order_by(event_t.c.id)
-                    .limit(limit + 1)
-                )
-                .mappings()
-                .all()
+def task_detail(tx: Tx, key: str) -> TaskDetail:
+    """A task with its dependencies both ways, assignee history, notes, checkpoints and usage."""
+    row, b = tx.task(key)
+    task = rows_to_models.tasks(tx.conn, [row], tx.now)[0]
+    blocker = task_t.alias("blocker")
+    blocked_by_all = tuple(
+        (task_key(b["key"], n), s)
+        for n, s in tx.conn.execute(
+            sa.select(blocker.c.number, blocker.c.status)
+            .join(dependency_t, dependency_t.c.blocker_id == blocker.c.id)
+            .where(dependency_t.c.task_id == row["id"])
+            .order_by(blocker.c.number)
+        )
+    )
+    blocks = tuple(
+        task_key(b["key"], n)
+        for n in tx.conn.execute(
+            sa.select(task_t.c.number)
+            .join(dependency_t, dependency_t.c.task_id == task_t.c.id)
+            .where(dependency_t.c.blocker_id == row["id"])
+            .order_by(task_t.c.number)
+        ).scalars()
+    )
+    subtasks = tuple(
+        task_key(b["key"], n)
+        for n in tx.conn.execute(
+            sa.select(task_t.c.number)
+            .where(task_t.c.parent_id == row["id"])
+            .order_by(task_t.c.number)
+        ).scalars()
+    )
+    history_rows = tx.conn.execute(
+        sa.select(event_t.c.actor, event_t.c.kind, event_t.c.text, event_t.c.created_at)
+        .where(event_t.c.task_id == row["id"], event_t.c.kind.in_(("claimed", "assigned")))
+        .order_by(event_t.c.id)
+    ).all()
+    history = tuple(
+        (actor if kind == "claimed" else (text or "nobody"), actor, at)
+        for actor, kind, text, at in history_rows
+    )
+    note_rows = (
+        tx.conn.execute(
+            sa.select(event_t)
+            .where(
+                event_t.c.task_id == row["id"],
+                event_t.c.kind.in_(("approval", "reopened", "note", "status")),
             )
-            truncated = len(rows) > limit
-            rows = rows[:limit]
-            if not rows:
-                latest = tx.conn.execute(
-                    sa.select(sa.func.coalesce(sa.func.max(event_t.c.id), cursor))
-                ).scalar_one()
-                return Changes(max(cursor, int(latest)), (), (), False)
-            touched = sorted({r["task_id"] for r in rows if r["task_id"] is not None})
-            dependents: set[int] = set()
-            for i in range(0, len(touched), 500):
-                dependents.update(
-                    tx.conn.execute(
-                        sa.select(dependency_t.c.task_id).where(
-                            dependency_t.c.blocker_id.in_(touched[i : i + 500])
-                        )
-                    ).scalars()
-                )
-            ids = sorted(set(touched) | dependents)
-            tasks: list[Task] = []
-            for i in range(0, len(ids), 500):
-                chunk = (
-                    tx.conn.execute(sa.select(task_t).where(task_t.c.id.in_(ids[i : i + 500])))
-                    .mappings()
-                    .all()
-                )
-                tasks.extend(rows_to_models.tasks(tx.conn, chunk, tx.now))
-            return Changes(
-                int(rows[-1]["id"]), tuple(self._events(tx, rows)), tuple(tasks), truncated
-            )
-
-    def task_detail(self, key: str) -> TaskDetail:
-        """A task with its dependencies both ways, assignee history, notes, checkpoints and usage."""
-        with self._read() as tx:
-            row, b = tx.task(key)
-            task = rows_to_models.tasks(tx.conn, [row], tx.now)[0]
-            blocker = task_t.alias("blocker")
-            blocked_by_all = tuple(
-                (task_key(b["key"], n), s)
-                for n, s in tx.conn.execute(
-                    sa.select(blocker.c.number, blocker.c.status)
-                    .join(dependency_t, dependency_t.c.blocker_id == blocker.c.id)
-                    .where(dependency_t.c.task_id == row["id"])
-                    .order_by(blocker.c.number)
-                )
-            )
-            blocks = tuple(
-                task_key(b["key"], n)
-                for n in tx.conn.execute(
-                    sa.select(task_t.c.number)
-                    .join(dependency_t, dependency_t.c.task_id == task_t.c.id)
-                    .where(dependency_t.c.blocker_id == row["id"])
-                    .order_by(task_t.c.number)
-                ).scalars()
-            )
-            subtasks = tuple(
-                task_key(b["key"], n)
-                for n in tx.conn.execute(
-                    sa.select(task_t.c.number)
-                    .where(task_t.c.parent_id == row["id"])
-                    .order_by(task_t.c.number)
-                ).scalars()
-            )
-            history_rows = tx.conn.execute(
-                sa.select(event_t.c.actor, event_t.c.kind, event_t.c.text, event_t.c.created_at)
-                .where(event_t.c.task_id == row["id"], event_t.c.kind.in_(("claimed", "assigned")))
-                .order_by(event_t.c.id)
-            ).all()
-            history = tuple(
-                (actor if kind == "claimed" else (text or "nobody"), actor, at)
-                for actor, kind, text, at in history_rows
-            )
-            note_rows = (
-                tx.conn.execute(
-                    sa.select(event_t)
-                    .where(
-                        event_t.c.task_id == row["id"],
-                        event_t.c.kind.in_(("approval", "reopened", "note", "status")),
-                    )
-                    .order_by(event_t.c.id)
-                )
-                .mappings()
-                .all()
-            )
-            keys = {row["id"]: task.key}
-            notes = tuple(
-                rows_to_models.event(r, b["key"], keys)
-                for r in note_rows
-                if r["text"]
-                and (r["kind"] != "status" or (r["data"] or {}).get("verb") in _NOTE_VERBS)
-            )
-            checkpoints = tuple(checkpoint_models(tx, row["id"], task.key))
-            count = tx.conn.execute(
-                sa.select(sa.func.count()).where(event_t.c.task_id == row["id"])
-            ).scalar_one()
-            return TaskDetail(
-                task=task,
-                blocks=blocks,
-                blocked_by_all=blocked_by_all,
-                subtasks=subtasks,
-                assignee_history=history,
-                notes=notes,
-                checkpoints=checkpoints,
-                usage=usage_sums(tx.conn, usage_t.c.task_id == row["id"]),
-                event_count=int(count),
-            )
+            .order_by(event_t.c.id)
+        )
+        .mappings()
+        .all()
+    )
+    keys = {row["id"]: task.key}
+    notes = tuple(
+        rows_to_models.event(r, b["key"], keys)
+        for r in note_rows
+        if r["text"] and (r["kind"] != "status" or (r["data"] or {}).get("verb") in _NOTE_VERBS)
+    )
+    checkpoints = tuple(checkpoint_models(tx, row["id"], task.key))
+    count = tx.conn.execute(
+        sa.select(sa.func.count()).where(event_t.c.task_id == row["id"])
+    ).scalar_one()
+    return TaskDetail(
+        task=task,
+        blocks=blocks,
+        blocked_by_all=blocked_by_all,
+        subtasks=subtasks,
+        assignee_history=history,
+        notes=notes,
+        checkpoints=checkpoints,
+        usage=usage_sums(tx.conn, usage_t.c.task_id == row["id"]),
+        event_count=int(count),
+    )

@@ -1,4 +1,7 @@
-"""Agents' inboxes and git checkpoints: what reaches an agent, and what it committed."""
+"""Agents' inboxes and git checkpoints: what reaches an agent, and what it committed.
+
+Verbs here: inbox, checkpoint, checkpoints; other verbs deliver messages with send.
+"""
 
 from __future__ import annotations
 
@@ -9,9 +12,9 @@ from pathlib import Path
 import sqlalchemy as sa
 
 from agentdeck.core import limits, rows_to_models
-from agentdeck.core.base import DeckBase
 from agentdeck.core.errors import ValidationError
 from agentdeck.core.models import Checkpoint, Message
+from agentdeck.core.storage.database import Database
 from agentdeck.core.storage.prepared import Prepared
 from agentdeck.core.storage.tables import checkpoint_t, message_t, task_t
 from agentdeck.core.storage.transaction import Tx, task_key
@@ -113,74 +116,74 @@ def checkpoint_models(tx: Tx, task_id: int, key: str) -> list[Checkpoint]:
     ]
 
 
-class InboxMixin(DeckBase):
-    def inbox(
-        self, actor: str, *, board: str | None = None, mark_read: bool = True
-    ) -> list[Message]:
-        """The agent's unread messages, oldest first; reading marks them read."""
-        if not mark_read:
-            with self._read() as tx:
-                b = tx.board(board)
-                a = tx.agent(b["id"], actor, b["key"])
-                return unread(tx, b["key"], a["id"], actor, mark_read=False)
-        with self._write() as tx:
+def inbox(
+    db: Database, actor: str, *, board: str | None = None, mark_read: bool = True
+) -> list[Message]:
+    """The agent's unread messages, oldest first; reading marks them read."""
+    if not mark_read:
+        with db.read() as tx:
             b = tx.board(board)
             a = tx.agent(b["id"], actor, b["key"])
-            return unread(tx, b["key"], a["id"], actor, mark_read=True)
+            return unread(tx, b["key"], a["id"], actor, mark_read=False)
+    with db.write() as tx:
+        b = tx.board(board)
+        a = tx.agent(b["id"], actor, b["key"])
+        return unread(tx, b["key"], a["id"], actor, mark_read=True)
 
-    def checkpoint(
-        self,
-        key: str,
-        *,
-        actor: str,
-        repo: str | Path | None = ".",
-        sha: str | None = None,
-        message: str = "",
-        files: Sequence[str] = (),
-    ) -> Checkpoint:
-        """Link a git commit to a task: HEAD of `repo`, or an explicit `sha`."""
-        if sha is None:
-            sha, message, found = git_head(repo or ".")
-            files = files or found
-        sha = sha.strip()
-        if not sha or len(sha) > 64 or not all(c in "0123456789abcdefABCDEF" for c in sha):
-            raise ValidationError(f"{sha[:70]!r} is not a git commit sha")
-        with self._write() as tx:
-            task, b = tx.task(key)
-            tx.agent(b["id"], actor, b["key"])
-            file_list = [limits.text(f, 500) for f in list(files)[:1000]]
-            message = limits.text(message, 2000)
-            tx.conn.execute(
-                checkpoint_t.insert().values(
-                    board_id=b["id"],
-                    task_id=task["id"],
-                    actor=actor,
-                    sha=sha.lower(),
-                    message=message,
-                    files=file_list,
-                    created_at=tx.now,
-                )
-            )
-            tx.event(
-                b["id"],
-                task["id"],
-                actor,
-                "checkpoint",
-                "",
-                limits.text(message, 500),
-                {"sha": sha.lower(), "files": len(file_list)},
-            )
-            return Checkpoint(
-                task=task_key(b["key"], task["number"]),
+
+def checkpoint(
+    db: Database,
+    key: str,
+    *,
+    actor: str,
+    repo: str | Path | None = ".",
+    sha: str | None = None,
+    message: str = "",
+    files: Sequence[str] = (),
+) -> Checkpoint:
+    """Link a git commit to a task: HEAD of `repo`, or an explicit `sha`."""
+    if sha is None:
+        sha, message, found = git_head(repo or ".")
+        files = files or found
+    sha = sha.strip()
+    if not sha or len(sha) > 64 or not all(c in "0123456789abcdefABCDEF" for c in sha):
+        raise ValidationError(f"{sha[:70]!r} is not a git commit sha")
+    with db.write() as tx:
+        task, b = tx.task(key)
+        tx.agent(b["id"], actor, b["key"])
+        file_list = [limits.text(f, 500) for f in list(files)[:1000]]
+        message = limits.text(message, 2000)
+        tx.conn.execute(
+            checkpoint_t.insert().values(
+                board_id=b["id"],
+                task_id=task["id"],
                 actor=actor,
                 sha=sha.lower(),
                 message=message,
-                files=tuple(file_list),
+                files=file_list,
                 created_at=tx.now,
             )
+        )
+        tx.event(
+            b["id"],
+            task["id"],
+            actor,
+            "checkpoint",
+            "",
+            limits.text(message, 500),
+            {"sha": sha.lower(), "files": len(file_list)},
+        )
+        return Checkpoint(
+            task=task_key(b["key"], task["number"]),
+            actor=actor,
+            sha=sha.lower(),
+            message=message,
+            files=tuple(file_list),
+            created_at=tx.now,
+        )
 
-    def checkpoints(self, key: str) -> list[Checkpoint]:
-        """The commits linked to a task, oldest first."""
-        with self._read() as tx:
-            task, b = tx.task(key)
-            return checkpoint_models(tx, task["id"], task_key(b["key"], task["number"]))
+
+def checkpoints(tx: Tx, key: str) -> list[Checkpoint]:
+    """The commits linked to a task, oldest first."""
+    task, b = tx.task(key)
+    return checkpoint_models(tx, task["id"], task_key(b["key"], task["number"]))

@@ -1,14 +1,14 @@
 """The knowledge library: finished tasks, full-text indexed, searched by humans and agents.
 
 A task is indexed when it reaches done (title, description, criteria, result, verification,
-notes and decisions) and dropped from the index if it is reopened.
+notes and decisions) and dropped from the index if it is reopened. Verbs here: search,
+similar, reindex; `moves.move` calls index_task and unindex_task.
 """
 
 from __future__ import annotations
 
 import sqlalchemy as sa
 
-from agentdeck.core.base import DeckBase
 from agentdeck.core.models import SearchHit
 from agentdeck.core.storage import dialect
 from agentdeck.core.storage.prepared import Prepared
@@ -99,32 +99,28 @@ def similar_to(tx: Tx, task_id: int, board_id: int, limit: int = 3) -> list[Sear
     return ranked(tx, board_id, text, limit, any_term=True, exclude=task_id)
 
 
-class KnowledgeMixin(DeckBase):
-    def search(self, query: str, *, board: str | None = None, limit: int = 10) -> list[SearchHit]:
-        """Finished tasks matching every word of `query`, best first."""
-        with self._read() as tx:
-            b = tx.board(board)
-            return ranked(tx, b["id"], query, max(1, min(limit, 100)), any_term=False)
+def search(tx: Tx, query: str, *, board: str | None = None, limit: int = 10) -> list[SearchHit]:
+    """Finished tasks matching every word of `query`, best first."""
+    b = tx.board(board)
+    return ranked(tx, b["id"], query, max(1, min(limit, 100)), any_term=False)
 
-    def similar(self, key: str, *, limit: int = 3) -> list[SearchHit]:
-        """Finished tasks most like this one (by its title and description)."""
-        with self._read() as tx:
-            task, b = tx.task(key)
-            return similar_to(tx, task["id"], b["id"], max(1, min(limit, 50)))
 
-    def reindex(self, board: str | None = None) -> int:
-        """Rebuild the knowledge index of a board's finished tasks; returns how many."""
-        with self._write() as tx:
-            b = tx.board(board)
-            ids = (
-                tx.conn.execute(
-                    sa.select(task_t.c.id).where(
-                        task_t.c.board_id == b["id"], task_t.c.status == "done"
-                    )
-                )
-                .scalars()
-                .all()
-            )
-            for task_id in ids:
-                index_task(tx, task_id, b["id"])
-            return len(ids)
+def similar(tx: Tx, key: str, *, limit: int = 3) -> list[SearchHit]:
+    """Finished tasks most like this one (by its title and description)."""
+    task, b = tx.task(key)
+    return similar_to(tx, task["id"], b["id"], max(1, min(limit, 50)))
+
+
+def reindex(tx: Tx, board: str | None = None) -> int:
+    """Rebuild the knowledge index of a board's finished tasks; returns how many."""
+    b = tx.board(board)
+    ids = (
+        tx.conn.execute(
+            sa.select(task_t.c.id).where(task_t.c.board_id == b["id"], task_t.c.status == "done")
+        )
+        .scalars()
+        .all()
+    )
+    for task_id in ids:
+        index_task(tx, task_id, b["id"])
+    return len(ids)

@@ -1,5 +1,8 @@
 """Burn-down: open tasks over time, replayed from the event log, with an ideal line to the due
-date and a forecast from recent throughput. Computed here; the TUI only draws it."""
+date and a forecast from recent throughput. Computed here; the TUI only draws it.
+
+The verb here: burndown (one read, then the arithmetic outside the transaction).
+"""
 
 from __future__ import annotations
 
@@ -7,8 +10,8 @@ from datetime import datetime, timedelta
 
 import sqlalchemy as sa
 
-from agentdeck.core.base import DeckBase
 from agentdeck.core.models import BurnDown, BurnDownPoint
+from agentdeck.core.storage.database import Database
 from agentdeck.core.storage.tables import event_t
 
 MAX_POINTS = 240
@@ -73,43 +76,42 @@ def throughput(changes: list[tuple[datetime, str, dict]], now: datetime) -> floa
     return max(net, 0) / THROUGHPUT_WINDOW.days
 
 
-class MetricsMixin(DeckBase):
-    def burndown(self, board: str | None = None) -> BurnDown:
-        """Open tasks over time for a board, with the ideal line and a throughput forecast."""
-        with self._read() as tx:
-            b = tx.board(board)
-            rows = tx.conn.execute(
-                sa.select(event_t.c.created_at, event_t.c.kind, event_t.c.data)
-                .where(event_t.c.board_id == b["id"], event_t.c.kind.in_(_SCOPE_KINDS))
-                .order_by(event_t.c.id)
-            ).all()
-            now = tx.now
-        changes = sorted(((at, kind, data or {}) for at, kind, data in rows), key=lambda c: c[0])
-        series = replay(changes)
-        points = downsample(series, max(now, series[-1][0]) if series else now)
-        due = b["due_at"]
-        ideal: tuple[BurnDownPoint, ...] = ()
-        if points and due is not None and due > points[0].at:
-            first = points[0]
-            start = max(points[:2], key=lambda p: p.open)
-            ideal = (
-                BurnDownPoint(first.at, start.open, start.scope),
-                BurnDownPoint(due, 0, points[-1].scope),
-            )
-        rate = throughput(changes, now)
-        forecast: tuple[BurnDownPoint, ...] = ()
-        done_at = None
-        if points and rate > 0 and points[-1].open > 0:
-            last = points[-1]
-            done_at = last.at + timedelta(days=last.open / rate)
-            forecast = (last, BurnDownPoint(done_at, 0, last.scope))
-        elif points and points[-1].open == 0:
-            done_at = series[-1][0]  # when the last open task finished, not now
-        return BurnDown(
-            points=tuple(points),
-            ideal=ideal,
-            forecast=forecast,
-            due_at=due,
-            forecast_done_at=done_at,
-            throughput_per_day=round(rate, 3),
+def burndown(db: Database, board: str | None = None) -> BurnDown:
+    """Open tasks over time for a board, with the ideal line and a throughput forecast."""
+    with db.read() as tx:
+        b = tx.board(board)
+        rows = tx.conn.execute(
+            sa.select(event_t.c.created_at, event_t.c.kind, event_t.c.data)
+            .where(event_t.c.board_id == b["id"], event_t.c.kind.in_(_SCOPE_KINDS))
+            .order_by(event_t.c.id)
+        ).all()
+        now = tx.now
+    changes = sorted(((at, kind, data or {}) for at, kind, data in rows), key=lambda c: c[0])
+    series = replay(changes)
+    points = downsample(series, max(now, series[-1][0]) if series else now)
+    due = b["due_at"]
+    ideal: tuple[BurnDownPoint, ...] = ()
+    if points and due is not None and due > points[0].at:
+        first = points[0]
+        start = max(points[:2], key=lambda p: p.open)
+        ideal = (
+            BurnDownPoint(first.at, start.open, start.scope),
+            BurnDownPoint(due, 0, points[-1].scope),
         )
+    rate = throughput(changes, now)
+    forecast: tuple[BurnDownPoint, ...] = ()
+    done_at = None
+    if points and rate > 0 and points[-1].open > 0:
+        last = points[-1]
+        done_at = last.at + timedelta(days=last.open / rate)
+        forecast = (last, BurnDownPoint(done_at, 0, last.scope))
+    elif points and points[-1].open == 0:
+        done_at = series[-1][0]  # when the last open task finished, not now
+    return BurnDown(
+        points=tuple(points),
+        ideal=ideal,
+        forecast=forecast,
+        due_at=due,
+        forecast_done_at=done_at,
+        throughput_per_day=round(rate, 3),
+    )

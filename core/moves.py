@@ -1,23 +1,21 @@
 """Applying a lifecycle move to a stored task: the shared mechanics behind every verb.
 
 One place updates status and version, writes the move's event, keeps dependents' blocker
-counts, the agent's current task and the knowledge index in step.
+counts, the agent's current task and the knowledge index in step. Functions here, called by
+every verb that moves or edits a task: move, check_version, update_if_unchanged.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy.engine import RowMapping
 
-from agentdeck.core import knowledge, lifecycle
+from agentdeck.core import knowledge, lifecycle, tasks
 from agentdeck.core.errors import ConflictError
 from agentdeck.core.storage.prepared import Prepared
 from agentdeck.core.storage.tables import agent_t, task_t
-from agentdeck.core.storage.transaction import Tx, task_key
-from agentdeck.core.tasks import TasksMixin
+from agentdeck.core.storage.transaction import StoredRow, Tx, task_key
 
 # Built once: every lifecycle move runs these. The SET clause of `_MOVE_IF_UNCHANGED` comes from
 # the column names in the parameters (SQLAlchemy compiles and caches one form per name set).
@@ -37,7 +35,7 @@ _LET_GO = Prepared(
 
 
 def update_if_unchanged(
-    tx: Tx, task: Mapping[str, Any], key: str, verb: str, values: dict[str, Any]
+    tx: Tx, task: StoredRow, key: str, verb: str, values: dict[str, Any]
 ) -> None:
     """Write `values` to a task only if its version is still the one read, else `ConflictError`.
 
@@ -52,61 +50,57 @@ def update_if_unchanged(
         raise ConflictError(f"{key} changed while {verb} was being applied; try again")
 
 
-class MovesMixin(TasksMixin):
-    def _check_version(self, task: RowMapping, key: str, expected_version: int | None) -> None:
-        if expected_version is not None and expected_version != task["version"]:
-            raise ConflictError(
-                f"{key} changed since you saw it (now version {task['version']}, you had "
-                f"{expected_version}; it is {task['status']}); reload and try again"
-            )
-
-    def _move(
-        self,
-        tx: Tx,
-        task: RowMapping,
-        b: RowMapping,
-        verb: str,
-        actor: str,
-        *,
-        text: str = "",
-        subkind: str | None = None,
-        data: dict[str, Any] | None = None,
-        values: dict[str, Any] | None = None,
-    ) -> None:
-        """Move `task` by `verb`, or raise the lifecycle error; the caller checked who may."""
-        key = task_key(b["key"], task["number"])
-        move = lifecycle.check_move(verb, key, task["status"])
-        was, now = task["status"], move.target
-        update: dict[str, Any] = {
-            "status": now,
-            "version": task["version"] + 1,
-            "updated_at": tx.now,
-        }
-        if now != "in_progress":
-            update.update(lease_expires_at=None, active_form="")
-        if now in ("done", "failed", "cancelled"):
-            update["completed_at"] = tx.now
-        if now == "pending":
-            update["completed_at"] = None
-        update.update(values or {})
-        update_if_unchanged(tx, task, key, verb, update)
-        payload = {"from": was, "to": now, "verb": verb, **(data or {})}
-        tx.event(
-            b["id"],
-            task["id"],
-            actor,
-            move.event,
-            subkind if subkind is not None else now,
-            text,
-            payload,
+def check_version(task: StoredRow, key: str, expected_version: int | None) -> None:
+    if expected_version is not None and expected_version != task["version"]:
+        raise ConflictError(
+            f"{key} changed since you saw it (now version {task['version']}, you had "
+            f"{expected_version}; it is {task['status']}); reload and try again"
         )
-        self._blocker_moved(tx, task["id"], was, now)
-        if now != "in_progress" and task["assignee_id"] is not None:
-            _LET_GO.run(tx.conn, {"p_agent_id": task["assignee_id"], "p_task_id": task["id"]})
-        if now == "done":
-            knowledge.index_task(tx, task["id"], b["id"])
-        elif was == "done":
-            knowledge.unindex_task(tx, task["id"])
 
-    def _reload(self, tx: Tx, task_id: int):  # type: ignore[no-untyped-def]
-        return tx.conn.execute(sa.select(task_t).where(task_t.c.id == task_id)).mappings().one()
+
+def move(
+    tx: Tx,
+    task: StoredRow,
+    b: StoredRow,
+    verb: str,
+    actor: str,
+    *,
+    text: str = "",
+    subkind: str | None = None,
+    data: dict[str, Any] | None = None,
+    values: dict[str, Any] | None = None,
+) -> None:
+    """Move `task` by `verb`, or raise the lifecycle error; the caller checked who may."""
+    key = task_key(b["key"], task["number"])
+    move = lifecycle.check_move(verb, key, task["status"])
+    was, now = task["status"], move.target
+    update: dict[str, Any] = {
+        "status": now,
+        "version": task["version"] + 1,
+        "updated_at": tx.now,
+    }
+    if now != "in_progress":
+        update.update(lease_expires_at=None, active_form="")
+    if now in ("done", "failed", "cancelled"):
+        update["completed_at"] = tx.now
+    if now == "pending":
+        update["completed_at"] = None
+    update.update(values or {})
+    update_if_unchanged(tx, task, key, verb, update)
+    payload = {"from": was, "to": now, "verb": verb, **(data or {})}
+    tx.event(
+        b["id"],
+        task["id"],
+        actor,
+        move.event,
+        subkind if subkind is not None else now,
+        text,
+        payload,
+    )
+    tasks.blocker_moved(tx, task["id"], was, now)
+    if now != "in_progress" and task["assignee_id"] is not None:
+        _LET_GO.run(tx.conn, {"p_agent_id": task["assignee_id"], "p_task_id": task["id"]})
+    if now == "done":
+        knowledge.index_task(tx, task["id"], b["id"])
+    elif was == "done":
+        knowledge.unindex_task(tx, task["id"])

@@ -1,4 +1,7 @@
-"""A supervisor's plan: many tasks with dependencies by local reference, in one transaction."""
+"""A supervisor's plan: many tasks with dependencies by local reference, in one transaction.
+
+The verb here: plan.
+"""
 
 from __future__ import annotations
 
@@ -8,8 +11,11 @@ from typing import Any
 from agentdeck.core import limits
 from agentdeck.core.errors import ValidationError
 from agentdeck.core.models import Task
+from agentdeck.core.storage.database import Database
 from agentdeck.core.storage.tables import task_t
-from agentdeck.core.supervision import SupervisionMixin
+
+# By name: `plan` takes a parameter called `tasks`.
+from agentdeck.core.tasks import id_on_board, insert_task, link, tasks_by_id
 
 _FIELDS = {
     "ref",
@@ -56,59 +62,56 @@ def _spec(i: int, raw: Any) -> dict[str, Any]:
     return dict(raw)
 
 
-class PlanningMixin(SupervisionMixin):
-    def plan(
-        self, tasks: Sequence[Mapping[str, Any]], *, actor: str, board: str | None = None
-    ) -> list[Task]:
-        """Create a whole decomposition at once, all or nothing.
+def plan(
+    db: Database, tasks: Sequence[Mapping[str, Any]], *, actor: str, board: str | None = None
+) -> list[Task]:
+    """Create a whole decomposition at once, all or nothing.
 
-        Each task is an object with `title` and optionally `ref` (a local name), description,
-        criteria, priority, skills, requires_approval, estimate_hours, assignee, `parent` and
-        `blocked_by` (refs in this plan or existing keys like WEB-3).
-        """
-        if not isinstance(tasks, Sequence) or isinstance(tasks, str | bytes):
-            raise ValidationError("a plan is a list of tasks")
-        if not tasks:
-            raise ValidationError("a plan needs at least one task")
-        if len(tasks) > MAX_PLAN:
-            raise ValidationError(f"a plan has at most {MAX_PLAN} tasks (got {len(tasks)})")
-        specs = [_spec(i, raw) for i, raw in enumerate(tasks)]
-        refs: set[str] = set()
-        for i, spec in enumerate(specs):
-            ref = spec.get("ref")
-            if ref is not None and ref in refs:
-                raise ValidationError(f"plan task {i + 1}: ref {ref!r} is used twice")
-            if ref is not None:
-                refs.add(ref)
-        with self._write() as tx:
-            b = tx.board(board)
-            tx.agent(b["id"], actor, b["key"])
-            ids: list[int] = []
-            by_ref: dict[str, int] = {}
+    Each task is an object with `title` and optionally `ref` (a local name), description,
+    criteria, priority, skills, requires_approval, estimate_hours, assignee, `parent` and
+    `blocked_by` (refs in this plan or existing keys like WEB-3).
+    """
+    if not isinstance(tasks, Sequence) or isinstance(tasks, str | bytes):
+        raise ValidationError("a plan is a list of tasks")
+    if not tasks:
+        raise ValidationError("a plan needs at least one task")
+    if len(tasks) > MAX_PLAN:
+        raise ValidationError(f"a plan has at most {MAX_PLAN} tasks (got {len(tasks)})")
+    specs = [_spec(i, raw) for i, raw in enumerate(tasks)]
+    refs: set[str] = set()
+    for i, spec in enumerate(specs):
+        ref = spec.get("ref")
+        if ref is not None and ref in refs:
+            raise ValidationError(f"plan task {i + 1}: ref {ref!r} is used twice")
+        if ref is not None:
+            refs.add(ref)
+    with db.write() as tx:
+        b = tx.board(board)
+        tx.agent(b["id"], actor, b["key"])
+        ids: list[int] = []
+        by_ref: dict[str, int] = {}
 
-            def resolve(i: int, name: str) -> int:
-                if name in by_ref:
-                    return by_ref[name]
-                if "-" not in name:
-                    raise ValidationError(f"plan task {i + 1}: unknown ref {name!r}")
-                return self._task_id(tx, b, name)
+        def resolve(i: int, name: str) -> int:
+            if name in by_ref:
+                return by_ref[name]
+            if "-" not in name:
+                raise ValidationError(f"plan task {i + 1}: unknown ref {name!r}")
+            return id_on_board(tx, b, name)
 
-            for spec in specs:
-                fields = {k: v for k, v in spec.items() if k not in ("ref", "parent", "blocked_by")}
-                task_id = self._insert_task(tx, b, actor, **fields)
-                if spec.get("ref") is not None:
-                    by_ref[spec["ref"]] = task_id
-                ids.append(task_id)
-            for i, (spec, task_id) in enumerate(zip(specs, ids, strict=True)):
-                if spec.get("parent"):
-                    tx.conn.execute(
-                        task_t.update()
-                        .where(task_t.c.id == task_id)
-                        .values(parent_id=resolve(i, spec["parent"]))
-                    )
-                for blocker in spec.get("blocked_by", []):
-                    self._link(tx, task_id, resolve(i, blocker))
-            tx.event(
-                b["id"], None, actor, "plan", "", f"planned {len(ids)} tasks", {"count": len(ids)}
-            )
-            return self._tasks_by_id(tx, ids)
+        for spec in specs:
+            fields = {k: v for k, v in spec.items() if k not in ("ref", "parent", "blocked_by")}
+            task_id = insert_task(tx, b, actor, **fields)
+            if spec.get("ref") is not None:
+                by_ref[spec["ref"]] = task_id
+            ids.append(task_id)
+        for i, (spec, task_id) in enumerate(zip(specs, ids, strict=True)):
+            if spec.get("parent"):
+                tx.conn.execute(
+                    task_t.update()
+                    .where(task_t.c.id == task_id)
+                    .values(parent_id=resolve(i, spec["parent"]))
+                )
+            for blocker in spec.get("blocked_by", []):
+                link(tx, task_id, resolve(i, blocker))
+        tx.event(b["id"], None, actor, "plan", "", f"planned {len(ids)} tasks", {"count": len(ids)})
+        return tasks_by_id(tx, ids)

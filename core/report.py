@@ -1,5 +1,6 @@
 """The markdown progress report: where a board stands, for a human or a status update.
 
+The verb here: report, built from the board, task, budget and burn-down reads.
 Agent-written text is escaped so it reads literally in any markdown renderer.
 """
 
@@ -9,8 +10,9 @@ import re
 import statistics
 from datetime import datetime, timedelta
 
-from agentdeck.core.base import DeckBase
+from agentdeck.core import boards, budgets, metrics, tasks
 from agentdeck.core.models import BudgetStatus, Task
+from agentdeck.core.storage.database import Database
 
 _MD_SPECIAL = re.compile(r"([\\`*_{}\[\]()<>#+!|~])")
 # C0 and C1 controls and DEL, and the bidi overrides and isolates that reorder what a reader
@@ -68,93 +70,92 @@ def _budget_row(b: BudgetStatus) -> str:
     return f"| {subject} | {b.metric} | {_amount(b.used)} | {limit} | {b.level} |"
 
 
-class ReportMixin(DeckBase):
-    def report(self, board: str | None = None) -> str:
-        """A markdown progress report: done/total, in progress, remaining, blocked, waiting on
-        humans, failed, budget use, time per task, forecast, last updated."""
-        b = self.get_board(board)  # type: ignore[attr-defined]
-        tasks: list[Task] = self.list_tasks(b.key)  # type: ignore[attr-defined]
-        budgets: list[BudgetStatus] = self.budget_status(b.key)  # type: ignore[attr-defined]
-        burn = self.burndown(b.key)  # type: ignore[attr-defined]
-        now = self.now()
-        by: dict[str, list[Task]] = {}
-        for t in tasks:
-            by.setdefault(t.column, []).append(t)
-        total, done = len(tasks), len(by.get("done", []))
-        pct = 100 * done / total if total else 0.0
-        out = [f"# {md(b.name)} — progress report", ""]
-        if b.goal:
-            out += [f"**Goal:** {md(b.goal, 400)}", ""]
-        out += [f"**Overall:** {done} of {total} tasks done ({pct:.0f}%)", ""]
-        if b.due_at:
-            out += [f"**Due:** {_when(b.due_at)}", ""]
+def report(db: Database, board: str | None = None) -> str:
+    """A markdown progress report: done/total, in progress, remaining, blocked, waiting on
+    humans, failed, budget use, time per task, forecast, last updated."""
+    # Each part in its own short read, as the verbs a caller would use to read them.
+    with db.read() as tx:
+        b = boards.get_board(tx, board)
+    with db.read() as tx:
+        listed = tasks.list_tasks(tx, b.key)
+    with db.read() as tx:
+        budget_rows: list[BudgetStatus] = budgets.budget_status(tx, b.key)
+    burn = metrics.burndown(db, b.key)
+    now = db.now()
+    by: dict[str, list[Task]] = {}
+    for t in listed:
+        by.setdefault(t.column, []).append(t)
+    total, done = len(listed), len(by.get("done", []))
+    pct = 100 * done / total if total else 0.0
+    out = [f"# {md(b.name)} — progress report", ""]
+    if b.goal:
+        out += [f"**Goal:** {md(b.goal, 400)}", ""]
+    out += [f"**Overall:** {done} of {total} tasks done ({pct:.0f}%)", ""]
+    if b.due_at:
+        out += [f"**Due:** {_when(b.due_at)}", ""]
 
-        def section(title: str, items: list[str]) -> None:
-            out.extend([f"## {title} ({len(items)})", "", *(items or ["_none_"]), ""])
+    def section(title: str, items: list[str]) -> None:
+        out.extend([f"## {title} ({len(items)})", "", *(items or ["_none_"]), ""])
 
-        recent = sorted(
-            by.get("done", []), key=lambda t: t.completed_at or t.updated_at, reverse=True
-        )
-        section("Done", [_line(t, f" ({_when(t.completed_at)})") for t in recent])
-        section(
-            "In progress",
-            [
-                _line(t, f" — doing: {md(t.active_form, 80)}" if t.active_form else "")
-                for t in by.get("in_progress", [])
-            ],
-        )
-        section("Remaining (ready)", [_line(t, f" — P{t.priority}") for t in by.get("ready", [])])
-        section(
-            "Blocked",
-            [_line(t, f" — waiting on {', '.join(t.blocked_by)}") for t in by.get("blocked", [])],
-        )
-        section(
-            "Waiting on humans",
-            [
-                _line(
-                    t,
-                    f" — {'review' if t.status == 'review' else 'escalated: ' + md(t.escalation_reason, 120)}",
-                )
-                for t in sorted(by.get("needs_human", []), key=lambda t: t.updated_at)
-            ],
-        )
-        section("Failed", [_line(t, f" — {md(t.result, 120)}") for t in by.get("failed", [])])
-        out += ["## Budget use", ""]
-        if budgets:
-            out += [
-                "| scope | metric | used | limit | level |",
-                "|---|---|---|---|---|",
-                *map(_budget_row, budgets),
-            ]
-        else:
-            out += ["_no budgets set_"]
-        spent = sum(t.cost_usd for t in tasks)
+    recent = sorted(by.get("done", []), key=lambda t: t.completed_at or t.updated_at, reverse=True)
+    section("Done", [_line(t, f" ({_when(t.completed_at)})") for t in recent])
+    section(
+        "In progress",
+        [
+            _line(t, f" — doing: {md(t.active_form, 80)}" if t.active_form else "")
+            for t in by.get("in_progress", [])
+        ],
+    )
+    section("Remaining (ready)", [_line(t, f" — P{t.priority}") for t in by.get("ready", [])])
+    section(
+        "Blocked",
+        [_line(t, f" — waiting on {', '.join(t.blocked_by)}") for t in by.get("blocked", [])],
+    )
+    section(
+        "Waiting on humans",
+        [
+            _line(
+                t,
+                f" — {'review' if t.status == 'review' else 'escalated: ' + md(t.escalation_reason, 120)}",
+            )
+            for t in sorted(by.get("needs_human", []), key=lambda t: t.updated_at)
+        ],
+    )
+    section("Failed", [_line(t, f" — {md(t.result, 120)}") for t in by.get("failed", [])])
+    out += ["## Budget use", ""]
+    if budget_rows:
         out += [
-            "",
-            f"Total cost so far: ${spent:,.2f} over {sum(t.tokens for t in tasks):,} tokens",
-            "",
+            "| scope | metric | used | limit | level |",
+            "|---|---|---|---|---|",
+            *map(_budget_row, budget_rows),
         ]
-        times = [
-            t.completed_at - t.started_at
-            for t in by.get("done", [])
-            if t.completed_at and t.started_at
+    else:
+        out += ["_no budgets set_"]
+    spent = sum(t.cost_usd for t in listed)
+    out += [
+        "",
+        f"Total cost so far: ${spent:,.2f} over {sum(t.tokens for t in listed):,} tokens",
+        "",
+    ]
+    times = [
+        t.completed_at - t.started_at for t in by.get("done", []) if t.completed_at and t.started_at
+    ]
+    out += ["## Time per task", ""]
+    if times:
+        out += [
+            f"Median {_duration(timedelta(seconds=statistics.median(t.total_seconds() for t in times)))}, mean "
+            f"{_duration(sum(times, timedelta()) / len(times))} over {len(times)} finished tasks",
         ]
-        out += ["## Time per task", ""]
-        if times:
-            out += [
-                f"Median {_duration(timedelta(seconds=statistics.median(t.total_seconds() for t in times)))}, mean "
-                f"{_duration(sum(times, timedelta()) / len(times))} over {len(times)} finished tasks",
-            ]
-        else:
-            out += ["_no finished tasks yet_"]
-        out += ["", "## Forecast", ""]
-        if burn.forecast_done_at and done < total:
-            out += [
-                f"At {burn.throughput_per_day:g} tasks/day, the rest is done around {_when(burn.forecast_done_at)}."
-            ]
-        elif total and done == total:
-            out += ["Everything is done."]
-        else:
-            out += ["No throughput in the last 7 days to forecast from."]
-        out += ["", f"_Last updated {_when(now)}_", ""]
-        return "\n".join(out)
+    else:
+        out += ["_no finished tasks yet_"]
+    out += ["", "## Forecast", ""]
+    if burn.forecast_done_at and done < total:
+        out += [
+            f"At {burn.throughput_per_day:g} tasks/day, the rest is done around {_when(burn.forecast_done_at)}."
+        ]
+    elif total and done == total:
+        out += ["Everything is done."]
+    else:
+        out += ["No throughput in the last 7 days to forecast from."]
+    out += ["", f"_Last updated {_when(now)}_", ""]
+    return "\n".join(out)

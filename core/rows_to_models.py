@@ -9,12 +9,11 @@ from datetime import datetime, timedelta
 from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy.engine import RowMapping
 
 from agentdeck.core.models import Agent, Board, Event, Message, Task, column_of
 from agentdeck.core.storage.prepared import Prepared
 from agentdeck.core.storage.tables import agent_t, board_t, budget_t, dependency_t, task_t, usage_t
-from agentdeck.core.storage.transaction import task_key
+from agentdeck.core.storage.transaction import StoredRow, task_key
 
 _CHUNK = 500
 
@@ -51,7 +50,7 @@ def _tuples(statement: Prepared, conn: sa.Connection, ids: Sequence[int]) -> lis
     return [tuple(row.values()) for row in statement.rows(conn, {"p_ids": list(ids)})]
 
 
-def board(row: RowMapping) -> Board:
+def board(row: StoredRow) -> Board:
     return Board(
         key=row["key"],
         name=row["name"],
@@ -65,7 +64,7 @@ def board(row: RowMapping) -> Board:
 
 
 def agent(
-    row: RowMapping, board_key: str, current_key: str | None, now: datetime, lease_s: int
+    row: StoredRow, board_key: str, current_key: str | None, now: datetime, lease_s: int
 ) -> Agent:
     beat = row["last_heartbeat"]
     if current_key is None:
@@ -88,7 +87,7 @@ def agent(
     )
 
 
-def event(row: RowMapping, board_key: str, task_keys: dict[int, str]) -> Event:
+def event(row: StoredRow, board_key: str, task_keys: dict[int, str]) -> Event:
     task_id = row["task_id"]
     return Event(
         id=row["id"],
@@ -103,7 +102,7 @@ def event(row: RowMapping, board_key: str, task_keys: dict[int, str]) -> Event:
     )
 
 
-def message(row: RowMapping, to: str, task: str | None) -> Message:
+def message(row: StoredRow, to: str, task: str | None) -> Message:
     return Message(
         id=row["id"],
         to=to,
@@ -120,7 +119,7 @@ def _chunks(ids: Sequence[int]) -> list[Sequence[int]]:
     return [ids[i : i + _CHUNK] for i in range(0, len(ids), _CHUNK)]
 
 
-def tasks(conn: sa.Connection, rows: Sequence[RowMapping], now: datetime) -> list[Task]:
+def tasks(conn: sa.Connection, rows: Sequence[StoredRow], now: datetime) -> list[Task]:
     """Read models for task rows (any boards), with blockers, cost and badges filled in."""
     if not rows:
         return []

@@ -1,4 +1,8 @@
-"""Creating tasks and dependencies, and reading tasks back: lists, ready queue, details, counts."""
+"""Tasks: creating them and their dependencies, and reading them back.
+
+Verbs here: add_task, add_dependency, get_task, list_tasks, ready, counts. Other modules call
+insert_task, id_on_board, link, blocker_moved and tasks_by_id by name.
+"""
 
 from __future__ import annotations
 
@@ -6,16 +10,14 @@ from collections.abc import Sequence
 from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy.engine import RowMapping
 
 from agentdeck.core import inbox, limits, rows_to_models
-from agentdeck.core.base import DeckBase
 from agentdeck.core.errors import CycleError, NotFoundError, ValidationError
 from agentdeck.core.models import FINISHED_STATUSES, STATUSES, BoardCounts, Task, column_of
 from agentdeck.core.storage import dialect
 from agentdeck.core.storage.prepared import Prepared
 from agentdeck.core.storage.tables import agent_t, board_t, dependency_t, task_t
-from agentdeck.core.storage.transaction import Tx, split_key, task_key
+from agentdeck.core.storage.transaction import StoredRow, Tx, split_key, task_key
 
 # Built once: every new task, every move of a blocker and every verb returning a task run these.
 _SHIFT_OPEN_DEPS = Prepared(
@@ -68,258 +70,254 @@ _COLUMN_COUNTS = sa.select(
 )
 
 
-class TasksMixin(DeckBase):
-    # -- creating ----------------------------------------------------------------------------
+# -- creating ----------------------------------------------------------------------------
 
-    def add_task(
-        self,
-        title: str,
-        *,
-        actor: str,
-        board: str | None = None,
-        description: str = "",
-        criteria: str = "",
-        priority: int = 2,
-        skills: Sequence[str] = (),
-        parent: str | None = None,
-        requires_approval: bool = False,
-        estimate_hours: float | None = None,
-        assignee: str | None = None,
-        blocked_by: Sequence[str] = (),
-    ) -> Task:
-        """A new pending task on a board, optionally assigned and waiting on other tasks."""
-        with self._write() as tx:
-            b = tx.board(board)
-            tx.agent(b["id"], actor, b["key"])
-            task_id = self._insert_task(
-                tx,
-                b,
-                actor,
-                title=title,
-                description=description,
-                criteria=criteria,
-                priority=priority,
-                skills=skills,
-                parent_id=self._task_id(tx, b, parent) if parent else None,
-                requires_approval=requires_approval,
-                estimate_hours=estimate_hours,
-                assignee=assignee,
-            )
-            for blocker in blocked_by:
-                self._link(tx, task_id, self._task_id(tx, b, blocker))
-            return self._tasks_by_id(tx, [task_id])[0]
 
-    def _insert_task(self, tx: Tx, b: RowMapping, actor: str, **spec: Any) -> int:
-        assignee_id = None
-        if spec.get("assignee"):
-            assignee_id = tx.agent(b["id"], spec["assignee"], b["key"])["id"]
-        number = tx.conn.execute(_NEXT_NUMBER, {"p_board_id": b["id"]}).scalar_one() - 1
-        estimate = spec.get("estimate_hours")
-        if estimate is not None and (not isinstance(estimate, int | float) or estimate < 0):
-            raise ValidationError(f"estimate_hours must be a positive number, not {estimate!r}")
-        values = {
-            "board_id": b["id"],
-            "number": number,
-            "title": limits.title(spec["title"]),
-            "description": limits.text(spec.get("description")),
-            "criteria": limits.text(spec.get("criteria")),
-            "priority": limits.priority(spec.get("priority", 2)),
-            "required_skills": limits.skills(spec.get("skills")),
-            "parent_id": spec.get("parent_id"),
-            "requires_approval": bool(spec.get("requires_approval")),
-            "estimate_hours": estimate,
-            "assignee_id": assignee_id,
-            "status": "pending",
-            "created_at": tx.now,
-            "updated_at": tx.now,
-        }
-        task_id = tx.conn.execute(_INSERT_TASK, values).inserted_primary_key[0]  # type: ignore[index]
-        key = task_key(b["key"], number)
+def add_task(
+    tx: Tx,
+    title: str,
+    *,
+    actor: str,
+    board: str | None = None,
+    description: str = "",
+    criteria: str = "",
+    priority: int = 2,
+    skills: Sequence[str] = (),
+    parent: str | None = None,
+    requires_approval: bool = False,
+    estimate_hours: float | None = None,
+    assignee: str | None = None,
+    blocked_by: Sequence[str] = (),
+) -> Task:
+    """A new pending task on a board, optionally assigned and waiting on other tasks."""
+    b = tx.board(board)
+    tx.agent(b["id"], actor, b["key"])
+    task_id = insert_task(
+        tx,
+        b,
+        actor,
+        title=title,
+        description=description,
+        criteria=criteria,
+        priority=priority,
+        skills=skills,
+        parent_id=id_on_board(tx, b, parent) if parent else None,
+        requires_approval=requires_approval,
+        estimate_hours=estimate_hours,
+        assignee=assignee,
+    )
+    for blocker in blocked_by:
+        link(tx, task_id, id_on_board(tx, b, blocker))
+    return tasks_by_id(tx, [task_id])[0]
+
+
+def insert_task(tx: Tx, b: StoredRow, actor: str, **spec: Any) -> int:
+    assignee_id = None
+    if spec.get("assignee"):
+        assignee_id = tx.agent(b["id"], spec["assignee"], b["key"])["id"]
+    number = tx.conn.execute(_NEXT_NUMBER, {"p_board_id": b["id"]}).scalar_one() - 1
+    estimate = spec.get("estimate_hours")
+    if estimate is not None and (not isinstance(estimate, int | float) or estimate < 0):
+        raise ValidationError(f"estimate_hours must be a positive number, not {estimate!r}")
+    values = {
+        "board_id": b["id"],
+        "number": number,
+        "title": limits.title(spec["title"]),
+        "description": limits.text(spec.get("description")),
+        "criteria": limits.text(spec.get("criteria")),
+        "priority": limits.priority(spec.get("priority", 2)),
+        "required_skills": limits.skills(spec.get("skills")),
+        "parent_id": spec.get("parent_id"),
+        "requires_approval": bool(spec.get("requires_approval")),
+        "estimate_hours": estimate,
+        "assignee_id": assignee_id,
+        "status": "pending",
+        "created_at": tx.now,
+        "updated_at": tx.now,
+    }
+    task_id = tx.conn.execute(_INSERT_TASK, values).inserted_primary_key[0]  # type: ignore[index]
+    key = task_key(b["key"], number)
+    tx.event(
+        b["id"],
+        task_id,
+        actor,
+        "created",
+        text=values["title"],
+        data={"key": key, "priority": values["priority"], "to": "pending"},
+    )
+    if spec.get("assignee"):
         tx.event(
             b["id"],
             task_id,
             actor,
-            "created",
-            text=values["title"],
-            data={"key": key, "priority": values["priority"], "to": "pending"},
+            "assigned",
+            text=spec["assignee"],
+            data={"to": spec["assignee"]},
         )
-        if spec.get("assignee"):
-            tx.event(
-                b["id"],
-                task_id,
-                actor,
-                "assigned",
-                text=spec["assignee"],
-                data={"to": spec["assignee"]},
+        inbox.send(
+            tx, b["id"], assignee_id, task_id, actor, "assignment", f"{key} is assigned to you"
+        )
+    return int(task_id)
+
+
+def add_dependency(tx: Tx, key: str, blocked_by: str, *, actor: str) -> Task:
+    """Make `key` wait for `blocked_by`; refuses cycles and cross-board links."""
+    task, b = tx.task(key)
+    tx.agent(b["id"], actor, b["key"])
+    blocker_id = id_on_board(tx, b, blocked_by)
+    link(tx, task["id"], blocker_id)
+    tx.event(
+        b["id"],
+        task["id"],
+        actor,
+        "dependency",
+        text=blocked_by.upper(),
+        data={"blocked_by": blocked_by.upper()},
+    )
+    return tasks_by_id(tx, [task["id"]])[0]
+
+
+def id_on_board(tx: Tx, b: StoredRow, key: str) -> int:
+    board_key, number = split_key(key)
+    if board_key != b["key"]:
+        raise ValidationError(f"{key} is on board {board_key}; dependencies stay within {b['key']}")
+    task_id = tx.conn.execute(
+        sa.select(task_t.c.id).where(task_t.c.board_id == b["id"], task_t.c.number == number)
+    ).scalar()
+    if task_id is None:
+        raise NotFoundError(f"no task {board_key}-{number}")
+    return int(task_id)
+
+
+def link(tx: Tx, task_id: int, blocker_id: int) -> None:
+    """Insert the edge task -> blocker, refusing a cycle, and count the blocker if unfinished."""
+    if task_id == blocker_id:
+        raise CycleError(f"{_key_of(tx, task_id)} cannot wait on itself")
+    reaches = tx.conn.execute(
+        sa.text(
+            "WITH RECURSIVE up(id) AS (SELECT CAST(:blocker AS INTEGER) UNION "
+            "SELECT d.blocker_id FROM dependency d JOIN up ON d.task_id = up.id) "
+            "SELECT 1 FROM up WHERE id = :task LIMIT 1"
+        ),
+        {"blocker": blocker_id, "task": task_id},
+    ).first()
+    if reaches:
+        raise CycleError(
+            f"{_key_of(tx, task_id)} cannot wait on {_key_of(tx, blocker_id)}: "
+            f"{_key_of(tx, blocker_id)} already waits on it (directly or through others)"
+        )
+    exists = tx.conn.execute(
+        sa.select(dependency_t.c.task_id).where(
+            dependency_t.c.task_id == task_id, dependency_t.c.blocker_id == blocker_id
+        )
+    ).first()
+    if exists:
+        return
+    tx.conn.execute(dependency_t.insert().values(task_id=task_id, blocker_id=blocker_id))
+    status = tx.conn.execute(sa.select(task_t.c.status).where(task_t.c.id == blocker_id)).scalar()
+    if status not in FINISHED_STATUSES:
+        tx.conn.execute(
+            task_t.update().where(task_t.c.id == task_id).values(open_deps=task_t.c.open_deps + 1)
+        )
+
+
+def _key_of(tx: Tx, task_id: int) -> str:
+    row = tx.conn.execute(
+        sa.select(board_t.c.key, task_t.c.number)
+        .join(board_t, board_t.c.id == task_t.c.board_id)
+        .where(task_t.c.id == task_id)
+    ).one()
+    return task_key(row[0], row[1])
+
+
+def blocker_moved(tx: Tx, task_id: int, was: str, now: str) -> None:
+    """Keep dependents' unfinished-blocker counts in step when a blocker finishes or reopens."""
+    delta = int(was in FINISHED_STATUSES) - int(now in FINISHED_STATUSES)
+    if delta:
+        _SHIFT_OPEN_DEPS.run(tx.conn, {"p_blocker_id": task_id, "p_delta": delta})
+
+
+# -- reading -----------------------------------------------------------------------------
+
+
+def tasks_by_id(tx: Tx, ids: Sequence[int]) -> list[Task]:
+    rows = _TASKS_BY_ID.rows(tx.conn, {"p_ids": list(ids)})
+    order = {task_id: i for i, task_id in enumerate(ids)}
+    return rows_to_models.tasks(tx.conn, sorted(rows, key=lambda r: order[r["id"]]), tx.now)
+
+
+def get_task(tx: Tx, key: str) -> Task:
+    task, _ = tx.task(key)
+    return rows_to_models.tasks(tx.conn, [task], tx.now)[0]
+
+
+def list_tasks(
+    tx: Tx,
+    board: str | None = None,
+    *,
+    status: str | Sequence[str] | None = None,
+    column: str | None = None,
+    assignee: str | None = None,
+    include_cancelled: bool = False,
+    limit: int | None = None,
+    offset: int = 0,
+) -> list[Task]:
+    """Tasks of a board by priority then age, filtered by status, column or assignee."""
+    b = tx.board(board)
+    q = sa.select(task_t).where(task_t.c.board_id == b["id"])
+    if status is not None:
+        q = q.where(task_t.c.status.in_([status] if isinstance(status, str) else list(status)))
+    elif not include_cancelled:
+        q = q.where(task_t.c.status != "cancelled")
+    if column is not None:
+        q = q.where(_column_clause(column))
+    if assignee is not None:
+        q = q.join(agent_t, agent_t.c.id == task_t.c.assignee_id).where(agent_t.c.name == assignee)
+    q = q.order_by(task_t.c.priority, task_t.c.id).offset(limits.row_window(offset))
+    if limit is not None:
+        q = q.limit(limits.row_window(limit))
+    return rows_to_models.tasks(tx.conn, tx.conn.execute(q).mappings().all(), tx.now)
+
+
+def ready(
+    tx: Tx, board: str | None = None, *, agent: str | None = None, limit: int = 50
+) -> list[Task]:
+    """The ready queue (pending, every blocker finished), best first; for `agent`, only
+    tasks it may claim: assigned to it, or unassigned with skills it has."""
+    b = tx.board(board)
+    q = sa.select(task_t).where(
+        task_t.c.board_id == b["id"], task_t.c.status == "pending", task_t.c.open_deps == 0
+    )
+    if agent is not None:
+        a = tx.agent(b["id"], agent, b["key"])
+        q = q.where(
+            sa.or_(
+                task_t.c.assignee_id == a["id"],
+                sa.and_(
+                    task_t.c.assignee_id.is_(None),
+                    dialect.skills_fit(tx.conn, task_t, list(a["skills"])),
+                ),
             )
-            inbox.send(
-                tx, b["id"], assignee_id, task_id, actor, "assignment", f"{key} is assigned to you"
-            )
-        return int(task_id)
+        ).order_by(
+            sa.case((task_t.c.assignee_id == a["id"], 0), else_=1),
+            task_t.c.priority,
+            task_t.c.id,
+        )
+    else:
+        q = q.order_by(task_t.c.priority, task_t.c.id)
+    rows = tx.conn.execute(q.limit(limits.row_window(limit))).mappings().all()
+    return rows_to_models.tasks(tx.conn, rows, tx.now)
 
-    def add_dependency(self, key: str, blocked_by: str, *, actor: str) -> Task:
-        """Make `key` wait for `blocked_by`; refuses cycles and cross-board links."""
-        with self._write() as tx:
-            task, b = tx.task(key)
-            tx.agent(b["id"], actor, b["key"])
-            blocker_id = self._task_id(tx, b, blocked_by)
-            self._link(tx, task["id"], blocker_id)
-            tx.event(
-                b["id"],
-                task["id"],
-                actor,
-                "dependency",
-                text=blocked_by.upper(),
-                data={"blocked_by": blocked_by.upper()},
-            )
-            return self._tasks_by_id(tx, [task["id"]])[0]
 
-    def _task_id(self, tx: Tx, b: RowMapping, key: str) -> int:
-        board_key, number = split_key(key)
-        if board_key != b["key"]:
-            raise ValidationError(
-                f"{key} is on board {board_key}; dependencies stay within {b['key']}"
-            )
-        task_id = tx.conn.execute(
-            sa.select(task_t.c.id).where(task_t.c.board_id == b["id"], task_t.c.number == number)
-        ).scalar()
-        if task_id is None:
-            raise NotFoundError(f"no task {board_key}-{number}")
-        return int(task_id)
-
-    def _link(self, tx: Tx, task_id: int, blocker_id: int) -> None:
-        """Insert the edge task -> blocker, refusing a cycle, and count the blocker if unfinished."""
-        if task_id == blocker_id:
-            raise CycleError(f"{self._key_of(tx, task_id)} cannot wait on itself")
-        reaches = tx.conn.execute(
-            sa.text(
-                "WITH RECURSIVE up(id) AS (SELECT CAST(:blocker AS INTEGER) UNION "
-                "SELECT d.blocker_id FROM dependency d JOIN up ON d.task_id = up.id) "
-                "SELECT 1 FROM up WHERE id = :task LIMIT 1"
-            ),
-            {"blocker": blocker_id, "task": task_id},
-        ).first()
-        if reaches:
-            raise CycleError(
-                f"{self._key_of(tx, task_id)} cannot wait on {self._key_of(tx, blocker_id)}: "
-                f"{self._key_of(tx, blocker_id)} already waits on it (directly or through others)"
-            )
-        exists = tx.conn.execute(
-            sa.select(dependency_t.c.task_id).where(
-                dependency_t.c.task_id == task_id, dependency_t.c.blocker_id == blocker_id
-            )
-        ).first()
-        if exists:
-            return
-        tx.conn.execute(dependency_t.insert().values(task_id=task_id, blocker_id=blocker_id))
-        status = tx.conn.execute(
-            sa.select(task_t.c.status).where(task_t.c.id == blocker_id)
-        ).scalar()
-        if status not in FINISHED_STATUSES:
-            tx.conn.execute(
-                task_t.update()
-                .where(task_t.c.id == task_id)
-                .values(open_deps=task_t.c.open_deps + 1)
-            )
-
-    def _key_of(self, tx: Tx, task_id: int) -> str:
-        row = tx.conn.execute(
-            sa.select(board_t.c.key, task_t.c.number)
-            .join(board_t, board_t.c.id == task_t.c.board_id)
-            .where(task_t.c.id == task_id)
-        ).one()
-        return task_key(row[0], row[1])
-
-    def _blocker_moved(self, tx: Tx, task_id: int, was: str, now: str) -> None:
-        """Keep dependents' unfinished-blocker counts in step when a blocker finishes or reopens."""
-        delta = int(was in FINISHED_STATUSES) - int(now in FINISHED_STATUSES)
-        if delta:
-            _SHIFT_OPEN_DEPS.run(tx.conn, {"p_blocker_id": task_id, "p_delta": delta})
-
-    # -- reading -----------------------------------------------------------------------------
-
-    def _tasks_by_id(self, tx: Tx, ids: Sequence[int]) -> list[Task]:
-        rows = _TASKS_BY_ID.rows(tx.conn, {"p_ids": list(ids)})
-        order = {task_id: i for i, task_id in enumerate(ids)}
-        return rows_to_models.tasks(tx.conn, sorted(rows, key=lambda r: order[r["id"]]), tx.now)
-
-    def get_task(self, key: str) -> Task:
-        with self._read() as tx:
-            task, _ = tx.task(key)
-            return rows_to_models.tasks(tx.conn, [task], tx.now)[0]
-
-    def list_tasks(
-        self,
-        board: str | None = None,
-        *,
-        status: str | Sequence[str] | None = None,
-        column: str | None = None,
-        assignee: str | None = None,
-        include_cancelled: bool = False,
-        limit: int | None = None,
-        offset: int = 0,
-    ) -> list[Task]:
-        """Tasks of a board by priority then age, filtered by status, column or assignee."""
-        with self._read() as tx:
-            b = tx.board(board)
-            q = sa.select(task_t).where(task_t.c.board_id == b["id"])
-            if status is not None:
-                q = q.where(
-                    task_t.c.status.in_([status] if isinstance(status, str) else list(status))
-                )
-            elif not include_cancelled:
-                q = q.where(task_t.c.status != "cancelled")
-            if column is not None:
-                q = q.where(_column_clause(column))
-            if assignee is not None:
-                q = q.join(agent_t, agent_t.c.id == task_t.c.assignee_id).where(
-                    agent_t.c.name == assignee
-                )
-            q = q.order_by(task_t.c.priority, task_t.c.id).offset(limits.row_window(offset))
-            if limit is not None:
-                q = q.limit(limits.row_window(limit))
-            return rows_to_models.tasks(tx.conn, tx.conn.execute(q).mappings().all(), tx.now)
-
-    def ready(
-        self, board: str | None = None, *, agent: str | None = None, limit: int = 50
-    ) -> list[Task]:
-        """The ready queue (pending, every blocker finished), best first; for `agent`, only
-        tasks it may claim: assigned to it, or unassigned with skills it has."""
-        with self._read() as tx:
-            b = tx.board(board)
-            q = sa.select(task_t).where(
-                task_t.c.board_id == b["id"], task_t.c.status == "pending", task_t.c.open_deps == 0
-            )
-            if agent is not None:
-                a = tx.agent(b["id"], agent, b["key"])
-                q = q.where(
-                    sa.or_(
-                        task_t.c.assignee_id == a["id"],
-                        sa.and_(
-                            task_t.c.assignee_id.is_(None),
-                            dialect.skills_fit(tx.conn, task_t, list(a["skills"])),
-                        ),
-                    )
-                ).order_by(
-                    sa.case((task_t.c.assignee_id == a["id"], 0), else_=1),
-                    task_t.c.priority,
-                    task_t.c.id,
-                )
-            else:
-                q = q.order_by(task_t.c.priority, task_t.c.id)
-            rows = tx.conn.execute(q.limit(limits.row_window(limit))).mappings().all()
-            return rows_to_models.tasks(tx.conn, rows, tx.now)
-
-    def counts(self, board: str | None = None) -> BoardCounts:
-        """Tasks per board column; one query of range counts over the claim index."""
-        with self._read() as tx:
-            b = tx.board(board)
-            row = tx.conn.execute(_COLUMN_COUNTS, {"p_board_id": b["id"]}).one()
-            by_column: dict[str, int] = {}
-            for (column, _), n in zip(_COUNTED, row, strict=True):
-                if n:
-                    by_column[column] = by_column.get(column, 0) + n
-            return BoardCounts(by_column=by_column)
+def counts(tx: Tx, board: str | None = None) -> BoardCounts:
+    """Tasks per board column; one query of range counts over the claim index."""
+    b = tx.board(board)
+    row = tx.conn.execute(_COLUMN_COUNTS, {"p_board_id": b["id"]}).one()
+    by_column: dict[str, int] = {}
+    for (column, _), n in zip(_COUNTED, row, strict=True):
+        if n:
+            by_column[column] = by_column.get(column, 0) + n
+    return BoardCounts(by_column=by_column)
 
 
 def _column_clause(column: str) -> sa.ColumnElement[bool]:

@@ -3,7 +3,7 @@
 Both mirror the source into a board: tasks are matched by their source id (`external_id`), so
 importing again (or `--watch`) updates what changed instead of duplicating. A status change
 is written as a `status` event with verb `sync`. Malformed input names the file and line or
-field, and nothing is imported.
+field, and nothing is imported. Verbs here: import_claude, import_beads.
 """
 
 from __future__ import annotations
@@ -16,15 +16,14 @@ from pathlib import Path
 from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy.engine import RowMapping
 
-from agentdeck.core import knowledge, limits
+from agentdeck.core import knowledge, limits, tasks
 from agentdeck.core.errors import CycleError, ValidationError
-from agentdeck.core.events import EventsMixin
 from agentdeck.core.formats.documents import Doc
 from agentdeck.core.models import Task
+from agentdeck.core.storage.database import Database
 from agentdeck.core.storage.tables import agent_t, task_t
-from agentdeck.core.storage.transaction import Tx
+from agentdeck.core.storage.transaction import StoredRow, Tx
 
 CLAUDE_STATUS = {
     "pending": "pending",
@@ -209,185 +208,181 @@ def _load_json(path: Path) -> Any:
         raise ValidationError(f"{path.name}: nested too deeply to read") from None
 
 
-class ImportersMixin(EventsMixin):
-    def import_claude(
-        self, directory: str | Path, *, actor: str, board: str | None = None
-    ) -> list[Task]:
-        """Mirror a Claude Code task list directory into a board; returns the tasks it touched."""
-        return self._mirror(read_claude_dir(directory), actor=actor, board=board, source="claude")
+def import_claude(
+    db: Database, directory: str | Path, *, actor: str, board: str | None = None
+) -> list[Task]:
+    """Mirror a Claude Code task list directory into a board; returns the tasks it touched."""
+    return _mirror(db, read_claude_dir(directory), actor=actor, board=board, source="claude")
 
-    def import_beads(self, path: str | Path, *, actor: str, board: str | None = None) -> list[Task]:
-        """Mirror a beads JSONL export into a board; returns the tasks it touched."""
-        return self._mirror(read_beads(path), actor=actor, board=board, source="beads")
 
-    def _mirror(
-        self, items: list[Incoming], *, actor: str, board: str | None, source: str
-    ) -> list[Task]:
-        ids = [i.external_id for i in items]
-        if len(set(ids)) != len(ids):
-            raise ValidationError(
-                f"{source}: task id {next(i for i in ids if ids.count(i) > 1)!r} appears twice"
-            )
-        known = set(ids)
-        for item in items:
-            for ref in [*item.blocked_by, *([item.parent] if item.parent else [])]:
-                if ref not in known:
-                    raise ValidationError(
-                        f"{item.where or source}: task {item.external_id} refers to unknown task {ref!r}"
-                    )
-        cycle = _waiting_cycle(items)
-        if cycle:
-            where = next(i.where for i in items if i.external_id == cycle[0]) or source
-            shown = cycle if len(cycle) <= 8 else [*cycle[:4], "…", *cycle[-2:]]
-            raise CycleError(f"{where}: task {cycle[0]} waits on itself: {' -> '.join(shown)}")
-        with self._write() as tx:
-            b = tx.board(board)
-            tx.agent(b["id"], actor, b["key"])
-            self._ensure_agents(tx, b, {i.assignee for i in items if i.assignee})
-            existing = {
-                r["external_id"]: r
-                for r in tx.conn.execute(
-                    sa.select(task_t).where(
-                        task_t.c.board_id == b["id"], task_t.c.external_id.is_not(None)
-                    )
-                ).mappings()
-            }
-            touched: dict[str, int] = {}
-            for item in items:
-                touched[item.external_id] = self._mirror_one(
-                    tx, b, actor, item, existing.get(item.external_id)
-                )
-            for item in items:
-                task_id = touched[item.external_id]
-                for blocker in item.blocked_by:
-                    self._link(tx, task_id, touched[blocker])
-                if item.parent:
-                    tx.conn.execute(
-                        task_t.update()
-                        .where(task_t.c.id == task_id)
-                        .values(parent_id=touched[item.parent])
-                    )
-            return self._tasks_by_id(tx, list(touched.values()))
+def import_beads(
+    db: Database, path: str | Path, *, actor: str, board: str | None = None
+) -> list[Task]:
+    """Mirror a beads JSONL export into a board; returns the tasks it touched."""
+    return _mirror(db, read_beads(path), actor=actor, board=board, source="beads")
 
-    def _ensure_agents(self, tx: Tx, b: RowMapping, names: set[str]) -> None:
-        have = set(
-            tx.conn.execute(
-                sa.select(agent_t.c.name).where(agent_t.c.board_id == b["id"])
-            ).scalars()
+
+def _mirror(
+    db: Database, items: list[Incoming], *, actor: str, board: str | None, source: str
+) -> list[Task]:
+    ids = [i.external_id for i in items]
+    if len(set(ids)) != len(ids):
+        raise ValidationError(
+            f"{source}: task id {next(i for i in ids if ids.count(i) > 1)!r} appears twice"
         )
-        for name in sorted(names - have):
-            tx.conn.execute(
-                agent_t.insert().values(
-                    board_id=b["id"],
-                    name=limits.name(name),
-                    kind="agent",
-                    skills=[],
-                    role="imported",
-                    active_form="",
-                    created_at=tx.now,
+    known = set(ids)
+    for item in items:
+        for ref in [*item.blocked_by, *([item.parent] if item.parent else [])]:
+            if ref not in known:
+                raise ValidationError(
+                    f"{item.where or source}: task {item.external_id} refers to unknown task {ref!r}"
                 )
-            )
-
-    def _mirror_one(
-        self, tx: Tx, b: RowMapping, actor: str, item: Incoming, row: RowMapping | None
-    ) -> int:
-        assignee_id = None
-        if item.assignee:
-            assignee_id = tx.agent(b["id"], item.assignee, b["key"])["id"]
-        fields = {
-            "title": limits.title(item.title),
-            "description": limits.text(item.description),
-            "criteria": limits.text(item.criteria),
-            "active_form": limits.line(item.active_form, 200)
-            if item.status == "in_progress"
-            else "",
-            "priority": item.priority,
-            "assignee_id": assignee_id,
+    cycle = _waiting_cycle(items)
+    if cycle:
+        where = next(i.where for i in items if i.external_id == cycle[0]) or source
+        shown = cycle if len(cycle) <= 8 else [*cycle[:4], "…", *cycle[-2:]]
+        raise CycleError(f"{where}: task {cycle[0]} waits on itself: {' -> '.join(shown)}")
+    with db.write() as tx:
+        b = tx.board(board)
+        tx.agent(b["id"], actor, b["key"])
+        _ensure_agents(tx, b, {i.assignee for i in items if i.assignee})
+        existing = {
+            r["external_id"]: r
+            for r in tx.conn.execute(
+                sa.select(task_t).where(
+                    task_t.c.board_id == b["id"], task_t.c.external_id.is_not(None)
+                )
+            ).mappings()
         }
-        if row is None:
-            task_id = self._insert_task(
-                tx,
-                b,
-                actor,
-                title=fields["title"],
-                description=fields["description"],
-                criteria=fields["criteria"],
-                priority=item.priority,
-                assignee=None,
+        touched: dict[str, int] = {}
+        for item in items:
+            touched[item.external_id] = _mirror_one(
+                tx, b, actor, item, existing.get(item.external_id)
             )
-            tx.conn.execute(
-                task_t.update()
-                .where(task_t.c.id == task_id)
-                .values(
-                    external_id=item.external_id,
-                    assignee_id=assignee_id,
-                    active_form=fields["active_form"],
-                    created_at=item.created_at or tx.now,
-                )
-            )
-            for author, text, at in item.comments:
-                tx.event(
-                    b["id"],
-                    task_id,
-                    limits.name(author, "comment author"),
-                    "note",
-                    "comment",
-                    limits.text(text),
-                    {"at": at.isoformat() if at else None},
-                )
-            row = tx.conn.execute(sa.select(task_t).where(task_t.c.id == task_id)).mappings().one()
-        else:
-            changed = {k: v for k, v in fields.items() if row[k] != v}
-            if changed:
+        for item in items:
+            task_id = touched[item.external_id]
+            for blocker in item.blocked_by:
+                tasks.link(tx, task_id, touched[blocker])
+            if item.parent:
                 tx.conn.execute(
                     task_t.update()
-                    .where(task_t.c.id == row["id"])
-                    .values(**changed, version=row["version"] + 1, updated_at=tx.now)
+                    .where(task_t.c.id == task_id)
+                    .values(parent_id=touched[item.parent])
                 )
-                tx.event(
-                    b["id"],
-                    row["id"],
-                    actor,
-                    "note",
-                    "sync",
-                    f"updated {', '.join(sorted(k.removesuffix('_id') for k in changed))}",
-                    {"source": "sync"},
-                )
-                row = (
-                    tx.conn.execute(sa.select(task_t).where(task_t.c.id == row["id"]))
-                    .mappings()
-                    .one()
-                )
-        if row["status"] != item.status:
-            self._force_status(tx, b, row, item.status, actor)
-        return int(row["id"])
+        return tasks.tasks_by_id(tx, list(touched.values()))
 
-    def _force_status(
-        self, tx: Tx, b: RowMapping, row: RowMapping, status: str, actor: str
-    ) -> None:
-        """Mirror a status the source tool already decided; recorded, not checked against moves."""
-        was = row["status"]
-        values: dict[str, Any] = {
-            "status": status,
-            "version": row["version"] + 1,
-            "updated_at": tx.now,
-        }
-        if status == "in_progress":
-            values["started_at"] = row["started_at"] or tx.now
-        if status in ("done", "cancelled"):
-            values["completed_at"] = tx.now
-        tx.conn.execute(task_t.update().where(task_t.c.id == row["id"]).values(**values))
-        tx.event(
-            b["id"],
-            row["id"],
-            actor,
-            "status",
-            status,
-            "mirrored from import",
-            {"from": was, "to": status, "verb": "sync"},
+
+def _ensure_agents(tx: Tx, b: StoredRow, names: set[str]) -> None:
+    have = set(
+        tx.conn.execute(sa.select(agent_t.c.name).where(agent_t.c.board_id == b["id"])).scalars()
+    )
+    for name in sorted(names - have):
+        tx.conn.execute(
+            agent_t.insert().values(
+                board_id=b["id"],
+                name=limits.name(name),
+                kind="agent",
+                skills=[],
+                role="imported",
+                active_form="",
+                created_at=tx.now,
+            )
         )
-        self._blocker_moved(tx, row["id"], was, status)
-        if status == "done":
-            knowledge.index_task(tx, row["id"], b["id"])
-        elif was == "done":
-            knowledge.unindex_task(tx, row["id"])
+
+
+def _mirror_one(tx: Tx, b: StoredRow, actor: str, item: Incoming, row: StoredRow | None) -> int:
+    assignee_id = None
+    if item.assignee:
+        assignee_id = tx.agent(b["id"], item.assignee, b["key"])["id"]
+    fields = {
+        "title": limits.title(item.title),
+        "description": limits.text(item.description),
+        "criteria": limits.text(item.criteria),
+        "active_form": limits.line(item.active_form, 200) if item.status == "in_progress" else "",
+        "priority": item.priority,
+        "assignee_id": assignee_id,
+    }
+    if row is None:
+        task_id = tasks.insert_task(
+            tx,
+            b,
+            actor,
+            title=fields["title"],
+            description=fields["description"],
+            criteria=fields["criteria"],
+            priority=item.priority,
+            assignee=None,
+        )
+        tx.conn.execute(
+            task_t.update()
+            .where(task_t.c.id == task_id)
+            .values(
+                external_id=item.external_id,
+                assignee_id=assignee_id,
+                active_form=fields["active_form"],
+                created_at=item.created_at or tx.now,
+            )
+        )
+        for author, text, at in item.comments:
+            tx.event(
+                b["id"],
+                task_id,
+                limits.name(author, "comment author"),
+                "note",
+                "comment",
+                limits.text(text),
+                {"at": at.isoformat() if at else None},
+            )
+        row = tx.conn.execute(sa.select(task_t).where(task_t.c.id == task_id)).mappings().one()
+    else:
+        changed = {k: v for k, v in fields.items() if row[k] != v}
+        if changed:
+            tx.conn.execute(
+                task_t.update()
+                .where(task_t.c.id == row["id"])
+                .values(**changed, version=row["version"] + 1, updated_at=tx.now)
+            )
+            tx.event(
+                b["id"],
+                row["id"],
+                actor,
+                "note",
+                "sync",
+                f"updated {', '.join(sorted(k.removesuffix('_id') for k in changed))}",
+                {"source": "sync"},
+            )
+            row = (
+                tx.conn.execute(sa.select(task_t).where(task_t.c.id == row["id"])).mappings().one()
+            )
+    if row["status"] != item.status:
+        _force_status(tx, b, row, item.status, actor)
+    return int(row["id"])
+
+
+def _force_status(tx: Tx, b: StoredRow, row: StoredRow, status: str, actor: str) -> None:
+    """Mirror a status the source tool already decided; recorded, not checked against moves."""
+    was = row["status"]
+    values: dict[str, Any] = {
+        "status": status,
+        "version": row["version"] + 1,
+        "updated_at": tx.now,
+    }
+    if status == "in_progress":
+        values["started_at"] = row["started_at"] or tx.now
+    if status in ("done", "cancelled"):
+        values["completed_at"] = tx.now
+    tx.conn.execute(task_t.update().where(task_t.c.id == row["id"]).values(**values))
+    tx.event(
+        b["id"],
+        row["id"],
+        actor,
+        "status",
+        status,
+        "mirrored from import",
+        {"from": was, "to": status, "verb": "sync"},
+    )
+    tasks.blocker_moved(tx, row["id"], was, status)
+    if status == "done":
+        knowledge.index_task(tx, row["id"], b["id"])
+    elif was == "done":
+        knowledge.unindex_task(tx, row["id"])

@@ -1,6 +1,6 @@
 """Native export and import of a whole board with its history, as one versioned JSON document.
 
-Import is all or nothing: the document is validated first and written in one transaction,
+Verbs here: export_board, import_board. Import is all or nothing: the document is validated first and written in one transaction,
 and a document from a newer format version is refused with a clear message.
 """
 
@@ -11,11 +11,11 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from agentdeck.core import knowledge, limits
-from agentdeck.core.base import DeckBase
+from agentdeck.core import budgets, knowledge, limits
 from agentdeck.core.errors import ValidationError
 from agentdeck.core.formats.documents import Doc
-from agentdeck.core.models import STATUSES, Board
+from agentdeck.core.models import METRICS, STATUSES, Board
+from agentdeck.core.storage.database import Database
 from agentdeck.core.storage.tables import (
     agent_t,
     board_t,
@@ -38,179 +38,174 @@ def _iso(value: datetime | None) -> str | None:
     return value.isoformat() if value is not None else None
 
 
-class PortabilityMixin(DeckBase):
-    def export_board(self, board: str | None = None) -> dict[str, Any]:
-        """The whole board (team, tasks, dependencies, events, usage, budgets, messages,
-        checkpoints) as a JSON-ready document in format `agentdeck-board` version 1."""
-        with self._read() as tx:
-            b = tx.board(board)
-            bid = b["id"]
-            agents = {
-                r["id"]: r
-                for r in tx.conn.execute(
-                    sa.select(agent_t).where(agent_t.c.board_id == bid)
-                ).mappings()
+def export_board(tx: Tx, board: str | None = None) -> dict[str, Any]:
+    """The whole board (team, tasks, dependencies, events, usage, budgets, messages,
+    checkpoints) as a JSON-ready document in format `agentdeck-board` version 1."""
+    b = tx.board(board)
+    bid = b["id"]
+    agents = {
+        r["id"]: r
+        for r in tx.conn.execute(sa.select(agent_t).where(agent_t.c.board_id == bid)).mappings()
+    }
+    tasks = (
+        tx.conn.execute(sa.select(task_t).where(task_t.c.board_id == bid).order_by(task_t.c.number))
+        .mappings()
+        .all()
+    )
+    keys = {r["id"]: task_key(b["key"], r["number"]) for r in tasks}
+
+    def name(agent_id: int | None) -> str | None:
+        return agents[agent_id]["name"] if agent_id in agents else None
+
+    def rows(table: sa.Table) -> list[sa.RowMapping]:
+        return list(
+            tx.conn.execute(
+                sa.select(table).where(table.c.board_id == bid).order_by(table.c.id)
+            ).mappings()
+        )
+
+    return {
+        "format": FORMAT,
+        "version": VERSION,
+        "exported_at": tx.now.isoformat(),
+        "board": {
+            "key": b["key"],
+            "name": b["name"],
+            "goal": b["goal"],
+            "due_at": _iso(b["due_at"]),
+            "lead": b["lead"],
+            "require_verification": b["require_verification"],
+            "lease_seconds": b["lease_seconds"],
+            "created_at": _iso(b["created_at"]),
+        },
+        "agents": [
+            {
+                "name": a["name"],
+                "kind": a["kind"],
+                "skills": list(a["skills"] or []),
+                "role": a["role"],
+                "supervisor": a["supervisor"],
+                "last_heartbeat": _iso(a["last_heartbeat"]),
+                "current_task": keys.get(a["current_task_id"]),
+                "active_form": a["active_form"],
+                "created_at": _iso(a["created_at"]),
             }
-            tasks = (
-                tx.conn.execute(
-                    sa.select(task_t).where(task_t.c.board_id == bid).order_by(task_t.c.number)
-                )
-                .mappings()
-                .all()
-            )
-            keys = {r["id"]: task_key(b["key"], r["number"]) for r in tasks}
-
-            def name(agent_id: int | None) -> str | None:
-                return agents[agent_id]["name"] if agent_id in agents else None
-
-            def rows(table: sa.Table) -> list[sa.RowMapping]:
-                return list(
-                    tx.conn.execute(
-                        sa.select(table).where(table.c.board_id == bid).order_by(table.c.id)
-                    ).mappings()
-                )
-
-            return {
-                "format": FORMAT,
-                "version": VERSION,
-                "exported_at": tx.now.isoformat(),
-                "board": {
-                    "key": b["key"],
-                    "name": b["name"],
-                    "goal": b["goal"],
-                    "due_at": _iso(b["due_at"]),
-                    "lead": b["lead"],
-                    "require_verification": b["require_verification"],
-                    "lease_seconds": b["lease_seconds"],
-                    "created_at": _iso(b["created_at"]),
-                },
-                "agents": [
-                    {
-                        "name": a["name"],
-                        "kind": a["kind"],
-                        "skills": list(a["skills"] or []),
-                        "role": a["role"],
-                        "supervisor": a["supervisor"],
-                        "last_heartbeat": _iso(a["last_heartbeat"]),
-                        "current_task": keys.get(a["current_task_id"]),
-                        "active_form": a["active_form"],
-                        "created_at": _iso(a["created_at"]),
-                    }
-                    for a in agents.values()
-                ],
-                "tasks": [
-                    {
-                        "key": keys[t["id"]],
-                        "title": t["title"],
-                        "description": t["description"],
-                        "criteria": t["criteria"],
-                        "priority": t["priority"],
-                        "skills": list(t["required_skills"] or []),
-                        "parent": keys.get(t["parent_id"]),
-                        "requires_approval": t["requires_approval"],
-                        "estimate_hours": t["estimate_hours"],
-                        "assignee": name(t["assignee_id"]),
-                        "status": t["status"],
-                        "active_form": t["active_form"],
-                        "result": t["result"],
-                        "verification": t["verification"],
-                        "verified": t["verified"],
-                        "escalation_reason": t["escalation_reason"],
-                        "version": t["version"],
-                        **{f: _iso(t[f]) for f in _TASK_TIMES},
-                    }
-                    for t in tasks
-                ],
-                "dependencies": [
-                    {"task": keys[d], "blocked_by": keys[bl]}
-                    for d, bl in tx.conn.execute(
-                        sa.select(dependency_t.c.task_id, dependency_t.c.blocker_id)
-                        .join(task_t, task_t.c.id == dependency_t.c.task_id)
-                        .where(task_t.c.board_id == bid)
-                        .order_by(dependency_t.c.task_id, dependency_t.c.blocker_id)
-                    )
-                ],
-                "events": [
-                    {
-                        "task": keys.get(e["task_id"]),
-                        "actor": e["actor"],
-                        "kind": e["kind"],
-                        "subkind": e["subkind"],
-                        "text": e["text"],
-                        "data": e["data"] or {},
-                        "created_at": _iso(e["created_at"]),
-                    }
-                    for e in rows(event_t)
-                ],
-                "usage": [
-                    {
-                        "task": keys.get(u["task_id"]),
-                        "agent": name(u["agent_id"]),
-                        "tokens_in": u["tokens_in"],
-                        "tokens_out": u["tokens_out"],
-                        "cost_usd": u["cost_usd"],
-                        "cpu_seconds": u["cpu_seconds"],
-                        "gpu_seconds": u["gpu_seconds"],
-                        "model": u["model"],
-                        "created_at": _iso(u["created_at"]),
-                    }
-                    for u in rows(usage_t)
-                ],
-                "budgets": [
-                    {
-                        "scope": r["scope"],
-                        "subject": r["subject"],
-                        "metric": r["metric"],
-                        "soft": r["soft"],
-                        "hard": r["hard"],
-                    }
-                    for r in rows(budget_t)
-                ],
-                "messages": [
-                    {
-                        "to": name(m["agent_id"]),
-                        "sender": m["sender"],
-                        "task": keys.get(m["task_id"]),
-                        "kind": m["kind"],
-                        "text": m["text"],
-                        "created_at": _iso(m["created_at"]),
-                        "read_at": _iso(m["read_at"]),
-                    }
-                    for m in rows(message_t)
-                ],
-                "checkpoints": [
-                    {
-                        "task": keys[c["task_id"]],
-                        "actor": c["actor"],
-                        "sha": c["sha"],
-                        "message": c["message"],
-                        "files": list(c["files"] or []),
-                        "created_at": _iso(c["created_at"]),
-                    }
-                    for c in rows(checkpoint_t)
-                ],
+            for a in agents.values()
+        ],
+        "tasks": [
+            {
+                "key": keys[t["id"]],
+                "title": t["title"],
+                "description": t["description"],
+                "criteria": t["criteria"],
+                "priority": t["priority"],
+                "skills": list(t["required_skills"] or []),
+                "parent": keys.get(t["parent_id"]),
+                "requires_approval": t["requires_approval"],
+                "estimate_hours": t["estimate_hours"],
+                "assignee": name(t["assignee_id"]),
+                "status": t["status"],
+                "active_form": t["active_form"],
+                "result": t["result"],
+                "verification": t["verification"],
+                "verified": t["verified"],
+                "escalation_reason": t["escalation_reason"],
+                "version": t["version"],
+                **{f: _iso(t[f]) for f in _TASK_TIMES},
             }
-
-    def import_board(
-        self, doc: Any, *, actor: str, key: str | None = None, rebase_time: bool = False
-    ) -> Board:
-        """Create a board from an exported document, history included, all or nothing.
-
-        `key` renames the board; `rebase_time` shifts every timestamp so the export moment
-        becomes now (used by the demo so a sample board's history ends today).
-        """
-        d = Doc(doc, "document")
-        fmt, version = d.get("format", str), d.get("version", int)
-        if fmt != FORMAT:
-            raise ValidationError(f"document: format is {fmt!r}, expected {FORMAT!r}")
-        if version > VERSION:
-            raise ValidationError(
-                f"document: format version {version} is newer than this agentdeck reads ({VERSION}); upgrade agentdeck"
+            for t in tasks
+        ],
+        "dependencies": [
+            {"task": keys[d], "blocked_by": keys[bl]}
+            for d, bl in tx.conn.execute(
+                sa.select(dependency_t.c.task_id, dependency_t.c.blocker_id)
+                .join(task_t, task_t.c.id == dependency_t.c.task_id)
+                .where(task_t.c.board_id == bid)
+                .order_by(dependency_t.c.task_id, dependency_t.c.blocker_id)
             )
-        now = self.now()
-        shift = now - d.time("exported_at") if rebase_time else timedelta(0)
-        with self._write() as tx:
-            return _Importer(tx, d, shift, actor).run(key)
+        ],
+        "events": [
+            {
+                "task": keys.get(e["task_id"]),
+                "actor": e["actor"],
+                "kind": e["kind"],
+                "subkind": e["subkind"],
+                "text": e["text"],
+                "data": e["data"] or {},
+                "created_at": _iso(e["created_at"]),
+            }
+            for e in rows(event_t)
+        ],
+        "usage": [
+            {
+                "task": keys.get(u["task_id"]),
+                "agent": name(u["agent_id"]),
+                "tokens_in": u["tokens_in"],
+                "tokens_out": u["tokens_out"],
+                "cost_usd": u["cost_usd"],
+                "cpu_seconds": u["cpu_seconds"],
+                "gpu_seconds": u["gpu_seconds"],
+                "model": u["model"],
+                "created_at": _iso(u["created_at"]),
+            }
+            for u in rows(usage_t)
+        ],
+        "budgets": [
+            {
+                "scope": r["scope"],
+                "subject": r["subject"],
+                "metric": r["metric"],
+                "soft": r["soft"],
+                "hard": r["hard"],
+            }
+            for r in rows(budget_t)
+        ],
+        "messages": [
+            {
+                "to": name(m["agent_id"]),
+                "sender": m["sender"],
+                "task": keys.get(m["task_id"]),
+                "kind": m["kind"],
+                "text": m["text"],
+                "created_at": _iso(m["created_at"]),
+                "read_at": _iso(m["read_at"]),
+            }
+            for m in rows(message_t)
+        ],
+        "checkpoints": [
+            {
+                "task": keys[c["task_id"]],
+                "actor": c["actor"],
+                "sha": c["sha"],
+                "message": c["message"],
+                "files": list(c["files"] or []),
+                "created_at": _iso(c["created_at"]),
+            }
+            for c in rows(checkpoint_t)
+        ],
+    }
+
+
+def import_board(
+    db: Database, doc: Any, *, actor: str, key: str | None = None, rebase_time: bool = False
+) -> Board:
+    """Create a board from an exported document, history included, all or nothing.
+
+    `key` renames the board; `rebase_time` shifts every timestamp so the export moment
+    becomes now (used by the demo so a sample board's history ends today).
+    """
+    d = Doc(doc, "document")
+    fmt, version = d.get("format", str), d.get("version", int)
+    if fmt != FORMAT:
+        raise ValidationError(f"document: format is {fmt!r}, expected {FORMAT!r}")
+    if version > VERSION:
+        raise ValidationError(
+            f"document: format version {version} is newer than this agentdeck reads ({VERSION}); upgrade agentdeck"
+        )
+    now = db.now()
+    shift = now - d.time("exported_at") if rebase_time else timedelta(0)
+    with db.write() as tx:
+        return _Importer(tx, d, shift, actor).run(key)
 
 
 class _Importer:
@@ -454,8 +449,6 @@ class _Importer:
             raise ValidationError("dependencies: they form a cycle; a task cannot wait on itself")
 
     def _budgets(self) -> None:
-        from agentdeck.core.budgets import SCOPES, _used_sum
-
         seen: set[tuple[str, str, str]] = set()
         for item in self.doc.list("budgets"):
             scope, subject, metric = (
@@ -463,12 +456,7 @@ class _Importer:
                 item.opt("subject", str, ""),
                 item.get("metric", str),
             )
-            if scope not in SCOPES or metric not in (
-                "tokens",
-                "cost_usd",
-                "cpu_hours",
-                "gpu_hours",
-            ):
+            if scope not in budgets.SCOPES or metric not in METRICS:
                 raise ValidationError(f"{item.path}: unknown scope {scope!r} or metric {metric!r}")
             where: list[Any] = [usage_t.c.board_id == self.bid]
             if scope == "agent":
@@ -482,7 +470,8 @@ class _Importer:
                 )
             seen.add((scope, subject, metric))
             used = float(
-                self.tx.conn.execute(sa.select(_used_sum(metric)).where(*where)).scalar() or 0.0
+                self.tx.conn.execute(sa.select(budgets.used_sum(metric)).where(*where)).scalar()
+                or 0.0
             )
             soft, hard = item.opt("soft", float, None), item.opt("hard", float, None)
             self.tx.conn.execute(

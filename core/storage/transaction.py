@@ -6,6 +6,7 @@ paper trail lands atomically with the change itself.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -16,6 +17,10 @@ from agentdeck.core import limits
 from agentdeck.core.errors import NotFoundError, ValidationError
 from agentdeck.core.storage.prepared import Prepared, Row
 from agentdeck.core.storage.tables import agent_t, board_t, event_t, task_t
+
+# A stored row read by column name, from either path: the driver-level `Prepared` statements
+# (a plain mapping) or SQLAlchemy's `RowMapping` (whose keys may also be columns, hence `Any`).
+StoredRow = Mapping[Any, Any]
 
 EVENT_ORDER_LOCK = 0x61676576  # "agev": PostgreSQL advisory lock held while appending events
 
@@ -64,7 +69,7 @@ _EVENT_INSERT = Prepared(event_t.insert())
 
 @dataclass
 class Tx:
-    """The state of one transaction; `Deck._write()` and `Deck._read()` make these."""
+    """The state of one transaction; `Database.write()` and `Database.read()` make these."""
 
     conn: sa.Connection
     now: datetime

@@ -16,7 +16,7 @@ from tests.concurrency import harness
 
 def hold_write(db: str, holding: Event, release: Event) -> None:
     """Open a write transaction and keep it open until told to let go."""
-    with Deck.open(db) as deck, deck._write():
+    with Deck.open(db) as deck, deck._db.write():
         holding.set()
         release.wait(60)
 

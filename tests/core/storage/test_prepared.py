@@ -36,7 +36,7 @@ def board(deck: Deck) -> Deck:
 
 def test_rows_match_sqlalchemy_with_times_json_and_booleans(board: Deck) -> None:
     statement = sa.select(task_t).where(task_t.c.id <= sa.bindparam("p_max")).order_by(task_t.c.id)
-    with board._read() as tx:
+    with board._db.read() as tx:
         expected = sqlalchemy_rows(tx.conn, statement, {"p_max": 5})
         got = Prepared(statement).rows(tx.conn, {"p_max": 5})
     assert got == expected and len(got) == 5
@@ -51,7 +51,7 @@ def test_expanding_and_literal_in_lists(board: Deck) -> None:
         task_t.c.status.not_in(("done", "cancelled")),
     )
     prepared = Prepared(statement)
-    with board._read() as tx:
+    with board._db.read() as tx:
         for ids in ([1], [1, 3, 5], [2, 4], []):
             expected = sqlalchemy_rows(tx.conn, statement, {"p_ids": ids})
             assert prepared.rows(tx.conn, {"p_ids": ids}) == expected
@@ -60,7 +60,7 @@ def test_expanding_and_literal_in_lists(board: Deck) -> None:
 def test_insert_values_come_from_the_parameter_names(board: Deck) -> None:
     insert = Prepared(event_t.insert().returning(event_t.c.id, event_t.c.data))
     now = datetime(2026, 1, 2, 3, 4, 5, 678901, tzinfo=UTC)
-    with board._write() as tx:
+    with board._db.write() as tx:
         row = insert.first(
             tx.conn,
             {
@@ -89,7 +89,7 @@ def test_update_counts_changed_rows_and_textual_sql_reads_by_position(board: Dec
     bump = Prepared(
         task_t.update().where(task_t.c.id == sa.bindparam("p_id"), task_t.c.version == 1)
     )
-    with board._write() as tx:
+    with board._db.write() as tx:
         assert bump.run(tx.conn, {"p_id": 2, "priority": 0}) == 1
         assert bump.run(tx.conn, {"p_id": 999, "priority": 0}) == 0
         counted = Prepared(
@@ -102,7 +102,7 @@ def test_update_counts_changed_rows_and_textual_sql_reads_by_position(board: Dec
 
 def test_driver_errors_are_wrapped_like_sqlalchemys(board: Deck) -> None:
     broken = Prepared(sa.text("SELECT no_such_column FROM task"))
-    with pytest.raises(sa.exc.DBAPIError), board._read() as tx:
+    with pytest.raises(sa.exc.DBAPIError), board._db.read() as tx:
         broken.rows(tx.conn)
 
 
@@ -115,7 +115,7 @@ def test_cursor_events_still_fire(board: Deck) -> None:
     statement = Prepared(sa.select(task_t.c.id).where(task_t.c.id == sa.bindparam("p_id")))
     sa.event.listen(board.engine, "before_cursor_execute", before)
     try:
-        with board._read() as tx:
+        with board._db.read() as tx:
             assert statement.scalar(tx.conn, {"p_id": 1}) == 1
     finally:
         sa.event.remove(board.engine, "before_cursor_execute", before)

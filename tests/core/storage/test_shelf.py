@@ -24,7 +24,7 @@ def sqlite_deck(tmp_path: Path) -> Deck:
 
 
 def driver_of(deck: Deck, *, write: bool) -> sqlite3.Connection:
-    with deck._write() if write else deck._read() as tx:
+    with deck._db.write() if write else deck._db.read() as tx:
         driver = tx.conn.connection.driver_connection
         assert isinstance(driver, sqlite3.Connection) and driver.in_transaction
         return driver
@@ -38,7 +38,7 @@ def test_transactions_reuse_one_open_connection(sqlite_deck: Deck) -> None:
 
 
 def test_a_nested_transaction_takes_another_connection(sqlite_deck: Deck) -> None:
-    with sqlite_deck._read() as outer:
+    with sqlite_deck._db.read() as outer:
         inner = driver_of(sqlite_deck, write=True)
         assert inner is not outer.conn.connection.driver_connection
     assert sqlite_deck.get_task("WEB-1").title == "Build it"
@@ -59,21 +59,21 @@ def test_a_statement_through_sqlalchemy_inside_joins_the_driver_transaction(
     sqlite_deck: Deck,
 ) -> None:
     """SQLAlchemy's own autobegin must not start a second transaction (SQLite would refuse)."""
-    with sqlite_deck._write() as tx:
+    with sqlite_deck._db.write() as tx:
         tx.conn.exec_driver_sql("UPDATE task SET priority = 0")
         assert tx.conn.in_transaction()
     assert sqlite_deck.get_task("WEB-1").priority == 0
-    with sqlite_deck._read() as tx:
+    with sqlite_deck._db.read() as tx:
         assert not tx.conn.in_transaction()  # SQLAlchemy's bookkeeping was reset in between
         assert tx.conn.exec_driver_sql("SELECT priority FROM task").scalar() == 0
 
 
 def _write_in_child(queue: multiprocessing.Queue) -> None:  # type: ignore[type-arg]
     deck = _inherited
-    shelf = deck._shelf
+    shelf = deck._db.shelf
     assert shelf is not None
     inherited = [c.connection.driver_connection for c in shelf._idle]  # kept alive to compare
-    with deck._write() as tx:
+    with deck._db.write() as tx:
         fresh = all(tx.conn.connection.driver_connection is not d for d in inherited)
     deck.log("WEB-1", f"from child {os.getpid()}", actor="hana")
     queue.put((len(inherited), fresh))

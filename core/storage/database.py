@@ -1,26 +1,24 @@
-"""The part of `Deck` every verb stands on: the engine, the clock, and transactions."""
+"""The database every verb stands on: the engine, the clock, and short transactions.
+
+`Database.write()` and `Database.read()` hand out a `Tx`; the domain functions take that `Tx`
+and `Deck` composes them. Built from an engine and a clock (`Deck.open` makes the engine).
+"""
 
 from __future__ import annotations
 
-import os
-import re
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
 
 import sqlalchemy as sa
 
-from agentdeck.core.errors import NotFoundError, PermissionDeniedError, SchemaError, ValidationError
 from agentdeck.core.storage import dialect
 from agentdeck.core.storage.engine import (
     WRITE_OPTION,
     WaitWatcher,
     begin_sqlite,
     engine_timeout,
-    make_engine,
-    resolve_url,
     sqlite_path,
     translate_busy,
     watch_write_waits,
@@ -39,59 +37,28 @@ def system_clock() -> datetime:
     return datetime.now(UTC)
 
 
-class DeckBase:
-    """Owns the engine and hands out short transactions; verbs live in the mixins."""
+class Database:
+    """Owns the engine and hands out short transactions, each a `Tx` read at one clock time."""
 
     def __init__(self, engine: sa.Engine, *, clock: Clock | None = None, migrate: bool = True):
         self._engine = engine
         self._clock: Clock = clock or system_clock
-        self._pg = engine.dialect.name == "postgresql"
-        # Said once, by whoever opened the deck: SQLite on a filesystem where WAL is unsafe.
-        self.warnings: tuple[str, ...] = database_warnings(sqlite_path(engine))
-        self._timeout = engine_timeout(engine)  # what a busy error says it waited
         path = sqlite_path(engine)
+        # Said once, by whoever opened the deck: SQLite on a filesystem where WAL is unsafe.
+        self.warnings: tuple[str, ...] = database_warnings(path)
+        self._timeout = engine_timeout(engine)  # what a busy error says it waited
         self._wal_guard = (
             WalGuard(path, self._timeout) if path and path.name != ":memory:" else None
         )
         # SQLite: connections stay open between transactions (see `agentdeck.core.storage.sqlite_connections`).
         self._shelf = (
             None
-            if self._pg
+            if engine.dialect.name == "postgresql"
             else Shelf(engine, lambda driver, write: begin_sqlite(engine, driver, write))
         )
         if migrate:
             with translate_busy(self._timeout):
                 ensure_schema(engine)
-
-    @classmethod
-    def open(
-        cls,
-        target: str | os.PathLike[str] | None = None,
-        *,
-        create: bool = False,
-        clock: Clock | None = None,
-        timeout: float | None = None,
-    ):  # type: ignore[no-untyped-def]
-        """Open the database at a path or URL (default: `AGENTDECK_DB`, then the nearest
-        `.agentdeck/board.db`); `create=True` makes a new SQLite file if there is none."""
-        try:
-            url = resolve_url(target, create=create)
-        except RuntimeError as exc:  # `~name` for a user with no home directory
-            raise NotFoundError(f"cannot find the database: {exc}") from None
-        try:
-            engine = make_engine(url, timeout=timeout)
-        except (sa.exc.ArgumentError, TypeError):  # a URL no driver takes, or `sqlite://`
-            shown = re.sub(r"//([^/:@]*):[^/@]*@", r"//\1:***@", url)
-            raise ValidationError(
-                f"cannot use {shown[:100]!r} as a database; pass a file path or a "
-                "postgresql+psycopg:// URL"
-            ) from None
-        try:
-            return cls(engine, clock=clock)
-        except sa.exc.DBAPIError as exc:  # a directory, a file that is not a database, no server
-            engine.dispose()
-            where = engine.url.render_as_string(hide_password=True)
-            raise SchemaError(f"cannot open the database {where}: {exc.orig}") from None
 
     @property
     def engine(self) -> sa.Engine:
@@ -103,18 +70,26 @@ class DeckBase:
 
     @property
     def path(self) -> Path | None:
-        """The SQLite file behind this deck, or None on PostgreSQL."""
+        """The SQLite file behind this database, or None on PostgreSQL."""
         return sqlite_path(self._engine)
 
-    def close(self) -> None:
-        if self._shelf is not None:
-            self._shelf.close()
-        self._engine.dispose()
+    @property
+    def shelf(self) -> Shelf | None:
+        """SQLite's connections kept open between transactions; None on PostgreSQL."""
+        return self._shelf
 
     @property
     def timeout(self) -> float:
         """Seconds a call waits for another writer's lock before `DatabaseBusyError`."""
         return self._timeout
+
+    def now(self) -> datetime:
+        return self._clock()
+
+    def close(self) -> None:
+        if self._shelf is not None:
+            self._shelf.close()
+        self._engine.dispose()
 
     def watch_write_waits(self, watcher: WaitWatcher | None) -> None:
         """Have `watcher(True)` called (from the writing thread) when a write starts waiting for
@@ -122,17 +97,8 @@ class DeckBase:
         SQLite only: the console uses it to say it is waiting instead of looking frozen."""
         watch_write_waits(self._engine, watcher)
 
-    def __enter__(self):  # type: ignore[no-untyped-def]
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.close()
-
-    def now(self) -> datetime:
-        return self._clock()
-
     @contextmanager
-    def _write(self) -> Iterator[Tx]:
+    def write(self) -> Iterator[Tx]:
         """A write transaction (`BEGIN IMMEDIATE` on SQLite) that appends its events on commit."""
         with translate_busy(self._timeout), writer_turn(self._engine):
             if self._shelf is not None:
@@ -152,7 +118,7 @@ class DeckBase:
                     dialect.notify(conn, tx.notify_boards)
 
     @contextmanager
-    def _read(self) -> Iterator[Tx]:
+    def read(self) -> Iterator[Tx]:
         """A read-only snapshot, closed as soon as the caller is done (WAL checkpoints can run)."""
         with translate_busy(self._timeout):
             if self._shelf is not None:
@@ -161,23 +127,3 @@ class DeckBase:
                 return
             with self._engine.connect() as conn, conn.begin():
                 yield Tx(conn, self._clock())
-
-    @staticmethod
-    def _require_human_or_lead(tx: Tx, b: Any, actor: str, doing: str) -> None:
-        """Refuse `actor` unless it is a human on the board or the board's lead agent."""
-        who = tx.agent(b["id"], actor, b["key"])
-        if who["kind"] != "human" and b["lead"] != actor:
-            raise PermissionDeniedError(
-                f"only a human or the board's lead may {doing}; {actor} is neither"
-            )
-
-    @staticmethod
-    def _require_human(tx: Tx, board_id: int, actor: str, doing: str, board_key: str = ""):  # type: ignore[no-untyped-def]
-        """The human agent row for `actor`, or `PermissionDeniedError`."""
-        row = tx.agent(board_id, actor, board_key)
-        if row["kind"] != "human":
-            raise PermissionDeniedError(
-                f"only a human may {doing}; {actor} is an agent "
-                "(humans are added with `agentdeck agent add NAME --human`)"
-            )
-        return row

@@ -1,0 +1,177 @@
+"""Claiming work: the atomic claim of the best ready task, leases and their renewal, and
+the sweep that returns a lapsed lease's task to the queue.
+
+Verbs here: claim, expire_leases, heartbeat. `expire` is the sweep itself, which claims and
+refused late updates run.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Any
+
+import sqlalchemy as sa
+
+from agentdeck.core import budgets, inbox, knowledge, lifecycle, moves, tasks
+from agentdeck.core.errors import InvalidTransitionError
+from agentdeck.core.models import Claim
+from agentdeck.core.storage.claim_statement import claim_statement
+from agentdeck.core.storage.database import Database
+from agentdeck.core.storage.prepared import Prepared
+from agentdeck.core.storage.tables import UTCDateTime, agent_t, budget_t, task_t
+from agentdeck.core.storage.transaction import StoredRow, Tx, split_key, task_key
+
+# Statements the hot verbs run, built once (building and cache-keying a statement costs more
+# than running it); "p_" names keep bind parameters apart from the columns an UPDATE sets.
+_ANY_EXHAUSTED_TASK = Prepared(
+    sa.select(budget_t.c.id)
+    .where(
+        budget_t.c.board_id == sa.bindparam("p_board_id"),
+        budget_t.c.scope == "task",
+        budget_t.c.hard_hit,
+    )
+    .limit(1)
+)
+# On PostgreSQL two claims may sweep at once: each locks the lapsed tasks it expires and skips
+# those another sweep holds, instead of failing its claim on their version check. SQLite
+# serialises writers and renders no FOR UPDATE.
+_LAPSED = Prepared(
+    sa.select(task_t)
+    .where(
+        task_t.c.status == "in_progress",
+        task_t.c.lease_expires_at < sa.bindparam("p_now", type_=UTCDateTime),
+        task_t.c.board_id == sa.bindparam("p_board_id"),
+    )
+    .with_for_update(skip_locked=True)
+)
+_CLAIMED_BY = Prepared(
+    agent_t.update()
+    .where(agent_t.c.id == sa.bindparam("p_agent_id"))
+    .values(
+        current_task_id=sa.bindparam("p_task_id"),
+        active_form="",
+        last_heartbeat=sa.bindparam("p_now", type_=UTCDateTime),
+    )
+)
+
+
+def claim(
+    db: Database, actor: str, *, board: str | None = None, key: str | None = None
+) -> Claim | None:
+    """Atomically take the best ready task for `actor` (or the task `key`), or None.
+
+    Best means assigned to the agent first, then unassigned tasks whose required skills it
+    has, by priority then age. Returns the task with the agent's unread inbox and the three
+    most similar finished tasks.
+    """
+    with db.write() as tx:
+        if key:
+            wanted, b = tx.task(key)
+            key = task_key(b["key"], wanted["number"])
+        else:
+            b = tx.board(board)
+        a = tx.agent(b["id"], actor, b["key"])
+        expire(tx, b)
+        budgets.claim_block(tx, b["id"], actor, key)
+        row = _claim_row(tx, b, a, key)
+        if row is None:
+            return None
+        _CLAIMED_BY.run(tx.conn, {"p_agent_id": a["id"], "p_task_id": row["id"], "p_now": tx.now})
+        tx.event(
+            b["id"],
+            row["id"],
+            actor,
+            "claimed",
+            "in_progress",
+            "",
+            {"from": "pending", "to": "in_progress", "verb": "claim"},
+        )
+        task = tasks.tasks_by_id(tx, [row["id"]])[0]
+        messages = inbox.unread(tx, b["key"], a["id"], actor, mark_read=True)
+        task_id, board_id = row["id"], b["id"]
+    # Ranking the finished tasks reads the whole knowledge index: do it after the commit,
+    # so every other agent's write is not kept waiting on it.
+    with db.read() as tx:
+        similar = knowledge.similar_to(tx, task_id, board_id, 3)
+    return Claim(task=task, inbox=tuple(messages), similar=tuple(similar))
+
+
+def _claim_row(tx: Tx, b: StoredRow, a: StoredRow, key: str | None) -> StoredRow | None:
+    """One atomic UPDATE … RETURNING that moves the chosen ready task to in progress."""
+    params: dict[str, Any] = {
+        "p_board_id": b["id"],
+        "p_agent_id": a["id"],
+        "p_lease": tx.now + timedelta(seconds=b["lease_seconds"]),
+        "p_now": tx.now,
+    }
+    if key is not None:
+        params["p_number"] = split_key(key)[1]
+        exhausted = False
+    else:
+        exhausted = _has_exhausted_task_budget(tx, b["id"])
+        params["p_key_prefix"] = f"{b['key']}-"
+    statement = claim_statement(
+        tx.conn, tuple(a["skills"]), by_key=key is not None, exhausted=exhausted
+    )
+    row = statement.first(tx.conn, params)
+    if row is None and key is not None:
+        task, _ = tx.task(key)
+        if task["status"] != "pending":
+            raise lifecycle.refused("claim", task_key(b["key"], task["number"]), task["status"])
+        if task["open_deps"]:
+            raise InvalidTransitionError(
+                f"cannot claim {key.upper()}: it waits on unfinished tasks"
+            )
+        raise InvalidTransitionError(f"cannot claim {key.upper()}: it is assigned to someone else")
+    return row
+
+
+def _has_exhausted_task_budget(tx: Tx, board_id: int) -> bool:
+    return _ANY_EXHAUSTED_TASK.first(tx.conn, {"p_board_id": board_id}) is not None
+
+
+def expire(tx: Tx, b: StoredRow) -> list[str]:
+    """Return every in-progress task of the board whose lease ran out to the queue."""
+    rows = _LAPSED.rows(tx.conn, {"p_now": tx.now, "p_board_id": b["id"]})
+    keys = []
+    for task in rows:
+        holder = tx.agent_name(task["assignee_id"]) or "?"
+        key = task_key(b["key"], task["number"])
+        moves.move(
+            tx,
+            task,
+            b,
+            "expire",
+            "agentdeck",
+            text=f"lease of {holder} expired",
+            data={"holder": holder},
+            values={"assignee_id": None},
+        )
+        keys.append(key)
+    return keys
+
+
+def expire_leases(tx: Tx, board: str | None = None) -> list[str]:
+    """Sweep expired leases now (claims also do this); returns the keys sent back."""
+    return expire(tx, tx.board(board))
+
+
+def heartbeat(tx: Tx, actor: str, *, board: str | None = None) -> list[str]:
+    """Say the agent is alive and renew the leases of the tasks it holds; returns their keys."""
+    b = tx.board(board)
+    a = tx.agent(b["id"], actor, b["key"])
+    tx.conn.execute(agent_t.update().where(agent_t.c.id == a["id"]).values(last_heartbeat=tx.now))
+    held = (
+        task_t.c.assignee_id == a["id"],
+        task_t.c.status == "in_progress",
+        task_t.c.lease_expires_at >= tx.now,
+    )
+    tx.conn.execute(
+        task_t.update()
+        .where(*held)
+        .values(lease_expires_at=tx.now + timedelta(seconds=b["lease_seconds"]))
+    )
+    numbers = tx.conn.execute(
+        sa.select(task_t.c.number).where(*held).order_by(task_t.c.number)
+    ).scalars()
+    return [task_key(b["key"], n) for n in numbers]
