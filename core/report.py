@@ -12,20 +12,16 @@ from datetime import datetime, timedelta
 
 from agentdeck.core import boards, budgets, metrics, tasks
 from agentdeck.core.models import BudgetStatus, Task
+from agentdeck.core.safe_text import dropped
 from agentdeck.core.storage.database import Database
 
 _MD_SPECIAL = re.compile(r"([\\`*_{}\[\]()<>#+!|~])")
-# C0 and C1 controls and DEL, and the bidi overrides and isolates that reorder what a reader
-# sees ("Trojan Source"): dropped from agent text.
-_CONTROL = re.compile(
-    r"[\x00-\x08\x0b-\x1f\x7f-\x9f" r"\u202a-\u202e\u2066-\u2069\u200e\u200f\u061c]"
-)
 
 
 def md(text: str, limit: int = 160) -> str:
-    """Untrusted text as one literal markdown line: controls and bidi overrides dropped,
-    syntax escaped, capped."""
-    flat = " ".join(_CONTROL.sub("", text).split())
+    """Untrusted text as one literal markdown line: the characters of `safe_text.UNSAFE`
+    dropped, syntax escaped, capped."""
+    flat = " ".join(dropped(text).split())
     if len(flat) > limit:
         flat = flat[: limit - 1] + "…"
     return _MD_SPECIAL.sub(r"\\\1", flat)
