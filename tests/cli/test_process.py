@@ -137,6 +137,36 @@ def test_events_follow_json_is_one_object_per_line(web: str, deck: Deck) -> None
     assert code == 0
 
 
+def test_events_follow_stops_cleanly_on_ctrl_c_in_the_middle_of_its_queries(
+    web: str, deck: Deck
+) -> None:
+    """Ctrl-C while the follower is busy (a writer keeps it querying) still ends it with exit 0
+    and nothing on stderr. It used to land inside a PostgreSQL query now and then: psycopg
+    turned it into a "query cancelled" error, which the follower took for a lost connection
+    and carried on (never stopping), or reported as an unexpected error."""
+    deck.claim("coder")
+    writing = threading.Event()
+    stop_writing = threading.Event()
+
+    def write() -> None:
+        while not stop_writing.is_set():
+            deck.log("WEB-1", "busy", actor="coder")
+            writing.set()
+
+    writer = threading.Thread(target=write, daemon=True)
+    writer.start()
+    try:
+        for round_ in range(6):
+            with running("events", "--follow", "--json", "--limit", "1") as (process, lines):
+                next_line_with(lines, '"busy"')
+                time.sleep(0.05 * round_)  # a different moment of the follower's loop each round
+                code, stderr = interrupt(process)
+            assert (code, stderr) == (0, ""), f"round {round_}"
+    finally:
+        stop_writing.set()
+        writer.join(timeout=DEADLINE_S)
+
+
 def test_import_claude_watch_mirrors_changes(web: str, tmp_path: Path, deck: Deck) -> None:
     folder = tmp_path / "team"
     folder.mkdir()

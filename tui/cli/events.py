@@ -19,8 +19,11 @@ from agentdeck.tui.cli.context import (
     deck_command,
 )
 from agentdeck.tui.cli.output import print_json
+from agentdeck.tui.cli.stopping import stop_on_interrupt
 
 if TYPE_CHECKING:
+    import threading
+
     from agentdeck.core import Deck
     from agentdeck.core.models import Event
 
@@ -55,13 +58,11 @@ def events(
         print_json([e.to_dict() for e in _pages(deck, cursor, board_key)])
         return
     show = _printer(s.json)
-    try:
-        cursor = _drain(deck, cursor, board_key, show)
+    with stop_on_interrupt() as stop:
+        cursor = _drain(deck, cursor, board_key, show, stop)
         if follow:
-            for _ in _wake_ups(deck, cursor):
-                cursor = _drain(deck, cursor, board_key, show)
-    except KeyboardInterrupt:
-        return
+            for _ in _wake_ups(deck, cursor, stop):
+                cursor = _drain(deck, cursor, board_key, show, stop)
 
 
 def _pages(deck: Deck, cursor: int, board: str | None) -> Iterator[Event]:
@@ -74,9 +75,13 @@ def _pages(deck: Deck, cursor: int, board: str | None) -> Iterator[Event]:
         cursor = page[-1].id
 
 
-def _drain(deck: Deck, cursor: int, board: str | None, show: Callable[[Event], None]) -> int:
-    """Print everything after `cursor`; return the new cursor."""
+def _drain(
+    deck: Deck, cursor: int, board: str | None, show: Callable[[Event], None], stop: threading.Event
+) -> int:
+    """Print everything after `cursor` (until Ctrl-C); return the new cursor."""
     for event in _pages(deck, cursor, board):
+        if stop.is_set():
+            break
         show(event)
         cursor = event.id
     return cursor
@@ -91,22 +96,24 @@ def _printer(as_json: bool) -> Callable[[Event], None]:
     return lambda event: show(rich_views.event_line(event))
 
 
-def _wake_ups(deck: Deck, seen: int) -> Iterator[None]:
+def _wake_ups(deck: Deck, seen: int, stop: threading.Event) -> Iterator[None]:
     """Yield whenever the max event id grows past `seen` (checked on file events and every
     0.5 s); starting from the printed cursor, a write that lands before watching starts is
     still caught."""
-    for _ in _hints(deck):
+    for _ in _hints(deck, stop):
+        if stop.is_set():
+            return
         latest = deck.max_event_id()
         if latest > seen:
             seen = latest
             yield
 
 
-def _hints(deck: Deck) -> Iterator[None]:
+def _hints(deck: Deck, stop: threading.Event) -> Iterator[None]:
     """Wake-ups that something may have changed: file events, notifications, or a timeout."""
     path = deck.path
     if path is None:
-        yield from _notifications(deck)
+        yield from _notifications(deck, stop)
         return
     from watchfiles import watch
 
@@ -118,17 +125,18 @@ def _hints(deck: Deck) -> Iterator[None]:
         step=10,
         rust_timeout=int(POLL_S * 1000),
         yield_on_timeout=True,
+        stop_event=stop,
     ):
         yield
 
 
-def _notifications(deck: Deck) -> Iterator[None]:
+def _notifications(deck: Deck, stop: threading.Event) -> Iterator[None]:
     """PostgreSQL: wake on NOTIFY, or every 0.5 s if notifications are lost."""
     from agentdeck.core.storage.listen import ChangeListener
 
     listener = ChangeListener(deck.engine)
     try:
-        while True:
+        while not stop.is_set():
             listener.wait(POLL_S)
             yield
     finally:

@@ -14,6 +14,7 @@ from agentdeck.tui.cli.context import (
 )
 from agentdeck.tui.cli.errors import CliError
 from agentdeck.tui.cli.output import print_json, safe, say, warn
+from agentdeck.tui.cli.stopping import stop_on_interrupt
 
 if TYPE_CHECKING:
     from agentdeck.core.models import Task
@@ -144,20 +145,18 @@ def _mirror(s: Session, source: str, path: str, watch: bool) -> None:
 
     # File events are hints; the directory's state decides. The 1 s timeout also covers
     # changes made before the watcher started and filesystems without notifications.
-    try:
+    with stop_on_interrupt() as stop:
         for _ in watch_changes(
-            path, debounce=200, step=50, rust_timeout=1000, yield_on_timeout=True
+            path, debounce=200, step=50, rust_timeout=1000, yield_on_timeout=True, stop_event=stop
         ):
             state = _directory_state(path)
-            if state == seen:
+            if stop.is_set() or state == seen:
                 continue
             seen = state
             try:
                 _imported(s, source, run(path, actor=actor, board=board))
             except DeckError as exc:  # e.g. a file caught half-written: wait for the next change
                 warn(f"not mirrored yet: {exc.message}")
-    except KeyboardInterrupt:
-        return
 
 
 def _directory_state(path: str) -> tuple[tuple[str, int, int], ...]:
