@@ -41,9 +41,13 @@ def test_every_command_is_reachable() -> None:
 @sqlite_only  # help never opens the database
 @pytest.mark.parametrize("path", ALL_PATHS, ids=lambda p: " ".join(p) or "agentdeck")
 def test_help_shows_an_example(cli, db: str, path: tuple[str, ...]) -> None:
+    """Help ends with an example, and flags (`--json`, `--help`) show as plain flags, with no
+    `<bool>` that reads as if they took a value."""
     ran = cli(*path, "--help", env={"COLUMNS": "200"})
     assert ran.exit_code == 0, ran.stderr
     assert "Example: agentdeck" in ran.stdout
+    assert "--help" in ran.stdout
+    assert "<bool>" not in ran.stdout
 
 
 @pytest.mark.parametrize(

@@ -21,6 +21,7 @@ import typer
 
 from agentdeck.tui.cli.context import ActorOption, BoardOption, DbOption, JsonOption, before_command
 from agentdeck.tui.cli.errors import DeckGroup
+from agentdeck.tui.cli.help_display import DeckCommand, DeckSubgroup, plain_flags_in
 
 SETUP = "Setting up"
 TASKS = "Tasks and the library"
@@ -113,9 +114,9 @@ def build_app(only: str | None = None) -> typer.Typer:
         module, _, attribute = target.partition(":")
         found = getattr(importlib.import_module(module), attribute)
         if isinstance(found, typer.Typer):
-            app.add_typer(found, name=name, rich_help_panel=panel)
+            app.add_typer(plain_flags_in(found), name=name, rich_help_panel=panel, cls=DeckSubgroup)
         else:
-            app.command(name, rich_help_panel=panel)(found)
+            app.command(name, rich_help_panel=panel, cls=DeckCommand)(found)
     return app
 
 

@@ -15,6 +15,8 @@ from typing import Any
 import typer
 from typer.core import TyperGroup
 
+from agentdeck.tui.cli.help_display import PlainFlags
+
 EXIT_OK = 0
 EXIT_USAGE = 1
 EXIT_REFUSED = 2
@@ -81,8 +83,9 @@ def warn(message: str) -> None:
     sys.stderr.flush()
 
 
-class DeckGroup(TyperGroup):
-    """The root command group: runs Click without its own error printing, then reports."""
+class DeckGroup(PlainFlags, TyperGroup):
+    """The root command group: runs Click without its own error printing, then reports; its
+    flags show plainly in help, like every command's (`help_display`)."""
 
     def main(  # type: ignore[override]
         self,
