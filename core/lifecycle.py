@@ -53,6 +53,22 @@ EDITS: dict[str, tuple[str, ...]] = {
 
 _VERB_NAMES = {"complete": "done", "set_priority": "priority"}
 
+# Each stored status as it reads after "it is": messages put statuses in sentences.
+STATUS_WORDS: dict[str, str] = {
+    "pending": "pending",
+    "in_progress": "in progress",
+    "review": "in review",
+    "escalated": "escalated",
+    "done": "done",
+    "failed": "failed",
+    "cancelled": "cancelled",
+}
+
+
+def status_words(status: str) -> str:
+    """`status` in words for a sentence: "in review", not "review"; "in progress", not "in_progress"."""
+    return STATUS_WORDS.get(status, status.replace("_", " "))
+
 
 def allowed_verbs(status: str) -> list[str]:
     """The user-facing verbs a task in `status` accepts, for error messages and the TUI."""
@@ -78,5 +94,5 @@ def check_edit(verb: str, key: str, status: str) -> None:
 def refused(verb: str, key: str, status: str) -> InvalidTransitionError:
     allowed = ", ".join(allowed_verbs(status)) or "nothing (it is closed)"
     return InvalidTransitionError(
-        f"cannot {verb.replace('_', ' ')} {key}: it is {status}; allowed: {allowed}"
+        f"cannot {verb.replace('_', ' ')} {key}: it is {status_words(status)}; allowed: {allowed}"
     )

@@ -54,7 +54,7 @@ def check_version(task: StoredRow, key: str, expected_version: int | None) -> No
     if expected_version is not None and expected_version != task["version"]:
         raise ConflictError(
             f"{key} changed since you saw it (now version {task['version']}, you had "
-            f"{expected_version}; it is {task['status']}); reload and try again"
+            f"{expected_version}; it is {lifecycle.status_words(task['status'])}); reload and try again"
         )
 
 

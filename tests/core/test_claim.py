@@ -103,7 +103,7 @@ def test_claim_by_key(web: Deck, refused: Refused) -> None:
     theirs = web.add_task("Theirs", actor="ann", assignee="be").key
     claim = web.claim("gen", key=later)
     assert claim is not None and claim.task.key == later
-    with refused(InvalidTransitionError, f"cannot claim {later}", "in_progress"):
+    with refused(InvalidTransitionError, f"cannot claim {later}", "it is in progress"):
         web.claim("fe", key=later)
     with refused(InvalidTransitionError, f"cannot claim {theirs}", "assigned to someone else"):
         web.claim("gen", key=theirs)
