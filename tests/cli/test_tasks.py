@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 from agentdeck.core import Deck
@@ -57,6 +58,25 @@ def test_task_show_includes_dependencies_and_the_log(cli, web: str, deck: Deck) 
     assert [e["text"] for e in shown["log"] if e["kind"] == "log"] == ["read the spec"]
     text = cli("task", "show", "WEB-1").stdout
     assert "read the spec" in text and "WEB-2" in text and "coder" in text
+
+
+def test_task_show_says_the_status_once_in_words(cli, web: str, deck: Deck) -> None:
+    """The status in words, with the column only where it differs: never `done (done)`."""
+    deck.claim("coder", key="WEB-1")
+
+    def status_of(key: str) -> str:
+        text = cli("task", "show", key, env={"COLUMNS": "200"}).stdout
+        return next(
+            line.split(None, 1)[1].strip()
+            for line in text.splitlines()
+            if line.startswith("status ")
+        )
+
+    assert status_of("WEB-1") == "in progress"
+    assert status_of("WEB-2") == "pending (blocked)"
+    assert "WEB-1 (in progress)" in cli("task", "show", "WEB-2", env={"COLUMNS": "200"}).stdout
+    deck.complete("WEB-1", actor="coder", result="ok", verified_by="pytest")
+    assert (status_of("WEB-1"), status_of("WEB-2")) == ("done", "pending (ready)")
 
 
 def test_task_show_of_a_missing_task_exits_1(cli, web: str) -> None:
@@ -123,3 +143,18 @@ def test_search_and_similar_find_finished_work(cli, web: str, deck: Deck) -> Non
     similar = json.loads(cli("similar", "WEB-3", "--json").stdout)
     assert [h["key"] for h in similar] == ["WEB-1"]
     assert "nothing found" in cli("search", "zebra").stdout
+
+
+def test_search_ranks_hits_with_relevance_not_raw_scores(cli, web: str, deck: Deck) -> None:
+    """People see 1., 2. and a relevance as a share of the best hit; `--json` keeps `score`."""
+    for key, result in (("WEB-1", "pagination pagination pagination"), ("WEB-2", "pagination")):
+        deck.claim("coder", key=key)
+        deck.complete(key, actor="coder", result=result, verified_by="pytest")
+    hits = json.loads(cli("search", "pagination", "--json").stdout)
+    assert [h["key"] for h in hits] == ["WEB-1", "WEB-2"]
+    assert all(isinstance(h["score"], float) for h in hits)
+    text = cli("search", "pagination", env={"COLUMNS": "200"}).stdout
+    lines = [line for line in text.splitlines() if "WEB-" in line]
+    assert lines[0].startswith("1. WEB-1") and lines[0].endswith("(relevance 100%)")
+    assert lines[1].startswith("2. WEB-2") and re.search(r"\(relevance (\d+|<1)%\)$", lines[1])
+    assert "score" not in text and "e-0" not in text

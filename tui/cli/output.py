@@ -33,6 +33,15 @@ def amount(value: float | None) -> str:
     return f"{value:,.4g}"
 
 
+def relevance(score: float, best: float) -> str:
+    """A search hit's score as a share of the best hit's, for people: `100%`, `62%`, `<1%`.
+    Raw scores (bm25, ts_rank) are tiny floats that mean nothing on their own."""
+    if best <= 0 or score >= best:
+        return "100%"
+    share = round(100 * max(score, 0.0) / best)
+    return f"{share}%" if share >= 1 else "<1%"
+
+
 def to_json(doc: Any) -> str:
     """One line of JSON; characters a terminal could act on stay escaped even in strings."""
     return safe_text.json_escapes(json.dumps(doc, ensure_ascii=False, default=str))

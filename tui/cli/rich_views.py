@@ -14,7 +14,9 @@ from rich import box
 from rich.table import Table
 from rich.text import Text
 
-from agentdeck.tui.cli.output import amount, safe, show
+from agentdeck.core.lifecycle import status_words
+from agentdeck.core.models import COLUMN_TITLES
+from agentdeck.tui.cli.output import amount, relevance, safe, show
 
 if TYPE_CHECKING:
     from agentdeck.core.models import (
@@ -90,13 +92,13 @@ def task_sheet(detail: TaskDetail, log: Sequence[Event]) -> None:
     fields = _table("field", "value")
     fields.show_header = False
     rows: list[tuple[str, str]] = [
-        ("status", f"{t.status} ({t.column})"),
+        ("status", status_line(t)),
         ("priority", f"P{t.priority}"),
         ("assignee", t.assignee or "-"),
         ("doing", t.active_form),
         ("skills", ", ".join(t.required_skills)),
         ("parent", t.parent or ""),
-        ("blocked by", ", ".join(f"{k} ({s})" for k, s in detail.blocked_by_all)),
+        ("blocked by", ", ".join(f"{k} ({status_words(s)})" for k, s in detail.blocked_by_all)),
         ("blocks", ", ".join(detail.blocks)),
         ("subtasks", ", ".join(detail.subtasks)),
         ("approval", "required" if t.requires_approval else ""),
@@ -133,6 +135,15 @@ def task_sheet(detail: TaskDetail, log: Sequence[Event]) -> None:
         show(Text(f"Log {shown}".rstrip(), style="bold underline"))
         for entry in log:
             show(event_line(entry))
+
+
+def status_line(t: Task) -> str:
+    """The status in words, with the board column only where it says more: `done`,
+    `pending (blocked)`, `in review (needs human)`."""
+    words = status_words(t.status)
+    if t.column == t.status:
+        return words
+    return f"{words} ({COLUMN_TITLES.get(t.column, t.column).lower()})"
 
 
 def usage_line(u: UsageTotals) -> str:
@@ -218,15 +229,19 @@ def budgets(items: Sequence[BudgetStatus], totals: UsageTotals) -> None:
 
 
 def hits(items: Sequence[SearchHit], *, empty: str = "nothing found") -> None:
-    """Search hits, best first, each with its score and matching snippet."""
+    """Search hits, best first, numbered, each with its relevance (a share of the best hit's
+    score) and matching snippet."""
     if not items:
         show(Text(empty, style="dim"))
         return
-    for h in items:
+    best = items[0].score
+    width = len(str(len(items)))
+    for rank, h in enumerate(items, 1):
         line = Text()
+        line.append(f"{rank:>{width}}. ", style="dim")
         line.append(f"{h.key}  ", style="bold")
         line.append(safe(h.title, one_line=True))
-        line.append(f"  (score {h.score:g})", style="dim")
+        line.append(f"  (relevance {relevance(h.score, best)})", style="dim")
         show(line)
         if h.snippet:
             show(Text("    " + safe(h.snippet, one_line=True), style="dim"))
