@@ -172,7 +172,7 @@ def test_import_claude_watch_mirrors_changes(web: str, tmp_path: Path, deck: Dec
     folder.mkdir()
     write_claude_task(folder, "1", "Survey the code", "pending")
     with running("import", "claude", str(folder), "--watch", "--as", "ann") as (process, lines):
-        next_line_with(lines, "mirrored 1 claude tasks")
+        next_line_with(lines, "mirrored 1 claude task ")
         write_claude_task(folder, "2", "Write the fix", "in_progress", owner="worker")
         next_line_with(lines, "mirrored 2 claude tasks")
         code, stderr = interrupt(process)

@@ -103,7 +103,7 @@ def test_plan_from_json_object_and_stdin(cli, web: str, tmp_path: Path) -> None:
     assert len(json.loads(cli("plan", str(plan), "--as", "planner", "--json").stdout)) == 2
     ran = cli("plan", "-", "--as", "planner", input="[{title: From stdin}]")
     assert ran.exit_code == 0, ran.stderr
-    assert "planned 1 tasks" in ran.stdout
+    assert "planned 1 task\n" in ran.stdout
 
 
 def test_a_malformed_plan_names_the_file_and_line_and_creates_nothing(

@@ -33,6 +33,11 @@ def amount(value: float | None) -> str:
     return f"{value:,.4g}"
 
 
+def plural(n: int, noun: str, nouns: str | None = None) -> str:
+    """`n` with its noun, singular or plural: `1 turn`, `2 turns`, `0 tasks`, `3,000 tokens`."""
+    return f"{n:,} {noun if n == 1 else nouns or noun + 's'}"
+
+
 def relevance(score: float, best: float) -> str:
     """A search hit's score as a share of the best hit's, for people: `100%`, `62%`, `<1%`.
     Raw scores (bm25, ts_rank) are tiny floats that mean nothing on their own."""

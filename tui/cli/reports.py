@@ -13,7 +13,7 @@ from agentdeck.tui.cli.context import (
     deck_command,
 )
 from agentdeck.tui.cli.errors import CliError
-from agentdeck.tui.cli.output import print_json, safe, say, warn
+from agentdeck.tui.cli.output import plural, print_json, safe, say, warn
 from agentdeck.tui.cli.stopping import stop_on_interrupt
 
 if TYPE_CHECKING:
@@ -175,7 +175,7 @@ def _imported(s: Session, source: str, tasks: list[Task]) -> None:
     board = tasks[0].board if tasks else s.board
     s.emit(
         {"board": board, "source": source, "tasks": [t.to_dict() for t in tasks]},
-        lambda: say(f"mirrored {len(tasks)} {source} tasks into board {board}"),
+        lambda: say(f"mirrored {plural(len(tasks), f'{source} task')} into board {board}"),
     )
 
 

@@ -16,7 +16,7 @@ from rich.text import Text
 
 from agentdeck.core.lifecycle import status_words
 from agentdeck.core.models import COLUMN_TITLES
-from agentdeck.tui.cli.output import amount, relevance, safe, show
+from agentdeck.tui.cli.output import amount, plural, relevance, safe, show
 
 if TYPE_CHECKING:
     from agentdeck.core.models import (
@@ -129,7 +129,7 @@ def task_sheet(detail: TaskDetail, log: Sequence[Event]) -> None:
     if detail.checkpoints:
         show(Text("Checkpoints", style="bold underline"))
         for c in detail.checkpoints:
-            show(cell(f"{c.sha[:12]}  {c.message}  ({len(c.files)} files, {c.actor})"))
+            show(cell(f"{c.sha[:12]}  {c.message}  ({plural(len(c.files), 'file')}, {c.actor})"))
     if log:
         shown = f"last {len(log)} of {detail.event_count}" if detail.event_count > len(log) else ""
         show(Text(f"Log {shown}".rstrip(), style="bold underline"))

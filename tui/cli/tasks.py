@@ -16,7 +16,7 @@ from agentdeck.tui.cli.context import (
     split_list,
 )
 from agentdeck.tui.cli.errors import CliError
-from agentdeck.tui.cli.output import safe, say
+from agentdeck.tui.cli.output import plural, safe, say
 
 task_app = typer.Typer(
     name="task",
@@ -192,7 +192,7 @@ def plan(
     def render() -> None:
         from agentdeck.tui.cli import rich_views
 
-        say(f"planned {len(created)} tasks")
+        say(f"planned {plural(len(created), 'task')}")
         rich_views.tasks(created)
 
     s.emit([t.to_dict() for t in created], render)

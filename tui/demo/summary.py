@@ -137,10 +137,17 @@ _ORDER = (
 )
 
 
+def plural(n: int, noun: str, nouns: str | None = None) -> str:
+    """`n` with its noun, singular or plural: `1 turn`, `2 turns`, `1,200 tokens`. (The CLI's
+    `output.plural` is the same; the demo does not import the CLI package.)"""
+    return f"{n:,} {noun if n == 1 else nouns or noun + 's'}"
+
+
 def render(summary: Summary) -> str:
     """Plain text for the terminal: totals, per-agent counts, and any errors."""
+    processes = plural(summary.processes, "agent process", "agent processes")
     lines = [
-        f"agentdeck demo on board {summary.board}: {summary.processes} agent processes, {summary.turns} turns"
+        f"agentdeck demo on board {summary.board}: {processes}, {plural(summary.turns, 'turn')}"
     ]
     if summary.first_change_s is not None:
         lines.append(f"  first change on the board after {summary.first_change_s:.2f} s")
@@ -150,7 +157,7 @@ def render(summary: Summary) -> str:
             if name == "logs":
                 extra = " (" + ", ".join(f"{k} {v}" for k, v in sorted(summary.logs.items())) + ")"
             if name == "usage records":
-                extra = f" ({summary.tokens:,} tokens, ${summary.cost_usd:.2f})"
+                extra = f" ({plural(summary.tokens, 'token')}, ${summary.cost_usd:.2f})"
             lines.append(f"  {name:<28} {summary.counts[name]}{extra}")
     lines.append("  per agent:")
     for actor in sorted(summary.per_agent):
