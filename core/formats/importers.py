@@ -3,13 +3,17 @@
 Both mirror the source into a board: tasks are matched by their source id (`external_id`), so
 importing again (or `--watch`) updates what changed instead of duplicating. A status change
 is written as a `status` event with verb `sync`. Malformed input names the file and line or
-field, and nothing is imported. Verbs here: import_claude, import_beads.
+field, and nothing is imported. Only regular files are read (formats/files.py): in a Claude
+directory a symlink, FIFO, socket, device or subdirectory is skipped and reported through
+`on_skip`. Verbs here: import_claude, import_beads.
 """
 
 from __future__ import annotations
 
 import json
+import os
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -20,6 +24,7 @@ import sqlalchemy as sa
 from agentdeck.core import knowledge, limits, tasks
 from agentdeck.core.errors import CycleError, ValidationError
 from agentdeck.core.formats.documents import Doc
+from agentdeck.core.formats.files import NotRegularFile, read_regular_file
 from agentdeck.core.models import Task
 from agentdeck.core.storage.database import Database
 from agentdeck.core.storage.tables import agent_t, task_t
@@ -39,7 +44,8 @@ BEADS_STATUS = {
     "closed": "done",
     "tombstone": "cancelled",
 }
-MAX_FILE = 8 * 1024 * 1024
+MAX_FILE = 8 * 1024 * 1024  # one Claude Code task file
+MAX_BEADS_FILE = 64 * 1024 * 1024  # a whole beads export
 
 
 @dataclass
@@ -61,20 +67,35 @@ class Incoming:
     comments: list[tuple[str, str, datetime | None]] = field(default_factory=list)
 
 
-def read_claude_dir(directory: str | Path) -> list[Incoming]:
-    """Parse a Claude Code task list directory (one `<id>.json` per task)."""
+def read_claude_dir(
+    directory: str | Path, on_skip: Callable[[str], None] | None = None
+) -> list[Incoming]:
+    """Parse a Claude Code task list directory (one `<id>.json` per task); an entry that is
+    not a regular file is skipped, with one line saying which and why passed to `on_skip`."""
     folder = Path(directory)
     if not folder.is_dir():
         raise ValidationError(f"{folder}: not a directory of Claude Code task files")
     items: list[Incoming] = []
     blocks: list[tuple[str, str]] = []
-    for path in sorted(folder.glob("*.json")):
-        raw = _load_json(path)
-        d = Doc(raw, path.name)
+    with os.scandir(folder) as entries:
+        names = sorted(e.name for e in entries if e.name.endswith(".json"))
+    for name in names:
+        path = folder / name
+        try:
+            data = read_regular_file(path, MAX_FILE, name)
+        except NotRegularFile as exc:
+            if on_skip is not None:
+                on_skip(f"skipped {exc.message}")
+            continue
+        try:
+            written = path.lstat().st_mtime
+        except FileNotFoundError:
+            raise ValidationError(f"{name}: removed while being read") from None
+        d = Doc(_load_json(data, name), name)
         status = d.get("status", str)
         if status not in CLAUDE_STATUS:
             raise ValidationError(
-                f"{path.name}: status {status!r} is not one of {', '.join(CLAUDE_STATUS)}"
+                f"{name}: status {status!r} is not one of {', '.join(CLAUDE_STATUS)}"
             )
         task_id = str(d.get("id", str))
         for other in d.opt("blocks", list, []):
@@ -82,14 +103,14 @@ def read_claude_dir(directory: str | Path) -> list[Incoming]:
         items.append(
             Incoming(
                 external_id=task_id,
-                where=path.name,
+                where=name,
                 title=d.check("subject", str, limits.title),
                 status=CLAUDE_STATUS[status],
                 description=d.opt("description", str, ""),
                 active_form=d.opt("activeForm", str, ""),
                 assignee=d.check("owner", str, _agent_name, ""),
                 blocked_by=[str(x) for x in d.opt("blockedBy", list, [])],
-                created_at=datetime.fromtimestamp(path.stat().st_mtime, UTC),
+                created_at=datetime.fromtimestamp(written, UTC),
             )
         )
     by_id = {i.external_id: i for i in items}
@@ -102,12 +123,9 @@ def read_claude_dir(directory: str | Path) -> list[Incoming]:
 def read_beads(path: str | Path) -> list[Incoming]:
     """Parse a beads JSONL export (one issue per line)."""
     file = Path(path)
-    if not file.is_file():
-        raise ValidationError(f"{file}: no such file")
-    if file.stat().st_size > MAX_FILE * 8:
-        raise ValidationError(f"{file.name}: larger than {MAX_FILE * 8 // 2**20} MiB")
+    data = read_regular_file(file, MAX_BEADS_FILE)
     items = []
-    for number, raw_line in enumerate(file.read_bytes().split(b"\n"), start=1):
+    for number, raw_line in enumerate(data.split(b"\n"), start=1):
         where = f"{file.name}:{number}"
         try:
             line = raw_line.decode("utf-8")
@@ -193,26 +211,30 @@ def _waiting_cycle(items: list[Incoming]) -> list[str]:
     return []
 
 
-def _load_json(path: Path) -> Any:
-    if path.stat().st_size > MAX_FILE:
-        raise ValidationError(f"{path.name}: larger than {MAX_FILE // 2**20} MiB")
-    data = path.read_bytes()
+def _load_json(data: bytes, name: str) -> Any:
     try:
         return json.loads(data.decode("utf-8"))
     except UnicodeDecodeError as exc:
         line = data[: exc.start].count(b"\n") + 1
-        raise ValidationError(f"{path.name}: line {line}: not UTF-8 text ({exc.reason})") from None
+        raise ValidationError(f"{name}: line {line}: not UTF-8 text ({exc.reason})") from None
     except json.JSONDecodeError as exc:
-        raise ValidationError(f"{path.name}: line {exc.lineno}: not JSON ({exc.msg})") from None
+        raise ValidationError(f"{name}: line {exc.lineno}: not JSON ({exc.msg})") from None
     except RecursionError:
-        raise ValidationError(f"{path.name}: nested too deeply to read") from None
+        raise ValidationError(f"{name}: nested too deeply to read") from None
 
 
 def import_claude(
-    db: Database, directory: str | Path, *, actor: str, board: str | None = None
+    db: Database,
+    directory: str | Path,
+    *,
+    actor: str,
+    board: str | None = None,
+    on_skip: Callable[[str], None] | None = None,
 ) -> list[Task]:
-    """Mirror a Claude Code task list directory into a board; returns the tasks it touched."""
-    return _mirror(db, read_claude_dir(directory), actor=actor, board=board, source="claude")
+    """Mirror a Claude Code task list directory into a board; returns the tasks it touched.
+    Entries that are not regular files are skipped and described to `on_skip`."""
+    items = read_claude_dir(directory, on_skip)
+    return _mirror(db, items, actor=actor, board=board, source="claude")
 
 
 def import_beads(

@@ -31,6 +31,7 @@ from agentdeck.core.storage.transaction import Tx, split_key, task_key
 
 FORMAT = "agentdeck-board"
 VERSION = 1
+MAX_DOCUMENT = 256 * 1024 * 1024  # an export file, read by formats/files.py
 _TASK_TIMES = ("created_at", "started_at", "completed_at", "updated_at", "lease_expires_at")
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import json
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
@@ -132,7 +133,11 @@ def _mirror(s: Session, source: str, path: str, watch: bool) -> None:
     """Import from Claude Code or beads; with `watch`, again whenever the directory changes."""
     deck = s.deck()
     actor = s.human()
-    run = deck.import_claude if source == "claude" else deck.import_beads
+    run = (
+        functools.partial(deck.import_claude, on_skip=warn)
+        if source == "claude"
+        else deck.import_beads
+    )
     seen = _directory_state(path) if watch else ()
     tasks = run(path, actor=actor, board=s.board)
     _imported(s, source, tasks)
@@ -164,7 +169,7 @@ def _directory_state(path: str) -> tuple[tuple[str, int, int], ...]:
     state = []
     for file in sorted(Path(path).glob("*.json")):
         try:
-            stat = file.stat()
+            stat = file.lstat()  # a symlink is skipped by the import, so its target is not watched
         except FileNotFoundError:  # deleted while listing
             continue
         state.append((file.name, stat.st_mtime_ns, stat.st_size))
@@ -180,10 +185,12 @@ def _imported(s: Session, source: str, tasks: list[Task]) -> None:
 
 
 def _read_json(path: str) -> Any:
+    """The export at `path`: a regular file only (not a FIFO or device), up to the size limit."""
+    from agentdeck.core.formats.files import read_regular_file
+    from agentdeck.core.formats.native import MAX_DOCUMENT
+
     try:
-        raw = Path(path).read_text(encoding="utf-8")
-    except OSError as exc:
-        raise CliError(f"cannot read {path}: {exc.strerror}") from exc
+        raw = read_regular_file(path, MAX_DOCUMENT).decode("utf-8")
     except UnicodeDecodeError as exc:
         raise CliError(f"{path} is not UTF-8 text") from exc
     try:

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import json
 import sys
-from pathlib import Path
 from typing import Annotated, Any
 
 import typer
 
+from agentdeck.core.formats.files import read_at_most, read_regular_file
 from agentdeck.tui.cli.context import (
     KeyArgument,
     Session,
@@ -130,16 +130,23 @@ def show_task(
     s.emit({**detail.to_dict(), "log": [e.to_dict() for e in entries]}, render)
 
 
+MAX_PLAN = 64 * 1024 * 1024  # plans carrying 10 MB descriptions are truncated, not refused
+
+
 def read_plan(path: str) -> list[Any]:
     """The task list in a YAML or JSON plan file (`-` is stdin), or a clear error."""
     where = "stdin" if path == "-" else path
     try:
         # Bytes, decoded here: sys.stdin may decode with surrogateescape (a C locale) and
         # hand invalid UTF-8 on to the parser as if it were text.
-        data = sys.stdin.buffer.read() if path == "-" else Path(path).read_bytes()
+        # A file must be a regular one (a FIFO or device would block or never end); both
+        # are refused past MAX_PLAN while reading.
+        data = (
+            read_at_most(sys.stdin.buffer, MAX_PLAN, "stdin")
+            if path == "-"
+            else read_regular_file(path, MAX_PLAN, f"plan {path}")
+        )
         raw = data.decode("utf-8")
-    except OSError as exc:
-        raise CliError(f"cannot read plan {where}: {exc.strerror}") from exc
     except UnicodeDecodeError as exc:
         raise CliError(f"plan {where} is not UTF-8 text") from exc
     if path.endswith(".json"):
