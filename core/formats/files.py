@@ -2,10 +2,12 @@
 
 Hand-written because `Path.read_bytes` follows symbolic links, blocks forever on a FIFO and
 reads /dev/zero until memory runs out, and a size from `stat` says nothing about what a read
-returns. Here the last path component is opened with O_NOFOLLOW (a symlink is refused, not
-followed) and O_NONBLOCK (a FIFO opens at once instead of waiting for a writer); `fstat` on
-that descriptor decides whether it is a regular file, so nothing can be swapped in between
-the check and the read; and the read stops after `limit + 1` bytes.
+returns. Here the file is opened with O_NONBLOCK (a FIFO opens at once instead of waiting for a
+writer) and, for entries of a directory being scanned, O_NOFOLLOW (a symlink out of the
+directory is refused, not followed); `fstat` on that descriptor decides whether it is a regular
+file, so nothing can be swapped in between the check and the read; and the read stops after
+`limit + 1` bytes. A file the user named (`import beads FILE`) may be a link to a regular file:
+they chose it, and what it leads to is checked the same way.
 """
 
 from __future__ import annotations
@@ -26,17 +28,21 @@ class NotRegularFile(ValidationError):
     """The path is a symbolic link, a directory, a FIFO, a socket or a device: not read."""
 
 
-def read_regular_file(path: str | Path, limit: int, where: str | None = None) -> bytes:
-    """The bytes of the regular file at `path` (not a symlink), at most `limit` of them.
+def read_regular_file(
+    path: str | Path, limit: int, where: str | None = None, *, follow_links: bool = False
+) -> bytes:
+    """The bytes of the regular file at `path`, at most `limit` of them; a symbolic link is
+    refused unless `follow_links` (then what it points to must be a regular file).
 
     Refusals are one line starting with `where` (the path by default): NotRegularFile for
     anything but a regular file, ValidationError for a missing or unreadable or too big one.
     """
     where = where if where is not None else str(path)
+    flags = os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC | (0 if follow_links else os.O_NOFOLLOW)
     try:
-        # lstat first so a device is refused without being opened (opening one can act).
-        _require_regular(os.lstat(path).st_mode, where)
-        fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC)
+        # stat first so a device is refused without being opened (opening one can act).
+        _require_regular((os.stat if follow_links else os.lstat)(path).st_mode, where)
+        fd = os.open(path, flags)
     except FileNotFoundError:
         raise ValidationError(f"{where}: no such file") from None
     except OSError as exc:

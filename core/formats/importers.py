@@ -123,7 +123,7 @@ def read_claude_dir(
 def read_beads(path: str | Path) -> list[Incoming]:
     """Parse a beads JSONL export (one issue per line)."""
     file = Path(path)
-    data = read_regular_file(file, MAX_BEADS_FILE)
+    data = read_regular_file(file, MAX_BEADS_FILE, follow_links=True)
     items = []
     for number, raw_line in enumerate(data.split(b"\n"), start=1):
         where = f"{file.name}:{number}"

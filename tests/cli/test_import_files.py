@@ -33,7 +33,7 @@ def test_import_claude_skips_and_reports_symlinks_and_fifos(
     os.mkfifo(folder / "9.json")
     ran = agentdeck("import", "claude", str(folder), "--as", "ann", timeout=30)
     assert ran.returncode == 0, ran.stderr
-    assert ran.stdout == "mirrored 1 claude tasks into board WEB\n"
+    assert ran.stdout == "mirrored 1 claude task into board WEB\n"
     assert ran.stderr.splitlines() == [
         "agentdeck: note: skipped 7.json: a symbolic link, not read",
         "agentdeck: note: skipped 8.json: a symbolic link, not read",
@@ -60,7 +60,7 @@ def test_a_single_file_that_is_not_regular_is_refused_in_one_line(
     expected = {
         "fifo": "a FIFO (named pipe), not read",
         "dev_zero": "a device, not read",
-        "symlink_to_dev_zero": "a symbolic link, not read",
+        "symlink_to_dev_zero": "a device, not read",
     }[kind]
     assert one_line_error(ran.stderr).endswith(f"{path}: {expected}")
     check()

@@ -190,7 +190,7 @@ def _read_json(path: str) -> Any:
     from agentdeck.core.formats.native import MAX_DOCUMENT
 
     try:
-        raw = read_regular_file(path, MAX_DOCUMENT).decode("utf-8")
+        raw = read_regular_file(path, MAX_DOCUMENT, follow_links=True).decode("utf-8")
     except UnicodeDecodeError as exc:
         raise CliError(f"{path} is not UTF-8 text") from exc
     try:

@@ -144,7 +144,7 @@ def read_plan(path: str) -> list[Any]:
         data = (
             read_at_most(sys.stdin.buffer, MAX_PLAN, "stdin")
             if path == "-"
-            else read_regular_file(path, MAX_PLAN, f"plan {path}")
+            else read_regular_file(path, MAX_PLAN, f"plan {path}", follow_links=True)
         )
         raw = data.decode("utf-8")
     except UnicodeDecodeError as exc:

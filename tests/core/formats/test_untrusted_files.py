@@ -103,7 +103,7 @@ def test_fifos_devices_and_subdirectories_in_a_claude_directory_are_skipped_prom
     ]
 
 
-@pytest.mark.parametrize("kind", ["fifo", "dev_zero", "symlink_to_dev_zero", "symlink"])
+@pytest.mark.parametrize("kind", ["fifo", "dev_zero", "symlink_to_dev_zero", "symlink_to_fifo"])
 def test_a_beads_file_that_is_not_a_regular_file_is_refused_promptly(
     team: Deck, refused: Refused, tmp_path: Path, kind: str
 ) -> None:
@@ -111,8 +111,8 @@ def test_a_beads_file_that_is_not_a_regular_file_is_refused_promptly(
     expected = {
         "fifo": "a FIFO (named pipe), not read",
         "dev_zero": "a device, not read",
-        "symlink_to_dev_zero": "a symbolic link, not read",
-        "symlink": "a symbolic link, not read",
+        "symlink_to_dev_zero": "a device, not read",
+        "symlink_to_fifo": "a FIFO (named pipe), not read",
     }[kind]
     if kind == "fifo":
         os.mkfifo(path)
@@ -121,9 +121,19 @@ def test_a_beads_file_that_is_not_a_regular_file_is_refused_promptly(
     elif kind == "symlink_to_dev_zero":
         path.symlink_to("/dev/zero")
     else:
-        path.symlink_to(FIXTURES / "beads" / "issues.jsonl")
+        os.mkfifo(tmp_path / "pipe")
+        path.symlink_to(tmp_path / "pipe")
     with refused(ValidationError, f"{path}: {expected}"):
         promptly(lambda: team.import_beads(path, actor="ann"))
+
+
+def test_a_beads_file_the_user_names_may_be_a_link_to_a_regular_file(
+    team: Deck, tmp_path: Path
+) -> None:
+    """Unlike an entry of a scanned directory, a file the user named is theirs to link."""
+    path = tmp_path / "issues.jsonl"
+    path.symlink_to(FIXTURES / "beads" / "issues.jsonl")
+    assert promptly(lambda: team.import_beads(path, actor="ann"))
 
 
 def test_oversized_files_are_refused_naming_the_limit(
