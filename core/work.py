@@ -174,26 +174,30 @@ def record_usage(
     *,
     actor: str,
     board: str | None = None,
-    tokens_in: int = 0,
-    tokens_out: int = 0,
-    cost_usd: float = 0.0,
-    cpu_seconds: float = 0.0,
-    gpu_seconds: float = 0.0,
+    tokens_in: int | None = 0,
+    tokens_out: int | None = 0,
+    cost_usd: float | None = 0.0,
+    cpu_seconds: float | None = 0.0,
+    gpu_seconds: float | None = 0.0,
     model: str = "",
 ) -> list[BudgetStatus]:
     """Record tokens, cost and compute against a task (or just the board) and the agent.
 
-    Returns the budgets this usage pushed past a limit; crossing a hard limit escalates the
-    task with reason `budget`.
+    An amount left out or None counts as 0, but at least one must be more than 0: an empty
+    usage row would only be noise in the history. Returns the budgets this usage pushed past
+    a limit; crossing a hard limit escalates the task with reason `budget`.
     """
+    counts = {"tokens_in": tokens_in, "tokens_out": tokens_out}
+    amounts = {"cost_usd": cost_usd, "cpu_seconds": cpu_seconds, "gpu_seconds": gpu_seconds}
     usage: dict[str, Any] = {
-        "tokens_in": limits.count(tokens_in, "tokens_in"),
-        "tokens_out": limits.count(tokens_out, "tokens_out"),
-        "cost_usd": limits.amount(cost_usd, "cost_usd"),
-        "cpu_seconds": limits.amount(cpu_seconds, "cpu_seconds"),
-        "gpu_seconds": limits.amount(gpu_seconds, "gpu_seconds"),
+        **{k: limits.count(0 if v is None else v, k) for k, v in counts.items()},
+        **{k: limits.amount(0.0 if v is None else v, k) for k, v in amounts.items()},
         "model": limits.line(model, 100),
     }
+    if not any(usage[k] for k in (*counts, *amounts)):
+        raise ValidationError(
+            f"nothing to record: give at least one of {', '.join((*counts, *amounts))} above 0"
+        )
     with db.write() as tx:
         if key is not None:
             task, b = tx.task(key)

@@ -116,9 +116,11 @@ def read_beads(path: str | Path) -> list[Incoming]:
         if not line.strip():
             continue
         try:
-            raw = json.loads(line)
+            raw = json.loads(line, parse_constant=limits.json_constant)
         except json.JSONDecodeError as exc:
             raise ValidationError(f"{where}: not JSON ({exc.msg})") from None
+        except ValidationError as exc:
+            raise ValidationError(f"{where}: {exc}") from None
         except RecursionError:
             raise ValidationError(f"{where}: nested too deeply to read") from None
         d = Doc(raw, where)
@@ -198,7 +200,7 @@ def _load_json(path: Path) -> Any:
         raise ValidationError(f"{path.name}: larger than {MAX_FILE // 2**20} MiB")
     data = path.read_bytes()
     try:
-        return json.loads(data.decode("utf-8"))
+        return json.loads(data.decode("utf-8"), parse_constant=limits.json_constant)
     except UnicodeDecodeError as exc:
         line = data[: exc.start].count(b"\n") + 1
         raise ValidationError(f"{path.name}: line {line}: not UTF-8 text ({exc.reason})") from None
@@ -206,6 +208,8 @@ def _load_json(path: Path) -> Any:
         raise ValidationError(f"{path.name}: line {exc.lineno}: not JSON ({exc.msg})") from None
     except RecursionError:
         raise ValidationError(f"{path.name}: nested too deeply to read") from None
+    except ValidationError as exc:
+        raise ValidationError(f"{path.name}: {exc}") from None
 
 
 def import_claude(

@@ -13,6 +13,8 @@ from typing import TYPE_CHECKING, Annotated, Any, Literal
 
 import typer
 
+from agentdeck.core import limits
+from agentdeck.core.errors import ValidationError
 from agentdeck.tui.cli.context import (
     KeyArgument,
     Session,
@@ -295,11 +297,13 @@ def _hand_over(s: Session, verb: HandOver, key: str, **given: str) -> None:
 
 def _json_object(raw: str, option: str) -> dict[str, Any]:
     try:
-        value = json.loads(raw)
+        value = json.loads(raw, parse_constant=limits.json_constant)
     except json.JSONDecodeError as exc:
         raise CliError(f"{option} is not valid JSON: {exc.msg} at column {exc.colno}") from exc
     except RecursionError:
         raise CliError(f"{option} is nested too deeply") from None
+    except ValidationError as exc:
+        raise CliError(f"{option}: {exc}") from None
     if not isinstance(value, dict):
         raise CliError(f"{option} must be a JSON object, like '{{\"tests\": 42}}'")
     return value
