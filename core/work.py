@@ -79,8 +79,12 @@ def _require_holder(
 
 def doing(
     db: Database, actor: str, text: str, *, key: str | None = None, board: str | None = None
-) -> None:
-    """Set what the agent is doing right now ("Writing SQL migration") on it and its task."""
+) -> str | None:
+    """Set what the agent is doing right now ("Writing SQL migration") on it and its task.
+
+    Returns the key of the task that now shows it (without `key`, the one the agent holds),
+    or None when the agent holds none and only the agent shows it.
+    """
     text = limits.line(text, 200)
     with db.write() as tx:
         if key is None:
@@ -97,13 +101,17 @@ def doing(
             .where(agent_t.c.id == a["id"])
             .values(active_form=text, last_heartbeat=tx.now)
         )
+        shown_on = None
         if task_id is not None:
-            tx.conn.execute(
+            number = tx.conn.execute(
                 task_t.update()
                 .where(task_t.c.id == task_id)
                 .values(active_form=text, updated_at=tx.now)
-            )
+                .returning(task_t.c.number)
+            ).scalar_one()
+            shown_on = task_key(b["key"], number)
         tx.event(b["id"], task_id, actor, "doing", "", text)
+        return shown_on
 
 
 def log(

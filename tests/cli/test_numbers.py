@@ -105,3 +105,19 @@ def test_usage_refuses_nothing_and_numbers_that_are_not_finite_from_zero(
     assert_refused(cli, ["usage", "WEB-1", *options, "--as", "coder"], *fragments)
     check()
     assert deck.usage_totals("WEB").tokens == 0
+
+
+def test_doing_names_the_task_it_set(cli, web: str, deck: Deck) -> None:
+    deck.claim("coder")
+    ran = cli("doing", "Writing the migration", "--as", "coder", "--json")
+    assert ran.exit_code == 0, ran.stderr
+    assert strict(ran.stdout) == {
+        "agent": "coder",
+        "task": "WEB-1",
+        "doing": "Writing the migration",
+    }
+    assert deck.get_task("WEB-1").active_form == "Writing the migration"
+    ran = cli("doing", "Running tests", "--as", "coder")
+    assert ran.stdout == "coder is doing: Running tests (on WEB-1)\n"
+    ran = cli("doing", "Reading the docs", "--as", "designer", "--json")
+    assert strict(ran.stdout)["task"] is None  # designer holds nothing

@@ -138,6 +138,14 @@ def test_log_data_with_ordinary_numbers_is_kept_as_given(web: Deck) -> None:
     strict(web.export_board())
 
 
+def test_doing_answers_the_task_it_shows_on(web: Deck) -> None:
+    key = task_in(web, "in_progress")
+    assert web.doing("gen", "Writing the migration") == key
+    assert web.get_task(key).active_form == "Writing the migration"
+    assert web.doing("gen", "Running tests", key=key.lower()) == key
+    assert web.doing("fe", "Reading the docs") is None  # fe holds nothing
+
+
 def test_a_nan_value_never_leaves_the_export_invalid(web: Deck) -> None:
     """The whole set of refusals, end to end: after every attempt, the board exports as
     strict JSON with no non-finite number in it."""

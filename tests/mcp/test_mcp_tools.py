@@ -113,3 +113,11 @@ def test_non_finite_and_negative_numbers_are_refused_before_anything_is_written(
     assert "\n" not in outcome.text
     assert web.max_event_id() == cursor and web.list_tasks("WEB") == tasks
     assert web.usage_totals("WEB").tokens == 0
+
+
+def test_doing_answers_the_task_it_set(web: Deck) -> None:
+    key = task_in(web, "in_progress")
+    outcome = call(web, "gen", "doing", {"text": "Writing  tests"})
+    assert outcome.data == {"task": key, "doing": "Writing tests"}
+    assert web.get_task(key).active_form == "Writing tests"
+    assert call(web, "fe", "doing", {"text": "Reading"}).data == {"task": None, "doing": "Reading"}

@@ -90,10 +90,11 @@ def doing(
     Example: agentdeck doing "Writing the SQL migration" --as coder
     """
     agent = s.agent()
-    s.deck().doing(agent, text, key=task, board=s.board)
+    shown_on = s.deck().doing(agent, text, key=task, board=s.board)
+    on = f" (on {shown_on})" if shown_on else ""
     s.emit(
-        {"agent": agent, "task": task.upper() if task else None, "doing": text},
-        lambda: say(f"{agent} is doing: {safe(text, one_line=True)}"),
+        {"agent": agent, "task": shown_on, "doing": text},
+        lambda: say(f"{agent} is doing: {safe(text, one_line=True)}{on}"),
     )
 
 
