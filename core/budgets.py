@@ -12,7 +12,7 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from agentdeck.core import permissions
+from agentdeck.core import limits, permissions
 from agentdeck.core.errors import OverBudgetError, ValidationError
 from agentdeck.core.models import METRICS, BudgetStatus, UsageTotals
 from agentdeck.core.storage.database import Database
@@ -217,9 +217,7 @@ def set_budget(
         raise ValidationError(f"unknown metric {metric!r}; metrics: {', '.join(METRICS)}")
     if scope not in SCOPES:
         raise ValidationError(f"unknown scope {scope!r}; scopes: {', '.join(SCOPES)}")
-    for label, value in (("soft", soft), ("hard", hard)):
-        if value is not None and value < 0:
-            raise ValidationError(f"the {label} limit must not be negative")
+    soft, hard = limits.budget_limit(soft, "soft"), limits.budget_limit(hard, "hard")
     if soft is None and hard is None:
         raise ValidationError("give a soft limit, a hard limit, or both")
     with db.write() as tx:

@@ -10,8 +10,9 @@ Replacing keeps the rest of an agent's record; refusing would lose all of it ove
 from __future__ import annotations
 
 import json
+import math
 import re
-from typing import Any
+from typing import Any, NoReturn
 
 from agentdeck.core.errors import ValidationError
 
@@ -21,8 +22,8 @@ MAX_TEXT = 64 * 1024
 # Nesting of JSON data (log data, imported event data): deeper would exhaust Python's recursion
 # limit in the code that copies, stores and prints it.
 MAX_DEPTH = 100
-# The largest limit, offset or id a query binds: PostgreSQL binds them as 32-bit INTEGER (the id
-# columns' type), so anything larger fails there; no window needs more rows than this anyway.
+# The largest limit, offset or id a query binds, and the largest token count one usage record
+# holds: PostgreSQL stores them as 32-bit INTEGER, so anything larger fails there.
 MAX_ROW = 2**31 - 1
 MAX_LEASE_SECONDS = 365 * 24 * 3600  # a year; far longer leases overflow the date arithmetic
 TRUNCATION_MARKER = "\n… [truncated by agentdeck: {dropped} more characters]"
@@ -103,17 +104,47 @@ def skills(values: list[str] | tuple[str, ...] | None) -> list[str]:
 
 
 def count(value: int, label: str) -> int:
-    """A usage count (tokens): a whole number from 0 to 10^12."""
-    if not isinstance(value, int) or isinstance(value, bool) or value < 0 or value > 10**12:
-        raise ValidationError(f"{label} must be a whole number from 0 to 10^12, not {value!r}")
+    """A usage count (tokens) in one record: a whole number from 0 to 2^31-1, what the
+    INTEGER column holds on PostgreSQL (more was an unexpected DataError there)."""
+    if not isinstance(value, int) or isinstance(value, bool) or not 0 <= value <= MAX_ROW:
+        raise ValidationError(
+            f"{label} must be a whole number from 0 to {MAX_ROW}, not {_shown(value)}"
+        )
     return value
 
 
 def amount(value: float, label: str) -> float:
-    """A usage amount (dollars, seconds): a number from 0 to 1e9."""
+    """A usage amount (dollars, seconds): a finite number from 0 to 1e9 (NaN fails the range)."""
     if not isinstance(value, int | float) or isinstance(value, bool) or not 0 <= value <= 1e9:
-        raise ValidationError(f"{label} must be a number from 0 to 1e9, not {value!r}")
+        raise ValidationError(f"{label} must be a finite number from 0 to 1e9, not {_shown(value)}")
     return float(value)
+
+
+def budget_limit(value: float | None, label: str) -> float | None:
+    """A budget's soft or hard limit: absent, or a finite number from 0 up. NaN would compare
+    false against every total (the limit silently off) and infinity is not JSON."""
+    if value is None:
+        return None
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        try:
+            number = float(value)
+        except OverflowError:  # an int past the float range
+            number = math.inf
+        if math.isfinite(number) and number >= 0:
+            return number
+    raise ValidationError(f"{label} limit must be a finite number >= 0, not {_shown(value)}")
+
+
+def _shown(value: Any) -> str:
+    """A refused value for an error message, cut short (an int can have thousands of digits)."""
+    shown = repr(value)
+    return shown if len(shown) <= 40 else shown[:39] + ELLIPSIS
+
+
+def json_constant(name: str) -> NoReturn:
+    """For `json.loads(..., parse_constant=json_constant)`: refuse `NaN`, `Infinity` and
+    `-Infinity`, which Python's parser accepts but JSON does not have."""
+    raise ValidationError(f"JSON numbers must be finite, not {name}")
 
 
 def log_data(data: dict[str, Any] | None) -> dict[str, Any]:
@@ -149,10 +180,14 @@ def lease_seconds(value: int) -> int:
 
 def storable_json(value: Any, depth: int = 0) -> Any:
     """JSON data with every string (keys too) made storable: PostgreSQL's JSONB refuses NUL and
-    lone surrogates even as escapes. Other values are left for `json.dumps` to judge; data
-    nested more than `MAX_DEPTH` levels deep is refused."""
+    lone surrogates even as escapes. NaN and infinities are refused wherever they sit: they are
+    not JSON, and stored they would make every later `--json` answer and export invalid. Other
+    values are left for `json.dumps` to judge; data nested more than `MAX_DEPTH` levels deep is
+    refused. This is the one check every piece of agent JSON data passes before it is stored."""
     if isinstance(value, str):
         return storable(value)
+    if isinstance(value, float) and not math.isfinite(value):
+        json_constant(repr(value))
     if isinstance(value, dict | list | tuple) and depth >= MAX_DEPTH:
         raise ValidationError(f"JSON data is nested more than {MAX_DEPTH} levels deep")
     if isinstance(value, dict):

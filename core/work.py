@@ -79,8 +79,12 @@ def _require_holder(
 
 def doing(
     db: Database, actor: str, text: str, *, key: str | None = None, board: str | None = None
-) -> None:
-    """Set what the agent is doing right now ("Writing SQL migration") on it and its task."""
+) -> str | None:
+    """Set what the agent is doing right now ("Writing SQL migration") on it and its task.
+
+    Returns the key of the task that now shows it (without `key`, the one the agent holds),
+    or None when the agent holds none and only the agent shows it.
+    """
     text = limits.line(text, 200)
     with db.write() as tx:
         if key is None:
@@ -97,13 +101,17 @@ def doing(
             .where(agent_t.c.id == a["id"])
             .values(active_form=text, last_heartbeat=tx.now)
         )
+        shown_on = None
         if task_id is not None:
-            tx.conn.execute(
+            number = tx.conn.execute(
                 task_t.update()
                 .where(task_t.c.id == task_id)
                 .values(active_form=text, updated_at=tx.now)
-            )
+                .returning(task_t.c.number)
+            ).scalar_one()
+            shown_on = task_key(b["key"], number)
         tx.event(b["id"], task_id, actor, "doing", "", text)
+        return shown_on
 
 
 def log(
@@ -174,26 +182,30 @@ def record_usage(
     *,
     actor: str,
     board: str | None = None,
-    tokens_in: int = 0,
-    tokens_out: int = 0,
-    cost_usd: float = 0.0,
-    cpu_seconds: float = 0.0,
-    gpu_seconds: float = 0.0,
+    tokens_in: int | None = 0,
+    tokens_out: int | None = 0,
+    cost_usd: float | None = 0.0,
+    cpu_seconds: float | None = 0.0,
+    gpu_seconds: float | None = 0.0,
     model: str = "",
 ) -> list[BudgetStatus]:
     """Record tokens, cost and compute against a task (or just the board) and the agent.
 
-    Returns the budgets this usage pushed past a limit; crossing a hard limit escalates the
-    task with reason `budget`.
+    An amount left out or None counts as 0, but at least one must be more than 0: an empty
+    usage row would only be noise in the history. Returns the budgets this usage pushed past
+    a limit; crossing a hard limit escalates the task with reason `budget`.
     """
+    counts = {"tokens_in": tokens_in, "tokens_out": tokens_out}
+    amounts = {"cost_usd": cost_usd, "cpu_seconds": cpu_seconds, "gpu_seconds": gpu_seconds}
     usage: dict[str, Any] = {
-        "tokens_in": limits.count(tokens_in, "tokens_in"),
-        "tokens_out": limits.count(tokens_out, "tokens_out"),
-        "cost_usd": limits.amount(cost_usd, "cost_usd"),
-        "cpu_seconds": limits.amount(cpu_seconds, "cpu_seconds"),
-        "gpu_seconds": limits.amount(gpu_seconds, "gpu_seconds"),
+        **{k: limits.count(0 if v is None else v, k) for k, v in counts.items()},
+        **{k: limits.amount(0.0 if v is None else v, k) for k, v in amounts.items()},
         "model": limits.line(model, 100),
     }
+    if not any(usage[k] for k in (*counts, *amounts)):
+        raise ValidationError(
+            f"nothing to record: give at least one of {', '.join((*counts, *amounts))} above 0"
+        )
     with db.write() as tx:
         if key is not None:
             task, b = tx.task(key)

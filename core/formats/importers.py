@@ -134,9 +134,11 @@ def read_beads(path: str | Path) -> list[Incoming]:
         if not line.strip():
             continue
         try:
-            raw = json.loads(line)
+            raw = json.loads(line, parse_constant=limits.json_constant)
         except json.JSONDecodeError as exc:
             raise ValidationError(f"{where}: not JSON ({exc.msg})") from None
+        except ValidationError as exc:
+            raise ValidationError(f"{where}: {exc}") from None
         except RecursionError:
             raise ValidationError(f"{where}: nested too deeply to read") from None
         d = Doc(raw, where)
@@ -213,7 +215,7 @@ def _waiting_cycle(items: list[Incoming]) -> list[str]:
 
 def _load_json(data: bytes, name: str) -> Any:
     try:
-        return json.loads(data.decode("utf-8"))
+        return json.loads(data.decode("utf-8"), parse_constant=limits.json_constant)
     except UnicodeDecodeError as exc:
         line = data[: exc.start].count(b"\n") + 1
         raise ValidationError(f"{name}: line {line}: not UTF-8 text ({exc.reason})") from None
@@ -221,6 +223,8 @@ def _load_json(data: bytes, name: str) -> Any:
         raise ValidationError(f"{name}: line {exc.lineno}: not JSON ({exc.msg})") from None
     except RecursionError:
         raise ValidationError(f"{name}: nested too deeply to read") from None
+    except ValidationError as exc:
+        raise ValidationError(f"{name}: {exc}") from None
 
 
 def import_claude(

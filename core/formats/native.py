@@ -7,6 +7,7 @@ and a document from a newer format version is refused with a clear message.
 from __future__ import annotations
 
 from datetime import datetime, timedelta
+from functools import partial
 from typing import Any
 
 import sqlalchemy as sa
@@ -33,6 +34,9 @@ FORMAT = "agentdeck-board"
 VERSION = 1
 MAX_DOCUMENT = 256 * 1024 * 1024  # an export file, read by formats/files.py
 _TASK_TIMES = ("created_at", "started_at", "completed_at", "updated_at", "lease_expires_at")
+# A usage row's amounts, checked on import by the same rules as `record_usage`.
+_COUNTS = ("tokens_in", "tokens_out")
+_AMOUNTS = ("cost_usd", "cpu_seconds", "gpu_seconds")
 
 
 def _iso(value: datetime | None) -> str | None:
@@ -393,11 +397,8 @@ class _Importer:
                 "board_id": self.bid,
                 "task_id": self.rekey(u, "task", required=False),
                 "agent_id": self.agent(u, "agent"),
-                "tokens_in": u.opt("tokens_in", int, 0),
-                "tokens_out": u.opt("tokens_out", int, 0),
-                "cost_usd": u.opt("cost_usd", float, 0.0),
-                "cpu_seconds": u.opt("cpu_seconds", float, 0.0),
-                "gpu_seconds": u.opt("gpu_seconds", float, 0.0),
+                **{f: u.check(f, int, partial(limits.count, label=f), 0) for f in _COUNTS},
+                **{f: u.check(f, float, partial(limits.amount, label=f), 0.0) for f in _AMOUNTS},
                 "model": u.opt("model", str, ""),
                 "created_at": self.t(u.time("created_at")),
             }
@@ -429,7 +430,7 @@ class _Importer:
                     actor=c.get("actor", str),
                     sha=c.get("sha", str),
                     message=c.opt("message", str, ""),
-                    files=c.opt("files", list, []),
+                    files=c.check("files", list, limits.storable_json, []),
                     created_at=self.t(c.time("created_at")),
                 )
             )
@@ -474,7 +475,8 @@ class _Importer:
                 self.tx.conn.execute(sa.select(budgets.used_sum(metric)).where(*where)).scalar()
                 or 0.0
             )
-            soft, hard = item.opt("soft", float, None), item.opt("hard", float, None)
+            soft = item.check("soft", float, lambda v: limits.budget_limit(v, "soft"), None)
+            hard = item.check("hard", float, lambda v: limits.budget_limit(v, "hard"), None)
             self.tx.conn.execute(
                 budget_t.insert().values(
                     board_id=self.bid,

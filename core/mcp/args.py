@@ -11,6 +11,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from agentdeck.core import limits
 from agentdeck.core.deck import Deck
 from agentdeck.core.errors import ValidationError
 
@@ -124,6 +125,7 @@ class Arg:
             case "object":
                 if not isinstance(value, dict):
                     raise wrong
+                _finite(where, value)
             case "names" | "objects":
                 item = str if self.kind == "names" else dict
                 if not isinstance(value, list) or not all(isinstance(v, item) for v in value):
@@ -132,7 +134,18 @@ class Arg:
                     raise ValidationError(f"{where} has {len(value)} entries (at most {MAX_ITEMS})")
                 if item is str and any(len(v) > MAX_SHORT for v in value):
                     raise ValidationError(f"{where}: an entry is over {MAX_SHORT} characters")
+                if item is dict:
+                    _finite(where, value)
         return value
+
+
+def _finite(where: str, value: Any) -> None:
+    """Refuse NaN or an infinity anywhere inside an object argument (a client's JSON parser
+    may accept them), by core's one check on agent JSON data."""
+    try:
+        limits.storable_json(value)
+    except ValidationError as exc:
+        raise ValidationError(f"{where}: {exc}") from None
 
 
 @dataclass(frozen=True, slots=True)

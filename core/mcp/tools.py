@@ -130,8 +130,8 @@ def _heartbeat(deck: Deck, c: Call) -> dict[str, Any]:
 
 
 def _doing(deck: Deck, c: Call) -> dict[str, Any]:
-    deck.doing(c.actor, c["text"], **c.pick("key", "board"))
-    return {"doing": " ".join(c["text"].split())[:200]}
+    shown_on = deck.doing(c.actor, c["text"], **c.pick("key", "board"))
+    return {"task": shown_on, "doing": " ".join(c["text"].split())[:200]}
 
 
 def _log(deck: Deck, c: Call) -> dict[str, Any]:

@@ -46,7 +46,7 @@ def test_set_budget_refusals(web: Deck, refused: Refused) -> None:
         web.set_budget("watts", actor="ann", hard=1)
     with refused(ValidationError, "unknown scope 'team'"):
         web.set_budget("tokens", actor="ann", scope="team", hard=1)
-    with refused(ValidationError, "must not be negative"):
+    with refused(ValidationError, "hard limit must be a finite number >= 0, not -1"):
         web.set_budget("tokens", actor="ann", hard=-1)
     with refused(ValidationError, "soft limit, a hard limit"):
         web.set_budget("tokens", actor="ann")

@@ -181,7 +181,10 @@ LINE_FIELDS: dict[str, tuple[int, Field]] = {
     ),
     "usage model": (
         100,
-        lambda d, v: (d.record_usage(k := _held(d), actor="gen", model=v), _model(d, k))[1],
+        lambda d, v: (
+            d.record_usage(k := _held(d), actor="gen", tokens_in=1, model=v),
+            _model(d, k),
+        )[1],
     ),
     "agent role": (
         200,

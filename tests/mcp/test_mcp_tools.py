@@ -5,9 +5,13 @@ from __future__ import annotations
 
 import subprocess
 import sys
+from typing import Any
+
+import pytest
 
 from agentdeck.core import Deck
 from agentdeck.core.mcp.tools import TOOLS, call
+from tests.core.helpers import task_in
 from tests.mcp.conftest import REPO
 
 
@@ -57,3 +61,63 @@ def test_a_bug_in_a_deck_call_is_an_error_result_not_a_crash(web: Deck) -> None:
     outcome = call(Broken(), "gen", "heartbeat", {})  # type: ignore[arg-type]
     assert outcome.error
     assert outcome.text == "heartbeat: internal error: RuntimeError: disk on fire second line"
+
+
+NAN, INF = float("nan"), float("inf")
+
+
+@pytest.mark.parametrize(
+    "arguments",
+    [{}, {"tokens_in": None}, {"tokens_in": 0, "cost_usd": 0.0, "model": "m1"}],
+    ids=["empty", "tokens_in null", "zeros and a model"],
+)
+def test_usage_with_nothing_to_record_is_refused(web: Deck, arguments: dict[str, Any]) -> None:
+    key = task_in(web, "in_progress")
+    cursor = web.max_event_id()
+    outcome = call(web, "gen", "usage", {"key": key, **arguments})
+    assert outcome.error
+    assert outcome.text.startswith("nothing to record: give at least one of tokens_in")
+    assert web.max_event_id() == cursor and web.usage_totals("WEB").tokens == 0
+
+
+@pytest.mark.parametrize(
+    ("tool", "arguments", "fragment"),
+    [
+        ("usage", {"cost_usd": NAN}, "usage: cost_usd must be a finite number"),
+        ("usage", {"gpu_seconds": -INF}, "usage: gpu_seconds must be a finite number"),
+        ("usage", {"cpu_seconds": -2.5}, "cpu_seconds must be a finite number from 0 to 1e9"),
+        (
+            "log",
+            {"text": "x", "data": {"a": NAN}},
+            "log: data: JSON numbers must be finite, not nan",
+        ),
+        ("log", {"text": "x", "data": {"a": [{"b": [INF]}]}}, "log: data: JSON numbers must be"),
+        (
+            "plan",
+            {"tasks": [{"title": "a"}, {"title": "b", "estimate_hours": NAN}]},
+            "plan: tasks: JSON numbers must be finite, not nan",
+        ),
+    ],
+    ids=["nan cost", "-inf gpu", "negative cpu", "nan data", "deep inf data", "nan in a plan"],
+)
+def test_non_finite_and_negative_numbers_are_refused_before_anything_is_written(
+    web: Deck, tool: str, arguments: dict[str, Any], fragment: str
+) -> None:
+    key = task_in(web, "in_progress")
+    cursor = web.max_event_id()
+    tasks = web.list_tasks("WEB")
+    if tool != "plan":
+        arguments = {"key": key, **arguments}
+    outcome = call(web, "gen" if tool != "plan" else "sup", tool, arguments)
+    assert outcome.error and fragment in outcome.text, outcome.text
+    assert "\n" not in outcome.text
+    assert web.max_event_id() == cursor and web.list_tasks("WEB") == tasks
+    assert web.usage_totals("WEB").tokens == 0
+
+
+def test_doing_answers_the_task_it_set(web: Deck) -> None:
+    key = task_in(web, "in_progress")
+    outcome = call(web, "gen", "doing", {"text": "Writing  tests"})
+    assert outcome.data == {"task": key, "doing": "Writing tests"}
+    assert web.get_task(key).active_form == "Writing tests"
+    assert call(web, "fe", "doing", {"text": "Reading"}).data == {"task": None, "doing": "Reading"}

@@ -186,6 +186,8 @@ def _imported(s: Session, source: str, tasks: list[Task]) -> None:
 
 def _read_json(path: str) -> Any:
     """The export at `path`: a regular file only (not a FIFO or device), up to the size limit."""
+    from agentdeck.core import limits
+    from agentdeck.core.errors import ValidationError
     from agentdeck.core.formats.files import read_regular_file
     from agentdeck.core.formats.native import MAX_DOCUMENT
 
@@ -194,9 +196,11 @@ def _read_json(path: str) -> Any:
     except UnicodeDecodeError as exc:
         raise CliError(f"{path} is not UTF-8 text") from exc
     try:
-        return json.loads(raw)
+        return json.loads(raw, parse_constant=limits.json_constant)
     except json.JSONDecodeError as exc:
         raise CliError(f"{path} line {exc.lineno}: not valid JSON: {exc.msg}") from exc
+    except ValidationError as exc:  # NaN or Infinity
+        raise CliError(f"{path}: {exc.message}") from None
     except RecursionError:
         raise CliError(f"{path}: nested too deeply to read") from None
 

@@ -8,6 +8,8 @@ from typing import Annotated, Any
 
 import typer
 
+from agentdeck.core import limits
+from agentdeck.core.errors import ValidationError
 from agentdeck.core.formats.files import read_at_most, read_regular_file
 from agentdeck.tui.cli.context import (
     KeyArgument,
@@ -151,9 +153,11 @@ def read_plan(path: str) -> list[Any]:
         raise CliError(f"plan {where} is not UTF-8 text") from exc
     if path.endswith(".json"):
         try:
-            doc = json.loads(raw)
+            doc = json.loads(raw, parse_constant=limits.json_constant)
         except json.JSONDecodeError as exc:
             raise CliError(f"{where} line {exc.lineno}: not valid JSON: {exc.msg}") from exc
+        except ValidationError as exc:  # NaN or Infinity
+            raise CliError(f"{where}: {exc.message}") from None
         except RecursionError:
             raise CliError(f"{where}: nested too deeply to read") from None
     else:
@@ -188,7 +192,6 @@ def plan(
 
     Example: agentdeck plan plan.yaml --as planner
     """
-    from agentdeck.core import ValidationError
 
     specs = read_plan(file)
     try:

@@ -13,6 +13,8 @@ from typing import TYPE_CHECKING, Annotated, Any, Literal
 
 import typer
 
+from agentdeck.core import limits
+from agentdeck.core.errors import ValidationError
 from agentdeck.tui.cli.context import (
     KeyArgument,
     Session,
@@ -88,10 +90,11 @@ def doing(
     Example: agentdeck doing "Writing the SQL migration" --as coder
     """
     agent = s.agent()
-    s.deck().doing(agent, text, key=task, board=s.board)
+    shown_on = s.deck().doing(agent, text, key=task, board=s.board)
+    on = f" (on {shown_on})" if shown_on else ""
     s.emit(
-        {"agent": agent, "task": task.upper() if task else None, "doing": text},
-        lambda: say(f"{agent} is doing: {safe(text, one_line=True)}"),
+        {"agent": agent, "task": shown_on, "doing": text},
+        lambda: say(f"{agent} is doing: {safe(text, one_line=True)}{on}"),
     )
 
 
@@ -295,11 +298,13 @@ def _hand_over(s: Session, verb: HandOver, key: str, **given: str) -> None:
 
 def _json_object(raw: str, option: str) -> dict[str, Any]:
     try:
-        value = json.loads(raw)
+        value = json.loads(raw, parse_constant=limits.json_constant)
     except json.JSONDecodeError as exc:
         raise CliError(f"{option} is not valid JSON: {exc.msg} at column {exc.colno}") from exc
     except RecursionError:
         raise CliError(f"{option} is nested too deeply") from None
+    except ValidationError as exc:
+        raise CliError(f"{option}: {exc}") from None
     if not isinstance(value, dict):
         raise CliError(f"{option} must be a JSON object, like '{{\"tests\": 42}}'")
     return value

@@ -331,6 +331,30 @@ MALFORMED: dict[str, tuple[Callable[[dict[str, Any]], None], tuple[str, ...]]] =
     "usage count as text": (_set("usage[0].tokens_in", "many"), ("usage[0].tokens_in",)),
     "usage count too big": (_set("usage[0].tokens_in", 10**30), ("usage[0].tokens_in",)),
     "usage cost not finite": (_set("usage[0].cost_usd", float("inf")), ("usage[0].cost_usd",)),
+    # Found by review: a negative or NaN limit turned a budget off; NaN or an infinity inside
+    # event data or checkpoint files was stored, and every later export was invalid JSON.
+    "budget hard limit negative": (
+        _set("budgets[0].hard", -5),
+        ("budgets[0].hard", "hard limit must be a finite number >= 0, not -5.0"),
+    ),
+    "budget soft limit NaN": (_set("budgets[0].soft", float("nan")), ("budgets[0].soft",)),
+    "budget hard limit infinite": (_set("budgets[0].hard", float("inf")), ("budgets[0].hard",)),
+    "usage cost negative": (
+        _set("usage[0].cost_usd", -0.01),
+        ("usage[0].cost_usd", "finite number from 0 to 1e9"),
+    ),
+    "usage count negative": (
+        _set("usage[0].tokens_out", -1),
+        ("usage[0].tokens_out", "2147483647"),
+    ),
+    "NaN deep in event data": (
+        _set("events[5].data", {"a": [{"b": {"c": [1, float("nan")]}}]}),
+        ("events[5].data", "JSON numbers must be finite, not nan"),
+    ),
+    "infinity in checkpoint files": (
+        _set("checkpoints[0].files", ["a.py", float("-inf")]),
+        ("checkpoints[0].files", "JSON numbers must be finite, not -inf"),
+    ),
     "skills not text": (_set("tasks[1].skills", [1]), ("tasks[1].skills", "text")),
     "usage by a stranger": (_set("usage[1].agent", "mallory"), ("usage[1].agent",)),
     "unknown budget metric": (_set("budgets[0].metric", "bananas"), ("budgets[0]", "bananas")),
