@@ -4,7 +4,6 @@ re-imports that update instead of duplicating, and broken input refused with fil
 from __future__ import annotations
 
 import json
-import os
 import shutil
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -14,27 +13,8 @@ import pytest
 
 from agentdeck.core import CycleError, Deck, NotFoundError, ValidationError
 from tests.conftest import START
+from tests.core.formats.conftest import FIXTURES
 from tests.core.helpers import Refused
-
-FIXTURES = Path(__file__).parent / "fixtures"
-
-
-@pytest.fixture
-def team(deck: Deck) -> Deck:
-    """A deck with an empty board SHOP, supervised by the human `ann`."""
-    deck.create_board("SHOP", "Web shop", actor="ann")
-    return deck
-
-
-@pytest.fixture
-def claude_dir(tmp_path: Path) -> Path:
-    """A copy of the Claude Code task list, file n last written n hours before the test starts."""
-    target = tmp_path / "tasks"
-    shutil.copytree(FIXTURES / "claude_tasks", target)
-    for path in target.glob("*.json"):
-        written = (START - timedelta(hours=int(path.stem))).timestamp()
-        os.utime(path, (written, written))
-    return target
 
 
 @pytest.fixture

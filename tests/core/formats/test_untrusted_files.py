@@ -18,9 +18,9 @@ import pytest
 
 from agentdeck.core import Deck, ValidationError
 from agentdeck.core.formats import files, importers
+from tests.core.formats.conftest import FIXTURES
 from tests.core.helpers import Refused
 
-FIXTURES = Path(__file__).parent / "fixtures"
 SECRET = "Outside secret task"
 
 
@@ -41,19 +41,6 @@ def promptly(run: Callable[[], Any], seconds: float = 20) -> Any:
     if "error" in outcome:
         raise outcome["error"]
     return outcome["value"]
-
-
-@pytest.fixture
-def team(deck: Deck) -> Deck:
-    deck.create_board("SHOP", "Web shop", actor="ann")
-    return deck
-
-
-@pytest.fixture
-def claude_dir(tmp_path: Path) -> Path:
-    target = tmp_path / "tasks"
-    shutil.copytree(FIXTURES / "claude_tasks", target)
-    return target
 
 
 @pytest.fixture
