@@ -131,7 +131,7 @@ def budget_limit(value: float | None, label: str) -> float | None:
         except OverflowError:  # an int past the float range
             number = math.inf
         if math.isfinite(number) and number >= 0:
-            return number
+            return value  # as given: a whole number stays whole in events and exports
     raise ValidationError(f"{label} limit must be a finite number >= 0, not {_shown(value)}")
 
 
