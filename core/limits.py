@@ -113,9 +113,20 @@ def count(value: int, label: str) -> int:
     return value
 
 
+def finite_from_zero(value: object, most: float = math.inf) -> bool:
+    """Whether `value` is a number (not a bool) from 0 to `most`, finite: NaN compares false
+    and an int past the float range overflows, so both fail."""
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return False
+    try:
+        return 0 <= float(value) <= most and float(value) < math.inf
+    except OverflowError:
+        return False
+
+
 def amount(value: float, label: str) -> float:
-    """A usage amount (dollars, seconds): a finite number from 0 to 1e9 (NaN fails the range)."""
-    if not isinstance(value, int | float) or isinstance(value, bool) or not 0 <= value <= 1e9:
+    """A usage amount (dollars, seconds): a finite number from 0 to 1e9."""
+    if not finite_from_zero(value, 1e9):
         raise ValidationError(f"{label} must be a finite number from 0 to 1e9, not {_shown(value)}")
     return float(value)
 
@@ -123,15 +134,8 @@ def amount(value: float, label: str) -> float:
 def budget_limit(value: float | None, label: str) -> float | None:
     """A budget's soft or hard limit: absent, or a finite number from 0 up. NaN would compare
     false against every total (the limit silently off) and infinity is not JSON."""
-    if value is None:
-        return None
-    if isinstance(value, int | float) and not isinstance(value, bool):
-        try:
-            number = float(value)
-        except OverflowError:  # an int past the float range
-            number = math.inf
-        if math.isfinite(number) and number >= 0:
-            return value  # as given: a whole number stays whole in events and exports
+    if value is None or finite_from_zero(value):
+        return value  # as given: a whole number stays whole in events and exports
     raise ValidationError(f"{label} limit must be a finite number >= 0, not {_shown(value)}")
 
 

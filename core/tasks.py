@@ -6,7 +6,6 @@ insert_task, id_on_board, link, blocker_moved and tasks_by_id by name.
 
 from __future__ import annotations
 
-import math
 from collections.abc import Sequence
 from typing import Any
 
@@ -112,23 +111,13 @@ def add_task(
     return tasks_by_id(tx, [task_id])[0]
 
 
-def _is_hours(value: object) -> bool:
-    """A number of hours: finite and not negative (NaN compares false; 10**400 overflows)."""
-    if isinstance(value, bool) or not isinstance(value, int | float):
-        return False
-    try:
-        return 0 <= float(value) < math.inf
-    except OverflowError:
-        return False
-
-
 def insert_task(tx: Tx, b: StoredRow, actor: str, **spec: Any) -> int:
     assignee_id = None
     if spec.get("assignee"):
         assignee_id = tx.agent(b["id"], spec["assignee"], b["key"])["id"]
     number = tx.conn.execute(_NEXT_NUMBER, {"p_board_id": b["id"]}).scalar_one() - 1
     estimate = spec.get("estimate_hours")
-    if estimate is not None and not _is_hours(estimate):
+    if estimate is not None and not limits.finite_from_zero(estimate):
         raise ValidationError(f"estimate_hours must be a finite number >= 0, not {estimate!r}")
     values = {
         "board_id": b["id"],
