@@ -1,6 +1,12 @@
-"""Boards and their teams: creating a board, adding agents and humans, reading the roster.
+"""Boards and their teams: creating a board, adding agents and humans, reading the roster,
+and each member's credential (see `agentdeck.core.credentials`).
 
-Verbs here: create_board, get_board, list_boards, add_agent, list_agents, get_agent.
+Who may create whom: whoever creates a board is its first human; only a human adds a human;
+a human or the board's lead adds an agent. Each new member gets a token, held by the deck that
+minted it (`Deck.issued_token`) so the caller can show it once.
+
+Verbs here: create_board, get_board, list_boards, add_agent, list_agents, get_agent,
+set_agents_mode, whoami, rotate_credential, revoke_credential, login.
 """
 
 from __future__ import annotations
@@ -9,12 +15,13 @@ from datetime import datetime
 
 import sqlalchemy as sa
 
-from agentdeck.core import limits, rows_to_models
-from agentdeck.core.errors import ValidationError
-from agentdeck.core.models import Agent, Board
+from agentdeck.core import credentials, limits, rows_to_models
+from agentdeck.core.errors import PermissionDeniedError, ValidationError
+from agentdeck.core.models import Agent, Board, Credential
 from agentdeck.core.storage.database import Database
+from agentdeck.core.storage.engine import is_sqlite
 from agentdeck.core.storage.tables import agent_t, board_t, task_t
-from agentdeck.core.storage.transaction import Tx, task_key
+from agentdeck.core.storage.transaction import StoredRow, Tx, fold_name, task_key
 
 
 def create_board(
@@ -28,11 +35,19 @@ def create_board(
     lead: str | None = None,
     require_verification: bool = False,
     lease_seconds: int = 900,
+    agents: str | None = None,
 ) -> Board:
-    """A new board; `actor` joins it as its first human, `lead` as its supervisor agent."""
+    """A new board; `actor` joins it as its first human, `lead` as its supervisor agent, each
+    with a new credential (`Deck.issued_token`). `agents` is the board's mode: "named" lets
+    agents act by name alone, "token" makes every actor present its credential; the default
+    is "named" for a local SQLite file and "token" on PostgreSQL, which many machines share."""
     key = limits.board_key(key)
     actor = limits.name(actor)
     lease_seconds = limits.lease_seconds(lease_seconds)
+    if agents is None:
+        agents = "named" if is_sqlite(db.engine) else "token"
+    if agents not in credentials.MODES:
+        raise ValidationError(f"agents mode must be token or named, not {agents[:40]!r}")
     with db.write() as tx:
         exists = tx.conn.execute(sa.select(board_t.c.id).where(board_t.c.key == key)).first()
         if exists:
@@ -48,11 +63,13 @@ def create_board(
                 lease_seconds=lease_seconds,
                 next_number=1,
                 created_at=tx.now,
+                agents_mode=agents,
             )
         ).inserted_primary_key[0]  # type: ignore[index]
-        _insert_agent(tx, board_id, actor, "human", [], "supervisor", None)
-        if lead and lead != actor:
-            _insert_agent(tx, board_id, lead, "agent", [], "lead", None)
+        insert_member(tx, board_id, key, actor, "human", [], "supervisor", None)
+        tx.auth[actor] = credentials.BY_TOKEN
+        if lead and fold_name(lead) != fold_name(actor):
+            insert_member(tx, board_id, key, lead, "agent", [], "lead", None)
         tx.event(board_id, None, actor, "board", "created", f"board {key} created")
         return rows_to_models.board(tx.board_by_id(board_id))
 
@@ -84,31 +101,51 @@ def add_agent(
     name = limits.name(name)
     with db.write() as tx:
         b = tx.board(board)
-        tx.agent(b["id"], actor, b["key"])
+        require_may_add(tx, b, actor, kind)
         taken = tx.conn.execute(
-            sa.select(agent_t.c.id).where(agent_t.c.board_id == b["id"], agent_t.c.name == name)
+            sa.select(agent_t.c.name).where(
+                agent_t.c.board_id == b["id"], agent_t.c.name_key == fold_name(name)
+            )
         ).first()
         if taken:
-            raise ValidationError(f"{name} is already on board {b['key']}")
-        _insert_agent(tx, b["id"], name, kind, limits.skills(skills), role, supervisor)
+            same = "" if taken.name == name else f" as {taken.name!r} (names ignore case)"
+            raise ValidationError(f"{name} is already on board {b['key']}{same}")
+        insert_member(tx, b["id"], b["key"], name, kind, limits.skills(skills), role, supervisor)
         tx.event(b["id"], None, actor, "agent", "added", f"{kind} {name} joined", {"name": name})
         row = tx.agent(b["id"], name)
         return rows_to_models.agent(row, b["key"], None, tx.now, b["lease_seconds"])
 
 
-def _insert_agent(
+def require_may_add(tx: Tx, b: StoredRow, actor: str, kind: str) -> None:
+    """Only a human adds a human; a human or the board's lead adds an agent."""
+    who = tx.actor(b, actor)
+    if who["kind"] == "human":
+        return
+    if kind == "human":
+        raise PermissionDeniedError(f"only a human may add a human; {who['name']} is an agent")
+    if b["lead"] is None or fold_name(b["lead"]) != fold_name(who["name"]):
+        raise PermissionDeniedError(
+            f"only a human or the board's lead may add agents; {who['name']} is neither"
+        )
+
+
+def insert_member(
     tx: Tx,
     board_id: int,
+    board_key: str,
     name: str,
     kind: str,
     skills: list[str],
     role: str,
     supervisor: str | None,
 ) -> None:
-    tx.conn.execute(
+    """A new member with a new credential, held by this deck (`Keyring.minted`)."""
+    name = limits.name(name)
+    member_id = tx.conn.execute(
         agent_t.insert().values(
             board_id=board_id,
-            name=limits.name(name),
+            name=name,
+            name_key=fold_name(name),
             kind=kind,
             skills=skills,
             role=limits.line(role, 200),
@@ -116,7 +153,22 @@ def _insert_agent(
             active_form="",
             created_at=tx.now,
         )
-    )
+    ).inserted_primary_key[0]  # type: ignore[index]
+    new_credential(tx, member_id, board_key, name)
+
+
+def new_credential(tx: Tx, member_id: int, board_key: str, name: str) -> str:
+    """Give a member a new token (its old one stops working), held by this deck."""
+    token = credentials.new_token()
+    _store_hash(tx, member_id, credentials.digest(token))
+    tx.keyring.add(token)
+    tx.keyring.minted[(board_key, name)] = token
+    return token
+
+
+def default_mode(conn: sa.Connection) -> str:
+    """A new board's agents mode: "named" on a local SQLite file, "token" on PostgreSQL."""
+    return "named" if conn.dialect.name == "sqlite" else "token"
 
 
 def list_agents(tx: Tx, board: str | None = None) -> list[Agent]:
@@ -155,3 +207,118 @@ def get_agent(db: Database, name: str, board: str | None = None) -> Agent:
         b = tx.board(board)
         tx.agent(b["id"], name, b["key"])  # raises the not-found error
     raise AssertionError("unreachable")
+
+
+def set_agents_mode(db: Database, mode: str, *, actor: str, board: str | None = None) -> Board:
+    """Switch the board between "token" and "named" mode; a human-only move."""
+    if mode not in credentials.MODES:
+        raise ValidationError(f"agents mode must be token or named, not {mode[:40]!r}")
+    with db.write() as tx:
+        b = tx.board(board)
+        require_human_actor(tx, b, actor, "change how agents sign in")
+        tx.conn.execute(board_t.update().where(board_t.c.id == b["id"]).values(agents_mode=mode))
+        tx.event(b["id"], None, actor, "board", "agents", f"agents now act by {mode}")
+        return rows_to_models.board(tx.board_by_id(b["id"]))
+
+
+def require_human_actor(tx: Tx, b: StoredRow, actor: str, doing: str) -> StoredRow:
+    """The acting member, who must be a human with their credential."""
+    row = tx.actor(b, actor, human_move=True)
+    if row["kind"] != "human":
+        raise PermissionDeniedError(f"only a human may {doing}; {row['name']} is an agent")
+    return row
+
+
+def whoami(tx: Tx, board: str | None = None) -> Credential | None:
+    """The member this deck acts as on `board`: the holder of the token it was given, an
+    agent's own token before a human's credential file. With `board` None, the board of the
+    one agent token it holds, else the only board it holds a credential for. None when it
+    holds none there. The answer's `token` is empty: a token is never read back."""
+    found = tx.token_holders()
+    own = [r for r in found if tx.keyring.source(r["token_hash"]) == credentials.BY_TOKEN]
+    if board is not None:
+        key = tx.board(board)["key"]
+        found = [r for r in found if r["key"] == key]
+        own = [r for r in own if r["key"] == key]
+    elif len({r["key"] for r in found}) > 1:
+        found = own if len({r["key"] for r in own}) == 1 else []
+    pick = own or found
+    if not pick:
+        return None
+    row = pick[0]
+    return Credential(board=row["key"], name=row["name"], kind=row["kind"], token="")
+
+
+def rotate_credential(
+    db: Database, name: str, *, actor: str, board: str | None = None
+) -> Credential:
+    """A new token for `name`, shown once; its old one stops working at once. A member may
+    rotate its own; only a human rotates someone else's."""
+    with db.write() as tx:
+        b = tx.board(board)
+        member = tx.agent(b["id"], name, b["key"])
+        _may_manage(tx, b, member, actor, "rotate")
+        token = new_credential(tx, member["id"], b["key"], member["name"])
+        tx.event(b["id"], None, actor, "agent", "credential", f"{member['name']}'s token rotated")
+        return Credential(board=b["key"], name=member["name"], kind=member["kind"], token=token)
+
+
+def revoke_credential(db: Database, name: str, *, actor: str, board: str | None = None) -> None:
+    """Make `name`'s token stop working until it is rotated. (An agent on a `named` board can
+    still act by name: revoking protects `token` boards.)"""
+    with db.write() as tx:
+        b = tx.board(board)
+        member = tx.agent(b["id"], name, b["key"])
+        _may_manage(tx, b, member, actor, "revoke")
+        _store_hash(tx, member["id"], None)
+        tx.event(b["id"], None, actor, "agent", "credential", f"{member['name']}'s token revoked")
+
+
+def _may_manage(tx: Tx, b: StoredRow, member: StoredRow, actor: str, verb: str) -> None:
+    who = tx.actor(b, actor)
+    if who["id"] != member["id"] and who["kind"] != "human":
+        raise PermissionDeniedError(
+            f"only a human may {verb} another member's token; {who['name']} is an agent"
+        )
+
+
+def _store_hash(tx: Tx, member_id: int, token_hash: str | None) -> None:
+    tx.conn.execute(agent_t.update().where(agent_t.c.id == member_id).values(token_hash=token_hash))
+
+
+def login(db: Database, name: str, *, board: str | None = None) -> Credential:
+    """The first credential of a human on a board from before credentials, where no human
+    holds one yet (trust on first use). Refused everywhere else: a human added since got
+    theirs when added, and a lost one is rotated by another human."""
+    with db.write() as tx:
+        b = tx.board(board)
+        member = tx.agent(b["id"], name, b["key"])
+        if member["kind"] != "human":
+            raise PermissionDeniedError(
+                f"{member['name']} is an agent; agents get their token from `agent add`"
+            )
+        holder = tx.conn.execute(
+            sa.select(agent_t.c.name)
+            .where(
+                agent_t.c.board_id == b["id"],
+                agent_t.c.kind == "human",
+                agent_t.c.token_hash.is_not(None),
+            )
+            .limit(1)
+        ).first()
+        if holder is not None:
+            raise PermissionDeniedError(
+                f"humans on board {b['key']} already hold credentials; ask one of them "
+                f"(such as {holder.name}) to run `agentdeck agent token {member['name']} --rotate`"
+            )
+        token = new_credential(tx, member["id"], b["key"], member["name"])
+        tx.auth[member["name"]] = credentials.BY_NAME
+        tx.event(
+            b["id"],
+            None,
+            member["name"],
+            "agent",
+            "credential",
+            f"{member['name']} took the board's first human credential",
+        )
+        return Credential(board=b["key"], name=member["name"], kind="human", token=token)

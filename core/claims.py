@@ -70,7 +70,7 @@ def claim(
             key = task_key(b["key"], wanted["number"])
         else:
             b = tx.board(board)
-        a = tx.agent(b["id"], actor, b["key"])
+        a = tx.actor(b, actor)
         expire(tx, b)
         budgets.claim_block(tx, b["id"], actor, key)
         row = _claim_row(tx, b, a, key)
@@ -159,7 +159,7 @@ def expire_leases(tx: Tx, board: str | None = None) -> list[str]:
 def heartbeat(tx: Tx, actor: str, *, board: str | None = None) -> list[str]:
     """Say the agent is alive and renew the leases of the tasks it holds; returns their keys."""
     b = tx.board(board)
-    a = tx.agent(b["id"], actor, b["key"])
+    a = tx.actor(b, actor)
     tx.conn.execute(agent_t.update().where(agent_t.c.id == a["id"]).values(last_heartbeat=tx.now))
     held = (
         task_t.c.assignee_id == a["id"],

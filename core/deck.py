@@ -26,6 +26,7 @@ from agentdeck.core import (
     boards,
     budgets,
     claims,
+    credentials,
     events,
     knowledge,
     metrics,
@@ -147,6 +148,18 @@ class Deck:
     def now(self) -> datetime:
         return self._db.now()
 
+    def present(self, token: str, source: str = credentials.BY_TOKEN) -> None:
+        """Act with this credential from now on: an agent's `AGENTDECK_TOKEN` (`source`
+        "token"), or a human's from their credential file ("credential file"). Which member
+        it makes this deck is looked up on each call (`whoami`); a token no member holds
+        simply proves nothing."""
+        self._db.keyring.add(credentials.check_token(token, "the token given"), source)
+
+    def issued_token(self, name: str, board: str) -> str | None:
+        """The token this deck minted for member `name` of `board` (by `create_board` or
+        `add_agent`), to show once; None if it minted none."""
+        return self._db.keyring.minted.get((board.upper(), name))
+
     def close(self) -> None:
         self._db.close()
 
@@ -163,6 +176,11 @@ class Deck:
     add_agent = _with_database(boards.add_agent)
     list_agents = _reads(boards.list_agents)
     get_agent = _with_database(boards.get_agent)
+    set_agents_mode = _with_database(boards.set_agents_mode)
+    whoami = _reads(boards.whoami)
+    rotate_credential = _with_database(boards.rotate_credential)
+    revoke_credential = _with_database(boards.revoke_credential)
+    login = _with_database(boards.login)
 
     # core/tasks.py
     add_task = _writes(tasks.add_task)

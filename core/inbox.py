@@ -123,11 +123,11 @@ def inbox(
     if not mark_read:
         with db.read() as tx:
             b = tx.board(board)
-            a = tx.agent(b["id"], actor, b["key"])
+            a = tx.actor(b, actor)
             return unread(tx, b["key"], a["id"], actor, mark_read=False)
     with db.write() as tx:
         b = tx.board(board)
-        a = tx.agent(b["id"], actor, b["key"])
+        a = tx.actor(b, actor)
         return unread(tx, b["key"], a["id"], actor, mark_read=True)
 
 
@@ -150,7 +150,7 @@ def checkpoint(
         raise ValidationError(f"{sha[:70]!r} is not a git commit sha")
     with db.write() as tx:
         task, b = tx.task(key)
-        tx.agent(b["id"], actor, b["key"])
+        tx.actor(b, actor)
         file_list = [limits.text(f, 500) for f in list(files)[:1000]]
         message = limits.text(message, 2000)
         tx.conn.execute(

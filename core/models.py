@@ -61,6 +61,18 @@ class Board(_Jsonable):
     require_verification: bool
     lease_seconds: int
     created_at: datetime
+    agents: str  # "token" (every actor presents a credential) or "named" (agents may go by name)
+
+
+@dataclass(frozen=True, slots=True)
+class Credential(_Jsonable):
+    """Who a token makes its holder: a member of a board. `token` is the secret itself, given
+    only when it is minted (`agent add`, `board create`, a rotation), empty everywhere else."""
+
+    board: str
+    name: str
+    kind: str
+    token: str
 
 
 @dataclass(frozen=True, slots=True)

@@ -1,7 +1,8 @@
 """Who may do what: the checks behind human-only moves and the lead's edits.
 
-Human-only moves (approve, reject, reopen, answer, cancel) need a human actor on the board;
-assigning, prioritising and setting budgets need a human or the board's lead.
+Human-only moves (approve, reject, reopen, answer, cancel) need a human on the board acting
+with their credential; assigning, prioritising and setting budgets need a human or the board's
+lead. Each check authenticates the actor first (`Tx.actor`), so a name alone never passes one.
 """
 
 from __future__ import annotations
@@ -12,16 +13,17 @@ from agentdeck.core.storage.transaction import StoredRow, Tx
 
 def require_human_or_lead(tx: Tx, b: StoredRow, actor: str, doing: str) -> None:
     """Refuse `actor` unless it is a human on the board or the board's lead agent."""
-    who = tx.agent(b["id"], actor, b["key"])
-    if who["kind"] != "human" and b["lead"] != actor:
+    who = tx.actor(b, actor)
+    if who["kind"] != "human" and b["lead"] != who["name"]:
         raise PermissionDeniedError(
             f"only a human or the board's lead may {doing}; {actor} is neither"
         )
 
 
-def require_human(tx: Tx, board_id: int, actor: str, doing: str, board_key: str = "") -> StoredRow:
-    """The human agent row for `actor`, or `PermissionDeniedError`."""
-    row = tx.agent(board_id, actor, board_key)
+def require_human(tx: Tx, board: StoredRow, actor: str, doing: str) -> StoredRow:
+    """The human agent row for `actor`, acting with their credential, or
+    `PermissionDeniedError`."""
+    row = tx.actor(board, actor, human_move=True)
     if row["kind"] != "human":
         raise PermissionDeniedError(
             f"only a human may {doing}; {actor} is an agent "

@@ -87,7 +87,7 @@ def plan(
             refs.add(ref)
     with db.write() as tx:
         b = tx.board(board)
-        tx.agent(b["id"], actor, b["key"])
+        tx.actor(b, actor)
         ids: list[int] = []
         by_ref: dict[str, int] = {}
 

@@ -60,6 +60,7 @@ def board(row: StoredRow) -> Board:
         require_verification=row["require_verification"],
         lease_seconds=row["lease_seconds"],
         created_at=row["created_at"],
+        agents=row["agents_mode"],
     )
 
 

@@ -26,7 +26,7 @@ def _human_edit(
     tx: Tx, key: str, actor: str, doing: str, expected_version: int | None
 ) -> tuple[StoredRow, StoredRow]:
     task, b = tx.task(key)
-    permissions.require_human(tx, b["id"], actor, doing, b["key"])
+    permissions.require_human(tx, b, actor, doing)
     moves.check_version(task, task_key(b["key"], task["number"]), expected_version)
     return task, b
 

@@ -91,7 +91,7 @@ def add_task(
 ) -> Task:
     """A new pending task on a board, optionally assigned and waiting on other tasks."""
     b = tx.board(board)
-    tx.agent(b["id"], actor, b["key"])
+    tx.actor(b, actor)
     task_id = insert_task(
         tx,
         b,
@@ -163,7 +163,7 @@ def insert_task(tx: Tx, b: StoredRow, actor: str, **spec: Any) -> int:
 def add_dependency(tx: Tx, key: str, blocked_by: str, *, actor: str) -> Task:
     """Make `key` wait for `blocked_by`; refuses cycles and cross-board links."""
     task, b = tx.task(key)
-    tx.agent(b["id"], actor, b["key"])
+    tx.actor(b, actor)
     blocker_id = id_on_board(tx, b, blocked_by)
     link(tx, task["id"], blocker_id)
     tx.event(

@@ -49,7 +49,7 @@ def _as_holder(
     try:
         with db.write() as tx:
             task, b = tx.task(key)
-            a = tx.agent(b["id"], actor, b["key"])
+            a = tx.actor(b, actor)
             _require_holder(tx, task, b, a, verb)
             yield tx, task, b, a
     except LeaseExpiredError:
@@ -89,11 +89,11 @@ def doing(
     with db.write() as tx:
         if key is None:
             b = tx.board(board)
-            a = tx.agent(b["id"], actor, b["key"])
+            a = tx.actor(b, actor)
             task_id = a["current_task_id"]
         else:
             task, b = tx.task(key)
-            a = tx.agent(b["id"], actor, b["key"])
+            a = tx.actor(b, actor)
             _require_holder(tx, task, b, a, "doing")
             task_id = task["id"]
         tx.conn.execute(
@@ -211,7 +211,7 @@ def record_usage(
             task, b = tx.task(key)
         else:
             task, b = None, tx.board(board)
-        tx.agent(b["id"], actor, b["key"])
+        tx.actor(b, actor)
         crossed = budgets.apply_usage(tx, b, task, actor, usage)
         total = sum(usage[k] for k in ("tokens_in", "tokens_out"))
         tx.event(

@@ -270,7 +270,7 @@ def _mirror(
         raise CycleError(f"{where}: task {cycle[0]} waits on itself: {' -> '.join(shown)}")
     with db.write() as tx:
         b = tx.board(board)
-        tx.agent(b["id"], actor, b["key"])
+        tx.actor(b, actor)
         _ensure_agents(tx, b, {i.assignee for i in items if i.assignee})
         existing = {
             r["external_id"]: r

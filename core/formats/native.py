@@ -12,7 +12,7 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from agentdeck.core import budgets, knowledge, limits
+from agentdeck.core import boards, budgets, credentials, knowledge, limits
 from agentdeck.core.errors import ValidationError
 from agentdeck.core.formats.documents import Doc
 from agentdeck.core.models import METRICS, STATUSES, Board
@@ -28,7 +28,7 @@ from agentdeck.core.storage.tables import (
     task_t,
     usage_t,
 )
-from agentdeck.core.storage.transaction import Tx, split_key, task_key
+from agentdeck.core.storage.transaction import Tx, fold_name, split_key, task_key
 
 FORMAT = "agentdeck-board"
 VERSION = 1
@@ -41,6 +41,12 @@ _AMOUNTS = ("cost_usd", "cpu_seconds", "gpu_seconds")
 
 def _iso(value: datetime | None) -> str | None:
     return value.isoformat() if value is not None else None
+
+
+def _agents_mode(value: str) -> str:
+    if value not in credentials.MODES:
+        raise ValidationError(f"must be token or named, not {value[:40]!r}")
+    return value
 
 
 def export_board(tx: Tx, board: str | None = None) -> dict[str, Any]:
@@ -81,6 +87,7 @@ def export_board(tx: Tx, board: str | None = None) -> dict[str, Any]:
             "lead": b["lead"],
             "require_verification": b["require_verification"],
             "lease_seconds": b["lease_seconds"],
+            "agents": b["agents_mode"],
             "created_at": _iso(b["created_at"]),
         },
         "agents": [
@@ -244,6 +251,7 @@ class _Importer:
                 lead=board.opt("lead", str, None),
                 require_verification=board.opt("require_verification", bool, False),
                 lease_seconds=board.check("lease_seconds", int, limits.lease_seconds, 900),
+                agents_mode=board.check("agents", str, _agents_mode, boards.default_mode(tx.conn)),
                 next_number=max((t.check("key", str, split_key)[1] for t in tasks), default=0) + 1,
                 created_at=self.t(board.time("created_at")),
             )
@@ -297,8 +305,22 @@ class _Importer:
                     last_heartbeat=self.t(a.opt_time("last_heartbeat")),
                     active_form=a.opt("active_form", str, ""),
                     created_at=self.t(a.time("created_at")),
+                    name_key=fold_name(name),
                 )
             ).inserted_primary_key[0]  # type: ignore[index]
+        self._credentials()
+
+    def _credentials(self) -> None:
+        """Tokens are never exported: every member of the new board gets a new one (held by
+        this deck; a human hands agents theirs with `agent token NAME --rotate`), and whoever
+        imports joins as a human if the document does not name them."""
+        tx = self.tx
+        if self.actor not in self.agent_ids:
+            boards.insert_member(tx, self.bid, self.new_key, self.actor, "human", [], "", None)
+        members = sa.select(agent_t.c.id, agent_t.c.name).where(agent_t.c.board_id == self.bid)
+        for row in tx.conn.execute(members).all():
+            boards.new_credential(tx, row.id, self.new_key, row.name)
+        tx.auth[self.actor] = credentials.BY_TOKEN
 
     def _tasks(self, tasks: list[Doc]) -> None:
         parents: list[tuple[int, Doc]] = []

@@ -13,6 +13,7 @@ from pathlib import Path
 
 import sqlalchemy as sa
 
+from agentdeck.core.credentials import Keyring
 from agentdeck.core.storage import dialect
 from agentdeck.core.storage.engine import (
     WRITE_OPTION,
@@ -43,6 +44,8 @@ class Database:
     def __init__(self, engine: sa.Engine, *, clock: Clock | None = None, migrate: bool = True):
         self._engine = engine
         self._clock: Clock = clock or system_clock
+        # The credentials every transaction of this database presents (`core.credentials`).
+        self.keyring = Keyring()
         path = sqlite_path(engine)
         # Said once, by whoever opened the deck: SQLite on a filesystem where WAL is unsafe.
         self.warnings: tuple[str, ...] = database_warnings(path)
@@ -105,14 +108,14 @@ class Database:
                 guard = self._wal_guard
                 after = guard.after_write if guard is not None else None
                 with self._shelf.transaction(write=True, after=after) as conn:
-                    tx = Tx(conn, self._clock())
+                    tx = Tx(conn, self._clock(), self.keyring)
                     yield tx
                     tx.flush_events()
                 return
             with self._engine.connect() as conn:
                 conn.execution_options(**{WRITE_OPTION: True})
                 with conn.begin():
-                    tx = Tx(conn, self._clock())
+                    tx = Tx(conn, self._clock(), self.keyring)
                     yield tx
                     tx.flush_events()
                     dialect.notify(conn, tx.notify_boards)
@@ -123,7 +126,7 @@ class Database:
         with translate_busy(self._timeout):
             if self._shelf is not None:
                 with self._shelf.transaction(write=False) as conn:
-                    yield Tx(conn, self._clock())
+                    yield Tx(conn, self._clock(), self.keyring)
                 return
             with self._engine.connect() as conn, conn.begin():
-                yield Tx(conn, self._clock())
+                yield Tx(conn, self._clock(), self.keyring)

@@ -68,11 +68,18 @@ class BoardRow(SQLModel, table=True):
     lease_seconds: int = 900
     next_number: int = 1
     created_at: datetime = _time(nullable=False)
+    # "token": every actor presents its credential; "named": agents may act by name alone
+    # (a local board's solo set-up). Human-only moves need a human credential in both.
+    agents_mode: str = Field(default="token", sa_column_kwargs={"server_default": "named"})
 
 
 class AgentRow(SQLModel, table=True):
     __tablename__ = "agent"
-    __table_args__ = (sa.UniqueConstraint("board_id", "name"),)
+    __table_args__ = (
+        sa.UniqueConstraint("board_id", "name"),
+        sa.Index("ix_agent_name_key", "board_id", "name_key"),
+        sa.Index("ix_agent_token_hash", "token_hash", unique=True),
+    )
 
     id: int | None = Field(default=None, primary_key=True)
     board_id: int = Field(foreign_key="board.id")
@@ -85,6 +92,10 @@ class AgentRow(SQLModel, table=True):
     current_task_id: int | None = None
     active_form: str = ""
     created_at: datetime = _time(nullable=False)
+    # The name folded for comparison (NFKC, case-insensitive): `Alice` finds `alice`.
+    name_key: str = Field(default="", sa_column_kwargs={"server_default": ""})
+    # SHA-256 of the member's credential (the token itself is shown once and never stored).
+    token_hash: str | None = None
 
 
 class TaskRow(SQLModel, table=True):
@@ -155,6 +166,9 @@ class EventRow(SQLModel, table=True):
     text: str = ""
     data: dict[str, Any] = _json({})
     created_at: datetime = _time(nullable=False)
+    # How the actor proved who it was: "token", "credential file", "named" (its name alone,
+    # on a board in named mode), or "" for the system and events from before credentials.
+    auth: str = Field(default="", sa_column_kwargs={"server_default": ""})
 
 
 class UsageRow(SQLModel, table=True):

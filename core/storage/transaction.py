@@ -6,6 +6,7 @@ paper trail lands atomically with the change itself.
 
 from __future__ import annotations
 
+import unicodedata
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -13,8 +14,9 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from agentdeck.core import limits
-from agentdeck.core.errors import NotFoundError, ValidationError
+from agentdeck.core import credentials, limits
+from agentdeck.core.credentials import Keyring
+from agentdeck.core.errors import NotFoundError, PermissionDeniedError, ValidationError
 from agentdeck.core.storage.prepared import Prepared, Row
 from agentdeck.core.storage.tables import agent_t, board_t, event_t, task_t
 
@@ -41,6 +43,18 @@ _AGENT_BY_NAME = Prepared(
         agent_t.c.board_id == sa.bindparam("p_board_id"), agent_t.c.name == sa.bindparam("p_name")
     )
 )
+_AGENT_BY_KEY = Prepared(
+    sa.select(agent_t).where(
+        agent_t.c.board_id == sa.bindparam("p_board_id"),
+        agent_t.c.name_key == sa.bindparam("p_name_key"),
+    )
+)
+# The members whose tokens a deck holds (see `agentdeck.core.credentials`).
+_HOLDERS = Prepared(
+    sa.select(agent_t.c.name, agent_t.c.kind, agent_t.c.token_hash, board_t.c.key)
+    .join(board_t, board_t.c.id == agent_t.c.board_id)
+    .where(agent_t.c.token_hash.in_(sa.bindparam("p_hashes", expanding=True)))
+)
 _TASK_AND_ACTOR = Prepared(
     sa.select(
         task_t.c.id,
@@ -50,9 +64,11 @@ _TASK_AND_ACTOR = Prepared(
         task_t.c.assignee_id,
         task_t.c.lease_expires_at,
         board_t.c.key.label("board_key"),
+        board_t.c.agents_mode,
         agent_t.c.id.label("agent_id"),
         agent_t.c.name.label("agent_name"),
         agent_t.c.kind.label("agent_kind"),
+        agent_t.c.token_hash,
     )
     .join(board_t, board_t.c.id == task_t.c.board_id)
     .outerjoin(
@@ -73,6 +89,9 @@ class Tx:
 
     conn: sa.Connection
     now: datetime
+    # The credentials the deck presents, and how each actor of this transaction proved itself.
+    keyring: Keyring = field(default_factory=Keyring)
+    auth: dict[str, str] = field(default_factory=dict)
     events: list[dict[str, Any]] = field(default_factory=list)
     notify_boards: set[int] = field(default_factory=set)
     _ordered: bool = False
@@ -98,6 +117,7 @@ class Tx:
                 "text": text,
                 "data": data or {},
                 "created_at": self.now,
+                "auth": self.auth.get(actor, ""),
             }
         )
         self.notify_boards.add(board_id)
@@ -166,20 +186,95 @@ class Tx:
         if row is None:
             raise NotFoundError(f"no task {board_key}-{number}")
         if row["agent_id"] is None:
-            raise _no_agent(actor, board_key)
+            # Not under that exact name: perhaps under another case or width (`Coder`).
+            board = {"id": row["board_id"], "key": board_key, "agents_mode": row["agents_mode"]}
+            member = self.actor(board, actor)
+            return {
+                **row,
+                "agent_id": member["id"],
+                "agent_name": member["name"],
+                "agent_kind": member["kind"],
+                "token_hash": member["token_hash"],
+            }
+        member = {
+            "name": row["agent_name"],
+            "kind": row["agent_kind"],
+            "token_hash": row["token_hash"],
+        }
+        self.authenticate({"key": board_key, "agents_mode": row["agents_mode"]}, member)
         return row
 
     def agent(self, board_id: int, name: str, board_key: str = "") -> Row:
+        """A member of the board by name: exactly as stored, else compared without case or
+        width (`Alice` finds `alice`). Not a proof of identity: acting goes through `actor`."""
         row = _AGENT_BY_NAME.first(self.conn, {"p_board_id": board_id, "p_name": name})
+        if row is None:
+            key = fold_name(name)
+            row = _AGENT_BY_KEY.first(self.conn, {"p_board_id": board_id, "p_name_key": key})
         if row is None:
             raise _no_agent(name, board_key)
         return row
+
+    def actor(self, board: StoredRow, name: str, *, human_move: bool = False) -> Row:
+        """The member of `board` acting as `name`, once it has proved who it is
+        (`authenticate`); `PermissionDeniedError` otherwise."""
+        row = self.agent(board["id"], name, board["key"])
+        self.authenticate(board, row, human_move=human_move)
+        return row
+
+    def authenticate(self, board: StoredRow, member: StoredRow, *, human_move: bool = False) -> str:
+        """How `member` (an agent row of `board`) proves who it is in this transaction, or
+        `PermissionDeniedError`; remembered, so its events record it.
+
+        Its own token in the keyring proves it. Without one, an *agent* on a board in `named`
+        mode may act by name, unless the deck holds an agent's token for someone else on this
+        board (an agent with a credential acts only as itself). A human never acts by name.
+        """
+        name = member["name"]
+        how = self.keyring.source(member["token_hash"])
+        if how is None:
+            impostor = self._other_token_holder(board, name)
+            if impostor is not None:
+                raise PermissionDeniedError(
+                    f"the credential given is {impostor}'s on board {board['key']}; "
+                    f"it cannot act as {name}"
+                )
+            if member["kind"] == "human":
+                raise PermissionDeniedError(
+                    f"{name} is a human on board {board['key']} and acts only with their "
+                    "credential, never by name (see `agentdeck login`)"
+                )
+            if human_move or board["agents_mode"] != "named":
+                raise PermissionDeniedError(
+                    f"{name} must present its credential on board {board['key']} "
+                    "(AGENTDECK_TOKEN: the token `agentdeck agent add` printed)"
+                )
+            how = credentials.BY_NAME
+        self.auth[name] = how
+        return how
+
+    def _other_token_holder(self, board: StoredRow, name: str) -> str | None:
+        for row in self.token_holders(credentials.BY_TOKEN):
+            if row["key"] == board["key"] and row["name"] != name:
+                return str(row["name"])
+        return None
+
+    def token_holders(self, source: str | None = None) -> list[Row]:
+        """The members whose tokens this deck holds (from `source` only, if given): each
+        row's name, kind, token_hash and board `key`."""
+        hashes = self.keyring.digests(source)
+        return _HOLDERS.rows(self.conn, {"p_hashes": hashes}) if hashes else []
 
     def agent_name(self, agent_id: int | None) -> str | None:
         if agent_id is None:
             return None
         name: str | None = _AGENT_NAME.scalar(self.conn, {"p_id": agent_id})
         return name
+
+
+def fold_name(name: str) -> str:
+    """A member's name as compared: NFKC and case-folded (`Alice` and fullwidth `ALICE` fold to `alice`)."""
+    return unicodedata.normalize("NFKC", unicodedata.normalize("NFKC", name).casefold())
 
 
 def _no_agent(name: str, board_key: str) -> NotFoundError:

@@ -27,14 +27,22 @@ def agent_name(i: int) -> str:
     return f"w{i}"
 
 
-def make_board(path: str | Path, *, agents: int, tasks: int, lease_seconds: int = 900) -> None:
+def make_board(path: str | Path, *, agents: int, tasks: int, lease_seconds: int = 900) -> str:
     """A board with `agents` agents (w0, w1, ...) and `tasks` ready tasks, in plan chunks, in
-    the database at `path` (a SQLite file or a database URL)."""
+    the database at `path` (a SQLite file or a database URL); the human's token.
+
+    The board is in `named` mode on both backends: these runs measure writes racing, and the
+    worker processes act by name (credentials have their own tests, tests/hardening)."""
     with Deck.open(path, create=True) as deck:
-        deck.create_board(BOARD, "concurrency run", actor=HUMAN, lease_seconds=lease_seconds)
+        deck.create_board(
+            BOARD, "concurrency run", actor=HUMAN, lease_seconds=lease_seconds, agents="named"
+        )
         for i in range(agents):
             deck.add_agent(agent_name(i), actor=HUMAN)
         add_tasks(deck, tasks)
+        token = deck.issued_token(HUMAN, BOARD)
+        assert token is not None
+        return token
 
 
 _VERBS = ("add", "fix", "test", "port", "tune", "document", "refactor", "profile", "review")

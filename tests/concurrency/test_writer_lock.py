@@ -25,13 +25,14 @@ def test_a_writer_held_up_by_another_process_times_out_then_resumes(tmp_path: Pa
     """While another process holds a write transaction, a write fails at its timeout with the
     one-line busy error (not a hang, not a traceback); once the holder commits it goes through."""
     db = tmp_path / "board.db"
-    harness.make_board(db, agents=1, tasks=1)
+    boss_token = harness.make_board(db, agents=1, tasks=1)
     holding, release = harness.SPAWN.Event(), harness.SPAWN.Event()
     holder = harness.SPAWN.Process(target=hold_write, args=(str(db), holding, release))
     holder.start()
     try:
         assert holding.wait(60), "the holder never started its transaction"
         with Deck.open(db, timeout=0.5) as deck:
+            deck.present(boss_token)
             with pytest.raises(DatabaseBusyError, match=r"locked by another writer for over 0.5s"):
                 deck.add_agent("late", actor=harness.HUMAN)
             release.set()

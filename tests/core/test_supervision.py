@@ -286,12 +286,15 @@ def test_assign_after_a_concurrent_commit_is_a_conflict(
     if backend == "sqlite":
         pytest.skip("SQLite serialises writers: no commit can fall between a read and a write")
     key = web.add_task("Build the login form", actor="ann").key
+    bob_token = web.issued_token("bob", "WEB")
+    assert bob_token is not None
     check_edit = lifecycle.check_edit
 
     def read_then_let_bob_assign(verb: str, upper: str, status: str) -> None:
         check_edit(verb, upper, status)
         monkeypatch.setattr(lifecycle, "check_edit", check_edit)
         with Deck.open(db_url, clock=clock) as other:
+            other.present(bob_token)
             assert other.assign(key, "be", actor="bob", expected_version=1).version == 2
 
     monkeypatch.setattr(lifecycle, "check_edit", read_then_let_bob_assign)

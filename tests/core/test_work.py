@@ -288,6 +288,7 @@ def test_log_racing_a_cancel_never_lands_after_it(
 
 def _cancel_as_bob(db_url: str, clock: FakeClock, key: str) -> None:
     with Deck.open(db_url, clock=clock) as other:
+        other.present(web.issued_token("bob", "WEB") or "")
         other.cancel(key, actor="bob", reason="out of scope")
 
 
