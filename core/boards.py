@@ -9,7 +9,7 @@ from datetime import datetime
 
 import sqlalchemy as sa
 
-from agentdeck.core import limits, rows_to_models
+from agentdeck.core import limits, names, rows_to_models
 from agentdeck.core.errors import ValidationError
 from agentdeck.core.models import Agent, Board
 from agentdeck.core.storage.database import Database
@@ -32,6 +32,7 @@ def create_board(
     """A new board; `actor` joins it as its first human, `lead` as its supervisor agent."""
     key = limits.board_key(key)
     actor = limits.name(actor)
+    lead = limits.name(lead) if lead else None
     lease_seconds = limits.lease_seconds(lease_seconds)
     with db.write() as tx:
         exists = tx.conn.execute(sa.select(board_t.c.id).where(board_t.c.key == key)).first()
@@ -43,16 +44,16 @@ def create_board(
                 name=limits.title(name),
                 goal=limits.text(goal),
                 due_at=due_at,
-                lead=limits.name(lead) if lead else None,
+                lead=lead,
                 require_verification=require_verification,
                 lease_seconds=lease_seconds,
                 next_number=1,
                 created_at=tx.now,
             )
         ).inserted_primary_key[0]  # type: ignore[index]
-        _insert_agent(tx, board_id, actor, "human", [], "supervisor", None)
+        _insert_agent(tx, board_id, actor, "human", [], "supervisor", None, board=key)
         if lead and lead != actor:
-            _insert_agent(tx, board_id, lead, "agent", [], "lead", None)
+            _insert_agent(tx, board_id, lead, "agent", [], "lead", None, board=key)
         tx.event(board_id, None, actor, "board", "created", f"board {key} created")
         return rows_to_models.board(tx.board_by_id(board_id))
 
@@ -85,12 +86,9 @@ def add_agent(
     with db.write() as tx:
         b = tx.board(board)
         tx.agent(b["id"], actor, b["key"])
-        taken = tx.conn.execute(
-            sa.select(agent_t.c.id).where(agent_t.c.board_id == b["id"], agent_t.c.name == name)
-        ).first()
-        if taken:
-            raise ValidationError(f"{name} is already on board {b['key']}")
-        _insert_agent(tx, b["id"], name, kind, limits.skills(skills), role, supervisor)
+        _insert_agent(
+            tx, b["id"], name, kind, limits.skills(skills), role, supervisor, board=b["key"]
+        )
         tx.event(b["id"], None, actor, "agent", "added", f"{kind} {name} joined", {"name": name})
         row = tx.agent(b["id"], name)
         return rows_to_models.agent(row, b["key"], None, tx.now, b["lease_seconds"])
@@ -104,7 +102,18 @@ def _insert_agent(
     skills: list[str],
     role: str,
     supervisor: str | None,
+    *,
+    board: str,
 ) -> None:
+    """Add one member to a board's roster, refusing a name that is malformed, mixes scripts or
+    folds to or looks like a current member's (`names.refusal_reason`). The roster is at most a
+    few hundred names, so it is compared here in Python."""
+    roster = tx.conn.execute(
+        sa.select(agent_t.c.name).where(agent_t.c.board_id == board_id)
+    ).scalars()
+    reason = names.refusal_reason(name, roster, board=board)
+    if reason:
+        raise ValidationError(reason)
     tx.conn.execute(
         agent_t.insert().values(
             board_id=board_id,
