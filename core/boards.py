@@ -15,13 +15,13 @@ from datetime import datetime
 
 import sqlalchemy as sa
 
-from agentdeck.core import credentials, limits, rows_to_models
+from agentdeck.core import credentials, limits, names, rows_to_models
 from agentdeck.core.errors import PermissionDeniedError, ValidationError
 from agentdeck.core.models import Agent, Board, Credential
 from agentdeck.core.storage.database import Database
 from agentdeck.core.storage.engine import is_sqlite
 from agentdeck.core.storage.tables import agent_t, board_t, task_t
-from agentdeck.core.storage.transaction import StoredRow, Tx, fold_name, task_key
+from agentdeck.core.storage.transaction import StoredRow, Tx, task_key
 
 
 def create_board(
@@ -43,6 +43,7 @@ def create_board(
     is "named" for a local SQLite file and "token" on PostgreSQL, which many machines share."""
     key = limits.board_key(key)
     actor = limits.name(actor)
+    lead = limits.name(lead) if lead else None
     lease_seconds = limits.lease_seconds(lease_seconds)
     if agents is None:
         agents = "named" if is_sqlite(db.engine) else "token"
@@ -58,7 +59,7 @@ def create_board(
                 name=limits.title(name),
                 goal=limits.text(goal),
                 due_at=due_at,
-                lead=limits.name(lead) if lead else None,
+                lead=lead,
                 require_verification=require_verification,
                 lease_seconds=lease_seconds,
                 next_number=1,
@@ -68,7 +69,7 @@ def create_board(
         ).inserted_primary_key[0]  # type: ignore[index]
         insert_member(tx, board_id, key, actor, "human", [], "supervisor", None)
         tx.auth[actor] = credentials.BY_TOKEN
-        if lead and fold_name(lead) != fold_name(actor):
+        if lead and lead != actor:
             insert_member(tx, board_id, key, lead, "agent", [], "lead", None)
         tx.event(board_id, None, actor, "board", "created", f"board {key} created")
         return rows_to_models.board(tx.board_by_id(board_id))
@@ -102,14 +103,6 @@ def add_agent(
     with db.write() as tx:
         b = tx.board(board)
         require_may_add(tx, b, actor, kind)
-        taken = tx.conn.execute(
-            sa.select(agent_t.c.name).where(
-                agent_t.c.board_id == b["id"], agent_t.c.name_key == fold_name(name)
-            )
-        ).first()
-        if taken:
-            same = "" if taken.name == name else f" as {taken.name!r} (names ignore case)"
-            raise ValidationError(f"{name} is already on board {b['key']}{same}")
         insert_member(tx, b["id"], b["key"], name, kind, limits.skills(skills), role, supervisor)
         tx.event(b["id"], None, actor, "agent", "added", f"{kind} {name} joined", {"name": name})
         row = tx.agent(b["id"], name)
@@ -123,7 +116,7 @@ def require_may_add(tx: Tx, b: StoredRow, actor: str, kind: str) -> None:
         return
     if kind == "human":
         raise PermissionDeniedError(f"only a human may add a human; {who['name']} is an agent")
-    if b["lead"] is None or fold_name(b["lead"]) != fold_name(who["name"]):
+    if b["lead"] is None or names.fold(b["lead"]) != names.fold(who["name"]):
         raise PermissionDeniedError(
             f"only a human or the board's lead may add agents; {who['name']} is neither"
         )
@@ -139,13 +132,22 @@ def insert_member(
     role: str,
     supervisor: str | None,
 ) -> None:
-    """A new member with a new credential, held by this deck (`Keyring.minted`)."""
+    """A new member with a new credential, held by this deck (`Keyring.minted`), refusing a
+    name that is malformed, mixes scripts or folds to or looks like a current member's
+    (`names.refusal_reason`). The roster is at most a few hundred names, so it is compared
+    here in Python."""
     name = limits.name(name)
+    roster = tx.conn.execute(
+        sa.select(agent_t.c.name).where(agent_t.c.board_id == board_id)
+    ).scalars()
+    reason = names.refusal_reason(name, roster, board=board_key)
+    if reason:
+        raise ValidationError(reason)
     member_id = tx.conn.execute(
         agent_t.insert().values(
             board_id=board_id,
             name=name,
-            name_key=fold_name(name),
+            name_key=names.fold(name),
             kind=kind,
             skills=skills,
             role=limits.line(role, 200),

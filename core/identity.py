@@ -1,25 +1,36 @@
-"""Who is acting: the one place that turns what a caller was told (an option, the
-environment, the login) into an actor's name, for the CLI, the console and the MCP server.
+"""Who is acting: the one place that turns what a caller was told (the environment, a
+credential file, an option, the login) into the credentials a `Deck` presents and the name
+it acts under, for the CLI, the console and the MCP server.
 
-Agents must say who they are (`--as NAME` or `AGENTDECK_AS`); a human at their own terminal
-defaults to their login name. The name is only a claim here: what that actor may do is
-decided by `Deck` on every call.
+An agent presents its token as `AGENTDECK_TOKEN`; a human's tokens live in their own
+credential file (`$XDG_CONFIG_HOME/agentdeck/credentials.json`, default
+`~/.config/agentdeck/`, mode 0600), one per board, keyed by database. When `AGENTDECK_TOKEN`
+is set the file is not read at all: a process started as an agent acts as that agent only.
+A name (`--as NAME`, `AGENTDECK_AS`) is only a claim: `Deck` checks it against the
+credentials on every call.
 
 Kept free of SQLAlchemy, so an adapter can resolve the actor before it opens a database.
 """
 
 from __future__ import annotations
 
+import contextlib
 import getpass
+import json
 import os
-from typing import TYPE_CHECKING
+import tempfile
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
-from agentdeck.core.errors import NotFoundError, ValidationError
+from agentdeck.core import credentials
+from agentdeck.core.errors import StorageError, ValidationError
 
 if TYPE_CHECKING:
     from agentdeck.core.deck import Deck
 
 ENV_AS = "AGENTDECK_AS"
+ENV_TOKEN = "AGENTDECK_TOKEN"
+CREDENTIAL_FILE = "credentials.json"
 
 
 def from_environment(name: str) -> str | None:
@@ -39,12 +50,24 @@ def named_actor(given: str | None) -> str | None:
     return given or from_environment(ENV_AS)
 
 
-def acting_agent(given: str | None) -> str:
-    """The acting agent, which must be named: the name given, else `AGENTDECK_AS`."""
+def acting_name(deck: Deck, given: str | None, board: str | None, *, human: bool) -> str:
+    """The name `deck` acts under on `board`: the name given (or `AGENTDECK_AS`), else the
+    holder of the credential it presents there, else, for a human, the login name (which
+    `Deck` then refuses unless a credential backs it). Call `present_credentials` first."""
     actor = named_actor(given)
-    if not actor:
-        raise ValidationError(f"say who is acting: pass --as NAME or set {ENV_AS}=NAME")
-    return actor
+    if actor:
+        return actor
+    held = deck.whoami(board)
+    if held is not None:
+        return held.name
+    if human and (login := login_name()):
+        return login
+    if human:
+        raise ValidationError(f"cannot tell who you are; pass --as NAME or set {ENV_AS}")
+    raise ValidationError(
+        f"say who is acting: set {ENV_TOKEN} to your token (or, on a board in named mode, "
+        f"pass --as NAME or set {ENV_AS})"
+    )
 
 
 def login_name() -> str | None:
@@ -55,28 +78,94 @@ def login_name() -> str | None:
         return None
 
 
-def acting_human(given: str | None) -> str:
-    """The acting human: the name given, else `AGENTDECK_AS`, else the login name."""
+def creator_name(given: str | None) -> str:
+    """Who creates a board (and becomes its first human): the name given, else
+    `AGENTDECK_AS`, else the login name."""
     actor = named_actor(given) or login_name()
     if not actor:
         raise ValidationError(f"cannot tell who you are; pass --as NAME or set {ENV_AS}")
     return actor
 
 
-def join_as_human(deck: Deck, name: str, board: str) -> None:
-    """Put the human `name` on `board`'s roster if they are not on it yet.
+def credential_path() -> Path:
+    """The human's credential file: `$XDG_CONFIG_HOME/agentdeck/credentials.json`, default
+    `~/.config/agentdeck/credentials.json`."""
+    base = from_environment("XDG_CONFIG_HOME")
+    root = Path(base) if base and Path(base).is_absolute() else Path.home() / ".config"
+    return root / "agentdeck" / CREDENTIAL_FILE
 
-    Only members may add members, so a newcomer is added in the name of the board's first
-    human (its creator), which the "joined" event records.
-    """
-    roster = deck.list_agents(board)
-    if any(member.name == name for member in roster):
-        return
-    sponsor = next((member.name for member in roster if member.kind == "human"), None)
-    if sponsor is None:
-        raise NotFoundError(f"board {board} has no human to add {name} to it")
+
+def database_id(url: str, path: Path | None) -> str:
+    """The key a database's credentials are filed under: a SQLite file's real path, else its
+    URL without the password."""
+    return str(path.resolve()) if path is not None else url
+
+
+def _read_file(path: Path) -> dict[str, Any]:
     try:
-        deck.add_agent(name, actor=sponsor, board=board, kind="human")
-    except ValidationError as exc:
-        if "already on board" not in exc.message:  # another process added them meanwhile
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        return {}
+    except OSError as exc:
+        raise StorageError(f"cannot read your credential file {path}: {exc.strerror}") from None
+    try:
+        doc = json.loads(text)
+    except ValueError:
+        raise ValidationError(
+            f"your credential file {path} is not JSON; fix or remove it"
+        ) from None
+    if not isinstance(doc, dict) or not isinstance(doc.get("databases", {}), dict):
+        raise ValidationError(f"your credential file {path} is not an agentdeck credential file")
+    return doc
+
+
+def saved_credentials(database: str) -> dict[str, dict[str, str]]:
+    """The human's saved credentials for one database: board key -> {"name", "token"}."""
+    boards = _read_file(credential_path()).get("databases", {}).get(database, {})
+    if not isinstance(boards, dict):
+        return {}
+    return {
+        str(key): entry
+        for key, entry in boards.items()
+        if isinstance(entry, dict)
+        and isinstance(entry.get("token"), str)
+        and isinstance(entry.get("name"), str)
+    }
+
+
+def save_credential(database: str, board: str, name: str, token: str) -> Path:
+    """File a human's token for `board` of `database`, replacing any earlier one; the file
+    (and its directory) are readable by their owner only, and replaced atomically."""
+    path = credential_path()
+    doc = _read_file(path)
+    doc.setdefault("databases", {}).setdefault(database, {})[board] = {"name": name, "token": token}
+    try:
+        path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+        fd, temp = tempfile.mkstemp(dir=path.parent, prefix=".credentials-", suffix=".json")
+        try:
+            with os.fdopen(fd, "w", encoding="utf-8") as out:  # mkstemp makes it 0600
+                json.dump(doc, out, indent=2, sort_keys=True)
+                out.write("\n")
+            os.replace(temp, path)
+        except BaseException:
+            with contextlib.suppress(OSError):
+                os.unlink(temp)
             raise
+    except OSError as exc:
+        raise StorageError(f"cannot save your credential in {path}: {exc.strerror}") from None
+    return path
+
+
+def present_credentials(deck: Deck) -> str | None:
+    """Give `deck` the caller's credentials: `AGENTDECK_TOKEN` if set (and then nothing else),
+    else every token of the human's credential file for this database. Which was used:
+    "token", "credential file", or None when there were none."""
+    token = from_environment(ENV_TOKEN)
+    if token:
+        deck.present(credentials.check_token(token, ENV_TOKEN), credentials.BY_TOKEN)
+        return credentials.BY_TOKEN
+    saved = saved_credentials(database_id(deck.url, deck.path))
+    for entry in saved.values():
+        with contextlib.suppress(ValidationError):  # a damaged entry proves nothing
+            deck.present(entry["token"], credentials.BY_FILE)
+    return credentials.BY_FILE if saved else None

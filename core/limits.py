@@ -14,9 +14,9 @@ import math
 import re
 from typing import Any, NoReturn
 
+from agentdeck.core import names
 from agentdeck.core.errors import ValidationError
 
-MAX_NAME = 64
 MAX_TITLE = 300
 MAX_TEXT = 64 * 1024
 # Nesting of JSON data (log data, imported event data): deeper would exhaust Python's recursion
@@ -32,7 +32,6 @@ ELLIPSIS = "…"
 _TRUNCATED = re.compile(r"\n… \[truncated by agentdeck: \d+ more characters\]")
 _UNSTORABLE = re.compile(r"[\x00\ud800-\udfff]")
 _KEY_RE = re.compile(r"^[A-Z][A-Z0-9]{0,9}$")
-_NAME_RE = re.compile(r"^[\w.@:+-]{1,64}$")
 
 
 def board_key(key: str) -> str:
@@ -46,15 +45,9 @@ def board_key(key: str) -> str:
 
 
 def name(value: str, what: str = "agent name") -> str:
-    """An agent or human name: letters, digits and . _ - @ : + only, at most 64 characters."""
-    if not isinstance(value, str):
-        raise ValidationError(f"{what} must be text, not {type(value).__name__}")
-    value = value.strip()
-    if not _NAME_RE.match(value):
-        raise ValidationError(
-            f"{what} {value[:40]!r} must be 1-{MAX_NAME} characters of letters, digits and ._-@:+"
-        )
-    return value
+    """An agent or human name in its stored form (`names.normalise`): NFKC, letters, digits
+    and . _ - @ : + only, at most 64 characters, no invisible characters."""
+    return names.normalise(value, what)
 
 
 def storable(value: str) -> str:

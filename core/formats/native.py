@@ -12,7 +12,7 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from agentdeck.core import boards, budgets, credentials, knowledge, limits
+from agentdeck.core import boards, budgets, credentials, knowledge, limits, names
 from agentdeck.core.errors import ValidationError
 from agentdeck.core.formats.documents import Doc
 from agentdeck.core.models import METRICS, STATUSES, Board
@@ -28,7 +28,7 @@ from agentdeck.core.storage.tables import (
     task_t,
     usage_t,
 )
-from agentdeck.core.storage.transaction import Tx, fold_name, split_key, task_key
+from agentdeck.core.storage.transaction import Tx, split_key, task_key
 
 FORMAT = "agentdeck-board"
 VERSION = 1
@@ -305,7 +305,7 @@ class _Importer:
                     last_heartbeat=self.t(a.opt_time("last_heartbeat")),
                     active_form=a.opt("active_form", str, ""),
                     created_at=self.t(a.time("created_at")),
-                    name_key=fold_name(name),
+                    name_key=names.fold(name),
                 )
             ).inserted_primary_key[0]  # type: ignore[index]
         self._credentials()

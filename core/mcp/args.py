@@ -168,13 +168,13 @@ class Call:
 
     @property
     def actor(self) -> str:
-        """The `actor` argument, else the server's `--as` agent."""
-        actor = self.args.get("actor") or self.default_actor
-        if not actor:
+        """The server's own agent: the holder of its credential (or, on a board in named
+        mode, the `--as` name it was started with). No call can name another."""
+        if not self.default_actor:
             raise ValidationError(
-                f"{self.tool}: no acting agent; pass actor, or start the server with --as NAME"
+                f"{self.tool}: this server acts for nobody; start it with AGENTDECK_TOKEN set"
             )
-        return str(actor)
+        return self.default_actor
 
 
 Run = Callable[[Deck, Call], dict[str, Any]]
@@ -212,6 +212,11 @@ class Tool:
         if size > MAX_ARGUMENTS:
             raise ValidationError(
                 f"{self.name}: arguments are too large ({size} characters, at most {MAX_ARGUMENTS})"
+            )
+        if "actor" in arguments:
+            raise ValidationError(
+                f"{self.name}: there is no actor argument; this server acts only as the "
+                "holder of its credential"
             )
         known = [a.name for a in self.args]
         unknown = sorted(str(k) for k in arguments if k not in known)

@@ -22,15 +22,15 @@ from mcp.server.lowlevel import Server
 from mcp.server.stdio import stdio_server
 from mcp.shared.exceptions import MCPError
 
-from agentdeck.core import identity, limits
+from agentdeck.core import credentials, identity, limits, names
 from agentdeck.core.deck import Deck
-from agentdeck.core.errors import DeckError
+from agentdeck.core.errors import DeckError, PermissionDeniedError, ValidationError
 from agentdeck.core.mcp.tools import BY_NAME, TOOLS, call
 
 INSTRUCTIONS = (
     "agentdeck task board. Work loop: claim, doing, log steps, usage, then done "
-    "(or submit, fail, escalate); heartbeat while working. Tools take optional actor "
-    "(default: the server's --as agent) and board (default: the only board)."
+    "(or submit, fail, escalate); heartbeat while working. Every tool acts as this "
+    "server's own agent (its AGENTDECK_TOKEN); board defaults to the only board."
 )
 # Deck calls in flight at once; SQLite serialises writers anyway, so a few threads suffice.
 WORKER_THREADS = 8
@@ -43,8 +43,8 @@ def _version() -> str:
         return "0"
 
 
-def build_server(deck: Deck, actor: str | None) -> Server[Any]:
-    """An MCP server whose tools act on `deck`, as `actor` unless a call names another."""
+def build_server(deck: Deck, actor: str) -> Server[Any]:
+    """An MCP server whose tools act on `deck` as `actor`, and only as `actor`."""
     listing = [
         types.Tool(name=t.name, description=t.description, input_schema=t.input_schema)
         for t in TOOLS
@@ -78,7 +78,7 @@ def build_server(deck: Deck, actor: str | None) -> Server[Any]:
     )
 
 
-async def serve(deck: Deck, actor: str | None) -> None:
+async def serve(deck: Deck, actor: str) -> None:
     """Serve the tools on stdin/stdout until the client closes the pipe."""
     server = build_server(deck, actor)
     async with stdio_server() as (read_stream, write_stream):
@@ -87,17 +87,40 @@ async def serve(deck: Deck, actor: str | None) -> None:
 
 def main(db: str | None, actor: str | None) -> None:
     """Open the deck at `db` (default: `AGENTDECK_DB`, then the nearest `.agentdeck/board.db`)
-    and serve the agent tools over stdio, acting as `actor` (default: `AGENTDECK_AS`).
+    and serve the agent tools over stdio, acting only as the holder of `AGENTDECK_TOKEN`
+    (or, on a board in named mode, as `actor`, default `AGENTDECK_AS`). A human's credential
+    file is never read: an MCP server is an agent's.
 
-    Raises `DeckError` (one line) when the database cannot be opened or the name is invalid.
+    Raises `DeckError` (one line) when the database cannot be opened, the token proves
+    nobody, or `actor` is not the token's holder.
     """
-    actor = identity.named_actor(actor)
-    if actor is not None:
-        actor = limits.name(actor)
     with Deck.open(db) as deck:
         for warning in deck.warnings:  # stdout is the protocol; hosts log stderr
             sys.stderr.write(f"agentdeck mcp: warning: {warning}\n")
-        anyio.run(serve, deck, actor)
+        anyio.run(serve, deck, acting_agent(deck, actor))
+
+
+def acting_agent(deck: Deck, given: str | None) -> str:
+    """Who this server acts as: the holder of `AGENTDECK_TOKEN`, which `given` (if any) must
+    name; without a token, the name given (only a board in named mode accepts it)."""
+    given = identity.named_actor(given)
+    token = identity.from_environment(identity.ENV_TOKEN)
+    if token:
+        deck.present(credentials.check_token(token, identity.ENV_TOKEN))
+        held = deck.whoami()
+        if held is None:
+            raise PermissionDeniedError(f"{identity.ENV_TOKEN} is no member's credential here")
+        if given and names.fold(given) != names.fold(held.name):
+            raise PermissionDeniedError(
+                f"{identity.ENV_TOKEN} is {held.name}'s credential; it cannot act as {given}"
+            )
+        return held.name
+    if not given:
+        raise ValidationError(
+            f"say who this server acts for: set {identity.ENV_TOKEN} (or, on a board in named "
+            f"mode, pass --as NAME)"
+        )
+    return limits.name(given)
 
 
 if __name__ == "__main__":

@@ -64,7 +64,6 @@ def _page(items: Sequence[Any], offset: int, limit: int, name: str) -> dict[str,
 
 # -- the tools ----------------------------------------------------------------------------------
 
-ACTOR = Arg("actor", "name")
 BOARD = Arg("board", "name")
 KEY = Arg("key", "name", required=True)
 LIMIT = Arg("limit", "int", minimum=1, maximum=MAX_PAGE)
@@ -226,7 +225,6 @@ TOOLS: tuple[Tool, ...] = (
             Arg("assignee", "name"),
             Arg("blocked_by", "names"),
             BOARD,
-            ACTOR,
         ),
         _create_task,
     ),
@@ -242,32 +240,31 @@ TOOLS: tuple[Tool, ...] = (
                 "skills, assignee, requires_approval, estimate_hours",
             ),
             BOARD,
-            ACTOR,
         ),
         _plan,
     ),
     Tool(
         "ready",
         "Ready tasks you may claim, best first (all: every ready task).",
-        (Arg("all", "bool"), LIMIT, OFFSET, BOARD, ACTOR),
+        (Arg("all", "bool"), LIMIT, OFFSET, BOARD),
         _ready,
     ),
     Tool(
         "claim",
         "Take the best ready task for you (or task key), with your inbox and similar past work.",
-        (Arg("key", "name"), BOARD, ACTOR),
+        (Arg("key", "name"), BOARD),
         _claim,
     ),
     Tool(
         "heartbeat",
         "Renew the leases of the tasks you hold; call every few minutes while working.",
-        (BOARD, ACTOR),
+        (BOARD,),
         _heartbeat,
     ),
     Tool(
         "doing",
         "Say what you are doing right now; humans see it live.",
-        (Arg("text", "text", required=True), Arg("key", "name"), BOARD, ACTOR),
+        (Arg("text", "text", required=True), Arg("key", "name"), BOARD),
         _doing,
     ),
     Tool(
@@ -278,7 +275,6 @@ TOOLS: tuple[Tool, ...] = (
             Arg("text", "text", required=True),
             Arg("kind", "name", choices=LOG_KINDS),
             Arg("data", "object"),
-            ACTOR,
         ),
         _log,
     ),
@@ -294,44 +290,43 @@ TOOLS: tuple[Tool, ...] = (
             Arg("gpu_seconds", "num"),
             Arg("model", "name"),
             BOARD,
-            ACTOR,
         ),
         _usage,
     ),
     Tool(
         "submit",
         "Hand in a task you hold for human review.",
-        (KEY, RESULT, VERIFIED_BY, ACTOR),
+        (KEY, RESULT, VERIFIED_BY),
         _submit,
     ),
     Tool(
         "done",
         "Complete a task you hold; give verified_by or log a verification first.",
-        (KEY, RESULT, VERIFIED_BY, ACTOR),
+        (KEY, RESULT, VERIFIED_BY),
         _done,
     ),
     Tool(
         "fail",
         "Give up on a task you hold, saying why.",
-        (KEY, Arg("reason", "text", required=True), ACTOR),
+        (KEY, Arg("reason", "text", required=True)),
         _fail,
     ),
     Tool(
         "escalate",
         "Ask a human for help; the task waits for their answer.",
-        (KEY, Arg("reason", "text", required=True), ACTOR),
+        (KEY, Arg("reason", "text", required=True)),
         _escalate,
     ),
     Tool(
         "release",
         "Give a task you hold back to the queue.",
-        (KEY, Arg("note", "text"), ACTOR),
+        (KEY, Arg("note", "text")),
         _release,
     ),
     Tool(
         "inbox",
         "Your unread messages (assignments, review notes, answers); reading marks them read.",
-        (Arg("peek", "bool", doc="do not mark read"), BOARD, ACTOR),
+        (Arg("peek", "bool", doc="do not mark read"), BOARD),
         _inbox,
     ),
     Tool(

@@ -6,7 +6,6 @@ paper trail lands atomically with the change itself.
 
 from __future__ import annotations
 
-import unicodedata
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -14,7 +13,7 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from agentdeck.core import credentials, limits
+from agentdeck.core import credentials, limits, names
 from agentdeck.core.credentials import Keyring
 from agentdeck.core.errors import NotFoundError, PermissionDeniedError, ValidationError
 from agentdeck.core.storage.prepared import Prepared, Row
@@ -209,7 +208,7 @@ class Tx:
         width (`Alice` finds `alice`). Not a proof of identity: acting goes through `actor`."""
         row = _AGENT_BY_NAME.first(self.conn, {"p_board_id": board_id, "p_name": name})
         if row is None:
-            key = fold_name(name)
+            key = names.fold(name)
             row = _AGENT_BY_KEY.first(self.conn, {"p_board_id": board_id, "p_name_key": key})
         if row is None:
             raise _no_agent(name, board_key)
@@ -270,11 +269,6 @@ class Tx:
             return None
         name: str | None = _AGENT_NAME.scalar(self.conn, {"p_id": agent_id})
         return name
-
-
-def fold_name(name: str) -> str:
-    """A member's name as compared: NFKC and case-folded (`Alice` and fullwidth `ALICE` fold to `alice`)."""
-    return unicodedata.normalize("NFKC", unicodedata.normalize("NFKC", name).casefold())
 
 
 def _no_agent(name: str, board_key: str) -> NotFoundError:

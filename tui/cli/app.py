@@ -35,6 +35,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "board": ("agentdeck.tui.cli.boards:board_app", SETUP),
     "agent": ("agentdeck.tui.cli.boards:agent_app", SETUP),
     "budget": ("agentdeck.tui.cli.boards:budget_app", SETUP),
+    "login": ("agentdeck.tui.cli.boards:login", SETUP),
     "task": ("agentdeck.tui.cli.tasks:task_app", TASKS),
     "plan": ("agentdeck.tui.cli.tasks:plan", TASKS),
     "ready": ("agentdeck.tui.cli.tasks:ready", TASKS),

@@ -7,6 +7,7 @@ from typing import Annotated
 
 import typer
 
+from agentdeck.core import identity
 from agentdeck.tui.cli.context import (
     ActorOption,
     BoardOption,
@@ -16,6 +17,7 @@ from agentdeck.tui.cli.context import (
     deck_command,
     split_list,
 )
+from agentdeck.tui.cli.errors import CliError
 from agentdeck.tui.cli.output import amount, safe, say
 
 board_app = typer.Typer(
@@ -75,8 +77,19 @@ def create_board(
     lease_seconds: Annotated[
         int, typer.Option(help="How long a claim lasts without heartbeat.")
     ] = 900,
+    agents: Annotated[
+        str | None,
+        typer.Option(
+            metavar="token|named",
+            help="How agents prove who they are: token (AGENTDECK_TOKEN) or named (--as "
+            "NAME alone; humans always need their credential). Default: named for a SQLite "
+            "file, token for PostgreSQL.",
+        ),
+    ] = None,
 ) -> None:
-    """Create a board (and the database if there is none); you join it as its first human.
+    """Create a board (and the database if there is none); you join it as its first human,
+    and your credential is saved in your own config directory
+    (~/.config/agentdeck/credentials.json), so you need no flags afterwards.
 
     Example: agentdeck board create WEB "Company website" --lead planner --due 2025-06-01
     """
@@ -84,22 +97,105 @@ def create_board(
         from datetime import UTC
 
         due = due.replace(tzinfo=UTC)
+    creator = s.creator()
     created = s.deck(create=True).create_board(
         key,
         name,
-        actor=s.human(),
+        actor=creator,
         goal=goal,
         due_at=due,
         lead=lead,
         require_verification=require_verification,
         lease_seconds=lease_seconds,
+        agents=agents,
     )
-    s.emit(
-        created.to_dict(),
-        lambda: say(
+    saved = s.save_credential(created.key, creator)
+    doc = {**created.to_dict(), "credential_file": saved}
+    if lead:
+        doc["lead_token"] = s.deck().issued_token(lead, created.key)
+
+    def render() -> None:
+        say(
             f"created board {created.key} ({safe(created.name, one_line=True)}) "
-            f"in {s.deck().url}; {s.human()} is on its team"
+            f"in {s.deck().url}; {creator} is on its team, agents act by {created.agents}"
+        )
+        say(f"your credential is saved in {saved}")
+        if doc.get("lead_token"):
+            say(f"{lead}'s token (shown once; give it to the agent as AGENTDECK_TOKEN):")
+            say(str(doc["lead_token"]))
+
+    s.emit(doc, render)
+
+
+@deck_command()
+def login(
+    s: Session,
+    token: Annotated[
+        str | None,
+        typer.Option(
+            "--token",
+            metavar="-",
+            help="Read the token a human gave you from stdin (`-`) and save it.",
         ),
+    ] = None,
+) -> None:
+    """Save your human credential for a board in your own config directory
+    (~/.config/agentdeck/credentials.json, readable by you only).
+
+    With --token -, save the token another human gave you when they added you. Without it,
+    take the first human credential of a board from before credentials, where no human
+    holds one yet (run it once, before any agent does).
+
+    Example: agentdeck login --token - < token.txt
+    """
+    import sys
+
+    deck = s.deck()
+    if token is not None:
+        if token != "-":
+            raise CliError("pass the token on stdin with --token - (arguments show in `ps`)")
+        from agentdeck.core import credentials
+
+        given = credentials.check_token(sys.stdin.readline(), "the token on stdin")
+        deck.present(given, credentials.BY_FILE)
+        held = deck.whoami(s.board)
+        if held is None:
+            raise CliError("no member of this database holds that token (was it rotated?)")
+        if held.kind != "human":
+            raise CliError(f"that is agent {held.name}'s token; agents use it as AGENTDECK_TOKEN")
+        name, board = held.name, held.board
+        where = identity.database_id(deck.url, deck.path)
+        saved = str(identity.save_credential(where, board, name, given))
+    else:
+        first = deck.login(s.human(), board=s.board)
+        name, board = first.name, first.board
+        saved = s.save_credential(board, name) or ""
+    s.emit(
+        {"board": board, "name": name, "credential_file": saved},
+        lambda: say(f"saved {name}'s credential for board {board} in {saved}"),
+    )
+
+
+@board_app.command("agents")
+@deck_command()
+def board_agents(
+    s: Session,
+    mode: Annotated[
+        str,
+        typer.Argument(
+            metavar="token|named",
+            help="token: every agent presents AGENTDECK_TOKEN; named: agents may act by "
+            "--as NAME alone. Humans always need their credential.",
+        ),
+    ],
+) -> None:
+    """Change how the board's agents prove who they are (a human-only move).
+
+    Example: agentdeck board agents token
+    """
+    changed = s.deck().set_agents_mode(mode, actor=s.human(), board=s.board)
+    s.emit(
+        changed.to_dict(), lambda: say(f"agents on board {changed.key} now act by {changed.agents}")
     )
 
 
@@ -132,9 +228,10 @@ def add_agent(
     role: Annotated[str, typer.Option(help="A short role, like 'backend dev'.")] = "",
     supervisor: Annotated[str | None, typer.Option(help="Who this agent reports to.")] = None,
 ) -> None:
-    """Add an agent (or with --human a human) to the board's team.
+    """Add an agent (or with --human a human) to the board's team, and print its token
+    once. Only a human adds a human; a human or the board's lead adds agents.
 
-    Example: agentdeck agent add coder --skills python,sql --role "backend dev"
+    Example: agentdeck agent add coder --skills python,sql --role "backend dev" --json
     """
     added = s.deck().add_agent(
         name,
@@ -145,10 +242,64 @@ def add_agent(
         role=role,
         supervisor=supervisor,
     )
-    s.emit(
-        added.to_dict(),
-        lambda: say(f"added {added.kind} {added.name} to board {added.board}"),
-    )
+    token = s.deck().issued_token(added.name, added.board)
+
+    def render() -> None:
+        say(f"added {added.kind} {added.name} to board {added.board}")
+        if added.kind == "human":
+            say(
+                f"{added.name}'s token (shown once; they save it with "
+                f"`agentdeck login --token -` at their own terminal):"
+            )
+        else:
+            say(f"{added.name}'s token (shown once; give it to the agent as AGENTDECK_TOKEN):")
+        say(token or "")
+
+    s.emit({**added.to_dict(), "token": token}, render)
+
+
+@agent_app.command("token")
+@deck_command()
+def agent_token(
+    s: Session,
+    name: Annotated[str, typer.Argument(metavar="NAME", help="Whose token.")],
+    rotate: Annotated[
+        bool, typer.Option("--rotate", help="Issue a new token; the old one stops working.")
+    ] = False,
+    revoke: Annotated[
+        bool, typer.Option("--revoke", help="Make the token stop working, issuing none.")
+    ] = False,
+) -> None:
+    """Rotate or revoke a member's token. Anyone may rotate or revoke their own; only a
+    human may do it for someone else. Your own new human token is saved in your credential
+    file; anyone else's is printed once.
+
+    Example: agentdeck agent token coder --rotate --json
+    """
+    if rotate == revoke:
+        raise typer.BadParameter("pass exactly one of --rotate or --revoke")
+    deck = s.deck()
+    actor = s.human()
+    if revoke:
+        deck.revoke_credential(name, actor=actor, board=s.board)
+        s.emit({"name": name, "revoked": True}, lambda: say(f"revoked {name}'s token"))
+        return
+    new = deck.rotate_credential(name, actor=actor, board=s.board)
+    saved = None
+    if new.kind == "human" and new.name == actor:
+        saved = s.save_credential(new.board, new.name)
+    doc = {**new.to_dict(), "credential_file": saved}
+    if saved:
+        doc["token"] = None
+
+    def render() -> None:
+        if saved:
+            say(f"rotated your token; the new one is saved in {saved}")
+        else:
+            say(f"{new.name}'s new token (shown once):")
+            say(new.token)
+
+    s.emit(doc, render)
 
 
 @agent_app.command("list")

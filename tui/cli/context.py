@@ -98,15 +98,31 @@ class Session:
             self._deck = Deck.open(self.db, create=create)
             for warning in self._deck.warnings:
                 warn(warning)
+            identity.present_credentials(self._deck)
         return self._deck
 
     def agent(self) -> str:
-        """The acting agent, which agent commands need to be told explicitly."""
-        return identity.acting_agent(self.actor)
+        """The acting agent: --as / AGENTDECK_AS, else the holder of AGENTDECK_TOKEN."""
+        return identity.acting_name(self.deck(), self.actor, self.board, human=False)
 
     def human(self) -> str:
-        """The acting human: --as / AGENTDECK_AS, else the login name."""
-        return identity.acting_human(self.actor)
+        """The acting human (or lead): --as / AGENTDECK_AS, else the holder of the credential
+        presented for this board, else the login name."""
+        return identity.acting_name(self.deck(), self.actor, self.board, human=True)
+
+    def creator(self) -> str:
+        """Who creates a board: --as / AGENTDECK_AS, else the login name."""
+        return identity.creator_name(self.actor)
+
+    def save_credential(self, board: str, name: str) -> str | None:
+        """File the token this command minted for human `name` of `board` in the user's
+        credential file; where it went, or None if it minted none."""
+        deck = self.deck()
+        token = deck.issued_token(name, board)
+        if token is None:
+            return None
+        where = identity.database_id(deck.url, deck.path)
+        return str(identity.save_credential(where, board, name, token))
 
     def emit(self, doc: Any, render: Callable[[], None]) -> None:
         """Print `doc` as JSON with --json, otherwise call `render` for people."""

@@ -36,13 +36,16 @@ def open_console(db: str | None, actor: str | None, board: str | None) -> None:
         from agentdeck.tui.console.app import run_app
     except ImportError as exc:
         raise CliError(f"the board console cannot start: {exc}") from exc
-    run_app(db=s.db, actor=s.human(), board=s.board)
+    run_app(db=s.db, actor=s.actor, board=s.board)
 
 
 def mcp(db: DbOption = None, actor: ActorOption = None) -> None:
     """Serve agentdeck's agent tools over stdio with the Model Context Protocol.
 
-    Example: agentdeck mcp --as coder
+    Acts only as the holder of AGENTDECK_TOKEN (or, on a board in named mode, --as NAME);
+    a human's credential file is never read.
+
+    Example: AGENTDECK_TOKEN=adk_... agentdeck mcp
     """
     s = Session(db, actor, None, False)
     try:

@@ -122,11 +122,16 @@ def import_(
     if watch:
         raise CliError("--watch works with `agentdeck import claude DIR` only")
     doc = _read_json(source)
-    created = s.deck(create=True).import_board(doc, actor=s.human(), key=key)
-    s.emit(
-        created.to_dict(),
-        lambda: say(f"imported board {created.key} ({safe(created.name, one_line=True)})"),
-    )
+    creator = s.creator()
+    created = s.deck(create=True).import_board(doc, actor=creator, key=key)
+    saved = s.save_credential(created.key, creator)
+
+    def render() -> None:
+        say(f"imported board {created.key} ({safe(created.name, one_line=True)})")
+        say(f"your credential is saved in {saved}")
+        say("tokens are never exported: give each agent a new one with `agent token NAME --rotate`")
+
+    s.emit({**created.to_dict(), "credential_file": saved}, render)
 
 
 def _mirror(s: Session, source: str, path: str, watch: bool) -> None:

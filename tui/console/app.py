@@ -79,11 +79,11 @@ class AgentDeckApp(App[None]):
         self._theme_name = theme
         self.deck: Deck = deck  # type: ignore[assignment]  # set before any screen uses it
         self.board_key = board.upper() if board else ""
-        self.actor = identity.acting_human(actor)
+        self._given_actor = actor  # a name to act under; the credential decides (`ensure_human`)
+        self.actor = actor or ""
         self.watch_enabled = watch
         self.watching = False
         self._watcher: DatabaseWatcher | None = None
-        self._humans: set[tuple[str, str]] = set()
         self._write_waits = 0
 
     # -- opening -----------------------------------------------------------------------------
@@ -97,7 +97,10 @@ class AgentDeckApp(App[None]):
 
     @work(thread=True, group="open", exit_on_error=False)
     def open_deck(self) -> None:
-        deck = self._given_deck or Deck.open(self._db, clock=self._clock)
+        deck = self._given_deck
+        if deck is None:
+            deck = Deck.open(self._db, clock=self._clock)
+            identity.present_credentials(deck)
         boards = deck.list_boards()
         if not boards:
             raise NotFoundError(
@@ -202,11 +205,10 @@ class AgentDeckApp(App[None]):
     # -- the human ---------------------------------------------------------------------------
 
     def ensure_human(self, deck: Deck) -> str:
-        """The human actor's name, put on the board's roster on first use (in a worker)."""
-        board = self.board_key
-        if (board, self.actor) not in self._humans:
-            identity.join_as_human(deck, self.actor, board)
-            self._humans.add((board, self.actor))
+        """The name the human acts under on this board (in a worker): the one given, else the
+        holder of their credential for it. `Deck` refuses the move if no human credential
+        backs it: nobody joins a board by opening the console."""
+        self.actor = identity.acting_name(deck, self._given_actor, self.board_key, human=True)
         return self.actor
 
     # -- keys and the command palette --------------------------------------------------------
