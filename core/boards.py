@@ -15,7 +15,7 @@ from datetime import datetime
 
 import sqlalchemy as sa
 
-from agentdeck.core import credentials, limits, names, rows_to_models
+from agentdeck.core import credentials, limits, names, permissions, rows_to_models
 from agentdeck.core.errors import PermissionDeniedError, ValidationError
 from agentdeck.core.models import Agent, Board, Credential
 from agentdeck.core.storage.database import Database
@@ -225,10 +225,7 @@ def set_agents_mode(db: Database, mode: str, *, actor: str, board: str | None = 
 
 def require_human_actor(tx: Tx, b: StoredRow, actor: str, doing: str) -> StoredRow:
     """The acting member, who must be a human with their credential."""
-    row = tx.actor(b, actor, human_move=True)
-    if row["kind"] != "human":
-        raise PermissionDeniedError(f"only a human may {doing}; {row['name']} is an agent")
-    return row
+    return permissions.require_human(tx, b, actor, doing)
 
 
 def whoami(tx: Tx, board: str | None = None) -> Credential | None:

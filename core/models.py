@@ -133,6 +133,9 @@ class Event(_Jsonable):
     text: str
     data: dict[str, Any]
     created_at: datetime
+    # How the actor proved who it was: "token", "credential file", "named" (its name alone,
+    # on a board in named mode), "imported" (history from an export), "" (the system).
+    auth: str = ""
 
 
 @dataclass(frozen=True, slots=True)

@@ -23,10 +23,11 @@ def require_human_or_lead(tx: Tx, b: StoredRow, actor: str, doing: str) -> None:
 def require_human(tx: Tx, board: StoredRow, actor: str, doing: str) -> StoredRow:
     """The human agent row for `actor`, acting with their credential, or
     `PermissionDeniedError`."""
-    row = tx.actor(board, actor, human_move=True)
+    row = tx.agent(board["id"], actor, board["key"])
     if row["kind"] != "human":
         raise PermissionDeniedError(
             f"only a human may {doing}; {actor} is an agent "
             "(humans are added with `agentdeck agent add NAME --human`)"
         )
+    tx.authenticate(board, row, human_move=True)
     return row

@@ -100,6 +100,7 @@ def event(row: StoredRow, board_key: str, task_keys: dict[int, str]) -> Event:
         text=row["text"],
         data=dict(row["data"] or {}),
         created_at=row["created_at"],
+        auth=row["auth"],
     )
 
 

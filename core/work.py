@@ -157,6 +157,7 @@ def log(
                     "text": text,
                     "data": data,
                     "created_at": tx.now,
+                    "auth": tx.auth.get(actor, ""),
                 },
             )
             tx.notify_boards.add(b["id"])
@@ -170,6 +171,7 @@ def log(
                 text,
                 data,
                 tx.now,
+                tx.auth.get(actor, ""),
             )
     except LeaseExpiredError:
         _sweep(db, key)

@@ -35,6 +35,18 @@ class FakeClock:
         return self.now
 
 
+@pytest.fixture(autouse=True)
+def _own_credential_file(
+    tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch
+) -> Path:
+    """Every test has its own config directory (so its credential file is its own, never the
+    user's) and starts with no agent token in the environment."""
+    config = tmp_path_factory.mktemp("config")
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(config))
+    monkeypatch.delenv("AGENTDECK_TOKEN", raising=False)
+    return config
+
+
 @pytest.fixture
 def clock() -> FakeClock:
     return FakeClock()

@@ -408,6 +408,7 @@ class _Importer:
                 "text": limits.text(e.opt("text", str, "")),
                 "data": e.check("data", dict, limits.storable_json, {}),
                 "created_at": self.t(e.time("created_at")),
+                "auth": "imported",  # history: no credential can be checked after the fact
             }
             for e in self.doc.list("events")
         ]

@@ -21,7 +21,7 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from agentdeck.core import Deck
+from agentdeck.core import Deck, identity
 from agentdeck.tui.cli.app import build_app
 
 AGENTDECK = Path(sys.executable).parent / "agentdeck"
@@ -51,17 +51,52 @@ def db(db_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> str:
 
 
 @pytest.fixture
-def web(db: str) -> str:
-    """Board WEB: humans `ann` (creator) and `bob`, lead agent `planner`, workers `coder`
-    (python) and `designer` (css); tasks WEB-1 (ready, python), WEB-2 (waits on WEB-1)."""
+def tokens() -> dict[str, str]:
+    """The WEB board's members' tokens, by name, once `web` has made them."""
+    return {}
+
+
+@pytest.fixture
+def web(db: str, tokens: dict[str, str]) -> str:
+    """Board WEB (agents act by name, on both backends): humans `ann` (creator, whose
+    credential is in this test's credential file) and `bob`, lead agent `planner`, workers
+    `coder` (python) and `designer` (css); tasks WEB-1 (ready, python), WEB-2 (waits on WEB-1).
+    Every member's token is in `tokens`; `human_env("bob")` acts as bob."""
     with Deck.open(db, create=True) as deck:
-        deck.create_board("WEB", "Website", actor="ann", lead="planner", goal="Ship it")
+        deck.create_board(
+            "WEB", "Website", actor="ann", lead="planner", goal="Ship it", agents="named"
+        )
         deck.add_agent("bob", actor="ann", kind="human")
         deck.add_agent("coder", actor="ann", skills=["python"], role="backend dev")
         deck.add_agent("designer", actor="ann", skills=["css"])
         deck.add_task("Build the API", actor="planner", skills=["python"], priority=1)
         deck.add_task("Wire the UI", actor="planner", blocked_by=["WEB-1"])
+        for name in ("ann", "bob", "planner", "coder", "designer"):
+            tokens[name] = deck.issued_token(name, "WEB") or ""
+        identity.save_credential(
+            identity.database_id(deck.url, deck.path), "WEB", "ann", tokens["ann"]
+        )
     return db
+
+
+@pytest.fixture
+def human_env(web: str, tokens: dict[str, str], tmp_path: Path) -> Callable[[str], dict[str, str]]:
+    """The environment of another human of WEB at their own terminal: `env=human_env("bob")`
+    gives a config directory whose credential file holds bob's token."""
+
+    def env(name: str) -> dict[str, str]:
+        config = tmp_path / f"config-{name}"
+        with Deck.open(web) as deck:
+            where = identity.database_id(deck.url, deck.path)
+        saved = os.environ.get("XDG_CONFIG_HOME")
+        os.environ["XDG_CONFIG_HOME"] = str(config)
+        try:
+            identity.save_credential(where, "WEB", name, tokens[name])
+        finally:
+            os.environ["XDG_CONFIG_HOME"] = saved or ""
+        return {"XDG_CONFIG_HOME": str(config)}
+
+    return env
 
 
 @pytest.fixture
@@ -93,9 +128,12 @@ def agentdeck(db: str) -> Callable[..., subprocess.CompletedProcess[str]]:
 
 
 @pytest.fixture
-def deck(web: str) -> Iterator[Deck]:
-    """A second handle on the WEB database, for setting up and checking state."""
+def deck(web: str, tokens: dict[str, str]) -> Iterator[Deck]:
+    """A second handle on the WEB database, for setting up and checking state; it holds every
+    member's token."""
     with Deck.open(web) as opened:
+        for token in tokens.values():
+            opened.present(token)
         yield opened
 
 

@@ -30,8 +30,8 @@ def test_every_command_is_reachable() -> None:
     top = {path[0] for path in ALL_PATHS if path}
     assert top == set(COMMANDS)
     for group, subcommands in {
-        "board": {"create", "list"},
-        "agent": {"add", "list"},
+        "board": {"create", "list", "agents"},
+        "agent": {"add", "list", "token"},
         "task": {"add", "list", "show"},
         "budget": {"set", "show"},
     }.items():

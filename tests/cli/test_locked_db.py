@@ -94,11 +94,14 @@ def test_the_busy_error_names_the_timeout_in_force(
 
 
 @pytest.mark.parametrize("holder", HOLDERS)
-def test_a_deck_reports_when_a_write_starts_and_stops_waiting(web: str, holder: str) -> None:
+def test_a_deck_reports_when_a_write_starts_and_stops_waiting(
+    web: str, holder: str, tokens: dict[str, str]
+) -> None:
     """What the console's busy line is built on: a wait is reported once it starts and again
     when it ends, here at the timeout; an uncontended write reports nothing."""
     seen: list[bool] = []
     with Deck.open(web, timeout=0.25) as deck:
+        deck.present(tokens["ann"])
         deck.watch_write_waits(seen.append)
         deck.add_agent("early", actor="ann")
         assert seen == []

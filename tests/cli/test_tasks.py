@@ -24,14 +24,24 @@ def test_task_add_with_every_option(cli, web: str) -> None:
     assert (task["column"], sorted(task["blocked_by"])) == ("blocked", ["WEB-1", "WEB-2"])
 
 
-def test_task_add_needs_an_explicit_actor(cli, web: str, unchanged) -> None:
+def test_task_add_needs_an_explicit_actor(cli, web: str, unchanged, tmp_path: Path) -> None:
+    """With no name, no token and no credential file, nobody is acting."""
     check = unchanged()
-    ran = cli("task", "add", "Anonymous")
+    ran = cli("task", "add", "Anonymous", env={"XDG_CONFIG_HOME": str(tmp_path / "nobody")})
     assert ran.exit_code == 1
     assert ran.stderr.strip() == (
-        "agentdeck: error: say who is acting: pass --as NAME or set AGENTDECK_AS=NAME"
+        "agentdeck: error: say who is acting: set AGENTDECK_TOKEN to your token (or, on a "
+        "board in named mode, pass --as NAME or set AGENTDECK_AS)"
     )
     check()
+
+
+def test_a_human_at_their_terminal_needs_no_name(cli, web: str, deck: Deck) -> None:
+    """The credential file names the human: `task add` with no --as acts as ann."""
+    ran = cli("task", "add", "From ann's terminal", "--json")
+    assert ran.exit_code == 0, ran.stderr
+    created = [e for e in deck.events_since(0) if e.kind == "created" and e.task == "WEB-3"]
+    assert [(e.actor, e.auth) for e in created] == [("ann", "credential file")]
 
 
 def test_task_list_filters(cli, web: str) -> None:

@@ -146,7 +146,7 @@ def login(
     take the first human credential of a board from before credentials, where no human
     holds one yet (run it once, before any agent does).
 
-    Example: agentdeck login --token - < token.txt
+    Example: agentdeck login --token -
     """
     import sys
 
