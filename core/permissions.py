@@ -28,3 +28,16 @@ def require_human(tx: Tx, board_id: int, actor: str, doing: str, board_key: str 
             "(humans are added with `agentdeck agent add NAME --human`)"
         )
     return row
+
+
+def is_human(tx: Tx, b: StoredRow, actor: str) -> bool:
+    """Whether `actor` acts as a human on board `b`: the one place writers that adapt to
+    their actor (imports) ask, so that it can become credential-aware in one place."""
+    return bool(tx.agent(b["id"], actor, b["key"])["kind"] == "human")
+
+
+def is_lead(tx: Tx, b: StoredRow, actor: str) -> bool:
+    """Whether `actor` is board `b`'s lead (supervisor) agent; `tx` for when that is checked
+    against a credential too."""
+    del tx
+    return bool(b["lead"] == actor)

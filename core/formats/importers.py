@@ -21,14 +21,15 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from agentdeck.core import knowledge, limits, tasks
+from agentdeck.core import boards, knowledge, limits, tasks
 from agentdeck.core.errors import CycleError, ValidationError
+from agentdeck.core.formats import reconcile
 from agentdeck.core.formats.documents import Doc
 from agentdeck.core.formats.files import NotRegularFile, read_regular_file
-from agentdeck.core.models import Task
+from agentdeck.core.models import Imported, Skipped
 from agentdeck.core.storage.database import Database
 from agentdeck.core.storage.tables import agent_t, task_t
-from agentdeck.core.storage.transaction import StoredRow, Tx
+from agentdeck.core.storage.transaction import StoredRow, Tx, task_key
 
 CLAUDE_STATUS = {
     "pending": "pending",
@@ -234,23 +235,24 @@ def import_claude(
     actor: str,
     board: str | None = None,
     on_skip: Callable[[str], None] | None = None,
-) -> list[Task]:
-    """Mirror a Claude Code task list directory into a board; returns the tasks it touched.
-    Entries that are not regular files are skipped and described to `on_skip`."""
+) -> Imported:
+    """Mirror a Claude Code task list directory into a board: the tasks it touched, and the
+    changes it left alone because `actor` may not make them. Entries that are not regular
+    files are skipped and described to `on_skip`."""
     items = read_claude_dir(directory, on_skip)
     return _mirror(db, items, actor=actor, board=board, source="claude")
 
 
 def import_beads(
     db: Database, path: str | Path, *, actor: str, board: str | None = None
-) -> list[Task]:
-    """Mirror a beads JSONL export into a board; returns the tasks it touched."""
+) -> Imported:
+    """Mirror a beads JSONL export into a board: the tasks it touched, and the changes it
+    left alone because `actor` may not make them."""
     return _mirror(db, read_beads(path), actor=actor, board=board, source="beads")
 
 
-def _mirror(
-    db: Database, items: list[Incoming], *, actor: str, board: str | None, source: str
-) -> list[Task]:
+def _check(items: list[Incoming], source: str) -> None:
+    """Refuse duplicate ids, references to tasks not in the source, and waiting cycles."""
     ids = [i.external_id for i in items]
     if len(set(ids)) != len(ids):
         raise ValidationError(
@@ -268,10 +270,20 @@ def _mirror(
         where = next(i.where for i in items if i.external_id == cycle[0]) or source
         shown = cycle if len(cycle) <= 8 else [*cycle[:4], "…", *cycle[-2:]]
         raise CycleError(f"{where}: task {cycle[0]} waits on itself: {' -> '.join(shown)}")
+
+
+def _mirror(
+    db: Database, items: list[Incoming], *, actor: str, board: str | None, source: str
+) -> Imported:
+    """Write the source into the board in one transaction. New tasks are made as the file
+    says if a human imports them (history), else pending; every change to a task already on
+    the board, and every status an agent's new task asks for, goes through the lifecycle
+    moves the actor may make (reconcile.py), and what it may not make is reported."""
+    _check(items, source)
     with db.write() as tx:
         b = tx.board(board)
-        tx.agent(b["id"], actor, b["key"])
-        _ensure_agents(tx, b, {i.assignee for i in items if i.assignee})
+        who = reconcile.importer(tx, b, actor)
+        roster = _roster(tx, b, who, {i.assignee for i in items if i.assignee})
         existing = {
             r["external_id"]: r
             for r in tx.conn.execute(
@@ -282,9 +294,11 @@ def _mirror(
         }
         touched: dict[str, int] = {}
         for item in items:
-            touched[item.external_id] = _mirror_one(
-                tx, b, actor, item, existing.get(item.external_id)
-            )
+            row = existing.get(item.external_id)
+            if row is None:
+                touched[item.external_id] = _create(tx, b, who, item, roster)
+            else:
+                touched[item.external_id] = _update_text(tx, b, actor, item, row)
         for item in items:
             task_id = touched[item.external_id]
             for blocker in item.blocked_by:
@@ -295,99 +309,166 @@ def _mirror(
                     .where(task_t.c.id == task_id)
                     .values(parent_id=touched[item.parent])
                 )
-        return tasks.tasks_by_id(tx, list(touched.values()))
-
-
-def _ensure_agents(tx: Tx, b: StoredRow, names: set[str]) -> None:
-    have = set(
-        tx.conn.execute(sa.select(agent_t.c.name).where(agent_t.c.board_id == b["id"])).scalars()
-    )
-    for name in sorted(names - have):
-        tx.conn.execute(
-            agent_t.insert().values(
-                board_id=b["id"],
-                name=limits.name(name),
-                kind="agent",
-                skills=[],
-                role="imported",
-                active_form="",
-                created_at=tx.now,
-            )
+        keys = _keys(tx, b, touched)
+        note = f"imported from {source}"
+        # History first, so a claim below sees the blockers the file finished.
+        if who.human:
+            for item in items:
+                if item.external_id not in existing and item.status != "pending":
+                    _history_status(tx, b, actor, touched[item.external_id], item.status, note)
+        skipped: list[Skipped] = []
+        for item in items:
+            key = keys[item.external_id]
+            owner = item.assignee if item.assignee in roster else None
+            if item.assignee and owner is None:
+                status = tx.task_row(key)["status"]
+                skipped.append(
+                    Skipped(
+                        key, f"assigned to {item.assignee}", status, _not_on_board(item.assignee, b)
+                    )
+                )
+            if item.external_id not in existing:
+                if not who.human:
+                    skipped += _new_for_agent(tx, who, key, item, owner, note)
+                continue
+            changes = [
+                reconcile.bring_to(tx, who, key, item.status, owner, f"{note} ({item.where})")
+            ]
+            if owner is not None or item.assignee is None:
+                changes.append(reconcile.assign_to(tx, who, key, owner))
+            changes.append(reconcile.prioritise(tx, who, key, item.priority))
+            skipped += [c for c in changes if c is not None]
+        return Imported(
+            b["key"], tuple(tasks.tasks_by_id(tx, list(touched.values()))), tuple(skipped)
         )
 
 
-def _mirror_one(tx: Tx, b: StoredRow, actor: str, item: Incoming, row: StoredRow | None) -> int:
+def _roster(tx: Tx, b: StoredRow, who: reconcile.Importer, named: set[str]) -> set[str]:
+    """The board's agents after adding those the file names that are missing, which only a
+    human or the board's lead may add (as add_agent does); others stay unknown."""
+    have = set(
+        tx.conn.execute(sa.select(agent_t.c.name).where(agent_t.c.board_id == b["id"])).scalars()
+    )
+    if not who.may_add_agents:
+        return have
+    for name in sorted(named - have):
+        boards._insert_agent(tx, b["id"], name, "agent", [], "imported", None)
+        tx.event(
+            b["id"],
+            None,
+            who.name,
+            "agent",
+            "added",
+            f"agent {name} joined (named in an import)",
+            {"name": name},
+        )
+    return have | named
+
+
+def _not_on_board(name: str, b: StoredRow) -> str:
+    return (
+        f"{name} is not on board {b['key']} and only a human or the board's lead may add "
+        "agents; left unassigned"
+    )
+
+
+def _keys(tx: Tx, b: StoredRow, touched: dict[str, int]) -> dict[str, str]:
+    rows = tx.conn.execute(
+        sa.select(task_t.c.id, task_t.c.number).where(task_t.c.id.in_(list(touched.values())))
+    )
+    numbers = {task_id: number for task_id, number in rows}
+    return {ext: task_key(b["key"], numbers[task_id]) for ext, task_id in touched.items()}
+
+
+def _new_for_agent(
+    tx: Tx, who: reconcile.Importer, key: str, item: Incoming, owner: str | None, note: str
+) -> list[Skipped]:
+    """An agent's new task arrived pending; it may claim it if the file says the agent has
+    it in progress. Any other status (done, cancelled, someone else's work) is reported."""
+    if item.status == "pending":
+        return []
+    if item.status == "in_progress" and owner == who.name:
+        change = reconcile.bring_to(tx, who, key, "in_progress", owner, note)
+        return [change] if change is not None else []
+    why = (
+        f"a task an agent imports arrives pending; {who.name} may claim it only if the file "
+        f"gives it to {who.name} in progress"
+    )
+    return [Skipped(key, item.status, "pending", why)]
+
+
+def _create(tx: Tx, b: StoredRow, who: reconcile.Importer, item: Incoming, roster: set[str]) -> int:
+    """A new pending task as the file describes it, assigned as `add_task` would."""
     assignee_id = None
-    if item.assignee:
+    if item.assignee in roster:
         assignee_id = tx.agent(b["id"], item.assignee, b["key"])["id"]
+    task_id = tasks.insert_task(
+        tx,
+        b,
+        who.name,
+        title=limits.title(item.title),
+        description=limits.text(item.description),
+        criteria=limits.text(item.criteria),
+        priority=item.priority,
+        assignee=None,
+    )
+    tx.conn.execute(
+        task_t.update()
+        .where(task_t.c.id == task_id)
+        .values(
+            external_id=item.external_id,
+            assignee_id=assignee_id,
+            active_form=limits.line(item.active_form, 200)
+            if item.status == "in_progress" and who.human
+            else "",
+            created_at=item.created_at or tx.now,
+        )
+    )
+    for author, text, at in item.comments:
+        tx.event(
+            b["id"],
+            task_id,
+            limits.name(author, "comment author"),
+            "note",
+            "comment",
+            limits.text(text),
+            {"at": at.isoformat() if at else None},
+        )
+    return task_id
+
+
+def _update_text(tx: Tx, b: StoredRow, actor: str, item: Incoming, row: StoredRow) -> int:
+    """Bring a known task's words in line with the file, recorded as a `sync` note; its
+    status, owner and priority change only through the lifecycle (reconcile.py)."""
     fields = {
         "title": limits.title(item.title),
         "description": limits.text(item.description),
         "criteria": limits.text(item.criteria),
         "active_form": limits.line(item.active_form, 200) if item.status == "in_progress" else "",
-        "priority": item.priority,
-        "assignee_id": assignee_id,
     }
-    if row is None:
-        task_id = tasks.insert_task(
-            tx,
-            b,
-            actor,
-            title=fields["title"],
-            description=fields["description"],
-            criteria=fields["criteria"],
-            priority=item.priority,
-            assignee=None,
-        )
+    changed = {k: v for k, v in fields.items() if row[k] != v}
+    if changed:
         tx.conn.execute(
             task_t.update()
-            .where(task_t.c.id == task_id)
-            .values(
-                external_id=item.external_id,
-                assignee_id=assignee_id,
-                active_form=fields["active_form"],
-                created_at=item.created_at or tx.now,
-            )
+            .where(task_t.c.id == row["id"])
+            .values(**changed, version=row["version"] + 1, updated_at=tx.now)
         )
-        for author, text, at in item.comments:
-            tx.event(
-                b["id"],
-                task_id,
-                limits.name(author, "comment author"),
-                "note",
-                "comment",
-                limits.text(text),
-                {"at": at.isoformat() if at else None},
-            )
-        row = tx.conn.execute(sa.select(task_t).where(task_t.c.id == task_id)).mappings().one()
-    else:
-        changed = {k: v for k, v in fields.items() if row[k] != v}
-        if changed:
-            tx.conn.execute(
-                task_t.update()
-                .where(task_t.c.id == row["id"])
-                .values(**changed, version=row["version"] + 1, updated_at=tx.now)
-            )
-            tx.event(
-                b["id"],
-                row["id"],
-                actor,
-                "note",
-                "sync",
-                f"updated {', '.join(sorted(k.removesuffix('_id') for k in changed))}",
-                {"source": "sync"},
-            )
-            row = (
-                tx.conn.execute(sa.select(task_t).where(task_t.c.id == row["id"])).mappings().one()
-            )
-    if row["status"] != item.status:
-        _force_status(tx, b, row, item.status, actor)
+        tx.event(
+            b["id"],
+            row["id"],
+            actor,
+            "note",
+            "sync",
+            f"updated {', '.join(sorted(changed))}",
+            {"source": "sync"},
+        )
     return int(row["id"])
 
 
-def _force_status(tx: Tx, b: StoredRow, row: StoredRow, status: str, actor: str) -> None:
-    """Mirror a status the source tool already decided; recorded, not checked against moves."""
-    was = row["status"]
+def _history_status(tx: Tx, b: StoredRow, actor: str, task_id: int, status: str, note: str) -> None:
+    """Give a task a human imports for the first time the status its source recorded: history,
+    not a move, written as a `status` event with subkind `imported`."""
+    row = tx.conn.execute(sa.select(task_t).where(task_t.c.id == task_id)).mappings().one()
     values: dict[str, Any] = {
         "status": status,
         "version": row["version"] + 1,
@@ -397,18 +478,16 @@ def _force_status(tx: Tx, b: StoredRow, row: StoredRow, status: str, actor: str)
         values["started_at"] = row["started_at"] or tx.now
     if status in ("done", "cancelled"):
         values["completed_at"] = tx.now
-    tx.conn.execute(task_t.update().where(task_t.c.id == row["id"]).values(**values))
+    tx.conn.execute(task_t.update().where(task_t.c.id == task_id).values(**values))
     tx.event(
         b["id"],
-        row["id"],
+        task_id,
         actor,
         "status",
-        status,
-        "mirrored from import",
-        {"from": was, "to": status, "verb": "sync"},
+        "imported",
+        note,
+        {"from": "pending", "to": status, "verb": "import"},
     )
-    tasks.blocker_moved(tx, row["id"], was, status)
+    tasks.blocker_moved(tx, task_id, "pending", status)
     if status == "done":
-        knowledge.index_task(tx, row["id"], b["id"])
-    elif was == "done":
-        knowledge.unindex_task(tx, row["id"])
+        knowledge.index_task(tx, task_id, b["id"])

@@ -12,8 +12,8 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from agentdeck.core import budgets, knowledge, limits
-from agentdeck.core.errors import ValidationError
+from agentdeck.core import budgets, knowledge, limits, permissions
+from agentdeck.core.errors import PermissionDeniedError, ValidationError
 from agentdeck.core.formats.documents import Doc
 from agentdeck.core.models import METRICS, STATUSES, Board
 from agentdeck.core.storage.database import Database
@@ -196,6 +196,10 @@ def import_board(
 ) -> Board:
     """Create a board from an exported document, history included, all or nothing.
 
+    Never into an existing board (its key is refused), so no task already on a board changes
+    here; the history is written as it was, which only a human may do (an agent the document
+    names is refused).
+
     `key` renames the board; `rebase_time` shifts every timestamp so the export moment
     becomes now (used by the demo so a sample board's history ends today).
     """
@@ -250,6 +254,7 @@ class _Importer:
         ).inserted_primary_key[0]  # type: ignore[index]
         self.old_key, self.new_key = old_key, new_key
         self._agents()
+        self._check_creator()
         self._tasks(tasks)
         self._rest()
         for task_id in tx.conn.execute(
@@ -257,6 +262,18 @@ class _Importer:
         ).scalars():
             knowledge.index_task(tx, task_id, self.bid)
         return rows_to_models.board(tx.board_by_id(self.bid))
+
+    def _check_creator(self) -> None:
+        """A board's history (finished work, approvals, cancellations) is restored as it was
+        only for a human: the document's own human, or someone it does not name, who creates
+        the board as `create_board` would. An agent of the document may not write it."""
+        if self.actor in self.agent_ids and not permissions.is_human(
+            self.tx, self.tx.board_by_id(self.bid), self.actor
+        ):
+            raise PermissionDeniedError(
+                f"only a human may import a board with its history; {self.actor} is an agent "
+                "in this document"
+            )
 
     def rekey(self, item: Doc, field: str, required: bool = True) -> int | None:
         raw = item.get(field, str) if required else item.opt(field, str, None)
