@@ -337,6 +337,7 @@ def _mirror(
             if owner is not None or item.assignee is None:
                 changes.append(reconcile.assign_to(tx, who, key, owner))
             changes.append(reconcile.prioritise(tx, who, key, item.priority))
+            _sync_doing(tx, b, who, key, item)
             skipped += [c for c in changes if c is not None]
         return Imported(
             b["key"], tuple(tasks.tasks_by_id(tx, list(touched.values()))), tuple(skipped)
@@ -439,12 +440,11 @@ def _create(tx: Tx, b: StoredRow, who: reconcile.Importer, item: Incoming, roste
 
 def _update_text(tx: Tx, b: StoredRow, actor: str, item: Incoming, row: StoredRow) -> int:
     """Bring a known task's words in line with the file, recorded as a `sync` note; its
-    status, owner and priority change only through the lifecycle (reconcile.py)."""
+    status, owner, priority and what its holder is doing change only as the verbs allow."""
     fields = {
         "title": limits.title(item.title),
         "description": limits.text(item.description),
         "criteria": limits.text(item.criteria),
-        "active_form": limits.line(item.active_form, 200) if item.status == "in_progress" else "",
     }
     changed = {k: v for k, v in fields.items() if row[k] != v}
     if changed:
@@ -463,6 +463,25 @@ def _update_text(tx: Tx, b: StoredRow, actor: str, item: Incoming, row: StoredRo
             {"source": "sync"},
         )
     return int(row["id"])
+
+
+def _sync_doing(tx: Tx, b: StoredRow, who: reconcile.Importer, key: str, item: Incoming) -> None:
+    """What a task in progress shows its holder doing, from the file, when a human or the
+    holder imports it (as `doing` would); leaving in progress already cleared it."""
+    row = tx.task_row(key)
+    text = limits.line(item.active_form, 200)
+    if row["status"] != "in_progress" or item.status != "in_progress" or row["active_form"] == text:
+        return
+    if not who.human and tx.agent_name(row["assignee_id"]) != who.name:
+        return
+    tx.conn.execute(
+        task_t.update()
+        .where(task_t.c.id == row["id"])
+        .values(active_form=text, version=row["version"] + 1, updated_at=tx.now)
+    )
+    tx.event(
+        b["id"], row["id"], who.name, "note", "sync", "updated active_form", {"source": "sync"}
+    )
 
 
 def _history_status(tx: Tx, b: StoredRow, actor: str, task_id: int, status: str, note: str) -> None:

@@ -4,7 +4,6 @@ re-imports that update instead of duplicating, and broken input refused with fil
 from __future__ import annotations
 
 import json
-import shutil
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -15,13 +14,6 @@ from agentdeck.core import CycleError, Deck, NotFoundError, ValidationError
 from tests.conftest import START
 from tests.core.formats.conftest import FIXTURES
 from tests.core.helpers import Refused
-
-
-@pytest.fixture
-def beads_file(tmp_path: Path) -> Path:
-    target = tmp_path / "issues.jsonl"
-    shutil.copy(FIXTURES / "beads" / "issues.jsonl", target)
-    return target
 
 
 def edit_json(path: Path, **changes: Any) -> None:
@@ -111,15 +103,14 @@ def test_claude_reimport_after_edits_updates_in_place(team: Deck, claude_dir: Pa
     events = team.events_since(cursor)
     # Each change is the move or edit a human makes by hand, recorded as such.
     assert [(e.task, e.kind, e.subkind) for e in events] == [
-        ("SHOP-3", "note", "sync"),
         ("SHOP-6", "note", "sync"),
         ("SHOP-3", "status", "cancelled"),
         ("SHOP-4", "assigned", ""),
         ("SHOP-4", "message", "assignment"),
     ]
-    assert (events[0].text, events[1].text) == ("updated active_form", "updated title")
-    assert events[2].data == {"from": "in_progress", "to": "cancelled", "verb": "cancel"}
-    assert events[2].text == "imported from claude (3.json)"
+    assert events[0].text == "updated title"
+    assert events[1].data == {"from": "in_progress", "to": "cancelled", "verb": "cancel"}
+    assert events[1].text == "imported from claude (3.json)"
     inbox = team.inbox("frontend-dev", board="SHOP", mark_read=False)
     assert inbox[-1].text == "SHOP-4 is assigned to you"
     # Importing the same files again changes nothing.
