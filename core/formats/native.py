@@ -194,11 +194,8 @@ def export_board(tx: Tx, board: str | None = None) -> dict[str, Any]:
 def import_board(
     db: Database, doc: Any, *, actor: str, key: str | None = None, rebase_time: bool = False
 ) -> Board:
-    """Create a board from an exported document, history included, all or nothing.
-
-    Never into an existing board (its key is refused), so no task already on a board changes
-    here; the history is written as it was, which only a human may do (an agent the document
-    names is refused).
+    """Create a board from an exported document, history included, all or nothing; never
+    into an existing board, and only for a human (an agent the document names is refused).
 
     `key` renames the board; `rebase_time` shifts every timestamp so the export moment
     becomes now (used by the demo so a sample board's history ends today).
@@ -264,9 +261,8 @@ class _Importer:
         return rows_to_models.board(tx.board_by_id(self.bid))
 
     def _check_creator(self) -> None:
-        """A board's history (finished work, approvals, cancellations) is restored as it was
-        only for a human: the document's own human, or someone it does not name, who creates
-        the board as `create_board` would. An agent of the document may not write it."""
+        """History is restored only for a human: one the document names, or someone it does
+        not, who creates the board as `create_board` would; never for one of its agents."""
         if self.actor in self.agent_ids and not permissions.is_human(
             self.tx, self.tx.board_by_id(self.bid), self.actor
         ):
