@@ -71,21 +71,9 @@ def claim(
         else:
             b = tx.board(board)
         a = tx.actor(b, actor)
-        expire(tx, b)
-        budgets.claim_block(tx, b["id"], actor, key)
-        row = _claim_row(tx, b, a, key)
+        row = take(tx, b, a, key)
         if row is None:
             return None
-        _CLAIMED_BY.run(tx.conn, {"p_agent_id": a["id"], "p_task_id": row["id"], "p_now": tx.now})
-        tx.event(
-            b["id"],
-            row["id"],
-            actor,
-            "claimed",
-            "in_progress",
-            "",
-            {"from": "pending", "to": "in_progress", "verb": "claim"},
-        )
         task = tasks.tasks_by_id(tx, [row["id"]])[0]
         messages = inbox.unread(tx, b["key"], a["id"], actor, mark_read=True)
         task_id, board_id = row["id"], b["id"]
@@ -94,6 +82,28 @@ def claim(
     with db.read() as tx:
         similar = knowledge.similar_to(tx, task_id, board_id, 3)
     return Claim(task=task, inbox=tuple(messages), similar=tuple(similar))
+
+
+def take(tx: Tx, b: StoredRow, a: StoredRow, key: str | None) -> StoredRow | None:
+    """The body of `claim` inside the caller's transaction: sweep lapsed leases, refuse a
+    claim over a hard budget, then move the chosen task to in progress for agent `a` and
+    record it; None when nothing is ready."""
+    expire(tx, b)
+    budgets.claim_block(tx, b["id"], a["name"], key)
+    row = _claim_row(tx, b, a, key)
+    if row is None:
+        return None
+    _CLAIMED_BY.run(tx.conn, {"p_agent_id": a["id"], "p_task_id": row["id"], "p_now": tx.now})
+    tx.event(
+        b["id"],
+        row["id"],
+        a["name"],
+        "claimed",
+        "in_progress",
+        "",
+        {"from": "pending", "to": "in_progress", "verb": "claim"},
+    )
+    return row
 
 
 def _claim_row(tx: Tx, b: StoredRow, a: StoredRow, key: str | None) -> StoredRow | None:

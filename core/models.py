@@ -255,3 +255,23 @@ class BoardCounts(_Jsonable):
     @property
     def done(self) -> int:
         return self.by_column.get("done", 0)
+
+
+@dataclass(frozen=True, slots=True)
+class Skipped(_Jsonable):
+    """A change an import wanted but its actor may not make through the lifecycle: left as it
+    is and reported. `wanted` is a status, or `assigned to NAME` / `priority N`."""
+
+    key: str
+    wanted: str
+    status: str
+    reason: str
+
+
+@dataclass(frozen=True, slots=True)
+class Imported(_Jsonable):
+    """What a Claude Code or beads import did: the tasks it touched, and what it left alone."""
+
+    board: str
+    tasks: tuple[Task, ...]
+    skipped: tuple[Skipped, ...] = ()

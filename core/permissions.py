@@ -31,3 +31,14 @@ def require_human(tx: Tx, board: StoredRow, actor: str, doing: str) -> StoredRow
         )
     tx.authenticate(board, row, human_move=True)
     return row
+
+
+def is_human(tx: Tx, b: StoredRow, actor: str) -> bool:
+    """Whether `actor` acts as a human on board `b` (with their credential: `Tx.actor`
+    refuses a human by name): what writers that adapt to their actor (imports) ask."""
+    return bool(tx.actor(b, actor)["kind"] == "human")
+
+
+def is_lead(tx: Tx, b: StoredRow, actor: str) -> bool:
+    """Whether `actor` is board `b`'s lead (supervisor) agent, authenticated."""
+    return bool(b["lead"] is not None and tx.actor(b, actor)["name"] == b["lead"])

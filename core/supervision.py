@@ -49,54 +49,64 @@ def reject(
     db: Database, key: str, *, actor: str, notes: str, expected_version: int | None = None
 ) -> Task:
     """Send work in review back to its agent with notes on what to fix."""
-    return _back_with_notes(
-        db, key, actor, notes, expected_version, "reject", "rejection", "rejected"
-    )
+    with db.write() as tx:
+        return send_back(
+            tx, key, "reject", actor=actor, notes=notes, expected_version=expected_version
+        )
 
 
 def reopen(
     db: Database, key: str, *, actor: str, notes: str, expected_version: int | None = None
 ) -> Task:
     """Reopen a done or failed task with notes; it returns to its agent's queue."""
-    return _back_with_notes(db, key, actor, notes, expected_version, "reopen", "reopen", "pending")
+    with db.write() as tx:
+        return send_back(
+            tx, key, "reopen", actor=actor, notes=notes, expected_version=expected_version
+        )
 
 
 def answer(
     db: Database, key: str, *, actor: str, text: str, expected_version: int | None = None
 ) -> Task:
     """Answer an escalation; the task returns to the queue and the answer to the agent's inbox."""
-    return _back_with_notes(db, key, actor, text, expected_version, "answer", "answer", "pending")
+    with db.write() as tx:
+        return send_back(
+            tx, key, "answer", actor=actor, notes=text, expected_version=expected_version
+        )
 
 
-def _back_with_notes(
-    db: Database,
-    key: str,
-    actor: str,
-    notes: str,
-    expected_version: int | None,
-    verb: str,
-    message_kind: str,
-    subkind: str,
+# The inbox message kind and the event subkind of each move that sends a task back with notes.
+_SENT_BACK = {
+    "reject": ("rejection", "rejected"),
+    "reopen": ("reopen", "pending"),
+    "answer": ("answer", "pending"),
+}
+
+
+def send_back(
+    tx: Tx, key: str, verb: str, *, actor: str, notes: str, expected_version: int | None = None
 ) -> Task:
+    """The body shared by reject, reopen and answer: a human sends the task back to the queue
+    with notes that reach its agent's inbox."""
+    message_kind, subkind = _SENT_BACK[verb]
     notes = limits.text(notes)
     if not notes.strip():
         raise ValidationError(f"{verb} needs notes the agent can act on")
-    with db.write() as tx:
-        task, b = _human_edit(tx, key, actor, f"{verb} tasks", expected_version)
-        upper = task_key(b["key"], task["number"])
-        lifecycle.check_move(verb, upper, task["status"])
-        values: dict[str, Any] = {"escalation_reason": ""} if verb == "answer" else {}
-        moves.move(tx, task, b, verb, actor, text=notes, subkind=subkind, values=values)
-        inbox.send(
-            tx,
-            b["id"],
-            task["assignee_id"],
-            task["id"],
-            actor,
-            message_kind,
-            f"{upper}: {notes}",
-        )
-        return tasks.tasks_by_id(tx, [task["id"]])[0]
+    task, b = _human_edit(tx, key, actor, f"{verb} tasks", expected_version)
+    upper = task_key(b["key"], task["number"])
+    lifecycle.check_move(verb, upper, task["status"])
+    values: dict[str, Any] = {"escalation_reason": ""} if verb == "answer" else {}
+    moves.move(tx, task, b, verb, actor, text=notes, subkind=subkind, values=values)
+    inbox.send(
+        tx,
+        b["id"],
+        task["assignee_id"],
+        task["id"],
+        actor,
+        message_kind,
+        f"{upper}: {notes}",
+    )
+    return tasks.tasks_by_id(tx, [task["id"]])[0]
 
 
 def assign(
@@ -135,24 +145,31 @@ def set_priority(
     db: Database, key: str, priority: int, *, actor: str, expected_version: int | None = None
 ) -> Task:
     """Change a task's priority (0 most urgent, 4 least)."""
-    priority = limits.priority(priority)
     with db.write() as tx:
-        task, b = tx.task(key)
-        upper = task_key(b["key"], task["number"])
-        permissions.require_human_or_lead(tx, b, actor, "change priority")
-        moves.check_version(task, upper, expected_version)
-        lifecycle.check_edit("set_priority", upper, task["status"])
-        _edit(tx, task, upper, "set priority", priority=priority)
-        tx.event(
-            b["id"],
-            task["id"],
-            actor,
-            "priority",
-            str(priority),
-            f"P{task['priority']} -> P{priority}",
-            {"from_priority": task["priority"], "to_priority": priority},
-        )
-        return tasks.tasks_by_id(tx, [task["id"]])[0]
+        return change_priority(tx, key, priority, actor=actor, expected_version=expected_version)
+
+
+def change_priority(
+    tx: Tx, key: str, priority: int, *, actor: str, expected_version: int | None = None
+) -> Task:
+    """`set_priority` inside the caller's transaction: a human or the board's lead only."""
+    priority = limits.priority(priority)
+    task, b = tx.task(key)
+    upper = task_key(b["key"], task["number"])
+    permissions.require_human_or_lead(tx, b, actor, "change priority")
+    moves.check_version(task, upper, expected_version)
+    lifecycle.check_edit("set_priority", upper, task["status"])
+    _edit(tx, task, upper, "set priority", priority=priority)
+    tx.event(
+        b["id"],
+        task["id"],
+        actor,
+        "priority",
+        str(priority),
+        f"P{task['priority']} -> P{priority}",
+        {"from_priority": task["priority"], "to_priority": priority},
+    )
+    return tasks.tasks_by_id(tx, [task["id"]])[0]
 
 
 def cancel(

@@ -244,8 +244,7 @@ def record_usage(
 def submit(db: Database, key: str, *, actor: str, result: str = "", verified_by: str = "") -> Task:
     """Hand in work for a human's review."""
     with _as_holder(db, key, actor, "submit") as (tx, task, b, _):
-        verified = bool(verified_by) or _has_verification(tx, task["id"])
-        _hand_in(tx, task, b, "submit", actor, result, verified_by, verified)
+        _submit(tx, task, b, actor, result, verified_by)
         return tasks.tasks_by_id(tx, [task["id"]])[0]
 
 
@@ -255,18 +254,8 @@ def complete(
     """Finish a task that needs no approval. Without verification evidence (a `verification`
     log entry or `verified_by`) it is marked unverified and the answer carries a nudge."""
     with _as_holder(db, key, actor, "complete") as (tx, task, b, _):
+        verified = _complete(tx, task, b, actor, result, verified_by)
         upper = task_key(b["key"], task["number"])
-        if task["requires_approval"]:
-            raise InvalidTransitionError(
-                f"cannot complete {upper}: it requires approval; submit it for review instead"
-            )
-        verified = bool(verified_by) or _has_verification(tx, task["id"])
-        if not verified and b["require_verification"]:
-            raise InvalidTransitionError(
-                f"cannot complete {upper}: board {b['key']} requires verification evidence; "
-                "log a `verification` entry or pass verified_by"
-            )
-        _hand_in(tx, task, b, "complete", actor, result, verified_by, verified)
         nudge = (
             None
             if verified
@@ -276,6 +265,33 @@ def complete(
             )
         )
         return Completion(task=tasks.tasks_by_id(tx, [task["id"]])[0], nudge=nudge)
+
+
+def _complete(
+    tx: Tx, task: StoredRow, b: StoredRow, actor: str, result: str, verified_by: str
+) -> bool:
+    """Move a held task to done if it needs no approval (and has evidence where the board
+    requires it); returns whether it was verified."""
+    upper = task_key(b["key"], task["number"])
+    if task["requires_approval"]:
+        raise InvalidTransitionError(
+            f"cannot complete {upper}: it requires approval; submit it for review instead"
+        )
+    verified = bool(verified_by) or _has_verification(tx, task["id"])
+    if not verified and b["require_verification"]:
+        raise InvalidTransitionError(
+            f"cannot complete {upper}: board {b['key']} requires verification evidence; "
+            "log a `verification` entry or pass verified_by"
+        )
+    _hand_in(tx, task, b, "complete", actor, result, verified_by, verified)
+    return verified
+
+
+def _submit(
+    tx: Tx, task: StoredRow, b: StoredRow, actor: str, result: str, verified_by: str
+) -> None:
+    verified = bool(verified_by) or _has_verification(tx, task["id"])
+    _hand_in(tx, task, b, "submit", actor, result, verified_by, verified)
 
 
 def _hand_in(
@@ -311,15 +327,7 @@ def _has_verification(tx: Tx, task_id: int) -> bool:
 def fail(db: Database, key: str, *, actor: str, reason: str) -> Task:
     """Give up on a task, saying why; a human may reopen it."""
     with _as_holder(db, key, actor, "fail") as (tx, task, b, _):
-        moves.move(
-            tx,
-            task,
-            b,
-            "fail",
-            actor,
-            text=limits.text(reason),
-            values={"result": limits.text(reason)},
-        )
+        _fail(tx, task, b, actor, reason)
         return tasks.tasks_by_id(tx, [task["id"]])[0]
 
 
@@ -336,7 +344,32 @@ def escalate(db: Database, key: str, *, actor: str, reason: str) -> Task:
 def release(db: Database, key: str, *, actor: str, note: str = "") -> Task:
     """Give a held task back to the queue unassigned."""
     with _as_holder(db, key, actor, "release") as (tx, task, b, _):
-        moves.move(
-            tx, task, b, "release", actor, text=limits.text(note), values={"assignee_id": None}
-        )
+        _release(tx, task, b, actor, note)
         return tasks.tasks_by_id(tx, [task["id"]])[0]
+
+
+def _fail(tx: Tx, task: StoredRow, b: StoredRow, actor: str, reason: str) -> None:
+    text = limits.text(reason)
+    moves.move(tx, task, b, "fail", actor, text=text, values={"result": text})
+
+
+def _release(tx: Tx, task: StoredRow, b: StoredRow, actor: str, note: str) -> None:
+    moves.move(tx, task, b, "release", actor, text=limits.text(note), values={"assignee_id": None})
+
+
+def move_held(tx: Tx, key: str, verb: str, *, actor: str, text: str = "") -> None:
+    """Move a task `actor` holds by `verb` (submit, complete, fail or release) inside the
+    caller's transaction, by the same rules as those verbs: for writers that move many tasks
+    at once (imports), which cannot open a transaction per task."""
+    task, b = tx.task(key)
+    _require_holder(tx, task, b, tx.agent(b["id"], actor, b["key"]), verb)
+    if verb == "submit":
+        _submit(tx, task, b, actor, text, "")
+    elif verb == "complete":
+        _complete(tx, task, b, actor, text, "")
+    elif verb == "fail":
+        _fail(tx, task, b, actor, text)
+    elif verb == "release":
+        _release(tx, task, b, actor, text)
+    else:
+        raise ValueError(f"{verb} is not a move of the task's holder")

@@ -1,8 +1,8 @@
 """Importing other tools' task lists: a Claude Code task directory and a beads JSONL export.
 
-Both mirror the source into a board: tasks are matched by their source id (`external_id`), so
-importing again (or `--watch`) updates what changed instead of duplicating. A status change
-is written as a `status` event with verb `sync`. Malformed input names the file and line or
+Both are read into `Incoming` tasks here and mirrored into a board by mirror.py: importing
+again (or `--watch`) updates what changed instead of duplicating, and changes only as the
+importer could by hand (through the lifecycle). Malformed input names the file and line or
 field, and nothing is imported. Only regular files are read (formats/files.py): in a Claude
 directory a symlink, FIFO, socket, device or subdirectory is skipped and reported through
 `on_skip`. Verbs here: import_claude, import_beads.
@@ -14,21 +14,18 @@ import json
 import os
 import re
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-import sqlalchemy as sa
-
-from agentdeck.core import knowledge, limits, tasks
-from agentdeck.core.errors import CycleError, ValidationError
+from agentdeck.core import limits
+from agentdeck.core.errors import ValidationError
+from agentdeck.core.formats import mirror
 from agentdeck.core.formats.documents import Doc
 from agentdeck.core.formats.files import NotRegularFile, read_regular_file
-from agentdeck.core.models import Task
+from agentdeck.core.formats.mirror import Incoming
+from agentdeck.core.models import Imported
 from agentdeck.core.storage.database import Database
-from agentdeck.core.storage.tables import agent_t, task_t
-from agentdeck.core.storage.transaction import StoredRow, Tx
 
 CLAUDE_STATUS = {
     "pending": "pending",
@@ -46,25 +43,6 @@ BEADS_STATUS = {
 }
 MAX_FILE = 8 * 1024 * 1024  # one Claude Code task file
 MAX_BEADS_FILE = 64 * 1024 * 1024  # a whole beads export
-
-
-@dataclass
-class Incoming:
-    """One task as the source tool describes it, normalised."""
-
-    external_id: str
-    title: str
-    status: str
-    where: str = ""  # file (and line) it came from, for error messages
-    description: str = ""
-    criteria: str = ""
-    active_form: str = ""
-    priority: int = 2
-    assignee: str | None = None
-    blocked_by: list[str] = field(default_factory=list)
-    parent: str | None = None
-    created_at: datetime | None = None
-    comments: list[tuple[str, str, datetime | None]] = field(default_factory=list)
 
 
 def read_claude_dir(
@@ -189,30 +167,6 @@ def _agent_name(raw: str) -> str | None:
     return name or None
 
 
-def _waiting_cycle(items: list[Incoming]) -> list[str]:
-    """Source ids around a cycle of `blocked_by` among the incoming tasks (the first id again
-    at the end), or [] if there is none; found before writing, so the error names source ids."""
-    waits = {i.external_id: i.blocked_by for i in items}
-    done: set[str] = set()
-    for start in waits:
-        if start in done:
-            continue
-        path, on_path, stack = [start], {start}, [iter(waits[start])]
-        while stack:
-            blocker = next(stack[-1], None)
-            if blocker is None:
-                on_path.discard(path[-1])
-                done.add(path.pop())
-                stack.pop()
-            elif blocker in on_path:
-                return [*path[path.index(blocker) :], blocker]
-            elif blocker not in done:
-                path.append(blocker)
-                on_path.add(blocker)
-                stack.append(iter(waits.get(blocker, ())))
-    return []
-
-
 def _load_json(data: bytes, name: str) -> Any:
     try:
         return json.loads(data.decode("utf-8"), parse_constant=limits.json_constant)
@@ -234,181 +188,17 @@ def import_claude(
     actor: str,
     board: str | None = None,
     on_skip: Callable[[str], None] | None = None,
-) -> list[Task]:
-    """Mirror a Claude Code task list directory into a board; returns the tasks it touched.
-    Entries that are not regular files are skipped and described to `on_skip`."""
+) -> Imported:
+    """Mirror a Claude Code task list directory into a board: the tasks it touched, and the
+    changes it left alone because `actor` may not make them. Entries that are not regular
+    files are skipped and described to `on_skip`."""
     items = read_claude_dir(directory, on_skip)
-    return _mirror(db, items, actor=actor, board=board, source="claude")
+    return mirror.into_board(db, items, actor=actor, board=board, source="claude")
 
 
 def import_beads(
     db: Database, path: str | Path, *, actor: str, board: str | None = None
-) -> list[Task]:
-    """Mirror a beads JSONL export into a board; returns the tasks it touched."""
-    return _mirror(db, read_beads(path), actor=actor, board=board, source="beads")
-
-
-def _mirror(
-    db: Database, items: list[Incoming], *, actor: str, board: str | None, source: str
-) -> list[Task]:
-    ids = [i.external_id for i in items]
-    if len(set(ids)) != len(ids):
-        raise ValidationError(
-            f"{source}: task id {next(i for i in ids if ids.count(i) > 1)!r} appears twice"
-        )
-    known = set(ids)
-    for item in items:
-        for ref in [*item.blocked_by, *([item.parent] if item.parent else [])]:
-            if ref not in known:
-                raise ValidationError(
-                    f"{item.where or source}: task {item.external_id} refers to unknown task {ref!r}"
-                )
-    cycle = _waiting_cycle(items)
-    if cycle:
-        where = next(i.where for i in items if i.external_id == cycle[0]) or source
-        shown = cycle if len(cycle) <= 8 else [*cycle[:4], "…", *cycle[-2:]]
-        raise CycleError(f"{where}: task {cycle[0]} waits on itself: {' -> '.join(shown)}")
-    with db.write() as tx:
-        b = tx.board(board)
-        tx.actor(b, actor)
-        _ensure_agents(tx, b, {i.assignee for i in items if i.assignee})
-        existing = {
-            r["external_id"]: r
-            for r in tx.conn.execute(
-                sa.select(task_t).where(
-                    task_t.c.board_id == b["id"], task_t.c.external_id.is_not(None)
-                )
-            ).mappings()
-        }
-        touched: dict[str, int] = {}
-        for item in items:
-            touched[item.external_id] = _mirror_one(
-                tx, b, actor, item, existing.get(item.external_id)
-            )
-        for item in items:
-            task_id = touched[item.external_id]
-            for blocker in item.blocked_by:
-                tasks.link(tx, task_id, touched[blocker])
-            if item.parent:
-                tx.conn.execute(
-                    task_t.update()
-                    .where(task_t.c.id == task_id)
-                    .values(parent_id=touched[item.parent])
-                )
-        return tasks.tasks_by_id(tx, list(touched.values()))
-
-
-def _ensure_agents(tx: Tx, b: StoredRow, names: set[str]) -> None:
-    have = set(
-        tx.conn.execute(sa.select(agent_t.c.name).where(agent_t.c.board_id == b["id"])).scalars()
-    )
-    for name in sorted(names - have):
-        tx.conn.execute(
-            agent_t.insert().values(
-                board_id=b["id"],
-                name=limits.name(name),
-                kind="agent",
-                skills=[],
-                role="imported",
-                active_form="",
-                created_at=tx.now,
-            )
-        )
-
-
-def _mirror_one(tx: Tx, b: StoredRow, actor: str, item: Incoming, row: StoredRow | None) -> int:
-    assignee_id = None
-    if item.assignee:
-        assignee_id = tx.agent(b["id"], item.assignee, b["key"])["id"]
-    fields = {
-        "title": limits.title(item.title),
-        "description": limits.text(item.description),
-        "criteria": limits.text(item.criteria),
-        "active_form": limits.line(item.active_form, 200) if item.status == "in_progress" else "",
-        "priority": item.priority,
-        "assignee_id": assignee_id,
-    }
-    if row is None:
-        task_id = tasks.insert_task(
-            tx,
-            b,
-            actor,
-            title=fields["title"],
-            description=fields["description"],
-            criteria=fields["criteria"],
-            priority=item.priority,
-            assignee=None,
-        )
-        tx.conn.execute(
-            task_t.update()
-            .where(task_t.c.id == task_id)
-            .values(
-                external_id=item.external_id,
-                assignee_id=assignee_id,
-                active_form=fields["active_form"],
-                created_at=item.created_at or tx.now,
-            )
-        )
-        for author, text, at in item.comments:
-            tx.event(
-                b["id"],
-                task_id,
-                limits.name(author, "comment author"),
-                "note",
-                "comment",
-                limits.text(text),
-                {"at": at.isoformat() if at else None},
-            )
-        row = tx.conn.execute(sa.select(task_t).where(task_t.c.id == task_id)).mappings().one()
-    else:
-        changed = {k: v for k, v in fields.items() if row[k] != v}
-        if changed:
-            tx.conn.execute(
-                task_t.update()
-                .where(task_t.c.id == row["id"])
-                .values(**changed, version=row["version"] + 1, updated_at=tx.now)
-            )
-            tx.event(
-                b["id"],
-                row["id"],
-                actor,
-                "note",
-                "sync",
-                f"updated {', '.join(sorted(k.removesuffix('_id') for k in changed))}",
-                {"source": "sync"},
-            )
-            row = (
-                tx.conn.execute(sa.select(task_t).where(task_t.c.id == row["id"])).mappings().one()
-            )
-    if row["status"] != item.status:
-        _force_status(tx, b, row, item.status, actor)
-    return int(row["id"])
-
-
-def _force_status(tx: Tx, b: StoredRow, row: StoredRow, status: str, actor: str) -> None:
-    """Mirror a status the source tool already decided; recorded, not checked against moves."""
-    was = row["status"]
-    values: dict[str, Any] = {
-        "status": status,
-        "version": row["version"] + 1,
-        "updated_at": tx.now,
-    }
-    if status == "in_progress":
-        values["started_at"] = row["started_at"] or tx.now
-    if status in ("done", "cancelled"):
-        values["completed_at"] = tx.now
-    tx.conn.execute(task_t.update().where(task_t.c.id == row["id"]).values(**values))
-    tx.event(
-        b["id"],
-        row["id"],
-        actor,
-        "status",
-        status,
-        "mirrored from import",
-        {"from": was, "to": status, "verb": "sync"},
-    )
-    tasks.blocker_moved(tx, row["id"], was, status)
-    if status == "done":
-        knowledge.index_task(tx, row["id"], b["id"])
-    elif was == "done":
-        knowledge.unindex_task(tx, row["id"])
+) -> Imported:
+    """Mirror a beads JSONL export into a board: the tasks it touched, and the changes it
+    left alone because `actor` may not make them."""
+    return mirror.into_board(db, read_beads(path), actor=actor, board=board, source="beads")

@@ -12,8 +12,8 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from agentdeck.core import boards, budgets, credentials, knowledge, limits, names
-from agentdeck.core.errors import ValidationError
+from agentdeck.core import boards, budgets, credentials, knowledge, limits, names, permissions
+from agentdeck.core.errors import PermissionDeniedError, ValidationError
 from agentdeck.core.formats.documents import Doc
 from agentdeck.core.models import METRICS, STATUSES, Board
 from agentdeck.core.storage.database import Database
@@ -201,7 +201,8 @@ def export_board(tx: Tx, board: str | None = None) -> dict[str, Any]:
 def import_board(
     db: Database, doc: Any, *, actor: str, key: str | None = None, rebase_time: bool = False
 ) -> Board:
-    """Create a board from an exported document, history included, all or nothing.
+    """Create a board from an exported document, history included, all or nothing; never
+    into an existing board, and only for a human (an agent the document names is refused).
 
     `key` renames the board; `rebase_time` shifts every timestamp so the export moment
     becomes now (used by the demo so a sample board's history ends today).
@@ -258,6 +259,7 @@ class _Importer:
         ).inserted_primary_key[0]  # type: ignore[index]
         self.old_key, self.new_key = old_key, new_key
         self._agents()
+        self._check_creator()
         self._tasks(tasks)
         self._rest()
         for task_id in tx.conn.execute(
@@ -265,6 +267,17 @@ class _Importer:
         ).scalars():
             knowledge.index_task(tx, task_id, self.bid)
         return rows_to_models.board(tx.board_by_id(self.bid))
+
+    def _check_creator(self) -> None:
+        """History is restored only for a human: one the document names, or someone it does
+        not, who creates the board as `create_board` would; never for one of its agents."""
+        if self.actor in self.agent_ids and not permissions.is_human(
+            self.tx, self.tx.board_by_id(self.bid), self.actor
+        ):
+            raise PermissionDeniedError(
+                f"only a human may import a board with its history; {self.actor} is an agent "
+                "in this document"
+            )
 
     def rekey(self, item: Doc, field: str, required: bool = True) -> int | None:
         raw = item.get(field, str) if required else item.opt(field, str, None)

@@ -82,9 +82,44 @@ def test_import_claude_mirrors_a_task_directory(cli, web: str, tmp_path: Path) -
         ("Plan the work", "done"),
         ("Do the work", "in_progress"),
     ]
-    write_claude_task(folder, "2", "Do the work", "completed", owner="worker", blockedBy=["1"])
+    write_claude_task(folder, "2", "Write the work up", "in_progress", owner="worker")
     ran = cli("import", "claude", str(folder), "--as", "ann")
     assert ran.stdout == "mirrored 2 claude tasks into board WEB\n"
+
+
+def test_an_agents_reimport_reports_each_change_it_may_not_make(
+    cli, web: str, tmp_path: Path, deck: Deck
+) -> None:
+    """coder re-imports a directory saying worker's task is done and a pending one cancelled:
+    neither happens, and each gets one line (and a `skipped` entry with --json)."""
+    folder = tmp_path / "claude"
+    folder.mkdir()
+    write_claude_task(folder, "1", "Plan the work", "pending")
+    write_claude_task(folder, "2", "Do the work", "in_progress", owner="worker")
+    assert cli("import", "claude", str(folder), "--as", "ann").exit_code == 0
+    keys = {t.title: t.key for t in deck.list_tasks("WEB")}
+    plan, work = keys["Plan the work"], keys["Do the work"]
+    write_claude_task(folder, "1", "Plan the work", "deleted")
+    write_claude_task(folder, "2", "Do the work", "completed", owner="worker")
+    ran = cli("import", "claude", str(folder), "--as", "coder")
+    assert ran.exit_code == 0, ran.stderr
+    lines = ran.stdout.splitlines()
+    assert lines[0] == "mirrored 2 claude tasks into board WEB"
+    assert lines[1].startswith(
+        f"left {plan} pending (the file wants cancelled): coder may not move it from pending "
+        "to cancelled; cancelled is reached by cancel (a human)"
+    )
+    assert lines[2].startswith(
+        f"left {work} in progress (the file wants done): coder may not move it from in progress"
+    )
+    assert len(lines) == 3
+    doc = json.loads(cli("import", "claude", str(folder), "--as", "coder", "--json").stdout)
+    assert [(s["key"], s["wanted"], s["status"]) for s in doc["skipped"]] == [
+        (plan, "cancelled", "pending"),
+        (work, "done", "in_progress"),
+    ]
+    assert all(s["reason"] for s in doc["skipped"])
+    assert {deck.get_task(plan).status, deck.get_task(work).status} == {"pending", "in_progress"}
 
 
 def test_import_beads_and_a_broken_line(cli, web: str, tmp_path: Path, unchanged) -> None:

@@ -272,7 +272,7 @@ def _import_claude(deck: Deck, folder: Path, description: str) -> str:
         "owner": "gen",
     }
     (folder / "1.json").write_text(json.dumps(task))
-    [imported] = deck.import_claude(folder, actor="ann", board="WEB")
+    [imported] = deck.import_claude(folder, actor="ann", board="WEB").tasks
     assert deck.get_task(imported.key).active_form == " ".join(STORED.split())
     return imported.key
 
@@ -286,7 +286,7 @@ def _import_beads(deck: Deck, folder: Path, description: str) -> str:
         "comments": [{"author": "gen", "text": HOSTILE}],
     }
     (folder / "issues.jsonl").write_text(json.dumps(issue) + "\n")
-    [imported] = deck.import_beads(folder / "issues.jsonl", actor="ann", board="WEB")
+    [imported] = deck.import_beads(folder / "issues.jsonl", actor="ann", board="WEB").tasks
     assert _event_text(deck, imported.key, "comment") == STORED
     return imported.key
 

@@ -18,7 +18,7 @@ from agentdeck.tui.cli.output import plural, print_json, safe, say, warn
 from agentdeck.tui.cli.stopping import stop_on_interrupt
 
 if TYPE_CHECKING:
-    from agentdeck.core.models import Task
+    from agentdeck.core.models import Imported
 
 OutOption = Annotated[
     Path | None, typer.Option("--out", "-o", metavar="FILE", help="Write to FILE, not stdout.")
@@ -144,11 +144,11 @@ def _mirror(s: Session, source: str, path: str, watch: bool) -> None:
         else deck.import_beads
     )
     seen = _directory_state(path) if watch else ()
-    tasks = run(path, actor=actor, board=s.board)
-    _imported(s, source, tasks)
+    imported = run(path, actor=actor, board=s.board)
+    _imported(s, source, imported)
     if not watch:
         return
-    board = s.board or (tasks[0].board if tasks else deck.get_board(None).key)
+    board = imported.board
     from watchfiles import watch as watch_changes
 
     from agentdeck.core import DeckError
@@ -181,11 +181,28 @@ def _directory_state(path: str) -> tuple[tuple[str, int, int], ...]:
     return tuple(state)
 
 
-def _imported(s: Session, source: str, tasks: list[Task]) -> None:
-    board = tasks[0].board if tasks else s.board
+def _imported(s: Session, source: str, imported: Imported) -> None:
+    """What the import touched, then one line per change it left alone and why."""
+
+    from agentdeck.core.lifecycle import status_words
+
+    def render() -> None:
+        count = plural(len(imported.tasks), f"{source} task")
+        say(f"mirrored {count} into board {imported.board}")
+        for skip in imported.skipped:
+            say(
+                f"left {skip.key} {status_words(skip.status)} (the file wants "
+                f"{safe(status_words(skip.wanted), one_line=True)}): {safe(skip.reason, one_line=True)}"
+            )
+
     s.emit(
-        {"board": board, "source": source, "tasks": [t.to_dict() for t in tasks]},
-        lambda: say(f"mirrored {plural(len(tasks), f'{source} task')} into board {board}"),
+        {
+            "board": imported.board,
+            "source": source,
+            "tasks": [t.to_dict() for t in imported.tasks],
+            "skipped": [k.to_dict() for k in imported.skipped],
+        },
+        render,
     )
 
 

@@ -31,3 +31,22 @@ def claude_dir(tmp_path: Path) -> Path:
         written = (START - timedelta(hours=int(path.stem))).timestamp()
         os.utime(path, (written, written))
     return target
+
+
+@pytest.fixture
+def beads_file(tmp_path: Path) -> Path:
+    """A copy of the beads export: an epic with three subtasks, and four other issues."""
+    target = tmp_path / "issues.jsonl"
+    shutil.copy(FIXTURES / "beads" / "issues.jsonl", target)
+    return target
+
+
+@pytest.fixture
+def mirrored(team: Deck, claude_dir: Path) -> Deck:
+    """SHOP after the human ann's first import of the Claude task list: SHOP-1 done
+    (team-lead), SHOP-2 and SHOP-3 in progress (frontend-dev, backend-dev), SHOP-4 pending
+    and unassigned, waiting on both, SHOP-5 cancelled, SHOP-6 pending for qa; plus agent
+    mallory, whom the file does not name."""
+    team.import_claude(claude_dir, actor="ann")
+    team.add_agent("mallory", actor="ann")
+    return team

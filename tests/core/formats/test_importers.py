@@ -4,7 +4,6 @@ re-imports that update instead of duplicating, and broken input refused with fil
 from __future__ import annotations
 
 import json
-import shutil
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -15,13 +14,6 @@ from agentdeck.core import CycleError, Deck, NotFoundError, ValidationError
 from tests.conftest import START
 from tests.core.formats.conftest import FIXTURES
 from tests.core.helpers import Refused
-
-
-@pytest.fixture
-def beads_file(tmp_path: Path) -> Path:
-    target = tmp_path / "issues.jsonl"
-    shutil.copy(FIXTURES / "beads" / "issues.jsonl", target)
-    return target
 
 
 def edit_json(path: Path, **changes: Any) -> None:
@@ -42,7 +34,9 @@ def edit_line(path: Path, issue_id: str, **changes: Any) -> None:
 def test_claude_tasks_land_with_statuses_owners_and_dependencies(
     team: Deck, claude_dir: Path
 ) -> None:
-    tasks = team.import_claude(claude_dir, actor="ann")
+    imported = team.import_claude(claude_dir, actor="ann")
+    tasks = imported.tasks
+    assert (imported.board, imported.skipped) == ("SHOP", ())
     assert [t.key for t in tasks] == [f"SHOP-{n}" for n in range(1, 7)]
     by = {t.title: t for t in tasks}
     assert [(t.status, t.column, t.assignee) for t in tasks] == [
@@ -73,9 +67,17 @@ def test_claude_tasks_land_with_statuses_owners_and_dependencies(
         "SHOP-4",
         "SHOP-6",
     ]
+    # A human's first import is history: each task gets the status its file recorded, as an
+    # `imported` status event.
     done_events = team.task_events("SHOP-1")
-    assert [(e.kind, e.actor) for e in done_events] == [("created", "ann"), ("status", "ann")]
-    assert done_events[1].data == {"from": "pending", "to": "done", "verb": "sync"}
+    assert [(e.kind, e.subkind, e.actor) for e in done_events] == [
+        ("created", "", "ann"),
+        ("status", "imported", "ann"),
+    ]
+    assert done_events[1].data == {"from": "pending", "to": "done", "verb": "import"}
+    assert team.task_events("SHOP-5")[1].data["to"] == "cancelled"
+    added = [e for e in team.events_since(0, board="SHOP") if e.kind == "agent"]
+    assert [e.data["name"] for e in added] == ["backend-dev", "frontend-dev", "qa", "team-lead"]
     assert [h.key for h in team.search("Vite Prettier", board="SHOP")] == ["SHOP-1"]
     last = team.burndown("SHOP").points[-1]
     assert (last.open, last.scope) == (4, 5)
@@ -85,39 +87,55 @@ def test_claude_reimport_after_edits_updates_in_place(team: Deck, claude_dir: Pa
     team.import_claude(claude_dir, actor="ann")
     before = {t.key: t for t in team.list_tasks("SHOP", include_cancelled=True)}
     cursor = team.max_event_id()
-    edit_json(claude_dir / "2.json", status="completed")
+    edit_json(claude_dir / "3.json", status="deleted")
     edit_json(claude_dir / "4.json", owner="frontend-dev")
     edit_json(claude_dir / "6.json", subject="Write Playwright tests for checkout")
-    touched = team.import_claude(claude_dir, actor="ann")
-    assert len(touched) == 6
+    imported = team.import_claude(claude_dir, actor="ann")
+    assert len(imported.tasks) == 6 and imported.skipped == ()
     after = {t.key: t for t in team.list_tasks("SHOP", include_cancelled=True)}
     assert list(after) == list(before)  # nothing duplicated
-    assert after["SHOP-2"].status == "done" and after["SHOP-2"].active_form == ""
+    assert after["SHOP-3"].status == "cancelled" and after["SHOP-3"].active_form == ""
     assert after["SHOP-4"].assignee == "frontend-dev"
-    assert after["SHOP-4"].blocked_by == ("SHOP-3",)  # SHOP-2 finished
+    assert after["SHOP-4"].blocked_by == ("SHOP-2",)  # SHOP-3 cancelled
     assert after["SHOP-6"].title == "Write Playwright tests for checkout"
     changed = {k for k in after if after[k].version != before[k].version}
-    assert changed == {"SHOP-2", "SHOP-4", "SHOP-6"}
+    assert changed == {"SHOP-3", "SHOP-4", "SHOP-6"}
     events = team.events_since(cursor)
-    status = [e for e in events if e.kind == "status"]
-    assert [(e.task, e.subkind, e.data) for e in status] == [
-        ("SHOP-2", "done", {"from": "in_progress", "to": "done", "verb": "sync"})
+    # Each change is the move or edit a human makes by hand, recorded as such.
+    assert [(e.task, e.kind, e.subkind) for e in events] == [
+        ("SHOP-6", "note", "sync"),
+        ("SHOP-3", "status", "cancelled"),
+        ("SHOP-4", "assigned", ""),
+        ("SHOP-4", "message", "assignment"),
     ]
-    notes = {e.task: e.text for e in events if e.kind == "note"}
-    assert notes == {
-        "SHOP-2": "updated active_form",
-        "SHOP-4": "updated assignee",
-        "SHOP-6": "updated title",
-    }
+    assert events[0].text == "updated title"
+    assert events[1].data == {"from": "in_progress", "to": "cancelled", "verb": "cancel"}
+    assert events[1].text == "imported from claude (3.json)"
+    inbox = team.inbox("frontend-dev", board="SHOP", mark_read=False)
+    assert inbox[-1].text == "SHOP-4 is assigned to you"
     # Importing the same files again changes nothing.
     cursor = team.max_event_id()
-    team.import_claude(claude_dir, actor="ann")
+    assert team.import_claude(claude_dir, actor="ann").skipped == ()
     assert team.max_event_id() == cursor
+
+
+def test_a_human_reimport_does_not_finish_an_agents_work(team: Deck, claude_dir: Path) -> None:
+    """Completing is its holder's move: a human's re-import saying a task another agent holds
+    is done leaves it in progress, unblocks nothing, and says so."""
+    team.import_claude(claude_dir, actor="ann")
+    edit_json(claude_dir / "2.json", status="completed")
+    imported = team.import_claude(claude_dir, actor="ann")
+    [skip] = imported.skipped
+    assert (skip.key, skip.wanted, skip.status) == ("SHOP-2", "done", "in_progress")
+    assert "ann may not move it from in progress to done" in skip.reason
+    assert "complete (its holder)" in skip.reason and "approve (a human)" in skip.reason
+    assert team.get_task("SHOP-2").status == "in_progress"
+    assert team.get_task("SHOP-4").blocked_by == ("SHOP-2", "SHOP-3")
 
 
 def test_claude_task_deleted_later_is_cancelled_and_unblocks(team: Deck, claude_dir: Path) -> None:
     team.import_claude(claude_dir, actor="ann")
-    edit_json(claude_dir / "2.json", status="completed")
+    edit_json(claude_dir / "2.json", status="deleted")
     edit_json(claude_dir / "3.json", status="deleted")
     team.import_claude(claude_dir, actor="ann")
     checkout = team.get_task("SHOP-4")
@@ -187,7 +205,7 @@ def test_claude_import_needs_a_directory_and_a_known_actor(
 def test_beads_issues_land_with_parents_dependencies_and_comments(
     team: Deck, beads_file: Path
 ) -> None:
-    tasks = team.import_beads(beads_file, actor="ann")
+    tasks = team.import_beads(beads_file, actor="ann").tasks
     key = {t.title: t.key for t in tasks}
     epic, schema, endpoints, ui, webhook, dark, proto = (t.key for t in tasks)
     assert [(t.status, t.column, t.priority, t.assignee) for t in tasks] == [
@@ -220,27 +238,32 @@ def test_beads_issues_land_with_parents_dependencies_and_comments(
 
 
 def test_beads_reimport_after_edits_updates_in_place(team: Deck, beads_file: Path) -> None:
-    tasks = team.import_beads(beads_file, actor="ann")
+    tasks = team.import_beads(beads_file, actor="ann").tasks
     keys = {t.title: t.key for t in tasks}
     cursor = team.max_event_id()
     edit_line(beads_file, "bd-c3d5", status="closed", closed_at="2025-02-14T10:00:00Z")
     edit_line(beads_file, "bd-d4e6", priority=0, assignee="bob")
-    team.import_beads(beads_file, actor="ann")
+    skipped = team.import_beads(beads_file, actor="ann").skipped
     assert len(team.list_tasks("SHOP", include_cancelled=True)) == 7
     endpoints = team.get_task(keys["Implement cart endpoints"])
     ui = team.get_task(keys["Checkout UI"])
-    assert endpoints.status == "done"
-    assert (ui.priority, ui.assignee, ui.column) == (0, "bob", "ready")
+    # Closing claude-backend's work is its move, not ann's; assigning and prioritising are hers.
+    assert endpoints.status == "in_progress"
+    assert [(k.key, k.wanted, k.status) for k in skipped] == [
+        (endpoints.key, "done", "in_progress")
+    ]
+    assert (ui.priority, ui.assignee, ui.column) == (0, "bob", "blocked")
     events = team.events_since(cursor)
     assert [(e.kind, e.subkind, e.task) for e in events] == [
-        ("status", "done", endpoints.key),
-        ("note", "sync", ui.key),
+        ("agent", "added", None),
+        ("assigned", "", ui.key),
+        ("message", "assignment", ui.key),
+        ("priority", "0", ui.key),
     ]
-    assert events[0].data["verb"] == "sync"
-    assert events[1].text == "updated assignee, priority"
+    assert events[0].data == {"name": "bob"}
     assert team.get_task(keys["Design the cart schema"]).version == tasks[1].version
     cursor = team.max_event_id()
-    team.import_beads(beads_file, actor="ann")
+    assert team.import_beads(beads_file, actor="ann").skipped == skipped  # reported again
     assert team.max_event_id() == cursor
     assert len(team.task_events(keys["Design the cart schema"], kinds=["comment"])) == 2
 
@@ -293,6 +316,6 @@ def test_beads_refuses_a_time_with_no_utc_equivalent(
 
 def test_imported_tasks_follow_existing_ones(team: Deck, beads_file: Path) -> None:
     team.add_task("Written by hand", actor="ann")
-    tasks = team.import_beads(beads_file, actor="ann")
+    tasks = team.import_beads(beads_file, actor="ann").tasks
     assert [t.key for t in tasks][:2] == ["SHOP-2", "SHOP-3"]
     assert team.get_task("SHOP-1").title == "Written by hand"

@@ -65,7 +65,7 @@ def test_symlinks_out_of_a_claude_directory_are_skipped_and_reported(
     (claude_dir / "8.json").symlink_to(outside / "folder", target_is_directory=True)
     (claude_dir / "9.json").symlink_to(claude_dir / "1.json")  # even one that stays inside
     skipped: list[str] = []
-    tasks = team.import_claude(claude_dir, actor="ann", on_skip=skipped.append)
+    tasks = team.import_claude(claude_dir, actor="ann", on_skip=skipped.append).tasks
     assert len(tasks) == 6 and SECRET not in titles(team)
     assert skipped == [
         "skipped 7.json: a symbolic link, not read",
@@ -81,7 +81,9 @@ def test_fifos_devices_and_subdirectories_in_a_claude_directory_are_skipped_prom
     (claude_dir / "8.json").symlink_to("/dev/zero")
     (claude_dir / "9.json").mkdir()
     skipped: list[str] = []
-    tasks = promptly(lambda: team.import_claude(claude_dir, actor="ann", on_skip=skipped.append))
+    tasks = promptly(
+        lambda: team.import_claude(claude_dir, actor="ann", on_skip=skipped.append)
+    ).tasks
     assert [t.key for t in tasks] == [f"SHOP-{n}" for n in range(1, 7)]
     assert skipped == [
         "skipped 7.json: a FIFO (named pipe), not read",
@@ -120,7 +122,7 @@ def test_a_beads_file_the_user_names_may_be_a_link_to_a_regular_file(
     """Unlike an entry of a scanned directory, a file the user named is theirs to link."""
     path = tmp_path / "issues.jsonl"
     path.symlink_to(FIXTURES / "beads" / "issues.jsonl")
-    assert promptly(lambda: team.import_beads(path, actor="ann"))
+    assert promptly(lambda: team.import_beads(path, actor="ann")).tasks
 
 
 def test_oversized_files_are_refused_naming_the_limit(
@@ -136,7 +138,7 @@ def test_oversized_files_are_refused_naming_the_limit(
     with refused(ValidationError, f"larger than {beads.stat().st_size - 1} bytes"):
         team.import_beads(beads, actor="ann")
     monkeypatch.setattr(importers, "MAX_BEADS_FILE", beads.stat().st_size)
-    assert len(team.import_beads(beads, actor="ann")) > 0  # exactly at the limit is fine
+    assert len(team.import_beads(beads, actor="ann").tasks) > 0  # exactly at the limit is fine
 
 
 class Endless:
