@@ -41,7 +41,7 @@ from agentdeck.core import inbox as inboxes
 from agentdeck.core import report as reports
 from agentdeck.core.errors import NotFoundError, SchemaError, ValidationError
 from agentdeck.core.formats import importers, native
-from agentdeck.core.storage.database import Clock, Database
+from agentdeck.core.storage.database import Clock, Database, Offset
 from agentdeck.core.storage.engine import WaitWatcher, make_engine, resolve_url
 from agentdeck.core.storage.transaction import Tx
 
@@ -86,8 +86,22 @@ def _with_database(
 class Deck:
     """A task store many agents write to at once. Open with `Deck.open(path_or_url)`."""
 
-    def __init__(self, engine: sa.Engine, *, clock: Clock | None = None, migrate: bool = True):
-        self._db = Database(engine, clock=clock, migrate=migrate)
+    def __init__(
+        self,
+        engine: sa.Engine,
+        *,
+        clock: Clock | None = None,
+        server_clock_offset_for_tests: Offset | None = None,
+        migrate: bool = True,
+    ):
+        """`clock` is this machine's clock, used on SQLite; on PostgreSQL every time is the
+        server's, moved by `server_clock_offset_for_tests` in tests only (see `Database`)."""
+        self._db = Database(
+            engine,
+            clock=clock,
+            server_clock_offset_for_tests=server_clock_offset_for_tests,
+            migrate=migrate,
+        )
         # Said once, by whoever opened the deck: SQLite on a filesystem where WAL is unsafe.
         self.warnings: tuple[str, ...] = self._db.warnings
 
@@ -98,10 +112,12 @@ class Deck:
         *,
         create: bool = False,
         clock: Clock | None = None,
+        server_clock_offset_for_tests: Offset | None = None,
         timeout: float | None = None,
     ) -> Self:
         """Open the database at a path or URL (default: `AGENTDECK_DB`, then the nearest
-        `.agentdeck/board.db`); `create=True` makes a new SQLite file if there is none."""
+        `.agentdeck/board.db`); `create=True` makes a new SQLite file if there is none.
+        `clock` (SQLite) and `server_clock_offset_for_tests` (PostgreSQL): see `__init__`."""
         try:
             url = resolve_url(target, create=create)
         except RuntimeError as exc:  # `~name` for a user with no home directory
@@ -115,7 +131,9 @@ class Deck:
                 "postgresql+psycopg:// URL"
             ) from None
         try:
-            return cls(engine, clock=clock)
+            return cls(
+                engine, clock=clock, server_clock_offset_for_tests=server_clock_offset_for_tests
+            )
         except sa.exc.DBAPIError as exc:  # a directory, a file that is not a database, no server
             engine.dispose()
             where = engine.url.render_as_string(hide_password=True)
@@ -146,6 +164,8 @@ class Deck:
         self._db.watch_write_waits(watcher)
 
     def now(self) -> datetime:
+        """The time verbs stamp and compare leases against: the server's on PostgreSQL, this
+        machine's clock on SQLite."""
         return self._db.now()
 
     def present(self, token: str, source: str = credentials.BY_TOKEN) -> None:

@@ -1,5 +1,7 @@
 """Shared fixtures: a fresh deck on each backend (a temporary SQLite file, and a fresh schema on the
-PostgreSQL server `.ci/run` starts), driven by a clock the test controls."""
+PostgreSQL server `.ci/run` starts), on a time the test moves forward: a machine clock that stands
+still on SQLite, the server's clock plus the test's offset on PostgreSQL (which trusts no client
+clock)."""
 
 from __future__ import annotations
 
@@ -21,18 +23,36 @@ LEASE_SECONDS = 60
 
 
 class FakeClock:
-    """A clock that stands still until the test advances it, so leases expire on demand."""
+    """Test time, moved forward on demand so leases expire: a machine clock that stands still
+    (SQLite decks read it), and, for PostgreSQL decks, an offset added to the server's clock
+    that grows by as much as each `advance`. `now` is the SQLite time only: on PostgreSQL,
+    compare with `deck.now()` readings, which keep running."""
 
     def __init__(self, start: datetime = START) -> None:
-        self.now = start
+        self.start = self.now = start
 
     def __call__(self) -> datetime:
         return self.now
 
     def advance(self, seconds: float) -> datetime:
-        """Move time forward and return the new now."""
+        """Move time forward and return the new (SQLite) now."""
         self.now += timedelta(seconds=seconds)
         return self.now
+
+    def offset(self) -> timedelta:
+        """How far the test has moved time: what a PostgreSQL deck adds to the server's time."""
+        return self.now - self.start
+
+    def deck_options(self) -> dict[str, Any]:
+        """The `Deck.open` arguments that put a deck on this test time, on either backend."""
+        return {"clock": self, "server_clock_offset_for_tests": self.offset}
+
+
+# For a test whose expectations are exact times (a deadline to the microsecond, a series of
+# points each at a whole day): it needs time that stands still, which only a machine clock gives,
+# so it runs on SQLite alone. PostgreSQL's time is the server's and runs on during a test; the
+# lease rules on it are covered by `tests/core/storage/test_server_clock.py`.
+sqlite_time = pytest.mark.parametrize("backend", ["sqlite"], indirect=True)
 
 
 @pytest.fixture(autouse=True)
@@ -67,7 +87,7 @@ def db_url(backend: str, tmp_path: Path) -> str:
 @pytest.fixture
 def deck(db_url: str, clock: FakeClock) -> Iterator[Deck]:
     """An empty, migrated deck of its own."""
-    with Deck.open(db_url, create=True, clock=clock) as opened:
+    with Deck.open(db_url, create=True, **clock.deck_options()) as opened:
         yield opened
 
 

@@ -2,13 +2,19 @@
 
 `Database.write()` and `Database.read()` hand out a `Tx`; the domain functions take that `Tx`
 and `Deck` composes them. Built from an engine and a clock (`Deck.open` makes the engine).
+
+Whose clock a transaction's time comes from depends on who can be trusted with it. SQLite is
+one file on one machine, so its time is that machine's clock. A PostgreSQL board is shared by
+many machines whose clocks disagree (one 20 minutes fast would see every other agent's lease as
+lapsed and take its task), so there every time a verb stamps or compares, lease deadlines
+included, is the server's `now()`, and a client's clock is never read.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import sqlalchemy as sa
@@ -26,12 +32,21 @@ from agentdeck.core.storage.engine import (
     writer_turn,
 )
 from agentdeck.core.storage.filesystems import database_warnings
+from agentdeck.core.storage.prepared import Prepared
 from agentdeck.core.storage.schema import ensure_schema
 from agentdeck.core.storage.sqlite_connections import Shelf
 from agentdeck.core.storage.transaction import Tx
 from agentdeck.core.storage.wal_checkpoint import WalGuard
 
 Clock = Callable[[], datetime]
+# How far a test moves the server's time (PostgreSQL), asked afresh by each transaction.
+Offset = Callable[[], timedelta]
+
+# `now()` is the time the transaction began on the server and stays the same for all of it, so
+# reading it lazily (only transactions that need a time pay the round trip) still gives each
+# transaction one time, the one any SQL `now()` in it would see. `statement_timestamp()` would
+# depend on when the first verb asked; `clock_timestamp()` moves while a statement waits.
+_SERVER_NOW = Prepared(sa.text("SELECT now()"))
 
 
 def system_clock() -> datetime:
@@ -39,11 +54,25 @@ def system_clock() -> datetime:
 
 
 class Database:
-    """Owns the engine and hands out short transactions, each a `Tx` read at one clock time."""
+    """Owns the engine and hands out short transactions, each a `Tx` read at one clock time:
+    the server's on PostgreSQL, `clock` (this machine's) on SQLite."""
 
-    def __init__(self, engine: sa.Engine, *, clock: Clock | None = None, migrate: bool = True):
+    def __init__(
+        self,
+        engine: sa.Engine,
+        *,
+        clock: Clock | None = None,
+        server_clock_offset_for_tests: Offset | None = None,
+        migrate: bool = True,
+    ):
+        """`clock` is the machine clock, used on SQLite only (tests pass one that stands still).
+        `server_clock_offset_for_tests` is added to the server's time on PostgreSQL, so a test can
+        move a shared board's time forward without any client clock being trusted; never set
+        outside tests."""
         self._engine = engine
-        self._clock: Clock = clock or system_clock
+        self._machine_clock: Clock = clock or system_clock
+        self._server_offset = server_clock_offset_for_tests
+        self._server_clock = engine.dialect.name == "postgresql"
         # The credentials every transaction of this database presents (`core.credentials`).
         self.keyring = Keyring()
         path = sqlite_path(engine)
@@ -87,7 +116,20 @@ class Database:
         return self._timeout
 
     def now(self) -> datetime:
-        return self._clock()
+        """The time a verb would stamp now: the server's on PostgreSQL (one round trip), the
+        machine clock on SQLite."""
+        if not self._server_clock:
+            return self._machine_clock()
+        with self.read() as tx:
+            return tx.now
+
+    def _time(self, conn: sa.Connection) -> datetime:
+        """One transaction's time, read on the first `tx.now` (see `_SERVER_NOW`)."""
+        if not self._server_clock:
+            return self._machine_clock()
+        server: datetime = _SERVER_NOW.scalar(conn)
+        at = server.astimezone(UTC)
+        return at + self._server_offset() if self._server_offset is not None else at
 
     def close(self) -> None:
         if self._shelf is not None:
@@ -108,14 +150,14 @@ class Database:
                 guard = self._wal_guard
                 after = guard.after_write if guard is not None else None
                 with self._shelf.transaction(write=True, after=after) as conn:
-                    tx = Tx(conn, self._clock(), self.keyring)
+                    tx = Tx(conn, self._time, self.keyring)
                     yield tx
                     tx.flush_events()
                 return
             with self._engine.connect() as conn:
                 conn.execution_options(**{WRITE_OPTION: True})
                 with conn.begin():
-                    tx = Tx(conn, self._clock(), self.keyring)
+                    tx = Tx(conn, self._time, self.keyring)
                     yield tx
                     tx.flush_events()
                     dialect.notify(conn, tx.notify_boards)
@@ -126,7 +168,7 @@ class Database:
         with translate_busy(self._timeout):
             if self._shelf is not None:
                 with self._shelf.transaction(write=False) as conn:
-                    yield Tx(conn, self._clock(), self.keyring)
+                    yield Tx(conn, self._time, self.keyring)
                 return
             with self._engine.connect() as conn, conn.begin():
-                yield Tx(conn, self._clock(), self.keyring)
+                yield Tx(conn, self._time, self.keyring)

@@ -1,4 +1,4 @@
-"""One write transaction: the connection, its clock reading, and the events it appends.
+"""One transaction: the connection, its time, and the events it appends.
 
 Events are buffered and inserted in one statement just before commit, so every mutation's
 paper trail lands atomically with the change itself.
@@ -6,9 +6,10 @@ paper trail lands atomically with the change itself.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
+from functools import cached_property
 from typing import Any
 
 import sqlalchemy as sa
@@ -87,13 +88,19 @@ class Tx:
     """The state of one transaction; `Database.write()` and `Database.read()` make these."""
 
     conn: sa.Connection
-    now: datetime
+    clock: Callable[[sa.Connection], datetime]  # where `now` comes from (see `Database`)
     # The credentials the deck presents, and how each actor of this transaction proved itself.
     keyring: Keyring = field(default_factory=Keyring)
     auth: dict[str, str] = field(default_factory=dict)
     events: list[dict[str, Any]] = field(default_factory=list)
     notify_boards: set[int] = field(default_factory=set)
     _ordered: bool = False
+
+    @cached_property
+    def now(self) -> datetime:
+        """This transaction's one time, read on first use: on PostgreSQL the server's, so
+        leases, their expiry and every stamp agree across machines; on SQLite the machine's."""
+        return self.clock(self.conn)
 
     def event(
         self,

@@ -239,8 +239,10 @@ def check_lease_recovery(db: str | Path) -> list[str]:
     with Deck.open(db) as deck:
         held = deck.list_tasks(harness.BOARD, status="in_progress")
     assert held, "no writer held a task when it was killed; the recovery check would be empty"
-    later = deck.now() + timedelta(seconds=LEASE_SECONDS + 1)
-    with Deck.open(db, clock=lambda: later) as future:
+    # Past the lease: this machine's clock on SQLite, the server's on PostgreSQL.
+    ahead = timedelta(seconds=LEASE_SECONDS + 1)
+    later = deck.now() + ahead
+    with Deck.open(db, clock=lambda: later, server_clock_offset_for_tests=lambda: ahead) as future:
         recovered = future.expire_leases(harness.BOARD)
         assert sorted(recovered) == sorted(t.key for t in held)
         ready = {t.key for t in future.list_tasks(harness.BOARD, column="ready")}

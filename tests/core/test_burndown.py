@@ -10,7 +10,7 @@ import pytest
 from agentdeck.core import Deck
 from agentdeck.core.metrics import MAX_POINTS, downsample
 from agentdeck.core.models import BurnDown
-from tests.conftest import START, FakeClock
+from tests.conftest import START, FakeClock, sqlite_time
 from tests.core.helpers import claim_key
 
 DAY = 24 * 3600
@@ -37,6 +37,7 @@ def test_an_empty_board_has_no_series_and_no_forecast(web: Deck) -> None:
     assert burn.to_dict()["points"] == []
 
 
+@sqlite_time
 def test_open_and_scope_follow_creates_completions_reopens_and_cancels(
     web: Deck, clock: FakeClock
 ) -> None:
@@ -77,14 +78,16 @@ def test_open_and_scope_follow_creates_completions_reopens_and_cancels(
 
 
 def test_tasks_created_together_make_one_point_and_the_ideal_starts_from_all_of_them(
-    deck: Deck, clock: FakeClock
+    deck: Deck,
 ) -> None:
-    due = START + timedelta(days=10)
+    due = deck.now() + timedelta(days=10)
     deck.create_board("WEB", "Website", actor="ann", due_at=due)
     deck.plan([{"title": f"Step {n}"} for n in range(6)], actor="ann")
+    planned = deck.get_task("WEB-1").created_at  # one plan, one transaction, one time
     burn = deck.burndown()
-    assert states(burn) == [(START, 6, 6)]
-    assert [(p.at, p.open, p.scope) for p in burn.ideal] == [(START, 6, 6), (due, 0, 6)]
+    assert states(burn)[0] == (planned, 6, 6)
+    assert {(p.open, p.scope) for p in burn.points} == {(6, 6)}
+    assert [(p.at, p.open, p.scope) for p in burn.ideal] == [(planned, 6, 6), (due, 0, 6)]
     assert burn.due_at == due
 
 
@@ -97,6 +100,7 @@ def test_ideal_line_needs_a_due_date_after_the_start(deck: Deck) -> None:
     assert deck.burndown("LATE").ideal == ()
 
 
+@sqlite_time
 def test_forecast_comes_from_the_last_seven_days_of_throughput(web: Deck, clock: FakeClock) -> None:
     keys = [t.key for t in web.plan([{"title": f"Page {n}"} for n in range(10)], actor="ann")]
     clock.advance(DAY)
@@ -135,7 +139,7 @@ def test_a_finished_board_is_forecast_done_when_its_last_task_was(
     key = web.add_task("Only task", actor="ann").key
     clock.advance(3600)
     finish(web, key)
-    done_at = clock.now
+    done_at = web.get_task(key).completed_at
     clock.advance(DAY)
     burn = web.burndown()
     assert burn.points[-1].open == 0 and burn.forecast == ()
@@ -184,10 +188,9 @@ def _long_history(days: int) -> dict[str, Any]:
     }
 
 
-def test_a_long_history_is_downsampled_and_still_ends_at_the_current_counts(
-    deck: Deck, clock: FakeClock
-) -> None:
+def test_a_long_history_is_downsampled_and_still_ends_at_the_current_counts(deck: Deck) -> None:
     deck.import_board(_long_history(days=90), actor="ann")
+    before = deck.now()
     burn = deck.burndown("OLD")
     assert len(burn.points) <= MAX_POINTS
     assert len(burn.points) > MAX_POINTS // 2  # downsampled, not collapsed
@@ -195,7 +198,8 @@ def test_a_long_history_is_downsampled_and_still_ends_at_the_current_counts(
     assert times == sorted(times)
     assert times[0] == START - timedelta(days=90) + timedelta(hours=6)
     counts, last = deck.counts("OLD"), burn.points[-1]
-    assert (last.at, last.open, last.scope) == (clock.now, counts.total - counts.done, counts.total)
+    assert before <= last.at <= deck.now()  # the series runs on to now
+    assert (last.open, last.scope) == (counts.total - counts.done, counts.total)
     assert counts.total == 90 * 4 and counts.done == 90 * 4 - 90 * 4 // 5
     assert max(p.scope for p in burn.points) == counts.total
 

@@ -5,13 +5,14 @@ from __future__ import annotations
 import pytest
 
 from agentdeck.core import Deck, InvalidTransitionError, LeaseExpiredError, NotFoundError
-from tests.conftest import LEASE_SECONDS, FakeClock
+from tests.conftest import LEASE_SECONDS, FakeClock, sqlite_time
 from tests.core.helpers import Refused, claim_key, events_after, kinds, task_in
 
 
-def test_claim_moves_task_in_progress_with_a_lease(web: Deck, clock: FakeClock) -> None:
+def test_claim_moves_task_in_progress_with_a_lease(web: Deck) -> None:
     key = web.add_task("Build the login form", actor="ann").key
     cursor = web.max_event_id()
+    before = web.now()
     claim = web.claim("gen")
     assert claim is not None
     task = claim.task
@@ -22,9 +23,9 @@ def test_claim_moves_task_in_progress_with_a_lease(web: Deck, clock: FakeClock) 
         "gen",
     )
     assert task.version == 2
-    assert task.started_at == clock.now
+    assert task.started_at is not None and before <= task.started_at <= web.now()
     assert task.lease_expires_at is not None
-    assert (task.lease_expires_at - clock.now).total_seconds() == LEASE_SECONDS
+    assert (task.lease_expires_at - task.started_at).total_seconds() == LEASE_SECONDS
     [event] = events_after(web, cursor)
     assert (event.kind, event.subkind, event.actor, event.task) == (
         "claimed",
@@ -187,6 +188,7 @@ def test_sweep_returns_task_to_the_queue_unassigned(web: Deck, clock: FakeClock)
     assert web.expire_leases() == []
 
 
+@sqlite_time
 def test_lease_not_expired_at_the_deadline(web: Deck, clock: FakeClock) -> None:
     key = web.add_task("Build the login form", actor="ann").key
     claim_key(web, key, "gen")
@@ -230,9 +232,9 @@ def test_heartbeat_renews_the_lease(web: Deck, clock: FakeClock) -> None:
     claim_key(web, key, "gen")
     clock.advance(LEASE_SECONDS - 10)
     assert web.heartbeat("gen") == [key]
-    task = web.get_task(key)
-    assert task.lease_expires_at is not None
-    assert (task.lease_expires_at - clock.now).total_seconds() == LEASE_SECONDS
+    task, beat = web.get_task(key), web.get_agent("gen").last_heartbeat
+    assert task.lease_expires_at is not None and beat is not None
+    assert (task.lease_expires_at - beat).total_seconds() == LEASE_SECONDS
     clock.advance(LEASE_SECONDS - 10)  # past the first lease, within the renewed one
     assert web.claim("fe") is None
     assert web.get_task(key).status == "in_progress"
@@ -249,8 +251,10 @@ def test_heartbeat_does_not_revive_an_expired_lease(web: Deck, clock: FakeClock)
     assert web.expire_leases() == [key]
 
 
-def test_heartbeat_with_nothing_held(web: Deck, clock: FakeClock) -> None:
+def test_heartbeat_with_nothing_held(web: Deck) -> None:
+    before = web.now()
     assert web.heartbeat("gen") == []
-    assert web.get_agent("gen").last_heartbeat == clock.now
+    beat = web.get_agent("gen").last_heartbeat
+    assert beat is not None and before <= beat <= web.now()
     with pytest.raises(NotFoundError, match="ghost"):
         web.heartbeat("ghost")

@@ -63,7 +63,9 @@ def test_a_human_is_named_by_their_credential_file(web: Deck) -> None:
         assert identity.acting_name(fresh, None, "WEB", human=True) == "bob"
         key = fresh.add_task("a task", actor="bob").key
         assert fresh.cancel(key, actor="bob", reason="not needed").status == "cancelled"
-        auth = [e.auth for e in fresh.events_since(0) if e.kind == "status" and e.subkind == "cancelled"]
+        auth = [
+            e.auth for e in fresh.events_since(0) if e.kind == "status" and e.subkind == "cancelled"
+        ]
         assert auth == ["credential file"]
 
 
@@ -74,7 +76,7 @@ def test_a_human_without_a_credential_defaults_to_the_login_name_and_is_refused(
     with Deck.open(web.url) as fresh:
         assert identity.present_credentials(fresh) is None
         assert identity.acting_name(fresh, None, "WEB", human=True) == "ann"
-        key = fresh.add_task("a task", actor="gen").key
+        key = web.add_task("a task", actor="gen").key
         with pytest.raises(PermissionDeniedError, match="acts only with their credential"):
             fresh.cancel(key, actor="ann", reason="by name")
 

@@ -83,15 +83,16 @@ def test_inbox_of_unknown_agent(web: Deck) -> None:
         web.inbox("ghost")
 
 
-def test_checkpoint_records_git_head(web: Deck, repo: Path, clock: FakeClock) -> None:
+def test_checkpoint_records_git_head(web: Deck, repo: Path) -> None:
     key = task_in(web, "in_progress")
     cursor = web.max_event_id()
+    before = web.now()
     checkpoint = web.checkpoint(key, actor="gen", repo=repo)
     head = git(repo, "rev-parse", "HEAD")
     assert (checkpoint.task, checkpoint.actor, checkpoint.sha) == (key, "gen", head)
     assert checkpoint.message == "Add the login form"
     assert sorted(checkpoint.files) == ["README.md", "src/login.py"]
-    assert checkpoint.created_at == clock.now
+    assert before <= checkpoint.created_at <= web.now()
     [event] = events_after(web, cursor)
     assert (event.kind, event.actor, event.task, event.text) == (
         "checkpoint",

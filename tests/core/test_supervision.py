@@ -293,7 +293,7 @@ def test_assign_after_a_concurrent_commit_is_a_conflict(
     def read_then_let_bob_assign(verb: str, upper: str, status: str) -> None:
         check_edit(verb, upper, status)
         monkeypatch.setattr(lifecycle, "check_edit", check_edit)
-        with Deck.open(db_url, clock=clock) as other:
+        with Deck.open(db_url, **clock.deck_options()) as other:
             other.present(bob_token)
             assert other.assign(key, "be", actor="bob", expected_version=1).version == 2
 

@@ -141,9 +141,10 @@ def test_submit_moves_to_review(web: Deck) -> None:
     assert web.get_agent("gen").current_task is None
 
 
-def test_complete_with_evidence_is_verified(web: Deck, clock: FakeClock) -> None:
+def test_complete_with_evidence_is_verified(web: Deck) -> None:
     key = task_in(web, "in_progress")
     cursor = web.max_event_id()
+    before = web.now()
     done = web.complete(key, actor="gen", result="Shipped", verified_by="pytest: 40 passed")
     assert done.nudge is None
     task = done.task
@@ -153,7 +154,8 @@ def test_complete_with_evidence_is_verified(web: Deck, clock: FakeClock) -> None
         "Shipped",
         "pytest: 40 passed",
     )
-    assert task.verified and task.completed_at == clock.now and task.lease_expires_at is None
+    assert task.verified and task.lease_expires_at is None
+    assert task.completed_at is not None and before <= task.completed_at <= web.now()
     [event] = events_after(web, cursor)
     assert (event.kind, event.subkind, event.actor) == ("status", "done", "gen")
     assert event.data["verb"] == "complete"
@@ -268,7 +270,8 @@ def test_log_racing_a_cancel_never_lands_after_it(
         pytest.skip("SQLite serialises writers: no commit can fall between a read and a write")
     key = task_in(web, "in_progress")
     read = Tx.task_and_actor
-    cancelling = threading.Thread(target=_cancel_as_bob, args=(db_url, clock, key))
+    bob_token = web.issued_token("bob", "WEB") or ""
+    cancelling = threading.Thread(target=_cancel_as_bob, args=(db_url, clock, key, bob_token))
 
     def read_then_cancel(tx: Tx, *args: Any) -> Any:
         row = read(tx, *args)
@@ -286,9 +289,9 @@ def test_log_racing_a_cancel_never_lands_after_it(
     assert entry.id < cancel.id
 
 
-def _cancel_as_bob(db_url: str, clock: FakeClock, key: str) -> None:
-    with Deck.open(db_url, clock=clock) as other:
-        other.present(web.issued_token("bob", "WEB") or "")
+def _cancel_as_bob(db_url: str, clock: FakeClock, key: str, token: str) -> None:
+    with Deck.open(db_url, **clock.deck_options()) as other:
+        other.present(token)
         other.cancel(key, actor="bob", reason="out of scope")
 
 

@@ -131,8 +131,12 @@ def test_a_round_trip_under_a_new_key_preserves_the_board(deck: Deck, clock: Fak
     assert (doc["format"], doc["version"]) == ("agentdeck-board", 1)
     board = deck.import_board(doc, actor="ann", key="COPY")
     assert (board.key, board.name, board.due_at) == ("COPY", "Website", START + timedelta(14))
-    again = deck.export_board("COPY")
-    assert as_json(again) == rekeyed(doc, "WEB", "COPY")
+    again = as_json(deck.export_board("COPY"))
+    # The same moment where time stands still (SQLite), a later one on PostgreSQL.
+    assert datetime.fromisoformat(again["exported_at"]) >= datetime.fromisoformat(
+        doc["exported_at"]
+    )
+    assert {**again, "exported_at": doc["exported_at"]} == rekeyed(doc, "WEB", "COPY")
 
     def swap(key: str) -> str:
         return key.replace("WEB-", "COPY-")
@@ -188,7 +192,16 @@ def test_a_round_trip_under_a_new_key_preserves_the_board(deck: Deck, clock: Fak
         assert [(swap(h.key), h.title, h.score) for h in web_hits] == [
             (h.key, h.title, h.score) for h in deck.search(query, board="COPY")
         ]
-    assert deck.burndown("COPY") == deck.burndown("WEB")
+    web_burn, copy_burn = deck.burndown("WEB"), deck.burndown("COPY")
+    # The same but for the moment each was drawn at (the series runs on to now).
+    assert copy_burn.points[:-1] == web_burn.points[:-1]
+    assert [(p.open, p.scope) for p in (*copy_burn.points[-1:], *copy_burn.forecast)] == [
+        (p.open, p.scope) for p in (*web_burn.points[-1:], *web_burn.forecast)
+    ]
+    assert (copy_burn.ideal, copy_burn.throughput_per_day) == (
+        web_burn.ideal,
+        web_burn.throughput_per_day,
+    )
     # New tasks continue the imported numbering.
     assert deck.add_task("After the import", actor="ann", board="COPY").key == "COPY-8"
 
@@ -196,17 +209,24 @@ def test_a_round_trip_under_a_new_key_preserves_the_board(deck: Deck, clock: Fak
 def test_rebase_time_moves_the_export_moment_to_now(deck: Deck, clock: FakeClock) -> None:
     busy_board(deck, clock)
     doc = as_json(deck.export_board("WEB"))
-    exported_at = clock.now
+    exported_at = datetime.fromisoformat(doc["exported_at"])
     clock.advance(30 * DAY + 123)
-    shift = clock.now - exported_at
+    before = deck.now()
     deck.import_board(doc, actor="ann", key="LATER", rebase_time=True)
+    after = deck.now()
     later = as_json(deck.export_board("LATER"))
+    # The export moment became the import's now: exactly where time stands still (SQLite),
+    # between two readings of the server's time on PostgreSQL.
+    created = [datetime.fromisoformat(d["board"]["created_at"]) for d in (doc, later)]
+    shift = created[1] - created[0]
+    assert before - exported_at <= shift <= after - exported_at
+    assert after <= datetime.fromisoformat(later["exported_at"]) <= deck.now()
 
     def shifted(value: str | None) -> str | None:
         return (datetime.fromisoformat(value) + shift).isoformat() if value else value
 
     expected = rekeyed(doc, "WEB", "LATER")
-    expected["exported_at"] = clock.now.isoformat()
+    expected["exported_at"] = later["exported_at"]
     for field in ("due_at", "created_at"):
         expected["board"][field] = shifted(expected["board"][field])
     for t in expected["tasks"]:
@@ -224,8 +244,9 @@ def test_rebase_time_moves_the_export_moment_to_now(deck: Deck, clock: FakeClock
         m["created_at"], m["read_at"] = shifted(m["created_at"]), shifted(m["read_at"])
     assert later == expected
     # The history ends today, so the forecast sees recent throughput.
+    before = deck.now()
     burn = deck.burndown("LATER")
-    assert burn.points[-1].at == clock.now and burn.throughput_per_day > 0
+    assert before <= burn.points[-1].at <= deck.now() and burn.throughput_per_day > 0
     assert deck.burndown("WEB").throughput_per_day == 0.0
 
 
