@@ -71,8 +71,9 @@ def claim(
         else:
             b = tx.board(board)
         a = tx.agent(b["id"], actor, b["key"])
-        expire(tx, b)
+        # Before the sweep locks any task: a hard-budget stop takes its lock the other way round.
         budgets.claim_block(tx, b["id"], actor, key)
+        expire(tx, b)
         row = _claim_row(tx, b, a, key)
         if row is None:
             return None
@@ -157,9 +158,13 @@ def expire_leases(tx: Tx, board: str | None = None) -> list[str]:
 
 
 def heartbeat(tx: Tx, actor: str, *, board: str | None = None) -> list[str]:
-    """Say the agent is alive and renew the leases of the tasks it holds; returns their keys."""
+    """Say the agent is alive and renew the leases of the tasks it holds; returns their keys.
+
+    Refused (exit 4) while the board's or the agent's hard budget is spent: the heartbeat is
+    the call a working agent makes most regularly, so it is where the agent learns to stop."""
     b = tx.board(board)
     a = tx.agent(b["id"], actor, b["key"])
+    budgets.require_within_budget(tx, b["id"], actor, None, "renew its leases")
     tx.conn.execute(agent_t.update().where(agent_t.c.id == a["id"]).values(last_heartbeat=tx.now))
     held = (
         task_t.c.assignee_id == a["id"],

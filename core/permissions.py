@@ -1,13 +1,14 @@
 """Who may do what: the checks behind human-only moves and the lead's edits.
 
 Human-only moves (approve, reject, reopen, answer, cancel) need a human actor on the board;
-assigning, prioritising and setting budgets need a human or the board's lead.
+assigning, prioritising and setting budgets need a human or the board's lead; usage on a task is
+recorded by its assignee, the lead or a human.
 """
 
 from __future__ import annotations
 
 from agentdeck.core.errors import PermissionDeniedError
-from agentdeck.core.storage.transaction import StoredRow, Tx
+from agentdeck.core.storage.transaction import StoredRow, Tx, task_key
 
 
 def require_human_or_lead(tx: Tx, b: StoredRow, actor: str, doing: str) -> None:
@@ -28,3 +29,25 @@ def require_human(tx: Tx, board_id: int, actor: str, doing: str, board_key: str 
             "(humans are added with `agentdeck agent add NAME --human`)"
         )
     return row
+
+
+def require_may_record_usage(tx: Tx, b: StoredRow, task: StoredRow | None, actor: str) -> StoredRow:
+    """The agent row of `actor` if it may record usage against `task` on board `b`, else
+    `PermissionDeniedError`.
+
+    Usage counts against budgets, and a spent hard budget stops work: so on a task only its
+    assignee (who spent it, even after the task stopped), the board's lead or a human may record
+    it, and no agent can push another's task over its limit. Usage on the board alone is always
+    the actor's own.
+    """
+    who = tx.agent(b["id"], actor, b["key"])
+    if task is None or task["assignee_id"] == who["id"]:
+        return who
+    if who["kind"] == "human" or b["lead"] == actor:
+        return who
+    key = task_key(b["key"], task["number"])
+    holder = tx.agent_name(task["assignee_id"])
+    assignee = f"its assignee ({holder})" if holder else "its assignee (it has none)"
+    raise PermissionDeniedError(
+        f"{actor} cannot record usage on {key}: only {assignee}, the board's lead or a human may"
+    )
