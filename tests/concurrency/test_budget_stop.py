@@ -8,42 +8,20 @@ hard board budget. The overshoot figure is printed by `python -m tests.bench.bud
 
 from __future__ import annotations
 
-from collections import Counter
 from pathlib import Path
-from typing import Any
 
 from agentdeck.core import Deck
-from tests.concurrency import harness, workers
+from tests.concurrency import harness
 
 AGENTS = 8
 LIMIT = 10_000
 PER_CALL = 100
 
 
-def race(db: str, tmp_path: Path, *, obey: bool = True) -> list[dict[str, Any]]:
-    """Run the eight spenders on a fresh board in `db` and return their reports."""
-    harness.make_board(db, agents=AGENTS, tasks=AGENTS)
-    with Deck.open(db) as deck:
-        deck.set_budget("tokens", actor=harness.HUMAN, hard=LIMIT)
-    gate = harness.SPAWN.Barrier(AGENTS)
-    outs = [tmp_path / f"spend-{i}.json" for i in range(AGENTS)]
-    procs = [
-        harness.SPAWN.Process(
-            target=workers.spend_until_stopped,
-            args=(db, harness.agent_name(i), f"{harness.BOARD}-{i + 1}", PER_CALL, gate, str(out)),
-            kwargs={"obey": obey},
-        )
-        for i, out in enumerate(outs)
-    ]
-    for proc in procs:
-        proc.start()
-    harness.join_all(procs, timeout=300)  # a hang guard, not a timing
-    assert [p.exitcode for p in procs] == [0] * AGENTS
-    return [harness.read_result(out) for out in outs]
-
-
 def test_eight_racing_agents_stop_within_their_in_flight_calls(db_url: str, tmp_path: Path) -> None:
-    results = race(db_url, tmp_path)
+    results = harness.spend_race(
+        db_url, tmp_path, agents=AGENTS, limit=LIMIT, per_call=PER_CALL, calls=500
+    )
     assert [r["errors"] for r in results] == [[]] * AGENTS
 
     with Deck.open(db_url) as deck:
@@ -66,9 +44,8 @@ def test_eight_racing_agents_stop_within_their_in_flight_calls(db_url: str, tmp_
         *[("status", "escalated"), ("message", "budget")] * AGENTS,
     ], "the stop was not written in the crossing's transaction"
     assert [e for e in window if e.kind == "status"] == stops
-    crossing_usage = window[1]
     # Each agent made at most one usage call after the crossing (the one already in flight) ...
-    after = Counter(e.actor for e in events if e.kind == "usage" and e.id > crossing_usage.id)
+    after = harness.usage_after_crossing(events)
     assert max(after.values(), default=0) <= 1, after
     # ... so the overshoot is bounded by the calls in flight, whatever the timing.
     assert LIMIT <= budget.used < LIMIT + AGENTS * PER_CALL, budget

@@ -61,14 +61,15 @@ def append_logs(db: str, agent: str, key: str, count: int, out: str) -> None:
 
 
 def spend_until_stopped(
-    db: str, agent: str, key: str, tokens: int, gate: Any, out: str, *, obey: bool = True
+    db: str, agent: str, key: str, tokens: int, calls: int, gate: Any, out: str, obey: bool
 ) -> None:
     """Hold task `key` and loop the way a working agent does, log then usage then heartbeat,
-    until a work verb exits 4 (a spent hard budget); report every usage call that returned.
+    until a work verb exits 4 (a spent hard budget) or `calls` rounds are done; report every
+    usage call that returned.
 
-    The start `gate` (a barrier) makes all agents spend at once. With `obey=False` the agent's
-    loop has no work verb at all (log and usage only, for `MAX_SPEND_CALLS` rounds): what the
-    workforce spent when nothing but claims was stopped, the benchmark's baseline.
+    The start `gate` (a barrier) makes all agents spend at once. With `obey=False` the loop has
+    no work verb (log and usage only): what the workforce spent when nothing but claims was
+    stopped, the benchmark's baseline.
     """
     recorded: list[int] = []
     stop: dict[str, Any] | None = None
@@ -79,7 +80,7 @@ def spend_until_stopped(
         except DeckError as exc:
             errors.append(f"claim: {type(exc).__name__}: {exc}")
         gate.wait()
-        for turn in range(MAX_SPEND_CALLS):
+        for turn in range(calls):
             if errors:
                 break
             try:
@@ -94,9 +95,6 @@ def spend_until_stopped(
             except Exception as exc:
                 errors.append(f"{type(exc).__name__}: {exc}")
     _report(Path(out), {"agent": agent, "recorded": recorded, "stop": stop, "errors": errors})
-
-
-MAX_SPEND_CALLS = 500
 
 
 class Acks:
