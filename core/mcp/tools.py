@@ -284,9 +284,7 @@ TOOLS: tuple[Tool, ...] = (
     ),
     Tool(
         "usage",
-        "Record tokens, cost and compute you spent on a task you hold (or on the board). "
-        "Returns the budgets it pushed past a limit; past a hard one, work in its scope is "
-        "stopped until a human raises it.",
+        "Record tokens, cost and compute you spent on a task you hold (or on the board).",
         (
             Arg("key", "name"),
             Arg("tokens_in", "int", minimum=0),
