@@ -1,9 +1,13 @@
 """Usage and budgets: what the workforce burned, and the limits on how much it may burn.
 
-Each budget keeps a running `used` total, bumped in the same transaction as the usage row, so
-checking a claim against hard limits is one indexed look-up, not a sum over history.
+Each budget keeps a running `used` total, bumped in the same transaction as the usage row, and a
+`hard_hit` flag, so checking a verb against hard limits is one indexed look-up, not a sum over
+history. A spent hard budget stops the work in its scope (the board, one agent's work, or one
+task): the usage that crossed it is recorded, every task in progress in the scope goes to Needs
+human with reason `budget` (`stop`), and from then on the agent verbs on work in the scope are
+refused (`require_within_budget`, exit 4) until a human sets a limit above what is used.
 Verbs here: set_budget, budget_status, usage_totals; usage itself is recorded by
-`work.record_usage` through apply_usage, and claims are checked by claim_block.
+`work.record_usage` through apply_usage.
 """
 
 from __future__ import annotations
@@ -12,15 +16,17 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from agentdeck.core import limits, permissions
+from agentdeck.core import inbox, limits, moves, permissions
 from agentdeck.core.errors import OverBudgetError, ValidationError
 from agentdeck.core.models import METRICS, BudgetStatus, UsageTotals
+from agentdeck.core.storage import dialect
 from agentdeck.core.storage.database import Database
 from agentdeck.core.storage.prepared import Prepared
-from agentdeck.core.storage.tables import agent_t, budget_t, usage_t
-from agentdeck.core.storage.transaction import StoredRow, Tx, task_key
+from agentdeck.core.storage.tables import agent_t, budget_t, task_t, usage_t
+from agentdeck.core.storage.transaction import StoredRow, Tx, split_key, task_key
 
 SCOPES = ("board", "agent", "task")
+SYSTEM = "agentdeck"  # the actor of a stop's escalations: the budget's rule, not a person
 _UNITS = {"tokens": "tokens", "cost_usd": "USD", "cpu_hours": "CPU h", "gpu_hours": "GPU h"}
 
 
@@ -93,6 +99,38 @@ _CROSSED = Prepared(
 )
 
 
+# The tasks in progress in a spent budget's scope, locked (on PostgreSQL) in id order, with
+# NO KEY UPDATE so the key-share locks event inserts take never wait on them.
+_IN_PROGRESS = (
+    task_t.c.board_id == sa.bindparam("p_board_id"),
+    task_t.c.status == "in_progress",
+)
+_STOPPED = {
+    scope: Prepared(
+        sa.select(task_t)
+        .where(*_IN_PROGRESS, *where)
+        .order_by(task_t.c.id)
+        .with_for_update(key_share=True)
+    )
+    for scope, where in (
+        ("board", ()),
+        (
+            "agent",
+            (
+                task_t.c.assignee_id
+                == sa.select(agent_t.c.id)
+                .where(
+                    agent_t.c.board_id == sa.bindparam("p_board_id"),
+                    agent_t.c.name == sa.bindparam("p_subject"),
+                )
+                .scalar_subquery(),
+            ),
+        ),
+        ("task", (task_t.c.number == sa.bindparam("p_number"),)),
+    )
+}
+
+
 def describe(row: StoredRow) -> str:
     where = {
         "board": "board",
@@ -100,6 +138,24 @@ def describe(row: StoredRow) -> str:
         "task": f"task {row['subject']}",
     }[row["scope"]]
     return f"{where} {row['metric']} budget"
+
+
+def figure(value: float) -> str:
+    """An amount for a sentence: 10,400 tokens, 0.6 USD, 1.25 GPU h."""
+    return f"{value:,.4f}".rstrip("0").rstrip(".")
+
+
+def spent_words(row: StoredRow) -> str:
+    """ "the board tokens budget is exhausted (10,400 of 10,000 tokens)"."""
+    return (
+        f"the {describe(row)} is exhausted "
+        f"({figure(row['used'])} of {figure(row['hard'])} {_UNITS[row['metric']]})"
+    )
+
+
+def spent(row: StoredRow) -> bool:
+    """Whether a budget row's hard limit is reached."""
+    return row["hard"] is not None and row["used"] >= row["hard"]
 
 
 def status_of(row: StoredRow) -> BudgetStatus:
@@ -136,17 +192,73 @@ def usage_sums(conn: sa.Connection, *where: sa.ColumnElement[bool]) -> UsageTota
     return UsageTotals(int(r[0]), int(r[1]), float(r[2]), float(r[3]), float(r[4]))
 
 
+def require_within_budget(tx: Tx, board_id: int, agent: str, key: str | None, doing: str) -> None:
+    """Refuse `doing` (an agent verb on work: claim, heartbeat, doing, submit, complete,
+    checkpoint) with `OverBudgetError` when a hard budget over it is spent: the board's,
+    `agent`'s, or the task `key`'s. Call it before the verb locks any task row.
+
+    One indexed look-up of the `hard_hit` flags. On PostgreSQL it first takes the board's stop
+    lock shared, so a stop committing meanwhile is either seen here or sees this verb's task.
+    """
+    dialect.board_stop_lock(tx.conn, board_id, exclusive=False)
+    row = _EXHAUSTED.first(tx.conn, {"p_board_id": board_id, "p_agent": agent, "p_key": key})
+    if row is not None:
+        raise OverBudgetError(
+            f"{agent} cannot {doing}: {spent_words(row)}; work in its scope is stopped until a "
+            "human raises the limit with `agentdeck budget set`"
+        )
+
+
 def claim_block(tx: Tx, board_id: int, agent: str, key: str | None = None) -> None:
     """Refuse a claim when a hard budget for the board, this agent or the task `key` (when
     claiming one task by key) is exhausted."""
-    params = {"p_board_id": board_id, "p_agent": agent, "p_key": key or None}
-    row = _EXHAUSTED.first(tx.conn, params)
-    if row is not None:
-        raise OverBudgetError(
-            f"{agent} cannot claim: the {describe(row)} is exhausted "
-            f"({row['used']:.4g} of {row['hard']:g} {_UNITS[row['metric']]}); a human can raise it "
-            "with `agentdeck budget set`"
+    require_within_budget(tx, board_id, agent, key or None, "claim")
+
+
+def hold_off_stops(tx: Tx, board_id: int) -> None:
+    """For a verb that touches a task but is never refused (an agent saying what it is doing
+    between tasks): on PostgreSQL, wait for a stop in progress rather than deadlock with it."""
+    dialect.board_stop_lock(tx.conn, board_id, exclusive=False)
+
+
+def stop(tx: Tx, b: StoredRow, row: StoredRow) -> list[str]:
+    """Stop the work in the scope of the spent hard budget `row`, in the transaction that spent
+    it: every task in progress there moves to Needs human with reason `budget`, and its holder
+    is told in its inbox. Returns their keys. Claims in the scope stay refused while the
+    budget's `hard_hit` flag is set, that is until a human sets a limit above what is used."""
+    dialect.board_stop_lock(tx.conn, b["id"], exclusive=True)
+    params: dict[str, Any] = {"p_board_id": b["id"]}
+    if row["scope"] == "agent":
+        params["p_subject"] = row["subject"]
+    elif row["scope"] == "task":
+        params["p_number"] = split_key(row["subject"])[1]
+    words = spent_words(row)
+    reason = f"budget: {words}"
+    data = {"reason": "budget", **{k: row[k] for k in ("scope", "subject", "metric")}}
+    keys = []
+    for task in _STOPPED[row["scope"]].rows(tx.conn, params):
+        key = task_key(b["key"], task["number"])
+        moves.move(
+            tx,
+            task,
+            b,
+            "escalate",
+            SYSTEM,
+            text=reason,
+            data=data,
+            values={"escalation_reason": reason},
         )
+        inbox.send(
+            tx,
+            b["id"],
+            task["assignee_id"],
+            task["id"],
+            SYSTEM,
+            "budget",
+            f"{key} is stopped: {words}; it waits in Needs human until a human raises the limit",
+        )
+        keys.append(key)
+    return keys
 
 
 def apply_usage(
@@ -222,7 +334,7 @@ def set_budget(
         raise ValidationError("give a soft limit, a hard limit, or both")
     with db.write() as tx:
         b = tx.board(board)
-        permissions.require_human_or_lead(tx, b, actor, "set budgets")
+        permissions.require_human(tx, b, actor, "set budgets")
         usage_filter: list[sa.ColumnElement[bool]] = [usage_t.c.board_id == b["id"]]
         if scope == "board":
             subject = ""
@@ -269,10 +381,18 @@ def set_budget(
         if (soft is not None and used >= soft) or (hard is not None and used >= hard):
             _flag_crossing(tx, b["id"], None, actor, row)
             row = _budget_row(tx, b["id"], scope, subject, metric)
+            if spent(row):  # a limit set below what is used stops the scope at once
+                stop(tx, b, row)
         return status_of(row)
 
 
 def _budget_row(tx: Tx, board_id: int, scope: str, subject: str, metric: str) -> StoredRow:
+    row = _find_budget(tx, board_id, scope, subject, metric)
+    assert row is not None, (scope, subject, metric)
+    return row
+
+
+def _find_budget(tx: Tx, board_id: int, scope: str, subject: str, metric: str) -> StoredRow | None:
     return (
         tx.conn.execute(
             sa.select(budget_t).where(
@@ -283,7 +403,7 @@ def _budget_row(tx: Tx, board_id: int, scope: str, subject: str, metric: str) ->
             )
         )
         .mappings()
-        .one()
+        .one_or_none()
     )
 
 

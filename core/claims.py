@@ -88,8 +88,9 @@ def take(tx: Tx, b: StoredRow, a: StoredRow, key: str | None) -> StoredRow | Non
     """The body of `claim` inside the caller's transaction: sweep lapsed leases, refuse a
     claim over a hard budget, then move the chosen task to in progress for agent `a` and
     record it; None when nothing is ready."""
-    expire(tx, b)
+    # Before the sweep locks any task: a hard-budget stop takes its lock the other way round.
     budgets.claim_block(tx, b["id"], a["name"], key)
+    expire(tx, b)
     row = _claim_row(tx, b, a, key)
     if row is None:
         return None
@@ -167,9 +168,13 @@ def expire_leases(tx: Tx, board: str | None = None) -> list[str]:
 
 
 def heartbeat(tx: Tx, actor: str, *, board: str | None = None) -> list[str]:
-    """Say the agent is alive and renew the leases of the tasks it holds; returns their keys."""
+    """Say the agent is alive and renew the leases of the tasks it holds; returns their keys.
+
+    Refused (exit 4) while the board's or the agent's hard budget is spent: the heartbeat is
+    the call a working agent makes most regularly, so it is where the agent learns to stop."""
     b = tx.board(board)
     a = tx.actor(b, actor)
+    budgets.require_within_budget(tx, b["id"], actor, None, "renew its leases")
     tx.conn.execute(agent_t.update().where(agent_t.c.id == a["id"]).values(last_heartbeat=tx.now))
     held = (
         task_t.c.assignee_id == a["id"],

@@ -141,16 +141,22 @@ def checkpoint(
     message: str = "",
     files: Sequence[str] = (),
 ) -> Checkpoint:
-    """Link a git commit to a task: HEAD of `repo`, or an explicit `sha`."""
+    """Link a git commit to a task: HEAD of `repo`, or an explicit `sha`. Refused (exit 4)
+    while a hard budget over the task (the board's, the actor's, the task's) is spent."""
     if sha is None:
         sha, message, found = git_head(repo or ".")
         files = files or found
     sha = sha.strip()
     if not sha or len(sha) > 64 or not all(c in "0123456789abcdefABCDEF" for c in sha):
         raise ValidationError(f"{sha[:70]!r} is not a git commit sha")
+    # Imported here: budgets imports this module to tell holders their work is stopped.
+    from agentdeck.core import budgets
+
     with db.write() as tx:
         task, b = tx.task(key)
         tx.actor(b, actor)
+        upper = task_key(b["key"], task["number"])
+        budgets.require_within_budget(tx, b["id"], actor, upper, f"checkpoint {upper}")
         file_list = [limits.text(f, 500) for f in list(files)[:1000]]
         message = limits.text(message, 2000)
         tx.conn.execute(

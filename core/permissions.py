@@ -2,13 +2,14 @@
 
 Human-only moves (approve, reject, reopen, answer, cancel) need a human on the board acting
 with their credential; assigning, prioritising and setting budgets need a human or the board's
-lead. Each check authenticates the actor first (`Tx.actor`), so a name alone never passes one.
+lead; usage on a task is recorded by its assignee, the lead or a human. Each check
+authenticates the actor first (`Tx.actor`), so a name alone never passes one.
 """
 
 from __future__ import annotations
 
 from agentdeck.core.errors import PermissionDeniedError
-from agentdeck.core.storage.transaction import StoredRow, Tx
+from agentdeck.core.storage.transaction import StoredRow, Tx, task_key
 
 
 def require_human_or_lead(tx: Tx, b: StoredRow, actor: str, doing: str) -> None:
@@ -42,3 +43,25 @@ def is_human(tx: Tx, b: StoredRow, actor: str) -> bool:
 def is_lead(tx: Tx, b: StoredRow, actor: str) -> bool:
     """Whether `actor` is board `b`'s lead (supervisor) agent, authenticated."""
     return bool(b["lead"] is not None and tx.actor(b, actor)["name"] == b["lead"])
+
+
+def require_may_record_usage(tx: Tx, b: StoredRow, task: StoredRow | None, actor: str) -> StoredRow:
+    """The agent row of `actor` if it may record usage against `task` on board `b`, else
+    `PermissionDeniedError`.
+
+    Usage counts against budgets, and a spent hard budget stops work: so on a task only its
+    assignee (who spent it, even after the task stopped), the board's lead or a human may record
+    it, and no agent can push another's task over its limit. Usage on the board alone is always
+    the actor's own.
+    """
+    who = tx.actor(b, actor)
+    if task is None or task["assignee_id"] == who["id"]:
+        return who
+    if who["kind"] == "human" or b["lead"] == who["name"]:
+        return who
+    key = task_key(b["key"], task["number"])
+    holder = tx.agent_name(task["assignee_id"])
+    assignee = f"its assignee ({holder})" if holder else "its assignee (it has none)"
+    raise PermissionDeniedError(
+        f"{actor} cannot record usage on {key}: only {assignee}, the board's lead or a human may"
+    )

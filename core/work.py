@@ -2,6 +2,9 @@
 
 Verbs here: doing, log, record_usage, submit, complete, fail, escalate, release. A late
 update from an agent whose lease lapsed is refused, then the board's lapsed leases are swept.
+Where a hard budget is spent, doing on a task, submit and complete are refused (exit 4); log,
+usage, fail, release and escalate stay open, so an agent can still report what it spent and did,
+give the task up, or ask a human.
 """
 
 from __future__ import annotations
@@ -12,7 +15,7 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from agentdeck.core import budgets, claims, lifecycle, limits, moves, tasks
+from agentdeck.core import budgets, claims, lifecycle, limits, moves, permissions, tasks
 from agentdeck.core.errors import InvalidTransitionError, LeaseExpiredError, ValidationError
 from agentdeck.core.models import LOG_KINDS, BudgetStatus, Completion, Event, Task
 from agentdeck.core.storage.database import Database
@@ -43,13 +46,17 @@ def _sweep(db: Database, key: str) -> None:
 
 @contextmanager
 def _as_holder(
-    db: Database, key: str, actor: str, verb: str
+    db: Database, key: str, actor: str, verb: str, *, within_budget: bool = False
 ) -> Iterator[tuple[Tx, StoredRow, StoredRow, StoredRow]]:
-    """A write transaction on a task `actor` holds; a lapsed lease is swept, then refused."""
+    """A write transaction on a task `actor` holds; a lapsed lease is swept, then refused.
+    With `within_budget`, refused first when a hard budget over the task is spent."""
     try:
         with db.write() as tx:
             task, b = tx.task(key)
             a = tx.actor(b, actor)
+            if within_budget:
+                upper = task_key(b["key"], task["number"])
+                budgets.require_within_budget(tx, b["id"], actor, upper, f"{verb} {upper}")
             _require_holder(tx, task, b, a, verb)
             yield tx, task, b, a
     except LeaseExpiredError:
@@ -91,9 +98,12 @@ def doing(
             b = tx.board(board)
             a = tx.actor(b, actor)
             task_id = a["current_task_id"]
+            budgets.hold_off_stops(tx, b["id"])
         else:
             task, b = tx.task(key)
             a = tx.actor(b, actor)
+            upper = task_key(b["key"], task["number"])
+            budgets.require_within_budget(tx, b["id"], actor, upper, f"work on {upper}")
             _require_holder(tx, task, b, a, "doing")
             task_id = task["id"]
         tx.conn.execute(
@@ -194,8 +204,10 @@ def record_usage(
     """Record tokens, cost and compute against a task (or just the board) and the agent.
 
     An amount left out or None counts as 0, but at least one must be more than 0: an empty
-    usage row would only be noise in the history. Returns the budgets this usage pushed past
-    a limit; crossing a hard limit escalates the task with reason `budget`.
+    usage row would only be noise in the history. On a task, only its assignee, the board's
+    lead or a human may record usage. Returns the budgets this usage pushed past a limit: a
+    soft one warns; a hard one is still recorded (spend is never lost) and stops the work in
+    its scope (see `budgets.stop`).
     """
     counts = {"tokens_in": tokens_in, "tokens_out": tokens_out}
     amounts = {"cost_usd": cost_usd, "cpu_seconds": cpu_seconds, "gpu_seconds": gpu_seconds}
@@ -213,7 +225,7 @@ def record_usage(
             task, b = tx.task(key)
         else:
             task, b = None, tx.board(board)
-        tx.actor(b, actor)
+        permissions.require_may_record_usage(tx, b, task, actor)
         crossed = budgets.apply_usage(tx, b, task, actor, usage)
         total = sum(usage[k] for k in ("tokens_in", "tokens_out"))
         tx.event(
@@ -225,25 +237,15 @@ def record_usage(
             f"{total} tokens, ${usage['cost_usd']:.4f}",
             {k: v for k, v in usage.items() if v},
         )
-        hard = [r for r in crossed if r["hard"] is not None and r["used"] >= r["hard"]]
-        if hard and task is not None and task["status"] == "in_progress":
-            reason = f"budget: {budgets.describe(hard[0])} exhausted"
-            moves.move(
-                tx,
-                task,
-                b,
-                "escalate",
-                actor,
-                text=reason,
-                data={"reason": "budget"},
-                values={"escalation_reason": reason},
-            )
+        for row in crossed:
+            if budgets.spent(row):
+                budgets.stop(tx, b, row)
         return [budgets.status_of(r) for r in crossed]
 
 
 def submit(db: Database, key: str, *, actor: str, result: str = "", verified_by: str = "") -> Task:
     """Hand in work for a human's review."""
-    with _as_holder(db, key, actor, "submit") as (tx, task, b, _):
+    with _as_holder(db, key, actor, "submit", within_budget=True) as (tx, task, b, _):
         _submit(tx, task, b, actor, result, verified_by)
         return tasks.tasks_by_id(tx, [task["id"]])[0]
 
@@ -253,7 +255,7 @@ def complete(
 ) -> Completion:
     """Finish a task that needs no approval. Without verification evidence (a `verification`
     log entry or `verified_by`) it is marked unverified and the answer carries a nudge."""
-    with _as_holder(db, key, actor, "complete") as (tx, task, b, _):
+    with _as_holder(db, key, actor, "complete", within_budget=True) as (tx, task, b, _):
         verified = _complete(tx, task, b, actor, result, verified_by)
         upper = task_key(b["key"], task["number"])
         nudge = (
@@ -362,7 +364,7 @@ def move_held(tx: Tx, key: str, verb: str, *, actor: str, text: str = "") -> Non
     caller's transaction, by the same rules as those verbs: for writers that move many tasks
     at once (imports), which cannot open a transaction per task."""
     task, b = tx.task(key)
-    _require_holder(tx, task, b, tx.agent(b["id"], actor, b["key"]), verb)
+    _require_holder(tx, task, b, tx.actor(b, actor), verb)
     if verb == "submit":
         _submit(tx, task, b, actor, text, "")
     elif verb == "complete":

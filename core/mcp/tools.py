@@ -280,7 +280,7 @@ TOOLS: tuple[Tool, ...] = (
     ),
     Tool(
         "usage",
-        "Record tokens, cost and compute spent on a task (or on the board).",
+        "Record tokens, cost and compute you spent on a task you hold (or on the board).",
         (
             Arg("key", "name"),
             Arg("tokens_in", "int", minimum=0),

@@ -50,6 +50,29 @@ def lock_pick(conn: sa.Connection, select: sa.Select) -> sa.Select:
     return select
 
 
+# A per-board lock that orders hard-budget stops against the verbs they stop (PostgreSQL's
+# two-int advisory key space, apart from the event-order lock's one-bigint key).
+_STOP_LOCK_KEY = 0x61676273  # "agbs"
+_STOP_LOCKS = {
+    exclusive: Prepared(
+        sa.text(
+            f"SELECT {'pg_advisory_xact_lock' if exclusive else 'pg_advisory_xact_lock_shared'}"
+            "(CAST(:k AS integer), CAST(:b AS integer))"
+        )
+    )
+    for exclusive in (False, True)
+}
+
+
+def board_stop_lock(conn: sa.Connection, board_id: int, *, exclusive: bool) -> None:
+    """PostgreSQL: hold the board's stop lock to the end of the transaction, shared by the verbs
+    a hard budget stops and taken alone by the transaction that stops them, so each verb runs
+    wholly before a stop (which then sees its task) or wholly after (and sees the stop).
+    SQLite runs one writer at a time already."""
+    if conn.dialect.name == "postgresql":
+        _STOP_LOCKS[exclusive].scalar(conn, {"k": _STOP_LOCK_KEY, "b": board_id})
+
+
 # -- knowledge index -------------------------------------------------------------------------
 
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import multiprocessing
 import time
+from collections import Counter
 from collections.abc import Iterable
 from multiprocessing.process import BaseProcess
 from pathlib import Path
@@ -16,6 +17,7 @@ from typing import Any
 
 from agentdeck.core import Deck
 from agentdeck.core.models import Event
+from tests.concurrency import workers
 
 SPAWN = multiprocessing.get_context("spawn")
 BOARD = "RUN"
@@ -88,3 +90,42 @@ def read_result(path: Path) -> dict[str, Any]:
     """The JSON summary a child wrote as its last act."""
     assert path.exists(), f"{path.name} missing: the child died before reporting"
     return json.loads(path.read_text())
+
+
+def spend_race(
+    db: str,
+    out_dir: Path,
+    *,
+    agents: int,
+    limit: float,
+    per_call: int,
+    calls: int,
+    obey: bool = True,
+) -> list[dict[str, Any]]:
+    """A fresh board in `db` with a hard board token budget of `limit`, each of `agents` agents
+    holding a task and looping log, usage (`per_call` tokens) and heartbeat at once until it is
+    stopped (see `workers.spend_until_stopped`); returns their reports."""
+    make_board(db, agents=agents, tasks=agents)
+    with Deck.open(db) as deck:
+        deck.set_budget("tokens", actor=HUMAN, hard=limit)
+    gate = SPAWN.Barrier(agents)
+    outs = [out_dir / f"spend-{i}.json" for i in range(agents)]
+    procs = [
+        SPAWN.Process(
+            target=workers.spend_until_stopped,
+            args=(db, agent_name(i), f"{BOARD}-{i + 1}", per_call, calls, gate, str(out), obey),
+        )
+        for i, out in enumerate(outs)
+    ]
+    for proc in procs:
+        proc.start()
+    join_all(procs, timeout=300)  # a hang guard, not a timing
+    assert [p.exitcode for p in procs] == [0] * agents
+    return [read_result(out) for out in outs]
+
+
+def usage_after_crossing(events: list[Event]) -> Counter[str]:
+    """Usage calls per agent committed after the one that spent the hard budget."""
+    crossing = next(e for e in events if (e.kind, e.subkind) == ("budget", "hard"))
+    crossed = next(e for e in events if e.kind == "usage" and e.id > crossing.id)
+    return Counter(e.actor for e in events if e.kind == "usage" and e.id > crossed.id)

@@ -13,7 +13,7 @@ from multiprocessing.connection import Connection
 from pathlib import Path
 from typing import Any
 
-from agentdeck.core import Deck, LeaseExpiredError
+from agentdeck.core import Deck, DeckError, LeaseExpiredError, OverBudgetError
 
 MAX_ERRORS = 20
 
@@ -58,6 +58,43 @@ def append_logs(db: str, agent: str, key: str, count: int, out: str) -> None:
             except Exception as exc:
                 errors.append(f"{type(exc).__name__}: {exc}")
     _report(Path(out), {"agent": agent, "key": key, "ids": ids, "errors": errors})
+
+
+def spend_until_stopped(
+    db: str, agent: str, key: str, tokens: int, calls: int, gate: Any, out: str, obey: bool
+) -> None:
+    """Hold task `key` and loop the way a working agent does, log then usage then heartbeat,
+    until a work verb exits 4 (a spent hard budget) or `calls` rounds are done; report every
+    usage call that returned.
+
+    The start `gate` (a barrier) makes all agents spend at once. With `obey=False` the loop has
+    no work verb (log and usage only): what the workforce spent when nothing but claims was
+    stopped, the benchmark's baseline.
+    """
+    recorded: list[int] = []
+    stop: dict[str, Any] | None = None
+    errors: list[str] = []
+    with Deck.open(db) as deck:
+        try:
+            deck.claim(agent, key=key)
+        except DeckError as exc:
+            errors.append(f"claim: {type(exc).__name__}: {exc}")
+        gate.wait()
+        for turn in range(calls):
+            if errors:
+                break
+            try:
+                deck.log(key, f"{agent} turn {turn}: ran the tool", actor=agent, kind="tool_call")
+                deck.record_usage(key, actor=agent, tokens_in=tokens, model="m")
+                recorded.append(tokens)
+                if obey:
+                    deck.heartbeat(agent)
+            except OverBudgetError as exc:
+                stop = {"turn": turn, "exit_code": exc.exit_code, "message": str(exc)}
+                break
+            except Exception as exc:
+                errors.append(f"{type(exc).__name__}: {exc}")
+    _report(Path(out), {"agent": agent, "recorded": recorded, "stop": stop, "errors": errors})
 
 
 class Acks:

@@ -265,6 +265,8 @@ class LifecycleBase(RuleBasedStateMachine):
         k, actor = key.upper(), self._actor(who, key)
         t = self.tasks.get(k)
         ok = t is not None and self.team.on_board(actor) and holds(t, actor, self.clock.now)
+        if verb in ("submit", "complete"):  # work verbs: refused where a hard budget is spent
+            ok = ok and not self.budgets.claim_blocked(actor, k)
         verified = evidence or (k in self.replay.tasks and self.replay.tasks[k].verification_logged)
         if verb == "complete":
             ok = ok and t is not None and not t.requires_approval
@@ -351,6 +353,9 @@ class LifecycleBase(RuleBasedStateMachine):
             assert set(t.blocked_by) == blockers, f"{key} waits on {t.blocked_by}, not {blockers}"
             if t.status == "pending":
                 assert t.column == ("blocked" if blockers else "ready"), (key, t.column)
+            if t.status == "in_progress":  # a spent hard budget leaves no work going in its scope
+                assert t.assignee is not None
+                assert not self.budgets.claim_blocked(t.assignee, key), f"{key} runs over budget"
             assert t.over_budget == self.budgets.exhausted("task", key), key
         for agent in self.deck.list_agents():
             if agent.current_task is not None:

@@ -127,8 +127,10 @@ def has_cycle(edges: Mapping[str, set[str]]) -> bool:
 class Budgets:
     """Token budgets and usage as the test set and recorded them.
 
-    A hard limit is exhausted once usage reaches it; the store flags it at that moment and a
-    later claim in its scope (board, agent, or the task claimed by key) is refused.
+    A hard limit is exhausted once usage reaches it (or a limit is set at or below what is
+    used); the store flags it at that moment and stops its scope: the tasks in progress there
+    go to Needs human, and later work verbs in the scope (claims, heartbeats, doing on a task,
+    submit, complete) are refused until a limit above the use is set.
     """
 
     hard: dict[tuple[str, str], float | None] = field(default_factory=dict)
@@ -151,16 +153,28 @@ class Budgets:
         scopes = [("board", ""), ("agent", actor)] + ([("task", key)] if key else [])
         return any(self.exhausted(*s) for s in scopes)
 
-    def crosses_hard(self, actor: str, key: str | None, tokens: int) -> bool:
-        """Whether recording `tokens` pushes a budget in scope from under to at or over its
-        hard limit (which escalates the task if it is in progress)."""
+    def crossed_hard(self, actor: str, key: str | None, tokens: int) -> list[tuple[str, str]]:
+        """The budgets that recording `tokens` pushes from under to at or over their hard limit
+        (each stops its scope)."""
         scopes = [("board", ""), ("agent", actor)] + ([("task", key)] if key else [])
+        crossed = []
         for scope in scopes:
             hard = self.hard.get(scope)
             used = self.used(*scope)
             if hard is not None and used < hard <= used + tokens:
-                return True
-        return False
+                crossed.append(scope)
+        return crossed
+
+
+def in_scope(scope: tuple[str, str], tasks: Mapping[str, Task]) -> set[str]:
+    """The tasks in progress (lease lapsed or not) a stop of budget `scope` sends to Needs human."""
+    kind, subject = scope
+    return {
+        k
+        for k, t in tasks.items()
+        if t.status == "in_progress"
+        and (kind == "board" or (kind == "agent" and t.assignee == subject) or k == subject)
+    }
 
 
 # -- the event log, replayed --------------------------------------------------------------------

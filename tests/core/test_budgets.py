@@ -1,4 +1,5 @@
-"""Budgets: soft limits warn once, hard limits refuse claims and escalate the task that crossed."""
+"""Budgets: soft limits warn once, hard limits refuse claims and stop the work in their scope
+(more on stops in test_budget_stops.py)."""
 
 from __future__ import annotations
 
@@ -88,8 +89,13 @@ def test_hard_crossing_escalates_the_task_with_reason_budget(web: Deck) -> None:
     assert (task.status, task.column) == ("escalated", "needs_human")
     assert task.escalation_reason.startswith("budget:") and task.over_budget
     events = events_after(web, cursor)
-    assert kinds(events) == [("budget", "hard"), ("usage", ""), ("status", "escalated")]
-    assert events[-1].data["reason"] == "budget" and events[-1].actor == "gen"
+    assert kinds(events) == [
+        ("budget", "hard"),
+        ("usage", ""),
+        ("status", "escalated"),
+        ("message", "budget"),
+    ]
+    assert events[2].data["reason"] == "budget" and events[2].actor == "agentdeck"
 
 
 def test_board_hard_budget_refuses_claims(web: Deck, refused: Refused) -> None:

@@ -48,7 +48,15 @@ from tests.core.lifecycle_machine import (
     titles,
     workers,
 )
-from tests.core.lifecycle_model import after_sweep, has_cycle, holds, lapsed, number, reaches
+from tests.core.lifecycle_model import (
+    after_sweep,
+    has_cycle,
+    holds,
+    in_scope,
+    lapsed,
+    number,
+    reaches,
+)
 from tests.core.lifecycle_model import open_blockers as blocking
 
 EXAMPLES = int(os.environ.get("AGENTDECK_PROPERTY_EXAMPLES", "60"))
@@ -197,7 +205,7 @@ class LifecycleMachine(LifecycleBase):
         done, renewed = self._attempt(
             "heartbeat",
             lambda: self.deck.heartbeat(actor),
-            ok=self.team.on_board(actor),
+            ok=self.team.on_board(actor) and not self.budgets.claim_blocked(actor, None),
             events=False,
         )
         if done:
@@ -212,7 +220,12 @@ class LifecycleMachine(LifecycleBase):
         actor = self._actor(who, key or "")
         t = self.tasks.get(key.upper()) if key else None
         ok = self.team.on_board(actor) and (
-            key is None or (t is not None and holds(t, actor, self.clock.now))
+            key is None
+            or (
+                t is not None
+                and holds(t, actor, self.clock.now)
+                and not self.budgets.claim_blocked(actor, t.key)
+            )
         )
         self._attempt("doing", lambda: self.deck.doing(actor, "Writing [b]SQL[/b]", key=key), ok=ok)
 
@@ -250,13 +263,19 @@ class LifecycleMachine(LifecycleBase):
         key = self._key(pick) if on_task else None
         k = key.upper() if key else None
         actor = self._actor(who, key or "")
-        ok = tokens >= 0 and self.team.on_board(actor) and (k is None or k in self.tasks)
-        escalates = (  # crossing a hard budget escalates the task if it is in progress
-            ok
-            and k is not None
-            and self.tasks[k].status == "in_progress"
-            and self.budgets.crosses_hard(actor, k, tokens)
+        ok = (
+            tokens >= 0
+            and self.team.on_board(actor)
+            and (
+                k is None  # the board alone: always the actor's own usage
+                or (
+                    k in self.tasks
+                    and (self.team.human_or_lead(actor) or self.tasks[k].assignee == actor)
+                )
+            )
         )
+        crossed = self.budgets.crossed_hard(actor, k, tokens) if ok else []
+        stops = set().union(*(in_scope(scope, self.tasks) for scope in crossed))
         done, _ = self._attempt(
             "record_usage",
             lambda: self.deck.record_usage(key, actor=actor, tokens_in=tokens, cost_usd=0.01),
@@ -264,10 +283,7 @@ class LifecycleMachine(LifecycleBase):
         )
         if done:
             self.budgets.usage.append((actor, k, tokens))
-            if escalates and k is not None:
-                t = self.deck.get_task(k)
-                assert t.status == "escalated" and t.escalation_reason.startswith("budget")
-                self.may_change = {k}
+            self._stopped(stops)
 
     submit = holder_rule("submit", evidence=st.booleans())
     complete = holder_rule("complete", evidence=st.booleans())
@@ -338,13 +354,17 @@ class LifecycleMachine(LifecycleBase):
     def set_budget(self, who, scope, agent, pick, hard, soft, metric) -> None:  # type: ignore[no-untyped-def]
         subject = {"board": "", "agent": agent, "task": self._key(pick)}[scope]
         actor = self._actor(who, subject)
+        budget = (scope, subject.upper() if scope == "task" else subject)
         ok = (
             metric == "tokens"
             and (hard is not None or soft is not None)
             and self.team.human_or_lead(actor)
             and (scope != "agent" or self.team.on_board(subject))
             and (scope != "task" or subject.upper() in self.tasks)
+            # lifting or changing a stop is the human's call
+            and (self.team.human(actor) or not self.budgets.exhausted(*budget))
         )
+        spends = ok and hard is not None and self.budgets.used(*budget) >= hard
         done, _ = self._attempt(
             "set_budget",
             lambda: self.deck.set_budget(
@@ -353,7 +373,15 @@ class LifecycleMachine(LifecycleBase):
             ok=ok,
         )
         if done:
-            self.budgets.hard[(scope, subject.upper() if scope == "task" else subject)] = hard
+            self.budgets.hard[budget] = hard
+            self._stopped(in_scope(budget, self.tasks) if spends else set())
+
+    def _stopped(self, keys: set[str]) -> None:
+        """The tasks a spent hard budget just stopped are in Needs human with reason budget."""
+        self.may_change = keys
+        for key in keys:
+            t = self.deck.get_task(key)
+            assert t.status == "escalated" and t.escalation_reason.startswith("budget:"), t
 
     # -- time ----------------------------------------------------------------------------------
 

@@ -41,7 +41,7 @@ def claim(
 ) -> None:
     """Take the best ready task (or KEY) with a lease; shows its inbox and similar past work.
 
-    Exits 3 when nothing is ready for you, 4 when a hard budget is exhausted.
+    Exits 3 when nothing is ready for you, 4 when a hard budget over it is spent.
 
     Example: agentdeck claim --as coder --json
     """
@@ -131,7 +131,11 @@ def usage(
     gpu_seconds: Annotated[float, typer.Option(help="GPU seconds.")] = 0.0,
     model: Annotated[str, typer.Option(help="The model used.")] = "",
 ) -> None:
-    """Record tokens, cost and compute you used; crossing a hard budget escalates the task.
+    """Record tokens, cost and compute you used (on a task: yours, or as the lead or a human).
+
+    Passing a soft limit prints a warning. Passing a hard limit is still recorded, then stops
+    the work in its scope: its tasks go to Needs human and work verbs there exit 4 until a
+    human raises the limit.
 
     Example: agentdeck usage WEB-12 --tokens-in 12000 --tokens-out 800 --cost 0.05 --as coder
     """
@@ -150,9 +154,14 @@ def usage(
     def render() -> None:
         say(f"recorded usage on {key.upper() if key else 'the board'}")
         for b in crossed:
-            limit = b.hard if b.level == "over" else b.soft
-            of = f" of {amount(limit)}" if limit is not None else ""
-            warn(f"{b.scope} {b.subject} {b.metric} budget is {b.level}: {amount(b.used)}{of}")
+            name = " ".join(p for p in (b.scope, b.subject, b.metric) if p)
+            if b.level == "over":
+                warn(
+                    f"{name} budget is spent: {amount(b.used)} of {amount(b.hard)}; work in its "
+                    "scope is stopped (its tasks wait in Needs human) until a human raises it"
+                )
+            else:
+                warn(f"{name} budget passed its soft limit: {amount(b.used)} of {amount(b.soft)}")
 
     s.emit(
         {

@@ -11,7 +11,7 @@ import random
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 
-from agentdeck.core import ConflictError, Deck, InvalidTransitionError
+from agentdeck.core import ConflictError, Deck, InvalidTransitionError, OverBudgetError
 from agentdeck.core.models import Task
 from agentdeck.tui.demo.stories import PRICES, Spec, Story, fill
 
@@ -50,7 +50,8 @@ class Supervisor:
         """Hand back offline agents' work, set the budget, post the first plan; then each turn
         keep the backlog fed or steer (re-prioritise, assign an idle agent)."""
         deck = self.deck
-        deck.heartbeat(self.name, board=self.board)
+        with contextlib.suppress(OverBudgetError):  # stopped: the loop below waits it out
+            deck.heartbeat(self.name, board=self.board)
         if self.habits.team:
             self._hand_back(deck.list_tasks(self.board))
         if self.habits.budget_nudge is not None:
@@ -59,7 +60,11 @@ class Supervisor:
             self._post(self.batches.pop(0))
         yield self.rng.uniform(3.0, 5.0)
         while True:
-            deck.heartbeat(self.name, board=self.board)
+            try:
+                deck.heartbeat(self.name, board=self.board)
+            except OverBudgetError:  # the board's budget is spent: wait for a human to raise it
+                yield self.rng.uniform(4.0, 7.0)
+                continue
             tasks = deck.list_tasks(self.board)
             if self.habits.team:
                 self._hand_back(tasks)
@@ -166,6 +171,8 @@ class Supervisor:
         current = {b.metric: b for b in self.deck.budget_status(self.board, scope="board")}.get(
             "tokens"
         )
+        if current and current.level == "over":
+            return  # a spent hard budget is a human's to raise, not the lead's
         used = current.used if current else 0.0
         hard = (
             current.hard

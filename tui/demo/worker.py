@@ -70,7 +70,11 @@ class Worker:
 
     def run(self) -> Iterator[float]:
         """The agent's life: resume what it held, then claim, work, finish, repeat."""
-        for key in self.deck.heartbeat(self.name, board=self.board):
+        try:
+            held = self.deck.heartbeat(self.name, board=self.board)
+        except OverBudgetError:
+            held = []  # a spent hard budget stopped its work: nothing to resume
+        for key in held:
             yield from self._attempt(self.deck.get_task(key), (), (), resumed=True)
         idle = paused = False
         while True:
@@ -101,8 +105,11 @@ class Worker:
         *,
         resumed: bool = False,
     ) -> Iterator[float]:
-        # If a human reassigned or cancelled the task, or its lease lapsed, move on.
-        with contextlib.suppress(Lost, LeaseExpiredError, InvalidTransitionError, ConflictError):
+        # If a human reassigned or cancelled the task, its lease lapsed, or a spent hard budget
+        # stopped it (it waits in Needs human), move on.
+        with contextlib.suppress(
+            Lost, LeaseExpiredError, InvalidTransitionError, ConflictError, OverBudgetError
+        ):
             yield from self._work(task, inbox, similar, resumed)
 
     def _turn(self) -> float:
