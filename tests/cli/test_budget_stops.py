@@ -27,10 +27,11 @@ def test_usage_on_another_agents_task_is_refused_as_a_real_process(
     assert deck.get_task("WEB-1").status == "in_progress"
 
 
-def test_the_holder_lead_and_humans_may_record_usage(cli, web: str, deck: Deck) -> None:
+def test_the_holder_lead_and_humans_may_record_usage(cli, web: str, deck: Deck, human_env) -> None:
     deck.claim("coder")
     for who in ("coder", "planner", "bob"):
-        ran = cli("usage", "WEB-1", "--tokens-in", "10", "--as", who)
+        env = human_env(who) if who == "bob" else None
+        ran = cli("usage", "WEB-1", "--tokens-in", "10", "--as", who, env=env)
         assert (ran.exit_code, ran.stdout) == (0, "recorded usage on WEB-1\n"), ran.stderr
     assert deck.usage_totals(task="WEB-1").tokens_in == 30
 

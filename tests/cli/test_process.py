@@ -25,20 +25,30 @@ DEADLINE_S = 30.0
 
 
 def test_an_agent_loop_through_real_processes(agentdeck, db: str) -> None:
-    def ok(*args: str) -> str:
-        ran = agentdeck(*args)
+    """The README's flow: a human creates a board (their credential is saved), adds an agent
+    (its token printed once), and the agent works with only AGENTDECK_TOKEN, no names."""
+
+    def ok(*args: str, env: dict[str, str] | None = None) -> str:
+        ran = agentdeck(*args, env=env)
         assert ran.returncode == 0, ran.stderr
         return ran.stdout
 
-    ok("board", "create", "OPS", "Operations", "--as", "ann")
-    ok("agent", "add", "bot", "--skills", "shell", "--as", "ann")
-    ok("task", "add", "Rotate the logs", "--skills", "shell", "--as", "ann")
-    claimed = json.loads(ok("claim", "--as", "bot", "--json"))
+    ok("board", "create", "OPS", "Operations", "--as", "ann", "--agents", "token")
+    bot = json.loads(ok("agent", "add", "bot", "--skills", "shell", "--json"))
+    assert bot["token"].startswith("adk_")
+    ok("task", "add", "Rotate the logs", "--skills", "shell")
+    as_bot = {"AGENTDECK_TOKEN": bot["token"]}
+    claimed = json.loads(ok("claim", "--json", env=as_bot))
     key = claimed["task"]["key"]
-    assert key == "OPS-1"
-    ok("log", key, "logrotate -f done", "--kind", "verification", "--as", "bot")
-    done = json.loads(ok("done", key, "--result", "rotated", "--as", "bot", "--json"))
+    assert (key, claimed["task"]["assignee"]) == ("OPS-1", "bot")
+    ok("log", key, "logrotate -f done", "--kind", "verification", env=as_bot)
+    done = json.loads(ok("done", key, "--result", "rotated", "--json", env=as_bot))
     assert (done["task"]["status"], done["nudge"]) == ("done", None)
+    events = json.loads(ok("events", "--json"))
+    assert {(e["actor"], e["auth"]) for e in events if e["task"] == key} == {
+        ("ann", "credential file"),
+        ("bot", "token"),
+    }
 
 
 def test_exit_codes_from_a_real_process(agentdeck, web: str) -> None:

@@ -22,6 +22,7 @@ from tests.concurrency import workers
 SPAWN = multiprocessing.get_context("spawn")
 BOARD = "RUN"
 HUMAN = "boss"
+PLANNER = "planner"  # the lead agent, who plans the work (by name: the board is in named mode)
 PLAN_CHUNK = 2000
 
 
@@ -37,7 +38,12 @@ def make_board(path: str | Path, *, agents: int, tasks: int, lease_seconds: int 
     worker processes act by name (credentials have their own tests, tests/hardening)."""
     with Deck.open(path, create=True) as deck:
         deck.create_board(
-            BOARD, "concurrency run", actor=HUMAN, lease_seconds=lease_seconds, agents="named"
+            BOARD,
+            "concurrency run",
+            actor=HUMAN,
+            lead=PLANNER,
+            lease_seconds=lease_seconds,
+            agents="named",
         )
         for i in range(agents):
             deck.add_agent(agent_name(i), actor=HUMAN)
@@ -60,7 +66,7 @@ def add_tasks(deck: Deck, count: int, *, start: int = 0) -> None:
     """Plan `count` more ready tasks, at most `PLAN_CHUNK` per transaction."""
     for first in range(start, start + count, PLAN_CHUNK):
         last = min(first + PLAN_CHUNK, start + count)
-        deck.plan([{"title": title(n)} for n in range(first, last)], actor=HUMAN, board=BOARD)
+        deck.plan([{"title": title(n)} for n in range(first, last)], actor=PLANNER, board=BOARD)
 
 
 def all_events(deck: Deck) -> list[Event]:
@@ -105,8 +111,9 @@ def spend_race(
     """A fresh board in `db` with a hard board token budget of `limit`, each of `agents` agents
     holding a task and looping log, usage (`per_call` tokens) and heartbeat at once until it is
     stopped (see `workers.spend_until_stopped`); returns their reports."""
-    make_board(db, agents=agents, tasks=agents)
+    boss = make_board(db, agents=agents, tasks=agents)
     with Deck.open(db) as deck:
+        deck.present(boss)
         deck.set_budget("tokens", actor=HUMAN, hard=limit)
     gate = SPAWN.Barrier(agents)
     outs = [out_dir / f"spend-{i}.json" for i in range(agents)]

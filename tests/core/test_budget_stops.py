@@ -190,7 +190,7 @@ def test_humans_still_supervise_a_stopped_board(web: Deck, stopped: dict[str, st
 def test_only_a_human_lifts_a_stop_and_claims_resume(
     web: Deck, stopped: dict[str, str], refused: Refused
 ) -> None:
-    with refused(PermissionDeniedError, "only a human may change the spent board tokens budget"):
+    with refused(PermissionDeniedError, "only a human may set budgets; sup is an agent"):
         web.set_budget("tokens", actor="sup", hard=100_000)  # the lead, an agent
     still = web.set_budget("tokens", actor="ann", hard=1100)  # raised, but still below use
     assert still.level == "over"
@@ -204,7 +204,8 @@ def test_only_a_human_lifts_a_stop_and_claims_resume(
     claim = web.claim("gen")
     assert claim is not None and claim.task.key == stopped["gen"]
     assert web.heartbeat("gen") == [stopped["gen"]]
-    assert web.set_budget("tokens", actor="sup", hard=6000).hard == 6000  # not spent: lead may
+    with refused(PermissionDeniedError, "only a human may set budgets"):
+        web.set_budget("tokens", actor="sup", hard=6000)  # budgets are a human's, spent or not
 
 
 def test_setting_a_hard_limit_below_use_stops_the_scope_at_once(web: Deck) -> None:

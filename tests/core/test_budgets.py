@@ -51,13 +51,14 @@ def test_set_budget_refusals(web: Deck, refused: Refused) -> None:
         web.set_budget("tokens", actor="ann", hard=-1)
     with refused(ValidationError, "soft limit, a hard limit"):
         web.set_budget("tokens", actor="ann")
-    with refused(PermissionDeniedError, "only a human or the board's lead", "gen is neither"):
+    with refused(PermissionDeniedError, "only a human may set budgets", "gen is an agent"):
         web.set_budget("tokens", actor="gen", hard=1)
     with refused(NotFoundError, "ghost"):
         web.set_budget("tokens", actor="ann", scope="agent", subject="ghost", hard=1)
     with refused(NotFoundError, "WEB-9"):
         web.set_budget("tokens", actor="ann", scope="task", subject="WEB-9", hard=1)
-    assert web.set_budget("tokens", actor="sup", hard=1).hard == 1  # the lead may
+    with refused(PermissionDeniedError, "only a human may set budgets", "sup is an agent"):
+        web.set_budget("tokens", actor="sup", hard=1)  # not even the lead
 
 
 def test_soft_crossing_warns_once(web: Deck) -> None:

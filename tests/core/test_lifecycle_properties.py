@@ -358,11 +358,9 @@ class LifecycleMachine(LifecycleBase):
         ok = (
             metric == "tokens"
             and (hard is not None or soft is not None)
-            and self.team.human_or_lead(actor)
+            and self.team.human(actor)  # budgets are a human-only move
             and (scope != "agent" or self.team.on_board(subject))
             and (scope != "task" or subject.upper() in self.tasks)
-            # lifting or changing a stop is the human's call
-            and (self.team.human(actor) or not self.budgets.exhausted(*budget))
         )
         spends = ok and hard is not None and self.budgets.used(*budget) >= hard
         done, _ = self._attempt(

@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 
 from agentdeck.core import Deck
-from agentdeck.core.mcp.tools import TOOLS, call
+from agentdeck.core.mcp.tools import BY_NAME, TOOLS, call
 from tests.core.helpers import task_in
 from tests.mcp.conftest import REPO
 
@@ -30,20 +30,28 @@ def test_every_required_argument_is_declared_required_in_the_schema() -> None:
         assert set(tool.input_schema["properties"]) == {a.name for a in tool.args}
 
 
-def test_without_an_actor_a_verb_asks_for_one(web: Deck) -> None:
+def test_a_server_acting_for_nobody_says_how_to_start_it(web: Deck) -> None:
     outcome = call(web, None, "heartbeat", {})
     assert outcome.error
     assert (
-        outcome.text == "heartbeat: no acting agent; pass actor, or start the server with --as NAME"
+        outcome.text == "heartbeat: this server acts for nobody; start it with AGENTDECK_TOKEN set"
     )
-    assert call(web, None, "heartbeat", {"actor": "gen"}).data == {"held": []}
 
 
-def test_the_actor_argument_overrides_the_server_agent(web: Deck) -> None:
-    key = web.add_task("Fix the build", actor="ann").key
-    claimed = call(web, "gen", "claim", {"key": key, "actor": "fe"})
-    assert not claimed.error and claimed.data["task"]["assignee"] == "fe"
-    assert web.get_task(key).assignee == "fe"
+@pytest.mark.parametrize("tool", [t.name for t in TOOLS])
+def test_no_tool_takes_an_actor_and_one_sent_anyway_is_refused(web: Deck, tool: str) -> None:
+    """Identity comes from the server's credential: no schema offers `actor`, and a call that
+    sends one (as another agent, or as a human) is refused before anything runs."""
+    assert "actor" not in BY_NAME[tool].input_schema["properties"]
+    before = web.max_event_id()
+    for other in ("fe", "ann"):
+        outcome = call(web, "gen", tool, {"actor": other})
+        assert outcome.error
+        assert outcome.text == (
+            f"{tool}: there is no actor argument; this server acts only as the holder of "
+            "its credential"
+        )
+    assert web.max_event_id() == before
 
 
 def test_whole_floats_pass_as_integers_and_fractions_do_not(web: Deck) -> None:

@@ -125,7 +125,7 @@ def test_every_time_a_skewed_machine_writes_is_the_server_s(
     cursor = honest.max_event_id()
     with machine(pg_url, skew) as skewed:
         before = server_time(honest)
-        key = skewed.add_task("Build the login form", actor="ann").key
+        key = skewed.add_task("Build the login form", actor="gen").key
         claim = skewed.claim("gen", key=key)
         skewed.log(key, "Wired the form", actor="gen")
         skewed.heartbeat("gen")
