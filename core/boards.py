@@ -163,7 +163,7 @@ def new_credential(tx: Tx, member_id: int, board_key: str, name: str) -> str:
     """Give a member a new token (its old one stops working), held by this deck."""
     token = credentials.new_token()
     _store_hash(tx, member_id, credentials.digest(token))
-    tx.keyring.add(token)
+    tx.keyring.add(token, credentials.MINTED)
     tx.keyring.minted[(board_key, name)] = token
     return token
 
@@ -229,22 +229,27 @@ def require_human_actor(tx: Tx, b: StoredRow, actor: str, doing: str) -> StoredR
 
 
 def whoami(tx: Tx, board: str | None = None) -> Credential | None:
-    """The member this deck acts as on `board`: the holder of the token it was given, an
-    agent's own token before a human's credential file. With `board` None, the board of the
-    one agent token it holds, else the only board it holds a credential for. None when it
-    holds none there. The answer's `token` is empty: a token is never read back."""
+    """The member this deck acts as on `board`: the holder of a token it was given, an
+    agent's own token (`AGENTDECK_TOKEN`) first, then a human's credential file, then tokens
+    it minted. With `board` None, the board those best credentials are for, if they are all
+    for one. None when it holds none there. The answer's `token` is empty: never read back."""
+    order = {credentials.BY_TOKEN: 1, credentials.BY_FILE: 2, credentials.MINTED: 3}
+
+    def rank(row: StoredRow) -> int:
+        source = tx.keyring.source(row["token_hash"]) or ""
+        return 0 if (source, row["kind"]) == (credentials.BY_TOKEN, "agent") else order[source]
+
     found = tx.token_holders()
-    own = [r for r in found if tx.keyring.source(r["token_hash"]) == credentials.BY_TOKEN]
     if board is not None:
         key = tx.board(board)["key"]
         found = [r for r in found if r["key"] == key]
-        own = [r for r in own if r["key"] == key]
-    elif len({r["key"] for r in found}) > 1:
-        found = own if len({r["key"] for r in own}) == 1 else []
-    pick = own or found
-    if not pick:
+    if not found:
         return None
-    row = pick[0]
+    found.sort(key=rank)
+    best = [r for r in found if rank(r) == rank(found[0])]
+    if board is None and len({r["key"] for r in best}) > 1:
+        return None
+    row = best[0]
     return Credential(board=row["key"], name=row["name"], kind=row["kind"], token="")
 
 

@@ -30,6 +30,8 @@ TOKEN_PREFIX = "adk_"
 MODES = ("token", "named")
 # How an actor was authenticated, as written on its events.
 BY_TOKEN, BY_FILE, BY_NAME = "token", "credential file", "named"
+# How a deck came to hold a token it made itself (recorded on events as "token").
+MINTED = "minted"
 
 
 def new_token() -> str:

@@ -256,12 +256,17 @@ class Tx:
                     "(AGENTDECK_TOKEN: the token `agentdeck agent add` printed)"
                 )
             how = credentials.BY_NAME
+        elif how == credentials.MINTED:
+            how = credentials.BY_TOKEN
         self.auth[name] = how
         return how
 
     def _other_token_holder(self, board: StoredRow, name: str) -> str | None:
+        """The agent of `board` whose own token was presented to this deck (as an agent's
+        AGENTDECK_TOKEN), if it is not `name`: an agent with a credential acts only as itself.
+        (A human's credential file, and tokens this deck minted, do not bind it so.)"""
         for row in self.token_holders(credentials.BY_TOKEN):
-            if row["key"] == board["key"] and row["name"] != name:
+            if row["key"] == board["key"] and row["kind"] == "agent" and row["name"] != name:
                 return str(row["name"])
         return None
 

@@ -22,7 +22,7 @@ import typer
 from hypothesis import HealthCheck, settings
 from typer.testing import CliRunner
 
-from agentdeck.core import Deck
+from agentdeck.core import Deck, identity
 from agentdeck.tui.cli.app import build_app, command_name
 from tests.conftest import _dump, make_web_board
 
@@ -121,6 +121,7 @@ class Sandbox:
         with Deck.open(self.template / DB, create=True) as deck:
             build_board(deck)
             self.export = deck.export_board("WEB")
+            self.ann_token = deck.issued_token("ann", "WEB") or ""
         _write_inputs(self.template, self.export)
         # Closing the last connection checkpointed the WAL: the file alone is the database.
         assert not (self.template / f"{DB}-wal").exists()
@@ -133,8 +134,11 @@ class Sandbox:
         return self.work / DB
 
     def reset(self) -> None:
+        """Back to the built state, with ann's credential in this test's credential file (she
+        is the human at this terminal; everyone else acts by name on the named board)."""
         shutil.rmtree(self.work, ignore_errors=True)
         shutil.copytree(self.template, self.work)
+        identity.save_credential(str(self.db.resolve()), "WEB", "ann", self.ann_token)
 
     def assert_unchanged(self, why: str) -> None:
         """The database holds exactly the rows it was built with."""

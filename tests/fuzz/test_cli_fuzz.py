@@ -111,6 +111,9 @@ DOMAIN: dict[str, st.SearchStrategy[str]] = {
     "column": one((*COLUMN_TITLES, "backlog", "")),
     "data": one(DATA),
     "sha": one(("0123456789abcdef", "HEAD", "zz", "")),
+    "agents": one(("token", "named", "Token", "both", "")),
+    "mode": one(("token", "named", "NAMED", "")),
+    "token": one(("-", "adk_" + "x" * 43, "", "a" * 300)),
     **{
         n: number_texts()
         for n in (
@@ -126,7 +129,7 @@ FREE_TEXT = {
     *("criteria", "goal", "role", "model", "message", "query"),
 }
 FLAGS = {"as_json", "human", "require_verification", "requires_approval", "include_cancelled"}
-FLAGS |= {"peek", "follow", "watch"}
+FLAGS |= {"peek", "follow", "watch", "rotate", "revoke"}
 
 
 def leaves(command: Any, path: tuple[str, ...] = ()) -> Iterator[tuple[tuple[str, ...], Any]]:

@@ -32,14 +32,19 @@ def _outcome(deck: Deck, op: dict[str, Any]) -> dict[str, Any]:
     return {"ok": True}
 
 
-def race_side(db: str, ops: list[dict[str, Any]], barrier: threading.Barrier, out: str) -> None:
-    """Do `ops` one per round, each started together with the rival's op through `barrier`.
+def race_side(
+    db: str, ops: list[dict[str, Any]], barrier: threading.Barrier, out: str, tokens: list[str]
+) -> None:
+    """Do `ops` one per round, each started together with the rival's op through `barrier`,
+    with the humans' `tokens` (the agents act by name: the board is in named mode).
 
     Any error other than a DeckError (a traceback a user would see) is reported as such; the
     parent fails the test on it.
     """
     outcomes: list[dict[str, Any]] = []
     with Deck.open(db) as deck:
+        for token in tokens:
+            deck.present(token)
         deck.get_task(ops[0]["args"][0])  # connect before the first round, not inside it
         for op in ops:
             barrier.wait(BARRIER_TIMEOUT_S)

@@ -82,12 +82,15 @@ def _ops(race: str, key: str, version: int, n: int) -> tuple[dict[str, Any], dic
     return cancel, _op("log", key, f"step of {key}", actor=HOLDER)
 
 
-def _setup(db: str) -> dict[str, int]:
-    """The board, its people, and each race's tasks in their starting state; returns versions."""
-    harness.make_board(db, agents=3, tasks=ROUNDS * len(RACES))
+def _setup(db: str) -> tuple[dict[str, int], list[str]]:
+    """The board, its people, and each race's tasks in their starting state; returns versions
+    and the two humans' tokens."""
+    boss = harness.make_board(db, agents=3, tasks=ROUNDS * len(RACES))
     versions = {}
     with Deck.open(db) as deck:
+        deck.present(boss)
         deck.add_agent(OTHER_HUMAN, actor=HUMAN, kind="human")
+        tokens = [boss, deck.issued_token(OTHER_HUMAN, harness.BOARD) or ""]
         for r, race in enumerate(RACES):
             for n in range(ROUNDS):
                 key = f"{harness.BOARD}-{r * ROUNDS + n + 1}"
@@ -96,7 +99,7 @@ def _setup(db: str) -> dict[str, int]:
                     claim = deck.claim(HOLDER, key=key)
                     assert claim is not None
                 versions[key] = deck.get_task(key).version
-    return versions
+    return versions, tokens
 
 
 @pytest.fixture(scope="module", params=BACKENDS)
@@ -106,7 +109,7 @@ def raced(
     """Every race played once on the backend: its rounds, by race name."""
     tmp = tmp_path_factory.mktemp(f"races-{request.param}")
     db = database_url(str(request.param), tmp)
-    versions = _setup(db)
+    versions, tokens = _setup(db)
     with Deck.open(db) as deck:
         cursor = deck.max_event_id()
     plan = {
@@ -123,7 +126,7 @@ def raced(
     procs = [
         harness.SPAWN.Process(
             target=race_workers.race_side,
-            args=(db, [step[2 + side] for step in flat], barrier, str(outs[side])),
+            args=(db, [step[2 + side] for step in flat], barrier, str(outs[side]), tokens),
         )
         for side in (0, 1)
     ]
