@@ -199,16 +199,13 @@ def list_agents(tx: Tx, board: str | None = None) -> list[Agent]:
 
 
 def get_agent(db: Database, name: str, board: str | None = None) -> Agent:
-    """One member of a board's roster, with its state."""
-    with db.read() as tx:
-        roster = list_agents(tx, board)
-    for agent in roster:
-        if agent.name == name:
-            return agent
+    """One member of a board's roster, with its state (found as `Tx.agent` finds it: by
+    name, else without case or width)."""
     with db.read() as tx:
         b = tx.board(board)
-        tx.agent(b["id"], name, b["key"])  # raises the not-found error
-    raise AssertionError("unreachable")
+        found = tx.agent(b["id"], name, b["key"])["name"]  # or the not-found error
+        roster = list_agents(tx, board)
+    return next(agent for agent in roster if agent.name == found)
 
 
 def set_agents_mode(db: Database, mode: str, *, actor: str, board: str | None = None) -> Board:

@@ -9,7 +9,7 @@ from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from sqlmodel import SQLModel
 
-from agentdeck.core import Deck, SchemaError
+from agentdeck.core import Deck, PermissionDeniedError, SchemaError
 from agentdeck.core.storage.schema import HEAD
 
 
@@ -40,3 +40,45 @@ def test_newer_schema_is_refused_on_every_backend(db_url: str) -> None:
             conn.execute(sa.text("UPDATE alembic_version SET version_num = '9999'"))
     with pytest.raises(SchemaError, match="newer than this agentdeck knows"):
         Deck.open(db_url)
+
+
+def _downgrade_to_0001(deck: Deck) -> None:
+    """Take a database back to the schema before credentials, as an older agentdeck left it."""
+    from pathlib import Path
+
+    from alembic import command
+    from alembic.config import Config
+
+    import agentdeck.core.storage.schema as schema
+
+    config = Config()
+    config.set_main_option("script_location", str(Path(schema.__file__).parent / "migrations"))
+    with deck.engine.begin() as conn:
+        config.attributes["connection"] = conn
+        command.downgrade(config, "0001")
+
+
+def test_a_board_from_before_credentials_keeps_working_and_its_human_logs_in_once(
+    db_url: str,
+) -> None:
+    """Upgrading 0001 -> 0002: the board is in named mode, its agents act by name, nobody holds
+    a token, and the first human to `login` takes the board's first human credential (once)."""
+    with Deck.open(db_url, create=True) as deck:
+        deck.create_board("WEB", "Website", actor="ann", agents="named")
+        deck.add_agent("Bob", actor="ann", kind="human")
+        deck.add_agent("coder", actor="ann")
+        key = deck.add_task("Old work", actor="coder").key
+        _downgrade_to_0001(deck)
+    with Deck.open(db_url) as upgraded:
+        assert upgraded.get_board("WEB").agents == "named"
+        assert upgraded.claim("coder") is not None  # an agent by name, as before
+        assert upgraded.get_agent("bob").name == "Bob"  # names are compared folded
+        with pytest.raises(PermissionDeniedError, match="acts only with their credential"):
+            upgraded.cancel(key, actor="ann", reason="no credential yet")
+        first = upgraded.login("ann", board="WEB")
+        assert first.token.startswith("adk_") and first.kind == "human"
+        with pytest.raises(PermissionDeniedError, match="already hold credentials"):
+            upgraded.login("bob", board="WEB")
+        assert (
+            upgraded.cancel(key, actor="ann", reason="now with a credential").status == "cancelled"
+        )

@@ -26,17 +26,16 @@ def _fold(name: str) -> str:
 
 
 def upgrade() -> None:
-    with op.batch_alter_table("board") as batch:
-        batch.add_column(
-            sa.Column("agents_mode", sa.String(), nullable=False, server_default="named")
-        )
-    with op.batch_alter_table("agent") as batch:
-        batch.add_column(sa.Column("token_hash", sa.String(), nullable=True))
-        batch.add_column(sa.Column("name_key", sa.String(), nullable=False, server_default=""))
-        batch.create_index("ix_agent_token_hash", ["token_hash"], unique=True)
-        batch.create_index("ix_agent_name_key", ["board_id", "name_key"])
-    with op.batch_alter_table("event") as batch:
-        batch.add_column(sa.Column("auth", sa.String(), nullable=False, server_default=""))
+    # Plain ALTER TABLE on both backends (SQLite adds and drops columns natively since 3.35),
+    # so no table is copied and nothing that refers to it is disturbed.
+    op.add_column(
+        "board", sa.Column("agents_mode", sa.String(), nullable=False, server_default="named")
+    )
+    op.add_column("agent", sa.Column("token_hash", sa.String(), nullable=True))
+    op.add_column("agent", sa.Column("name_key", sa.String(), nullable=False, server_default=""))
+    op.create_index("ix_agent_token_hash", "agent", ["token_hash"], unique=True)
+    op.create_index("ix_agent_name_key", "agent", ["board_id", "name_key"])
+    op.add_column("event", sa.Column("auth", sa.String(), nullable=False, server_default=""))
     conn = op.get_bind()
     agents = sa.table(
         "agent",
@@ -49,12 +48,9 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
-    with op.batch_alter_table("event") as batch:
-        batch.drop_column("auth")
-    with op.batch_alter_table("agent") as batch:
-        batch.drop_index("ix_agent_name_key")
-        batch.drop_index("ix_agent_token_hash")
-        batch.drop_column("name_key")
-        batch.drop_column("token_hash")
-    with op.batch_alter_table("board") as batch:
-        batch.drop_column("agents_mode")
+    op.drop_column("event", "auth")
+    op.drop_index("ix_agent_name_key", "agent")
+    op.drop_index("ix_agent_token_hash", "agent")
+    op.drop_column("agent", "name_key")
+    op.drop_column("agent", "token_hash")
+    op.drop_column("board", "agents_mode")
