@@ -360,9 +360,10 @@ def _run(
 
 @pytest.fixture
 def live(db_url: str) -> Iterator[Deck]:
-    """The WEB board on the system clock (the CLI process runs on it), `gen` holding WEB-1."""
+    """The WEB board on the system clock (the CLI process runs on it), `gen` holding WEB-1;
+    agents act by name (the CLI processes hold no tokens) on both backends."""
     with Deck.open(db_url, create=True) as deck:
-        make_web_board(deck, lease_seconds=3600)
+        make_web_board(deck, lease_seconds=3600, agents="named")
         task_in(deck, "in_progress")
         yield deck
 
