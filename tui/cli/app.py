@@ -84,11 +84,12 @@ def root(
     """A task board for AI agents and the humans who supervise them; with no command, open
     the board console.
 
-    Agents name themselves with --as NAME (or AGENTDECK_AS) and add --json for one JSON
-    document. Exit codes: 0 ok, 1 usage error or not found, 2 refused or conflict,
-    3 nothing ready to claim, 4 over budget, 5 database busy or disk full.
+    Agents present their token as AGENTDECK_TOKEN (on a board in named mode, --as NAME alone
+    will do) and add --json for one JSON document; humans are named by their credential file.
+    Exit codes: 0 ok, 1 usage error or not found, 2 refused or conflict, 3 nothing ready to
+    claim, 4 over budget, 5 database busy or disk full.
 
-    Example: agentdeck claim --as coder --json
+    Example: agentdeck claim --json
     """
     before_command.db, before_command.actor = db, actor
     before_command.board, before_command.json = board, as_json

@@ -2,10 +2,11 @@
 
 Precedence, strongest first: the command's own option (`agentdeck log ... --as coder`), the same
 option before the command (`agentdeck --as coder log ...`), the environment (`AGENTDECK_AS`,
-`AGENTDECK_BOARD`, `AGENTDECK_DB`), then a default (the login name for human-only commands;
-the only board; the nearest `.agentdeck/board.db`). Who the actor is, once the CLI has picked
-the name it was given, is decided by `agentdeck.core.identity`; the rest of `core` (SQLAlchemy)
-is imported only when a command actually opens the database.
+`AGENTDECK_BOARD`, `AGENTDECK_DB`), then a default (the holder of the credential presented:
+`AGENTDECK_TOKEN`, else the human's credential file; the only board; the nearest
+`.agentdeck/board.db`). Which credentials a command presents and whom they name is decided by
+`agentdeck.core.identity`; the rest of `core` (SQLAlchemy) is imported only when a command
+actually opens the database.
 
 `deck_command` adds the four shared options to a command and hands it a ready `Session`, so a
 command declares only its own arguments (the way sqlite-utils' `output_options` does).
@@ -43,7 +44,11 @@ DbOption = Annotated[
 ]
 ActorOption = Annotated[
     str | None,
-    typer.Option("--as", metavar="NAME", help="Who is acting (env AGENTDECK_AS)."),
+    typer.Option(
+        "--as",
+        metavar="NAME",
+        help="Who is acting (env AGENTDECK_AS); must agree with your credential (AGENTDECK_TOKEN or your credential file).",
+    ),
 ]
 BoardOption = Annotated[
     str | None,

@@ -1,6 +1,6 @@
 """The human's side: approve, reject, reopen, answer, assign, priority, cancel.
 
-The actor defaults to your login name (override with `--as` / `AGENTDECK_AS`). Each accepts
+Each needs a human's credential (your credential file names you; `--as` must agree). Each accepts
 `--expected-version N`: if the task changed since you looked, the edit is refused (exit 2).
 """
 
