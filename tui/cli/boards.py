@@ -20,6 +20,12 @@ from agentdeck.tui.cli.context import (
 from agentdeck.tui.cli.errors import CliError
 from agentdeck.tui.cli.output import amount, safe, say
 
+# What each agents mode means, as the CLI says it.
+MODE_SAYS = {
+    "named": "agents may act by --as NAME alone (board agents token to require tokens)",
+    "token": "every agent presents its token (AGENTDECK_TOKEN)",
+}
+
 board_app = typer.Typer(
     name="board",
     invoke_without_command=True,
@@ -117,9 +123,10 @@ def create_board(
     def render() -> None:
         say(
             f"created board {created.key} ({safe(created.name, one_line=True)}) "
-            f"in {s.deck().url}; {creator} is on its team, agents act by {created.agents}"
+            f"in {s.deck().url}; {creator} is on its team"
         )
         say(f"your credential is saved in {saved}")
+        say(MODE_SAYS[created.agents])
         if doc.get("lead_token"):
             say(f"{lead}'s token (shown once; give it to the agent as AGENTDECK_TOKEN):")
             say(str(doc["lead_token"]))
@@ -195,7 +202,8 @@ def board_agents(
     """
     changed = s.deck().set_agents_mode(mode, actor=s.human(), board=s.board)
     s.emit(
-        changed.to_dict(), lambda: say(f"agents on board {changed.key} now act by {changed.agents}")
+        changed.to_dict(),
+        lambda: say(f"board {changed.key}: {MODE_SAYS[changed.agents]}"),
     )
 
 
