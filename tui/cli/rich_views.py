@@ -161,13 +161,18 @@ def usage_line(u: UsageTotals) -> str:
 
 
 def event_line(e: Event) -> Text:
-    """`#id time KEY actor kind/subkind text`, with multi-line text indented under it."""
+    """`#id time KEY actor kind/subkind text`, with multi-line text indented under it; an
+    agent that acted by its name alone (a board in named mode) is marked `actor·named`, as in
+    the console."""
     line = Text()
     line.append(f"#{e.id} ", style="dim")
     line.append(when(e.created_at) + " ", style="dim")
     if e.task:
         line.append(f"{e.task} ", style="bold")
-    line.append(safe(e.actor, one_line=True) + " ", style="cyan")
+    line.append(safe(e.actor, one_line=True), style="cyan")
+    if e.auth == "named":
+        line.append("·named", style="dim")
+    line.append(" ")
     kind = f"{e.kind}/{e.subkind}" if e.subkind else e.kind
     line.append(safe(kind, one_line=True) + " ", style="magenta")
     line.append(safe(e.text).replace("\n", "\n    "))
