@@ -58,7 +58,8 @@ from tests.mcp.conftest import REPO, connected
 MODES = ("token", "named")
 MEMBERS = ("ann", "bob", "planner", "coder", "designer", "alice")
 FORGED = "adk_" + "A" * 43  # well formed, nobody's
-AGENT_TOOLS_ONLY = {"approve", "reject", "reopen", "answer", "cancel", "budget", "assign"}
+# Words in the name of a tool that would make a human move (or a lead's): none may exist.
+HUMAN_MOVE_WORDS = {"approve", "reject", "reopen", "answer", "cancel", "budget", "assign", "agent"}
 
 
 @dataclass
@@ -194,6 +195,18 @@ def events_of(t: Trusted, since: int) -> list[tuple[str, str, str, str]]:
 
 
 # -- the human's moves, with the agent's own token ------------------------------------------------
+
+
+def test_the_human_with_their_credential_file_makes_each_of_these_moves(trusted: Trusted) -> None:
+    """The control: each move the agent is refused below is one ann may make now, with her
+    credential file and no token (reject aside: approving WEB-1 first takes it out of review)."""
+    for move in human_moves(trusted):
+        if move[0] == "reject":
+            continue
+        cursor = trusted.deck.max_event_id()
+        ran = cli(*move, token=None)
+        assert ran.exit_code == 0, (move, ran.stderr)
+        assert {e[2:] for e in events_of(trusted, cursor)} == {("ann", "credential file")}, move
 
 
 def test_an_agent_cannot_make_a_human_move_as_the_human(trusted: Trusted) -> None:
@@ -434,7 +447,8 @@ def test_an_agent_reimport_that_finishes_cancels_or_takes_work_is_left_alone(
     trusted: Trusted, tmp_path: Path
 ) -> None:
     """A file is no credential: the agent's re-import of a Claude task list that marks others'
-    work done, cancels a task and hands work around changes none of it, and says so per task."""
+    work done, cancels a task and hands work around changes none of it, and says so per task;
+    and importing it "as ann" with the agent's token is refused outright."""
     folder = tmp_path / "claude"
     folder.mkdir()
     write_claude_task(folder, "1", "Ship the form", "in_progress", owner="designer")
@@ -450,8 +464,14 @@ def test_an_agent_reimport_that_finishes_cancels_or_takes_work_is_left_alone(
     write_claude_task(folder, "1", "Ship the form", "completed", owner="designer")
     write_claude_task(folder, "2", "Write the copy", "deleted")
     write_claude_task(folder, "3", "Pick the fonts", "pending", owner="coder")
+    coder = trusted.tokens["coder"]
+    refused(
+        trusted,
+        lambda: cli("import", "claude", str(folder), "--as", "ann", token=coder),
+        "the credential given is coder's on board WEB; it cannot act as ann",
+    )
     before = trusted.state()
-    ran = cli("import", "claude", str(folder), "--json", token=trusted.tokens["coder"])
+    ran = cli("import", "claude", str(folder), "--json", token=coder)
     assert ran.exit_code == 0, ran.stderr
     assert trusted.state() == before
     skipped = {s["key"]: s for s in json.loads(ran.stdout)["skipped"]}
@@ -504,7 +524,7 @@ def test_the_mcp_server_acts_only_as_its_tokens_holder(trusted: Trusted, tmp_pat
     async def script(session: Any, call: Callable[..., Any]) -> None:
         tools = {tool.name for tool in (await session.list_tools()).tools}
         assert "claim" in tools
-        assert not {n for n in tools if any(word in n for word in AGENT_TOOLS_ONLY)}, tools
+        assert not {n for n in tools if any(word in n for word in HUMAN_MOVE_WORDS)}, tools
         for other in ("ann", "designer", "Ann"):
             for tool, args in [
                 ("claim", {"board": "WEB"}),
