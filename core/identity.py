@@ -23,7 +23,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from agentdeck.core import credentials
-from agentdeck.core.errors import StorageError, ValidationError
+from agentdeck.core.errors import PermissionDeniedError, StorageError, ValidationError
 
 if TYPE_CHECKING:
     from agentdeck.core.deck import Deck
@@ -53,13 +53,21 @@ def named_actor(given: str | None) -> str | None:
 def acting_name(deck: Deck, given: str | None, board: str | None, *, human: bool) -> str:
     """The name `deck` acts under on `board`: the name given (or `AGENTDECK_AS`), else the
     holder of the credential it presents there, else, for a human, the login name (which
-    `Deck` then refuses unless a credential backs it). Call `present_credentials` first."""
+    `Deck` then refuses unless a credential backs it). An `AGENTDECK_TOKEN` that names
+    nobody there is refused (`PermissionDeniedError`) rather than read as "nobody said who".
+    Call `present_credentials` first."""
     actor = named_actor(given)
     if actor:
         return actor
     held = deck.whoami(board)
     if held is not None:
         return held.name
+    if from_environment(ENV_TOKEN):  # it was presented, and it proves nobody here
+        where = f"on board {board.upper()}" if board else "in this database"
+        raise PermissionDeniedError(
+            f"{ENV_TOKEN} is no member's credential {where} (revoked, replaced by a "
+            "rotation, or another board's); ask a human for a new one"
+        )
     if human and (login := login_name()):
         return login
     if human:

@@ -2,9 +2,12 @@
 makes, the holder's and the human's moves, and the invariants checked after every step.
 
 A fresh SQLite file per example (copied from a migrated template), a fake clock so leases
-lapse on demand, and the team `make_web_board` builds. The rules live in
-`tests/core/test_lifecycle_properties.py`; the model they consult in `lifecycle_model.py`.
-Invariants read the store only through `Deck`.
+lapse on demand, and the team `make_web_board` builds, on a board in `token` or `named` mode.
+Each step acts through one of a few decks on the same file, each presenting different
+credentials (`VIAS`): every member's token, one agent's token only (as an agent's
+AGENTDECK_TOKEN), a human's credential file only, or none; the model (`Credentials.auth`)
+decides who may act through which. The rules live in `tests/core/test_lifecycle_properties.py`;
+the model they consult in `lifecycle_model.py`. Invariants read the store only through `Deck`.
 """
 
 from __future__ import annotations
@@ -20,11 +23,22 @@ from typing import Any
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, rule
 
-from agentdeck.core import Deck, DeckError, LeaseExpiredError
+from agentdeck.core import Deck, DeckError, LeaseExpiredError, PermissionDeniedError
 from agentdeck.core.lifecycle import MOVES
 from agentdeck.core.models import STATUSES, Task
 from tests.conftest import LEASE_SECONDS, FakeClock, _dump, make_web_board
-from tests.core.lifecycle_model import Budgets, Replay, Team, has_cycle, holds, lapsed, number
+from tests.core.lifecycle_model import (
+    BY_FILE,
+    BY_TOKEN,
+    Budgets,
+    Credentials,
+    Replay,
+    Team,
+    has_cycle,
+    holds,
+    lapsed,
+    number,
+)
 from tests.core.lifecycle_model import open_blockers as blocking
 
 LEASE = timedelta(seconds=LEASE_SECONDS)
@@ -42,6 +56,10 @@ anyone = st.sampled_from(ACTORS)
 workers = st.one_of(st.just("holder"), st.just("holder"), anyone)
 humans = st.one_of(st.sampled_from(("ann", "bob")), st.just("holder"), anyone)
 bosses = st.one_of(st.sampled_from(("ann", "bob", "sup")), st.just("holder"), anyone)
+# The decks a step acts through (see `LifecycleBase.board`); every member's tokens, the most
+# often, so the lifecycle still gets deep in an example.
+VIAS = ("all", "own", "none", "all", "file", "all")
+vias = st.sampled_from(VIAS)
 picks = st.integers(0, 99)  # which task: an index into the board's tasks, or a missing key
 aims = st.sampled_from((True, False, True, True))  # prefer a task in a status the verb takes
 skill_sets = st.sampled_from(
@@ -85,21 +103,23 @@ first_tasks = st.lists(
 def holder_rule(verb: str, **more: st.SearchStrategy[Any]) -> Callable[..., None]:
     """A rule where `who` makes the holder's move `verb` (submit, complete, ...) on a task."""
 
-    def run(self: LifecycleBase, who: str, pick: int, aim: bool, **kwargs: Any) -> None:
+    def run(self: LifecycleBase, who: str, pick: int, aim: bool, via: str, **kwargs: Any) -> None:
+        self._through(via)
         self._holder_verb(verb, who, pick, aim, **kwargs)
 
     run.__name__ = run.__qualname__ = verb
-    return rule(who=workers, pick=picks, aim=aims, **more)(run)  # type: ignore[no-any-return]
+    return rule(who=workers, pick=picks, aim=aims, via=vias, **more)(run)  # type: ignore[no-any-return]
 
 
 def human_rule(verb: str, **more: st.SearchStrategy[Any]) -> Callable[..., None]:
     """A rule where `who` makes the human's move `verb` (approve, reject, ...) on a task."""
 
-    def run(self: LifecycleBase, who: str, pick: int, aim: bool, **kwargs: Any) -> None:
+    def run(self: LifecycleBase, who: str, pick: int, aim: bool, via: str, **kwargs: Any) -> None:
+        self._through(via)
         self._human_verb(verb, who, pick, aim, **kwargs)
 
     run.__name__ = run.__qualname__ = verb
-    return rule(who=humans, pick=picks, aim=aims, seen=seen_versions, **more)(run)  # type: ignore[no-any-return]
+    return rule(who=humans, pick=picks, aim=aims, seen=seen_versions, via=vias, **more)(run)  # type: ignore[no-any-return]
 
 
 class LifecycleBase(RuleBasedStateMachine):
@@ -110,7 +130,10 @@ class LifecycleBase(RuleBasedStateMachine):
         self.dir = Path(tempfile.mkdtemp(prefix="agentdeck-lifecycle-"))
         shutil.copyfile(template, self.dir / "board.db")
         self.clock = FakeClock()
+        # Every member's tokens (it minted them): sets the board up and reads it.
         self.deck = Deck.open(self.dir / "board.db", clock=self.clock)
+        self.decks: dict[str, tuple[Deck, Credentials]] = {}  # the decks a step acts through
+        self.acting, self.via = self.deck, Credentials("all")  # this step's (set by `board`)
         self.keys: list[str] = []  # every task created, in key order
         self.edges: dict[str, set[str]] = {}  # task -> the tasks it waits on
         self.tasks: dict[str, Task] = {}  # as the last invariant check read them
@@ -122,17 +145,36 @@ class LifecycleBase(RuleBasedStateMachine):
 
     @initialize(
         require_verification=st.booleans(),
+        mode=st.sampled_from(("token", "named")),
+        own=st.sampled_from(("gen", "sup", "fe", "be")),
         statuses=st.permutations(FIRST_STATUSES),
         first=first_tasks,
     )
-    def board(self, require_verification: bool, statuses: list[str], first: list[Any]) -> None:
-        """The WEB board and its team with a task in each status (three pending, some waiting
-        on an earlier task), so that every verb has work from the first step, whichever
-        rules this example leaves out."""
-        make_web_board(self.deck, require_verification=require_verification)
+    def board(
+        self,
+        require_verification: bool,
+        mode: str,
+        own: str,
+        statuses: list[str],
+        first: list[Any],
+    ) -> None:
+        """The WEB board (its agents acting by token or by name) and its team with a task in
+        each status (three pending, some waiting on an earlier task), so that every verb has
+        work from the first step, whichever rules this example leaves out; and the decks the
+        steps act through: "all" every member's token, "own" agent `own`'s token only,
+        "file" human bob's credential file only, "none" no credential."""
+        make_web_board(self.deck, require_verification=require_verification, agents=mode)
         self.require_verification = require_verification
-        self.team = Team.of(self.deck.list_agents(), self.deck.get_board().lead)
+        self.team = Team.of(self.deck.list_agents(), self.deck.get_board().lead, mode)
         self.replay = Replay(self.team)
+        everyone = frozenset(self.team.members)
+        self.decks = {
+            "all": (self.deck, Credentials("all", tokens=everyone)),
+            "own": (self._open(own, BY_TOKEN), Credentials("own", tokens=frozenset({own}))),
+            "file": (self._open("bob", BY_FILE), Credentials("file", files=frozenset({"bob"}))),
+            "none": (self._open(), Credentials("none")),
+        }
+        self._through("all")
         specs = [
             {"title": f"Task {i}", "priority": p, "skills": list(s), "requires_approval": a}
             for i, (p, s, a, *_) in enumerate(first)
@@ -172,7 +214,17 @@ class LifecycleBase(RuleBasedStateMachine):
         elif status == "failed":
             deck.fail(key, actor=holder, reason="the API is down")
 
+    def _open(self, member: str = "", source: str = BY_TOKEN) -> Deck:
+        """Another deck on the board's file presenting `member`'s token (none without one)."""
+        deck = Deck.open(self.dir / "board.db", clock=self.clock)
+        if member:
+            deck.present(self.deck.issued_token(member, "WEB") or "", source)
+        return deck
+
     def teardown(self) -> None:
+        for deck, _ in self.decks.values():
+            if deck is not self.deck:
+                deck.close()
         self.deck.close()
         shutil.rmtree(self.dir, ignore_errors=True)
 
@@ -189,6 +241,10 @@ class LifecycleBase(RuleBasedStateMachine):
         key = pool[pick % len(pool)]
         return key.lower() if pick % 9 == 8 else key
 
+    def _through(self, via: str) -> None:
+        """Make this step act through the deck `via` names."""
+        self.acting, self.via = self.decks[via]
+
     def _actor(self, who: str, key: str) -> str:
         """`who`, where "holder" means the task's assignee (gen when it has none)."""
         if who != "holder":
@@ -197,17 +253,37 @@ class LifecycleBase(RuleBasedStateMachine):
         return task.assignee if task is not None and task.assignee else "gen"
 
     def _attempt(
-        self, verb: str, call: Callable[[], Any], *, ok: bool, events: bool = True
+        self,
+        verb: str,
+        call: Callable[[], Any],
+        *,
+        ok: bool,
+        events: bool = True,
+        actor: str | None = None,
     ) -> tuple[bool, Any]:
-        """Run `call`. A refusal must be a one-line `DeckError` the model expected, and must
-        have written nothing (a refusal for a lapsed lease may sweep leases first); a success
-        must be one the model allows, and must have appended an event."""
+        """Run `call`, made by `actor` through this step's deck. A refusal must be a one-line
+        `DeckError` the model expected (`PermissionDeniedError` when `ok` but the actor cannot
+        prove who it is through this deck), and must have written nothing (a refusal for a
+        lapsed lease may sweep leases first); a success must be one the model allows, must
+        have appended an event, and the actor's events must say how it proved who it was."""
         before, cursor = _dump(self.deck), self.replay.last_id
+        how = self.via.auth(self.team, actor) if actor and self.team.on_board(actor) else None
+        if actor is not None and ok and how is None:
+            ok, verb = False, f"{verb} (credentials)"
+            expected: type[DeckError] = PermissionDeniedError
+        else:
+            expected = DeckError
         try:
             result = call()
         except DeckError as exc:
             OUTCOMES[f"{verb}: refused {type(exc).__name__}"] += 1
-            assert not ok, f"{verb} was refused though the model allows it: {exc}"
+            assert not ok, (
+                f"{verb} via {self.via.name} was refused though the model allows it: {exc}"
+            )
+            assert isinstance(exc, expected), (
+                f"{verb} by {actor} via {self.via.name}: {type(exc).__name__}, not "
+                f"{expected.__name__}: {exc}"
+            )
             assert "\n" not in str(exc) and 1 <= exc.exit_code <= 5, repr(exc)
             if isinstance(exc, LeaseExpiredError):
                 self._check_only_swept(before, cursor)
@@ -215,9 +291,12 @@ class LifecycleBase(RuleBasedStateMachine):
                 assert _dump(self.deck) == before, f"the refused {verb} changed the database"
             return False, None
         OUTCOMES[f"{verb}: done"] += 1
-        assert ok, f"{verb} succeeded though the model refuses it"
+        assert ok, f"{verb} by {actor} via {self.via.name} succeeded though the model refuses it"
         if events:
             assert self.deck.max_event_id() > cursor, f"{verb} wrote no event"
+        if actor is not None:
+            written = [e.auth for e in self.deck.events_since(cursor) if e.actor == actor]
+            assert set(written) <= {how}, f"{verb} by {actor} via {self.via.name}: {written}"
         return True, result
 
     def _check_only_swept(self, before: list[tuple[str, Any]], cursor: int) -> None:
@@ -275,13 +354,15 @@ class LifecycleBase(RuleBasedStateMachine):
             ok = ok and bool(reason.strip())
         proof = "pytest: 12 passed" if evidence else ""
         calls: dict[str, Callable[[], Any]] = {
-            "submit": lambda: self.deck.submit(key, actor=actor, result="done", verified_by=proof),
-            "complete": lambda: self.deck.complete(key, actor=actor, verified_by=proof),
-            "fail": lambda: self.deck.fail(key, actor=actor, reason=reason),
-            "escalate": lambda: self.deck.escalate(key, actor=actor, reason=reason),
-            "release": lambda: self.deck.release(key, actor=actor, note=reason),
+            "submit": lambda: self.acting.submit(
+                key, actor=actor, result="done", verified_by=proof
+            ),
+            "complete": lambda: self.acting.complete(key, actor=actor, verified_by=proof),
+            "fail": lambda: self.acting.fail(key, actor=actor, reason=reason),
+            "escalate": lambda: self.acting.escalate(key, actor=actor, reason=reason),
+            "release": lambda: self.acting.release(key, actor=actor, note=reason),
         }
-        done, result = self._attempt(verb, calls[verb], ok=ok)
+        done, result = self._attempt(verb, calls[verb], ok=ok, actor=actor)
         if done:
             self.may_change = {k}
             task = result.task if verb == "complete" else result
@@ -310,13 +391,13 @@ class LifecycleBase(RuleBasedStateMachine):
         )
         v = version
         calls: dict[str, Callable[[], Any]] = {
-            "approve": lambda: self.deck.approve(key, actor=actor, expected_version=v),
-            "reject": lambda: self.deck.reject(key, actor=actor, notes=note, expected_version=v),
-            "reopen": lambda: self.deck.reopen(key, actor=actor, notes=note, expected_version=v),
-            "answer": lambda: self.deck.answer(key, actor=actor, text=note, expected_version=v),
-            "cancel": lambda: self.deck.cancel(key, actor=actor, reason=note, expected_version=v),
+            "approve": lambda: self.acting.approve(key, actor=actor, expected_version=v),
+            "reject": lambda: self.acting.reject(key, actor=actor, notes=note, expected_version=v),
+            "reopen": lambda: self.acting.reopen(key, actor=actor, notes=note, expected_version=v),
+            "answer": lambda: self.acting.answer(key, actor=actor, text=note, expected_version=v),
+            "cancel": lambda: self.acting.cancel(key, actor=actor, reason=note, expected_version=v),
         }
-        done, task = self._attempt(verb, calls[verb], ok=ok)
+        done, task = self._attempt(verb, calls[verb], ok=ok, actor=actor)
         if done:
             self.may_change = {k}
             assert task.status == move.target

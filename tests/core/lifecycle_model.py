@@ -1,6 +1,6 @@
-"""The lifecycle property tests' model: the board's team, which calls a verb must accept, the
-budgets a claim must respect, and a replay of the event log that must arrive at every task's
-stored status, holder and version.
+"""The lifecycle property tests' model: the board's team, which calls a verb must accept, who
+may act through which credentials, the budgets a claim must respect, and a replay of the
+event log that must arrive at every task's stored status, holder and version.
 
 Everything here works on the frozen read models `Deck` returns (`Task`, `Event`, `Agent`),
 never on the database, so the state machine checks the store only through its front door.
@@ -46,15 +46,17 @@ class Member:
 
 @dataclass(frozen=True)
 class Team:
-    """The board's roster as `Deck` reports it, and who may do what."""
+    """The board's roster as `Deck` reports it, who may do what, and whether its agents may
+    act by name (`named` mode) or only with their token."""
 
     members: Mapping[str, Member]
     lead: str | None
+    named: bool
 
     @classmethod
-    def of(cls, agents: Iterable[Agent], lead: str | None) -> Team:
+    def of(cls, agents: Iterable[Agent], lead: str | None, mode: str) -> Team:
         members = {a.name: Member(a.name, a.kind == "human", frozenset(a.skills)) for a in agents}
-        return cls(members, lead)
+        return cls(members, lead, mode == "named")
 
     def on_board(self, name: str | None) -> bool:
         return name is not None and name in self.members
@@ -68,6 +70,34 @@ class Team:
     def fits(self, name: str, skills: Iterable[str]) -> bool:
         """Whether the member has every skill a task requires (none required fits everyone)."""
         return set(skills) <= self.members[name].skills
+
+
+# How an actor proved who it is, as events record it (`agentdeck.core.credentials`).
+BY_TOKEN, BY_FILE, BY_NAME = "token", "credential file", "named"
+
+
+@dataclass(frozen=True)
+class Credentials:
+    """The credentials one acting deck presents: the members whose token it holds as an
+    agent's token (an agent's AGENTDECK_TOKEN, or one it minted), and the humans whose token
+    it read from their credential file."""
+
+    name: str
+    tokens: frozenset[str] = frozenset()
+    files: frozenset[str] = frozenset()
+
+    def auth(self, team: Team, actor: str) -> str | None:
+        """How `actor` (a member) proves who it is through this deck, as its events must say,
+        or None when `Deck` must refuse it with `PermissionDeniedError`: a human only with
+        their own token; an agent with its own, or by name on a named board when the deck
+        holds no other member's agent token (a credential binds its holder to itself)."""
+        if actor in self.tokens:
+            return BY_TOKEN
+        if actor in self.files:
+            return BY_FILE
+        if team.human(actor) or not team.named or self.tokens - {actor}:
+            return None
+        return BY_NAME
 
 
 def number(key: str) -> int:
@@ -203,6 +233,11 @@ class Replay:
         assert self.last_at is None or e.created_at >= self.last_at, f"event {e.id} went back"
         self.last_id, self.last_at = e.id, e.created_at
         assert e.actor == SWEEPER or self.team.on_board(e.actor), f"event {e.id} by {e.actor}"
+        if e.actor != SWEEPER:  # every actor proved who it was; a human never by name
+            assert e.auth in (BY_TOKEN, BY_FILE, BY_NAME), f"event {e.id} has auth {e.auth!r}"
+            if e.auth == BY_NAME:
+                assert self.team.named, f"event {e.id}: {e.actor} acted by name on a token board"
+                assert not self.team.human(e.actor), f"event {e.id}: human {e.actor} by name"
         if e.task is None:
             assert e.kind in BOARD_EVENT_KINDS, f"unexpected board event {e.kind} ({e.id})"
             return

@@ -1,10 +1,14 @@
-"""Any sequence of verbs, by anyone, on any task, keeps the store's invariants.
+"""Any sequence of verbs, by anyone, with any credentials, on any task, keeps the store's
+invariants.
 
 A hypothesis state machine drives a real `Deck` on a fresh SQLite file per example, with a
 fake clock so leases lapse on demand. Each rule calls one verb with a random, often wrong,
-actor and task: the call either succeeds when the model says it may, or is refused with a
-one-line `DeckError` (anything else fails the test) that left the database exactly as it
-was. After every step, reading only through `Deck`: one holder per task, statuses changed
+actor and task, through a deck holding every member's token, one agent's token only, a
+human's credential file only, or no credential, on a board whose agents act by token or by
+name (switched now and then by a human): the call either succeeds when the model says it
+may (and its events say how the actor proved who it was), or is refused with a one-line
+`DeckError` (anything else fails the test; `PermissionDeniedError` when only the
+credentials are wrong) that left the database exactly as it was. After every step, reading only through `Deck`: one holder per task, statuses changed
 only by the lifecycle's allowed moves, an append-only event log that replays to every task's
 status, holder and version, readiness in step with the dependencies, and no dependency cycle
 (see `lifecycle_machine.py` and `lifecycle_model.py`).
@@ -16,6 +20,7 @@ refused). A heartbeat is the one mutation that writes no event: it renews leases
 
 from __future__ import annotations
 
+import dataclasses
 import os
 from pathlib import Path
 from typing import Any
@@ -39,6 +44,7 @@ from tests.core.lifecycle_machine import (
     bosses,
     holder_rule,
     human_rule,
+    humans,
     notes,
     picks,
     plan_tasks,
@@ -46,6 +52,7 @@ from tests.core.lifecycle_machine import (
     seen_versions,
     skill_sets,
     titles,
+    vias,
     workers,
 )
 from tests.core.lifecycle_model import (
@@ -76,8 +83,10 @@ class LifecycleMachine(LifecycleBase):
         approval=st.booleans(),
         assignee=st.none() | anyone,
         blockers=st.lists(picks, max_size=3),
+        via=vias,
     )
-    def add_task(self, actor, title, priority, skills, approval, assignee, blockers) -> None:  # type: ignore[no-untyped-def]
+    def add_task(self, actor, title, priority, skills, approval, assignee, blockers, via) -> None:  # type: ignore[no-untyped-def]
+        self._through(via)
         blocked_by = [self._key(p) for p in blockers]
         ok = (
             bool(title.strip())
@@ -87,7 +96,7 @@ class LifecycleMachine(LifecycleBase):
         )
         done, task = self._attempt(
             "add_task",
-            lambda: self.deck.add_task(
+            lambda: self.acting.add_task(
                 title,
                 actor=actor,
                 priority=priority,
@@ -97,12 +106,14 @@ class LifecycleMachine(LifecycleBase):
                 blocked_by=blocked_by,
             ),
             ok=ok,
+            actor=actor,
         )
         if done:
             self._created(task.key, {b.upper() for b in blocked_by})
 
-    @rule(actor=anyone, pick=picks, blocker=picks)
-    def add_dependency(self, actor: str, pick: int, blocker: int) -> None:
+    @rule(actor=anyone, pick=picks, blocker=picks, via=vias)
+    def add_dependency(self, actor: str, pick: int, blocker: int, via: str) -> None:
+        self._through(via)
         key, on = self._key(pick), self._key(blocker)
         k, b = key.upper(), on.upper()
         ok = (
@@ -112,14 +123,18 @@ class LifecycleMachine(LifecycleBase):
             and not reaches(self.edges, b, k)  # a cycle, or a task waiting on itself
         )
         done, _ = self._attempt(
-            "add_dependency", lambda: self.deck.add_dependency(key, on, actor=actor), ok=ok
+            "add_dependency",
+            lambda: self.acting.add_dependency(key, on, actor=actor),
+            ok=ok,
+            actor=actor,
         )
         if done:
             self.edges[k].add(b)
             self.relinked.add(k)
 
-    @rule(actor=anyone, specs=plan_tasks)
-    def plan(self, actor: str, specs: list[dict[str, Any]]) -> None:
+    @rule(actor=anyone, specs=plan_tasks, via=vias)
+    def plan(self, actor: str, specs: list[dict[str, Any]], via: str) -> None:
+        self._through(via)
         refs = "abc"[: len(specs)]
         tasks = [
             {
@@ -141,7 +156,9 @@ class LifecycleMachine(LifecycleBase):
                 ok = ok and known is not None  # a ref outside the plan, or no such task
                 edges[key_of[t["ref"]]].add(known or MISSING)
         ok = ok and not has_cycle(edges)  # existing tasks never wait on new ones
-        done, created = self._attempt("plan", lambda: self.deck.plan(tasks, actor=actor), ok=ok)
+        done, created = self._attempt(
+            "plan", lambda: self.acting.plan(tasks, actor=actor), ok=ok, actor=actor
+        )
         if done:
             assert [t.key for t in created] == list(key_of.values())
             for key, blockers in edges.items():
@@ -149,9 +166,10 @@ class LifecycleMachine(LifecycleBase):
 
     # -- the agent's side ----------------------------------------------------------------------
 
-    @rule(who=workers, pick=picks)
-    def claim_next(self, who: str, pick: int) -> None:
+    @rule(who=workers, pick=picks, via=vias)
+    def claim_next(self, who: str, pick: int, via: str) -> None:
         """`who` (as "holder": the assignee of a pending task) claims the best ready task."""
+        self._through(via)
         actor = self._actor(who, self._key(pick, True, ("pending",)))
         now = self.clock.now
         swept = after_sweep(self.tasks, now)  # a claim first sweeps lapsed leases
@@ -160,7 +178,7 @@ class LifecycleMachine(LifecycleBase):
         fits = [k for k in fits if not self.budgets.exhausted("task", k)]  # spent task budgets
         best = fits[0] if fits else None
         done, claim = self._attempt(
-            "claim", lambda: self.deck.claim(actor), ok=ok, events=best is not None
+            "claim", lambda: self.acting.claim(actor), ok=ok, actor=actor, events=best is not None
         )
         if done:
             assert (claim.task.key if claim else None) == best, "claimed the wrong task"
@@ -173,8 +191,9 @@ class LifecycleMachine(LifecycleBase):
                     now + LEASE,
                 )
 
-    @rule(actor=anyone, pick=picks, aim=aims)
-    def claim_key(self, actor: str, pick: int, aim: bool) -> None:
+    @rule(actor=anyone, pick=picks, aim=aims, via=vias)
+    def claim_key(self, actor: str, pick: int, aim: bool, via: str) -> None:
+        self._through(via)
         key = self._key(pick, aim, ("pending",))
         k, now = key.upper(), self.clock.now
         swept = after_sweep(self.tasks, now)
@@ -187,7 +206,9 @@ class LifecycleMachine(LifecycleBase):
             and not blocking(k, self.edges, swept)
             and t.assignee in (None, actor)
         )
-        done, claim = self._attempt("claim", lambda: self.deck.claim(actor, key=key), ok=ok)
+        done, claim = self._attempt(
+            "claim", lambda: self.acting.claim(actor, key=key), ok=ok, actor=actor
+        )
         if done:
             assert (claim.task.key, claim.task.status, claim.task.assignee) == (
                 k,
@@ -196,16 +217,18 @@ class LifecycleMachine(LifecycleBase):
             )
             self.may_change = {x for x, t in self.tasks.items() if lapsed(t, now)} | {k}
 
-    @rule(who=workers, pick=picks)
-    def heartbeat(self, who: str, pick: int) -> None:
+    @rule(who=workers, pick=picks, via=vias)
+    def heartbeat(self, who: str, pick: int, via: str) -> None:
         """`who` (as "holder": the holder of a task in progress) renews its live leases."""
+        self._through(via)
         actor = self._actor(who, self._key(pick, True, ("in_progress",)))
         now = self.clock.now
         held = sorted((k for k, t in self.tasks.items() if holds(t, actor, now)), key=number)
         done, renewed = self._attempt(
             "heartbeat",
-            lambda: self.deck.heartbeat(actor),
+            lambda: self.acting.heartbeat(actor),
             ok=self.team.on_board(actor) and not self.budgets.claim_blocked(actor, None),
+            actor=actor,
             events=False,
         )
         if done:
@@ -214,8 +237,9 @@ class LifecycleMachine(LifecycleBase):
             for key in held:
                 assert self.deck.get_task(key).lease_expires_at == now + LEASE
 
-    @rule(who=workers, pick=picks, aim=aims, on_task=st.booleans())
-    def doing(self, who: str, pick: int, aim: bool, on_task: bool) -> None:
+    @rule(who=workers, pick=picks, aim=aims, on_task=st.booleans(), via=vias)
+    def doing(self, who: str, pick: int, aim: bool, on_task: bool, via: str) -> None:
+        self._through(via)
         key = self._key(pick, aim, ("in_progress",)) if on_task else None
         actor = self._actor(who, key or "")
         t = self.tasks.get(key.upper()) if key else None
@@ -227,7 +251,12 @@ class LifecycleMachine(LifecycleBase):
                 and not self.budgets.claim_blocked(actor, t.key)
             )
         )
-        self._attempt("doing", lambda: self.deck.doing(actor, "Writing [b]SQL[/b]", key=key), ok=ok)
+        self._attempt(
+            "doing",
+            lambda: self.acting.doing(actor, "Writing [b]SQL[/b]", key=key),
+            ok=ok,
+            actor=actor,
+        )
 
     @rule(
         who=workers,
@@ -235,8 +264,10 @@ class LifecycleMachine(LifecycleBase):
         aim=aims,
         kind=st.sampled_from((*LOG_KINDS[:2], "rumour", *LOG_KINDS[2:])),
         text=st.sampled_from(["ran pytest: 12 passed", " ", "[b]observed[/b] \x1b[2J"]),
+        via=vias,
     )
-    def log(self, who: str, pick: int, aim: bool, kind: str, text: str) -> None:
+    def log(self, who: str, pick: int, aim: bool, kind: str, text: str, via: str) -> None:
+        self._through(via)
         key = self._key(pick, aim, ("in_progress", "review", "escalated"))
         actor = self._actor(who, key)
         t = self.tasks.get(key.upper())
@@ -251,15 +282,19 @@ class LifecycleMachine(LifecycleBase):
                 or holds(t, actor, self.clock.now)
             )
         )
-        self._attempt("log", lambda: self.deck.log(key, text, actor=actor, kind=kind), ok=ok)
+        self._attempt(
+            "log", lambda: self.acting.log(key, text, actor=actor, kind=kind), ok=ok, actor=actor
+        )
 
     @rule(
         who=workers,
         pick=picks,
         on_task=st.booleans(),
         tokens=st.sampled_from((0, 50, -1, 120, 400)),
+        via=vias,
     )
-    def record_usage(self, who: str, pick: int, on_task: bool, tokens: int) -> None:
+    def record_usage(self, who: str, pick: int, on_task: bool, tokens: int, via: str) -> None:
+        self._through(via)
         key = self._key(pick) if on_task else None
         k = key.upper() if key else None
         actor = self._actor(who, key or "")
@@ -278,8 +313,9 @@ class LifecycleMachine(LifecycleBase):
         stops = set().union(*(in_scope(scope, self.tasks) for scope in crossed))
         done, _ = self._attempt(
             "record_usage",
-            lambda: self.deck.record_usage(key, actor=actor, tokens_in=tokens, cost_usd=0.01),
+            lambda: self.acting.record_usage(key, actor=actor, tokens_in=tokens, cost_usd=0.01),
             ok=ok,
+            actor=actor,
         )
         if done:
             self.budgets.usage.append((actor, k, tokens))
@@ -299,8 +335,13 @@ class LifecycleMachine(LifecycleBase):
     answer = human_rule("answer", note=notes)
     cancel = human_rule("cancel", note=notes)
 
-    @rule(who=bosses, pick=picks, aim=aims, assignee=st.none() | anyone, seen=seen_versions)
-    def assign(self, who: str, pick: int, aim: bool, assignee: str | None, seen: str) -> None:
+    @rule(
+        who=bosses, pick=picks, aim=aims, assignee=st.none() | anyone, seen=seen_versions, via=vias
+    )
+    def assign(
+        self, who: str, pick: int, aim: bool, assignee: str | None, seen: str, via: str
+    ) -> None:
+        self._through(via)
         key = self._key(pick, aim, EDITS["assign"])
         k, actor = key.upper(), self._actor(who, key)
         t, version = self._seen(k, seen)
@@ -313,16 +354,24 @@ class LifecycleMachine(LifecycleBase):
         )
         done, task = self._attempt(
             "assign",
-            lambda: self.deck.assign(key, assignee, actor=actor, expected_version=version),
+            lambda: self.acting.assign(key, assignee, actor=actor, expected_version=version),
             ok=ok,
+            actor=actor,
         )
         if done and t is not None:
             self.may_change = {k}
             moves = t.status in MOVES["reassign"].sources  # a held or escalated task: pending
             assert (task.status, task.assignee) == ("pending" if moves else t.status, assignee)
 
-    @rule(who=bosses, pick=picks, priority=st.sampled_from((0, 1, 2, 5, 3, 4)), seen=seen_versions)
-    def set_priority(self, who: str, pick: int, priority: int, seen: str) -> None:
+    @rule(
+        who=bosses,
+        pick=picks,
+        priority=st.sampled_from((0, 1, 2, 5, 3, 4)),
+        seen=seen_versions,
+        via=vias,
+    )
+    def set_priority(self, who: str, pick: int, priority: int, seen: str, via: str) -> None:
+        self._through(via)
         key = self._key(pick)
         k, actor = key.upper(), self._actor(who, key)
         t, version = self._seen(k, seen)
@@ -335,8 +384,9 @@ class LifecycleMachine(LifecycleBase):
         )
         done, task = self._attempt(
             "set_priority",
-            lambda: self.deck.set_priority(key, priority, actor=actor, expected_version=version),
+            lambda: self.acting.set_priority(key, priority, actor=actor, expected_version=version),
             ok=ok,
+            actor=actor,
         )
         if done:
             self.may_change = {k}
@@ -350,8 +400,10 @@ class LifecycleMachine(LifecycleBase):
         hard=st.sampled_from((0, 50, None, 200, 400, 800)),
         soft=st.sampled_from((None, 100, None)),
         metric=st.sampled_from(("tokens", "bananas", "tokens", "tokens")),
+        via=vias,
     )
-    def set_budget(self, who, scope, agent, pick, hard, soft, metric) -> None:  # type: ignore[no-untyped-def]
+    def set_budget(self, who, scope, agent, pick, hard, soft, metric, via) -> None:  # type: ignore[no-untyped-def]
+        self._through(via)
         subject = {"board": "", "agent": agent, "task": self._key(pick)}[scope]
         actor = self._actor(who, subject)
         budget = (scope, subject.upper() if scope == "task" else subject)
@@ -365,14 +417,31 @@ class LifecycleMachine(LifecycleBase):
         spends = ok and hard is not None and self.budgets.used(*budget) >= hard
         done, _ = self._attempt(
             "set_budget",
-            lambda: self.deck.set_budget(
+            lambda: self.acting.set_budget(
                 metric, actor=actor, scope=scope, subject=subject, soft=soft, hard=hard
             ),
             ok=ok,
+            actor=actor,
         )
         if done:
             self.budgets.hard[budget] = hard
             self._stopped(in_scope(budget, self.tasks) if spends else set())
+
+    @rule(who=humans, mode=st.sampled_from(("token", "named", "maybe")), via=vias)
+    def set_agents_mode(self, who: str, mode: str, via: str) -> None:
+        """A human switches how the board's agents prove who they are."""
+        self._through(via)
+        actor = self._actor(who, "")
+        ok = mode in ("token", "named") and self.team.human(actor)
+        done, board = self._attempt(
+            "set_agents_mode",
+            lambda: self.acting.set_agents_mode(mode, actor=actor),
+            ok=ok,
+            actor=actor,
+        )
+        if done:
+            assert board.agents == mode
+            self.team = self.replay.team = dataclasses.replace(self.team, named=mode == "named")
 
     def _stopped(self, keys: set[str]) -> None:
         """The tasks a spent hard budget just stopped are in Needs human with reason budget."""
