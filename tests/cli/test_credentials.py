@@ -65,8 +65,8 @@ def test_rotating_an_agents_token_stops_the_old_one(
     assert new.startswith("adk_") and new != old
     check = unchanged()
     ran = cli("claim", "--json", env={"AGENTDECK_TOKEN": old})
-    assert ran.exit_code == 1, ran.stderr  # the old token names nobody any more
-    assert "say who is acting" in ran.stderr
+    assert ran.exit_code == 2, ran.stderr  # the old token names nobody any more
+    assert "AGENTDECK_TOKEN is no member's credential" in ran.stderr
     check()
     ran = cli("claim", "--json", env={"AGENTDECK_TOKEN": new})
     assert ran.exit_code == 0, ran.stderr
