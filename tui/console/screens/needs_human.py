@@ -20,7 +20,7 @@ from agentdeck.core.models import Event, Task
 from agentdeck.tui.console.agent_text import line, safe, styled
 from agentdeck.tui.console.screens.task_actions import TASK_BINDINGS, TaskActions
 from agentdeck.tui.console.screens.task_detail import title_line
-from agentdeck.tui.console.widgets.log_view import format_event
+from agentdeck.tui.console.widgets.log_view import actor_column, format_event
 from agentdeck.tui.console.widgets.roster import ago
 
 RECENT = 14
@@ -69,8 +69,9 @@ def preview_text(task: Task, events: list[Event], width: int = 68) -> Text:
     out.append("\n\nSuccess criteria\n", style="bold underline")
     out.append_text(safe(task.criteria or "—"))
     out.append("\n\nRecent log\n", style="bold underline")
+    actor_width = actor_column(events)
     for event in events:
-        row = format_event(event)
+        row = format_event(event, actor_width)
         row.truncate(width, overflow="ellipsis")
         out.append_text(row)
         out.append("\n")

@@ -26,7 +26,7 @@ from agentdeck.tui.console.screens.dialogs import EventDialog
 from agentdeck.tui.console.screens.task_actions import TASK_BINDINGS, TaskActions
 from agentdeck.tui.console.single_flight import SingleFlight
 from agentdeck.tui.console.widgets.budget_gauges import amount
-from agentdeck.tui.console.widgets.log_view import LogView
+from agentdeck.tui.console.widgets.log_view import LogView, actor_text
 from agentdeck.tui.console.widgets.roster import ago
 from agentdeck.tui.console.widgets.task_card import PRIORITY_STYLES, badges, money
 
@@ -160,7 +160,7 @@ def info_text(detail: TaskDetail, now: datetime) -> Text:
         heading("Notes")
         for note in detail.notes:
             out.append(f"{note.created_at:%d %b %H:%M} ", style="dim")
-            out.append_text(line(note.actor, "bold"))
+            out.append_text(actor_text(note, limit=40))
             out.append(f" {note.subkind or note.kind}\n", style="italic dim")
             out.append_text(safe(note.text))
             out.append("\n")
