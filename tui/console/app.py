@@ -270,9 +270,12 @@ def make_app(
     return AgentDeckApp(deck=deck, actor=actor, board=board, watch=watch, theme=theme)
 
 
-def run_app(db: str | None, actor: str | None, board: str | None = None) -> None:
-    """Open the console on a database (None: `AGENTDECK_DB` or the nearest board database)."""
+def run_app(
+    db: str | None, actor: str | None, board: str | None = None, *, deck: Deck | None = None
+) -> None:
+    """Open the console on a database (None: `AGENTDECK_DB` or the nearest board database),
+    or on an open `deck` that already holds the credential to act with (the demo's)."""
     try:
-        AgentDeckApp(db=db, actor=actor, board=board).run()
+        AgentDeckApp(db=db, deck=deck, actor=actor, board=board).run()
     except DeckError as exc:  # raised before the app could show it
         raise SystemExit(f"agentdeck: {exc.message}") from None
