@@ -143,7 +143,8 @@ class EventDialog(DeckModal[None]):
         with Vertical(classes="dialog -wide"):
             yield Static(heading, classes="dialog-title")
             if event.auth:
-                yield Static(styled(AUTH_WORDS.get(event.auth, event.auth), "dim"))
+                how = AUTH_WORDS.get(event.auth, event.auth)
+                yield Static(safe(how, single_line=True, limit=100), classes="event-auth")
             with VerticalScroll(classes="event-body"):
                 yield Static(safe(describe(event)))
                 if event.data:

@@ -191,7 +191,8 @@ class NeedsHumanScreen(TaskActions):
                 )
             )
             return
-        preview.update(preview_text(task, self.preview_events.get(task.key, [])))
+        events = self.preview_events.get(task.key, [])
+        preview.update(preview_text(task, events, self._preview_width()))
         self.load_preview(self.deck, task.key)
 
     @work(thread=True, exclusive=True, group="preview", exit_on_error=False)
@@ -205,7 +206,14 @@ class NeedsHumanScreen(TaskActions):
         self.preview_events[message.key] = message.events
         task = self.selected_task()
         if task is not None and task.key == message.key:
-            self.query_one("#preview", Static).update(preview_text(task, message.events))
+            self.query_one("#preview", Static).update(
+                preview_text(task, message.events, self._preview_width())
+            )
+
+    def _preview_width(self) -> int:
+        """How wide the preview's log rows may be: as wide as the pane shows (they are cut,
+        never wrapped), 68 before the first layout."""
+        return self.query_one("#preview", Static).content_size.width or 68
 
     def task_changed(self, task: Task) -> None:
         self.refresh_data()

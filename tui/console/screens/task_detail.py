@@ -174,7 +174,10 @@ def info_text(detail: TaskDetail, now: datetime) -> Text:
 
 
 class TaskDetailScreen(TaskActions):
-    """Everything about one task, with its live log."""
+    """Everything about one task, with its live log (beside the fields, or under them on a
+    terminal narrower than 110 columns)."""
+
+    HORIZONTAL_BREAKPOINTS = [(0, "-narrow"), (110, "-wide")]
 
     BINDINGS = [
         Binding("escape", "app.pop_screen", "Back", tooltip="Back to the board"),
