@@ -161,7 +161,8 @@ def info_text(detail: TaskDetail, now: datetime) -> Text:
         for note in detail.notes:
             out.append(f"{note.created_at:%d %b %H:%M} ", style="dim")
             out.append_text(actor_text(note, limit=40))
-            out.append(f" {note.subkind or note.kind}\n", style="italic dim")
+            out.append(" ", style="bold")  # ends the actor's span (see `format_event`)
+            out.append(f"{note.subkind or note.kind}\n", style="italic dim")
             out.append_text(safe(note.text))
             out.append("\n")
     if detail.checkpoints:

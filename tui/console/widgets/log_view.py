@@ -114,7 +114,9 @@ def format_event(event: Event, actor_width: int = ACTOR_WIDTH) -> Text:
     row.append(f"{event.created_at:%d %b %H:%M:%S} ", style="grey50")
     actor = actor_text(event)
     row.append_text(actor)
-    row.append(" " * max(1, actor_width + 1 - cell_len(actor.plain)))
+    # The padding keeps the actor's style, so it ends the actor's span rather than starting
+    # the next one (SVG renderers drop the leading spaces of a span).
+    row.append(" " * max(1, actor_width + 1 - cell_len(actor.plain)), style="bold")
     row.append(f"{label[:12]:<12} ", style=KIND_STYLES.get(label, KIND_STYLES.get(event.kind, "")))
     row.append(clean(describe(event), single_line=True, limit=2000))
     return row
