@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from dataclasses import replace
 from datetime import UTC, datetime
+from pathlib import Path
 
 import pytest
 from rich.text import Text
@@ -24,7 +25,7 @@ from agentdeck.tui.console.widgets.log_view import (
     actor_column,
     format_event,
 )
-from tests.console.conftest import SIZE, screen_text, settle, wait_for
+from tests.console.conftest import SIZE, notices, screen_text, settle, wait_for
 from tests.console.test_moves import select
 from tests.console.test_screens import open_detail
 
@@ -171,3 +172,33 @@ def test_an_actor_with_markup_and_escapes_is_shown_literally_before_the_marker()
     assert isinstance(row, Text)
     assert "[red]x␛[0m·named" in row.plain and "\x1b" not in row.plain
     assert not [s for s in row.spans if "red" in str(s.style)]
+
+
+async def test_the_console_opened_on_a_file_acts_with_the_saved_credential(
+    board_db: Path, other: Deck
+) -> None:
+    """The real way in: the app opens its own deck and presents the human's credential file;
+    with no name given it acts as the credential's holder."""
+    app = AgentDeckApp(db=str(board_db), actor=None, watch=False)
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        assert "as ann" in header_text(app)
+        await select(pilot, app, "WEB-11")
+        await pilot.press("a")
+        await settle(pilot)
+    approval = next(e for e in other.task_events("WEB-11") if e.kind == "approval")
+    assert (approval.actor, approval.auth) == ("ann", "credential file")
+
+
+async def test_a_console_with_an_empty_credential_file_is_read_only(
+    board_db: Path, other: Deck, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "someone-else"))
+    app = AgentDeckApp(db=str(board_db), actor="ann", watch=False)
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        assert "read-only" in header_text(app)
+        await select(pilot, app, "WEB-11")
+        await pilot.press("a")
+        await wait_for(pilot, lambda: any("no credential" in n for n in notices(app)))
+    assert other.get_task("WEB-11").status == "review"
