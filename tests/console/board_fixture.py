@@ -3,6 +3,8 @@ that only moves when told, so every timestamp (and every snapshot) is the same e
 
 Board WEB has a lead and six workers, two humans, 24 tasks spread over every column, usage,
 budgets (one task over its limit), a stale lease, an escalation, two reviews and a long log.
+The deck that builds it minted every member's token, so it acts as each of them by token
+(`tokens` hands those tokens on to the decks tests open later).
 """
 
 from __future__ import annotations
@@ -10,7 +12,7 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from agentdeck.core import Deck
+from agentdeck.core import Deck, identity
 
 START = datetime(2025, 3, 3, 9, 0, tzinfo=UTC)
 HUMAN = "ann"
@@ -247,8 +249,27 @@ def build_board(deck: Deck, clock: FrozenClock) -> dict[str, str]:
     return keys
 
 
+def tokens(deck: Deck) -> dict[str, str]:
+    """Every member's token, as minted by `deck` when it built board WEB."""
+    names = [HUMAN, "bob", "ops-2", *(name for name, _, _ in AGENTS)]
+    minted = {name: deck.issued_token(name, "WEB") for name in names}
+    missing = [name for name, token in minted.items() if token is None]
+    assert not missing, f"this deck did not mint a token for {missing}"
+    return {name: token for name, token in minted.items() if token is not None}
+
+
+def save_human_credential(path: Path, token: str, name: str = HUMAN) -> None:
+    """File `name`'s token for board WEB of the SQLite file at `path` in the human's credential
+    file (the test's own `XDG_CONFIG_HOME`), the way `agentdeck board create` or `login` does:
+    a console opened on that file then acts as `name`."""
+    identity.save_credential(identity.database_id("", path), "WEB", name, token)
+
+
 def build_board_file(path: Path) -> dict[str, str]:
-    """Build the board in a new SQLite file at `path` (for scripts and manual runs)."""
+    """Build the board in a new SQLite file at `path` (for scripts and manual runs), and save
+    the human's credential for it, so `agentdeck console --db PATH` acts as `ann`."""
     clock = FrozenClock()
     with Deck.open(path, create=True, clock=clock) as deck:
-        return build_board(deck, clock)
+        keys = build_board(deck, clock)
+        save_human_credential(path, tokens(deck)[HUMAN])
+    return keys

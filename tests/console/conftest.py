@@ -7,6 +7,7 @@ import io
 import shutil
 import time
 from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -14,10 +15,11 @@ import pytest
 from rich.console import Console
 from textual.pilot import Pilot
 
-from agentdeck.core import Deck
+from agentdeck.core import Deck, credentials, identity
 from agentdeck.tui.console.app import AgentDeckApp, make_app
 from agentdeck.tui.demo.screenshot import settle
-from tests.console.board_fixture import FrozenClock, build_board
+from tests.console.board_fixture import HUMAN, FrozenClock, build_board, save_human_credential
+from tests.console.board_fixture import tokens as board_tokens
 
 SIZE = (140, 42)
 
@@ -28,47 +30,79 @@ def anyio_backend() -> str:
     return "asyncio"
 
 
+@dataclass(frozen=True)
+class Template:
+    """The WEB board built once per session: its file, the clock where it was left, the task
+    keys by plan ref, and every member's token (minted by the deck that built it)."""
+
+    path: Path
+    clock: FrozenClock
+    keys: dict[str, str]
+    tokens: dict[str, str]
+
+
 @pytest.fixture(scope="session")
-def template_board(
-    tmp_path_factory: pytest.TempPathFactory,
-) -> tuple[Path, FrozenClock, dict[str, str]]:
+def template_board(tmp_path_factory: pytest.TempPathFactory) -> Template:
     """Build the WEB board once per session; tests get a copy of the file."""
     path = tmp_path_factory.mktemp("template") / "board.db"
     clock = FrozenClock()
     with Deck.open(path, create=True, clock=clock) as deck:
         keys = build_board(deck, clock)
-    return path, clock, keys
+        minted = board_tokens(deck)
+    return Template(path, clock, keys, minted)
 
 
 @pytest.fixture
-def board_db(tmp_path: Path, template_board: tuple[Path, FrozenClock, dict[str, str]]) -> Path:
+def board_db(tmp_path: Path, template_board: Template) -> Path:
+    """A copy of the WEB board, with `ann`'s token saved in this test's credential file (as
+    `agentdeck board create` leaves it): a console opened on it acts as ann."""
     path = tmp_path / "board.db"
-    shutil.copy(template_board[0], path)
+    shutil.copy(template_board.path, path)
+    save_human_credential(path, template_board.tokens[HUMAN])
     return path
 
 
 @pytest.fixture
-def clock(template_board: tuple[Path, FrozenClock, dict[str, str]]) -> FrozenClock:
+def clock(template_board: Template) -> FrozenClock:
     """A clock standing at the moment the fixture board was finished."""
-    return FrozenClock(template_board[1].now)
+    return FrozenClock(template_board.clock.now)
 
 
 @pytest.fixture
-def keys(template_board: tuple[Path, FrozenClock, dict[str, str]]) -> dict[str, str]:
-    return template_board[2]
+def keys(template_board: Template) -> dict[str, str]:
+    return template_board.keys
+
+
+@pytest.fixture
+def tokens(template_board: Template) -> dict[str, str]:
+    """Every member's token, by name."""
+    return template_board.tokens
 
 
 @pytest.fixture
 def deck(board_db: Path, clock: FrozenClock) -> Iterator[Deck]:
-    """The deck the app uses."""
+    """The deck the app uses, holding what the console itself presents: the human's saved
+    credentials (ann's)."""
+    with Deck.open(board_db, clock=clock) as opened:
+        identity.present_credentials(opened)
+        yield opened
+
+
+@pytest.fixture
+def bare_deck(board_db: Path, clock: FrozenClock) -> Iterator[Deck]:
+    """A deck on the board that presents no credential at all."""
     with Deck.open(board_db, clock=clock) as opened:
         yield opened
 
 
 @pytest.fixture
-def other(board_db: Path, clock: FrozenClock) -> Iterator[Deck]:
-    """A second deck on the same file: how tests check the database and play the agents."""
+def other(board_db: Path, clock: FrozenClock, tokens: dict[str, str]) -> Iterator[Deck]:
+    """A second deck on the same file: how tests check the database and play the others. It
+    holds both humans' credentials (ann's and bob's); the agents act by name, which board WEB
+    (in `named` mode, the SQLite default) allows."""
     with Deck.open(board_db, clock=clock) as opened:
+        for human in (HUMAN, "bob"):
+            opened.present(tokens[human], credentials.BY_FILE)
         yield opened
 
 

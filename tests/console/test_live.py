@@ -25,8 +25,13 @@ ROOT = Path(__file__).resolve().parents[2]
 
 
 def run_writer(db: Path, script: str) -> subprocess.CompletedProcess[str]:
-    """Run a small script using `Deck` in a separate OS process against `db`."""
-    code = f"from core import Deck\ndeck = Deck.open({str(db)!r})\n" + textwrap.dedent(script)
+    """Run a small script using `Deck` in a separate OS process against `db`, presenting the
+    human's saved credentials (the test's own credential file, passed on in the environment)."""
+    code = (
+        "from agentdeck.core import Deck, identity\n"
+        f"deck = Deck.open({str(db)!r})\n"
+        "identity.present_credentials(deck)\n"
+    ) + textwrap.dedent(script)
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
     return subprocess.run(
         [sys.executable, "-c", code],

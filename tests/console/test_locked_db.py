@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from agentdeck.core import Deck
+from agentdeck.core import Deck, identity
 from agentdeck.core.models import COLUMNS
 from agentdeck.tui.console.app import AgentDeckApp, make_app
 from agentdeck.tui.console.screens.board import BoardScreen
@@ -30,7 +30,9 @@ WAITING = "database busy — waiting for another writer"
 
 
 def open_deck(path: Path, clock: FrozenClock, timeout: float) -> Iterator[Deck]:
+    """The app's deck, holding the human's saved credential as the console's own would."""
     with Deck.open(path, clock=clock, timeout=timeout) as opened:
+        identity.present_credentials(opened)
         yield opened
 
 

@@ -208,17 +208,30 @@ async def test_a_stale_version_is_a_conflict_notice_not_an_overwrite(
         await wait_for(pilot, lambda: app.screen.state.tasks["WEB-14"].priority == 4)
 
 
-async def test_the_human_is_added_to_the_board_on_first_use(deck: Deck, other: Deck) -> None:
-    app = make_app(deck, actor="carol")
+@pytest.mark.parametrize("name", ["carol", None, "ann", "fe-2"])
+async def test_without_a_credential_the_console_adds_nobody_and_moves_nothing(
+    bare_deck: Deck, other: Deck, name: str | None
+) -> None:
+    """Opening the console proves nothing: no credential, no member added, and a move (whatever
+    name it claims: a stranger, the login name, a real human, an agent of this named board) is
+    one error line that writes nothing."""
+    members = {a.name for a in other.list_agents("WEB")}
+    events = len(other.task_events("WEB-11", limit=1000))
+    app = make_app(bare_deck, actor=name)
     async with app.run_test(size=SIZE) as pilot:
         await settle(pilot)
-        assert "carol" not in {a.name for a in other.list_agents("WEB")}
         await select(pilot, app, "WEB-11")
         await pilot.press("a")
+        await wait_for(pilot, lambda: bool(notices(app)))
         await settle(pilot)
-        carol = other.get_agent("carol", "WEB")
-        assert carol.kind == "human"
-        assert other.get_task("WEB-11").status == "done"
+        refused = [n for n in notices(app) if "approved" not in n]
+        assert len(refused) == 1, notices(app)
+        assert "\n" not in refused[0] and "Traceback" not in refused[0]
+        assert "credential" in refused[0] or "human" in refused[0], refused[0]
+        assert app.is_running
+    assert {a.name for a in other.list_agents("WEB")} == members
+    assert other.get_task("WEB-11").status == "review"
+    assert len(other.task_events("WEB-11", limit=1000)) == events
 
 
 async def test_every_move_is_in_the_command_palette(app: AgentDeckApp, other: Deck) -> None:

@@ -11,9 +11,10 @@ from pathlib import Path
 import pytest
 from rich.text import Text
 
-from agentdeck.core import Deck
+from agentdeck.core import Deck, identity
 from agentdeck.core.limits import MAX_TEXT
 from agentdeck.tui.console.app import AgentDeckApp, make_app
+from agentdeck.tui.console.screens.dialogs import EventDialog
 from agentdeck.tui.console.screens.needs_human import NeedsHumanScreen
 from agentdeck.tui.console.screens.status import ProblemScreen
 from agentdeck.tui.console.screens.task_detail import TaskDetailScreen
@@ -161,6 +162,7 @@ async def test_a_locked_database_gives_a_notice_and_the_app_carries_on(
         text=True,
     )
     deck = Deck.open(board_db, clock=clock, timeout=0.3)
+    identity.present_credentials(deck)  # ann's, as the console presents them
     try:
         app = make_app(deck)
         async with app.run_test(size=SIZE) as pilot:
@@ -252,7 +254,10 @@ async def test_a_ten_megabyte_log_opens_pages_back_and_shows_controls_literally(
         assert len(log.events) > 640 and log.events[0].kind == "created"
         await pilot.press(*["down"] * first, "enter")
         await settle(pilot)
-        assert "entry 0 xxx" in screen_text(app)
+        dialog = app.screen
+        assert isinstance(dialog, EventDialog) and dialog.event.text.startswith("entry 0 xxx")
+        shown = screen_text(app)
+        assert f"#{dialog.event.id}  " in shown and "  entry 0  " in shown
         await pilot.press("end")  # scrolls the dialog's 64 KiB to its end
         await settle(pilot)
         assert f"[truncated by agentdeck: {FLOOD + 8 - MAX_TEXT} more characters]" in (

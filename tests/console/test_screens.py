@@ -193,3 +193,18 @@ async def test_g_shows_the_report_and_w_saves_it(
         await wait_for(pilot, target.exists)
         assert target.read_text(encoding="utf-8") == screen.markdown
         assert "Website relaunch" in screen.markdown
+
+
+@pytest.mark.parametrize(("size", "stacked"), [((80, 24), True), ((140, 42), False)])
+async def test_on_a_narrow_terminal_the_log_goes_under_the_fields_at_full_width(
+    app: AgentDeckApp, size: tuple[int, int], stacked: bool
+) -> None:
+    """At 80 columns a log beside the fields would be 16 columns of timestamps: it goes under
+    them instead, as wide as the screen, and its rows still show their text."""
+    async with app.run_test(size=size) as pilot:
+        screen = await open_detail(pilot, app, "WEB-7")
+        log = screen.query_one(LogView).region
+        fields = screen.query_one("#detail-info").region
+        assert (log.y >= fields.bottom) is stacked
+        assert (log.width >= size[0] - 4) is stacked
+        assert "Prefetch the next page" in screen_text(app)

@@ -3,8 +3,12 @@ through `agentdeck.core.Deck`, and the same seed replays the same story."""
 
 from __future__ import annotations
 
+import os
 from collections import Counter
 from collections.abc import Callable
+from pathlib import Path
+
+import pytest
 
 from agentdeck.tui.demo.summary import events_after
 from tests.demo.helpers import DemoRun, alive
@@ -43,6 +47,39 @@ def test_headless_run_shows_a_team_at_work(run_demo: Callable[..., DemoRun]) -> 
     )
     assert "claims" in run.output and "escalations" in run.output
     assert all(not alive(pid) for pid in run.pids)
+
+
+def test_every_member_acts_with_its_own_credential(
+    run_demo: Callable[..., DemoRun], tmp_path_factory: pytest.TempPathFactory
+) -> None:
+    """Agents act with their own tokens (AGENTDECK_TOKEN), the human teammate with their
+    credential file; nobody by name; and the user's own credential file is never written."""
+    run = run_demo(seed=SEED, turns=60)
+    assert run.code == 0, run.output
+    with run.deck() as deck:
+        events = list(events_after(deck, run.board_key, run.cursor))
+        kinds = {a.name: a.kind for a in deck.list_agents(run.board_key)}
+    # The owner's setup (the budget it sets once the import is done) comes first; the team
+    # acts after it.
+    setup = max(e.id for e in events if e.actor == "maya")
+    proofs = {(e.actor, e.auth) for e in events if e.actor in kinds and e.id > setup}
+    assert {name for name, _ in proofs} >= {"atlas", "tom", "iris", "kai"}, proofs
+    for name, how in proofs:
+        assert how == ("credential file" if kinds[name] == "human" else "token"), (name, how)
+    assert "events proved by" in run.output and "named" not in run.output
+    config = Path(os.environ["XDG_CONFIG_HOME"])
+    assert not (config / "agentdeck").exists()
+
+
+def test_a_user_agent_token_in_the_environment_does_not_reach_the_team(
+    run_demo: Callable[..., DemoRun], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The user's own AGENTDECK_TOKEN/AGENTDECK_AS are theirs, not the simulated agents'."""
+    monkeypatch.setenv("AGENTDECK_TOKEN", "adk_" + "x" * 43)
+    monkeypatch.setenv("AGENTDECK_AS", "mallory")
+    run = run_demo(seed=SEED, turns=30)
+    assert run.code == 0, run.output
+    assert "errors: none" in run.output
 
 
 def test_same_seed_same_story(run_demo: Callable[..., DemoRun]) -> None:

@@ -21,3 +21,10 @@ def test_many_are_plural() -> None:
     text = render(summary)
     assert text.splitlines()[0] == "agentdeck demo on board WEB: 6 agent processes, 0 turns"
     assert "(1,200 tokens, $0.00)" in text
+
+
+def test_it_says_how_the_actors_proved_who_they_were() -> None:
+    summary = Summary("WEB", proofs=Counter({"token": 40, "credential file": 3}))
+    line = next(ln for ln in render(summary).splitlines() if "proved by" in ln)
+    assert line.split() == ["events", "proved", "by", "credential", "file", "3,", "token", "40"]
+    assert "proved by" not in render(Summary("WEB"))

@@ -21,7 +21,14 @@ from textual.reactive import reactive
 from textual.screen import Screen
 from textual.worker import Worker, WorkerState
 
-from agentdeck.core import Deck, DeckError, NotFoundError, SchemaError, identity
+from agentdeck.core import (
+    Deck,
+    DeckError,
+    NotFoundError,
+    PermissionDeniedError,
+    SchemaError,
+    identity,
+)
 from agentdeck.tui.console.screens.base import error_line
 from agentdeck.tui.console.screens.board import BoardScreen
 from agentdeck.tui.console.screens.help import HelpScreen
@@ -206,8 +213,11 @@ class AgentDeckApp(App[None]):
 
     def ensure_human(self, deck: Deck) -> str:
         """The name the human acts under on this board (in a worker): the one given, else the
-        holder of their credential for it. `Deck` refuses the move if no human credential
-        backs it: nobody joins a board by opening the console."""
+        holder of their credential for it. Nobody joins a board by opening the console: with
+        no credential for this board, a move is refused here with what to do about it (one
+        line); with one, `Deck` still checks that it backs the name given."""
+        if deck.whoami(self.board_key) is None:
+            raise PermissionDeniedError(no_credential_line(self.board_key))
         self.actor = identity.acting_name(deck, self._given_actor, self.board_key, human=True)
         return self.actor
 
@@ -239,10 +249,19 @@ class AgentDeckApp(App[None]):
         yield from super().get_system_commands(screen)
 
 
+def no_credential_line(board: str) -> str:
+    """Why a console with no credential for `board` cannot move anything, and the way out."""
+    return (
+        f"you hold no credential for board {board}, so you can look but not act: save the "
+        "token a human gave you with `agentdeck login --token -` (or `agentdeck login` on a "
+        "board no human holds a token for yet)"
+    )
+
+
 def make_app(
     deck: Deck,
     *,
-    actor: str = "ann",
+    actor: str | None = "ann",
     board: str | None = None,
     watch: bool = False,
     theme: str = DEFAULT_THEME,
@@ -251,9 +270,12 @@ def make_app(
     return AgentDeckApp(deck=deck, actor=actor, board=board, watch=watch, theme=theme)
 
 
-def run_app(db: str | None, actor: str | None, board: str | None = None) -> None:
-    """Open the console on a database (None: `AGENTDECK_DB` or the nearest board database)."""
+def run_app(
+    db: str | None, actor: str | None, board: str | None = None, *, deck: Deck | None = None
+) -> None:
+    """Open the console on a database (None: `AGENTDECK_DB` or the nearest board database),
+    or on an open `deck` that already holds the credential to act with (the demo's)."""
     try:
-        AgentDeckApp(db=db, actor=actor, board=board).run()
+        AgentDeckApp(db=db, deck=deck, actor=actor, board=board).run()
     except DeckError as exc:  # raised before the app could show it
         raise SystemExit(f"agentdeck: {exc.message}") from None

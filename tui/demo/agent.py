@@ -3,7 +3,8 @@
 The orchestrator starts one of these per role (`python -m agentdeck.tui.demo.agent CONFIG_JSON`, with
 the database in `AGENTDECK_DB`) and grants turns over a pipe: it writes `turn` on our stdin,
 we take one turn of our role through `agentdeck.core.Deck` and answer with one JSON line,
-`{"pause": seconds}` or `{"error": "..."}`.
+`{"pause": seconds}` or `{"error": "..."}`. It acts with the credential the parent put in its
+environment: an agent's `AGENTDECK_TOKEN`, or a human's own credential file.
 Turn-taking is what makes a seed replay the same story: OS scheduling decides when a turn
 runs, never in which order.
 
@@ -52,13 +53,16 @@ def main(argv: list[str]) -> int:
     if config.get("hold") and sys.stdin.readline().strip() != "go":
         return 0  # stopped before it was our turn to start
 
-    from agentdeck.core import Deck
+    from agentdeck.core import Deck, identity
     from agentdeck.core.storage.engine import ENV_DB
     from agentdeck.tui.demo.stories import story
     from agentdeck.tui.demo.team import Role, build
 
     role = Role.from_dict(config["role"])
     deck = Deck.open(os.environ[ENV_DB])  # set by the parent: the demo's database
+    # As a real agent (AGENTDECK_TOKEN) or human (their credential file) would; the parent
+    # put this role's credential in our environment.
+    identity.present_credentials(deck)
     turns = build(role, deck, story(config["story"]), int(config["seed"]))
     try:
         _reply({"ready": True, "pid": os.getpid()})

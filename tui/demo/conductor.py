@@ -22,6 +22,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any
 
+from agentdeck.core.identity import ENV_AS, ENV_TOKEN
 from agentdeck.core.storage.engine import ENV_DB
 from agentdeck.tui.demo.team import Role
 
@@ -85,9 +86,17 @@ class Team:
     """
 
     def __init__(
-        self, roles: list[Role], config: dict[str, Any], log_dir: Path, *, db: str
+        self,
+        roles: list[Role],
+        config: dict[str, Any],
+        log_dir: Path,
+        *,
+        db: str,
+        env: dict[str, dict[str, str]] | None = None,
     ) -> None:
         self.roles, self.config, self.log_dir, self.db = roles, config, log_dir, db
+        # Each role's own environment on top of ours, by role name: its credential.
+        self.env = env or {}
         self.agents: dict[int, AgentProcess] = {}
         self.pgid: int | None = None
         self.stopped = False
@@ -115,6 +124,8 @@ class Team:
         env["PYTHONPATH"] = os.pathsep.join(p for p in (str(_ROOT), env.get("PYTHONPATH")) if p)
         env["PYTHONUNBUFFERED"] = "1"
         env[ENV_DB] = self.db  # not on the command line, where a URL's password would show
+        for inherited in (ENV_TOKEN, ENV_AS):  # the user's own identity is not the agents'
+            env.pop(inherited, None)
         for role in roles:
             with self._lock:
                 if self.stopped:
@@ -135,7 +146,8 @@ class Team:
                     stderr=log,
                     text=True,
                     bufsize=1,
-                    env=env,
+                    # Its credential in the environment, never on the command line (`ps`).
+                    env={**env, **self.env.get(role.name, {})},
                     cwd=str(_ROOT),
                     # One group for the whole team, apart from the terminal's foreground group,
                     # so Ctrl-C reaches only the parent and one killpg reaches every agent.

@@ -5,6 +5,12 @@ history shifted to end now; then the lead, the specialists and a reviewing teamm
 separate OS processes that work it through `agentdeck.core.Deck`. With `--headless` there is no TUI: the
 run lasts `--duration` seconds (or until Ctrl-C) and ends with a summary. Whatever way the demo
 ends, every agent process it started is stopped.
+
+Everyone acts with a credential, as for real: the import mints every member's token; each
+simulated agent gets its own as `AGENTDECK_TOKEN`, the reviewing teammate finds theirs in a
+credential file in its own config directory (inside the run's temporary directory), and the
+console acts as the board's owner with the owner's token given to its deck directly, so the
+user's own `~/.config` is never written.
 """
 
 from __future__ import annotations
@@ -13,6 +19,7 @@ import argparse
 import atexit
 import contextlib
 import json
+import os
 import shutil
 import signal
 import sys
@@ -24,12 +31,16 @@ from pathlib import Path
 from types import FrameType
 from typing import Any
 
-from agentdeck.core import Deck, DeckError, ValidationError
+from agentdeck.core import Deck, DeckError, ValidationError, credentials, identity
 from agentdeck.tui.demo.conductor import Conductor, Team
 from agentdeck.tui.demo.samples import SAMPLE_DIR, generate
 from agentdeck.tui.demo.stories import Story, stories, story
 from agentdeck.tui.demo.summary import Summary, render, summarise
-from agentdeck.tui.demo.team import MAX_WORKERS, demo_team, worker_members
+from agentdeck.tui.demo.team import MAX_WORKERS, Role, demo_team, worker_members
+
+# Tokens of headroom under the board's soft limit when the demo starts: a few dozen usage
+# records, so the gauge turns amber within the first minute at --speed 1.
+DEMO_TOKEN_HEADROOM = 300_000.0
 
 
 def load_sample(slug: str) -> dict[str, Any]:
@@ -54,8 +65,10 @@ def _check(board: str, agents: int, speed: float, duration: float | None) -> Sto
 
 
 def prepare(s: Story, db: str | Path, agents: int) -> tuple[Deck, int]:
-    """Import the sample board into `db` (a path or URL; history rebased to now) and add any
-    extra agents; returns the deck and the event cursor the demo starts from."""
+    """Import the sample board into `db` (a path or URL; history rebased to now), add any
+    extra agents and, as the owner, set the token budget just above what is used; returns the
+    deck (which holds every member's new token, `Deck.issued_token`) and the event cursor the
+    demo starts from."""
     deck = Deck.open(db, create=True)
     try:
         if s.key in {b.key for b in deck.list_boards()}:
@@ -75,10 +88,74 @@ def prepare(s: Story, db: str | Path, agents: int) -> tuple[Deck, int]:
                     role=member.role,
                     supervisor=s.lead.name,
                 )
+        nudge_budget(deck, s, DEMO_TOKEN_HEADROOM)
         return deck, deck.max_event_id()
     except BaseException:
         deck.close()
         raise
+
+
+def nudge_budget(deck: Deck, s: Story, headroom: float) -> None:
+    """As the owner (budgets are a human's), set the board's token soft limit just above what
+    is used, so the demo crosses it."""
+    current = {b.metric: b for b in deck.budget_status(s.key, scope="board")}.get("tokens")
+    if current and current.level == "over":
+        return  # the sample ends over a hard limit: leave it for the human at the console
+    used = current.used if current else 0.0
+    hard = (
+        current.hard if current and current.hard and current.hard > used + headroom * 20 else None
+    )
+    deck.set_budget(
+        "tokens",
+        actor=s.owner.name,
+        board=s.key,
+        soft=round(used + headroom),
+        hard=hard if hard is not None else round(used + headroom * 40),
+    )
+
+
+def token_of(deck: Deck, board: str, name: str) -> str:
+    """The token `deck` minted for `name` when it imported or added it."""
+    token = deck.issued_token(name, board)
+    if token is None:
+        raise ValidationError(f"the demo holds no credential for {name} on board {board}")
+    return token
+
+
+@contextlib.contextmanager
+def _config_home(path: Path) -> Iterator[None]:
+    """`XDG_CONFIG_HOME` pointing at `path` for the duration (the demo is single-threaded
+    here: no agent and no console has started yet)."""
+    before = os.environ.get("XDG_CONFIG_HOME")
+    os.environ["XDG_CONFIG_HOME"] = str(path)
+    try:
+        yield
+    finally:
+        if before is None:
+            del os.environ["XDG_CONFIG_HOME"]
+        else:
+            os.environ["XDG_CONFIG_HOME"] = before
+
+
+def credentials_for(
+    deck: Deck, s: Story, roles: list[Role], run_dir: Path
+) -> dict[str, dict[str, str]]:
+    """The environment that gives each role's process its own credential, by role name: an
+    agent's token as `AGENTDECK_TOKEN`; for the human teammate a config directory of its own
+    under `run_dir` whose credential file holds their token (`identity.save_credential`)."""
+    where = identity.database_id(deck.url, deck.path)
+    out: dict[str, dict[str, str]] = {}
+    for role in roles:
+        token = token_of(deck, s.key, role.name)
+        if role.kind == "reviewer":  # a human: never a token in the environment
+            home = run_dir / f"config-{role.name}"
+            home.mkdir(mode=0o700)
+            with _config_home(home):
+                identity.save_credential(where, s.key, role.name, token)
+            out[role.name] = {"XDG_CONFIG_HOME": str(home)}
+        else:
+            out[role.name] = {identity.ENV_TOKEN: token}
+    return out
 
 
 @contextlib.contextmanager
@@ -104,14 +181,18 @@ def stops_on_exit(team: Team) -> Iterator[None]:
         atexit.unregister(team.stop)
 
 
-def _run_tui(url: str, actor: str, board: str) -> None:
+def _run_tui(url: str, actor: str, board: str, token: str) -> None:
+    """The console on the demo's database, acting as `actor` with `token` handed to its deck
+    as a human's credential (never saved in the user's credential file)."""
     try:
         from agentdeck.tui.console.app import run_app
     except ImportError as exc:
         raise ValidationError(
             f"the TUI is not available ({exc}); run the demo with --headless"
         ) from exc
-    run_app(db=url, actor=actor, board=board)
+    with Deck.open(url) as deck:
+        deck.present(token, credentials.BY_FILE)
+        run_app(db=url, actor=actor, board=board, deck=deck)
 
 
 def demo_command(
@@ -144,7 +225,14 @@ def demo_command(
         shutil.rmtree(run_dir, ignore_errors=True)
         raise
     roles = demo_team(s, agents, interactive=not headless)
-    team = Team(roles, {"story": s.slug, "seed": seed}, run_dir, db=str(target))
+    try:
+        environments = credentials_for(deck, s, roles, run_dir)
+        owner_token = token_of(deck, s.key, s.owner.name)
+    except BaseException:
+        deck.close()
+        shutil.rmtree(run_dir, ignore_errors=True)
+        raise
+    team = Team(roles, {"story": s.slug, "seed": seed}, run_dir, db=str(target), env=environments)
     conductor = Conductor(team, speed, turns)
     summary = Summary(s.key)
     try:
@@ -157,7 +245,7 @@ def demo_command(
                 if headless:
                     _wait(conductor, duration)
                 else:
-                    _run_tui(str(target), s.owner.name, s.key)
+                    _run_tui(str(target), s.owner.name, s.key, owner_token)
             except KeyboardInterrupt:
                 pass  # Ctrl-C ends the run; the summary still follows
             finally:

@@ -19,7 +19,7 @@ from typing import Any
 from textual.pilot import Pilot
 from textual.worker import WorkerCancelled, WorkerFailed
 
-from agentdeck.core import Deck, ValidationError
+from agentdeck.core import Deck, ValidationError, credentials
 
 SCREENS = ("board", "charts", "detail", "needs-human", "search", "report", "help")
 SCREENSHOT_HUMAN = "you"
@@ -64,10 +64,14 @@ def _prepare(source: str, workdir: Path) -> tuple[Deck, str | None]:
     exported = datetime.fromisoformat(doc.get("exported_at") or doc["board"]["created_at"])
     deck = Deck.open(target, create=True, clock=_Frozen(exported))
     key: str | None = deck.import_board(doc, actor=SCREENSHOT_HUMAN).key
+    token = deck.issued_token(SCREENSHOT_HUMAN, key or "")
     deck.close()
     with Deck.open(target) as probe:
         at = _last_event_time(probe) + timedelta(seconds=30)
-    return Deck.open(target, clock=_Frozen(at)), key
+    shown = Deck.open(target, clock=_Frozen(at))
+    if token is not None:  # the console acts as the importer, with their credential
+        shown.present(token, credentials.BY_FILE)
+    return shown, key
 
 
 async def settle(pilot: Pilot[Any], rounds: int = 40) -> None:

@@ -58,6 +58,9 @@ class Summary:
     turns: int = 0
     first_change_s: float | None = None
     processes: int = 0
+    # How the actors of the run's events proved who they were (`Event.auth`): token,
+    # credential file, named.
+    proofs: Counter[str] = field(default_factory=Counter)
 
     @property
     def ok(self) -> bool:
@@ -99,6 +102,8 @@ def summarise(deck: Deck, board: str, cursor: int) -> Summary:
     """Count the events after `cursor` on `board`."""
     summary = Summary(board)
     for e in events_after(deck, board, cursor):
+        if e.auth:
+            summary.proofs[e.auth] += 1
         category = _category(e)
         if category is None:
             continue
@@ -159,6 +164,9 @@ def render(summary: Summary) -> str:
             if name == "usage records":
                 extra = f" ({plural(summary.tokens, 'token')}, ${summary.cost_usd:.2f})"
             lines.append(f"  {name:<28} {summary.counts[name]}{extra}")
+    if summary.proofs:
+        proofs = ", ".join(f"{how} {n}" for how, n in sorted(summary.proofs.items()))
+        lines.append(f"  {'events proved by':<28} {proofs}")
     lines.append("  per agent:")
     for actor in sorted(summary.per_agent):
         counts = summary.per_agent[actor]

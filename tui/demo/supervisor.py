@@ -1,7 +1,8 @@
 """The simulated lead agent: posts plans, keeps the backlog fed, and steers the team.
 
 Like the workers it is a generator of turns with its own seeded RNG, and it acts only through
-the `Deck` verbs a real supervisor agent would use (plan, assign, set_priority, set_budget).
+the `Deck` verbs a real supervisor agent may use (plan, assign, set_priority); budgets are a
+human's to set.
 """
 
 from __future__ import annotations
@@ -26,7 +27,6 @@ class SupervisorHabits:
     followups: bool = False  # keep inventing follow-up tasks once the batches run out
     team: Sequence[str] = ()  # workers that are running; others' claimable work is handed back
     team_skills: Sequence[Sequence[str]] = ()  # each running worker's skills (all members if empty)
-    budget_nudge: float | None = None  # tokens of headroom left under the board's soft limit
     backlog_per_worker: float = 1.5  # post more work when fewer ready tasks than this per worker
     refill_below: float | None = None  # or: post more when under this share of tasks is open
     steer_rate: float = 0.3  # chance per turn to re-prioritise or assign something
@@ -47,15 +47,13 @@ class Supervisor:
         self.skills = [set(s) for s in habits.team_skills] or [set(m.skills) for m in story.members]
 
     def run(self) -> Iterator[float]:
-        """Hand back offline agents' work, set the budget, post the first plan; then each turn
+        """Hand back offline agents' work, post the first plan; then each turn
         keep the backlog fed or steer (re-prioritise, assign an idle agent)."""
         deck = self.deck
         with contextlib.suppress(OverBudgetError):  # stopped: the loop below waits it out
             deck.heartbeat(self.name, board=self.board)
         if self.habits.team:
             self._hand_back(deck.list_tasks(self.board))
-        if self.habits.budget_nudge is not None:
-            self._nudge_budget(self.habits.budget_nudge)
         if self.batches:
             self._post(self.batches.pop(0))
         yield self.rng.uniform(3.0, 5.0)
@@ -165,24 +163,3 @@ class Supervisor:
                 self.deck.assign(task.key, who, actor=self.name, expected_version=task.version)
         except (ConflictError, InvalidTransitionError):
             pass
-
-    def _nudge_budget(self, headroom: float) -> None:
-        """Set the board's token soft limit just above what is used, so the demo crosses it."""
-        current = {b.metric: b for b in self.deck.budget_status(self.board, scope="board")}.get(
-            "tokens"
-        )
-        if current and current.level == "over":
-            return  # a spent hard budget is a human's to raise, not the lead's
-        used = current.used if current else 0.0
-        hard = (
-            current.hard
-            if current and current.hard and current.hard > used + headroom * 20
-            else None
-        )
-        self.deck.set_budget(
-            "tokens",
-            actor=self.name,
-            board=self.board,
-            soft=round(used + headroom),
-            hard=hard if hard is not None else round(used + headroom * 40),
-        )

@@ -18,9 +18,6 @@ from agentdeck.tui.demo.supervisor import Supervisor, SupervisorHabits
 from agentdeck.tui.demo.worker import Worker, WorkerHabits
 
 MAX_WORKERS = 12
-# Tokens of headroom under the board's soft limit when the demo starts: a few dozen usage
-# records, so the gauge turns amber within the first minute at --speed 1.
-DEMO_TOKEN_HEADROOM = 300_000.0
 
 
 @dataclass(frozen=True)
@@ -68,7 +65,6 @@ def demo_team(story: Story, workers: int, *, interactive: bool) -> list[Role]:
             {
                 "team": [m.name for m in members],
                 "team_skills": [list(m.skills) for m in members],
-                "budget_nudge": DEMO_TOKEN_HEADROOM,
             },
         )
     ]
@@ -99,7 +95,6 @@ def build(role: Role, deck: Deck, story: Story, seed: int) -> Iterator[float]:
             followups=True,
             team=list(opts.get("team", ())),
             team_skills=list(opts.get("team_skills", ())),
-            budget_nudge=opts.get("budget_nudge"),
         )
         return Supervisor(deck, story, rng, habits).run()
     if role.kind == "worker":

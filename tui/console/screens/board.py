@@ -23,7 +23,7 @@ from textual.timer import Timer
 from textual.widgets import Footer
 
 from agentdeck.core import Deck
-from agentdeck.core.models import COLUMNS, Agent, Board, BurnDown, Task
+from agentdeck.core.models import COLUMNS, Agent, Board, BurnDown, Credential, Task
 from agentdeck.tui.console.board_state import BoardFilter, BoardState
 from agentdeck.tui.console.screens.forms import FilterDialog, NewTask, NewTaskDialog
 from agentdeck.tui.console.screens.task_actions import TASK_BINDINGS, TaskActions
@@ -48,6 +48,9 @@ _AGENT_EVENTS = {
     "approval",
     "reopened",
 }
+# Events that may change the board itself (its agents mode) or whose credential this console
+# holds (a member added, a token rotated or revoked): the header re-reads both.
+_BOARD_EVENTS = {"board", "agent"}
 
 
 @dataclass(frozen=True)
@@ -59,6 +62,7 @@ class BoardSnapshot:
     agents: tuple[Agent, ...]
     cursor: int
     now: datetime
+    me: Credential | None  # whom this console's credential makes it on the board, if anyone
 
 
 class BoardScreen(TaskActions):
@@ -113,6 +117,8 @@ class BoardScreen(TaskActions):
         tasks: tuple[Task, ...]
         agents: tuple[Agent, ...] | None
         now: datetime
+        # The board and this console's member, re-read when an event may have changed them.
+        board: tuple[Board, Credential | None] | None = None
 
     @dataclass
     class PanelsLoaded(Message):
@@ -158,6 +164,10 @@ class BoardScreen(TaskActions):
         self.watch(self.app, "db_problem", self._database_problem)
         self.load_board(self.deck, self.board_key)
 
+    def _roster_title(self, board: Board) -> None:
+        """Say on the roster how its agents prove who they are (`board.agents`)."""
+        self.query_one("#roster-panel").border_title = f"Agents · {board.agents} mode"
+
     def _database_problem(self, problem: str | None) -> None:
         self.header.problem = problem
 
@@ -191,6 +201,7 @@ class BoardScreen(TaskActions):
             agents=tuple(deck.list_agents(board)),
             cursor=cursor,
             now=deck.now(),
+            me=deck.whoami(board),
         )
         self.post_message(self.Loaded(snapshot))
 
@@ -202,6 +213,8 @@ class BoardScreen(TaskActions):
         self.state.replace(snap.tasks)
         self._agents = snap.agents
         self.header.board = snap.board
+        self.header.me = snap.me
+        self._roster_title(snap.board)
         self.sub_title = snap.board.name
         if not self.state.column_keys(COLUMNS[self.column_index]):
             # Start where there is something to look at.
@@ -240,7 +253,10 @@ class BoardScreen(TaskActions):
                 self.load_board(deck, board)
                 return
         agents = tuple(deck.list_agents(board)) if kinds & _AGENT_EVENTS else None
-        self.post_message(self.Refreshed(cursor, tuple(touched.values()), agents, deck.now()))
+        shown = (deck.get_board(board), deck.whoami(board)) if kinds & _BOARD_EVENTS else None
+        self.post_message(
+            self.Refreshed(cursor, tuple(touched.values()), agents, deck.now(), shown)
+        )
 
     @on(Refreshed)
     def _refreshed(self, message: Refreshed) -> None:
@@ -254,6 +270,9 @@ class BoardScreen(TaskActions):
             if message.agents is not None:
                 self._agents = message.agents
                 self.query_one(AgentRoster).show(message.agents, message.now)
+            if message.board is not None:
+                self.header.board, self.header.me = message.board
+                self._roster_title(message.board[0])
         self.refresh_ui_seconds = time.perf_counter() - started
         self.update_keys()
         self._pulse()

@@ -14,7 +14,7 @@ from textual.widgets import Button, Input, Label, Static
 from agentdeck.core.models import Event
 from agentdeck.tui.console.agent_text import safe, styled
 from agentdeck.tui.console.screens.base import DeckModal
-from agentdeck.tui.console.widgets.log_view import describe, kind_label
+from agentdeck.tui.console.widgets.log_view import AUTH_WORDS, actor_text, describe, kind_label
 
 
 class NotesDialog(DeckModal[str | None]):
@@ -138,10 +138,13 @@ class EventDialog(DeckModal[None]):
     def compose(self) -> ComposeResult:
         event = self.event
         heading = styled(f"#{event.id}  {event.created_at:%Y-%m-%d %H:%M:%S} UTC  ", "bold")
-        heading.append_text(safe(event.actor, "bold", single_line=True, limit=60))
+        heading.append_text(actor_text(event, limit=60))
         heading.append(f"  {kind_label(event)}", style="italic")
         with Vertical(classes="dialog -wide"):
             yield Static(heading, classes="dialog-title")
+            if event.auth:
+                how = AUTH_WORDS.get(event.auth, event.auth)
+                yield Static(safe(how, single_line=True, limit=100), classes="event-auth")
             with VerticalScroll(classes="event-body"):
                 yield Static(safe(describe(event)))
                 if event.data:

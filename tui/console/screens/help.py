@@ -12,6 +12,7 @@ from textual.widgets import Label, Static
 
 from agentdeck.tui.console.agent_text import styled
 from agentdeck.tui.console.screens.base import DeckModal
+from agentdeck.tui.console.widgets.log_view import NAMED_MARK
 
 NAVIGATION = (
     ("← → / h l", "move between columns"),
@@ -19,6 +20,21 @@ NAVIGATION = (
     ("PgUp PgDn", "page through a long column"),
     ("ctrl+p", "command palette: every action by name"),
 )
+
+
+def marker_legend() -> Table:
+    """Who proved what: the `·named` marker in logs, and the header's `as NAME`."""
+    table = Table.grid(padding=(0, 2))
+    table.add_column(no_wrap=True)
+    table.add_column()
+    marker = styled("coder", "bold")
+    marker.append(NAMED_MARK, style="dim italic")
+    table.add_row(marker, "in a log: an agent that acted by its name alone, with no token")
+    table.add_row(
+        styled("as ann", "bold"), "this console acts with ann's saved credential (read-only: none)"
+    )
+    table.add_row("", "Every other entry was backed by a token: humans never act by name.")
+    return table
 
 
 def keys_table(screen: Screen[object]) -> Table:
@@ -67,6 +83,8 @@ class HelpScreen(DeckModal[None]):
                 yield Static(
                     styled("\nGreyed keys do not apply to the selected task right now.", "dim")
                 )
+                yield Static(Text(""))
+                yield Static(marker_legend())
 
     def action_dismiss_help(self) -> None:
         self.dismiss(None)

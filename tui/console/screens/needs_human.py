@@ -20,7 +20,7 @@ from agentdeck.core.models import Event, Task
 from agentdeck.tui.console.agent_text import line, safe, styled
 from agentdeck.tui.console.screens.task_actions import TASK_BINDINGS, TaskActions
 from agentdeck.tui.console.screens.task_detail import title_line
-from agentdeck.tui.console.widgets.log_view import format_event
+from agentdeck.tui.console.widgets.log_view import actor_column, format_event
 from agentdeck.tui.console.widgets.roster import ago
 
 RECENT = 14
@@ -69,8 +69,9 @@ def preview_text(task: Task, events: list[Event], width: int = 68) -> Text:
     out.append("\n\nSuccess criteria\n", style="bold underline")
     out.append_text(safe(task.criteria or "—"))
     out.append("\n\nRecent log\n", style="bold underline")
+    actor_width = actor_column(events)
     for event in events:
-        row = format_event(event)
+        row = format_event(event, actor_width)
         row.truncate(width, overflow="ellipsis")
         out.append_text(row)
         out.append("\n")
@@ -190,7 +191,8 @@ class NeedsHumanScreen(TaskActions):
                 )
             )
             return
-        preview.update(preview_text(task, self.preview_events.get(task.key, [])))
+        events = self.preview_events.get(task.key, [])
+        preview.update(preview_text(task, events, self._preview_width()))
         self.load_preview(self.deck, task.key)
 
     @work(thread=True, exclusive=True, group="preview", exit_on_error=False)
@@ -204,7 +206,14 @@ class NeedsHumanScreen(TaskActions):
         self.preview_events[message.key] = message.events
         task = self.selected_task()
         if task is not None and task.key == message.key:
-            self.query_one("#preview", Static).update(preview_text(task, message.events))
+            self.query_one("#preview", Static).update(
+                preview_text(task, message.events, self._preview_width())
+            )
+
+    def _preview_width(self) -> int:
+        """How wide the preview's log rows may be: as wide as the pane shows (they are cut,
+        never wrapped), 68 before the first layout."""
+        return self.query_one("#preview", Static).content_size.width or 68
 
     def task_changed(self, task: Task) -> None:
         self.refresh_data()

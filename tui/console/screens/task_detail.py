@@ -26,7 +26,7 @@ from agentdeck.tui.console.screens.dialogs import EventDialog
 from agentdeck.tui.console.screens.task_actions import TASK_BINDINGS, TaskActions
 from agentdeck.tui.console.single_flight import SingleFlight
 from agentdeck.tui.console.widgets.budget_gauges import amount
-from agentdeck.tui.console.widgets.log_view import LogView
+from agentdeck.tui.console.widgets.log_view import LogView, actor_text
 from agentdeck.tui.console.widgets.roster import ago
 from agentdeck.tui.console.widgets.task_card import PRIORITY_STYLES, badges, money
 
@@ -160,8 +160,9 @@ def info_text(detail: TaskDetail, now: datetime) -> Text:
         heading("Notes")
         for note in detail.notes:
             out.append(f"{note.created_at:%d %b %H:%M} ", style="dim")
-            out.append_text(line(note.actor, "bold"))
-            out.append(f" {note.subkind or note.kind}\n", style="italic dim")
+            out.append_text(actor_text(note, limit=40))
+            out.append(" ", style="bold")  # ends the actor's span (see `format_event`)
+            out.append(f"{note.subkind or note.kind}\n", style="italic dim")
             out.append_text(safe(note.text))
             out.append("\n")
     if detail.checkpoints:
@@ -174,7 +175,10 @@ def info_text(detail: TaskDetail, now: datetime) -> Text:
 
 
 class TaskDetailScreen(TaskActions):
-    """Everything about one task, with its live log."""
+    """Everything about one task, with its live log (beside the fields, or under them on a
+    terminal narrower than 110 columns)."""
+
+    HORIZONTAL_BREAKPOINTS = [(0, "-narrow"), (110, "-wide")]
 
     BINDINGS = [
         Binding("escape", "app.pop_screen", "Back", tooltip="Back to the board"),

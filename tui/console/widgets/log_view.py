@@ -4,6 +4,10 @@ The screen loads the newest page first and hands older pages in when the view ne
 top (`NeedOlder`); new events are appended and, in follow mode, kept in view. At most
 `LOG_CAP` events are held, so a task with 100,000 events opens and scrolls as fast as one
 with ten.
+
+An event whose actor proved itself by name alone (an agent on a board in `named` mode) shows
+a dim `·named` after the actor (`NAMED_MARK`); every other move was backed by a token, and a
+human's always is (humans never act by name).
 """
 
 from __future__ import annotations
@@ -11,6 +15,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from rich.cells import cell_len
 from rich.segment import Segment
 from rich.style import Style
 from rich.text import Text
@@ -21,10 +26,21 @@ from textual.reactive import reactive
 from textual.scroll_view import ScrollView
 from textual.strip import Strip
 
+from agentdeck.core.credentials import BY_NAME
 from agentdeck.core.models import Event
-from agentdeck.tui.console.agent_text import clean
+from agentdeck.tui.console.agent_text import clean, styled
 
 LOG_CAP = 20_000
+ACTOR_WIDTH = 12
+# After the actor of an event made by name alone, with no credential (`Event.auth` "named").
+NAMED_MARK = "·named"
+# How each kind of proof reads in full (the event dialog).
+AUTH_WORDS = {
+    "token": "acted with its own token",
+    "credential file": "acted with a human's saved credential",
+    BY_NAME: "acted by name alone, with no token (its board lets agents act by name)",
+    "imported": "imported from an export: who acted is as the file says",
+}
 KIND_STYLES = {
     "action": "cyan",
     "tool_call": "dodger_blue1",
@@ -66,12 +82,41 @@ def describe(event: Event) -> str:
     return text
 
 
-def format_event(event: Event) -> Text:
-    """One log row: time, actor, kind and the text folded to a single line."""
+def by_name(event: Event) -> bool:
+    """Whether the event's actor proved nothing but its name (an agent on a named board)."""
+    return event.auth == BY_NAME
+
+
+def actor_text(event: Event, limit: int = ACTOR_WIDTH, style: str = "bold") -> Text:
+    """The actor, shown literally, then a dim `·named` if it acted by name alone."""
+    text = styled(clean(event.actor, single_line=True, limit=limit), style)
+    if by_name(event):
+        text.append(NAMED_MARK, style="dim italic")
+    return text
+
+
+def actor_column(events: Sequence[Event]) -> int:
+    """How wide the actor column of a log is: 12 cells, or as many as its widest marked actor
+    needs (at most 12 + the marker), so the columns stay aligned."""
+    marked = (
+        cell_len(clean(e.actor, single_line=True, limit=ACTOR_WIDTH)) + len(NAMED_MARK)
+        for e in events
+        if by_name(e)
+    )
+    return max(ACTOR_WIDTH, max(marked, default=0))
+
+
+def format_event(event: Event, actor_width: int = ACTOR_WIDTH) -> Text:
+    """One log row: time, actor (marked if it acted by name alone), kind and the text folded
+    to a single line."""
     label = kind_label(event)
     row = Text(no_wrap=True)
     row.append(f"{event.created_at:%d %b %H:%M:%S} ", style="grey50")
-    row.append(f"{clean(event.actor, single_line=True, limit=12):<12} ", style="bold")
+    actor = actor_text(event)
+    row.append_text(actor)
+    # The padding keeps the actor's style, so it ends the actor's span rather than starting
+    # the next one (SVG renderers drop the leading spaces of a span).
+    row.append(" " * max(1, actor_width + 1 - cell_len(actor.plain)), style="bold")
     row.append(f"{label[:12]:<12} ", style=KIND_STYLES.get(label, KIND_STYLES.get(event.kind, "")))
     row.append(clean(describe(event), single_line=True, limit=2000))
     return row
@@ -120,6 +165,7 @@ class LogView(ScrollView, can_focus=True):
         self.loading_older = False
         self._cache: dict[int, Strip] = {}
         self._cache_width = 0
+        self._actor_width = ACTOR_WIDTH
 
     # -- feeding ---------------------------------------------------------------------------
 
@@ -129,6 +175,7 @@ class LogView(ScrollView, can_focus=True):
         self.more_before = more_before
         self.loading_older = False
         self._cache.clear()
+        self._actor_width = actor_column(self.events)
         self._resize_virtual()
         self.cursor = len(self.events) - 1
         # After layout: before it the view has no height and every position looks like the top.
@@ -141,6 +188,7 @@ class LogView(ScrollView, can_focus=True):
         if not events:
             return
         self.events[:0] = events
+        self._widen_for(events)
         dropped = max(0, len(self.events) - LOG_CAP)
         if dropped:
             del self.events[-dropped:]
@@ -158,6 +206,7 @@ class LogView(ScrollView, can_focus=True):
         known = self.events[-1].id if self.events else 0
         fresh = [e for e in events if e.id > known]
         self.events.extend(fresh)
+        self._widen_for(fresh)
         dropped = max(0, len(self.events) - LOG_CAP)
         if dropped:
             del self.events[:dropped]
@@ -169,6 +218,14 @@ class LogView(ScrollView, can_focus=True):
             self.cursor = len(self.events) - 1
             self.call_after_refresh(self._show_tail)
         self.refresh()
+
+    def _widen_for(self, events: Sequence[Event]) -> None:
+        """Make room in the actor column once any event carries the by-name marker."""
+        width = max(self._actor_width, actor_column(events))
+        if width != self._actor_width:
+            self._actor_width = width
+            self._cache.clear()
+            self.refresh()
 
     def _show_tail(self) -> None:
         """Bring the newest event into view (follow mode), then page back if still at the top."""
@@ -254,7 +311,7 @@ class LogView(ScrollView, can_focus=True):
         event = self.events[index]
         strip = self._cache.get(event.id)
         if strip is None:
-            text = format_event(event)
+            text = format_event(event, self._actor_width)
             text.truncate(width, overflow="ellipsis")
             segments = list(text.render(self.app.console))
             strip = Strip(segments).apply_style(style).crop_extend(0, width, style)
