@@ -166,6 +166,7 @@ def test_on_postgresql_the_watcher_wakes_on_notify(tmp_path: Path) -> None:
     url = database_url("postgres", tmp_path)
     with Deck.open(url, create=True) as deck, Deck.open(url) as writer:
         deck.create_board("PG", "Postgres", actor="ann")
+        writer.present(deck.issued_token("ann", "PG") or "")  # ann, from another machine
         target = Collect()
         watcher = DatabaseWatcher(deck, target, cursor=deck.max_event_id(), fallback_poll=30)  # type: ignore[arg-type]
         thread = threading.Thread(target=watcher.run)
@@ -193,6 +194,7 @@ async def test_the_console_runs_on_postgresql(tmp_path: Path) -> None:
     url = database_url("postgres", tmp_path)
     with Deck.open(url, create=True) as deck, Deck.open(url) as other:
         deck.create_board("PG", "Postgres", actor="ann")
+        other.present(deck.issued_token("ann", "PG") or "")  # ann, from another machine
         other.add_task("First", actor="ann", board="PG", priority=2)
         app = make_app(deck, board="PG", watch=True)
         async with app.run_test(size=SIZE) as pilot:

@@ -633,6 +633,6 @@ def test_the_console_without_a_credential_approves_nothing(
 
     anyio.run(scenario)
     assert any(
-        "ann is a human on board WEB and acts only with their credential" in n for n in shown
+        "you hold no credential for board WEB, so you can look but not act" in n for n in shown
     ), shown
     assert trusted.state() == before
