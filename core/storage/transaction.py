@@ -185,7 +185,9 @@ class Tx:
     def task_and_actor(self, key: str, actor: str) -> Row:
         """What a log entry checks, in one query: the task's id, number, status, holder and
         lease, its `board_id` and `board_key`, and the actor's `agent_id`, `agent_name` and
-        `agent_kind`; the same errors as `task()` then `agent()`."""
+        `agent_kind`, with the actor authenticated as `actor()` would; the same errors as
+        `task()` then `actor()`. A name that is not stored exactly (`Coder`) takes the slower
+        path through `actor()`."""
         board_key, number = split_key(key)
         params = {"p_board_key": board_key, "p_number": number, "p_actor": actor}
         row = _TASK_AND_ACTOR.first(self.conn, params)
