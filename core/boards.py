@@ -45,10 +45,7 @@ def create_board(
     actor = limits.name(actor)
     lead = limits.name(lead) if lead else None
     lease_seconds = limits.lease_seconds(lease_seconds)
-    if agents is None:
-        agents = "named" if is_sqlite(db.engine) else "token"
-    if agents not in credentials.MODES:
-        raise ValidationError(f"agents mode must be token or named, not {agents[:40]!r}")
+    agents = credentials.agents_mode(agents or ("named" if is_sqlite(db.engine) else "token"))
     with db.write() as tx:
         exists = tx.conn.execute(sa.select(board_t.c.id).where(board_t.c.key == key)).first()
         if exists:
@@ -210,19 +207,13 @@ def get_agent(db: Database, name: str, board: str | None = None) -> Agent:
 
 def set_agents_mode(db: Database, mode: str, *, actor: str, board: str | None = None) -> Board:
     """Switch the board between "token" and "named" mode; a human-only move."""
-    if mode not in credentials.MODES:
-        raise ValidationError(f"agents mode must be token or named, not {mode[:40]!r}")
+    mode = credentials.agents_mode(mode)
     with db.write() as tx:
         b = tx.board(board)
-        require_human_actor(tx, b, actor, "change how agents sign in")
+        permissions.require_human(tx, b, actor, "change how agents sign in")
         tx.conn.execute(board_t.update().where(board_t.c.id == b["id"]).values(agents_mode=mode))
         tx.event(b["id"], None, actor, "board", "agents", f"agents now act by {mode}")
         return rows_to_models.board(tx.board_by_id(b["id"]))
-
-
-def require_human_actor(tx: Tx, b: StoredRow, actor: str, doing: str) -> StoredRow:
-    """The acting member, who must be a human with their credential."""
-    return permissions.require_human(tx, b, actor, doing)
 
 
 def whoami(tx: Tx, board: str | None = None) -> Credential | None:

@@ -344,9 +344,6 @@ def set_budget(
             task, _ = tx.task(subject)
             subject = task_key(b["key"], task["number"])
             usage_filter.append(usage_t.c.task_id == task["id"])
-        used = float(
-            tx.conn.execute(sa.select(used_sum(metric)).where(*usage_filter)).scalar() or 0.0
-        )
         tx.conn.execute(
             budget_t.delete().where(
                 budget_t.c.board_id == b["id"],
@@ -355,19 +352,7 @@ def set_budget(
                 budget_t.c.metric == metric,
             )
         )
-        tx.conn.execute(
-            budget_t.insert().values(
-                board_id=b["id"],
-                scope=scope,
-                subject=subject,
-                metric=metric,
-                soft=soft,
-                hard=hard,
-                used=used,
-                soft_warned=False,
-                hard_hit=False,
-            )
-        )
+        used = insert_budget(tx, b["id"], (scope, subject, metric), soft, hard, usage_filter)
         row = _budget_row(tx, b["id"], scope, subject, metric)
         tx.event(
             b["id"],
@@ -384,6 +369,38 @@ def set_budget(
             if spent(row):  # a limit set below what is used stops the scope at once
                 stop(tx, b, row)
         return status_of(row)
+
+
+def insert_budget(
+    tx: Tx,
+    board_id: int,
+    key: tuple[str, str, str],
+    soft: float | None,
+    hard: float | None,
+    usage_where: list[sa.ColumnElement[bool]],
+    *,
+    crossed: bool = False,
+) -> float:
+    """Write one budget row (`key` is its scope, subject and metric) whose running total is the
+    usage `usage_where` selects, and return that total. With `crossed`, limits it is already
+    past are marked as warned and hit (history, as an import restores it); otherwise the
+    caller flags a crossing itself, with its events."""
+    scope, subject, metric = key
+    used = float(tx.conn.execute(sa.select(used_sum(metric)).where(*usage_where)).scalar() or 0.0)
+    tx.conn.execute(
+        budget_t.insert().values(
+            board_id=board_id,
+            scope=scope,
+            subject=subject,
+            metric=metric,
+            soft=soft,
+            hard=hard,
+            used=used,
+            soft_warned=crossed and soft is not None and used >= soft,
+            hard_hit=crossed and hard is not None and used >= hard,
+        )
+    )
+    return used
 
 
 def _budget_row(tx: Tx, board_id: int, scope: str, subject: str, metric: str) -> StoredRow:

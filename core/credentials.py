@@ -34,6 +34,13 @@ BY_TOKEN, BY_FILE, BY_NAME = "token", "credential file", "named"
 MINTED = "minted"
 
 
+def agents_mode(value: str) -> str:
+    """A board's agents mode, checked: "token" or "named"."""
+    if value not in MODES:
+        raise ValidationError(f"agents mode must be token or named, not {value[:40]!r}")
+    return value
+
+
 def new_token() -> str:
     """A fresh credential: `adk_` and 43 URL-safe characters (256 random bits)."""
     return TOKEN_PREFIX + secrets.token_urlsafe(32)

@@ -68,10 +68,8 @@ def acting_name(deck: Deck, given: str | None, board: str | None, *, human: bool
             f"{ENV_TOKEN} is no member's credential {where} (revoked, replaced by a "
             "rotation, or another board's); ask a human for a new one"
         )
-    if human and (login := login_name()):
-        return login
     if human:
-        raise ValidationError(f"cannot tell who you are; pass --as NAME or set {ENV_AS}")
+        return creator_name(None)
     raise ValidationError(
         f"say who is acting: set {ENV_TOKEN} to your token (or, on a board in named mode, "
         f"pass --as NAME or set {ENV_AS})"

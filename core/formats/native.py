@@ -43,12 +43,6 @@ def _iso(value: datetime | None) -> str | None:
     return value.isoformat() if value is not None else None
 
 
-def _agents_mode(value: str) -> str:
-    if value not in credentials.MODES:
-        raise ValidationError(f"must be token or named, not {value[:40]!r}")
-    return value
-
-
 def export_board(tx: Tx, board: str | None = None) -> dict[str, Any]:
     """The whole board (team, tasks, dependencies, events, usage, budgets, messages,
     checkpoints) as a JSON-ready document in format `agentdeck-board` version 1."""
@@ -252,7 +246,9 @@ class _Importer:
                 lead=board.opt("lead", str, None),
                 require_verification=board.opt("require_verification", bool, False),
                 lease_seconds=board.check("lease_seconds", int, limits.lease_seconds, 900),
-                agents_mode=board.check("agents", str, _agents_mode, boards.default_mode(tx.conn)),
+                agents_mode=board.check(
+                    "agents", str, credentials.agents_mode, boards.default_mode(tx.conn)
+                ),
                 next_number=max((t.check("key", str, split_key)[1] for t in tasks), default=0) + 1,
                 created_at=self.t(board.time("created_at")),
             )
@@ -507,22 +503,7 @@ class _Importer:
                     f"{item.path}: a second {metric} budget for {scope} {subject}"
                 )
             seen.add((scope, subject, metric))
-            used = float(
-                self.tx.conn.execute(sa.select(budgets.used_sum(metric)).where(*where)).scalar()
-                or 0.0
-            )
             soft = item.check("soft", float, lambda v: limits.budget_limit(v, "soft"), None)
             hard = item.check("hard", float, lambda v: limits.budget_limit(v, "hard"), None)
-            self.tx.conn.execute(
-                budget_t.insert().values(
-                    board_id=self.bid,
-                    scope=scope,
-                    subject=subject,
-                    metric=metric,
-                    soft=soft,
-                    hard=hard,
-                    used=used,
-                    soft_warned=soft is not None and used >= soft,
-                    hard_hit=hard is not None and used >= hard,
-                )
-            )
+            key = (scope, subject, metric)
+            budgets.insert_budget(self.tx, self.bid, key, soft, hard, where, crossed=True)

@@ -216,9 +216,10 @@ class AgentDeckApp(App[None]):
         holder of their credential for it. Nobody joins a board by opening the console: with
         no credential for this board, a move is refused here with what to do about it (one
         line); with one, `Deck` still checks that it backs the name given."""
-        if deck.whoami(self.board_key) is None:
+        me = deck.whoami(self.board_key)
+        if me is None:
             raise PermissionDeniedError(no_credential_line(self.board_key))
-        self.actor = identity.acting_name(deck, self._given_actor, self.board_key, human=True)
+        self.actor = identity.named_actor(self._given_actor) or me.name
         return self.actor
 
     # -- keys and the command palette --------------------------------------------------------
