@@ -260,6 +260,7 @@ class Deck:
     # core/metrics.py and core/report.py
     burndown = _with_database(metrics.burndown)
     report = _with_database(reports.report)
+    report_summary = _with_database(reports.report_summary)
 
     # core/formats/importers.py and core/formats/native.py
     import_claude = _with_database(importers.import_claude)

@@ -1,7 +1,10 @@
-"""The markdown progress report: where a board stands, for a human or a status update.
+"""The progress report: where a board stands, for a human or a status update, and its
+small summary for agents.
 
-The verb here: report, built from the board, task, budget and burn-down reads.
-Agent-written text is escaped so it reads literally in any markdown renderer.
+Verbs here: report (markdown, whole or chosen sections) and report_summary (a small dict:
+counts, what needs a human, what is blocked, budgets, forecast), built from the board, task,
+budget and burn-down reads. Agent-written text is escaped so it reads literally in any
+markdown renderer; the summary's JSON carries it literally, clipped to a line.
 """
 
 from __future__ import annotations
@@ -9,8 +12,10 @@ from __future__ import annotations
 import re
 import statistics
 from datetime import datetime, timedelta
+from typing import Any
 
-from agentdeck.core import boards, budgets, metrics, tasks
+from agentdeck.core import boards, budgets, metrics, tasks, views
+from agentdeck.core.errors import ValidationError
 from agentdeck.core.models import BudgetStatus, Task
 from agentdeck.core.safe_text import dropped
 from agentdeck.core.storage.database import Database
@@ -66,9 +71,79 @@ def _budget_row(b: BudgetStatus) -> str:
     return f"| {subject} | {b.metric} | {_amount(b.used)} | {limit} | {b.level} |"
 
 
-def report(db: Database, board: str | None = None) -> str:
+SECTIONS = (
+    "done",
+    "in_progress",
+    "ready",
+    "blocked",
+    "needs_human",
+    "failed",
+    "budgets",
+    "time",
+    "forecast",
+)
+# Tasks a summary lists per part; `*_more` counts the rest, which `report` lists whole.
+SUMMARY_ITEMS = 10
+
+
+def report_summary(db: Database, board: str | None = None) -> dict[str, Any]:
+    """Where the board stands in a few hundred tokens: counts per column, what needs a human,
+    what is blocked and on what, what is in progress, budgets, spend and the forecast.
+
+    Each task list holds at most `SUMMARY_ITEMS` compact views, with a count of the rest;
+    counts come from one indexed query, so the summary stays small and quick on any board."""
+    with db.read() as tx:
+        b = boards.get_board(tx, board)
+        counted = tasks.counts(tx, b.key)
+        parts = {
+            column: tasks.list_tasks(tx, b.key, column=column, limit=SUMMARY_ITEMS)
+            for column in ("needs_human", "blocked", "in_progress")
+        }
+        budget_rows = budgets.budget_status(tx, b.key)
+        spent = budgets.usage_totals(tx, b.key)
+    burn = metrics.burndown(db, b.key)
+    total, done = counted.total, counted.done
+    out: dict[str, Any] = {
+        "board": b.key,
+        "name": views.clip(b.name, views.TITLE),
+        "goal": views.clip(b.goal, 300),
+        "due_at": b.due_at.isoformat() if b.due_at else None,
+        "total": total,
+        "done": done,
+        "percent_done": round(100 * done / total) if total else 0,
+        "columns": dict(counted.by_column),
+    }
+    for column, listed in parts.items():
+        view = views.task_card
+        out[column] = [view(t) for t in listed]
+        shown = len(listed)
+        out[f"{column}_more"] = max(0, counted.by_column.get(column, 0) - shown)
+    worst = sorted(budget_rows, key=lambda r: {"over": 0, "warn": 1}.get(r.level, 2))
+    out["budgets"] = [r.to_dict() for r in worst[:SUMMARY_ITEMS]]
+    out["budgets_more"] = max(0, len(budget_rows) - SUMMARY_ITEMS)
+    out["spent"] = {"cost_usd": round(spent.cost_usd, 6), "tokens": spent.tokens}
+    out["forecast"] = {
+        "throughput_per_day": burn.throughput_per_day,
+        "done_at": burn.forecast_done_at.isoformat()
+        if burn.forecast_done_at and done < total
+        else None,
+    }
+    out["updated_at"] = db.now().isoformat()
+    return out
+
+
+def report(db: Database, board: str | None = None, sections: list[str] | None = None) -> str:
     """A markdown progress report: done/total, in progress, remaining, blocked, waiting on
-    humans, failed, budget use, time per task, forecast, last updated."""
+    humans, failed, budget use, time per task, forecast, last updated.
+
+    `sections` (names from `SECTIONS`) keeps only those parts after the header, in the
+    report's own order; an unknown name is refused."""
+    wanted = set(SECTIONS if sections is None else sections)
+    unknown = sorted(wanted - set(SECTIONS))
+    if unknown:
+        raise ValidationError(
+            f"unknown report section {unknown[0][:40]!r}; sections: {', '.join(SECTIONS)}"
+        )
     # Each part in its own short read, as the verbs a caller would use to read them.
     with db.read() as tx:
         b = boards.get_board(tx, board)
@@ -90,24 +165,30 @@ def report(db: Database, board: str | None = None) -> str:
     if b.due_at:
         out += [f"**Due:** {_when(b.due_at)}", ""]
 
-    def section(title: str, items: list[str]) -> None:
-        out.extend([f"## {title} ({len(items)})", "", *(items or ["_none_"]), ""])
+    def section(name: str, title: str, items: list[str]) -> None:
+        if name in wanted:
+            out.extend([f"## {title} ({len(items)})", "", *(items or ["_none_"]), ""])
 
     recent = sorted(by.get("done", []), key=lambda t: t.completed_at or t.updated_at, reverse=True)
-    section("Done", [_line(t, f" ({_when(t.completed_at)})") for t in recent])
+    section("done", "Done", [_line(t, f" ({_when(t.completed_at)})") for t in recent])
     section(
+        "in_progress",
         "In progress",
         [
             _line(t, f" — doing: {md(t.active_form, 80)}" if t.active_form else "")
             for t in by.get("in_progress", [])
         ],
     )
-    section("Remaining (ready)", [_line(t, f" — P{t.priority}") for t in by.get("ready", [])])
     section(
+        "ready", "Remaining (ready)", [_line(t, f" — P{t.priority}") for t in by.get("ready", [])]
+    )
+    section(
+        "blocked",
         "Blocked",
         [_line(t, f" — waiting on {', '.join(t.blocked_by)}") for t in by.get("blocked", [])],
     )
     section(
+        "needs_human",
         "Waiting on humans",
         [
             _line(
@@ -117,41 +198,49 @@ def report(db: Database, board: str | None = None) -> str:
             for t in sorted(by.get("needs_human", []), key=lambda t: t.updated_at)
         ],
     )
-    section("Failed", [_line(t, f" — {md(t.result, 120)}") for t in by.get("failed", [])])
-    out += ["## Budget use", ""]
-    if budget_rows:
+    section("failed", "Failed", [_line(t, f" — {md(t.result, 120)}") for t in by.get("failed", [])])
+    if "budgets" in wanted:
+        out += ["## Budget use", ""]
+        if budget_rows:
+            out += [
+                "| scope | metric | used | limit | level |",
+                "|---|---|---|---|---|",
+                *map(_budget_row, budget_rows),
+            ]
+        else:
+            out += ["_no budgets set_"]
+        spent = sum(t.cost_usd for t in listed)
         out += [
-            "| scope | metric | used | limit | level |",
-            "|---|---|---|---|---|",
-            *map(_budget_row, budget_rows),
+            "",
+            f"Total cost so far: ${spent:,.2f} over {sum(t.tokens for t in listed):,} tokens",
+            "",
         ]
-    else:
-        out += ["_no budgets set_"]
-    spent = sum(t.cost_usd for t in listed)
-    out += [
-        "",
-        f"Total cost so far: ${spent:,.2f} over {sum(t.tokens for t in listed):,} tokens",
-        "",
-    ]
-    times = [
-        t.completed_at - t.started_at for t in by.get("done", []) if t.completed_at and t.started_at
-    ]
-    out += ["## Time per task", ""]
-    if times:
-        out += [
-            f"Median {_duration(timedelta(seconds=statistics.median(t.total_seconds() for t in times)))}, mean "
-            f"{_duration(sum(times, timedelta()) / len(times))} over {len(times)} finished tasks",
+    if "time" in wanted:
+        times = [
+            t.completed_at - t.started_at
+            for t in by.get("done", [])
+            if t.completed_at and t.started_at
         ]
-    else:
-        out += ["_no finished tasks yet_"]
-    out += ["", "## Forecast", ""]
-    if burn.forecast_done_at and done < total:
-        out += [
-            f"At {burn.throughput_per_day:g} tasks/day, the rest is done around {_when(burn.forecast_done_at)}."
-        ]
-    elif total and done == total:
-        out += ["Everything is done."]
-    else:
-        out += ["No throughput in the last 7 days to forecast from."]
-    out += ["", f"_Last updated {_when(now)}_", ""]
+        out += ["## Time per task", ""]
+        if times:
+            median = timedelta(seconds=statistics.median(t.total_seconds() for t in times))
+            out += [
+                f"Median {_duration(median)}, mean "
+                f"{_duration(sum(times, timedelta()) / len(times))} over {len(times)} finished tasks",
+                "",
+            ]
+        else:
+            out += ["_no finished tasks yet_", ""]
+    if "forecast" in wanted:
+        out += ["## Forecast", ""]
+        if burn.forecast_done_at and done < total:
+            out += [
+                f"At {burn.throughput_per_day:g} tasks/day, the rest is done around {_when(burn.forecast_done_at)}.",
+                "",
+            ]
+        elif total and done == total:
+            out += ["Everything is done.", ""]
+        else:
+            out += ["No throughput in the last 7 days to forecast from.", ""]
+    out += [f"_Last updated {_when(now)}_", ""]
     return "\n".join(out)

@@ -4,6 +4,7 @@ forecast, and agent-written text that renders literally."""
 from __future__ import annotations
 
 import html
+import json
 import re
 from datetime import datetime, timedelta
 
@@ -11,6 +12,7 @@ import pytest
 from markdown_it import MarkdownIt
 
 from agentdeck.core import Deck
+from agentdeck.core.errors import ValidationError
 from tests.conftest import START, FakeClock, make_web_board
 from tests.core.helpers import claim_key, task_in
 
@@ -204,3 +206,55 @@ def test_a_finished_board_says_so_and_reports_on_the_board_asked_for(web: Deck) 
     report = web.report("WEB")
     assert "**Overall:** 1 of 1 tasks done (100%)" in report
     assert sections(report)["Forecast"][0] == "Everything is done."
+
+
+def test_sections_keep_only_the_parts_asked_for(deck: Deck, board: dict[str, str]) -> None:
+    whole = deck.report()
+    some = deck.report(sections=["needs_human", "forecast"])
+    assert list(sections(some)) == ["Waiting on humans", "Forecast"]
+    assert sections(some)["Waiting on humans"] == sections(whole)["Waiting on humans"]
+    assert some.startswith("# Website — progress report\n") and "_Last updated " in some
+    assert len(some) < len(whole) / 2
+
+
+def test_an_unknown_section_is_refused(deck: Deck, board: dict[str, str]) -> None:
+    with pytest.raises(ValidationError, match="unknown report section 'gossip'; sections: done"):
+        deck.report(sections=["done", "gossip"])
+
+
+def test_the_summary_counts_and_names_what_matters(deck: Deck, board: dict[str, str]) -> None:
+    s = deck.report_summary()
+    assert (s["board"], s["total"], s["done"], s["percent_done"]) == ("WEB", 9, 3, 33)
+    assert s["columns"] == {
+        "done": 3,
+        "in_progress": 1,
+        "ready": 1,
+        "blocked": 1,
+        "needs_human": 2,
+        "failed": 1,
+        "cancelled": 1,  # shown, though not in the total
+    }
+    assert {t["key"] for t in s["needs_human"]} == {board["escalated"], board["review"]}
+    assert [t["key"] for t in s["blocked"]] == [board["blocked"]]
+    assert s["blocked"][0]["blocked_by"] == [board["doing"], board["ready"]]
+    assert s["in_progress"][0]["doing"] == " ".join(DOING.split())  # literal, one line
+    assert s["in_progress"][0]["title"] == HOSTILE  # JSON carries agent text literally
+    assert (s["needs_human_more"], s["blocked_more"], s["in_progress_more"]) == (0, 0, 0)
+    assert next(b["level"] for b in s["budgets"]) == "warn"  # the worst budget first
+    assert s["spent"] == {"cost_usd": 1.25, "tokens": 1234}
+    assert s["due_at"].startswith("2025-03-17T09:00")
+
+
+def test_the_summary_stays_small_on_a_big_board(deck: Deck) -> None:
+    make_web_board(deck)
+    keys = [
+        t.key
+        for t in deck.plan([{"title": f"Task {i} " + "x" * 150} for i in range(60)], actor="ann")
+    ]
+    for key in keys[:25]:
+        claim_key(deck, key, "gen")
+        deck.escalate(key, actor="gen", reason="need a decision " * 40)
+    s = deck.report_summary()
+    assert len(s["needs_human"]) == 10 and s["needs_human_more"] == 15
+    assert all(len(t["title"]) <= 120 for t in s["needs_human"])
+    assert len(json.dumps(s)) / 4 < 1500  # tokens, at four characters each
