@@ -59,9 +59,19 @@ _UNREAD = Prepared(
 
 
 def unread(
-    tx: Tx, board_key: str, agent_id: int, agent_name: str, *, mark_read: bool
+    tx: Tx,
+    board_key: str,
+    agent_id: int,
+    agent_name: str,
+    *,
+    mark_read: bool,
+    start: int = 0,
+    limit: int | None = None,
 ) -> list[Message]:
+    """The agent's unread messages from position `start`, at most `limit` of them, oldest
+    first; with `mark_read` only those returned are marked read."""
     rows = _UNREAD.rows(tx.conn, {"p_agent_id": agent_id})
+    rows = rows[start:] if limit is None else rows[start : start + limit]
     if mark_read and rows:
         tx.conn.execute(
             message_t.update()
@@ -117,18 +127,29 @@ def checkpoint_models(tx: Tx, task_id: int, key: str) -> list[Checkpoint]:
 
 
 def inbox(
-    db: Database, actor: str, *, board: str | None = None, mark_read: bool = True
+    db: Database,
+    actor: str,
+    *,
+    board: str | None = None,
+    mark_read: bool = True,
+    start: int = 0,
+    limit: int | None = None,
 ) -> list[Message]:
-    """The agent's unread messages, oldest first; reading marks them read."""
+    """The agent's unread messages, oldest first; reading marks them read.
+
+    `start` and `limit` read one page of them (a caller that shows at most `limit` marks
+    only those read, so nothing unread is lost past the page)."""
+    start = limits.row_window(start)
+    limit = None if limit is None else limits.row_window(limit)
     if not mark_read:
         with db.read() as tx:
             b = tx.board(board)
             a = tx.actor(b, actor)
-            return unread(tx, b["key"], a["id"], actor, mark_read=False)
+            return unread(tx, b["key"], a["id"], actor, mark_read=False, start=start, limit=limit)
     with db.write() as tx:
         b = tx.board(board)
         a = tx.actor(b, actor)
-        return unread(tx, b["key"], a["id"], actor, mark_read=True)
+        return unread(tx, b["key"], a["id"], actor, mark_read=True, start=start, limit=limit)
 
 
 def checkpoint(

@@ -9,7 +9,7 @@ cheap max event id; on PostgreSQL LISTEN/NOTIFY wakes it. Ctrl-C ends it cleanly
 from __future__ import annotations
 
 import os
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from typing import TYPE_CHECKING, Annotated
 
 import typer
@@ -18,7 +18,18 @@ from agentdeck.tui.cli.context import (
     Session,
     deck_command,
 )
+from agentdeck.tui.cli.errors import CliError
 from agentdeck.tui.cli.output import print_json
+from agentdeck.tui.cli.pages import (
+    DEFAULT_LIMIT,
+    MAX_LIMIT,
+    CursorOption,
+    FullOption,
+    emit_items,
+    event_cursor,
+    more,
+    view,
+)
 from agentdeck.tui.cli.stopping import stop_on_interrupt
 
 if TYPE_CHECKING:
@@ -35,34 +46,57 @@ PAGE = 500
 def events(
     s: Session,
     since: Annotated[
-        int | None, typer.Option("--since", metavar="ID", help="Print events after this id.")
+        int | None,
+        typer.Option("--since", metavar="ID", help="Print events after this id."),
     ] = None,
+    cursor: CursorOption = None,
     limit: Annotated[
-        int, typer.Option(help="Without --since: start this many events back from the newest.")
-    ] = 20,
+        int,
+        typer.Option(
+            min=1,
+            max=MAX_LIMIT,
+            metavar="N",
+            help="At most N per page; without --since or --cursor, the newest N.",
+        ),
+    ] = DEFAULT_LIMIT,
     follow: Annotated[
         bool, typer.Option("--follow", "-f", help="Keep printing new events; Ctrl-C stops.")
     ] = False,
+    full: FullOption = False,
 ) -> None:
     """Print events (every change, log entry and message) after a cursor, oldest first.
 
-    An event's id is the cursor: pass the last id you saw as --since to resume. With --json
-    it prints one JSON array; with --follow --json, one JSON object per line per event.
+    An event's id is a cursor: pass the last id you saw as --since to resume. Without --follow it prints one page: with --json {"events": [...], "next_cursor": C or null}, and --cursor C gives the next page. With --follow --json, one compact JSON object per line per event. --full gives each event whole (with its data).
 
     Example: agentdeck events --follow --board WEB
     """
+    if since is not None and cursor is not None:
+        raise CliError("give --since or --cursor, not both")
+    after = event_cursor(cursor) if cursor is not None else since
     deck = s.deck()
     board_key = deck.get_board(s.board).key if s.board else None
-    cursor = since if since is not None else max(0, deck.max_event_id() - max(0, limit))
-    if s.json and not follow:
-        print_json([e.to_dict() for e in _pages(deck, cursor, board_key)])
+    start = after if after is not None else max(0, deck.max_event_id() - limit)
+    if not follow:
+        found = deck.events_since(start, board=board_key, limit=limit + 1)
+        shown = found[:limit]
+        next_cursor = str(shown[-1].id) if len(found) > limit else None
+        emit_items(s, "events", shown, next_cursor, full=full, render=_lines)
         return
-    show = _printer(s.json)
+    show = _printer(s.json, full)
     with stop_on_interrupt() as stop:
-        cursor = _drain(deck, cursor, board_key, show, stop)
-        if follow:
-            for _ in _wake_ups(deck, cursor, stop):
-                cursor = _drain(deck, cursor, board_key, show, stop)
+        start = _drain(deck, start, board_key, show, stop)
+        for _ in _wake_ups(deck, start, stop):
+            start = _drain(deck, start, board_key, show, stop)
+
+
+def _lines(shown: Sequence[Event], next_cursor: str | None) -> None:
+    """One page of events for people, and how to see the next."""
+    if shown:
+        from agentdeck.tui.cli import rich_views
+        from agentdeck.tui.cli.output import show
+
+        show(*(rich_views.event_line(event) for event in shown))
+    more(next_cursor)
 
 
 def _pages(deck: Deck, cursor: int, board: str | None) -> Iterator[Event]:
@@ -87,9 +121,9 @@ def _drain(
     return cursor
 
 
-def _printer(as_json: bool) -> Callable[[Event], None]:
+def _printer(as_json: bool, full: bool) -> Callable[[Event], None]:
     if as_json:
-        return lambda event: print_json(event.to_dict())
+        return lambda event: print_json(view(event, full))
     from agentdeck.tui.cli import rich_views
     from agentdeck.tui.cli.output import show
 

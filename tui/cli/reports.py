@@ -29,14 +29,37 @@ OutOption = Annotated[
 def report(
     s: Session,
     out: OutOption = None,
+    section: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--section",
+            metavar="NAME",
+            help="Only this part (repeatable): done, in_progress, ready, blocked, needs_human, "
+            "failed, budgets, time or forecast.",
+        ),
+    ] = None,
+    full: Annotated[
+        bool, typer.Option("--full", help='With --json: the whole markdown as {"markdown": ...}.')
+    ] = False,
 ) -> None:
     """Write a markdown progress report: done, in progress, blocked, waiting, budgets, forecast.
 
+    With --json it prints the board's summary for agents instead, a few hundred tokens: counts per column, what needs a human, what is blocked or in progress, budgets, spend, forecast. With --json --section or --json --full, the markdown as {"board", "markdown"}.
+
     Example: agentdeck report --out progress.md
+
+    Example: agentdeck report --section blocked --section needs_human
+
+    Example: agentdeck report --json
+
+    Example: agentdeck report --json --full
     """
     deck = s.deck()
     key = deck.get_board(s.board).key
-    markdown = deck.report(key)
+    if s.json and out is None and not section and not full:
+        print_json(deck.report_summary(key))
+        return
+    markdown = deck.report(key, sections=section or None)
     if out is None:
         s.emit({"board": key, "markdown": markdown}, lambda: say(safe(markdown)))
         return

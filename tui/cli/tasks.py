@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import json
 import sys
-from typing import Annotated, Any
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
@@ -19,6 +20,21 @@ from agentdeck.tui.cli.context import (
 )
 from agentdeck.tui.cli.errors import CliError
 from agentdeck.tui.cli.output import plural, safe, say
+from agentdeck.tui.cli.pages import (
+    DEFAULT_LIMIT,
+    MAX_LIMIT,
+    CursorOption,
+    FullOption,
+    LimitOption,
+    emit_page,
+    event_cursor,
+    more,
+    start_of,
+    window,
+)
+
+if TYPE_CHECKING:
+    from agentdeck.core.models import SearchHit, Task
 
 task_app = typer.Typer(
     name="task",
@@ -84,29 +100,34 @@ def list_tasks(
     include_cancelled: Annotated[
         bool, typer.Option("--all", help="Include cancelled tasks.")
     ] = False,
-    limit: Annotated[int | None, typer.Option(help="At most this many.")] = None,
-    offset: Annotated[int, typer.Option(help="Skip this many first.")] = 0,
+    limit: LimitOption = DEFAULT_LIMIT,
+    cursor: CursorOption = None,
+    full: FullOption = False,
 ) -> None:
-    """List the board's tasks by priority, then age.
+    """List the board's tasks by priority, then age, a page at a time.
+
+    With --json: {"tasks": [...], "next_cursor": C or null}; pass --cursor C for the next page, --full for every field of each task.
 
     Example: agentdeck task list --column needs_human --json
     """
+    start = start_of(cursor)
     found = s.deck().list_tasks(
         s.board,
         status=split_list(status) or None,
         column=column,
         assignee=assignee,
         include_cancelled=include_cancelled,
-        limit=limit,
-        offset=offset,
+        limit=limit + 1,
+        offset=start,
     )
 
-    def render() -> None:
+    def render(shown: Sequence[Task], next_cursor: str | None) -> None:
         from agentdeck.tui.cli import rich_views
 
-        rich_views.tasks(found)
+        rich_views.tasks(shown)
+        more(next_cursor)
 
-    s.emit([t.to_dict() for t in found], render)
+    emit_page(s, "tasks", found, start, limit, full=full, render=render)
 
 
 @task_app.command("show")
@@ -114,22 +135,49 @@ def list_tasks(
 def show_task(
     s: Session,
     key: KeyArgument,
-    log: Annotated[int, typer.Option(help="Show this many of the newest log entries.")] = 20,
+    log_limit: Annotated[
+        int,
+        typer.Option(
+            "--log-limit",
+            "--log",
+            min=0,
+            max=MAX_LIMIT,
+            metavar="N",
+            help="Show this many of the newest log entries.",
+        ),
+    ] = DEFAULT_LIMIT,
+    log_cursor: Annotated[
+        str | None,
+        typer.Option(
+            "--log-cursor", metavar="C", help="Show the entries older than a log_cursor given."
+        ),
+    ] = None,
 ) -> None:
     """Show a task in full: fields, dependencies, notes, checkpoints, usage and its log tail.
 
-    Example: agentdeck task show WEB-12 --log 50
+    With --json the log is paged: "log" holds the newest --log-limit entries (oldest first) and "log_cursor", passed back as --log-cursor, gives the entries before them (null when none are left).
+
+    Example: agentdeck task show WEB-12 --log-limit 50
     """
+    before = event_cursor(log_cursor)
     deck = s.deck()
     detail = deck.task_detail(key)
-    entries = deck.task_events(key, limit=log) if log > 0 else []
+    entries = deck.task_events(key, before_id=before, limit=log_limit + 1) if log_limit > 0 else []
+    older = len(entries) > log_limit
+    entries = entries[1:] if older else entries
+    next_cursor = str(entries[0].id) if older and entries else None
 
     def render() -> None:
         from agentdeck.tui.cli import rich_views
 
         rich_views.task_sheet(detail, entries)
+        if next_cursor is not None:
+            say(f"older: --log-cursor {next_cursor}")
 
-    s.emit({**detail.to_dict(), "log": [e.to_dict() for e in entries]}, render)
+    s.emit(
+        {**detail.to_dict(), "log": [e.to_dict() for e in entries], "log_cursor": next_cursor},
+        render,
+    )
 
 
 MAX_PLAN = 64 * 1024 * 1024  # plans carrying 10 MB descriptions are truncated, not refused
@@ -211,57 +259,78 @@ def plan(
 @deck_command()
 def ready(
     s: Session,
-    limit: Annotated[int, typer.Option(help="At most this many.")] = 50,
+    limit: LimitOption = DEFAULT_LIMIT,
+    cursor: CursorOption = None,
+    full: FullOption = False,
 ) -> None:
     """List the ready queue, best first; with --as, only what that agent may claim.
 
-    Example: agentdeck ready --as coder --json
-    """
-    found = s.deck().ready(s.board, agent=s.actor, limit=limit)
+    With --json: {"tasks": [...], "next_cursor": C or null}; --cursor C gives the next page, --full every field of each task.
 
-    def render() -> None:
+    Example: agentdeck ready --as coder --json --limit 5
+    """
+    start = start_of(cursor)
+    deck = s.deck()
+    found = window(lambda n: deck.ready(s.board, agent=s.actor, limit=n), start, limit)
+
+    def render(shown: Sequence[Task], next_cursor: str | None) -> None:
         from agentdeck.tui.cli import rich_views
 
-        rich_views.tasks(found, empty="nothing is ready")
+        rich_views.tasks(shown, empty="nothing is ready")
+        more(next_cursor)
 
-    s.emit([t.to_dict() for t in found], render)
+    emit_page(s, "tasks", found, start, limit, full=full, render=render)
 
 
 @deck_command()
 def search(
     s: Session,
     query: Annotated[str, typer.Argument(metavar="QUERY", help="Words that must all appear.")],
-    limit: Annotated[int, typer.Option(help="At most this many.")] = 10,
+    limit: LimitOption = 10,
+    cursor: CursorOption = None,
+    full: FullOption = False,
 ) -> None:
     """Search finished tasks (titles, results, notes, decisions), best match first.
 
-    Example: agentdeck search "oauth callback" --limit 5
-    """
-    found = s.deck().search(query, board=s.board, limit=limit)
+    With --json: {"hits": [...], "next_cursor": C or null}.
 
-    def render() -> None:
+    Example: agentdeck search "oauth callback" --limit 5 --json
+    """
+    start = start_of(cursor)
+    deck = s.deck()
+    found = window(lambda n: deck.search(query, board=s.board, limit=n), start, limit)
+
+    def render(shown: Sequence[SearchHit], next_cursor: str | None) -> None:
         from agentdeck.tui.cli import rich_views
 
-        rich_views.hits(found)
+        rich_views.hits(shown)
+        more(next_cursor)
 
-    s.emit([h.to_dict() for h in found], render)
+    emit_page(s, "hits", found, start, limit, full=full, render=render)
 
 
 @deck_command()
 def similar(
     s: Session,
     key: KeyArgument,
-    limit: Annotated[int, typer.Option(help="At most this many.")] = 3,
+    limit: LimitOption = 3,
+    cursor: CursorOption = None,
+    full: FullOption = False,
 ) -> None:
     """List finished tasks most like this one, to reuse what worked.
 
+    With --json: {"hits": [...], "next_cursor": C or null}.
+
     Example: agentdeck similar WEB-12 --json
     """
-    found = s.deck().similar(key, limit=limit)
+    start = start_of(cursor)
+    deck = s.deck()
+    found = window(lambda n: deck.similar(key, limit=n), start, limit)
 
-    def render() -> None:
+    def render(shown: Sequence[SearchHit], next_cursor: str | None) -> None:
         from agentdeck.tui.cli import rich_views
 
-        rich_views.hits(found, empty="no similar finished tasks")
+        rich_views.hits(shown, empty="no similar finished tasks")
+        more(next_cursor)
 
-    s.emit([h.to_dict() for h in found], render)
+    emit_page(s, "hits", found, start, limit, full=full, render=render)

@@ -8,7 +8,7 @@ output is a plain line and never imports rich.
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Annotated, Any, Literal
 
 import typer
@@ -22,9 +22,18 @@ from agentdeck.tui.cli.context import (
 )
 from agentdeck.tui.cli.errors import EXIT_NOTHING_READY, CliError
 from agentdeck.tui.cli.output import amount, safe, say, warn
+from agentdeck.tui.cli.pages import (
+    DEFAULT_LIMIT,
+    CursorOption,
+    FullOption,
+    LimitOption,
+    emit_page,
+    more,
+    start_of,
+)
 
 if TYPE_CHECKING:
-    from agentdeck.core.models import Task
+    from agentdeck.core.models import Message, Task
 
 ResultOption = Annotated[str, typer.Option(help="What was done, for the reviewer and the library.")]
 VerifiedOption = Annotated[
@@ -271,19 +280,32 @@ def checkpoint(
 def inbox(
     s: Session,
     peek: Annotated[bool, typer.Option("--peek", help="Leave the messages unread.")] = False,
+    limit: LimitOption = DEFAULT_LIMIT,
+    cursor: CursorOption = None,
+    full: FullOption = False,
 ) -> None:
     """Read your unread messages: assignments, review notes, answers; reading marks them read.
 
+    At most --limit at a time, oldest first; only those shown are marked read. With --json: {"messages": [...], "next_cursor": C or null}; pass --cursor C for the next unread ones.
+
     Example: agentdeck inbox --as coder --json
     """
-    found = s.deck().inbox(s.agent(), board=s.board, mark_read=not peek)
+    start = start_of(cursor)
+    deck, agent = s.deck(), s.agent()
+    if peek:
+        found = deck.inbox(agent, board=s.board, mark_read=False, start=start, limit=limit + 1)
+    else:
+        found = deck.inbox(agent, board=s.board, mark_read=True, start=start, limit=limit)
+        # One more, still unread, tells whether a next page waits (where this one started).
+        found += deck.inbox(agent, board=s.board, mark_read=False, start=start, limit=1)
 
-    def render() -> None:
+    def render(shown: Sequence[Message], next_cursor: str | None) -> None:
         from agentdeck.tui.cli import rich_views
 
-        rich_views.messages(found)
+        rich_views.messages(shown)
+        more(next_cursor)
 
-    s.emit([m.to_dict() for m in found], render)
+    emit_page(s, "messages", found, start, limit, full=full, render=render, consumed=not peek)
 
 
 HandOver = Literal["submit", "fail", "escalate", "release"]
