@@ -61,6 +61,12 @@ BoardOption = Annotated[
 JsonOption = Annotated[
     bool, typer.Option("--json", help="Print exactly one JSON document (stable field names).")
 ]
+FullOption = Annotated[
+    bool,
+    typer.Option(
+        "--full", help="With --json: the whole models, every field, not the compact answer."
+    ),
+]
 KeyArgument = Annotated[str, typer.Argument(metavar="KEY", help="A task key, like WEB-12.")]
 VersionOption = Annotated[
     int | None,
@@ -88,11 +94,19 @@ before_command = SharedOptions()
 class Session:
     """One command's view of the options, and the deck it opens (at most once)."""
 
-    def __init__(self, db: str | None, actor: str | None, board: str | None, as_json: bool) -> None:
+    def __init__(
+        self,
+        db: str | None,
+        actor: str | None,
+        board: str | None,
+        as_json: bool,
+        full: bool = False,
+    ) -> None:
         self.db = db or before_command.db or identity.from_environment(ENV_DB)
         self.actor = identity.named_actor(actor or before_command.actor)
         self.board = board or before_command.board or identity.from_environment(ENV_BOARD)
         self.json = as_json or before_command.json
+        self.full = full
         self._deck: Deck | None = None
 
     def deck(self, *, create: bool = False) -> Deck:
@@ -136,6 +150,13 @@ class Session:
         else:
             render()
 
+    def answer(
+        self, compact: Callable[[], Any], whole: Callable[[], Any], render: Callable[[], None]
+    ) -> None:
+        """Like `emit`, for a command with --full: with --json its compact answer (a view from
+        `agentdeck.core.views`), or with --full the whole models; otherwise `render`."""
+        self.emit((whole if self.full else compact)() if self.json else None, render)
+
     def close(self) -> None:
         """Close the database if this command opened it."""
         if self._deck is not None:
@@ -145,14 +166,14 @@ class Session:
 
 @contextmanager
 def session(
-    db: str | None, actor: str | None, board: str | None, as_json: bool
+    db: str | None, actor: str | None, board: str | None, as_json: bool, full: bool = False
 ) -> Iterator[Session]:
     """Run one command; with --json a failure also prints `{"error": ...}` on stdout, including
     one in reading the options themselves (an `AGENTDECK_*` value that is not UTF-8)."""
     wants_json = as_json or before_command.json
     current: Session | None = None
     try:
-        current = Session(db, actor, board, as_json)
+        current = Session(db, actor, board, as_json, full)
         yield current
     except Exception as exc:
         if wants_json:
@@ -168,10 +189,11 @@ SHARED_OPTIONS = {"db": DbOption, "actor": ActorOption, "board": BoardOption, "a
 
 
 def deck_command(
-    *, board: bool = True
+    *, board: bool = True, full: bool = False
 ) -> Callable[[Callable[Concatenate[Session, ...], None]], Callable[..., None]]:
-    """Give a command --db, --as, --board (unless `board=False`) and --json, and call it with
-    a `Session` built from them as its first argument, inside `session(...)`.
+    """Give a command --db, --as, --board (unless `board=False`), --json and, with `full`,
+    --full (its JSON answer compact by default: `Session.full`), and call it with a `Session`
+    built from them as its first argument, inside `session(...)`.
 
     Typer reads a command's options from its signature, so the wrapper's `__signature__` is
     the command's own parameters (without the session) followed by the shared options.
@@ -179,21 +201,23 @@ def deck_command(
 
     def decorate(command: Callable[Concatenate[Session, ...], None]) -> Callable[..., None]:
         own = list(inspect.signature(command, eval_str=True).parameters.values())[1:]
+        options = {**SHARED_OPTIONS, **({"full": FullOption} if full else {})}
         shared = [
             inspect.Parameter(
                 name,
                 inspect.Parameter.KEYWORD_ONLY,
                 annotation=annotation,
-                default=False if name == "as_json" else None,
+                default=False if name in ("as_json", "full") else None,
             )
-            for name, annotation in SHARED_OPTIONS.items()
+            for name, annotation in options.items()
             if board or name != "board"
         ]
 
         @functools.wraps(command)
         def run(**kwargs: Any) -> None:
             db, actor, as_json = kwargs.pop("db"), kwargs.pop("actor"), kwargs.pop("as_json")
-            with session(db, actor, kwargs.pop("board", None), as_json) as s:
+            wants_full = kwargs.pop("full", False)
+            with session(db, actor, kwargs.pop("board", None), as_json, wants_full) as s:
                 command(s, **kwargs)
 
         signature = inspect.Signature(own + shared, return_annotation=None)

@@ -24,7 +24,6 @@ from agentdeck.tui.cli.pages import (
     DEFAULT_LIMIT,
     MAX_LIMIT,
     CursorOption,
-    FullOption,
     emit_items,
     event_cursor,
     more,
@@ -42,7 +41,7 @@ POLL_S = 0.5
 PAGE = 500
 
 
-@deck_command()
+@deck_command(full=True)
 def events(
     s: Session,
     since: Annotated[
@@ -62,7 +61,6 @@ def events(
     follow: Annotated[
         bool, typer.Option("--follow", "-f", help="Keep printing new events; Ctrl-C stops.")
     ] = False,
-    full: FullOption = False,
 ) -> None:
     """Print events (every change, log entry and message) after a cursor, oldest first.
 
@@ -80,9 +78,9 @@ def events(
         found = deck.events_since(start, board=board_key, limit=limit + 1)
         shown = found[:limit]
         next_cursor = str(shown[-1].id) if len(found) > limit else None
-        emit_items(s, "events", shown, next_cursor, full=full, render=_lines)
+        emit_items(s, "events", shown, next_cursor, render=_lines)
         return
-    show = _printer(s.json, full)
+    show = _printer(s.json, s.full)
     with stop_on_interrupt() as stop:
         start = _drain(deck, start, board_key, show, stop)
         for _ in _wake_ups(deck, start, stop):

@@ -33,10 +33,6 @@ DEFAULT_LIMIT = 20
 MAX_LIMIT = 500
 MAX_EVENT_ID = 2**63 - 1
 
-FullOption = Annotated[
-    bool,
-    typer.Option("--full", help="With --json: each item's every field, not its compact view."),
-]
 LimitOption = Annotated[
     int,
     typer.Option("--limit", min=1, max=MAX_LIMIT, metavar="N", help="At most N per page."),
@@ -78,19 +74,18 @@ def emit_page(
     start: int,
     limit: int,
     *,
-    full: bool,
     render: Callable[[Sequence[Any], str | None], None],
     consumed: bool = False,
 ) -> None:
     """Print one page of `items` (fetched from `start`, up to `limit` + 1): with --json as
-    `{name: [...], "next_cursor": ...}`, compact views unless `full`; otherwise `render`
+    `{name: [...], "next_cursor": ...}`, compact views unless --full; otherwise `render`
     gets the page's items and the next cursor (None on the last page).
 
     `consumed`: showing the page took it off the list (a read inbox), so the next page
     starts where this one did."""
     from agentdeck.core import views
 
-    shown, next_cursor = views.page(items, start, limit, lambda item: view(item, full))
+    shown, next_cursor = views.page(items, start, limit, lambda item: view(item, s.full))
     if consumed:  # the cursor of what is left after an empty page at `start`
         next_cursor = views.page(items[limit:], start, 0, dict)[1]
     if s.json:
@@ -105,13 +100,12 @@ def emit_items(
     shown: Sequence[Any],
     next_cursor: str | None,
     *,
-    full: bool,
     render: Callable[[Sequence[Any], str | None], None],
 ) -> None:
     """Print a page already cut: with --json the envelope of views (or whole models with
-    `full`), otherwise `render(shown, next_cursor)`."""
+    --full), otherwise `render(shown, next_cursor)`."""
     if s.json:
-        print_json({name: [view(item, full) for item in shown], "next_cursor": next_cursor})
+        print_json({name: [view(item, s.full) for item in shown], "next_cursor": next_cursor})
     else:
         render(shown, next_cursor)
 

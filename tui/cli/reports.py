@@ -25,7 +25,7 @@ OutOption = Annotated[
 ]
 
 
-@deck_command()
+@deck_command(full=True)
 def report(
     s: Session,
     out: OutOption = None,
@@ -38,9 +38,6 @@ def report(
             "failed, budgets, time or forecast.",
         ),
     ] = None,
-    full: Annotated[
-        bool, typer.Option("--full", help='With --json: the whole markdown as {"markdown": ...}.')
-    ] = False,
 ) -> None:
     """Write a markdown progress report: done, in progress, blocked, waiting, budgets, forecast.
 
@@ -56,7 +53,7 @@ def report(
     """
     deck = s.deck()
     key = deck.get_board(s.board).key
-    if s.json and out is None and not section and not full:
+    if s.json and out is None and not section and not s.full:
         print_json(deck.report_summary(key))
         return
     markdown = deck.report(key, sections=section or None)

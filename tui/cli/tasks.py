@@ -24,7 +24,6 @@ from agentdeck.tui.cli.pages import (
     DEFAULT_LIMIT,
     MAX_LIMIT,
     CursorOption,
-    FullOption,
     LimitOption,
     emit_page,
     event_cursor,
@@ -86,7 +85,7 @@ def add_task(
 
 
 @task_app.command("list")
-@deck_command()
+@deck_command(full=True)
 def list_tasks(
     s: Session,
     status: Annotated[
@@ -102,7 +101,6 @@ def list_tasks(
     ] = False,
     limit: LimitOption = DEFAULT_LIMIT,
     cursor: CursorOption = None,
-    full: FullOption = False,
 ) -> None:
     """List the board's tasks by priority, then age, a page at a time.
 
@@ -127,11 +125,11 @@ def list_tasks(
         rich_views.tasks(shown)
         more(next_cursor)
 
-    emit_page(s, "tasks", found, start, limit, full=full, render=render)
+    emit_page(s, "tasks", found, start, limit, render=render)
 
 
 @task_app.command("show")
-@deck_command()
+@deck_command(full=True)
 def show_task(
     s: Session,
     key: KeyArgument,
@@ -155,7 +153,7 @@ def show_task(
 ) -> None:
     """Show a task in full: fields, dependencies, notes, checkpoints, usage and its log tail.
 
-    With --json the log is paged: "log" holds the newest --log-limit entries (oldest first) and "log_cursor", passed back as --log-cursor, gives the entries before them (null when none are left).
+    With --json the log is paged: "log" holds the newest --log-limit entries (oldest first) and "log_cursor", passed back as --log-cursor, gives the entries before them (null when none are left). Log entries are one-line cards; --full gives every field of the task and each entry whole.
 
     Example: agentdeck task show WEB-12 --log-limit 50
     """
@@ -174,8 +172,19 @@ def show_task(
         if next_cursor is not None:
             say(f"older: --log-cursor {next_cursor}")
 
-    s.emit(
-        {**detail.to_dict(), "log": [e.to_dict() for e in entries], "log_cursor": next_cursor},
+    from agentdeck.core import views
+
+    s.answer(
+        lambda: {
+            **views.detail_view(detail),
+            "log": [views.event_card(e) for e in entries],
+            "log_cursor": next_cursor,
+        },
+        lambda: {
+            **detail.to_dict(),
+            "log": [e.to_dict() for e in entries],
+            "log_cursor": next_cursor,
+        },
         render,
     )
 
@@ -227,7 +236,7 @@ def read_plan(path: str) -> list[Any]:
     return doc
 
 
-@deck_command()
+@deck_command(full=True)
 def plan(
     s: Session,
     file: Annotated[str, typer.Argument(metavar="FILE", help="YAML or JSON plan; - for stdin.")],
@@ -237,6 +246,8 @@ def plan(
     The file is a list of tasks (or {"tasks": [...]}); each has a title and optionally ref,
     description, criteria, priority, skills, requires_approval, estimate_hours, assignee,
     parent and blocked_by (refs in the plan or existing keys like WEB-3).
+
+    With --json: each task's ref, key and column; --full for the whole tasks.
 
     Example: agentdeck plan plan.yaml --as planner
     """
@@ -253,15 +264,19 @@ def plan(
         say(f"planned {plural(len(created), 'task')}")
         rich_views.tasks(created)
 
-    s.emit([t.to_dict() for t in created], render)
+    from agentdeck.core import views
+
+    refs = [spec.get("ref") if isinstance(spec, dict) else None for spec in specs]
+    s.answer(
+        lambda: views.plan_receipt(refs, created), lambda: [t.to_dict() for t in created], render
+    )
 
 
-@deck_command()
+@deck_command(full=True)
 def ready(
     s: Session,
     limit: LimitOption = DEFAULT_LIMIT,
     cursor: CursorOption = None,
-    full: FullOption = False,
 ) -> None:
     """List the ready queue, best first; with --as, only what that agent may claim.
 
@@ -279,16 +294,15 @@ def ready(
         rich_views.tasks(shown, empty="nothing is ready")
         more(next_cursor)
 
-    emit_page(s, "tasks", found, start, limit, full=full, render=render)
+    emit_page(s, "tasks", found, start, limit, render=render)
 
 
-@deck_command()
+@deck_command(full=True)
 def search(
     s: Session,
     query: Annotated[str, typer.Argument(metavar="QUERY", help="Words that must all appear.")],
     limit: LimitOption = 10,
     cursor: CursorOption = None,
-    full: FullOption = False,
 ) -> None:
     """Search finished tasks (titles, results, notes, decisions), best match first.
 
@@ -306,16 +320,15 @@ def search(
         rich_views.hits(shown)
         more(next_cursor)
 
-    emit_page(s, "hits", found, start, limit, full=full, render=render)
+    emit_page(s, "hits", found, start, limit, render=render)
 
 
-@deck_command()
+@deck_command(full=True)
 def similar(
     s: Session,
     key: KeyArgument,
     limit: LimitOption = 3,
     cursor: CursorOption = None,
-    full: FullOption = False,
 ) -> None:
     """List finished tasks most like this one, to reuse what worked.
 
@@ -333,4 +346,4 @@ def similar(
         rich_views.hits(shown, empty="no similar finished tasks")
         more(next_cursor)
 
-    emit_page(s, "hits", found, start, limit, full=full, render=render)
+    emit_page(s, "hits", found, start, limit, render=render)

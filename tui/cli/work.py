@@ -25,7 +25,6 @@ from agentdeck.tui.cli.output import amount, safe, say, warn
 from agentdeck.tui.cli.pages import (
     DEFAULT_LIMIT,
     CursorOption,
-    FullOption,
     LimitOption,
     emit_page,
     more,
@@ -41,7 +40,7 @@ VerifiedOption = Annotated[
 ]
 
 
-@deck_command()
+@deck_command(full=True)
 def claim(
     s: Session,
     key: Annotated[
@@ -50,7 +49,7 @@ def claim(
 ) -> None:
     """Take the best ready task (or KEY) with a lease; shows its inbox and similar past work.
 
-    Exits 3 when nothing is ready for you, 4 when a hard budget over it is spent.
+    Exits 3 when nothing is ready for you, 4 when a hard budget over it is spent. With --json: the task whole (without bookkeeping), its inbox as message cards and similar work as search hits; --full for the whole models.
 
     Example: agentdeck claim --as coder --json
     """
@@ -65,7 +64,9 @@ def claim(
 
         rich_views.claim(claimed)
 
-    s.emit(claimed.to_dict(), render)
+    from agentdeck.core import views
+
+    s.answer(lambda: views.claim_view(claimed), claimed.to_dict, render)
 
 
 @deck_command()
@@ -107,7 +108,7 @@ def doing(
     )
 
 
-@deck_command()
+@deck_command(full=True)
 def log(
     s: Session,
     key: KeyArgument,
@@ -120,11 +121,19 @@ def log(
 ) -> None:
     """Append an entry to a task's log.
 
+    With --json: the entry's id, task and kind; --full for the whole entry.
+
     Example: agentdeck log WEB-12 "pytest: 42 passed" --kind verification --as coder
     """
     extra = _json_object(data, "--data") if data is not None else None
     entry = s.deck().log(key, text, actor=s.agent(), kind=kind, data=extra)
-    s.emit(entry.to_dict(), lambda: say(f"logged {entry.subkind} on {entry.task} (#{entry.id})"))
+    from agentdeck.core import views
+
+    s.answer(
+        lambda: views.log_receipt(entry),
+        entry.to_dict,
+        lambda: say(f"logged {entry.subkind} on {entry.task} (#{entry.id})"),
+    )
 
 
 @deck_command()
@@ -172,16 +181,12 @@ def usage(
             else:
                 warn(f"{name} budget passed its soft limit: {amount(b.used)} of {amount(b.soft)}")
 
-    s.emit(
-        {
-            "task": key.upper() if key else None,
-            "budgets_crossed": [b.to_dict() for b in crossed],
-        },
-        render,
-    )
+    from agentdeck.core import views
+
+    s.emit(views.usage_receipt(key.upper() if key else None, crossed), render)
 
 
-@deck_command()
+@deck_command(full=True)
 def submit(
     s: Session,
     key: KeyArgument,
@@ -190,12 +195,14 @@ def submit(
 ) -> None:
     """Hand in your work for a human's review.
 
+    With --json: the task's key, status, column and assignee; --full for the whole task.
+
     Example: agentdeck submit WEB-12 --result "Login form done" --verified-by "pytest -k login" --as coder
     """
     _hand_over(s, "submit", key, result=result, verified_by=verified_by)
 
 
-@deck_command()
+@deck_command(full=True)
 def done(
     s: Session,
     key: KeyArgument,
@@ -203,6 +210,8 @@ def done(
     verified_by: VerifiedOption = "",
 ) -> None:
     """Complete a task that needs no approval; say how you verified it.
+
+    With --json: the task's key, status, column, assignee and any nudge; --full for the whole task.
 
     Example: agentdeck done WEB-12 --result "Added index" --verified-by "EXPLAIN shows index scan" --as coder
     """
@@ -213,10 +222,12 @@ def done(
         if completion.nudge:
             warn(completion.nudge)
 
-    s.emit(completion.to_dict(), render)
+    from agentdeck.core import views
+
+    s.answer(lambda: views.done_receipt(completion), completion.to_dict, render)
 
 
-@deck_command()
+@deck_command(full=True)
 def fail(
     s: Session,
     key: KeyArgument,
@@ -229,7 +240,7 @@ def fail(
     _hand_over(s, "fail", key, reason=reason)
 
 
-@deck_command()
+@deck_command(full=True)
 def escalate(
     s: Session,
     key: KeyArgument,
@@ -242,7 +253,7 @@ def escalate(
     _hand_over(s, "escalate", key, reason=reason)
 
 
-@deck_command()
+@deck_command(full=True)
 def release(
     s: Session,
     key: KeyArgument,
@@ -276,13 +287,12 @@ def checkpoint(
     )
 
 
-@deck_command()
+@deck_command(full=True)
 def inbox(
     s: Session,
     peek: Annotated[bool, typer.Option("--peek", help="Leave the messages unread.")] = False,
     limit: LimitOption = DEFAULT_LIMIT,
     cursor: CursorOption = None,
-    full: FullOption = False,
 ) -> None:
     """Read your unread messages: assignments, review notes, answers; reading marks them read.
 
@@ -305,7 +315,7 @@ def inbox(
         rich_views.messages(shown)
         more(next_cursor)
 
-    emit_page(s, "messages", found, start, limit, full=full, render=render, consumed=not peek)
+    emit_page(s, "messages", found, start, limit, render=render, consumed=not peek)
 
 
 HandOver = Literal["submit", "fail", "escalate", "release"]
@@ -324,7 +334,9 @@ def _hand_over(s: Session, verb: HandOver, key: str, **given: str) -> None:
     acting agent holds, then the task as JSON or one line saying where it went."""
     act: Callable[..., Task] = getattr(s.deck(), verb)
     task = act(key, actor=s.agent(), **given)
-    s.emit(task.to_dict(), lambda: say(f"{task.key} {_OUTCOME[verb]}"))
+    from agentdeck.core import views
+
+    s.answer(lambda: views.receipt(task), task.to_dict, lambda: say(f"{task.key} {_OUTCOME[verb]}"))
 
 
 def _json_object(raw: str, option: str) -> dict[str, Any]:
