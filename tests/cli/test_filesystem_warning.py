@@ -22,7 +22,7 @@ def test_a_command_warns_once_on_stderr(
     monkeypatch.setattr(filesystems, "MOUNTS_FILE", fake_mounts(tmp_path, Path(web).parent, "nfs"))
     ran = cli("ready", "--json")
     assert ran.exit_code == 0, ran.stderr
-    assert [t["key"] for t in json.loads(ran.stdout)] == ["WEB-1"]
+    assert [t["key"] for t in json.loads(ran.stdout)["tasks"]] == ["WEB-1"]
     lines = ran.stderr.splitlines()
     assert len(lines) == 1
     database = Path(web).resolve()

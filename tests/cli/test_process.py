@@ -43,8 +43,8 @@ def test_an_agent_loop_through_real_processes(agentdeck, db: str) -> None:
     assert (key, claimed["task"]["assignee"]) == ("OPS-1", "bot")
     ok("log", key, "logrotate -f done", "--kind", "verification", env=as_bot)
     done = json.loads(ok("done", key, "--result", "rotated", "--json", env=as_bot))
-    assert (done["task"]["status"], done["nudge"]) == ("done", None)
-    events = json.loads(ok("events", "--json"))
+    assert (done["key"], done["status"], done["nudge"]) == (key, "done", None)
+    events = json.loads(ok("events", "--json", "--full"))["events"]
     assert {(e["actor"], e["auth"]) for e in events if e["task"] == key} == {
         ("ann", "credential file"),
         ("bot", "token"),

@@ -45,16 +45,19 @@ def test_a_human_at_their_terminal_needs_no_name(cli, web: str, deck: Deck) -> N
 
 
 def test_task_list_filters(cli, web: str) -> None:
-    assert [t["key"] for t in json.loads(cli("task", "list", "--json").stdout)] == [
+    assert [t["key"] for t in json.loads(cli("task", "list", "--json").stdout)["tasks"]] == [
         "WEB-1",
         "WEB-2",
     ]
-    blocked = json.loads(cli("task", "list", "--column", "blocked", "--json").stdout)
+    blocked = json.loads(cli("task", "list", "--column", "blocked", "--json").stdout)["tasks"]
     assert [t["key"] for t in blocked] == ["WEB-2"]
     pending = json.loads(cli("task", "list", "--status", "pending,review", "--json").stdout)
-    assert len(pending) == 2
-    page = json.loads(cli("task", "list", "--limit", "1", "--offset", "1", "--json").stdout)
-    assert [t["key"] for t in page] == ["WEB-2"]
+    assert len(pending["tasks"]) == 2
+    first = json.loads(cli("task", "list", "--limit", "1", "--json").stdout)
+    page = json.loads(
+        cli("task", "list", "--limit", "1", "--cursor", first["next_cursor"], "--json").stdout
+    )
+    assert [t["key"] for t in page["tasks"]] == ["WEB-2"] and page["next_cursor"] is None
     text = cli("task", "list").stdout
     assert "Build the API" in text and "blocked" in text
 
@@ -103,14 +106,19 @@ def test_plan_from_yaml_with_refs(cli, web: str, tmp_path: Path) -> None:
     ran = cli("plan", str(plan), "--as", "planner", "--json")
     assert ran.exit_code == 0, ran.stderr
     created = json.loads(ran.stdout)
-    assert [t["key"] for t in created] == ["WEB-3", "WEB-4"]
-    assert sorted(created[1]["blocked_by"]) == ["WEB-1", "WEB-3"]
+    assert created["created"] == 2
+    assert [(t["key"], t["column"]) for t in created["tasks"]] == [
+        ("WEB-3", "ready"),
+        ("WEB-4", "blocked"),
+    ]
+    whole = json.loads(cli("task", "show", "WEB-4", "--json").stdout)["task"]
+    assert sorted(whole["blocked_by"]) == ["WEB-1", "WEB-3"]
 
 
 def test_plan_from_json_object_and_stdin(cli, web: str, tmp_path: Path) -> None:
     plan = tmp_path / "plan.json"
     plan.write_text(json.dumps({"tasks": [{"title": "One"}, {"title": "Two"}]}))
-    assert len(json.loads(cli("plan", str(plan), "--as", "planner", "--json").stdout)) == 2
+    assert len(json.loads(cli("plan", str(plan), "--as", "planner", "--json").stdout)["tasks"]) == 2
     ran = cli("plan", "-", "--as", "planner", input="[{title: From stdin}]")
     assert ran.exit_code == 0, ran.stderr
     assert "planned 1 task\n" in ran.stdout
@@ -138,19 +146,20 @@ def test_a_malformed_plan_names_the_file_and_line_and_creates_nothing(
 
 
 def test_ready_for_an_agent_and_for_everyone(cli, web: str) -> None:
-    assert [t["key"] for t in json.loads(cli("ready", "--json").stdout)] == ["WEB-1"]
-    assert json.loads(cli("ready", "--as", "designer", "--json").stdout) == []
+    assert [t["key"] for t in json.loads(cli("ready", "--json").stdout)["tasks"]] == ["WEB-1"]
+    nothing = json.loads(cli("ready", "--as", "designer", "--json").stdout)
+    assert nothing == {"tasks": [], "next_cursor": None}
     assert "nothing is ready" in cli("ready", "--as", "designer").stdout
 
 
 def test_search_and_similar_find_finished_work(cli, web: str, deck: Deck) -> None:
     deck.claim("coder", key="WEB-1")
     deck.complete("WEB-1", actor="coder", result="REST endpoints with pagination")
-    hits = json.loads(cli("search", "pagination", "--json").stdout)
+    hits = json.loads(cli("search", "pagination", "--json").stdout)["hits"]
     assert [h["key"] for h in hits] == ["WEB-1"]
     assert "WEB-1" in cli("search", "pagination").stdout
     deck.add_task("Build the API client", actor="planner")
-    similar = json.loads(cli("similar", "WEB-3", "--json").stdout)
+    similar = json.loads(cli("similar", "WEB-3", "--json").stdout)["hits"]
     assert [h["key"] for h in similar] == ["WEB-1"]
     assert "nothing found" in cli("search", "zebra").stdout
 
@@ -160,7 +169,7 @@ def test_search_ranks_hits_with_relevance_not_raw_scores(cli, web: str, deck: De
     for key, result in (("WEB-1", "pagination pagination pagination"), ("WEB-2", "pagination")):
         deck.claim("coder", key=key)
         deck.complete(key, actor="coder", result=result, verified_by="pytest")
-    hits = json.loads(cli("search", "pagination", "--json").stdout)
+    hits = json.loads(cli("search", "pagination", "--json").stdout)["hits"]
     assert [h["key"] for h in hits] == ["WEB-1", "WEB-2"]
     assert all(isinstance(h["score"], float) for h in hits)
     text = cli("search", "pagination", env={"COLUMNS": "200"}).stdout

@@ -62,7 +62,10 @@ def test_log_with_kind_and_data(cli, web: str, deck: Deck) -> None:
               '{"passed": 42}', "--as", "coder", "--json")  # fmt: skip
     assert ran.exit_code == 0, ran.stderr
     entry = json.loads(ran.stdout)
-    assert (entry["subkind"], entry["data"], entry["task"]) == (
+    assert set(entry) == {"id", "task", "kind"} and entry["kind"] == "verification"
+    whole = json.loads(cli("task", "show", "WEB-1", "--json", "--full").stdout)["log"][-1]
+    assert (whole["id"], whole["subkind"], whole["data"], whole["task"]) == (
+        entry["id"],
         "verification",
         {"passed": 42},
         "WEB-1",
@@ -100,8 +103,14 @@ def test_submit_puts_work_in_review(cli, web: str, deck: Deck) -> None:
     deck.claim("coder")
     ran = cli("submit", "WEB-1", "--result", "API done", "--verified-by", "pytest", "--as",
               "coder", "--json")  # fmt: skip
-    task = json.loads(ran.stdout)
-    assert (task["status"], task["result"], task["verified"]) == ("review", "API done", True)
+    assert json.loads(ran.stdout) == {
+        "key": "WEB-1",
+        "status": "review",
+        "column": "needs_human",
+        "assignee": "coder",
+    }
+    task = deck.get_task("WEB-1")
+    assert (task.status, task.result, task.verified) == ("review", "API done", True)
 
 
 def test_done_without_evidence_nudges_on_stderr(cli, web: str, deck: Deck) -> None:
@@ -115,13 +124,14 @@ def test_done_with_evidence(cli, web: str, deck: Deck) -> None:
     deck.claim("coder")
     ran = cli("done", "WEB-1", "--verified-by", "pytest -q", "--as", "coder", "--json")
     completion = json.loads(ran.stdout)
-    assert (completion["task"]["status"], completion["nudge"]) == ("done", None)
+    assert (completion["key"], completion["status"], completion["nudge"]) == ("WEB-1", "done", None)
     assert deck.get_task("WEB-2").column == "ready"
 
 
 def test_fail_and_escalate_say_why(cli, web: str, deck: Deck) -> None:
     deck.claim("coder")
-    task = json.loads(cli("fail", "WEB-1", "the API was removed", "--as", "coder", "--json").stdout)
+    ran = cli("fail", "WEB-1", "the API was removed", "--as", "coder", "--json", "--full")
+    task = json.loads(ran.stdout)
     assert (task["status"], task["result"]) == ("failed", "the API was removed")
     deck.add_task("Deploy", actor="planner")
     deck.claim("coder", key="WEB-3")
@@ -161,6 +171,7 @@ def test_checkpoint_records_git_head(cli, web: str, deck: Deck, tmp_path: Path) 
 def test_inbox_reads_and_marks_read(cli, web: str, deck: Deck) -> None:
     deck.assign("WEB-1", "coder", actor="ann")
     peeked = json.loads(cli("inbox", "--peek", "--as", "coder", "--json").stdout)
-    assert [m["text"] for m in peeked] == ["WEB-1 is assigned to you"]
+    assert [m["text"] for m in peeked["messages"]] == ["WEB-1 is assigned to you"]
     assert "WEB-1 is assigned to you" in cli("inbox", "--as", "coder").stdout
-    assert json.loads(cli("inbox", "--as", "coder", "--json").stdout) == []
+    empty = {"messages": [], "next_cursor": None}
+    assert json.loads(cli("inbox", "--as", "coder", "--json").stdout) == empty
