@@ -114,10 +114,13 @@ DOMAIN: dict[str, st.SearchStrategy[str]] = {
     "agents": one(("token", "named", "Token", "both", "")),
     "mode": one(("token", "named", "NAMED", "")),
     "token": one(("-", "adk_" + "x" * 43, "", "a" * 300)),
+    "cursor": one(("0", "1", "20", "999999", "1000001", "-1", "x", "")),
+    "log_cursor": one(("0", "1", "3", "99999999999999999999", "-1", "x", "")),
+    "section": one(("done", "blocked", "needs_human", "budgets", "forecast", "Blocked", "")),
     **{
         n: number_texts()
         for n in (
-            *("priority", "level", "limit", "offset", "log", "since", "lease_seconds"),
+            *("priority", "level", "limit", "log_limit", "since", "lease_seconds"),
             *("expected_version", "tokens_in", "tokens_out"),
             *("estimate", "soft", "hard", "cost", "cpu_seconds", "gpu_seconds"),
         )
@@ -129,7 +132,7 @@ FREE_TEXT = {
     *("criteria", "goal", "role", "model", "message", "query"),
 }
 FLAGS = {"as_json", "human", "require_verification", "requires_approval", "include_cancelled"}
-FLAGS |= {"peek", "follow", "watch", "rotate", "revoke"}
+FLAGS |= {"peek", "follow", "watch", "rotate", "revoke", "full"}
 
 
 def leaves(command: Any, path: tuple[str, ...] = ()) -> Iterator[tuple[tuple[str, ...], Any]]:

@@ -195,7 +195,7 @@ def test_the_cli_says_so_in_one_line_and_exits_5(tmp_path: Path) -> None:
     assert json.loads(as_json.stdout)["error"]["exit_code"] == 5
 
     check_integrity(db)
-    written = agentdeck_log(db, entry_text(2), "--json")
+    written = agentdeck_log(db, entry_text(2), "--json", "--full")
     assert written.returncode == 0, written.stderr
     assert json.loads(written.stdout)["text"] == entry_text(2)
     with Deck.open(db) as deck:

@@ -405,12 +405,12 @@ def test_cli_truncates_what_argv_can_carry_and_ten_megabyte_plans(
 ) -> None:
     """Linux caps one argv string at 128 KiB: 100 KiB goes through argv, 10 MB through a plan."""
     text = "z" * (100 * 1024)
-    ran = _run(db_url, "log", "WEB-1", text, "--as", "gen", "--json")
+    ran = _run(db_url, "log", "WEB-1", text, "--as", "gen", "--json", "--full")
     assert ran.returncode == 0, ran.stderr
     assert json.loads(ran.stdout)["text"].endswith(MARKER.format(len(text) - MAX_TEXT))
     plan = tmp_path / "plan.json"
     plan.write_text(json.dumps([{"title": "Big", "description": HOSTILE + "d" * BIG}]))
-    ran = _run(db_url, "plan", str(plan), "--as", "sup", "--json")
+    ran = _run(db_url, "plan", str(plan), "--as", "sup", "--json", "--full")
     assert ran.returncode == 0, ran.stderr
     [task] = json.loads(ran.stdout)
     assert (
@@ -427,7 +427,7 @@ def test_cli_output_of_hostile_text_is_literal_and_json_exact(live: Deck, db_url
     for char in [c for c in CONTROLS + BIDI if c != "\t"]:
         assert char not in out, f"{char!r} reached the terminal"
     assert "[bold red]x[/]" in out
-    as_json = _run(db_url, "task", "show", "WEB-1", "--json")
+    as_json = _run(db_url, "task", "show", "WEB-1", "--json", "--full")
     assert as_json.returncode == 0, as_json.stderr
     texts = [e["text"] for e in json.loads(as_json.stdout)["log"]]
     assert "".join(CONTROLS + BIDI).replace("\x00", "\ufffd") + STORED in texts
