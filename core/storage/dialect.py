@@ -77,8 +77,12 @@ def board_stop_lock(conn: sa.Connection, board_id: int, *, exclusive: bool) -> N
 
 
 def fts_query(text: str, *, any_term: bool, dialect: str) -> str | None:
-    """A safe full-text query from free text: words only, AND-ed (search) or OR-ed (similar)."""
-    tokens = [t for t in _TOKEN_RE.findall(text.lower()) if len(t) > 1][:32]
+    """A safe full-text query from free text: words only, AND-ed (search) or OR-ed (similar).
+
+    Each word once: SQLite's snippet() slows with every repeat of a term in the query times
+    its matches (a claim took 40 s on tasks whose descriptions repeat their words)."""
+    words = (t for t in _TOKEN_RE.findall(text.lower()) if len(t) > 1)
+    tokens = list(dict.fromkeys(words))[:32]
     if not tokens:
         return None
     if dialect == "postgresql":

@@ -107,3 +107,23 @@ def test_reindex_rebuilds_the_library(web: Deck) -> None:
     key = finish(web, "Add OAuth login", "Used authlib")
     assert web.reindex() == 1
     assert [h.key for h in web.search("authlib")] == [key]
+
+
+def test_a_query_names_each_word_once() -> None:
+    """Repeated words (real descriptions repeat `the`, `and`, their subject) go into the
+    full-text query once: SQLite's snippet() took tens of seconds per claim on tasks whose
+    descriptions repeat their words, when each repeat was another OR-ed term."""
+    from agentdeck.core.storage.dialect import fts_query
+
+    text = "lorem ipsum " * 400 + "pagination"
+    assert fts_query(text, any_term=True, dialect="sqlite") == (
+        '"lorem" OR "ipsum" OR "pagination"'
+    )
+    assert fts_query(text, any_term=False, dialect="postgresql") == "lorem & ipsum & pagination"
+
+
+def test_similar_to_a_long_repetitive_description_finds_it(web: Deck) -> None:
+    long = "lorem ipsum " * 400
+    done = [finish(web, f"Paginate part {n}", long, description=long) for n in range(4)]
+    new = web.add_task("Paginate part 5", actor="ann", description=long).key
+    assert {h.key for h in web.similar(new, limit=10)} == set(done)
