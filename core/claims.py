@@ -1,8 +1,9 @@
 """Claiming work: the atomic claim of the best ready task, leases and their renewal, and
 the sweep that returns a lapsed lease's task to the queue.
 
-Verbs here: claim, expire_leases, heartbeat, next_lease_lapse. `expire` is the sweep itself, which claims and
-refused late updates run.
+Verbs here: claim, expire_leases, heartbeat, next_lease_lapse. `expire` is the sweep itself,
+which claims and refused late updates run; `renew` is how every other write by a task's holder
+(doing, log, usage, checkpoint) renews its lease, so a working agent needs no heartbeat.
 """
 
 from __future__ import annotations
@@ -52,6 +53,35 @@ _CLAIMED_BY = Prepared(
         active_form="",
         last_heartbeat=sa.bindparam("p_now", type_=UTCDateTime),
     )
+)
+
+# A holder's write renews the lease of the task it holds (see `renew`). On PostgreSQL the row
+# is taken with SKIP LOCKED: `log` holds the event-order lock already, and waiting for a row
+# another transaction has locked (and which then waits for that lock to append its events)
+# would deadlock; that other transaction is moving or renewing the task anyway.
+_HELD = task_t.alias("held")
+_RENEW = Prepared(
+    task_t.update()
+    .where(
+        task_t.c.id
+        == sa.select(_HELD.c.id)
+        .where(
+            _HELD.c.id == sa.bindparam("p_task_id"),
+            _HELD.c.status == "in_progress",
+            _HELD.c.assignee_id == sa.bindparam("p_agent_id"),
+            _HELD.c.lease_expires_at >= sa.bindparam("p_now", type_=UTCDateTime),
+            ~budgets.SPENT_OVER,
+        )
+        .with_for_update(skip_locked=True)
+        .scalar_subquery()
+    )
+    .values(lease_expires_at=sa.bindparam("p_lease", type_=UTCDateTime))
+    .returning(task_t.c.id)
+)
+_ALIVE = Prepared(
+    agent_t.update()
+    .where(agent_t.c.id == sa.bindparam("p_agent_id"))
+    .values(last_heartbeat=sa.bindparam("p_now", type_=UTCDateTime))
 )
 
 
@@ -160,6 +190,28 @@ def expire(tx: Tx, b: StoredRow) -> list[str]:
         )
         keys.append(key)
     return keys
+
+
+def renew(tx: Tx, b: StoredRow, a: StoredRow, task_id: int, key: str) -> bool:
+    """A write by agent `a` on task `task_id` (`key`) of board `b`: if `a` holds it (in
+    progress, lease not lapsed) and no hard budget over it is spent, extend its lease by the
+    board's lease and mark the agent alive, in the caller's transaction; True if it did.
+
+    Never refuses: verbs that stay open over a hard budget (log, usage) simply do not renew,
+    like the heartbeat, which is refused there."""
+    params = {
+        "p_task_id": task_id,
+        "p_agent_id": a["id"],
+        "p_now": tx.now,
+        "p_lease": tx.now + timedelta(seconds=b["lease_seconds"]),
+        "p_board_id": b["id"],
+        "p_agent": a["name"],
+        "p_key": key,
+    }
+    if _RENEW.first(tx.conn, params) is None:
+        return False
+    _ALIVE.run(tx.conn, {"p_agent_id": a["id"], "p_now": tx.now})
+    return True
 
 
 def expire_leases(tx: Tx, board: str | None = None) -> list[str]:
