@@ -8,6 +8,7 @@ output is a plain line and never imports rich.
 from __future__ import annotations
 
 import json
+import sys
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Annotated, Any, Literal, TypeVar
 
@@ -52,15 +53,21 @@ WaitOption = Annotated[
 ]
 
 
-def _waiting(s: Session, wait: float, verb: Callable[[ChangeFeed | None], R]) -> R:
-    """Run `verb(feed)`, with a change feed to wait on when `wait` is given; Ctrl-C during
-    the wait closes the feed, which ends it, and exits 130."""
-    if not wait:
-        return verb(None)
+def _waiting(
+    s: Session, wait: float, what: str, verb: Callable[[float, ChangeFeed | None], R]
+) -> R:
+    """`verb(0, None)`; if that finds nothing and `wait` is given, say so on stderr (`what`
+    is waited for) and `verb(wait, feed)` with a change feed to wait on. Ctrl-C during the
+    wait closes the feed, which ends it, and exits 130."""
+    found = verb(0, None)
+    if found or not wait:
+        return found
     from agentdeck.core.feed import ChangeFeed
 
     with ChangeFeed(s.deck()) as feed, interrupt_calls(feed.close) as interrupted:
-        found = verb(feed)
+        sys.stderr.write(f"agentdeck: waiting up to {wait:g} s for {what} (Ctrl-C stops)\n")
+        sys.stderr.flush()
+        found = verb(wait, feed)
     if interrupted.is_set() and not found:
         raise KeyboardInterrupt
     return found
@@ -85,7 +92,12 @@ def claim(
     """
     agent = s.agent()
     claimed = _waiting(
-        s, wait, lambda feed: s.deck().claim(agent, board=s.board, key=key, wait=wait, feed=feed)
+        s,
+        wait,
+        f"a task {agent} may claim",
+        lambda seconds, feed: s.deck().claim(
+            agent, board=s.board, key=key, wait=seconds, feed=feed
+        ),
     )
     if claimed is None:
         where = f" on board {s.board.upper()}" if s.board else ""
@@ -323,7 +335,10 @@ def inbox(
     found = _waiting(
         s,
         wait,
-        lambda feed: s.deck().inbox(agent, board=s.board, mark_read=not peek, wait=wait, feed=feed),
+        f"a message to {agent}",
+        lambda seconds, feed: s.deck().inbox(
+            agent, board=s.board, mark_read=not peek, wait=seconds, feed=feed
+        ),
     )
 
     def render() -> None:
