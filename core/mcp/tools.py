@@ -76,7 +76,8 @@ RESULT = Arg("result", "text")
 WAIT = Arg(
     "wait",
     "int",
-    doc=f"when there is nothing, wait up to this many seconds (at most {MAX_WAIT}) for it",
+    doc=f"if there is nothing yet, wait up to this many seconds (at most {MAX_WAIT}) for it, "
+    "instead of calling again and again",
     minimum=0,
     maximum=MAX_WAIT,
 )
@@ -264,8 +265,7 @@ TOOLS: tuple[Tool, ...] = (
     ),
     Tool(
         "claim",
-        "Take the best ready task for you (or task key), with your inbox and similar past work; "
-        "wait: seconds to wait for one instead of polling.",
+        "Take the best ready task for you (or task key), with your inbox and similar past work.",
         (Arg("key", "name"), WAIT, BOARD),
         _claim,
     ),
@@ -339,8 +339,7 @@ TOOLS: tuple[Tool, ...] = (
     ),
     Tool(
         "inbox",
-        "Your unread messages (assignments, review notes, answers); reading marks them read; "
-        "wait: seconds to wait for one.",
+        "Your unread messages (assignments, review notes, answers); reading marks them read.",
         (Arg("peek", "bool", doc="do not mark read"), WAIT, BOARD),
         _inbox,
     ),
