@@ -62,7 +62,7 @@ def hints(
             yield False
 
 
-def _relevant(path: Path) -> Callable[[object, str], bool]:
+def relevant_files(path: Path) -> Callable[[object, str], bool]:
     """The watch filter: the database file and its `-wal`, not `-shm` (readers touch it)."""
     names = {path.name, f"{path.name}-wal"}
 
@@ -77,7 +77,7 @@ def _file_events(path: Path, stop: threading.Event, fallback: float) -> Iterator
 
     for changes in watch(
         path.parent,
-        watch_filter=_relevant(path),
+        watch_filter=relevant_files(path),
         debounce=DEBOUNCE_MS,
         step=STEP_MS,
         stop_event=stop,
