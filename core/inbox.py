@@ -150,11 +150,11 @@ def checkpoint(
     if not sha or len(sha) > 64 or not all(c in "0123456789abcdefABCDEF" for c in sha):
         raise ValidationError(f"{sha[:70]!r} is not a git commit sha")
     # Imported here: budgets imports this module to tell holders their work is stopped.
-    from agentdeck.core import budgets
+    from agentdeck.core import budgets, claims
 
     with db.write() as tx:
         task, b = tx.task(key)
-        tx.actor(b, actor)
+        a = tx.actor(b, actor)
         upper = task_key(b["key"], task["number"])
         budgets.require_within_budget(tx, b["id"], actor, upper, f"checkpoint {upper}")
         file_list = [limits.text(f, 500) for f in list(files)[:1000]]
@@ -170,6 +170,7 @@ def checkpoint(
                 created_at=tx.now,
             )
         )
+        claims.renew(tx, b, a, task["id"], upper)  # the holder's commit: its lease renewed
         tx.event(
             b["id"],
             task["id"],

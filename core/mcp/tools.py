@@ -26,6 +26,10 @@ from agentdeck.core.mcp.args import (
 )
 from agentdeck.core.models import COLUMN_TITLES, LOG_KINDS, STATUSES
 
+# The longest a claim or inbox call may wait, in seconds: shorter than the CLI's hour, since an
+# MCP client gives up on a call that takes too long; an agent simply calls again.
+MAX_WAIT = 300
+
 log = logging.getLogger("agentdeck.mcp")
 
 
@@ -69,6 +73,14 @@ KEY = Arg("key", "name", required=True)
 LIMIT = Arg("limit", "int", minimum=1, maximum=MAX_PAGE)
 OFFSET = Arg("offset", "int", minimum=0, maximum=MAX_OFFSET)
 RESULT = Arg("result", "text")
+WAIT = Arg(
+    "wait",
+    "int",
+    doc=f"if there is nothing yet, wait up to this many seconds (at most {MAX_WAIT}) for it, "
+    "instead of calling again and again",
+    minimum=0,
+    maximum=MAX_WAIT,
+)
 VERIFIED_BY = Arg("verified_by", "text", doc="how the result was checked")
 
 
@@ -118,7 +130,7 @@ def _ready(deck: Deck, c: Call) -> dict[str, Any]:
 
 
 def _claim(deck: Deck, c: Call) -> dict[str, Any]:
-    claim = deck.claim(c.actor, **c.pick("board", "key"))
+    claim = deck.claim(c.actor, **c.pick("board", "key", "wait"))
     if claim is None:
         return {"task": None, "inbox": [], "similar": [], "note": "no ready task for you now"}
     return claim.to_dict()
@@ -166,7 +178,9 @@ def _release(deck: Deck, c: Call) -> dict[str, Any]:
 
 
 def _inbox(deck: Deck, c: Call) -> dict[str, Any]:
-    messages = deck.inbox(c.actor, board=c.get("board"), mark_read=not c.get("peek", False))
+    messages = deck.inbox(
+        c.actor, board=c.get("board"), mark_read=not c.get("peek", False), **c.pick("wait")
+    )
     return {"messages": [m.to_dict() for m in messages]}
 
 
@@ -252,7 +266,7 @@ TOOLS: tuple[Tool, ...] = (
     Tool(
         "claim",
         "Take the best ready task for you (or task key), with your inbox and similar past work.",
-        (Arg("key", "name"), BOARD),
+        (Arg("key", "name"), WAIT, BOARD),
         _claim,
     ),
     Tool(
@@ -326,7 +340,7 @@ TOOLS: tuple[Tool, ...] = (
     Tool(
         "inbox",
         "Your unread messages (assignments, review notes, answers); reading marks them read.",
-        (Arg("peek", "bool", doc="do not mark read"), BOARD),
+        (Arg("peek", "bool", doc="do not mark read"), WAIT, BOARD),
         _inbox,
     ),
     Tool(

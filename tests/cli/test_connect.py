@@ -425,7 +425,7 @@ def test_the_readme_block_works_verbatim_on_a_fresh_board(
         commands[0],
         [c for c in commands if c.split()[1] in ("done", "submit", "escalate", "fail")],
     )
-    assert claim == "agentdeck claim --json" and len(finishes) == 4
+    assert claim == "agentdeck claim --wait 600 --json" and len(finishes) == 4
     for finish in finishes:
         claimed = agent_run(claim)
         assert claimed.returncode == 0, claimed.stderr

@@ -116,6 +116,8 @@ DOMAIN: dict[str, st.SearchStrategy[str]] = {
     "agents": one(("token", "named", "Token", "both", "")),
     "mode": one(("token", "named", "NAMED", "")),
     "token": one(("-", "adk_" + "x" * 43, "", "a" * 300)),
+    # Waits: none, too short to matter, and wrong ones (a valid long one would only stall the run).
+    "wait": one(("0", "0.01", "-1", "3601", "1e400", "nan", "inf", "soon", "")),
     **{
         n: number_texts()
         for n in (

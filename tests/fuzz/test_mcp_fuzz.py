@@ -49,6 +49,8 @@ NAMED: dict[str, st.SearchStrategy[Any]] = {
     "column": one((*COLUMN_TITLES, "backlog")),
     "blocked_by": st.lists(one(KEYS), max_size=3),
     "skills": st.lists(one(("python", "backend", "a b", "", "x" * 201)), max_size=3),
+    # No wait, and wrong ones: a valid long wait would only stall the run.
+    "wait": one((0, 0.0, -1, 301, 1e400, 2**70, 1.5, "10", True)),
 }
 
 

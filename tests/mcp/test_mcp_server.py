@@ -3,6 +3,7 @@ stdio, and the board is checked afterwards through `Deck`."""
 
 from __future__ import annotations
 
+import json
 import sqlite3
 import subprocess
 from pathlib import Path
@@ -256,3 +257,35 @@ def test_report_comes_back_as_markdown_text(mcp: Mcp) -> None:
     text = result.content[0].text
     assert text.startswith(f"# Board {board}") and "0 of 1 tasks done" in text
     assert key in text and result.structured_content == {"markdown": text}
+
+
+def test_claim_with_wait_takes_a_task_that_becomes_ready_meanwhile(mcp: Mcp) -> None:
+    board = f"W{next(mcp.boards)}"
+    mcp.deck.create_board(board, "Short leases", actor="ann", lead="sup", lease_seconds=5)
+    mcp.deck.add_agent(AGENT, actor="ann", board=board)
+    mcp.deck.add_agent("be", actor="ann", board=board)
+    held = mcp.deck.add_task("Held by be", actor="ann", board=board).key
+    assert mcp.deck.claim("be", board=board) is not None
+    # Nothing is ready when the call starts: be's lease lapsing (no commit at all) ends it.
+    claimed = mcp.ok("claim", board=board, wait=120)
+    assert claimed["task"]["key"] == held and claimed["task"]["assignee"] == AGENT
+    # A call already waiting is woken by a task another process adds.
+    call = mcp.portal.start_task_soon(mcp.session.call_tool, "claim", {"board": board, "wait": 120})
+    added = mcp.deck.add_task("Added meanwhile", actor="ann", board=board).key
+    result = call.result(timeout=90)
+    assert not result.is_error, result.content[0].text
+    assert json.loads(result.content[0].text)["task"]["key"] == added
+
+
+def test_claim_and_inbox_wait_time_out_empty_and_are_capped(mcp: Mcp) -> None:
+    board = mcp.new_board()
+    assert mcp.ok("claim", board=board, wait=1)["task"] is None
+    assert mcp.ok("inbox", board=board, wait=1)["messages"] == []
+    assert mcp.error("claim", {"board": board, "wait": 301}) == (
+        "claim: wait must be from 0 to 300, not 301"
+    )
+    assert "wait" in json.dumps(
+        next(
+            t for t in mcp.portal.call(mcp.session.list_tools).tools if t.name == "claim"
+        ).input_schema
+    )

@@ -11,11 +11,12 @@ AGENT_INSTRUCTIONS = """\
 ## Task board
 You are an agent on an agentdeck board; your credential is in AGENTDECK_TOKEN (never print it).
 Run every command with `--json`.
-1. `agentdeck claim --json` takes your next task (exit 3: nothing ready; stop or wait).
-   Read its description, success criteria, inbox and similar past tasks.
+1. `agentdeck claim --wait 600 --json` takes your next task, waiting up to 10 minutes for one
+   (exit 3: none came; run it again, or stop). Read its description, success criteria, inbox
+   and similar past tasks.
 2. While working: `agentdeck doing "what you are doing"`, and log each step with
    `agentdeck log KEY "what happened" --kind action|tool_call|decision|observation`.
-   Run `agentdeck heartbeat` at least every few minutes so your lease does not expire.
+   Each of these renews your lease; quiet for minutes? `agentdeck heartbeat` keeps it.
 3. Record usage: `agentdeck usage KEY --tokens-in N --tokens-out N --cost USD`.
 4. Prove it works: `agentdeck log KEY "tests: 42 passed" --kind verification`.
 5. Finish: `agentdeck done KEY --result "summary"`, or `agentdeck submit KEY` if it needs
