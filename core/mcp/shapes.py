@@ -2,8 +2,8 @@
 `agentdeck.core.views` and the whole models they are cut from.
 
 Each tool declares one (`Tool.output`) as its `outputSchema`, and clients check results
-against it, so the schemas are strict (`additionalProperties: false`): a field added to a
-view without its schema fails the tests, not an agent's client.
+against it. The tests check every result against a `strict` copy (no property a schema
+does not list), so a field added to a view without its schema fails the tests.
 """
 
 from __future__ import annotations
@@ -26,18 +26,33 @@ STRS: dict[str, Any] = {"type": "array", "items": STR}
 
 
 def nullable(schema: dict[str, Any]) -> dict[str, Any]:
-    """`schema` or JSON null."""
+    """`schema` (of one simple type) or JSON null."""
+    if set(schema) == {"type"} and isinstance(schema["type"], str):
+        return {"type": [schema["type"], "null"]}
     return {"anyOf": [schema, {"type": "null"}]}
 
 
 def obj(required: dict[str, Any], optional: dict[str, Any] | None = None) -> dict[str, Any]:
-    """An object with exactly these properties, the first ones required."""
+    """An object with these properties, the first ones required. Declared open (no
+    `additionalProperties: false`: every tool list carries these schemas, so they stay
+    short); the tests check results against `strict` copies."""
     return {
         "type": "object",
         "properties": {**required, **(optional or {})},
         "required": list(required),
-        "additionalProperties": False,
     }
+
+
+def strict(schema: Any) -> Any:
+    """A copy of `schema` in which no object admits a property it does not list."""
+    if isinstance(schema, list):
+        return [strict(s) for s in schema]
+    if not isinstance(schema, dict):
+        return schema
+    out = {k: strict(v) for k, v in schema.items()}
+    if "properties" in schema and "additionalProperties" not in schema:
+        out["additionalProperties"] = False
+    return out
 
 
 def array(items: dict[str, Any]) -> dict[str, Any]:
@@ -74,10 +89,7 @@ def paged(name: str, item: dict[str, Any]) -> dict[str, Any]:
     return obj(
         {
             name: array(item),
-            "next_cursor": {
-                **nullable(STR),
-                "description": "pass as cursor for the next page; null on the last page",
-            },
+            "next_cursor": nullable(STR),
         }
     )
 

@@ -46,6 +46,13 @@ async def connected(params: StdioServerParameters, errlog: Path) -> AsyncIterato
             yield session
 
 
+def text_of(result: types.CallToolResult) -> str:
+    """The text of a result's one content block."""
+    [content] = result.content
+    assert isinstance(content, types.TextContent)
+    return content.text
+
+
 @dataclass
 class Mcp:
     """A synchronous face on a live MCP client session, plus the deck behind the server."""

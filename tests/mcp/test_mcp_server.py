@@ -11,7 +11,7 @@ import pytest
 from mcp.shared.exceptions import MCPError
 
 from agentdeck.core.mcp.args import MAX_TEXT
-from tests.mcp.conftest import AGENT, AGENTDECK, REPO, Mcp
+from tests.mcp.conftest import AGENT, AGENTDECK, REPO, Mcp, text_of
 
 AGENT_TOOLS = {
     "create_task",
@@ -293,7 +293,7 @@ def test_report_is_a_summary_and_chosen_sections_as_markdown(mcp: Mcp) -> None:
     summary = mcp.ok("report", board=board)
     assert (summary["board"], summary["total"], summary["done"]) == (board, 1, 0)
     assert [t["key"] for t in summary["in_progress"]] == [key]
-    assert mcp.raw("report", {"board": board}).content[0].text == (
+    assert text_of(mcp.raw("report", {"board": board})) == (
         f"Board {board}: 0 of 1 done (0%); 0 need a human, 0 blocked, 1 in progress"
     )
     chosen = mcp.ok("report", board=board, sections=["in_progress"])
