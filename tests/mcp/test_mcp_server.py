@@ -302,3 +302,21 @@ def test_report_is_a_summary_and_chosen_sections_as_markdown(mcp: Mcp) -> None:
     assert markdown.startswith(f"# Board {board}") and "0 of 1 tasks done" in markdown
     assert key in markdown and "## In progress (1)" in markdown and "## Done" not in markdown
     assert "is not one of done" in mcp.error("report", {"board": board, "sections": ["gossip"]})
+
+
+@pytest.mark.parametrize(
+    "amounts",
+    [{}, {"tokens_in": None}, {"tokens_in": 0, "tokens_out": 0, "cost_usd": 0.0, "model": "m1"}],
+    ids=["nothing", "tokens_in null", "zeros and a model"],
+)
+def test_usage_with_nothing_to_record_is_refused_and_records_nothing(
+    mcp: Mcp, amounts: dict[str, object]
+) -> None:
+    board = mcp.new_board()
+    key = mcp.deck.add_task("Spend", actor="ann", board=board).key
+    mcp.ok("claim", key=key)
+    before = mcp.deck.max_event_id()
+    message = mcp.error("usage", {"key": key, **amounts})
+    assert message.startswith("nothing to record: give at least one of tokens_in")
+    assert mcp.deck.max_event_id() == before
+    assert mcp.deck.usage_totals(board).tokens == 0 and mcp.deck.get_task(key).cost_usd == 0
