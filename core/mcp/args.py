@@ -20,7 +20,6 @@ MAX_TEXT = 1024 * 1024  # longer text is refused; core truncates past 64 KiB wit
 MAX_SHORT = 200  # keys, names, kinds, models
 MAX_ITEMS = 2000  # entries in a list argument (a plan's tasks, skills, blockers)
 MAX_PAGE = 200
-MAX_OFFSET = 100_000
 DEFAULT_PAGE = 20
 
 _SCHEMA: dict[str, dict[str, Any]] = {
