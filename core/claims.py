@@ -84,6 +84,10 @@ _ALIVE = Prepared(
     .values(last_heartbeat=sa.bindparam("p_now", type_=UTCDateTime))
 )
 
+# Unread messages a claim delivers (and marks read); more stay unread for `inbox`, so a
+# claim's answer stays small however much mail piled up.
+CLAIM_INBOX = 10
+
 
 def claim(
     db: Database, actor: str, *, board: str | None = None, key: str | None = None
@@ -91,8 +95,9 @@ def claim(
     """Atomically take the best ready task for `actor` (or the task `key`), or None.
 
     Best means assigned to the agent first, then unassigned tasks whose required skills it
-    has, by priority then age. Returns the task with the agent's unread inbox and the three
-    most similar finished tasks.
+    has, by priority then age. Returns the task with the agent's oldest unread messages (at
+    most `CLAIM_INBOX`, marked read; `inbox` has the rest) and the three most similar
+    finished tasks.
     """
     with db.write() as tx:
         if key:
@@ -105,7 +110,7 @@ def claim(
         if row is None:
             return None
         task = tasks.tasks_by_id(tx, [row["id"]])[0]
-        messages = inbox.unread(tx, b["key"], a["id"], actor, mark_read=True)
+        messages = inbox.unread(tx, b["key"], a["id"], actor, mark_read=True, limit=CLAIM_INBOX)
         task_id, board_id = row["id"], b["id"]
     # Ranking the finished tasks reads the whole knowledge index: do it after the commit,
     # so every other agent's write is not kept waiting on it.

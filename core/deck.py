@@ -272,16 +272,21 @@ class Deck:
         *,
         board: str | None = None,
         mark_read: bool = True,
+        limit: int | None = None,
+        after_id: int | None = None,
         wait: float = 0,
         feed: ChangeFeed | None = None,
     ) -> list[Message]:
-        """The agent's unread messages, oldest first; reading marks them read. With `wait`
-        seconds (at most 3600), when there are none, wait that long for a first one (see
-        `claim` for `feed`)."""
+        """The agent's unread messages, oldest first; reading marks read the ones returned.
+        `limit` and `after_id` page them (see `inboxes.inbox`). With `wait` seconds (at most
+        3600), when there are none, wait that long for a first one (see `claim` for `feed`)."""
         wait = waiting.wait_seconds(wait)
+        page = {"limit": limit, "after_id": after_id}
         if not wait:
-            return inboxes.inbox(self._db, actor, board=board, mark_read=mark_read)
-        return waiting.inbox(self, actor, board=board, mark_read=mark_read, wait=wait, feed=feed)
+            return inboxes.inbox(self._db, actor, board=board, mark_read=mark_read, **page)
+        return waiting.inbox(
+            self, actor, board=board, mark_read=mark_read, wait=wait, feed=feed, **page
+        )
 
     checkpoint = _with_database(inboxes.checkpoint)
     checkpoints = _reads(inboxes.checkpoints)

@@ -59,9 +59,23 @@ _UNREAD = Prepared(
 
 
 def unread(
-    tx: Tx, board_key: str, agent_id: int, agent_name: str, *, mark_read: bool
+    tx: Tx,
+    board_key: str,
+    agent_id: int,
+    agent_name: str,
+    *,
+    mark_read: bool,
+    limit: int | None = None,
+    after_id: int | None = None,
 ) -> list[Message]:
+    """The agent's unread messages, oldest first: those after message `after_id`, at most
+    `limit` of them. Only the messages returned are marked read, so a page never hides
+    the ones after it."""
     rows = _UNREAD.rows(tx.conn, {"p_agent_id": agent_id})
+    if after_id is not None:
+        rows = [r for r in rows if r["id"] > after_id]
+    if limit is not None:
+        rows = rows[: max(0, limit)]
     if mark_read and rows:
         tx.conn.execute(
             message_t.update()
@@ -117,18 +131,31 @@ def checkpoint_models(tx: Tx, task_id: int, key: str) -> list[Checkpoint]:
 
 
 def inbox(
-    db: Database, actor: str, *, board: str | None = None, mark_read: bool = True
+    db: Database,
+    actor: str,
+    *,
+    board: str | None = None,
+    mark_read: bool = True,
+    limit: int | None = None,
+    after_id: int | None = None,
 ) -> list[Message]:
-    """The agent's unread messages, oldest first; reading marks them read."""
+    """The agent's unread messages, oldest first; reading marks them read. `limit` and
+    `after_id` (the last message id of the page before) page them; only the messages
+    returned are marked read."""
+    if limit is not None:
+        limit = limits.row_window(limit)
+    if after_id is not None:
+        after_id = limits.row_window(after_id)
+    page = {"limit": limit, "after_id": after_id}
     if not mark_read:
         with db.read() as tx:
             b = tx.board(board)
             a = tx.actor(b, actor)
-            return unread(tx, b["key"], a["id"], actor, mark_read=False)
+            return unread(tx, b["key"], a["id"], actor, mark_read=False, **page)
     with db.write() as tx:
         b = tx.board(board)
         a = tx.actor(b, actor)
-        return unread(tx, b["key"], a["id"], actor, mark_read=True)
+        return unread(tx, b["key"], a["id"], actor, mark_read=True, **page)
 
 
 def checkpoint(

@@ -17,7 +17,16 @@ from collections.abc import Callable, Sequence
 from typing import Any, TypeVar
 
 from agentdeck.core.errors import ValidationError
-from agentdeck.core.models import Event, Message, SearchHit, Task
+from agentdeck.core.models import (
+    BudgetStatus,
+    Claim,
+    Completion,
+    Event,
+    Message,
+    SearchHit,
+    Task,
+    TaskDetail,
+)
 
 T = TypeVar("T")
 
@@ -26,6 +35,7 @@ LINE = 100  # characters of a one-line text (doing now, a log entry, a snippet)
 MESSAGE = 600  # characters of a message: review notes and answers are what the agent needs
 MAX_BLOCKERS = 8  # blocker keys listed in a compact view; `more_blockers` counts the rest
 MAX_CURSOR = 1_000_000
+MAX_ROW_ID = 2**31 - 1  # the largest id a keyset cursor names
 
 
 def clip(text: str, limit: int) -> str:
@@ -77,6 +87,11 @@ def event_card(e: Event) -> dict[str, Any]:
     }
 
 
+def event_whole(e: Event) -> dict[str, Any]:
+    """A log entry with its text whole and its JSON `data` (what `task show --full` pages)."""
+    return {**event_card(e), "text": e.text, "data": e.data}
+
+
 def hit_card(h: SearchHit) -> dict[str, Any]:
     """A search hit: the finished task, its result and the matching snippet, each one line."""
     return {
@@ -85,6 +100,98 @@ def hit_card(h: SearchHit) -> dict[str, Any]:
         "result": clip(h.result, LINE),
         "snippet": clip(h.snippet, LINE),
         "score": round(h.score, 4),
+    }
+
+
+# Fields of a whole task an agent has no use for while working on it: bookkeeping
+# (version, timestamps, the lease's clock) and flags a refused call explains anyway.
+NOISE = (
+    "board",
+    "version",
+    "lease_expires_at",
+    "lease_stale",
+    "over_budget",
+    "created_at",
+    "started_at",
+    "completed_at",
+    "updated_at",
+)
+
+
+def task_whole(t: Task) -> dict[str, Any]:
+    """A task with everything an agent works from (description and criteria whole, result,
+    verification, spend) and none of the bookkeeping in `NOISE`."""
+    whole = t.to_dict()
+    for name in NOISE:
+        del whole[name]
+    return whole
+
+
+def claim_view(c: Claim) -> dict[str, Any]:
+    """What `claim` answers: the task whole, the inbox it delivered as message cards (they
+    are marked read, so they are never clipped away: `MESSAGE` characters each) and the
+    similar finished tasks as search-hit cards."""
+    return {
+        "task": task_whole(c.task),
+        "inbox": [message_card(m) for m in c.inbox],
+        "similar": [hit_card(h) for h in c.similar],
+    }
+
+
+def receipt(t: Task) -> dict[str, Any]:
+    """What a move (submit, done, fail, escalate, release) answers: which task, and where it
+    is now. The agent sent the rest, so nothing is echoed back."""
+    return {"key": t.key, "status": t.status, "column": t.column, "assignee": t.assignee}
+
+
+def done_receipt(c: Completion) -> dict[str, Any]:
+    """`done`'s receipt, with the nudge when the task was done without evidence."""
+    return {**receipt(c.task), "nudge": c.nudge}
+
+
+def log_receipt(e: Event) -> dict[str, Any]:
+    """What `log` answers: the entry's id and task and its kind, not the text sent."""
+    return {"id": e.id, "task": e.task, "kind": e.subkind or e.kind}
+
+
+def budget_card(b: BudgetStatus) -> dict[str, Any]:
+    """A budget's state on one line: whose, which metric, used against its limits."""
+    return b.to_dict()
+
+
+def usage_receipt(key: str | None, crossed: Sequence[BudgetStatus]) -> dict[str, Any]:
+    """What `usage` answers: where it was recorded and the budgets it pushed past a limit."""
+    return {"task": key, "recorded": True, "budgets_crossed": [budget_card(b) for b in crossed]}
+
+
+def plan_receipt(refs: Sequence[str | None], tasks: Sequence[Task]) -> dict[str, Any]:
+    """What `plan` answers: each task's ref (as the plan named it) and key, and its column
+    (ready or blocked); titles and the rest are what the caller sent."""
+    return {
+        "created": len(tasks),
+        "tasks": [
+            {"ref": ref, "key": t.key, "column": t.column}
+            for ref, t in zip(refs, tasks, strict=True)
+        ],
+    }
+
+
+def detail_view(d: TaskDetail) -> dict[str, Any]:
+    """`task show`'s whole task: every field, its dependencies, subtasks, assignee history,
+    notes (whole: review notes and answers are what the next worker needs), checkpoints and
+    usage. The log is paged separately (`event_card`)."""
+    return {
+        "task": d.task.to_dict(),
+        "blocks": list(d.blocks),
+        "blocked_by_all": [{"key": k, "status": s} for k, s in d.blocked_by_all],
+        "subtasks": list(d.subtasks),
+        "assignee_history": [
+            {"agent": a, "by": by, "at": at.isoformat()} for a, by, at in d.assignee_history
+        ],
+        "notes": [{**event_card(e), "text": e.text} for e in d.notes],
+        "checkpoints": [c.to_dict() for c in d.checkpoints],
+        "usage": d.usage.to_dict(),
+        "events": d.event_count,
     }
 
 
@@ -108,6 +215,18 @@ def start_of(cursor: str | None) -> int:
     if cursor is None or cursor == "":
         return 0
     if not (cursor.isascii() and cursor.isdigit()) or int(cursor) > MAX_CURSOR:
+        raise ValidationError(f"not a page cursor: {cursor[:40]!r} (pass next_cursor as given)")
+    return int(cursor)
+
+
+def id_after(cursor: str | None) -> int | None:
+    """The row id a keyset cursor names (a page that follows a row, like a log page before
+    the oldest entry shown), None without a cursor.
+
+    Raises `ValidationError` for anything that is not a cursor this module gave out."""
+    if cursor is None or cursor == "":
+        return None
+    if not (cursor.isascii() and cursor.isdigit()) or int(cursor) > MAX_ROW_ID:
         raise ValidationError(f"not a page cursor: {cursor[:40]!r} (pass next_cursor as given)")
     return int(cursor)
 

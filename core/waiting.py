@@ -98,10 +98,12 @@ def inbox(
     mark_read: bool,
     wait: float,
     feed: ChangeFeed | None = None,
+    limit: int | None = None,
+    after_id: int | None = None,
 ) -> list[Message]:
-    """`Deck.inbox`, waiting up to `wait` seconds for a first unread message."""
+    """`Deck.inbox` (a page of it), waiting up to `wait` seconds for a first unread message."""
 
     def attempt() -> list[Message]:
-        return deck.inbox(actor, board=board, mark_read=mark_read)
+        return deck.inbox(actor, board=board, mark_read=mark_read, limit=limit, after_id=after_id)
 
     return until_found(deck, attempt, wait, feed=feed)

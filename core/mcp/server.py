@@ -46,7 +46,14 @@ def _version() -> str:
 def build_server(deck: Deck, actor: str) -> Server[Any]:
     """An MCP server whose tools act on `deck` as `actor`, and only as `actor`."""
     listing = [
-        types.Tool(name=t.name, description=t.description, input_schema=t.input_schema)
+        types.Tool(
+            name=t.name,
+            title=t.title,
+            description=t.description,
+            input_schema=t.input_schema,
+            output_schema=t.output_schema,
+            annotations=types.ToolAnnotations.model_validate(t.annotations),
+        )
         for t in TOOLS
     ]
     workers = anyio.CapacityLimiter(WORKER_THREADS)

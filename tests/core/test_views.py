@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from typing import Any
 
 import pytest
 
@@ -88,3 +89,49 @@ def test_pages_chain_to_the_end() -> None:
         if cursor is None:
             break
     assert seen == items
+
+
+def test_a_claim_view_has_the_task_whole_without_bookkeeping(web: Deck) -> None:
+    key = web.add_task(
+        "Ship the API", actor="ann", description="para one\n\npara two " + "d" * 3000, criteria="c"
+    ).key
+    claim = web.claim("gen", key=key)
+    assert claim is not None
+    view = views.claim_view(claim)
+    task = view["task"]
+    assert task["description"] == web.get_task(key).description  # whole, not clipped
+    assert task["criteria"] == "c" and task["assignee"] == "gen"
+    assert not set(views.NOISE) & set(task)
+    assert set(task) | set(views.NOISE) == set(web.get_task(key).to_dict())
+    assert view["inbox"] == [] and view["similar"] == []
+
+
+def test_receipts_say_what_changed_in_a_few_fields(web: Deck) -> None:
+    key = web.add_task("Ship", actor="ann", description="x" * 2000).key
+    claim_key(web, key, "gen")
+    entry = web.log(key, "ran the tests " * 50, actor="gen", kind="verification")
+    assert views.log_receipt(entry) == {"id": entry.id, "task": key, "kind": "verification"}
+    done = web.complete(key, actor="gen", result="shipped")
+    receipt = views.done_receipt(done)
+    assert receipt["key"] == key and receipt["status"] == "done" and receipt["column"] == "done"
+    assert set(receipt) == {"key", "status", "column", "assignee", "nudge"}
+    assert len(json.dumps(receipt)) < 200
+    assert views.usage_receipt(key, []) == {"task": key, "recorded": True, "budgets_crossed": []}
+
+
+def test_a_plan_receipt_pairs_each_ref_with_its_key(web: Deck) -> None:
+    specs: list[dict[str, Any]] = [{"title": "A", "ref": "a"}, {"title": "B", "blocked_by": ["a"]}]
+    made = web.plan(specs, actor="ann")
+    out = views.plan_receipt([s.get("ref") for s in specs], made)
+    assert out["created"] == 2
+    assert [(t["ref"], t["column"]) for t in out["tasks"]] == [("a", "ready"), (None, "blocked")]
+
+
+def test_a_detail_view_has_every_task_field_and_notes_whole(web: Deck) -> None:
+    key = web.add_task("Ship", actor="ann").key
+    claim_key(web, key, "gen")
+    web.release(key, actor="gen", note="handing over: " + "n" * 900)
+    view = views.detail_view(web.task_detail(key))
+    assert view["task"] == web.get_task(key).to_dict()
+    assert any(n["text"].endswith("n" * 900) for n in view["notes"])
+    json.dumps(view)

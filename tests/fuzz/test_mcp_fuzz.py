@@ -13,6 +13,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import jsonschema
 import pytest
 from anyio.from_thread import start_blocking_portal
 from hypothesis import given
@@ -20,8 +21,9 @@ from hypothesis import strategies as st
 from mcp import types
 
 from agentdeck.core import Deck
+from agentdeck.core.mcp import shapes
 from agentdeck.core.mcp.args import MAX_ARGUMENTS, MAX_ITEMS, MAX_TEXT, Outcome
-from agentdeck.core.mcp.tools import TOOLS, call
+from agentdeck.core.mcp.tools import BY_NAME, TOOLS, call
 from agentdeck.core.models import COLUMN_TITLES, LOG_KINDS, STATUSES
 from tests.fuzz.conftest import (
     BOARDS,
@@ -134,9 +136,14 @@ def tool_calls(
     return tool.name, arguments
 
 
+STRICT = {t.name: shapes.strict(t.output_schema) for t in TOOLS}
+
+
 def check(outcome: Outcome, tool: str, arguments: Any, unchanged: Any) -> None:
     """The rules every tool call keeps; `unchanged()` asserts the database is as it was."""
     json.dumps(outcome.data, allow_nan=False)  # strict JSON, for any client
+    if tool in BY_NAME:  # success or error, the result is what the tool declares
+        jsonschema.validate(outcome.data, STRICT[tool])
     if not outcome.error:
         return
     text = outcome.text
