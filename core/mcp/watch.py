@@ -1,0 +1,135 @@
+"""Resource subscriptions for agentdeck's MCP server: which `agentdeck://` URIs the client
+subscribed to, and the one background pump that sends `notifications/resources/updated` when
+another process (or this server's own tools) commits a change to one of them.
+
+The pump runs only while at least one subscription exists. It blocks on the change feed
+(`agentdeck.core.feed.ChangeFeed`) in a worker thread, reads each board's new events with
+`Deck.changes_since`, and notifies every subscribed URI those events change, once per batch,
+in the order the URIs were subscribed. A notification is a hint to read the resource again:
+a change that lands while a batch is read may be announced twice, never not at all.
+
+Every change counts, the server agent's own writes through its tools included (the spec
+leaves no room for skipping them, and a client subscribed to a task wants to hear of a
+human's answer and of its own log alike). Marking inbox messages read writes no event, so it
+does not notify the inbox resource.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Protocol
+
+import anyio
+import anyio.to_thread
+
+from agentdeck.core.deck import Deck
+from agentdeck.core.errors import DeckError
+from agentdeck.core.mcp.resources import Target
+
+log = logging.getLogger("agentdeck.mcp")
+
+FEED_SLICE = 10.0  # seconds one feed wait lasts before the pump looks at its subscriptions
+BATCH = 1000  # events read per changes_since call
+RETRY = 1.0  # seconds before trying again after the database failed a batch
+
+
+class Notifier(Protocol):
+    """Where notifications go: the connection's `ServerSession`."""
+
+    async def send_resource_updated(self, uri: str) -> None: ...
+
+
+class Feed(Protocol):
+    def wait(self, after: int, timeout: float) -> int: ...
+
+    def close(self) -> None: ...
+
+
+def _open_feed(deck: Deck) -> Feed:
+    from agentdeck.core.feed import ChangeFeed
+
+    return ChangeFeed(deck)
+
+
+class Subscriptions:
+    """The URIs one client subscribed to, resolved to what they name, and the pump."""
+
+    def __init__(self, deck: Deck, agent: str) -> None:
+        self._deck = deck
+        self._agent = agent
+        self._watched: dict[str, Target] = {}
+        self._session: Notifier | None = None
+        self._after = 0  # the newest event id already looked at
+        self._wake = anyio.Event()
+        self._feed: Feed | None = None
+        self._thread = anyio.CapacityLimiter(1)  # the pump's own thread, apart from the tools'
+
+    @property
+    def uris(self) -> tuple[str, ...]:
+        return tuple(self._watched)
+
+    def add(self, session: Notifier, uri: str, target: Target, mark: int) -> None:
+        """Watch `uri` (naming the resolved `target`) from event id `mark` on: every change
+        committed after `mark` is announced. The latest session is where notifications go (a
+        stdio server has one connection)."""
+        if not self._watched:
+            self._after = mark
+        self._watched[uri] = target
+        self._session = session
+        self._wake.set()
+
+    def remove(self, uri: str) -> None:
+        """Stop watching `uri`; no notification for it is sent after this returns."""
+        self._watched.pop(uri, None)
+
+    async def run(self) -> None:
+        """Pump until cancelled; closes the change feed on the way out."""
+        try:
+            while True:
+                while not self._watched:
+                    self._wake = anyio.Event()
+                    await self._wake.wait()
+                try:
+                    await self._pump_once()
+                except (DeckError, OSError) as exc:  # a locked or vanished database: try again
+                    log.warning("resource notifications: %s", exc)
+                    await anyio.sleep(RETRY)
+        finally:
+            if self._feed is not None:
+                self._feed.close()  # ends the abandoned wait in its thread at once
+
+    async def _pump_once(self) -> None:
+        if self._feed is None:
+            self._feed = await anyio.to_thread.run_sync(_open_feed, self._deck)
+        feed = self._feed
+        newest = await anyio.to_thread.run_sync(
+            feed.wait, self._after, FEED_SLICE, abandon_on_cancel=True, limiter=self._thread
+        )
+        start = self._after
+        if newest <= start:
+            return
+        watched = dict(self._watched)
+        changed = await anyio.to_thread.run_sync(
+            self._changed, watched, start, newest, limiter=self._thread
+        )
+        self._after = max(self._after, newest)
+        for uri in changed:
+            if uri in self._watched and self._session is not None:
+                await self._session.send_resource_updated(uri)
+
+    def _changed(self, watched: dict[str, Target], start: int, newest: int) -> list[str]:
+        """The watched URIs that the events after `start` (up to at least `newest`) change."""
+        boards: dict[str, list[tuple[str, Target]]] = {}
+        for uri, target in watched.items():
+            if target.board is not None:
+                boards.setdefault(target.board, []).append((uri, target))
+        hit: set[str] = set()
+        for board, targets in boards.items():
+            cursor = start
+            while True:
+                changes = self._deck.changes_since(cursor, board=board, limit=BATCH)
+                hit.update(uri for uri, t in targets if t.affected_by(board, changes, self._agent))
+                if not changes.truncated or changes.cursor >= newest:
+                    break
+                cursor = changes.cursor
+        return [uri for uri in watched if uri in hit]
