@@ -1,7 +1,7 @@
 """Claiming work: the atomic claim of the best ready task, leases and their renewal, and
 the sweep that returns a lapsed lease's task to the queue.
 
-Verbs here: claim, expire_leases, heartbeat. `expire` is the sweep itself, which claims and
+Verbs here: claim, expire_leases, heartbeat, next_lease_lapse. `expire` is the sweep itself, which claims and
 refused late updates run.
 """
 
@@ -165,6 +165,21 @@ def expire(tx: Tx, b: StoredRow) -> list[str]:
 def expire_leases(tx: Tx, board: str | None = None) -> list[str]:
     """Sweep expired leases now (claims also do this); returns the keys sent back."""
     return expire(tx, tx.board(board))
+
+
+def next_lease_lapse(tx: Tx, board: str | None = None) -> float | None:
+    """Seconds until the soonest lease on the board runs out, by the deck's clock (0 if one
+    already has and is not swept yet), or None while no task is held: a waiting claim wakes
+    then, since a lapsing lease makes a task claimable without any commit."""
+    b = tx.board(board)
+    soonest = tx.conn.execute(
+        sa.select(sa.func.min(task_t.c.lease_expires_at)).where(
+            task_t.c.board_id == b["id"], task_t.c.status == "in_progress"
+        )
+    ).scalar_one()
+    if soonest is None:
+        return None
+    return max(0.0, (soonest - tx.now).total_seconds())
 
 
 def heartbeat(tx: Tx, actor: str, *, board: str | None = None) -> list[str]:
