@@ -24,6 +24,7 @@ import anyio.to_thread
 
 from agentdeck.core.deck import Deck
 from agentdeck.core.errors import DeckError
+from agentdeck.core.feed import ChangeFeed
 from agentdeck.core.mcp.resources import Target
 
 log = logging.getLogger("agentdeck.mcp")
@@ -39,18 +40,6 @@ class Notifier(Protocol):
     async def send_resource_updated(self, uri: str) -> None: ...
 
 
-class Feed(Protocol):
-    def wait(self, after: int, timeout: float) -> int: ...
-
-    def close(self) -> None: ...
-
-
-def _open_feed(deck: Deck) -> Feed:
-    from agentdeck.core.feed import ChangeFeed
-
-    return ChangeFeed(deck)
-
-
 class Subscriptions:
     """The URIs one client subscribed to, resolved to what they name, and the pump."""
 
@@ -61,7 +50,7 @@ class Subscriptions:
         self._session: Notifier | None = None
         self._after = 0  # the newest event id already looked at
         self._wake = anyio.Event()
-        self._feed: Feed | None = None
+        self._feed: ChangeFeed | None = None
         self._thread = anyio.CapacityLimiter(1)  # the pump's own thread, apart from the tools'
 
     @property
@@ -100,7 +89,7 @@ class Subscriptions:
 
     async def _pump_once(self) -> None:
         if self._feed is None:
-            self._feed = await anyio.to_thread.run_sync(_open_feed, self._deck)
+            self._feed = await anyio.to_thread.run_sync(ChangeFeed, self._deck)
         feed = self._feed
         newest = await anyio.to_thread.run_sync(
             feed.wait, self._after, FEED_SLICE, abandon_on_cancel=True, limiter=self._thread
