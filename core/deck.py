@@ -303,6 +303,8 @@ class Deck:
 
     # core/formats/importers.py and core/formats/native.py
     import_claude = _with_database(importers.import_claude)
+    import_claude_session = _with_database(importers.import_claude_session)
+    import_claude_todos = _with_database(importers.import_claude_todos)
     import_beads = _with_database(importers.import_beads)
     export_board = _reads(native.export_board)
     import_board = _with_database(native.import_board)

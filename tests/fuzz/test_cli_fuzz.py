@@ -41,7 +41,9 @@ AGENTDECK = Path(sys.executable).parent / "agentdeck"
 EXIT_CODES = {0, 1, 2, 3, 4, 5}
 # Commands that start another program (console, MCP server, demo, screenshot): tests/cli
 # covers their argument errors; here they would only make the run slow or wait for input.
-SKIP = {"mcp", "demo", "screenshot"}
+# `connect` writes into the user's own client configuration (~/.codex): its refusals of bad
+# input are in tests/cli/test_connect.py.
+SKIP = {"mcp", "demo", "screenshot", "connect"}
 
 # --db values: the real file, missing ones, a directory, a file that is not a database, URLs.
 DATABASES = (
