@@ -22,6 +22,7 @@ from mcp import types
 from mcp.server.context import ServerRequestContext
 from mcp.server.lowlevel import Server
 from mcp.server.stdio import stdio_server
+from mcp.server.subscriptions import InMemorySubscriptionBus, ListenHandler
 from mcp.shared.exceptions import MCPError
 
 from agentdeck.core import credentials, identity, limits, names
@@ -77,7 +78,9 @@ def build_server(deck: Deck, actor: str) -> Server[Any]:
             is_error=outcome.error,
         )
 
-    subscriptions = Subscriptions(deck, actor)
+    bus = InMemorySubscriptionBus()
+    streams = ListenHandler(bus)
+    subscriptions = Subscriptions(deck, actor, bus)
 
     async def in_thread(fn: Callable[..., T], *args: Any) -> T:
         """`fn(*args)` in a worker thread; a `DeckError` becomes a one-line invalid-params
@@ -151,6 +154,22 @@ def build_server(deck: Deck, actor: str) -> Server[Any]:
         subscriptions.remove(params.uri)
         return types.EmptyResult()
 
+    def resolve_all(uris: list[str]) -> tuple[dict[str, resources.Target], int]:
+        mark = deck.max_event_id()
+        return {uri: resources.resolve(deck, resources.parse(uri)) for uri in uris}, mark
+
+    async def listen(
+        ctx: ServerRequestContext[Any], params: types.SubscriptionsListenRequestParams
+    ) -> types.SubscriptionsListenResult:
+        """A 2026-07-28 listen stream: its resource URIs are watched while it is open."""
+        uris = list(dict.fromkeys(params.notifications.resource_subscriptions or ()))
+        targets, mark = await in_thread(resolve_all, uris)
+        subscriptions.listen(targets, mark)
+        try:
+            return await streams(ctx, params)
+        finally:
+            subscriptions.unlisten(targets)
+
     async def list_prompts(
         ctx: ServerRequestContext[Any], params: types.PaginatedRequestParams | None
     ) -> types.ListPromptsResult:
@@ -214,6 +233,7 @@ def build_server(deck: Deck, actor: str) -> Server[Any]:
         on_read_resource=read_resource,
         on_subscribe_resource=subscribe,
         on_unsubscribe_resource=unsubscribe,
+        on_subscriptions_listen=listen,
         on_list_prompts=list_prompts,
         on_get_prompt=get_prompt,
     )

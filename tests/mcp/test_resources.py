@@ -10,6 +10,7 @@ caused has arrived before it.
 
 from __future__ import annotations
 
+import functools
 import json
 import os
 import subprocess
@@ -22,8 +23,10 @@ from typing import Any
 import anyio
 import pytest
 from anyio.from_thread import BlockingPortal, start_blocking_portal
-from mcp import ClientSession, StdioServerParameters, stdio_client, types
+from mcp import Client, ClientSession, StdioServerParameters, stdio_client, types
+from mcp.client.subscriptions import ResourceUpdated
 from mcp.shared.exceptions import MCPError
+from mcp_types.version import MODERN_PROTOCOL_VERSIONS
 
 from agentdeck.core import Deck
 from agentdeck.core.mcp import prompts
@@ -69,6 +72,7 @@ class Live:
     deck: Deck
     url: str
     heard: Heard
+    params: StdioServerParameters
 
     def read(self, uri: str) -> Any:
         result = self.portal.call(self.session.read_resource, uri)
@@ -176,7 +180,7 @@ def live(
             start_blocking_portal() as portal,
             portal.wrap_async_context_manager(connected(params, errlog, heard)) as session,
         ):
-            yield Live(portal, session, deck, url, heard)
+            yield Live(portal, session, deck, url, heard, params)
     assert "Traceback" not in errlog.read_text(), "the server logged a crash"
 
 
@@ -367,6 +371,40 @@ def test_finishing_a_blocker_notifies_the_task_waiting_on_it(mcp: Live) -> None:
     mcp.elsewhere("done", blocker, "--verified-by", "tests", actor="be")
     mcp.heard_next(f"agentdeck://task/{waiting}")
     assert mcp.read(f"agentdeck://task/{waiting}")["task"]["column"] == "ready"
+
+
+def test_a_2026_client_listens_for_changes_to_a_task(mcp: Live) -> None:
+    """A 2026-07-28 client (the SDK's `Client`, discovering the version) has no
+    resources/subscribe: it opens a `subscriptions/listen` stream naming the URIs."""
+    key, other, sentinel = mcp.held_by_be(), mcp.held_by_be(), mcp.held_by_be()
+    uri, sentinel_uri = f"agentdeck://task/{key}", f"agentdeck://task/{sentinel}"
+
+    async def log_elsewhere(target: str) -> None:
+        await anyio.to_thread.run_sync(
+            functools.partial(mcp.elsewhere, "log", target, "elsewhere", actor="be")
+        )
+
+    async def scenario() -> None:
+        async with Client(mcp.params) as client:
+            assert client.session.protocol_version in MODERN_PROTOCOL_VERSIONS
+            caps = client.session.server_capabilities
+            assert caps is not None and caps.resources is not None and caps.resources.subscribe
+            with pytest.raises(MCPError, match="no board 'NOPE'"):
+                async with client.listen(resource_subscriptions=["agentdeck://board/NOPE"]):
+                    pass
+            async with client.listen(resource_subscriptions=[uri, sentinel_uri]) as stream:
+                await log_elsewhere(other)  # no event: neither listened task changed
+                await log_elsewhere(sentinel)
+                with anyio.fail_after(TIMEOUT):
+                    assert await stream.__anext__() == ResourceUpdated(uri=sentinel_uri)
+                await log_elsewhere(key)
+                with anyio.fail_after(TIMEOUT):
+                    assert await stream.__anext__() == ResourceUpdated(uri=uri)
+            [content] = (await client.read_resource(uri)).contents
+            assert isinstance(content, types.TextResourceContents)
+            assert json.loads(content.text)["log"][-1]["text"] == "elsewhere"
+
+    anyio.run(scenario)
 
 
 # -- the prompt ------------------------------------------------------------------------------
