@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 import functools
+import logging
 import sys
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
@@ -40,6 +41,7 @@ INSTRUCTIONS = (
     "agentdeck://task/KEY (task and newest log), agentdeck://inbox/KEY (unread, not marked "
     "read). Prompt work-the-queue explains this board's loop."
 )
+log = logging.getLogger("agentdeck.mcp")
 # Deck calls in flight at once; SQLite serialises writers anyway, so a few threads suffice.
 WORKER_THREADS = 8
 T = TypeVar("T")
@@ -83,12 +85,20 @@ def build_server(deck: Deck, actor: str) -> Server[Any]:
     subscriptions = Subscriptions(deck, actor, bus)
 
     async def in_thread(fn: Callable[..., T], *args: Any) -> T:
-        """`fn(*args)` in a worker thread; a `DeckError` becomes a one-line invalid-params
-        error (the spec's code for an unknown resource, prompt or argument)."""
+        """`fn(*args)` in a worker thread. A `DeckError` becomes a one-line error carrying its
+        exit code: invalid params for exit code 1 (the spec's code for an unknown resource,
+        prompt or argument), an internal error otherwise (a busy database, a refusal)."""
         try:
             return await anyio.to_thread.run_sync(functools.partial(fn, *args), limiter=workers)
         except DeckError as exc:
-            raise MCPError(types.INVALID_PARAMS, exc.message) from None
+            code = types.INVALID_PARAMS if exc.exit_code == 1 else types.INTERNAL_ERROR
+            raise MCPError(code, exc.message, {"exit_code": exc.exit_code}) from None
+        except Exception as exc:  # a bug in one request must not take the server down
+            log.exception("%s failed", getattr(fn, "__name__", "a request"))
+            detail = " ".join(str(exc).split())[:200]
+            raise MCPError(
+                types.INTERNAL_ERROR, f"internal error: {type(exc).__name__}: {detail}"
+            ) from None
 
     async def list_resources(
         ctx: ServerRequestContext[Any], params: types.PaginatedRequestParams | None

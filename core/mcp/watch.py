@@ -4,15 +4,15 @@ another process (or this server's own tools) commits a change to one of them.
 
 A client watches through `resources/subscribe` (protocol versions through 2025-11-25) or, from
 2026-07-28, `subscriptions/listen` streams naming URIs. The pump runs only while at least one
-URI is watched. It blocks on the change feed
-(`agentdeck.core.feed.ChangeFeed`) in a worker thread, reads each board's new events with
-`Deck.changes_since`, and notifies every subscribed URI those events change, once per batch,
-in the order the URIs were subscribed. A notification is a hint to read the resource again:
-a change that lands while a batch is read may be announced twice, never not at all.
+URI is watched. It blocks on the change feed (`agentdeck.core.feed.ChangeFeed`) in a worker
+thread, reads each board's new events with `Deck.changes_since`, and notifies every watched URI
+those events change, once per batch, in the order the URIs were first watched. A notification
+is a hint to read the resource again: a change that lands while a batch is read may be announced
+twice, never not at all.
 
-Every change counts, the server agent's own writes through its tools included (the spec
-leaves no room for skipping them, and a client subscribed to a task wants to hear of a
-human's answer and of its own log alike). Marking inbox messages read writes no event, so it
+Every change counts, the server agent's own writes through its tools included (the spec makes
+no exception for them, and a client subscribed to a task wants to hear of a human's answer and
+of its own log alike). Marking inbox messages read writes no event, so it
 does not notify the inbox resource.
 """
 
@@ -119,6 +119,8 @@ class Subscriptions:
                 except (DeckError, OSError) as exc:  # a locked or vanished database: try again
                     log.warning("resource notifications: %s", exc)
                     await anyio.sleep(RETRY)
+                except (anyio.BrokenResourceError, anyio.ClosedResourceError):
+                    return  # the client is gone; the server is shutting down
         finally:
             if self._feed is not None:
                 self._feed.close()  # ends the abandoned wait in its thread at once

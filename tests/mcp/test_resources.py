@@ -289,7 +289,7 @@ def test_an_unknown_resource_is_one_clear_error_and_the_server_survives(
 ) -> None:
     with pytest.raises(MCPError) as raised:
         mcp.read(uri)
-    assert raised.value.code == types.INVALID_PARAMS
+    assert raised.value.code == types.INVALID_PARAMS and raised.value.data == {"exit_code": 1}
     assert fragment in raised.value.message and "\n" not in raised.value.message
     with pytest.raises(MCPError, match=fragment.replace("{", r"\{").replace("}", r"\}")):
         mcp.subscribe(uri)
