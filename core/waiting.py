@@ -67,6 +67,8 @@ def until_found(
             if lapse is not None:
                 left = min(left, max(lapse, 0.0) + LEASE_SLACK_S)
             feed.wait(cursor, left)
+            if feed.closed:  # cancelled meanwhile: no more tries, nothing taken after it
+                return found
     finally:
         if own is not None:
             own.close()

@@ -14,6 +14,7 @@ from typing import Any
 from agentdeck.core import limits
 from agentdeck.core.deck import Deck
 from agentdeck.core.errors import ValidationError
+from agentdeck.core.feed import ChangeFeed
 
 MAX_ARGUMENTS = 4 * 1024 * 1024  # JSON characters in one call's arguments
 MAX_TEXT = 1024 * 1024  # longer text is refused; core truncates past 64 KiB with a marker
@@ -161,6 +162,9 @@ class Call:
     tool: str
     args: dict[str, Any]
     default_actor: str | None
+    # The change feed a waiting call sleeps on; the server closes it when the client cancels
+    # the call, which ends the wait (see `agentdeck.core.mcp.server`).
+    feed: ChangeFeed | None = None
 
     def __getitem__(self, name: str) -> Any:
         return self.args[name]
@@ -242,7 +246,9 @@ class Tool:
             "openWorldHint": False,
         }
 
-    def bind(self, arguments: Any, default_actor: str | None) -> Call:
+    def bind(
+        self, arguments: Any, default_actor: str | None, feed: ChangeFeed | None = None
+    ) -> Call:
         """Check raw arguments against this tool's schema; a JSON null counts as absent."""
         if arguments is None:
             arguments = {}
@@ -275,7 +281,7 @@ class Tool:
                     )
                 continue
             values[arg.name] = arg.check(self.name, value)
-        return Call(self.name, values, default_actor)
+        return Call(self.name, values, default_actor, feed)
 
 
 @dataclass(frozen=True, slots=True)

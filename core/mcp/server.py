@@ -29,6 +29,7 @@ from mcp.shared.exceptions import MCPError
 from agentdeck.core import credentials, identity, limits, names
 from agentdeck.core.deck import Deck
 from agentdeck.core.errors import DeckError, PermissionDeniedError, ValidationError
+from agentdeck.core.feed import ChangeFeed
 from agentdeck.core.mcp import prompts, resources
 from agentdeck.core.mcp.tools import BY_NAME, TOOLS, call
 from agentdeck.core.mcp.watch import Subscriptions
@@ -42,6 +43,8 @@ INSTRUCTIONS = (
     "read). Prompt work-the-queue explains this board's loop."
 )
 log = logging.getLogger("agentdeck.mcp")
+# Tools whose `wait` argument may hold a call open.
+WAITING = frozenset({"claim", "inbox"})
 # Deck calls in flight at once; SQLite serialises writers anyway, so a few threads suffice.
 WORKER_THREADS = 8
 T = TypeVar("T")
@@ -79,8 +82,20 @@ def build_server(deck: Deck, actor: str) -> Server[Any]:
     ) -> types.CallToolResult:
         if params.name not in BY_NAME:
             raise MCPError(types.INVALID_PARAMS, f"unknown tool {params.name[:60]!r}")
-        run = functools.partial(call, deck, actor, params.name, params.arguments)
-        outcome = await anyio.to_thread.run_sync(run, limiter=workers)
+        # A call that may wait gets a feed of its own: if the client cancels the call (or
+        # times it out), closing the feed ends the wait in the worker thread at once, rather
+        # than leaving it to take a task nobody will receive.
+        arguments = params.arguments
+        waits = params.name in WAITING and isinstance(arguments, dict) and arguments.get("wait")
+        feed = await anyio.to_thread.run_sync(ChangeFeed, deck) if waits else None
+        run = functools.partial(call, deck, actor, params.name, arguments, feed)
+        try:
+            outcome = await anyio.to_thread.run_sync(
+                run, limiter=workers, abandon_on_cancel=feed is not None
+            )
+        finally:
+            if feed is not None:
+                feed.close()
         return types.CallToolResult(
             content=[types.TextContent(text=outcome.text)],
             structured_content=outcome.data,

@@ -17,6 +17,7 @@ from typing import Any
 from agentdeck.core import views
 from agentdeck.core.deck import Deck
 from agentdeck.core.errors import DeckError
+from agentdeck.core.feed import ChangeFeed
 from agentdeck.core.mcp import shapes
 from agentdeck.core.mcp.args import (
     DEFAULT_PAGE,
@@ -40,18 +41,25 @@ log = logging.getLogger("agentdeck.mcp")
 TEXT_ENV = "AGENTDECK_MCP_TEXT"
 
 
-def call(deck: Deck, default_actor: str | None, name: str, arguments: Any) -> Outcome:
+def call(
+    deck: Deck,
+    default_actor: str | None,
+    name: str,
+    arguments: Any,
+    feed: ChangeFeed | None = None,
+) -> Outcome:
     """Run one tool call to an outcome; every failure becomes a one-line error result.
 
     A result is sent twice over the wire: as structured content (what hosts that know
     output schemas, Claude Code among them, give the model) and as a text block. The text
     is a short rendering (what happened, which keys), not the JSON again, so an answer costs
-    its size once; `AGENTDECK_MCP_TEXT=json` makes it the JSON for older hosts."""
+    its size once; `AGENTDECK_MCP_TEXT=json` makes it the JSON for older hosts. A call that
+    waits (`claim`, `inbox`) sleeps on `feed` when given, so its caller can end the wait."""
     tool = BY_NAME.get(name)
     if tool is None:
         return _failure(f"unknown tool {name[:60]!r}", 1)
     try:
-        data = tool.run(deck, tool.bind(arguments, default_actor))
+        data = tool.run(deck, tool.bind(arguments, default_actor, feed))
     except DeckError as exc:
         return _failure(exc.message, exc.exit_code)
     except Exception as exc:  # a bug in one call must not take the server down
@@ -207,7 +215,7 @@ def _ready(deck: Deck, c: Call) -> dict[str, Any]:
 
 
 def _claim(deck: Deck, c: Call) -> dict[str, Any]:
-    claim = deck.claim(c.actor, **c.pick("board", "key", "wait"))
+    claim = deck.claim(c.actor, **c.pick("board", "key", "wait"), feed=c.feed)
     if claim is None:
         return {"task": None, "inbox": [], "similar": [], "note": "no ready task for you now"}
     return views.claim_view(claim)
@@ -263,6 +271,7 @@ def _inbox(deck: Deck, c: Call) -> dict[str, Any]:
         mark_read=not c.get("peek", False),
         limit=limit,
         after_id=views.id_after(c.get("cursor")),
+        feed=c.feed,
         **c.pick("wait"),
         **where,
     )

@@ -3,6 +3,7 @@ stdio, and the board is checked afterwards through `Deck`."""
 
 from __future__ import annotations
 
+import functools
 import json
 import sqlite3
 import subprocess
@@ -11,6 +12,7 @@ from pathlib import Path
 import pytest
 from mcp.shared.exceptions import MCPError
 
+from agentdeck.core.feed import ChangeFeed
 from agentdeck.core.mcp.args import MAX_TEXT
 from tests.mcp.conftest import AGENT, AGENTDECK, REPO, Mcp, text_of
 
@@ -354,3 +356,31 @@ def test_claim_and_inbox_wait_time_out_empty_and_are_capped(mcp: Mcp) -> None:
             t for t in mcp.portal.call(mcp.session.list_tools).tools if t.name == "claim"
         ).input_schema
     )
+
+
+ABANDONED_WAITER_GRACE_S = 5.0
+
+
+def test_a_cancelled_waiting_claim_takes_nothing_afterwards(mcp: Mcp) -> None:
+    """A client that gives up on a waiting claim (its timeout sends notifications/cancelled)
+    must not have a task taken in its name later, by a wait nobody is listening to."""
+    board = mcp.new_board()
+    with pytest.raises(MCPError, match=r"(?i)time"):
+        mcp.portal.call(
+            functools.partial(
+                mcp.session.call_tool,
+                "claim",
+                {"board": board, "wait": 300},
+                read_timeout_seconds=1,
+            )
+        )
+    mcp.ok("ready", board=board)  # the server has read the cancellation by now
+    key = mcp.deck.add_task("Arrives after the client gave up", actor="ann", board=board).key
+    added = mcp.deck.max_event_id()
+    # A live waiter wakes on that commit and claims within tens of milliseconds (see
+    # tests/bench/wake_latency.py); give it far longer than that to show itself.
+    with ChangeFeed(mcp.deck) as feed:
+        assert feed.wait(added, ABANDONED_WAITER_GRACE_S) == added, "an abandoned wait acted"
+    assert mcp.deck.get_task(key).status == "pending"
+    claimed = mcp.ok("claim", board=board)  # the same agent, asking again, gets it
+    assert claimed["task"] is not None and claimed["task"]["key"] == key
