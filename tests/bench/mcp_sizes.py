@@ -215,9 +215,11 @@ def cycle(deck: Deck) -> tuple[float, float]:
     return old, new
 
 
-def tool_list() -> tuple[float, float]:
+def tool_list() -> tuple[float, float, float]:
     """Tokens of the tool list: (before: name, description, input schema; after: with
-    title, annotations and output schema)."""
+    title, annotations and output schema; what a model reads of it: hosts such as Claude
+    Code give the model name, description and input schema, and keep the output schema to
+    check results)."""
     old = [
         {"name": t.name, "description": t.description, "inputSchema": t.input_schema} for t in TOOLS
     ]
@@ -225,7 +227,8 @@ def tool_list() -> tuple[float, float]:
         {**o, "title": t.title, "outputSchema": t.output_schema, "annotations": t.annotations}
         for o, t in zip(old, TOOLS, strict=True)
     ]
-    return len(_json(old)) / 4, len(_json(new)) / 4
+    read = [{**o, "title": t.title} for o, t in zip(old, TOOLS, strict=True)]
+    return len(_json(old)) / 4, len(_json(new)) / 4, len(_json(read)) / 4
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -241,8 +244,9 @@ def main(argv: list[str] | None = None) -> int:
         print(
             f"board {BOARD}: {args.tasks} tasks; tokens = characters / 4 of text + structured JSON"
         )
-        old, new = tool_list()
+        old, new, read = tool_list()
         print(f"{'tool list':<12} before {old:>8.0f}  after {new:>8.0f}  ratio {new / old:5.2f}")
+        print(f"{'  of which':<12} {read:>15.0f}  a model reads (name, title, description, input)")
         for tool, old, new in measure(deck):
             print(f"{tool:<12} before {old:>8.0f}  after {new:>8.0f}  ratio {new / old:5.2f}")
         old, new = cycle(deck)
