@@ -59,6 +59,9 @@ _SCOPE = sa.or_(
 )
 _OF_BOARD = budget_t.c.board_id == sa.bindparam("p_board_id")
 _EXHAUSTED = Prepared(sa.select(budget_t).where(_OF_BOARD, budget_t.c.hard_hit, _SCOPE).limit(1))
+# For statements that act only within budget (a holder's write renewing its lease): true when
+# a hard budget over board p_board_id, agent p_agent or task p_key is spent.
+SPENT_OVER = sa.exists().where(_OF_BOARD, budget_t.c.hard_hit, _SCOPE)
 _AGENT_ID = Prepared(
     sa.select(agent_t.c.id).where(
         agent_t.c.board_id == sa.bindparam("p_board_id"), agent_t.c.name == sa.bindparam("p_agent")

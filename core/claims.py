@@ -1,8 +1,9 @@
 """Claiming work: the atomic claim of the best ready task, leases and their renewal, and
 the sweep that returns a lapsed lease's task to the queue.
 
-Verbs here: claim, expire_leases, heartbeat. `expire` is the sweep itself, which claims and
-refused late updates run.
+Verbs here: claim, expire_leases, heartbeat, next_lease_lapse. `expire` is the sweep itself,
+which claims and refused late updates run; `renew` is how every other write by a task's holder
+(doing, log, usage, checkpoint) renews its lease, so a working agent needs no heartbeat.
 """
 
 from __future__ import annotations
@@ -54,6 +55,39 @@ _CLAIMED_BY = Prepared(
     )
 )
 
+# A holder's write renews the lease of the task it holds (see `renew`). On PostgreSQL the row
+# is taken with SKIP LOCKED: `log` holds the event-order lock already, and waiting for a row
+# another transaction has locked (and which then waits for that lock to append its events)
+# would deadlock; that other transaction is moving or renewing the task anyway.
+_HELD = task_t.alias("held")
+_RENEW = Prepared(
+    task_t.update()
+    .where(
+        task_t.c.id
+        == sa.select(_HELD.c.id)
+        .where(
+            _HELD.c.id == sa.bindparam("p_task_id"),
+            _HELD.c.status == "in_progress",
+            _HELD.c.assignee_id == sa.bindparam("p_agent_id"),
+            _HELD.c.lease_expires_at >= sa.bindparam("p_now", type_=UTCDateTime),
+            ~budgets.SPENT_OVER,
+        )
+        .with_for_update(skip_locked=True)
+        .scalar_subquery()
+    )
+    .values(lease_expires_at=sa.bindparam("p_lease", type_=UTCDateTime))
+    .returning(task_t.c.id)
+)
+_ALIVE = Prepared(
+    agent_t.update()
+    .where(agent_t.c.id == sa.bindparam("p_agent_id"))
+    .values(last_heartbeat=sa.bindparam("p_now", type_=UTCDateTime))
+)
+
+# Unread messages a claim delivers (and marks read); more stay unread for `inbox`, so a
+# claim's answer stays small however much mail piled up.
+CLAIM_INBOX = 10
+
 
 def claim(
     db: Database, actor: str, *, board: str | None = None, key: str | None = None
@@ -61,8 +95,9 @@ def claim(
     """Atomically take the best ready task for `actor` (or the task `key`), or None.
 
     Best means assigned to the agent first, then unassigned tasks whose required skills it
-    has, by priority then age. Returns the task with the agent's unread inbox and the three
-    most similar finished tasks.
+    has, by priority then age. Returns the task with the agent's oldest unread messages (at
+    most `CLAIM_INBOX`, marked read; `inbox` has the rest) and the three most similar
+    finished tasks.
     """
     with db.write() as tx:
         if key:
@@ -75,7 +110,7 @@ def claim(
         if row is None:
             return None
         task = tasks.tasks_by_id(tx, [row["id"]])[0]
-        messages = inbox.unread(tx, b["key"], a["id"], actor, mark_read=True)
+        messages = inbox.unread(tx, b["key"], a["id"], actor, mark_read=True, limit=CLAIM_INBOX)
         task_id, board_id = row["id"], b["id"]
     # Ranking the finished tasks reads the whole knowledge index: do it after the commit,
     # so every other agent's write is not kept waiting on it.
@@ -162,9 +197,46 @@ def expire(tx: Tx, b: StoredRow) -> list[str]:
     return keys
 
 
+def renew(tx: Tx, b: StoredRow, a: StoredRow, task_id: int, key: str) -> bool:
+    """A write by agent `a` on task `task_id` (`key`) of board `b`: if `a` holds it (in
+    progress, lease not lapsed) and no hard budget over it is spent, extend its lease by the
+    board's lease and mark the agent alive, in the caller's transaction; True if it did.
+
+    Never refuses: verbs that stay open over a hard budget (log, usage) simply do not renew,
+    like the heartbeat, which is refused there."""
+    params = {
+        "p_task_id": task_id,
+        "p_agent_id": a["id"],
+        "p_now": tx.now,
+        "p_lease": tx.now + timedelta(seconds=b["lease_seconds"]),
+        "p_board_id": b["id"],
+        "p_agent": a["name"],
+        "p_key": key,
+    }
+    if _RENEW.first(tx.conn, params) is None:
+        return False
+    _ALIVE.run(tx.conn, {"p_agent_id": a["id"], "p_now": tx.now})
+    return True
+
+
 def expire_leases(tx: Tx, board: str | None = None) -> list[str]:
     """Sweep expired leases now (claims also do this); returns the keys sent back."""
     return expire(tx, tx.board(board))
+
+
+def next_lease_lapse(tx: Tx, board: str | None = None) -> float | None:
+    """Seconds until the soonest lease on the board runs out, by the deck's clock (0 if one
+    already has and is not swept yet), or None while no task is held: a waiting claim wakes
+    then, since a lapsing lease makes a task claimable without any commit."""
+    b = tx.board(board)
+    soonest = tx.conn.execute(
+        sa.select(sa.func.min(task_t.c.lease_expires_at)).where(
+            task_t.c.board_id == b["id"], task_t.c.status == "in_progress"
+        )
+    ).scalar_one()
+    if soonest is None:
+        return None
+    return max(0.0, (soonest - tx.now).total_seconds())
 
 
 def heartbeat(tx: Tx, actor: str, *, board: str | None = None) -> list[str]:

@@ -33,6 +33,7 @@ from agentdeck.core import (
     planning,
     supervision,
     tasks,
+    waiting,
     work,
 )
 
@@ -40,7 +41,9 @@ from agentdeck.core import (
 from agentdeck.core import inbox as inboxes
 from agentdeck.core import report as reports
 from agentdeck.core.errors import NotFoundError, SchemaError, ValidationError
+from agentdeck.core.feed import ChangeFeed
 from agentdeck.core.formats import importers, native
+from agentdeck.core.models import Claim, Message
 from agentdeck.core.storage.database import Clock, Database, Offset
 from agentdeck.core.storage.engine import WaitWatcher, make_engine, resolve_url
 from agentdeck.core.storage.transaction import Tx
@@ -214,8 +217,28 @@ class Deck:
     plan = _with_database(planning.plan)
 
     # core/claims.py and core/work.py
-    claim = _with_database(claims.claim)
+    def claim(
+        self,
+        actor: str,
+        *,
+        board: str | None = None,
+        key: str | None = None,
+        wait: float = 0,
+        feed: ChangeFeed | None = None,
+    ) -> Claim | None:
+        """Atomically take the best ready task for `actor` (or the task `key`), or None; see
+        `claims.claim`. With `wait` seconds (at most 3600), when nothing is ready, wait that
+        long for a task to become ready, woken by the change feed (`feed`, or one of its own;
+        closing it from another thread ends the wait) and by the soonest lease lapsing."""
+        wait = waiting.wait_seconds(wait)
+        if not wait:
+            return claims.claim(self._db, actor, board=board, key=key)
+        if key:
+            raise ValidationError("a claim waits for the best ready task; it cannot wait for a key")
+        return waiting.claim(self, actor, board=board, wait=wait, feed=feed)
+
     expire_leases = _writes(claims.expire_leases)
+    next_lease_lapse = _reads(claims.next_lease_lapse)
     heartbeat = _writes(claims.heartbeat)
     doing = _with_database(work.doing)
     log = _with_database(work.log)
@@ -243,7 +266,28 @@ class Deck:
     task_detail = _reads(events.task_detail)
 
     # core/inbox.py
-    inbox = _with_database(inboxes.inbox)
+    def inbox(
+        self,
+        actor: str,
+        *,
+        board: str | None = None,
+        mark_read: bool = True,
+        limit: int | None = None,
+        after_id: int | None = None,
+        wait: float = 0,
+        feed: ChangeFeed | None = None,
+    ) -> list[Message]:
+        """The agent's unread messages, oldest first; reading marks read the ones returned.
+        `limit` and `after_id` page them (see `inboxes.inbox`). With `wait` seconds (at most
+        3600), when there are none, wait that long for a first one (see `claim` for `feed`)."""
+        wait = waiting.wait_seconds(wait)
+        page = {"limit": limit, "after_id": after_id}
+        if not wait:
+            return inboxes.inbox(self._db, actor, board=board, mark_read=mark_read, **page)
+        return waiting.inbox(
+            self, actor, board=board, mark_read=mark_read, wait=wait, feed=feed, **page
+        )
+
     checkpoint = _with_database(inboxes.checkpoint)
     checkpoints = _reads(inboxes.checkpoints)
 
@@ -264,6 +308,8 @@ class Deck:
 
     # core/formats/importers.py and core/formats/native.py
     import_claude = _with_database(importers.import_claude)
+    import_claude_session = _with_database(importers.import_claude_session)
+    import_claude_todos = _with_database(importers.import_claude_todos)
     import_beads = _with_database(importers.import_beads)
     export_board = _reads(native.export_board)
     import_board = _with_database(native.import_board)

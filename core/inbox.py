@@ -65,13 +65,17 @@ def unread(
     agent_name: str,
     *,
     mark_read: bool,
-    start: int = 0,
     limit: int | None = None,
+    after_id: int | None = None,
 ) -> list[Message]:
-    """The agent's unread messages from position `start`, at most `limit` of them, oldest
-    first; with `mark_read` only those returned are marked read."""
+    """The agent's unread messages, oldest first: those after message `after_id`, at most
+    `limit` of them. Only the messages returned are marked read, so a page never hides
+    the ones after it."""
     rows = _UNREAD.rows(tx.conn, {"p_agent_id": agent_id})
-    rows = rows[start:] if limit is None else rows[start : start + limit]
+    if after_id is not None:
+        rows = [r for r in rows if r["id"] > after_id]
+    if limit is not None:
+        rows = rows[: max(0, limit)]
     if mark_read and rows:
         tx.conn.execute(
             message_t.update()
@@ -132,24 +136,26 @@ def inbox(
     *,
     board: str | None = None,
     mark_read: bool = True,
-    start: int = 0,
     limit: int | None = None,
+    after_id: int | None = None,
 ) -> list[Message]:
-    """The agent's unread messages, oldest first; reading marks them read.
-
-    `start` and `limit` read one page of them (a caller that shows at most `limit` marks
-    only those read, so nothing unread is lost past the page)."""
-    start = limits.row_window(start)
-    limit = None if limit is None else limits.row_window(limit)
+    """The agent's unread messages, oldest first; reading marks them read. `limit` and
+    `after_id` (the last message id of the page before) page them; only the messages
+    returned are marked read."""
+    if limit is not None:
+        limit = limits.row_window(limit)
+    if after_id is not None:
+        after_id = limits.row_window(after_id)
+    page = {"limit": limit, "after_id": after_id}
     if not mark_read:
         with db.read() as tx:
             b = tx.board(board)
             a = tx.actor(b, actor)
-            return unread(tx, b["key"], a["id"], actor, mark_read=False, start=start, limit=limit)
+            return unread(tx, b["key"], a["id"], actor, mark_read=False, **page)
     with db.write() as tx:
         b = tx.board(board)
         a = tx.actor(b, actor)
-        return unread(tx, b["key"], a["id"], actor, mark_read=True, start=start, limit=limit)
+        return unread(tx, b["key"], a["id"], actor, mark_read=True, **page)
 
 
 def checkpoint(
@@ -171,11 +177,11 @@ def checkpoint(
     if not sha or len(sha) > 64 or not all(c in "0123456789abcdefABCDEF" for c in sha):
         raise ValidationError(f"{sha[:70]!r} is not a git commit sha")
     # Imported here: budgets imports this module to tell holders their work is stopped.
-    from agentdeck.core import budgets
+    from agentdeck.core import budgets, claims
 
     with db.write() as tx:
         task, b = tx.task(key)
-        tx.actor(b, actor)
+        a = tx.actor(b, actor)
         upper = task_key(b["key"], task["number"])
         budgets.require_within_budget(tx, b["id"], actor, upper, f"checkpoint {upper}")
         file_list = [limits.text(f, 500) for f in list(files)[:1000]]
@@ -191,6 +197,7 @@ def checkpoint(
                 created_at=tx.now,
             )
         )
+        claims.renew(tx, b, a, task["id"], upper)  # the holder's commit: its lease renewed
         tx.event(
             b["id"],
             task["id"],

@@ -35,6 +35,7 @@ LINE = 100  # characters of a one-line text (doing now, a log entry, a snippet)
 MESSAGE = 600  # characters of a message: review notes and answers are what the agent needs
 MAX_BLOCKERS = 8  # blocker keys listed in a compact view; `more_blockers` counts the rest
 MAX_CURSOR = 1_000_000
+MAX_ROW_ID = 2**31 - 1  # the largest id a keyset cursor names
 
 
 def clip(text: str, limit: int) -> str:
@@ -84,6 +85,11 @@ def event_card(e: Event) -> dict[str, Any]:
         "text": clip(e.text, LINE),
         "at": e.created_at.isoformat(),
     }
+
+
+def event_whole(e: Event) -> dict[str, Any]:
+    """A log entry with its text whole and its JSON `data` (what `task show --full` pages)."""
+    return {**event_card(e), "text": e.text, "data": e.data}
 
 
 def hit_card(h: SearchHit) -> dict[str, Any]:
@@ -209,6 +215,18 @@ def start_of(cursor: str | None) -> int:
     if cursor is None or cursor == "":
         return 0
     if not (cursor.isascii() and cursor.isdigit()) or int(cursor) > MAX_CURSOR:
+        raise ValidationError(f"not a page cursor: {cursor[:40]!r} (pass next_cursor as given)")
+    return int(cursor)
+
+
+def id_after(cursor: str | None) -> int | None:
+    """The row id a keyset cursor names (a page that follows a row, like a log page before
+    the oldest entry shown), None without a cursor.
+
+    Raises `ValidationError` for anything that is not a cursor this module gave out."""
+    if cursor is None or cursor == "":
+        return None
+    if not (cursor.isascii() and cursor.isdigit()) or int(cursor) > MAX_ROW_ID:
         raise ValidationError(f"not a page cursor: {cursor[:40]!r} (pass next_cursor as given)")
     return int(cursor)
 

@@ -4,7 +4,8 @@ Verbs here: doing, log, record_usage, submit, complete, fail, escalate, release.
 update from an agent whose lease lapsed is refused, then the board's lapsed leases are swept.
 Where a hard budget is spent, doing on a task, submit and complete are refused (exit 4); log,
 usage, fail, release and escalate stay open, so an agent can still report what it spent and did,
-give the task up, or ask a human.
+give the task up, or ask a human. Every write by the holder of an in-progress task (doing, log,
+usage, and checkpoint in `inbox`) renews its lease (`claims.renew`), except over a hard budget.
 """
 
 from __future__ import annotations
@@ -120,6 +121,7 @@ def doing(
                 .returning(task_t.c.number)
             ).scalar_one()
             shown_on = task_key(b["key"], number)
+            claims.renew(tx, b, a, task_id, shown_on)
         tx.event(b["id"], task_id, actor, "doing", "", text)
         return shown_on
 
@@ -151,11 +153,16 @@ def log(
             tx.order_events()
             task = tx.task_and_actor(key, actor)
             # All a log entry needs of its board and its author, read with the task.
-            b = {"id": task["board_id"], "key": task["board_key"]}
+            b = {
+                "id": task["board_id"],
+                "key": task["board_key"],
+                "lease_seconds": task["lease_seconds"],
+            }
             a = {"id": task["agent_id"], "name": task["agent_name"], "kind": task["agent_kind"]}
             waiting = task["status"] in ("review", "escalated") and task["assignee_id"] == a["id"]
             if a["kind"] != "human" and not waiting:
                 _require_holder(tx, task, b, a, "log on")
+                claims.renew(tx, b, a, task["id"], task_key(b["key"], task["number"]))
             event_id = _LOG_INSERT.scalar(
                 tx.conn,
                 {
@@ -225,7 +232,7 @@ def record_usage(
             task, b = tx.task(key)
         else:
             task, b = None, tx.board(board)
-        permissions.require_may_record_usage(tx, b, task, actor)
+        who = permissions.require_may_record_usage(tx, b, task, actor)
         crossed = budgets.apply_usage(tx, b, task, actor, usage)
         total = sum(usage[k] for k in ("tokens_in", "tokens_out"))
         tx.event(
@@ -240,6 +247,8 @@ def record_usage(
         for row in crossed:
             if budgets.spent(row):
                 budgets.stop(tx, b, row)
+        if task is not None:  # after any stop: a spent hard budget renews nothing
+            claims.renew(tx, b, who, task["id"], task_key(b["key"], task["number"]))
         return [budgets.status_of(r) for r in crossed]
 
 

@@ -5,11 +5,12 @@ again (or `--watch`) updates what changed instead of duplicating, and changes on
 importer could by hand (through the lifecycle). Malformed input names the file and line or
 field, and nothing is imported. Only regular files are read (formats/files.py): in a Claude
 directory a symlink, FIFO, socket, device or subdirectory is skipped and reported through
-`on_skip`. Verbs here: import_claude, import_beads.
+`on_skip`. Verbs here: import_claude, import_claude_session, import_claude_todos, import_beads.
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import re
@@ -194,6 +195,72 @@ def import_claude(
     files are skipped and described to `on_skip`."""
     items = read_claude_dir(directory, on_skip)
     return mirror.into_board(db, items, actor=actor, board=board, source="claude")
+
+
+def import_claude_session(
+    db: Database, directory: str | Path, *, actor: str, session: str, board: str | None = None
+) -> Imported:
+    """Mirror one Claude Code task list as the agent working it (what `agentdeck hook
+    claude-code-task` does after each TaskCreate/TaskUpdate). Task ids are namespaced by
+    `session` (the task list's id), so two sessions' task #1 stay two tasks, and a task the
+    list gives no owner is `actor`'s own, so its in-progress and completed marks become the
+    agent's own claim and completion (through the lifecycle, as any agent import)."""
+    items = _owned(read_claude_dir(directory), session, actor)
+    return mirror.into_board(db, items, actor=actor, board=board, source="claude")
+
+
+def read_claude_todos(todos: Any) -> list[Incoming]:
+    """Parse the `todos` of Claude Code's older TodoWrite tool (its whole list at each call):
+    `content`, `status` (pending, in_progress, completed), optional `activeForm` and `id`.
+    A todo without an id is known by its text, so a status change finds the same task; a
+    repeated todo is read once."""
+    if not isinstance(todos, list):
+        raise ValidationError("TodoWrite: todos is not a list")
+    items: list[Incoming] = []
+    seen: set[str] = set()
+    for number, raw in enumerate(todos, start=1):
+        d = Doc(raw, f"todo {number}")
+        content = d.check("content", str, limits.title)
+        status = d.get("status", str)
+        if status not in CLAUDE_STATUS:
+            raise ValidationError(
+                f"todo {number}: status {status!r} is not one of {', '.join(CLAUDE_STATUS)}"
+            )
+        given = d.opt("id", str, "")
+        todo_id = given or "todo-" + hashlib.sha256(content.encode()).hexdigest()[:12]
+        if todo_id in seen:
+            continue
+        seen.add(todo_id)
+        items.append(
+            Incoming(
+                external_id=todo_id,
+                where=f"todo {number}",
+                title=content,
+                status=CLAUDE_STATUS[status],
+                active_form=d.opt("activeForm", str, ""),
+            )
+        )
+    return items
+
+
+def import_claude_todos(
+    db: Database, todos: Any, *, actor: str, session: str, board: str | None = None
+) -> Imported:
+    """Mirror a TodoWrite list as the agent working it, like `import_claude_session`."""
+    items = _owned(read_claude_todos(todos), session, actor)
+    return mirror.into_board(db, items, actor=actor, board=board, source="claude")
+
+
+def _owned(items: list[Incoming], session: str, actor: str) -> list[Incoming]:
+    """`items` with ids (and the ids they wait on) prefixed by `session/`, and `actor` as the
+    owner of every item that names none."""
+    if not session or len(session) > 128 or not session.isprintable():
+        raise ValidationError(f"session id {session!r} is not a Claude Code session id")
+    for item in items:
+        item.external_id = f"{session}/{item.external_id}"
+        item.blocked_by = [f"{session}/{ref}" for ref in item.blocked_by]
+        item.assignee = item.assignee or actor
+    return items
 
 
 def import_beads(

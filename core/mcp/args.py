@@ -14,13 +14,13 @@ from typing import Any
 from agentdeck.core import limits
 from agentdeck.core.deck import Deck
 from agentdeck.core.errors import ValidationError
+from agentdeck.core.feed import ChangeFeed
 
 MAX_ARGUMENTS = 4 * 1024 * 1024  # JSON characters in one call's arguments
 MAX_TEXT = 1024 * 1024  # longer text is refused; core truncates past 64 KiB with a marker
 MAX_SHORT = 200  # keys, names, kinds, models
 MAX_ITEMS = 2000  # entries in a list argument (a plan's tasks, skills, blockers)
 MAX_PAGE = 200
-MAX_OFFSET = 100_000
 DEFAULT_PAGE = 20
 
 _SCHEMA: dict[str, dict[str, Any]] = {
@@ -78,7 +78,9 @@ class Arg:
 
     def schema(self) -> dict[str, Any]:
         out: dict[str, Any] = dict(_SCHEMA[self.kind])
-        if self.choices:
+        if self.choices and self.kind == "names":
+            out["items"] = {"type": "string", "enum": list(self.choices)}
+        elif self.choices:
             out["enum"] = list(self.choices)
         if self.minimum is not None:
             out["minimum"] = self.minimum
@@ -134,6 +136,11 @@ class Arg:
                     raise ValidationError(f"{where} has {len(value)} entries (at most {MAX_ITEMS})")
                 if item is str and any(len(v) > MAX_SHORT for v in value):
                     raise ValidationError(f"{where}: an entry is over {MAX_SHORT} characters")
+                wrong_choice = [v for v in value if self.choices and v not in self.choices]
+                if wrong_choice:
+                    raise ValidationError(
+                        f"{where}: {wrong_choice[0][:40]!r} is not one of {', '.join(self.choices)}"
+                    )
                 if item is dict:
                     _finite(where, value)
         return value
@@ -155,6 +162,9 @@ class Call:
     tool: str
     args: dict[str, Any]
     default_actor: str | None
+    # The change feed a waiting call sleeps on; the server closes it when the client cancels
+    # the call, which ends the wait (see `agentdeck.core.mcp.server`).
+    feed: ChangeFeed | None = None
 
     def __getitem__(self, name: str) -> Any:
         return self.args[name]
@@ -178,18 +188,38 @@ class Call:
 
 
 Run = Callable[[Deck, Call], dict[str, Any]]
+Say = Callable[[dict[str, Any]], str]
+
+# What every failed call's structured result is (with isError set): the one-line message
+# and the CLI's exit code for the error.
+ERROR_SCHEMA: dict[str, Any] = {
+    "type": "object",
+    "properties": {"error": {"type": "string"}, "code": {"type": "integer"}},
+    "required": ["error", "code"],
+}
 
 
 @dataclass(frozen=True, slots=True)
 class Tool:
-    """An MCP tool: what an agent sees (name, description, schema) and the deck call behind it."""
+    """An MCP tool: what an agent sees (name, title, description, input and output schemas,
+    behaviour hints) and the deck call behind it.
+
+    `output` is the JSON Schema of a successful call's structured result; `output_schema`,
+    what the tool declares, also admits the error result (`ERROR_SCHEMA`). `say` renders a
+    successful result as the short text of its content block (see `tools.call`)."""
 
     name: str
     description: str
     args: tuple[Arg, ...]
     run: Run
-    text_field: str | None = None  # answer this field as plain text instead of the JSON
+    title: str = ""
+    output: dict[str, Any] = field(default_factory=dict)
+    say: Say | None = None
+    read_only: bool = False  # changes nothing (the event log included)
+    destructive: bool = False  # gives up work the agent cannot take back itself
+    idempotent: bool = False  # a second identical call changes nothing more
     input_schema: dict[str, Any] = field(init=False)
+    output_schema: dict[str, Any] = field(init=False)
 
     def __post_init__(self) -> None:
         schema: dict[str, Any] = {
@@ -201,8 +231,24 @@ class Tool:
         if required:
             schema["required"] = required
         object.__setattr__(self, "input_schema", schema)
+        result = {"type": "object", "anyOf": [self.output, ERROR_SCHEMA]}
+        object.__setattr__(self, "output_schema", result)
 
-    def bind(self, arguments: Any, default_actor: str | None) -> Call:
+    @property
+    def annotations(self) -> dict[str, Any]:
+        """The MCP behaviour hints, by their protocol names. Every tool acts only on this
+        board, so none is open-world."""
+        return {
+            "title": self.title,
+            "readOnlyHint": self.read_only,
+            "destructiveHint": self.destructive,
+            "idempotentHint": self.idempotent,
+            "openWorldHint": False,
+        }
+
+    def bind(
+        self, arguments: Any, default_actor: str | None, feed: ChangeFeed | None = None
+    ) -> Call:
         """Check raw arguments against this tool's schema; a JSON null counts as absent."""
         if arguments is None:
             arguments = {}
@@ -235,7 +281,7 @@ class Tool:
                     )
                 continue
             values[arg.name] = arg.check(self.name, value)
-        return Call(self.name, values, default_actor)
+        return Call(self.name, values, default_actor, feed)
 
 
 @dataclass(frozen=True, slots=True)

@@ -10,14 +10,17 @@ from __future__ import annotations
 
 import json
 import logging
-from collections.abc import Sequence
+import os
+from collections.abc import Callable, Sequence
 from typing import Any
 
+from agentdeck.core import views
 from agentdeck.core.deck import Deck
 from agentdeck.core.errors import DeckError
+from agentdeck.core.feed import ChangeFeed
+from agentdeck.core.mcp import shapes
 from agentdeck.core.mcp.args import (
     DEFAULT_PAGE,
-    MAX_OFFSET,
     MAX_PAGE,
     Arg,
     Call,
@@ -25,25 +28,47 @@ from agentdeck.core.mcp.args import (
     Tool,
 )
 from agentdeck.core.models import COLUMN_TITLES, LOG_KINDS, STATUSES
+from agentdeck.core.report import SECTIONS
+
+# The longest a claim or inbox call may wait, in seconds: shorter than the CLI's hour, since an
+# MCP client gives up on a call that takes too long; an agent simply calls again.
+MAX_WAIT = 300
 
 log = logging.getLogger("agentdeck.mcp")
 
+# Set to "json" for a host that shows its model only a result's text content (MCP before
+# 2025-06-18): the text then repeats the structured result as JSON, doubling every answer.
+TEXT_ENV = "AGENTDECK_MCP_TEXT"
 
-def call(deck: Deck, default_actor: str | None, name: str, arguments: Any) -> Outcome:
-    """Run one tool call to an outcome; every failure becomes a one-line error result."""
+
+def call(
+    deck: Deck,
+    default_actor: str | None,
+    name: str,
+    arguments: Any,
+    feed: ChangeFeed | None = None,
+) -> Outcome:
+    """Run one tool call to an outcome; every failure becomes a one-line error result.
+
+    A result is sent twice over the wire: as structured content (what hosts that know
+    output schemas, Claude Code among them, give the model) and as a text block. The text
+    is a short rendering (what happened, which keys), not the JSON again, so an answer costs
+    its size once; `AGENTDECK_MCP_TEXT=json` makes it the JSON for older hosts. A call that
+    waits (`claim`, `inbox`) sleeps on `feed` when given, so its caller can end the wait."""
     tool = BY_NAME.get(name)
     if tool is None:
         return _failure(f"unknown tool {name[:60]!r}", 1)
     try:
-        data = tool.run(deck, tool.bind(arguments, default_actor))
+        data = tool.run(deck, tool.bind(arguments, default_actor, feed))
     except DeckError as exc:
         return _failure(exc.message, exc.exit_code)
     except Exception as exc:  # a bug in one call must not take the server down
         log.exception("tool %s failed", name)
         detail = " ".join(str(exc).split())[:200]
         return _failure(f"{name}: internal error: {type(exc).__name__}: {detail}", 1)
-    text = data[tool.text_field] if tool.text_field else _dumps(data)
-    return Outcome(data, text, False)
+    if os.environ.get(TEXT_ENV) == "json" or tool.say is None:
+        return Outcome(data, _dumps(data), False)
+    return Outcome(data, tool.say(data), False)
 
 
 def _failure(message: str, code: int) -> Outcome:
@@ -54,26 +79,109 @@ def _dumps(data: Any) -> str:
     return json.dumps(data, ensure_ascii=False, separators=(",", ":"))
 
 
-def _page(items: Sequence[Any], offset: int, limit: int, name: str) -> dict[str, Any]:
-    """One page of `items` (fetched up to offset + limit + 1), with `next_offset` if more."""
-    page: dict[str, Any] = {name: [i.to_dict() for i in items[offset : offset + limit]]}
-    if len(items) > offset + limit:
-        page["next_offset"] = offset + limit
-    return page
+def _paged(
+    name: str,
+    items: Sequence[Any],
+    start: int,
+    limit: int,
+    view: Callable[[Any], dict[str, Any]],
+) -> dict[str, Any]:
+    """One page of `items` (fetched from the start of the list) as compact views, with the
+    cursor of the next page, or null on the last."""
+    shown, following = views.page(items[start:], start, limit, view)
+    return {name: shown, "next_cursor": following}
+
+
+# -- short text renderings ---------------------------------------------------------------------
+
+MAX_KEYS = 20  # keys a text rendering lists
+
+
+def _keys(items: Sequence[dict[str, Any]], field: str = "key") -> str:
+    keys = [str(i[field]) for i in items[:MAX_KEYS]]
+    more = f" and {len(items) - MAX_KEYS} more" if len(items) > MAX_KEYS else ""
+    return ", ".join(keys) + more
+
+
+def _more(data: dict[str, Any]) -> str:
+    cursor = data.get("next_cursor")
+    return f"; more with cursor {cursor!r}" if cursor is not None else ""
+
+
+def _say_list(name: str, noun: str, field: str = "key") -> Callable[[dict[str, Any]], str]:
+    def say(data: dict[str, Any]) -> str:
+        items = data[name]
+        if not items:
+            return f"no {noun}"
+        return f"{len(items)} {noun}: {_keys(items, field)}{_more(data)}"
+
+    return say
+
+
+def _say_move(data: dict[str, Any]) -> str:
+    return f"{data['key']} is {data['status']}" + (
+        f" ({data['nudge']})" if data.get("nudge") else ""
+    )
+
+
+def _say_claim(data: dict[str, Any]) -> str:
+    task = data["task"]
+    if task is None:
+        return data.get("note", "no ready task for you now")
+    return (
+        f"claimed {task['key']}: {views.clip(task['title'], 80)}; "
+        f"{len(data['inbox'])} messages, {len(data['similar'])} similar past tasks"
+    )
+
+
+def _say_usage(data: dict[str, Any]) -> str:
+    crossed = "; ".join(
+        f"{b['scope']} {b['subject']} {b['metric']} is {b['level']}"
+        for b in data["budgets_crossed"]
+    )
+    return f"recorded on {data['task'] or 'the board'}" + (f"; {crossed}" if crossed else "")
+
+
+def _say_show(data: dict[str, Any]) -> str:
+    t = data["task"]
+    return (
+        f"{t['key']} {views.clip(t['title'], 80)}: {t['status']}; "
+        f"{len(data['log'])} of {data['events']} log entries{_more(data)}"
+    )
+
+
+def _say_report(data: dict[str, Any]) -> str:
+    if "markdown" in data:
+        return f"report sections {', '.join(data['sections'])}: {len(data['markdown'])} characters"
+    return (
+        f"{data['name']}: {data['done']} of {data['total']} done ({data['percent_done']}%); "
+        f"{len(data['needs_human']) + data['needs_human_more']} need a human, "
+        f"{len(data['blocked']) + data['blocked_more']} blocked, "
+        f"{len(data['in_progress']) + data['in_progress_more']} in progress"
+    )
 
 
 # -- the tools ----------------------------------------------------------------------------------
 
 BOARD = Arg("board", "name")
 KEY = Arg("key", "name", required=True)
-LIMIT = Arg("limit", "int", minimum=1, maximum=MAX_PAGE)
-OFFSET = Arg("offset", "int", minimum=0, maximum=MAX_OFFSET)
+LIMIT = Arg("limit", "int", doc=f"page size (default {DEFAULT_PAGE})", minimum=1, maximum=MAX_PAGE)
+CURSOR = Arg("cursor", "name", doc="next_cursor of the previous page")
 RESULT = Arg("result", "text")
+WAIT = Arg(
+    "wait",
+    "int",
+    doc=f"if there is nothing yet, wait up to this many seconds (at most {MAX_WAIT}) for it, "
+    "instead of calling again and again",
+    minimum=0,
+    maximum=MAX_WAIT,
+)
 VERIFIED_BY = Arg("verified_by", "text", doc="how the result was checked")
 
 
 def _window(c: Call) -> tuple[int, int]:
-    return c.get("offset", 0), c.get("limit", DEFAULT_PAGE)
+    """Where the requested page starts and how long it is."""
+    return views.start_of(c.get("cursor")), c.get("limit", DEFAULT_PAGE)
 
 
 def _create_task(deck: Deck, c: Call) -> dict[str, Any]:
@@ -89,39 +197,28 @@ def _create_task(deck: Deck, c: Call) -> dict[str, Any]:
         "assignee",
         "blocked_by",
     )
-    return deck.add_task(c["title"], actor=c.actor, **extra).to_dict()
+    return views.task_card(deck.add_task(c["title"], actor=c.actor, **extra))
 
 
 def _plan(deck: Deck, c: Call) -> dict[str, Any]:
     specs = c["tasks"]
     tasks = deck.plan(specs, actor=c.actor, board=c.get("board"))
-    return {
-        "tasks": [
-            {
-                "ref": spec.get("ref"),
-                "key": t.key,
-                "title": t.title,
-                "column": t.column,
-                "assignee": t.assignee,
-                "blocked_by": list(t.blocked_by),
-            }
-            for spec, t in zip(specs, tasks, strict=True)
-        ]
-    }
+    refs = [ref if isinstance(ref := spec.get("ref"), str) else None for spec in specs]
+    return views.plan_receipt(refs, tasks)
 
 
 def _ready(deck: Deck, c: Call) -> dict[str, Any]:
-    offset, limit = _window(c)
+    start, limit = _window(c)
     agent = None if c.get("all") else c.actor
-    tasks = deck.ready(c.get("board"), agent=agent, limit=offset + limit + 1)
-    return _page(tasks, offset, limit, "tasks")
+    tasks = deck.ready(c.get("board"), agent=agent, limit=start + limit + 1)
+    return _paged("tasks", tasks, start, limit, views.task_card)
 
 
 def _claim(deck: Deck, c: Call) -> dict[str, Any]:
-    claim = deck.claim(c.actor, **c.pick("board", "key"))
+    claim = deck.claim(c.actor, **c.pick("board", "key", "wait"), feed=c.feed)
     if claim is None:
         return {"task": None, "inbox": [], "similar": [], "note": "no ready task for you now"}
-    return claim.to_dict()
+    return views.claim_view(claim)
 
 
 def _heartbeat(deck: Deck, c: Call) -> dict[str, Any]:
@@ -134,7 +231,8 @@ def _doing(deck: Deck, c: Call) -> dict[str, Any]:
 
 
 def _log(deck: Deck, c: Call) -> dict[str, Any]:
-    return deck.log(c["key"], c["text"], actor=c.actor, **c.pick("kind", "data")).to_dict()
+    entry = deck.log(c["key"], c["text"], actor=c.actor, **c.pick("kind", "data"))
+    return views.log_receipt(entry)
 
 
 def _usage(deck: Deck, c: Call) -> dict[str, Any]:
@@ -142,71 +240,93 @@ def _usage(deck: Deck, c: Call) -> dict[str, Any]:
         "board", "tokens_in", "tokens_out", "cost_usd", "cpu_seconds", "gpu_seconds", "model"
     )
     crossed = deck.record_usage(c.get("key"), actor=c.actor, **amounts)
-    return {"budgets_crossed": [b.to_dict() for b in crossed]}
+    return views.usage_receipt(c.get("key"), crossed)
 
 
 def _submit(deck: Deck, c: Call) -> dict[str, Any]:
-    return deck.submit(c["key"], actor=c.actor, **c.pick("result", "verified_by")).to_dict()
+    return views.receipt(deck.submit(c["key"], actor=c.actor, **c.pick("result", "verified_by")))
 
 
 def _done(deck: Deck, c: Call) -> dict[str, Any]:
-    return deck.complete(c["key"], actor=c.actor, **c.pick("result", "verified_by")).to_dict()
+    done = deck.complete(c["key"], actor=c.actor, **c.pick("result", "verified_by"))
+    return views.done_receipt(done)
 
 
 def _fail(deck: Deck, c: Call) -> dict[str, Any]:
-    return deck.fail(c["key"], actor=c.actor, reason=c["reason"]).to_dict()
+    return views.receipt(deck.fail(c["key"], actor=c.actor, reason=c["reason"]))
 
 
 def _escalate(deck: Deck, c: Call) -> dict[str, Any]:
-    return deck.escalate(c["key"], actor=c.actor, reason=c["reason"]).to_dict()
+    return views.receipt(deck.escalate(c["key"], actor=c.actor, reason=c["reason"]))
 
 
 def _release(deck: Deck, c: Call) -> dict[str, Any]:
-    return deck.release(c["key"], actor=c.actor, **c.pick("note")).to_dict()
+    return views.receipt(deck.release(c["key"], actor=c.actor, **c.pick("note")))
 
 
 def _inbox(deck: Deck, c: Call) -> dict[str, Any]:
-    messages = deck.inbox(c.actor, board=c.get("board"), mark_read=not c.get("peek", False))
-    return {"messages": [m.to_dict() for m in messages]}
+    limit, where = c.get("limit", DEFAULT_PAGE), {"board": c.get("board")}
+    messages = deck.inbox(
+        c.actor,
+        mark_read=not c.get("peek", False),
+        limit=limit,
+        after_id=views.id_after(c.get("cursor")),
+        feed=c.feed,
+        **c.pick("wait"),
+        **where,
+    )
+    # A full page may have more after it: look (without marking anything read).
+    more = len(messages) == limit and deck.inbox(
+        c.actor, mark_read=False, limit=1, after_id=messages[-1].id, **where
+    )
+    return {
+        "messages": [views.message_card(m) for m in messages],
+        "next_cursor": str(messages[-1].id) if more else None,
+    }
 
 
 def _search(deck: Deck, c: Call) -> dict[str, Any]:
-    offset, limit = _window(c)
-    hits = deck.search(c["query"], board=c.get("board"), limit=offset + limit + 1)
-    return _page(hits, offset, limit, "hits")
+    start, limit = _window(c)
+    hits = deck.search(c["query"], board=c.get("board"), limit=start + limit + 1)
+    return _paged("hits", hits, start, limit, views.hit_card)
 
 
 def _similar(deck: Deck, c: Call) -> dict[str, Any]:
-    offset, limit = _window(c)
-    return _page(deck.similar(c["key"], limit=offset + limit + 1), offset, limit, "hits")
+    start, limit = _window(c)
+    hits = deck.similar(c["key"], limit=start + limit + 1)
+    return _paged("hits", hits, start, limit, views.hit_card)
 
 
 def _task_show(deck: Deck, c: Call) -> dict[str, Any]:
-    detail = deck.task_detail(c["key"]).to_dict()
+    detail = views.detail_view(deck.task_detail(c["key"]))
     want = c.get("log_limit", DEFAULT_PAGE)
-    if want == 0:
-        return detail
-    entries = deck.task_events(c["key"], before_id=c.get("cursor"), limit=want + 1)
+    entries = (
+        deck.task_events(c["key"], before_id=views.id_after(c.get("cursor")), limit=want + 1)
+        if want
+        else []
+    )
+    following = None
     if len(entries) > want:
         entries = entries[1:]
-        detail["next_cursor"] = entries[0].id
-    detail["log"] = [e.to_dict() for e in entries]
-    return detail
+        following = str(entries[0].id)
+    entry = views.event_whole if c.get("full") else views.event_card
+    return {**detail, "log": [entry(e) for e in entries], "next_cursor": following}
 
 
 def _task_list(deck: Deck, c: Call) -> dict[str, Any]:
-    offset, limit = _window(c)
+    start, limit = _window(c)
     tasks = deck.list_tasks(
-        c.get("board"), **c.pick("status", "column", "assignee"), limit=limit + 1, offset=offset
+        c.get("board"), **c.pick("status", "column", "assignee"), limit=limit + 1, offset=start
     )
-    page: dict[str, Any] = {"tasks": [t.to_dict() for t in tasks[:limit]]}
-    if len(tasks) > limit:
-        page["next_offset"] = offset + limit
-    return page
+    shown, following = views.page(tasks, start, limit, views.task_card)
+    return {"tasks": shown, "next_cursor": following}
 
 
 def _report(deck: Deck, c: Call) -> dict[str, Any]:
-    return {"markdown": deck.report(c.get("board"))}
+    sections = c.get("sections")
+    if not sections:
+        return deck.report_summary(c.get("board"))
+    return {"sections": sections, "markdown": deck.report(c.get("board"), sections=sections)}
 
 
 TOOLS: tuple[Tool, ...] = (
@@ -227,6 +347,9 @@ TOOLS: tuple[Tool, ...] = (
             BOARD,
         ),
         _create_task,
+        title="Create a task",
+        output=shapes.TASK_CARD,
+        say=lambda d: f"created {d['key']}: {d['title']}",
     ),
     Tool(
         "plan",
@@ -242,30 +365,48 @@ TOOLS: tuple[Tool, ...] = (
             BOARD,
         ),
         _plan,
+        title="Plan tasks",
+        output=shapes.PLAN_RECEIPT,
+        say=_say_list("tasks", "tasks created"),
     ),
     Tool(
         "ready",
-        "Ready tasks you may claim, best first (all: every ready task).",
-        (Arg("all", "bool"), LIMIT, OFFSET, BOARD),
+        "Ready tasks you may claim, best first, as compact cards (all: every ready task).",
+        (Arg("all", "bool"), LIMIT, CURSOR, BOARD),
         _ready,
+        title="Ready tasks",
+        output=shapes.paged("tasks", shapes.TASK_CARD),
+        say=_say_list("tasks", "ready tasks"),
+        read_only=True,
+        idempotent=True,
     ),
     Tool(
         "claim",
-        "Take the best ready task for you (or task key), with your inbox and similar past work.",
-        (Arg("key", "name"), BOARD),
+        "Take the best ready task for you (or task key): the task, your messages, similar past work.",
+        (Arg("key", "name"), WAIT, BOARD),
         _claim,
+        title="Claim a task",
+        output=shapes.CLAIM,
+        say=_say_claim,
     ),
     Tool(
         "heartbeat",
         "Renew the leases of the tasks you hold; call every few minutes while working.",
         (BOARD,),
         _heartbeat,
+        title="Heartbeat",
+        output=shapes.obj({"held": shapes.STRS}),
+        say=lambda d: f"holding {', '.join(d['held']) or 'nothing'}",
+        idempotent=True,
     ),
     Tool(
         "doing",
         "Say what you are doing right now; humans see it live.",
         (Arg("text", "text", required=True), Arg("key", "name"), BOARD),
         _doing,
+        title="Say what you are doing",
+        output=shapes.obj({"task": shapes.nullable(shapes.STR), "doing": shapes.STR}),
+        say=lambda d: f"doing, shown on {d['task'] or 'no task'}",
     ),
     Tool(
         "log",
@@ -277,6 +418,9 @@ TOOLS: tuple[Tool, ...] = (
             Arg("data", "object"),
         ),
         _log,
+        title="Log a step",
+        output=shapes.LOG_RECEIPT,
+        say=lambda d: f"logged #{d['id']} on {d['task']}",
     ),
     Tool(
         "usage",
@@ -292,84 +436,145 @@ TOOLS: tuple[Tool, ...] = (
             BOARD,
         ),
         _usage,
+        title="Record usage",
+        output=shapes.USAGE_RECEIPT,
+        say=_say_usage,
     ),
     Tool(
         "submit",
         "Hand in a task you hold for human review.",
         (KEY, RESULT, VERIFIED_BY),
         _submit,
+        title="Submit for review",
+        output=shapes.RECEIPT,
+        say=_say_move,
+        idempotent=True,
     ),
     Tool(
         "done",
         "Complete a task you hold; give verified_by or log a verification first.",
         (KEY, RESULT, VERIFIED_BY),
         _done,
+        title="Complete a task",
+        output=shapes.DONE_RECEIPT,
+        say=_say_move,
+        idempotent=True,
     ),
     Tool(
         "fail",
         "Give up on a task you hold, saying why.",
         (KEY, Arg("reason", "text", required=True)),
         _fail,
+        title="Fail a task",
+        output=shapes.RECEIPT,
+        say=_say_move,
+        destructive=True,
+        idempotent=True,
     ),
     Tool(
         "escalate",
         "Ask a human for help; the task waits for their answer.",
         (KEY, Arg("reason", "text", required=True)),
         _escalate,
+        title="Escalate to a human",
+        output=shapes.RECEIPT,
+        say=_say_move,
+        idempotent=True,
     ),
     Tool(
         "release",
         "Give a task you hold back to the queue.",
         (KEY, Arg("note", "text")),
         _release,
+        title="Release a task",
+        output=shapes.RECEIPT,
+        say=_say_move,
+        destructive=True,
+        idempotent=True,
     ),
     Tool(
         "inbox",
-        "Your unread messages (assignments, review notes, answers); reading marks them read.",
-        (Arg("peek", "bool", doc="do not mark read"), BOARD),
+        "Your unread messages (assignments, review notes, answers); shown ones are marked read.",
+        (Arg("peek", "bool", doc="do not mark read"), WAIT, LIMIT, CURSOR, BOARD),
         _inbox,
+        title="Inbox",
+        output=shapes.paged("messages", shapes.MESSAGE_CARD),
+        say=_say_list("messages", "messages", "id"),
+        idempotent=True,
     ),
     Tool(
         "search",
         "Full-text search of finished tasks: past solutions.",
-        (Arg("query", "text", required=True), LIMIT, OFFSET, BOARD),
+        (Arg("query", "text", required=True), LIMIT, CURSOR, BOARD),
         _search,
+        title="Search past work",
+        output=shapes.paged("hits", shapes.HIT_CARD),
+        say=_say_list("hits", "hits"),
+        read_only=True,
+        idempotent=True,
     ),
     Tool(
         "similar",
         "Finished tasks most like the task key.",
-        (KEY, LIMIT, OFFSET),
+        (KEY, LIMIT, CURSOR),
         _similar,
+        title="Similar past work",
+        output=shapes.paged("hits", shapes.HIT_CARD),
+        say=_say_list("hits", "similar tasks"),
+        read_only=True,
+        idempotent=True,
     ),
     Tool(
         "task_show",
-        "A task with its dependencies, notes, usage and newest log entries.",
+        "A task whole with its dependencies, notes, usage and a page of its newest log entries.",
         (
             KEY,
-            Arg("log_limit", "int", minimum=0, maximum=MAX_PAGE),
-            Arg("cursor", "int", doc="next_cursor of the previous page", minimum=0),
+            Arg(
+                "log_limit",
+                "int",
+                doc="log entries per page (0: none)",
+                minimum=0,
+                maximum=MAX_PAGE,
+            ),
+            Arg("cursor", "name", doc="next_cursor of the previous page: older entries"),
+            Arg("full", "bool", doc="log entries with whole text and data"),
         ),
         _task_show,
+        title="Show a task",
+        output=shapes.TASK_SHOW,
+        say=_say_show,
+        read_only=True,
+        idempotent=True,
     ),
     Tool(
         "task_list",
-        "Tasks by priority, filtered by status, column or assignee.",
+        "Tasks by priority as compact cards, filtered by status, column or assignee.",
         (
             Arg("status", "name", choices=STATUSES),
             Arg("column", "name", choices=tuple(COLUMN_TITLES)),
             Arg("assignee", "name"),
             LIMIT,
-            OFFSET,
+            CURSOR,
             BOARD,
         ),
         _task_list,
+        title="List tasks",
+        output=shapes.paged("tasks", shapes.TASK_CARD),
+        say=_say_list("tasks", "tasks"),
+        read_only=True,
+        idempotent=True,
     ),
     Tool(
         "report",
-        "The board's progress report, as markdown.",
-        (BOARD,),
+        "Where the board stands: a small summary; sections gives those parts of the full "
+        "markdown report.",
+        (Arg("sections", "names", doc="parts of the markdown report", choices=SECTIONS), BOARD),
         _report,
-        text_field="markdown",
+        title="Progress report",
+        output=shapes.REPORT,
+        say=_say_report,
+        read_only=True,
+        idempotent=True,
     ),
 )
 BY_NAME = {t.name: t for t in TOOLS}

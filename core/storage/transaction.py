@@ -65,6 +65,7 @@ _TASK_AND_ACTOR = Prepared(
         task_t.c.lease_expires_at,
         board_t.c.key.label("board_key"),
         board_t.c.agents_mode,
+        board_t.c.lease_seconds,
         agent_t.c.id.label("agent_id"),
         agent_t.c.name.label("agent_name"),
         agent_t.c.kind.label("agent_kind"),
@@ -184,7 +185,7 @@ class Tx:
 
     def task_and_actor(self, key: str, actor: str) -> Row:
         """What a log entry checks, in one query: the task's id, number, status, holder and
-        lease, its `board_id` and `board_key`, and the actor's `agent_id`, `agent_name` and
+        lease, its `board_id`, `board_key` and `lease_seconds`, and the actor's `agent_id`, `agent_name` and
         `agent_kind`, with the actor authenticated as `actor()` would; the same errors as
         `task()` then `actor()`. A name that is not stored exactly (`Coder`) takes the slower
         path through `actor()`."""

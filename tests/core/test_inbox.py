@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 
 from agentdeck.core import Deck, NotFoundError, ValidationError
+from agentdeck.core.claims import CLAIM_INBOX
 from tests.conftest import FakeClock
 from tests.core.helpers import Refused, events_after, task_in
 
@@ -129,3 +130,27 @@ def test_checkpoint_refusals(web: Deck, refused: Refused, tmp_path: Path) -> Non
         web.checkpoint("WEB-9", actor="gen", sha="abc123")
     with refused(NotFoundError, "ghost"):
         web.checkpoint(key, actor="ghost", sha="abc123")
+
+
+def test_an_inbox_page_marks_read_only_the_messages_it_returns(web: Deck) -> None:
+    keys = [web.add_task(f"Task {i}", actor="ann", assignee="gen").key for i in range(5)]
+    first = web.inbox("gen", limit=2)
+    assert [m.task for m in first] == keys[:2]
+    assert [m.task for m in web.inbox("gen", mark_read=False)] == keys[2:]
+    after = web.inbox("gen", mark_read=False, limit=2, after_id=first[-1].id)
+    assert [m.task for m in after] == keys[2:4]
+    assert [m.task for m in web.inbox("gen", after_id=after[-1].id)] == keys[4:]
+    assert [m.task for m in web.inbox("gen")] == keys[2:4]
+    assert web.inbox("gen", limit=0) == [] and web.inbox("gen") == []
+
+
+def test_a_claim_delivers_at_most_claim_inbox_messages_and_leaves_the_rest_unread(
+    web: Deck,
+) -> None:
+    keys = [
+        web.add_task(f"Task {i}", actor="ann", assignee="gen").key for i in range(CLAIM_INBOX + 3)
+    ]
+    claim = web.claim("gen")
+    assert claim is not None
+    assert [m.task for m in claim.inbox] == keys[:CLAIM_INBOX]
+    assert [m.task for m in web.inbox("gen")] == keys[CLAIM_INBOX:]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from typing import Any
 
 import pytest
 
@@ -119,7 +120,7 @@ def test_receipts_say_what_changed_in_a_few_fields(web: Deck) -> None:
 
 
 def test_a_plan_receipt_pairs_each_ref_with_its_key(web: Deck) -> None:
-    specs = [{"title": "A", "ref": "a"}, {"title": "B", "blocked_by": ["a"]}]
+    specs: list[dict[str, Any]] = [{"title": "A", "ref": "a"}, {"title": "B", "blocked_by": ["a"]}]
     made = web.plan(specs, actor="ann")
     out = views.plan_receipt([s.get("ref") for s in specs], made)
     assert out["created"] == 2

@@ -41,7 +41,9 @@ AGENTDECK = Path(sys.executable).parent / "agentdeck"
 EXIT_CODES = {0, 1, 2, 3, 4, 5}
 # Commands that start another program (console, MCP server, demo, screenshot): tests/cli
 # covers their argument errors; here they would only make the run slow or wait for input.
-SKIP = {"mcp", "demo", "screenshot"}
+# `connect` writes into the user's own client configuration (~/.codex): its refusals of bad
+# input are in tests/cli/test_connect.py.
+SKIP = {"mcp", "demo", "screenshot", "connect"}
 
 # --db values: the real file, missing ones, a directory, a file that is not a database, URLs.
 DATABASES = (
@@ -117,6 +119,8 @@ DOMAIN: dict[str, st.SearchStrategy[str]] = {
     "cursor": one(("0", "1", "20", "999999", "1000001", "-1", "x", "")),
     "log_cursor": one(("0", "1", "3", "99999999999999999999", "-1", "x", "")),
     "section": one(("done", "blocked", "needs_human", "budgets", "forecast", "Blocked", "")),
+    # Waits: none, too short to matter, and wrong ones (a valid long one would only stall the run).
+    "wait": one(("0", "0.01", "-1", "3601", "1e400", "nan", "inf", "soon", "")),
     **{
         n: number_texts()
         for n in (

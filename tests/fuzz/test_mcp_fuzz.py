@@ -13,6 +13,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import jsonschema
 import pytest
 from anyio.from_thread import start_blocking_portal
 from hypothesis import given
@@ -20,8 +21,9 @@ from hypothesis import strategies as st
 from mcp import types
 
 from agentdeck.core import Deck
+from agentdeck.core.mcp import shapes
 from agentdeck.core.mcp.args import MAX_ARGUMENTS, MAX_ITEMS, MAX_TEXT, Outcome
-from agentdeck.core.mcp.tools import TOOLS, call
+from agentdeck.core.mcp.tools import BY_NAME, TOOLS, call
 from agentdeck.core.models import COLUMN_TITLES, LOG_KINDS, STATUSES
 from tests.fuzz.conftest import (
     BOARDS,
@@ -49,6 +51,8 @@ NAMED: dict[str, st.SearchStrategy[Any]] = {
     "column": one((*COLUMN_TITLES, "backlog")),
     "blocked_by": st.lists(one(KEYS), max_size=3),
     "skills": st.lists(one(("python", "backend", "a b", "", "x" * 201)), max_size=3),
+    # No wait, and wrong ones: a valid long wait would only stall the run.
+    "wait": one((0, 0.0, -1, 301, 1e400, 2**70, 1.5, "10", True)),
 }
 
 
@@ -132,9 +136,14 @@ def tool_calls(
     return tool.name, arguments
 
 
+STRICT = {t.name: shapes.strict(t.output_schema) for t in TOOLS}
+
+
 def check(outcome: Outcome, tool: str, arguments: Any, unchanged: Any) -> None:
     """The rules every tool call keeps; `unchanged()` asserts the database is as it was."""
     json.dumps(outcome.data, allow_nan=False)  # strict JSON, for any client
+    if tool in BY_NAME:  # success or error, the result is what the tool declares
+        jsonschema.validate(outcome.data, STRICT[tool])
     if not outcome.error:
         return
     text = outcome.text

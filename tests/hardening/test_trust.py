@@ -536,9 +536,9 @@ def test_the_mcp_server_acts_only_as_its_tokens_holder(trusted: Trusted, tmp_pat
                 error, text = await call(tool, {**args, "actor": other})
                 assert error and "there is no actor argument" in text, (tool, other, text)
                 assert trusted.state() == before
-        error, text = await call("claim", {"board": "WEB"})
-        assert not error, text
-        claimed = json.loads(text)["task"]
+        result = await session.call_tool("claim", {"board": "WEB"})
+        assert not result.is_error, result.content
+        claimed = result.structured_content["task"]
         assert (claimed["key"], claimed["assignee"]) == ("WEB-4", "coder")
         before = trusted.state()
         error, text = await call("log", {"key": "WEB-5", "text": "on designer's task"})

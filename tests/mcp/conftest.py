@@ -7,7 +7,6 @@ blocking portal, and each test works on its own board so the tests stay independ
 from __future__ import annotations
 
 import itertools
-import json
 import sys
 from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager
@@ -47,6 +46,13 @@ async def connected(params: StdioServerParameters, errlog: Path) -> AsyncIterato
             yield session
 
 
+def text_of(result: types.CallToolResult) -> str:
+    """The text of a result's one content block."""
+    [content] = result.content
+    assert isinstance(content, types.TextContent)
+    return content.text
+
+
 @dataclass
 class Mcp:
     """A synchronous face on a live MCP client session, plus the deck behind the server."""
@@ -62,10 +68,15 @@ class Mcp:
         return result
 
     def ok(self, tool: str, **arguments: Any) -> Any:
-        """Call a tool that must succeed; its JSON answer."""
+        """Call a tool that must succeed; its structured answer (the client has checked it
+        against the tool's output schema). Its text is a short rendering, one line."""
         result = self.raw(tool, arguments)
-        assert not result.is_error, result.content[0].text
-        return json.loads(result.content[0].text)
+        [content] = result.content
+        assert isinstance(content, types.TextContent)
+        assert not result.is_error, content.text
+        assert content.text and "\n" not in content.text, content.text
+        assert isinstance(result.structured_content, dict)
+        return result.structured_content
 
     def error(self, tool: str, arguments: dict[str, Any] | None = None) -> str:
         """Call a tool that must fail; its one-line error message."""

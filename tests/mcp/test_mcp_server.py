@@ -3,6 +3,8 @@ stdio, and the board is checked afterwards through `Deck`."""
 
 from __future__ import annotations
 
+import functools
+import json
 import sqlite3
 import subprocess
 from pathlib import Path
@@ -10,8 +12,9 @@ from pathlib import Path
 import pytest
 from mcp.shared.exceptions import MCPError
 
+from agentdeck.core.feed import ChangeFeed
 from agentdeck.core.mcp.args import MAX_TEXT
-from tests.mcp.conftest import AGENT, AGENTDECK, REPO, Mcp
+from tests.mcp.conftest import AGENT, AGENTDECK, REPO, Mcp, text_of
 
 AGENT_TOOLS = {
     "create_task",
@@ -56,9 +59,15 @@ def test_a_full_agent_cycle_lands_in_the_database(mcp: Mcp) -> None:
     mcp.ok("log", key=key, text="ran alembic upgrade", kind="tool_call", data={"exit": 0})
     mcp.ok("log", key=key, text="pytest: 12 passed", kind="verification")
     crossed = mcp.ok("usage", key=key, tokens_in=1200, tokens_out=300, cost_usd=0.05, model="m1")
-    assert crossed == {"budgets_crossed": []}
+    assert crossed == {"task": key, "recorded": True, "budgets_crossed": []}
     done = mcp.ok("done", key=key, result="migration 0003 added")
-    assert done["nudge"] is None and done["task"]["status"] == "done"
+    assert done == {
+        "key": key,
+        "status": "done",
+        "column": "done",
+        "assignee": AGENT,
+        "nudge": None,
+    }
 
     task = mcp.deck.get_task(key)
     assert (task.status, task.result, task.verified, task.tokens) == (
@@ -174,19 +183,39 @@ def test_an_unknown_tool_is_a_protocol_error_and_the_server_survives(mcp: Mcp) -
     with pytest.raises(MCPError, match="unknown tool 'approve'"):
         mcp.raw("approve", {"key": "B1-1"})
     board = mcp.new_board()
-    assert mcp.ok("task_list", board=board) == {"tasks": []}
+    assert mcp.ok("task_list", board=board) == {"tasks": [], "next_cursor": None}
 
 
-def test_lists_page_with_next_offset(mcp: Mcp) -> None:
+def test_lists_page_with_a_cursor(mcp: Mcp) -> None:
     board = mcp.new_board()
     keys = [mcp.deck.add_task(f"Task {i}", actor="ann", board=board).key for i in range(5)]
     for tool, extra in (("task_list", {}), ("ready", {"all": True})):
-        seen, offset, pages = [], 0, 0
-        while offset is not None:
-            page = mcp.ok(tool, board=board, limit=2, offset=offset, **extra)
+        seen, cursor, pages = [], None, 0
+        while pages == 0 or cursor is not None:
+            page = mcp.ok(tool, board=board, limit=2, cursor=cursor, **extra)
             seen += [t["key"] for t in page["tasks"]]
-            offset, pages = page.get("next_offset"), pages + 1
+            cursor, pages = page["next_cursor"], pages + 1
         assert (seen, pages) == (keys, 3), tool
+    assert "not a page cursor: '-1'" in mcp.error("task_list", {"board": board, "cursor": "-1"})
+    assert "unknown argument 'offset'" in mcp.error("ready", {"offset": 2})
+
+
+def test_the_inbox_pages_and_marks_read_only_what_it_shows(mcp: Mcp) -> None:
+    board = mcp.new_board()
+    keys = [
+        mcp.deck.add_task(f"Task {i}", actor="ann", board=board, assignee=AGENT).key
+        for i in range(5)
+    ]
+    peeked = mcp.ok("inbox", board=board, peek=True, limit=2)
+    assert [m["task"] for m in peeked["messages"]] == keys[:2]
+    again = mcp.ok("inbox", board=board, peek=True, limit=2, cursor=peeked["next_cursor"])
+    assert [m["task"] for m in again["messages"]] == keys[2:4]
+    first = mcp.ok("inbox", board=board, limit=2)
+    assert first["messages"] == peeked["messages"] and first["next_cursor"] is not None
+    assert len(mcp.deck.inbox(AGENT, board=board, mark_read=False)) == 3  # the rest stay unread
+    rest = mcp.ok("inbox", board=board, limit=3)
+    assert [m["task"] for m in rest["messages"]] == keys[2:] and rest["next_cursor"] is None
+    assert mcp.ok("inbox", board=board) == {"messages": [], "next_cursor": None}
 
 
 def test_task_show_pages_the_log_backwards_with_a_cursor(mcp: Mcp) -> None:
@@ -198,12 +227,25 @@ def test_task_show_pages_the_log_backwards_with_a_cursor(mcp: Mcp) -> None:
     first = mcp.ok("task_show", key=key, log_limit=3)
     assert first["task"]["key"] == key
     assert [e["text"] for e in first["log"]] == ["step 2", "step 3", "step 4"]
-    entries, cursor, pages = first["log"], first.get("next_cursor"), 1
+    entries, cursor, pages = first["log"], first["next_cursor"], 1
     while cursor is not None:
         page = mcp.ok("task_show", key=key, log_limit=3, cursor=cursor)
-        entries, cursor, pages = page["log"] + entries, page.get("next_cursor"), pages + 1
+        entries, cursor, pages = page["log"] + entries, page["next_cursor"], pages + 1
     assert pages == 3
     assert [e["kind"] for e in entries] == ["created", "claimed"] + ["log"] * 5
+    assert all("data" not in e for e in entries)
+
+
+def test_task_show_gives_log_entries_whole_on_request(mcp: Mcp) -> None:
+    board = mcp.new_board()
+    key = mcp.deck.add_task("Chatty task", actor="ann", board=board).key
+    mcp.ok("claim", key=key)
+    long = "step " + "x" * 500
+    mcp.ok("log", key=key, text=long, kind="tool_call", data={"exit": 3})
+    [compact] = mcp.ok("task_show", key=key, log_limit=1)["log"]
+    assert len(compact["text"]) < 200 and "data" not in compact
+    [whole] = mcp.ok("task_show", key=key, log_limit=1, full=True)["log"]
+    assert whole["text"] == long and whole["data"] == {"exit": 3}
 
 
 def test_finished_work_is_searchable(mcp: Mcp) -> None:
@@ -247,12 +289,98 @@ def test_a_missing_database_is_one_line_and_exit_code_one(tmp_path: Path) -> Non
     assert ran.stdout == ""
 
 
-def test_report_comes_back_as_markdown_text(mcp: Mcp) -> None:
+def test_report_is_a_summary_and_chosen_sections_as_markdown(mcp: Mcp) -> None:
     board = mcp.new_board()
     key = mcp.deck.add_task("Publish the findings", actor="ann", board=board).key
     mcp.ok("claim", key=key)
-    result = mcp.raw("report", {"board": board})
-    assert not result.is_error
-    text = result.content[0].text
-    assert text.startswith(f"# Board {board}") and "0 of 1 tasks done" in text
-    assert key in text and result.structured_content == {"markdown": text}
+    summary = mcp.ok("report", board=board)
+    assert (summary["board"], summary["total"], summary["done"]) == (board, 1, 0)
+    assert [t["key"] for t in summary["in_progress"]] == [key]
+    assert text_of(mcp.raw("report", {"board": board})) == (
+        f"Board {board}: 0 of 1 done (0%); 0 need a human, 0 blocked, 1 in progress"
+    )
+    chosen = mcp.ok("report", board=board, sections=["in_progress"])
+    markdown = chosen["markdown"]
+    assert chosen["sections"] == ["in_progress"]
+    assert markdown.startswith(f"# Board {board}") and "0 of 1 tasks done" in markdown
+    assert key in markdown and "## In progress (1)" in markdown and "## Done" not in markdown
+    assert "is not one of done" in mcp.error("report", {"board": board, "sections": ["gossip"]})
+
+
+@pytest.mark.parametrize(
+    "amounts",
+    [{}, {"tokens_in": None}, {"tokens_in": 0, "tokens_out": 0, "cost_usd": 0.0, "model": "m1"}],
+    ids=["nothing", "tokens_in null", "zeros and a model"],
+)
+def test_usage_with_nothing_to_record_is_refused_and_records_nothing(
+    mcp: Mcp, amounts: dict[str, object]
+) -> None:
+    board = mcp.new_board()
+    key = mcp.deck.add_task("Spend", actor="ann", board=board).key
+    mcp.ok("claim", key=key)
+    before = mcp.deck.max_event_id()
+    message = mcp.error("usage", {"key": key, **amounts})
+    assert message.startswith("nothing to record: give at least one of tokens_in")
+    assert mcp.deck.max_event_id() == before
+    assert mcp.deck.usage_totals(board).tokens == 0 and mcp.deck.get_task(key).cost_usd == 0
+
+
+def test_claim_with_wait_takes_a_task_that_becomes_ready_meanwhile(mcp: Mcp) -> None:
+    board = f"W{next(mcp.boards)}"
+    mcp.deck.create_board(board, "Short leases", actor="ann", lead="sup", lease_seconds=5)
+    mcp.deck.add_agent(AGENT, actor="ann", board=board)
+    mcp.deck.add_agent("be", actor="ann", board=board)
+    held = mcp.deck.add_task("Held by be", actor="ann", board=board).key
+    assert mcp.deck.claim("be", board=board) is not None
+    # Nothing is ready when the call starts: be's lease lapsing (no commit at all) ends it.
+    claimed = mcp.ok("claim", board=board, wait=120)
+    assert claimed["task"]["key"] == held and claimed["task"]["assignee"] == AGENT
+    # A call already waiting is woken by a task another process adds.
+    call = mcp.portal.start_task_soon(mcp.session.call_tool, "claim", {"board": board, "wait": 120})
+    added = mcp.deck.add_task("Added meanwhile", actor="ann", board=board).key
+    result = call.result(timeout=90)
+    assert not result.is_error, result.content[0].text
+    assert result.structured_content is not None
+    assert result.structured_content["task"]["key"] == added
+
+
+def test_claim_and_inbox_wait_time_out_empty_and_are_capped(mcp: Mcp) -> None:
+    board = mcp.new_board()
+    assert mcp.ok("claim", board=board, wait=1)["task"] is None
+    assert mcp.ok("inbox", board=board, wait=1)["messages"] == []
+    assert mcp.error("claim", {"board": board, "wait": 301}) == (
+        "claim: wait must be from 0 to 300, not 301"
+    )
+    assert "wait" in json.dumps(
+        next(
+            t for t in mcp.portal.call(mcp.session.list_tools).tools if t.name == "claim"
+        ).input_schema
+    )
+
+
+ABANDONED_WAITER_GRACE_S = 5.0
+
+
+def test_a_cancelled_waiting_claim_takes_nothing_afterwards(mcp: Mcp) -> None:
+    """A client that gives up on a waiting claim (its timeout sends notifications/cancelled)
+    must not have a task taken in its name later, by a wait nobody is listening to."""
+    board = mcp.new_board()
+    with pytest.raises(MCPError, match=r"(?i)time"):
+        mcp.portal.call(
+            functools.partial(
+                mcp.session.call_tool,
+                "claim",
+                {"board": board, "wait": 300},
+                read_timeout_seconds=1,
+            )
+        )
+    mcp.ok("ready", board=board)  # the server has read the cancellation by now
+    key = mcp.deck.add_task("Arrives after the client gave up", actor="ann", board=board).key
+    added = mcp.deck.max_event_id()
+    # A live waiter wakes on that commit and claims within tens of milliseconds (see
+    # tests/bench/wake_latency.py); give it far longer than that to show itself.
+    with ChangeFeed(mcp.deck) as feed:
+        assert feed.wait(added, ABANDONED_WAITER_GRACE_S) == added, "an abandoned wait acted"
+    assert mcp.deck.get_task(key).status == "pending"
+    claimed = mcp.ok("claim", board=board)  # the same agent, asking again, gets it
+    assert claimed["task"] is not None and claimed["task"]["key"] == key

@@ -3,6 +3,7 @@ and that `mcp` stays an optional import."""
 
 from __future__ import annotations
 
+import json
 import subprocess
 import sys
 from typing import Any
@@ -10,7 +11,7 @@ from typing import Any
 import pytest
 
 from agentdeck.core import Deck
-from agentdeck.core.mcp.tools import BY_NAME, TOOLS, call
+from agentdeck.core.mcp.tools import BY_NAME, TEXT_ENV, TOOLS, call
 from tests.core.helpers import task_in
 from tests.mcp.conftest import REPO
 
@@ -129,3 +130,15 @@ def test_doing_answers_the_task_it_set(web: Deck) -> None:
     assert outcome.data == {"task": key, "doing": "Writing tests"}
     assert web.get_task(key).active_form == "Writing tests"
     assert call(web, "fe", "doing", {"text": "Reading"}).data == {"task": None, "doing": "Reading"}
+
+
+def test_the_text_is_a_short_rendering_unless_a_host_asks_for_json(
+    web: Deck, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    key = task_in(web, "in_progress", description="d" * 3000)
+    outcome = call(web, "gen", "task_show", {"key": key})
+    assert outcome.text.startswith(f"{key} Build the login form: in_progress; ")
+    assert len(outcome.text) < 200 and outcome.data["task"]["description"] == "d" * 3000
+    monkeypatch.setenv(TEXT_ENV, "json")
+    outcome = call(web, "gen", "task_show", {"key": key})
+    assert json.loads(outcome.text) == outcome.data

@@ -36,6 +36,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "agent": ("agentdeck.tui.cli.boards:agent_app", SETUP),
     "budget": ("agentdeck.tui.cli.boards:budget_app", SETUP),
     "login": ("agentdeck.tui.cli.boards:login", SETUP),
+    "connect": ("agentdeck.tui.cli.connect:connect", SETUP),
     "task": ("agentdeck.tui.cli.tasks:task_app", TASKS),
     "plan": ("agentdeck.tui.cli.tasks:plan", TASKS),
     "ready": ("agentdeck.tui.cli.tasks:ready", TASKS),
@@ -66,6 +67,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "export": ("agentdeck.tui.cli.reports:export", REPORTS),
     "import": ("agentdeck.tui.cli.reports:import_", REPORTS),
     "mcp": ("agentdeck.tui.cli.launch:mcp", PROGRAMS),
+    "hook": ("agentdeck.tui.cli.hooks:hook_app", PROGRAMS),
     "screenshot": ("agentdeck.tui.cli.launch:screenshot", PROGRAMS),
     "demo": ("agentdeck.tui.cli.launch:demo", PROGRAMS),
 }

@@ -25,7 +25,7 @@ from agentdeck.tui.cli.pages import (
     MAX_LIMIT,
     CursorOption,
     emit_items,
-    event_cursor,
+    id_after,
     more,
     view,
 )
@@ -70,7 +70,7 @@ def events(
     """
     if since is not None and cursor is not None:
         raise CliError("give --since or --cursor, not both")
-    after = event_cursor(cursor) if cursor is not None else since
+    after = id_after(cursor) if cursor is not None else since
     deck = s.deck()
     board_key = deck.get_board(s.board).key if s.board else None
     start = after if after is not None else max(0, deck.max_event_id() - limit)

@@ -11,8 +11,8 @@ where `<items>` is `tasks`, `hits`, `events` or `messages`, each view is the one
 puts each item's whole model in it, for people and scripts that want every field.
 
 The cursor is opaque: callers pass it back as given. For most lists it is a position in the
-list (`views.start_of` checks it); for the event stream and a task's log it is an event id
-(`event_cursor`), because new events arrive while an agent pages.
+list (`views.start_of` checks it); for the event stream, a task's log and the inbox it is the
+id of the last row shown (`views.id_after`), because new rows arrive while an agent pages.
 """
 
 from __future__ import annotations
@@ -31,7 +31,6 @@ T = TypeVar("T")
 
 DEFAULT_LIMIT = 20
 MAX_LIMIT = 500
-MAX_EVENT_ID = 2**63 - 1
 
 LimitOption = Annotated[
     int,
@@ -50,15 +49,12 @@ def start_of(cursor: str | None) -> int:
     return views.start_of(cursor)
 
 
-def event_cursor(cursor: str | None) -> int | None:
-    """The event id an events or log cursor names (None without one), else a clear error."""
-    if cursor is None or cursor == "":
-        return None
-    if not (cursor.isascii() and cursor.isdigit()) or int(cursor) > MAX_EVENT_ID:
-        from agentdeck.core.errors import ValidationError
+def id_after(cursor: str | None) -> int | None:
+    """The row id a keyset cursor names (events, a task's log, the inbox), None without one;
+    a forged cursor is one clear error."""
+    from agentdeck.core import views
 
-        raise ValidationError(f"not a page cursor: {cursor[:40]!r} (pass next_cursor as given)")
-    return int(cursor)
+    return views.id_after(cursor)
 
 
 def window(fetch: Callable[[int], Sequence[T]], start: int, limit: int) -> Sequence[T]:
@@ -75,23 +71,14 @@ def emit_page(
     limit: int,
     *,
     render: Callable[[Sequence[Any], str | None], None],
-    consumed: bool = False,
 ) -> None:
     """Print one page of `items` (fetched from `start`, up to `limit` + 1): with --json as
     `{name: [...], "next_cursor": ...}`, compact views unless --full; otherwise `render`
-    gets the page's items and the next cursor (None on the last page).
-
-    `consumed`: showing the page took it off the list (a read inbox), so the next page
-    starts where this one did."""
+    gets the page's items and the next cursor (None on the last page)."""
     from agentdeck.core import views
 
-    shown, next_cursor = views.page(items, start, limit, lambda item: view(item, s.full))
-    if consumed:  # the cursor of what is left after an empty page at `start`
-        next_cursor = views.page(items[limit:], start, 0, dict)[1]
-    if s.json:
-        print_json({name: shown, "next_cursor": next_cursor})
-    else:
-        render(items[:limit], next_cursor)
+    next_cursor = views.page(items, start, limit, lambda item: {})[1]  # views drawn once, below
+    emit_items(s, name, items[:limit], next_cursor, render=render)
 
 
 def emit_items(

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import signal
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 
 
@@ -27,6 +27,27 @@ def stop_on_interrupt() -> Iterator[threading.Event]:
         yield stop
         return
     previous = signal.signal(signal.SIGINT, lambda _signum, _frame: stop.set())
+    try:
+        yield stop
+    finally:
+        signal.signal(signal.SIGINT, previous)
+
+
+@contextmanager
+def interrupt_calls(close: Callable[[], None]) -> Iterator[threading.Event]:
+    """Like `stop_on_interrupt`, and SIGINT also calls `close` (a change feed's, ending a
+    blocking wait at once). It is called from a new thread: the handler runs in the middle of
+    whatever the main thread was doing, perhaps inside the lock `close` takes."""
+    stop = threading.Event()
+    if threading.current_thread() is not threading.main_thread():
+        yield stop
+        return
+
+    def interrupted(_signum: int, _frame: object) -> None:
+        stop.set()
+        threading.Thread(target=close, name="agentdeck-interrupt", daemon=True).start()
+
+    previous = signal.signal(signal.SIGINT, interrupted)
     try:
         yield stop
     finally:

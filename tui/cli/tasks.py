@@ -26,7 +26,7 @@ from agentdeck.tui.cli.pages import (
     CursorOption,
     LimitOption,
     emit_page,
-    event_cursor,
+    id_after,
     more,
     start_of,
     window,
@@ -157,7 +157,7 @@ def show_task(
 
     Example: agentdeck task show WEB-12 --log-limit 50
     """
-    before = event_cursor(log_cursor)
+    before = id_after(log_cursor)
     deck = s.deck()
     detail = deck.task_detail(key)
     entries = deck.task_events(key, before_id=before, limit=log_limit + 1) if log_limit > 0 else []

@@ -8,8 +8,9 @@ output is a plain line and never imports rich.
 from __future__ import annotations
 
 import json
+import sys
 from collections.abc import Callable, Sequence
-from typing import TYPE_CHECKING, Annotated, Any, Literal
+from typing import TYPE_CHECKING, Annotated, Any, Literal, TypeVar
 
 import typer
 
@@ -26,18 +27,58 @@ from agentdeck.tui.cli.pages import (
     DEFAULT_LIMIT,
     CursorOption,
     LimitOption,
-    emit_page,
+    emit_items,
+    id_after,
     more,
-    start_of,
 )
+from agentdeck.tui.cli.stopping import interrupt_calls
 
 if TYPE_CHECKING:
+    from agentdeck.core.feed import ChangeFeed
     from agentdeck.core.models import Message, Task
+
+R = TypeVar("R")
+# The longest `--wait`: an hour (`agentdeck.core.waiting.MAX_WAIT_SECONDS`, not imported here:
+# this module loads on every command, core's storage only when a command needs it).
+MAX_WAIT_SECONDS = 3600
 
 ResultOption = Annotated[str, typer.Option(help="What was done, for the reviewer and the library.")]
 VerifiedOption = Annotated[
     str, typer.Option("--verified-by", help="Evidence it works: tests run, output checked.")
 ]
+
+
+WaitOption = Annotated[
+    float,
+    typer.Option(
+        "--wait",
+        metavar="SECONDS",
+        min=0,
+        max=MAX_WAIT_SECONDS,
+        help=f"When there is nothing, wait up to SECONDS (at most {MAX_WAIT_SECONDS}) for it; "
+        "woken by the change, not by polling.",
+    ),
+]
+
+
+def _waiting(
+    s: Session, wait: float, what: str, verb: Callable[[float, ChangeFeed | None], R]
+) -> R:
+    """`verb(0, None)`; if that finds nothing and `wait` is given, say so on stderr (`what`
+    is waited for) and `verb(wait, feed)` with a change feed to wait on. Ctrl-C during the
+    wait closes the feed, which ends it, and exits 130."""
+    found = verb(0, None)
+    if found or not wait:
+        return found
+    from agentdeck.core.feed import ChangeFeed
+
+    with ChangeFeed(s.deck()) as feed, interrupt_calls(feed.close) as interrupted:
+        sys.stderr.write(f"agentdeck: waiting up to {wait:g} s for {what} (Ctrl-C stops)\n")
+        sys.stderr.flush()
+        found = verb(wait, feed)
+    if interrupted.is_set() and not found:
+        raise KeyboardInterrupt
+    return found
 
 
 @deck_command(full=True)
@@ -46,15 +87,28 @@ def claim(
     key: Annotated[
         str | None, typer.Argument(metavar="KEY", help="Claim this task instead of the best.")
     ] = None,
+    wait: WaitOption = 0,
 ) -> None:
     """Take the best ready task (or KEY) with a lease; shows its inbox and similar past work.
 
-    Exits 3 when nothing is ready for you, 4 when a hard budget over it is spent. With --json: the task whole (without bookkeeping), its inbox as message cards and similar work as search hits; --full for the whole models.
+    With --wait, when nothing is ready, wait for a task you may claim to become ready (a
+    blocker done, a task added or assigned to you, a lease lapsing) and claim it then.
+    Exits 3 when nothing is ready for you (after --wait: when none came), 4 at once when a
+    hard budget over it is spent, 130 on Ctrl-C.
 
-    Example: agentdeck claim --as coder --json
+    With --json: the task whole (without bookkeeping), its inbox as message cards and similar work as search hits; --full for the whole models.
+
+    Example: agentdeck claim --as coder --wait 600 --json
     """
     agent = s.agent()
-    claimed = s.deck().claim(agent, board=s.board, key=key)
+    claimed = _waiting(
+        s,
+        wait,
+        f"a task {agent} may claim",
+        lambda seconds, feed: s.deck().claim(
+            agent, board=s.board, key=key, wait=seconds, feed=feed
+        ),
+    )
     if claimed is None:
         where = f" on board {s.board.upper()}" if s.board else ""
         raise CliError(f"nothing ready for {agent} to claim{where}", EXIT_NOTHING_READY)
@@ -293,21 +347,37 @@ def inbox(
     peek: Annotated[bool, typer.Option("--peek", help="Leave the messages unread.")] = False,
     limit: LimitOption = DEFAULT_LIMIT,
     cursor: CursorOption = None,
+    wait: WaitOption = 0,
 ) -> None:
     """Read your unread messages: assignments, review notes, answers; reading marks them read.
 
     At most --limit at a time, oldest first; only those shown are marked read. With --json: {"messages": [...], "next_cursor": C or null}; pass --cursor C for the next unread ones.
 
-    Example: agentdeck inbox --as coder --json
+    With --wait, when there are none, wait for the first to arrive; none came: an empty list.
+
+    Example: agentdeck inbox --as coder --wait 300 --json
     """
-    start = start_of(cursor)
+    after = id_after(cursor)
     deck, agent = s.deck(), s.agent()
-    if peek:
-        found = deck.inbox(agent, board=s.board, mark_read=False, start=start, limit=limit + 1)
-    else:
-        found = deck.inbox(agent, board=s.board, mark_read=True, start=start, limit=limit)
-        # One more, still unread, tells whether a next page waits (where this one started).
-        found += deck.inbox(agent, board=s.board, mark_read=False, start=start, limit=1)
+    found = _waiting(
+        s,
+        wait,
+        f"a message to {agent}",
+        lambda seconds, feed: deck.inbox(
+            agent,
+            board=s.board,
+            mark_read=not peek,
+            limit=limit,
+            after_id=after,
+            wait=seconds,
+            feed=feed,
+        ),
+    )
+    # A full page may have more after it: look, marking nothing read.
+    following = len(found) == limit and deck.inbox(
+        agent, board=s.board, mark_read=False, limit=1, after_id=found[-1].id
+    )
+    next_cursor = str(found[-1].id) if following else None
 
     def render(shown: Sequence[Message], next_cursor: str | None) -> None:
         from agentdeck.tui.cli import rich_views
@@ -315,7 +385,7 @@ def inbox(
         rich_views.messages(shown)
         more(next_cursor)
 
-    emit_page(s, "messages", found, start, limit, render=render, consumed=not peek)
+    emit_items(s, "messages", found, next_cursor, render=render)
 
 
 HandOver = Literal["submit", "fail", "escalate", "release"]
