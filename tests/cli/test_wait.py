@@ -194,7 +194,7 @@ def test_inbox_wait_is_woken_by_a_human_rejecting_with_notes(
     deck.reject("WEB-1", actor="ann", notes="the tests fail on Python 3.11")
     code, out, err = waiter.result()
     assert code == 0, err
-    [message] = json.loads(out)
+    [message] = json.loads(out)["messages"]
     assert message["kind"] == "rejection" and "Python 3.11" in message["text"]
     assert deck.inbox("coder", mark_read=False) == []  # read by the waiter
 
@@ -202,4 +202,4 @@ def test_inbox_wait_is_woken_by_a_human_rejecting_with_notes(
 def test_inbox_wait_with_nothing_coming_answers_empty(deck: Deck, agentdeck) -> None:
     deck.inbox("coder")
     ran = agentdeck("inbox", "--as", "coder", "--wait", "0.5", "--json")
-    assert (ran.returncode, json.loads(ran.stdout)) == (0, [])
+    assert (ran.returncode, json.loads(ran.stdout)) == (0, {"messages": [], "next_cursor": None})
