@@ -156,7 +156,7 @@ def read(deck: Deck, agent: str, target: Target) -> dict[str, Any]:
     out: dict[str, Any] = {"task": _task(task.to_dict())}
     if len(entries) > LOG_ENTRIES:
         entries = entries[1:]
-        out["older_log_cursor"] = entries[0].id  # task_show's cursor pages further back
+        out["older_log_cursor"] = str(entries[0].id)  # task_show's cursor pages further back
     out["log"] = [_entry(views.event_card(e)) for e in entries]
     return out
 

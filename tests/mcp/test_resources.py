@@ -249,7 +249,7 @@ def test_a_task_resource_carries_the_newest_log_page(mcp: Live) -> None:
     assert got["task"]["assignee"] == AGENT and "board" not in got["task"]
     assert [e["text"] for e in got["log"]] == [f"step {i}" for i in range(3, LOG_ENTRIES + 3)]
     older = mcp.tool("task_show", key=key, log_limit=50, cursor=got["older_log_cursor"])
-    assert [e["kind"] for e in json.loads(older.content[0].text)["log"]] == [
+    assert [e["kind"] for e in older.structured_content["log"]] == [
         "created",
         "claimed",
         "log",
@@ -266,7 +266,7 @@ def test_reading_the_inbox_resource_marks_nothing_read(mcp: Live) -> None:
     assert first["agent"] == AGENT and first["unread"] >= 1
     assert any(m["task"] == key and m["kind"] == "assignment" for m in first["messages"])
     assert mcp.read("agentdeck://inbox") == first, "reading twice: still unread"
-    taken = json.loads(mcp.tool("inbox").content[0].text)["messages"]
+    taken = mcp.tool("inbox").structured_content["messages"]
     assert any(m["task"] == key for m in taken), "the inbox tool still sees them unread"
     assert mcp.read(f"agentdeck://inbox/{BOARD}")["unread"] == 0
 
