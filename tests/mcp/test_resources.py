@@ -34,6 +34,10 @@ from agentdeck.core.mcp.resources import LOG_ENTRIES
 from tests.backends import BACKENDS, database_url
 from tests.mcp.conftest import AGENTDECK, REPO
 
+# Clients on protocol 2025-11-25 subscribe with resources/subscribe, which the SDK marks as
+# removed in 2026-07-28 (where subscriptions/listen replaces it); both are served and tested.
+pytestmark = pytest.mark.filterwarnings(r"ignore:resources/(un)?subscribe is removed")
+
 BOARD = "RES"
 AGENT = "gen"
 TIMEOUT = 60  # seconds a notification may take before the test fails (a hang, not a timing)
