@@ -146,12 +146,9 @@ def login(
         ),
     ] = None,
 ) -> None:
-    """Save your human credential for a board in your own config directory
-    (~/.config/agentdeck/credentials.json, readable by you only).
+    """Save your human credential for a board in your own config directory (~/.config/agentdeck/credentials.json, readable by you only).
 
-    With --token -, save the token another human gave you when they added you. Without it,
-    take the first human credential of a board from before credentials, where no human
-    holds one yet (run it once, before any agent does).
+    With --token -, save the token another human gave you when they added you. Without it, take the first human credential of a board from before credentials, where no human holds one yet (run it once, before any agent does).
 
     Example: agentdeck login --token -
     """

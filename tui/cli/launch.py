@@ -42,8 +42,7 @@ def open_console(db: str | None, actor: str | None, board: str | None) -> None:
 def mcp(db: DbOption = None, actor: ActorOption = None) -> None:
     """Serve agentdeck's agent tools over stdio with the Model Context Protocol.
 
-    Acts only as the holder of AGENTDECK_TOKEN, set in the server's environment (or, on a
-    board in named mode, --as NAME); a human's credential file is never read.
+    Acts only as the holder of AGENTDECK_TOKEN, set in the server's environment (or, on a board in named mode, --as NAME); a human's credential file is never read.
 
     Example: agentdeck mcp --db .agentdeck/board.db
     """

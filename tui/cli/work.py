@@ -91,10 +91,7 @@ def claim(
 ) -> None:
     """Take the best ready task (or KEY) with a lease; shows its inbox and similar past work.
 
-    With --wait, when nothing is ready, wait for a task you may claim to become ready (a
-    blocker done, a task added or assigned to you, a lease lapsing) and claim it then.
-    Exits 3 when nothing is ready for you (after --wait: when none came), 4 at once when a
-    hard budget over it is spent, 130 on Ctrl-C.
+    With --wait, when nothing is ready, wait for a task you may claim to become ready (a blocker done, a task added or assigned to you, a lease lapsing) and claim it then. Exits 3 when nothing is ready for you (after --wait: when none came), 4 at once when a hard budget over it is spent, 130 on Ctrl-C.
 
     With --json: the task whole (without bookkeeping), its inbox as message cards and similar work as search hits; --full for the whole models.
 
@@ -205,9 +202,7 @@ def usage(
 ) -> None:
     """Record tokens, cost and compute you used (on a task: yours, or as the lead or a human).
 
-    Passing a soft limit prints a warning. Passing a hard limit is still recorded, then stops
-    the work in its scope: its tasks go to Needs human and work verbs there exit 4 until a
-    human raises the limit.
+    Passing a soft limit prints a warning. Passing a hard limit is still recorded, then stops the work in its scope: its tasks go to Needs human and work verbs there exit 4 until a human raises the limit.
 
     Example: agentdeck usage WEB-12 --tokens-in 12000 --tokens-out 800 --cost 0.05 --as coder
     """
