@@ -110,13 +110,15 @@ def claim(
         if row is None:
             return None
         task = tasks.tasks_by_id(tx, [row["id"]])[0]
-        messages = inbox.unread(tx, b["key"], a["id"], actor, mark_read=True, limit=CLAIM_INBOX)
+        messages = inbox.unread(
+            tx, b["key"], a["id"], actor, mark_read=True, limit=CLAIM_INBOX
+        ).messages
         task_id, board_id = row["id"], b["id"]
     # Ranking the finished tasks reads the whole knowledge index: do it after the commit,
     # so every other agent's write is not kept waiting on it.
     with db.read() as tx:
         similar = knowledge.similar_to(tx, task_id, board_id, 3)
-    return Claim(task=task, inbox=tuple(messages), similar=tuple(similar))
+    return Claim(task=task, inbox=messages, similar=tuple(similar))
 
 
 def take(tx: Tx, b: StoredRow, a: StoredRow, key: str | None) -> StoredRow | None:

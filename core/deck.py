@@ -43,7 +43,7 @@ from agentdeck.core import report as reports
 from agentdeck.core.errors import NotFoundError, SchemaError, ValidationError
 from agentdeck.core.feed import ChangeFeed
 from agentdeck.core.formats import importers, native
-from agentdeck.core.models import Claim, Message
+from agentdeck.core.models import Claim, InboxPage, Message
 from agentdeck.core.storage.database import Clock, Database, Offset
 from agentdeck.core.storage.engine import WaitWatcher, make_engine, resolve_url
 from agentdeck.core.storage.transaction import Tx
@@ -262,6 +262,7 @@ class Deck:
     max_event_id = _reads(events.max_event_id)
     events_since = _reads(events.events_since)
     task_events = _with_database(events.task_events)
+    task_log_page = _with_database(events.task_log_page)
     changes_since = _reads(events.changes_since)
     task_detail = _reads(events.task_detail)
 
@@ -278,8 +279,34 @@ class Deck:
         feed: ChangeFeed | None = None,
     ) -> list[Message]:
         """The agent's unread messages, oldest first; reading marks read the ones returned.
-        `limit` and `after_id` page them (see `inboxes.inbox`). With `wait` seconds (at most
-        3600), when there are none, wait that long for a first one (see `claim` for `feed`)."""
+        See `inbox_page`, which also says whether more follow."""
+        return list(
+            self.inbox_page(
+                actor,
+                board=board,
+                mark_read=mark_read,
+                limit=limit,
+                after_id=after_id,
+                wait=wait,
+                feed=feed,
+            ).messages
+        )
+
+    def inbox_page(
+        self,
+        actor: str,
+        *,
+        board: str | None = None,
+        mark_read: bool = True,
+        limit: int | None = None,
+        after_id: int | None = None,
+        wait: float = 0,
+        feed: ChangeFeed | None = None,
+    ) -> InboxPage:
+        """A page of the agent's unread messages and the next page's cursor; reading marks
+        read the ones returned. `limit` and `after_id` page them (see `inboxes.inbox`). With
+        `wait` seconds (at most 3600), when there are none, wait that long for a first one
+        (see `claim` for `feed`)."""
         wait = waiting.wait_seconds(wait)
         page = {"limit": limit, "after_id": after_id}
         if not wait:

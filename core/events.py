@@ -100,6 +100,21 @@ def task_events(
         return [rows_to_models.event(r, b["key"], keys) for r in rows]
 
 
+def task_log_page(
+    db: Database, key: str, *, limit: int, before_id: int | None = None
+) -> tuple[list[Event], str | None]:
+    """The newest `limit` entries of a task's log before `before_id` (oldest first), and the
+    cursor of the entries before them: the id of the oldest shown, None when none are left.
+    One read of `limit` + 1 entries tells whether older ones exist."""
+    if limit <= 0:
+        return [], None
+    entries = task_events(db, key, before_id=before_id, limit=limit + 1)
+    if len(entries) <= limit:
+        return entries, None
+    shown = entries[1:]
+    return shown, str(shown[0].id)
+
+
 def changes_since(tx: Tx, cursor: int, *, board: str | None = None, limit: int = 5000) -> Changes:
     """Events after `cursor` on a board and the current state of every task they touched,
     including tasks whose blockers just finished or reopened."""

@@ -13,7 +13,7 @@ import sqlalchemy as sa
 
 from agentdeck.core import limits, rows_to_models
 from agentdeck.core.errors import ValidationError
-from agentdeck.core.models import Checkpoint, Message
+from agentdeck.core.models import Checkpoint, InboxPage
 from agentdeck.core.storage.database import Database
 from agentdeck.core.storage.prepared import Prepared
 from agentdeck.core.storage.tables import checkpoint_t, message_t, task_t
@@ -67,13 +67,14 @@ def unread(
     mark_read: bool,
     limit: int | None = None,
     after_id: int | None = None,
-) -> list[Message]:
+) -> InboxPage:
     """The agent's unread messages, oldest first: those after message `after_id`, at most
-    `limit` of them. Only the messages returned are marked read, so a page never hides
-    the ones after it."""
+    `limit` of them, and whether more follow (read from the same rows). Only the messages
+    returned are marked read, so a page never hides the ones after it."""
     rows = _UNREAD.rows(tx.conn, {"p_agent_id": agent_id})
     if after_id is not None:
         rows = [r for r in rows if r["id"] > after_id]
+    more = limit is not None and len(rows) > max(0, limit)
     if limit is not None:
         rows = rows[: max(0, limit)]
     if mark_read and rows:
@@ -82,12 +83,13 @@ def unread(
             .where(message_t.c.id.in_([r["id"] for r in rows]))
             .values(read_at=tx.now)
         )
-    return [
+    messages = tuple(
         rows_to_models.message(
             r, agent_name, task_key(board_key, r["number"]) if r["number"] else None
         )
         for r in rows
-    ]
+    )
+    return InboxPage(messages, str(messages[-1].id) if more and messages else None)
 
 
 def git_head(repo: str | Path) -> tuple[str, str, list[str]]:
@@ -138,10 +140,10 @@ def inbox(
     mark_read: bool = True,
     limit: int | None = None,
     after_id: int | None = None,
-) -> list[Message]:
-    """The agent's unread messages, oldest first; reading marks them read. `limit` and
-    `after_id` (the last message id of the page before) page them; only the messages
-    returned are marked read."""
+) -> InboxPage:
+    """The agent's unread messages, oldest first, with the next page's cursor; reading marks
+    them read. `limit` and `after_id` (the last message id of the page before) page them;
+    only the messages returned are marked read."""
     if limit is not None:
         limit = limits.row_window(limit)
     if after_id is not None:

@@ -151,6 +151,19 @@ class Message(_Jsonable):
 
 
 @dataclass(frozen=True, slots=True)
+class InboxPage(_Jsonable):
+    """A page of unread messages, oldest first, and the cursor of the next page: the id of
+    this page's last message, or None when no unread message follows it."""
+
+    messages: tuple[Message, ...]
+    next_cursor: str | None
+
+    def __bool__(self) -> bool:
+        """An empty page is false, like an empty list: a waiting inbox waits on."""
+        return bool(self.messages)
+
+
+@dataclass(frozen=True, slots=True)
 class Checkpoint(_Jsonable):
     task: str
     actor: str

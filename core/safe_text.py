@@ -14,7 +14,9 @@ the way a character is made harmless differs with where the text goes:
 
 from __future__ import annotations
 
+import json
 import re
+from typing import Any
 
 # (first, last, what it is): every code point from first to last is unsafe. Tab and newline
 # are layout, not control: each output decides how to show them.
@@ -80,6 +82,14 @@ def json_escapes(text: str) -> str:
     """JSON text (already serialised) with each unsafe character as a `\\uXXXX` escape, which
     JSON decoders read back as the same character."""
     return _UNSAFE.sub(lambda m: f"\\u{ord(m.group()):04x}", text)
+
+
+def safe_json(value: Any, *, compact: bool = False) -> str:
+    """`value` as JSON that carries agent text literally (not ASCII-escaped), except that each
+    unsafe character is a `\\uXXXX` escape (`json_escapes`); objects JSON lacks (datetimes)
+    as their `str`. The one serialiser of every JSON answer: the CLI's and the MCP server's."""
+    separators = (",", ":") if compact else None
+    return json_escapes(json.dumps(value, ensure_ascii=False, separators=separators, default=str))
 
 
 def dropped(text: str) -> str:

@@ -239,6 +239,10 @@ def page(
 ) -> tuple[list[dict[str, Any]], str | None]:
     """One page of `items` (the caller fetched them from `start`, up to `limit` + 1 of them)
     as views, and the cursor of the next page, or None when this page is the last."""
-    shown = [view(item) for item in items[:limit]]
-    more = len(items) > limit
-    return shown, (str(start + limit) if more else None)
+    return [view(item) for item in items[:limit]], next_cursor(len(items), start, limit)
+
+
+def next_cursor(fetched: int, start: int, limit: int) -> str | None:
+    """The cursor of the page after the one at `start`, given how many items were fetched
+    from there (up to `limit` + 1): None when no item follows the page."""
+    return str(start + limit) if fetched > limit else None

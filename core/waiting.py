@@ -18,10 +18,11 @@ from typing import TYPE_CHECKING, TypeVar
 
 from agentdeck.core.errors import ValidationError
 from agentdeck.core.feed import ChangeFeed
+from agentdeck.core.models import InboxPage
 
 if TYPE_CHECKING:
     from agentdeck.core.deck import Deck
-    from agentdeck.core.models import Claim, Message
+    from agentdeck.core.models import Claim
 
 R = TypeVar("R")
 
@@ -102,10 +103,12 @@ def inbox(
     feed: ChangeFeed | None = None,
     limit: int | None = None,
     after_id: int | None = None,
-) -> list[Message]:
-    """`Deck.inbox` (a page of it), waiting up to `wait` seconds for a first unread message."""
+) -> InboxPage:
+    """`Deck.inbox_page`, waiting up to `wait` seconds for a first unread message."""
 
-    def attempt() -> list[Message]:
-        return deck.inbox(actor, board=board, mark_read=mark_read, limit=limit, after_id=after_id)
+    def attempt() -> InboxPage:
+        return deck.inbox_page(
+            actor, board=board, mark_read=mark_read, limit=limit, after_id=after_id
+        )
 
     return until_found(deck, attempt, wait, feed=feed)

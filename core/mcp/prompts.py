@@ -9,7 +9,6 @@ new line of instructions, or carry a control character. Nothing here imports `mc
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 
 from agentdeck.core import safe_text
@@ -47,7 +46,7 @@ BY_NAME_PROMPTS = {p.name: p for p in PROMPTS}
 def quoted(text: str) -> str:
     """Untrusted text as one JSON string literal: quotes, newlines and controls escaped, so it
     reads literally and cannot break out of its line."""
-    return safe_text.json_escapes(json.dumps(text, ensure_ascii=False))
+    return safe_text.safe_json(text)
 
 
 def _minutes(seconds: int) -> str:

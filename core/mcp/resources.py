@@ -13,7 +13,6 @@ be tested without a server.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any, Literal
@@ -152,11 +151,10 @@ def read(deck: Deck, agent: str, target: Target) -> dict[str, Any]:
         }
     assert target.key is not None
     task = deck.get_task(target.key)
-    entries = deck.task_events(task.key, limit=LOG_ENTRIES + 1)
+    entries, older = deck.task_log_page(task.key, limit=LOG_ENTRIES)
     out: dict[str, Any] = {"task": _task(task.to_dict())}
-    if len(entries) > LOG_ENTRIES:
-        entries = entries[1:]
-        out["older_log_cursor"] = str(entries[0].id)  # task_show's cursor pages further back
+    if older is not None:
+        out["older_log_cursor"] = older  # task_show's cursor pages further back
     out["log"] = [_entry(views.event_card(e)) for e in entries]
     return out
 
@@ -176,7 +174,7 @@ def _entry(card: dict[str, Any]) -> dict[str, Any]:
 def dumps(data: Any) -> str:
     """Compact JSON whose strings carry agent text literally; characters a terminal or a
     reader would act on travel as `\\uXXXX` escapes, which decode to the same text."""
-    return safe_text.json_escapes(json.dumps(data, ensure_ascii=False, separators=(",", ":")))
+    return safe_text.safe_json(data, compact=True)
 
 
 def listing(deck: Deck, agent: str) -> list[Listed]:

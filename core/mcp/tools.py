@@ -8,17 +8,16 @@ an oversized value comes back as one clear line, never a traceback.
 
 from __future__ import annotations
 
-import json
 import logging
 import os
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from agentdeck.core import views
+from agentdeck.core import safe_text, views
 from agentdeck.core.deck import Deck
 from agentdeck.core.errors import DeckError
 from agentdeck.core.feed import ChangeFeed
-from agentdeck.core.mcp import shapes
+from agentdeck.core.mcp import shapes, texts
 from agentdeck.core.mcp.args import (
     DEFAULT_PAGE,
     MAX_PAGE,
@@ -67,16 +66,12 @@ def call(
         detail = " ".join(str(exc).split())[:200]
         return _failure(f"{name}: internal error: {type(exc).__name__}: {detail}", 1)
     if os.environ.get(TEXT_ENV) == "json" or tool.say is None:
-        return Outcome(data, _dumps(data), False)
+        return Outcome(data, safe_text.safe_json(data, compact=True), False)
     return Outcome(data, tool.say(data), False)
 
 
 def _failure(message: str, code: int) -> Outcome:
     return Outcome({"error": message, "code": code}, message, True)
-
-
-def _dumps(data: Any) -> str:
-    return json.dumps(data, ensure_ascii=False, separators=(",", ":"))
 
 
 def _paged(
@@ -90,75 +85,6 @@ def _paged(
     cursor of the next page, or null on the last."""
     shown, following = views.page(items[start:], start, limit, view)
     return {name: shown, "next_cursor": following}
-
-
-# -- short text renderings ---------------------------------------------------------------------
-
-MAX_KEYS = 20  # keys a text rendering lists
-
-
-def _keys(items: Sequence[dict[str, Any]], field: str = "key") -> str:
-    keys = [str(i[field]) for i in items[:MAX_KEYS]]
-    more = f" and {len(items) - MAX_KEYS} more" if len(items) > MAX_KEYS else ""
-    return ", ".join(keys) + more
-
-
-def _more(data: dict[str, Any]) -> str:
-    cursor = data.get("next_cursor")
-    return f"; more with cursor {cursor!r}" if cursor is not None else ""
-
-
-def _say_list(name: str, noun: str, field: str = "key") -> Callable[[dict[str, Any]], str]:
-    def say(data: dict[str, Any]) -> str:
-        items = data[name]
-        if not items:
-            return f"no {noun}"
-        return f"{len(items)} {noun}: {_keys(items, field)}{_more(data)}"
-
-    return say
-
-
-def _say_move(data: dict[str, Any]) -> str:
-    return f"{data['key']} is {data['status']}" + (
-        f" ({data['nudge']})" if data.get("nudge") else ""
-    )
-
-
-def _say_claim(data: dict[str, Any]) -> str:
-    task = data["task"]
-    if task is None:
-        return data.get("note", "no ready task for you now")
-    return (
-        f"claimed {task['key']}: {views.clip(task['title'], 80)}; "
-        f"{len(data['inbox'])} messages, {len(data['similar'])} similar past tasks"
-    )
-
-
-def _say_usage(data: dict[str, Any]) -> str:
-    crossed = "; ".join(
-        f"{b['scope']} {b['subject']} {b['metric']} is {b['level']}"
-        for b in data["budgets_crossed"]
-    )
-    return f"recorded on {data['task'] or 'the board'}" + (f"; {crossed}" if crossed else "")
-
-
-def _say_show(data: dict[str, Any]) -> str:
-    t = data["task"]
-    return (
-        f"{t['key']} {views.clip(t['title'], 80)}: {t['status']}; "
-        f"{len(data['log'])} of {data['events']} log entries{_more(data)}"
-    )
-
-
-def _say_report(data: dict[str, Any]) -> str:
-    if "markdown" in data:
-        return f"report sections {', '.join(data['sections'])}: {len(data['markdown'])} characters"
-    return (
-        f"{data['name']}: {data['done']} of {data['total']} done ({data['percent_done']}%); "
-        f"{len(data['needs_human']) + data['needs_human_more']} need a human, "
-        f"{len(data['blocked']) + data['blocked_more']} blocked, "
-        f"{len(data['in_progress']) + data['in_progress_more']} in progress"
-    )
 
 
 # -- the tools ----------------------------------------------------------------------------------
@@ -265,23 +191,18 @@ def _release(deck: Deck, c: Call) -> dict[str, Any]:
 
 
 def _inbox(deck: Deck, c: Call) -> dict[str, Any]:
-    limit, where = c.get("limit", DEFAULT_PAGE), {"board": c.get("board")}
-    messages = deck.inbox(
+    page = deck.inbox_page(
         c.actor,
+        board=c.get("board"),
         mark_read=not c.get("peek", False),
-        limit=limit,
+        limit=c.get("limit", DEFAULT_PAGE),
         after_id=views.id_after(c.get("cursor")),
         feed=c.feed,
         **c.pick("wait"),
-        **where,
-    )
-    # A full page may have more after it: look (without marking anything read).
-    more = len(messages) == limit and deck.inbox(
-        c.actor, mark_read=False, limit=1, after_id=messages[-1].id, **where
     )
     return {
-        "messages": [views.message_card(m) for m in messages],
-        "next_cursor": str(messages[-1].id) if more else None,
+        "messages": [views.message_card(m) for m in page.messages],
+        "next_cursor": page.next_cursor,
     }
 
 
@@ -299,16 +220,9 @@ def _similar(deck: Deck, c: Call) -> dict[str, Any]:
 
 def _task_show(deck: Deck, c: Call) -> dict[str, Any]:
     detail = views.detail_view(deck.task_detail(c["key"]))
-    want = c.get("log_limit", DEFAULT_PAGE)
-    entries = (
-        deck.task_events(c["key"], before_id=views.id_after(c.get("cursor")), limit=want + 1)
-        if want
-        else []
+    entries, following = deck.task_log_page(
+        c["key"], limit=c.get("log_limit", DEFAULT_PAGE), before_id=views.id_after(c.get("cursor"))
     )
-    following = None
-    if len(entries) > want:
-        entries = entries[1:]
-        following = str(entries[0].id)
     entry = views.event_whole if c.get("full") else views.event_card
     return {**detail, "log": [entry(e) for e in entries], "next_cursor": following}
 
@@ -367,7 +281,7 @@ TOOLS: tuple[Tool, ...] = (
         _plan,
         title="Plan tasks",
         output=shapes.PLAN_RECEIPT,
-        say=_say_list("tasks", "tasks created"),
+        say=texts.say_list("tasks", "tasks created"),
     ),
     Tool(
         "ready",
@@ -376,7 +290,7 @@ TOOLS: tuple[Tool, ...] = (
         _ready,
         title="Ready tasks",
         output=shapes.paged("tasks", shapes.TASK_CARD),
-        say=_say_list("tasks", "ready tasks"),
+        say=texts.say_list("tasks", "ready tasks"),
         read_only=True,
         idempotent=True,
     ),
@@ -387,7 +301,7 @@ TOOLS: tuple[Tool, ...] = (
         _claim,
         title="Claim a task",
         output=shapes.CLAIM,
-        say=_say_claim,
+        say=texts.say_claim,
     ),
     Tool(
         "heartbeat",
@@ -438,7 +352,7 @@ TOOLS: tuple[Tool, ...] = (
         _usage,
         title="Record usage",
         output=shapes.USAGE_RECEIPT,
-        say=_say_usage,
+        say=texts.say_usage,
     ),
     Tool(
         "submit",
@@ -447,7 +361,7 @@ TOOLS: tuple[Tool, ...] = (
         _submit,
         title="Submit for review",
         output=shapes.RECEIPT,
-        say=_say_move,
+        say=texts.say_move,
         idempotent=True,
     ),
     Tool(
@@ -457,7 +371,7 @@ TOOLS: tuple[Tool, ...] = (
         _done,
         title="Complete a task",
         output=shapes.DONE_RECEIPT,
-        say=_say_move,
+        say=texts.say_move,
         idempotent=True,
     ),
     Tool(
@@ -467,7 +381,7 @@ TOOLS: tuple[Tool, ...] = (
         _fail,
         title="Fail a task",
         output=shapes.RECEIPT,
-        say=_say_move,
+        say=texts.say_move,
         destructive=True,
         idempotent=True,
     ),
@@ -478,7 +392,7 @@ TOOLS: tuple[Tool, ...] = (
         _escalate,
         title="Escalate to a human",
         output=shapes.RECEIPT,
-        say=_say_move,
+        say=texts.say_move,
         idempotent=True,
     ),
     Tool(
@@ -488,7 +402,7 @@ TOOLS: tuple[Tool, ...] = (
         _release,
         title="Release a task",
         output=shapes.RECEIPT,
-        say=_say_move,
+        say=texts.say_move,
         destructive=True,
         idempotent=True,
     ),
@@ -499,7 +413,7 @@ TOOLS: tuple[Tool, ...] = (
         _inbox,
         title="Inbox",
         output=shapes.paged("messages", shapes.MESSAGE_CARD),
-        say=_say_list("messages", "messages", "id"),
+        say=texts.say_list("messages", "messages", "id"),
         idempotent=True,
     ),
     Tool(
@@ -509,7 +423,7 @@ TOOLS: tuple[Tool, ...] = (
         _search,
         title="Search past work",
         output=shapes.paged("hits", shapes.HIT_CARD),
-        say=_say_list("hits", "hits"),
+        say=texts.say_list("hits", "hits"),
         read_only=True,
         idempotent=True,
     ),
@@ -520,7 +434,7 @@ TOOLS: tuple[Tool, ...] = (
         _similar,
         title="Similar past work",
         output=shapes.paged("hits", shapes.HIT_CARD),
-        say=_say_list("hits", "similar tasks"),
+        say=texts.say_list("hits", "similar tasks"),
         read_only=True,
         idempotent=True,
     ),
@@ -542,7 +456,7 @@ TOOLS: tuple[Tool, ...] = (
         _task_show,
         title="Show a task",
         output=shapes.TASK_SHOW,
-        say=_say_show,
+        say=texts.say_show,
         read_only=True,
         idempotent=True,
     ),
@@ -560,7 +474,7 @@ TOOLS: tuple[Tool, ...] = (
         _task_list,
         title="List tasks",
         output=shapes.paged("tasks", shapes.TASK_CARD),
-        say=_say_list("tasks", "tasks"),
+        say=texts.say_list("tasks", "tasks"),
         read_only=True,
         idempotent=True,
     ),
@@ -572,7 +486,7 @@ TOOLS: tuple[Tool, ...] = (
         _report,
         title="Progress report",
         output=shapes.REPORT,
-        say=_say_report,
+        say=texts.say_report,
         read_only=True,
         idempotent=True,
     ),

@@ -154,3 +154,15 @@ def test_a_claim_delivers_at_most_claim_inbox_messages_and_leaves_the_rest_unrea
     assert claim is not None
     assert [m.task for m in claim.inbox] == keys[:CLAIM_INBOX]
     assert [m.task for m in web.inbox("gen")] == keys[CLAIM_INBOX:]
+
+
+def test_an_inbox_page_says_whether_more_follow_from_the_same_read(web: Deck) -> None:
+    for i in range(4):
+        web.add_task(f"Task {i}", actor="ann", assignee="gen")
+    first = web.inbox_page("gen", mark_read=False, limit=2)
+    assert len(first.messages) == 2 and first.next_cursor == str(first.messages[-1].id)
+    last = web.inbox_page("gen", mark_read=False, limit=2, after_id=int(first.next_cursor))
+    assert len(last.messages) == 2 and last.next_cursor is None  # a full page, and the last
+    assert web.inbox_page("gen", limit=10).next_cursor is None
+    empty = web.inbox_page("gen", limit=10)
+    assert not empty and empty.messages == () and empty.next_cursor is None

@@ -9,7 +9,6 @@ confirmations are plain text to keep start-up cheap.
 
 from __future__ import annotations
 
-import json
 import sys
 from typing import TYPE_CHECKING, Any
 
@@ -49,7 +48,7 @@ def relevance(score: float, best: float) -> str:
 
 def to_json(doc: Any) -> str:
     """One line of JSON; characters a terminal could act on stay escaped even in strings."""
-    return safe_text.json_escapes(json.dumps(doc, ensure_ascii=False, default=str))
+    return safe_text.safe_json(doc)
 
 
 def print_json(doc: Any) -> None:

@@ -77,8 +77,7 @@ def emit_page(
     gets the page's items and the next cursor (None on the last page)."""
     from agentdeck.core import views
 
-    next_cursor = views.page(items, start, limit, lambda item: {})[1]  # views drawn once, below
-    emit_items(s, name, items[:limit], next_cursor, render=render)
+    emit_items(s, name, items[:limit], views.next_cursor(len(items), start, limit), render=render)
 
 
 def emit_items(

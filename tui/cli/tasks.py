@@ -160,10 +160,7 @@ def show_task(
     before = id_after(log_cursor)
     deck = s.deck()
     detail = deck.task_detail(key)
-    entries = deck.task_events(key, before_id=before, limit=log_limit + 1) if log_limit > 0 else []
-    older = len(entries) > log_limit
-    entries = entries[1:] if older else entries
-    next_cursor = str(entries[0].id) if older and entries else None
+    entries, next_cursor = deck.task_log_page(key, limit=log_limit, before_id=before)
 
     def render() -> None:
         from agentdeck.tui.cli import rich_views

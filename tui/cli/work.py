@@ -358,7 +358,7 @@ def inbox(
         s,
         wait,
         f"a message to {agent}",
-        lambda seconds, feed: deck.inbox(
+        lambda seconds, feed: deck.inbox_page(
             agent,
             board=s.board,
             mark_read=not peek,
@@ -368,11 +368,6 @@ def inbox(
             feed=feed,
         ),
     )
-    # A full page may have more after it: look, marking nothing read.
-    following = len(found) == limit and deck.inbox(
-        agent, board=s.board, mark_read=False, limit=1, after_id=found[-1].id
-    )
-    next_cursor = str(found[-1].id) if following else None
 
     def render(shown: Sequence[Message], next_cursor: str | None) -> None:
         from agentdeck.tui.cli import rich_views
@@ -380,7 +375,7 @@ def inbox(
         rich_views.messages(shown)
         more(next_cursor)
 
-    emit_items(s, "messages", found, next_cursor, render=render)
+    emit_items(s, "messages", found.messages, found.next_cursor, render=render)
 
 
 HandOver = Literal["submit", "fail", "escalate", "release"]
