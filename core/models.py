@@ -288,3 +288,55 @@ class Imported(_Jsonable):
     board: str
     tasks: tuple[Task, ...]
     skipped: tuple[Skipped, ...] = ()
+
+
+SIGNALS = ("metrics", "traces", "logs")
+
+
+@dataclass(frozen=True, slots=True)
+class MeasuredPoint(_Jsonable):
+    """One usage figure an agent's own telemetry measured, decoded from OTLP by `core.otel`.
+
+    `series` names the stream the figure belongs to (signal, metric or event name, its
+    attributes and the sender's resource identity, in a stable order), so a resent batch maps
+    to the same series and window and is never counted twice. A cumulative point carries the
+    running total since `start`; a delta point (and every span or log record) carries only the
+    amount of its own window `start`..`end`. `session` groups the signals of one running agent
+    (its `session.id` or `service.instance.id`): usage of one session is counted from the first
+    signal that brought it, so a runtime exporting the same work as metrics and as log events
+    is not counted twice. `task` is the resource's `agentdeck.task`, when the sender pinned one.
+    """
+
+    signal: str  # one of SIGNALS
+    series: str
+    end: datetime
+    start: datetime | None = None
+    cumulative: bool = False
+    tokens_in: int = 0
+    tokens_out: int = 0
+    cost_usd: float = 0.0
+    model: str = ""
+    session: str = ""
+    task: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Measured(_Jsonable):
+    """What `Deck.record_measured` did with one batch of points from one sender.
+
+    `counted` points added usage; `repeated` were already counted (a resent batch, or a
+    cumulative total that did not grow); `other_signal` belong to a session whose usage is
+    counted from another signal; `rejected` could not be taken (a pinned task the sender does
+    not hold, a figure out of range), each with its reason in `errors`. `tasks` are the keys
+    the usage landed on ("" for the board). `crossed` are the budgets it pushed past a limit.
+    """
+
+    agent: str
+    board: str
+    counted: int = 0
+    repeated: int = 0
+    other_signal: int = 0
+    rejected: int = 0
+    errors: tuple[str, ...] = ()
+    tasks: tuple[str, ...] = ()
+    crossed: tuple[BudgetStatus, ...] = ()
