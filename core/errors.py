@@ -41,6 +41,10 @@ class PermissionDeniedError(DeckError):
     exit_code = 2
 
 
+class NotAuthenticatedError(PermissionDeniedError):
+    """A credential no member holds (unknown, revoked or malformed): who is calling is unknown."""
+
+
 class ConflictError(DeckError):
     """The task changed since the caller saw it (stale `expected_version`)."""
 
