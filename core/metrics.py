@@ -1,112 +1,129 @@
-"""Burn-down: open tasks over time, replayed from the event log, with an ideal line to the due
-date and a forecast from recent throughput. Computed here; the TUI only draws it.
+"""Burn-down: open tasks and scope over time, with an ideal line to the due date and a forecast
+from recent throughput, with its range. Computed here; the interfaces only draw it.
 
-The verb here: burndown (one read, then the arithmetic outside the transaction).
+Everything is read from the per-minute rollup `storage.flow` keeps as events are written, in
+SQL sums over at most `MAX_POINTS` buckets: the cost depends on the board's age in minutes of
+activity, not on its tasks or events (a board's whole life is a few thousand rows).
+
+The forecast waits for enough history (`MIN_DONE` tasks finished over at least `MIN_SPAN`);
+until then `forecast_note` says why there is none. Its range comes from the uncertainty of a
+rate measured from few completions (a Poisson count: n +/- 1.96 sqrt(n) finished in the window).
+
+The verb here: burndown (one read).
 """
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+import math
+from datetime import UTC, datetime, timedelta
 
 import sqlalchemy as sa
 
 from agentdeck.core.models import BurnDown, BurnDownPoint
+from agentdeck.core.storage import flow
 from agentdeck.core.storage.database import Database
-from agentdeck.core.storage.tables import event_t
+from agentdeck.core.storage.tables import flow_t
 
-MAX_POINTS = 240
+MAX_POINTS = 240  # buckets of the series, each stamped at its last change
 THROUGHPUT_WINDOW = timedelta(days=7)
-# Only these events can change scope (created, cancelled) or done-ness.
-_SCOPE_KINDS = ("created", "status", "approval", "reopened")
+MIN_DONE = 5  # finished tasks in the window before a forecast means anything
+MIN_SPAN = timedelta(minutes=10)  # and the history they finished over
+_Z = 1.96  # a 95% range
+NO_TASKS = "no forecast: no tasks yet"
 
 
-def replay(changes: list[tuple[datetime, str, dict]]) -> list[tuple[datetime, int, int]]:
-    """(time, open, scope) after each change, from (time, kind, data) events in order."""
-    scope = done = 0
-    series: list[tuple[datetime, int, int]] = []
-    for at, kind, data in changes:
-        before, after = data.get("from"), data.get("to")
-        if kind == "created":
-            scope += 1
-        else:
-            if after == "cancelled" and before != "cancelled":
-                scope -= 1
-            if after == "done" and before != "done":
-                done += 1
-            elif before == "done" and after != "done":
-                done -= 1
-        if series and series[-1][0] == at:
-            series.pop()  # one state per instant: a plan's tasks arrive together
-        series.append((at, scope - done, scope))
-    return series
+def _at(minute: int) -> datetime:
+    return datetime.fromtimestamp(minute * 60, UTC)
 
 
-def downsample(series: list[tuple[datetime, int, int]], end: datetime) -> list[BurnDownPoint]:
-    """At most MAX_POINTS evenly spaced samples of a step series, ending at `end`."""
-    if not series:
-        return []
-    if len(series) <= MAX_POINTS - 1:
-        points = [BurnDownPoint(at=at, open=o, scope=sc) for at, o, sc in series]
-        last = series[-1]
-        return [*points, BurnDownPoint(at=max(end, last[0]), open=last[1], scope=last[2])]
-    start = series[0][0]
-    span = max((end - start).total_seconds(), 1.0)
-    step = span / (MAX_POINTS - 1)
-    points, i, current = [], 0, series[0]
-    for n in range(MAX_POINTS):
-        at = start + timedelta(seconds=step * n)
-        while i < len(series) and series[i][0] <= at:
-            current = series[i]
-            i += 1
-        points.append(BurnDownPoint(at=at, open=current[1], scope=current[2]))
-    return points
-
-
-def throughput(changes: list[tuple[datetime, str, dict]], now: datetime) -> float:
-    """Net tasks finished per day over the last week (reopens count against)."""
-    since = now - THROUGHPUT_WINDOW
-    net = 0
-    for at, _, data in changes:
-        if at < since:
-            continue
-        if data.get("to") == "done" and data.get("from") != "done":
-            net += 1
-        elif data.get("from") == "done" and data.get("to") != "done":
-            net -= 1
-    return max(net, 0) / THROUGHPUT_WINDOW.days
+def _span_words(span: timedelta) -> str:
+    minutes = round(span.total_seconds() / 60)
+    if minutes < 120:
+        return f"{minutes} minute{'s' if minutes != 1 else ''}"
+    hours = round(minutes / 60)
+    if hours < 48:
+        return f"{hours} hours"
+    return f"{round(hours / 24)} days"
 
 
 def burndown(db: Database, board: str | None = None) -> BurnDown:
     """Open tasks over time for a board, with the ideal line and a throughput forecast."""
     with db.read() as tx:
         b = tx.board(board)
-        rows = tx.conn.execute(
-            sa.select(event_t.c.created_at, event_t.c.kind, event_t.c.data)
-            .where(event_t.c.board_id == b["id"], event_t.c.kind.in_(_SCOPE_KINDS))
-            .order_by(event_t.c.id)
-        ).all()
         now = tx.now
-    changes = sorted(((at, kind, data or {}) for at, kind, data in rows), key=lambda c: c[0])
-    series = replay(changes)
-    points = downsample(series, max(now, series[-1][0]) if series else now)
+        of_board = flow_t.c.board_id == b["id"]
+        first, last = tx.conn.execute(
+            sa.select(sa.func.min(flow_t.c.minute), sa.func.max(flow_t.c.minute)).where(of_board)
+        ).one()
+        if first is None:
+            return BurnDown((), (), (), b["due_at"], None, 0.0, forecast_note=NO_TASKS)
+        end = max(flow.minute(now), last)
+        step = max(1, math.ceil((end - first + 1) / (MAX_POINTS - 2)))  # + opening and now
+        bucket = ((flow_t.c.minute - first) // step).label("bucket")
+        buckets = tx.conn.execute(
+            sa.select(
+                sa.func.max(flow_t.c.minute),
+                sa.func.sum(flow_t.c.scope),
+                sa.func.sum(flow_t.c.done),
+            )
+            .where(of_board)
+            .group_by(bucket)
+            .order_by(bucket)
+        ).all()
+        # The series starts where the board's history does, with its first minute's state.
+        opening = tx.conn.execute(
+            sa.select(flow_t.c.scope, flow_t.c.done).where(of_board, flow_t.c.minute == first)
+        ).one()
+        since = max(now - THROUGHPUT_WINDOW, _at(first))
+        recent = tx.conn.execute(
+            sa.select(sa.func.coalesce(sa.func.sum(flow_t.c.done), 0)).where(
+                of_board, flow_t.c.minute >= flow.minute(since)
+            )
+        ).scalar_one()
+        last_done = tx.conn.execute(
+            sa.select(sa.func.max(flow_t.c.minute)).where(of_board, flow_t.c.done > 0)
+        ).scalar()
+    scope = done = 0
+    points = [BurnDownPoint(_at(first), opening[0] - opening[1], opening[0])]
+    for at, scope_change, done_change in buckets:  # each stamped at its last change
+        scope += int(scope_change)
+        done += int(done_change)
+        if int(at) != first:
+            points.append(BurnDownPoint(_at(int(at)), scope - done, scope))
+    final = points[-1]
+    points.append(BurnDownPoint(max(now, final.at), final.open, final.scope))
     due = b["due_at"]
     ideal: tuple[BurnDownPoint, ...] = ()
-    if points and due is not None and due > points[0].at:
-        first = points[0]
+    if due is not None and due > points[0].at:
         start = max(points[:2], key=lambda p: p.open)
         ideal = (
-            BurnDownPoint(first.at, start.open, start.scope),
-            BurnDownPoint(due, 0, points[-1].scope),
+            BurnDownPoint(points[0].at, start.open, start.scope),
+            BurnDownPoint(due, 0, final.scope),
         )
-    rate = throughput(changes, now)
+    window = now - since
+    finished = max(int(recent), 0)
+    days = max(window.total_seconds(), 60.0) / 86400
+    rate = finished / days
     forecast: tuple[BurnDownPoint, ...] = ()
-    done_at = None
-    if points and rate > 0 and points[-1].open > 0:
-        last = points[-1]
-        done_at = last.at + timedelta(days=last.open / rate)
-        forecast = (last, BurnDownPoint(done_at, 0, last.scope))
-    elif points and points[-1].open == 0:
-        done_at = series[-1][0]  # when the last open task finished, not now
+    done_at = early = late = None
+    note = ""
+    last_point = points[-1]
+    if last_point.open == 0:
+        done_at = _at(last_done) if last_done is not None else None
+    elif finished < MIN_DONE or window < MIN_SPAN:
+        note = (
+            f"no forecast yet: {finished} task{'s' if finished != 1 else ''} finished over "
+            f"{_span_words(window)} (it needs {MIN_DONE} over at least {_span_words(MIN_SPAN)})"
+        )
+        if finished == 0 and window >= MIN_SPAN:
+            note = f"no forecast: nothing finished in the last {_span_words(window)}"
+    else:
+        done_at = now + timedelta(days=last_point.open / rate)
+        spread = _Z * math.sqrt(finished)
+        early = now + timedelta(days=last_point.open / ((finished + spread) / days))
+        slow = (finished - spread) / days
+        late = now + timedelta(days=last_point.open / slow) if slow > 0 else None
+        forecast = (last_point, BurnDownPoint(done_at, 0, last_point.scope))
     return BurnDown(
         points=tuple(points),
         ideal=ideal,
@@ -114,4 +131,7 @@ def burndown(db: Database, board: str | None = None) -> BurnDown:
         due_at=due,
         forecast_done_at=done_at,
         throughput_per_day=round(rate, 3),
+        forecast_early=early,
+        forecast_late=late,
+        forecast_note=note,
     )

@@ -257,6 +257,11 @@ class BurnDown(_Jsonable):
     due_at: datetime | None
     forecast_done_at: datetime | None
     throughput_per_day: float
+    # The forecast's range (95%): the earliest and latest likely finish; late is None when
+    # the slowest likely rate is zero. `forecast_note` says why there is no forecast yet.
+    forecast_early: datetime | None = None
+    forecast_late: datetime | None = None
+    forecast_note: str = ""
 
 
 @dataclass(frozen=True, slots=True)

@@ -161,11 +161,13 @@ def report_summary(db: Database, board: str | None = None) -> dict[str, Any]:
         for source, given in sources.items():
             out["spent"][source] = {"cost_usd": round(given.cost_usd, 6), "tokens": given.tokens}
         out["spent"]["gaps"] = gaps
+    ahead = burn.forecast_done_at is not None and done < total
     out["forecast"] = {
         "throughput_per_day": burn.throughput_per_day,
-        "done_at": burn.forecast_done_at.isoformat()
-        if burn.forecast_done_at and done < total
-        else None,
+        "done_at": burn.forecast_done_at.isoformat() if ahead and burn.forecast_done_at else None,
+        "early": burn.forecast_early.isoformat() if ahead and burn.forecast_early else None,
+        "late": burn.forecast_late.isoformat() if ahead and burn.forecast_late else None,
+        "note": burn.forecast_note,
     }
     out["updated_at"] = db.now().isoformat()
     return out
@@ -277,13 +279,17 @@ def report(db: Database, board: str | None = None, sections: list[str] | None = 
     if "forecast" in wanted:
         out += ["## Forecast", ""]
         if burn.forecast_done_at and done < total:
+            late = _when(burn.forecast_late) if burn.forecast_late else "no later bound yet"
+            early = _when(burn.forecast_early) if burn.forecast_early else "?"
             out += [
-                f"At {burn.throughput_per_day:g} tasks/day, the rest is done around {_when(burn.forecast_done_at)}.",
+                f"At {burn.throughput_per_day:g} tasks/day, the rest is done around "
+                f"{_when(burn.forecast_done_at)} (likely between {early} and {late}).",
                 "",
             ]
         elif total and done == total:
             out += ["Everything is done.", ""]
         else:
-            out += ["No throughput in the last 7 days to forecast from.", ""]
+            note = burn.forecast_note or "no forecast"
+            out += [f"{note[0].upper()}{note[1:]}.", ""]
     out += [f"_Last updated {_when(now)}_", ""]
     return "\n".join(out)

@@ -16,6 +16,7 @@ from agentdeck.core import boards, budgets, credentials, knowledge, limits, name
 from agentdeck.core.errors import PermissionDeniedError, ValidationError
 from agentdeck.core.formats.documents import Doc
 from agentdeck.core.models import METRICS, STATUSES, Board
+from agentdeck.core.storage import flow
 from agentdeck.core.storage.database import Database
 from agentdeck.core.storage.tables import (
     agent_t,
@@ -449,6 +450,7 @@ class _Importer:
         events.sort(key=lambda e: e["created_at"])
         for i in range(0, len(events), 1000):
             tx.conn.execute(event_t.insert(), events[i : i + 1000])
+        flow.record(tx.conn, events)  # the history written directly: its burn-down rollup too
         usage = [self._usage(u) for u in self.doc.list("usage")]
         for i in range(0, len(usage), 1000):
             tx.conn.execute(usage_t.insert(), usage[i : i + 1000])

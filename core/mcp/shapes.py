@@ -180,7 +180,15 @@ SUMMARY = obj(
         "budgets": array(BUDGET),
         "budgets_more": INT,
         "spent": obj({"cost_usd": NUM, "tokens": INT}),
-        "forecast": obj({"throughput_per_day": NUM, "done_at": nullable(STR)}),
+        "forecast": obj(
+            {
+                "throughput_per_day": NUM,
+                "done_at": nullable(STR),
+                "early": nullable(STR),
+                "late": nullable(STR),
+                "note": STR,
+            }
+        ),
         "updated_at": STR,
     }
 )

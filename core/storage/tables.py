@@ -234,6 +234,17 @@ class RefusalRow(SQLModel, table=True):
     count: int = 0
 
 
+class FlowRow(SQLModel, table=True):
+    """Per board and minute, how scope and done-ness changed (see `storage.flow`)."""
+
+    __tablename__ = "flow"
+
+    board_id: int = Field(foreign_key="board.id", primary_key=True)
+    minute: int = Field(primary_key=True)  # minutes since the epoch, UTC
+    scope: int = 0
+    done: int = 0
+
+
 class BudgetRow(SQLModel, table=True):
     __tablename__ = "budget"
     __table_args__ = (sa.UniqueConstraint("board_id", "scope", "subject", "metric"),)
@@ -286,6 +297,7 @@ event_t = EventRow.__table__  # type: ignore[attr-defined]
 usage_t = UsageRow.__table__  # type: ignore[attr-defined]
 measure_t = MeasureRow.__table__  # type: ignore[attr-defined]
 refusal_t = RefusalRow.__table__  # type: ignore[attr-defined]
+flow_t = FlowRow.__table__  # type: ignore[attr-defined]
 budget_t = BudgetRow.__table__  # type: ignore[attr-defined]
 message_t = MessageRow.__table__  # type: ignore[attr-defined]
 checkpoint_t = CheckpointRow.__table__  # type: ignore[attr-defined]

@@ -17,6 +17,7 @@ import sqlalchemy as sa
 from agentdeck.core import credentials, limits, names
 from agentdeck.core.credentials import Keyring
 from agentdeck.core.errors import NotFoundError, PermissionDeniedError, ValidationError
+from agentdeck.core.storage import flow
 from agentdeck.core.storage.prepared import Prepared, Row
 from agentdeck.core.storage.tables import agent_t, board_t, event_t, task_t
 
@@ -133,6 +134,7 @@ class Tx:
         if self.events:
             self.order_events()
             _EVENT_INSERT.run_many(self.conn, self.events)
+            flow.record(self.conn, self.events)
             self.events = []
 
     def order_events(self) -> None:

@@ -239,7 +239,7 @@ def test_report_json_is_the_summary(cli, board: Deck) -> None:
     assert {k: v for k, v in summary.items() if k not in clocked} == {
         k: v for k, v in expected.items() if k not in clocked
     }
-    assert set(summary["forecast"]) == {"throughput_per_day", "done_at"}
+    assert set(summary["forecast"]) == {"throughput_per_day", "done_at", "early", "late", "note"}
     assert (summary["total"], summary["done"]) == (14, 7)
     assert len(cli("report", "--json").stdout) < 4000
     whole = ok(cli("report", "--json", "--full"))

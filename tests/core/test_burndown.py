@@ -1,4 +1,5 @@
-"""Burn-down: open tasks and scope replayed from events, the ideal line, the throughput forecast."""
+"""Burn-down: open tasks and scope from the per-minute rollup, the ideal line, the throughput
+forecast with its range, and no forecast until there is history enough to make one."""
 
 from __future__ import annotations
 
@@ -8,8 +9,9 @@ from typing import Any
 import pytest
 
 from agentdeck.core import Deck
-from agentdeck.core.metrics import MAX_POINTS, downsample
+from agentdeck.core.metrics import MAX_POINTS
 from agentdeck.core.models import BurnDown
+from agentdeck.core.storage import flow
 from tests.conftest import START, FakeClock, sqlite_time
 from tests.core.helpers import claim_key
 
@@ -23,6 +25,11 @@ def states(burn: BurnDown) -> list[tuple[datetime, int, int]]:
         if not out or out[-1] != (p.at, p.open, p.scope):
             out.append((p.at, p.open, p.scope))
     return out
+
+
+def minute_of(at: datetime) -> datetime:
+    """The start of `at`'s minute: the rollup's resolution."""
+    return at.replace(second=0, microsecond=0)
 
 
 def finish(deck: Deck, key: str) -> None:
@@ -83,7 +90,7 @@ def test_tasks_created_together_make_one_point_and_the_ideal_starts_from_all_of_
     due = deck.now() + timedelta(days=10)
     deck.create_board("WEB", "Website", actor="ann", due_at=due)
     deck.plan([{"title": f"Step {n}"} for n in range(6)], actor="ann")
-    planned = deck.get_task("WEB-1").created_at  # one plan, one transaction, one time
+    planned = minute_of(deck.get_task("WEB-1").created_at)  # one plan, one transaction
     burn = deck.burndown()
     assert states(burn)[0] == (planned, 6, 6)
     assert {(p.open, p.scope) for p in burn.points} == {(6, 6)}
@@ -139,7 +146,9 @@ def test_a_finished_board_is_forecast_done_when_its_last_task_was(
     key = web.add_task("Only task", actor="ann").key
     clock.advance(3600)
     finish(web, key)
-    done_at = web.get_task(key).completed_at
+    completed = web.get_task(key).completed_at
+    assert completed is not None
+    done_at = minute_of(completed)
     clock.advance(DAY)
     burn = web.burndown()
     assert burn.points[-1].open == 0 and burn.forecast == ()
@@ -188,6 +197,7 @@ def _long_history(days: int) -> dict[str, Any]:
     }
 
 
+@sqlite_time  # on PostgreSQL "now" is the server's, years after this history: few buckets hold it
 def test_a_long_history_is_downsampled_and_still_ends_at_the_current_counts(deck: Deck) -> None:
     deck.import_board(_long_history(days=90), actor="ann")
     before = deck.now()
@@ -204,11 +214,61 @@ def test_a_long_history_is_downsampled_and_still_ends_at_the_current_counts(deck
     assert max(p.scope for p in burn.points) == counts.total
 
 
-@pytest.mark.parametrize("n", [1, MAX_POINTS - 2, MAX_POINTS - 1, MAX_POINTS, 5000])
-def test_downsample_keeps_at_most_the_limit_and_the_final_state(n: int) -> None:
-    series = [(START + timedelta(minutes=7 * i), i % 13, i) for i in range(n)]
-    end = series[-1][0] + timedelta(hours=1)
-    points = downsample(series, end)
-    assert len(points) <= MAX_POINTS
-    assert (points[0].at, points[0].open, points[0].scope) == series[0]
-    assert (points[-1].at, points[-1].open, points[-1].scope) == (end, *series[-1][1:])
+@sqlite_time
+def test_two_tasks_finished_in_a_minute_make_no_forecast_and_say_why(
+    web: Deck, clock: FakeClock
+) -> None:
+    keys = [t.key for t in web.plan([{"title": f"Page {n}"} for n in range(6)], actor="ann")]
+    clock.advance(20)
+    finish(web, keys[0])
+    finish(web, keys[1])
+    clock.advance(30)
+    burn = web.burndown()
+    assert burn.forecast == () and burn.forecast_done_at is None
+    assert burn.forecast_note == (
+        "no forecast yet: 2 tasks finished over 1 minute (it needs 5 over at least 10 minutes)"
+    )
+    assert [(p.open, p.scope) for p in burn.points] == [(4, 6), (4, 6)]
+
+
+@sqlite_time
+def test_the_forecast_has_a_range_that_narrows_with_history(web: Deck, clock: FakeClock) -> None:
+    keys = [t.key for t in web.plan([{"title": f"Page {n}"} for n in range(60)], actor="ann")]
+
+    def finish_some(count: int) -> BurnDown:
+        for key in [k for k in keys if web.get_task(k).status == "pending"][:count]:
+            clock.advance(3600)
+            finish(web, key)
+        return web.burndown()
+
+    few = finish_some(6)
+    many = finish_some(30)
+    for burn in (few, many):
+        assert burn.forecast_note == ""
+        assert burn.forecast_early is not None and burn.forecast_done_at is not None
+        assert burn.forecast_early < burn.forecast_done_at
+        assert burn.forecast_late is None or burn.forecast_done_at < burn.forecast_late
+    assert few.forecast_late is not None and many.forecast_late is not None
+    spread = [(b.forecast_late - b.forecast_early) / (b.forecast_done_at - clock.now) for b in (few, many)]  # type: ignore[operator]
+    assert spread[1] < spread[0]  # relative to the time left, more history, a narrower range
+
+
+def test_the_rollup_kept_as_events_are_written_equals_one_rebuilt_from_them(web: Deck) -> None:
+    keys = [web.add_task(f"Task {n}", actor="ann").key for n in range(5)]
+    finish(web, keys[0])
+    web.cancel(keys[1], actor="ann", reason="not needed")
+    finish(web, keys[2])
+    web.reopen(keys[2], actor="ann", notes="again")
+    claim_key(web, keys[3])
+    web.submit(keys[3], actor="gen", result="look", verified_by="pytest")
+    web.approve(keys[3], actor="bob")
+    with web.engine.connect() as conn:
+        kept = conn.execute(flow.flow_t.select().order_by("board_id", "minute")).all()
+        conn.rollback()
+        [board_id] = {row.board_id for row in kept}
+        with conn.begin() as rebuilding:
+            flow.rebuild(conn, board_id)
+            rebuilt = conn.execute(flow.flow_t.select().order_by("board_id", "minute")).all()
+            rebuilding.rollback()
+    assert kept == rebuilt
+    assert (sum(r.scope for r in kept), sum(r.done for r in kept)) == (4, 2)

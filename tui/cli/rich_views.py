@@ -312,4 +312,9 @@ def burndown(b: BurnDown) -> None:
         summary += f"; due {when(b.due_at)}"
     if b.forecast_done_at is not None:
         summary += f"; forecast done {when(b.forecast_done_at)}"
+        if b.forecast_early is not None:
+            late = when(b.forecast_late) if b.forecast_late else "no later bound yet"
+            summary += f" (likely {when(b.forecast_early)} to {late})"
+    elif b.forecast_note:
+        summary += f"; {b.forecast_note}"
     show(Text(summary))

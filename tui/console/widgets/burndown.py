@@ -47,6 +47,8 @@ class BurnDownChart(PlotextPlot):
             parts.append(f"due {burndown.due_at:%d %b}")
         if burndown.forecast_done_at is not None:
             parts.append(f"ETA {burndown.forecast_done_at:%d %b}")
+        elif burndown.forecast_note:
+            parts.append("no forecast yet")
         panel.border_title = " · ".join(parts)
         panel.border_subtitle = LEGEND
 
