@@ -264,18 +264,78 @@ def stop(tx: Tx, b: StoredRow, row: StoredRow) -> list[str]:
     return keys
 
 
+# Per source, the figures one agent gave on one task (or on its board alone), as given.
+_RAW = ("tokens_in", "tokens_out", "cost_usd")
+_GIVEN = Prepared(
+    sa.select(
+        usage_t.c.source,
+        *(sa.func.coalesce(sa.func.sum(usage_t.c[f"raw_{c}"]), 0).label(c) for c in _RAW),
+    )
+    .where(
+        usage_t.c.board_id == sa.bindparam("p_board_id"),
+        usage_t.c.agent_id == sa.bindparam("p_agent_id"),
+        sa.or_(
+            usage_t.c.task_id == sa.bindparam("p_task_id"),
+            sa.and_(sa.bindparam("p_task_id").is_(None), usage_t.c.task_id.is_(None)),
+        ),
+    )
+    .group_by(usage_t.c.source)
+)
+
+
+def counted_increment(
+    tx: Tx, board_id: int, agent_id: int, task_id: int | None, source: str, usage: dict[str, Any]
+) -> dict[str, Any]:
+    """What `usage` (figures as given, from `source`) adds to the counted usage budgets run on.
+
+    The same work can be both reported by the agent and measured by its runtime. For one agent
+    on one task, each of tokens in, tokens out and cost counts the larger of the two sums, so
+    work is never counted twice, an agent that under-reports is still caught by what was
+    measured, and usage the telemetry missed still counts as reported. CPU and GPU time are
+    only ever reported, so they count as given. Takes the agent's usage lock first.
+    """
+    dialect.usage_lock(tx.conn, agent_id)
+    given = {
+        r["source"]: {c: r[c] for c in _RAW}
+        for r in _GIVEN.rows(
+            tx.conn, {"p_board_id": board_id, "p_agent_id": agent_id, "p_task_id": task_id}
+        )
+    }
+    if not any(s != source for s in given):  # the usual case: one source only
+        return dict(usage)
+    other = next(v for s, v in given.items() if s != source)
+    mine = given.get(source, dict.fromkeys(_RAW, 0))
+    counted = dict(usage)
+    for c in _RAW:
+        before = max(mine[c], other[c])
+        counted[c] = max(mine[c] + usage[c], other[c]) - before
+    return counted
+
+
 def apply_usage(
-    tx: Tx, b: StoredRow, task: StoredRow | None, actor: str, usage: dict[str, Any]
+    tx: Tx,
+    b: StoredRow,
+    task: StoredRow | None,
+    actor: str,
+    usage: dict[str, Any],
+    source: str = "reported",
 ) -> list[StoredRow]:
-    """Insert usage, bump matching budgets, and return budgets that just crossed a limit."""
+    """Insert usage (figures as given, from `source`: "reported" or "measured"), bump matching
+    budgets by what it adds to the counted usage (`counted_increment`), and return budgets
+    that just crossed a limit."""
     agent_id = _AGENT_ID.scalar(tx.conn, {"p_board_id": b["id"], "p_agent": actor})
+    task_id = task["id"] if task is not None else None
+    raw = {f"raw_{c}": usage[c] for c in _RAW}
+    usage = counted_increment(tx, b["id"], agent_id, task_id, source, usage)
     _INSERT_USAGE.run(
         tx.conn,
         {
             "board_id": b["id"],
-            "task_id": task["id"] if task is not None else None,
+            "task_id": task_id,
             "agent_id": agent_id,
             "created_at": tx.now,
+            "source": source,
+            **raw,
             **usage,
         },
     )

@@ -29,6 +29,7 @@ from agentdeck.core import (
     credentials,
     events,
     knowledge,
+    measured,
     metrics,
     planning,
     supervision,
@@ -327,6 +328,12 @@ class Deck:
     set_budget = _with_database(budgets.set_budget)
     budget_status = _reads(budgets.budget_status)
     usage_totals = _reads(budgets.usage_totals)
+    usage_by_source = _reads(measured.usage_by_source)
+
+    # -- measured usage (the OTLP receiver) --
+    record_measured = _writes(measured.record_measured)
+    count_refusal = _writes(measured.count_refusal)
+    refusals = _reads(measured.refusals)
 
     # core/metrics.py and core/report.py
     burndown = _with_database(metrics.burndown)

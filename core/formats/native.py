@@ -37,6 +37,7 @@ _TASK_TIMES = ("created_at", "started_at", "completed_at", "updated_at", "lease_
 # A usage row's amounts, checked on import by the same rules as `record_usage`.
 _COUNTS = ("tokens_in", "tokens_out")
 _AMOUNTS = ("cost_usd", "cpu_seconds", "gpu_seconds")
+USAGE_SOURCES = ("reported", "measured")
 
 
 def _iso(value: datetime | None) -> str | None:
@@ -153,6 +154,8 @@ def export_board(tx: Tx, board: str | None = None) -> dict[str, Any]:
                 "gpu_seconds": u["gpu_seconds"],
                 "model": u["model"],
                 "created_at": _iso(u["created_at"]),
+                "source": u["source"],
+                **{f"raw_{c}": u[f"raw_{c}"] for c in ("tokens_in", "tokens_out", "cost_usd")},
             }
             for u in rows(usage_t)
         ],
@@ -286,6 +289,28 @@ class _Importer:
         if board_part != self.old_key or raw.upper() not in self.task_ids:
             raise ValidationError(f"{item.path}.{field}: {raw!r} is not a task of this board")
         return self.task_ids[raw.upper()]
+
+    def _usage(self, u: Doc) -> dict[str, Any]:
+        """One usage row: counted figures, where they came from and the figures as given
+        (documents from before measured usage have neither: reported, as counted)."""
+        row = {
+            "board_id": self.bid,
+            "task_id": self.rekey(u, "task", required=False),
+            "agent_id": self.agent(u, "agent"),
+            **{f: u.check(f, int, partial(limits.count, label=f), 0) for f in _COUNTS},
+            **{f: u.check(f, float, partial(limits.amount, label=f), 0.0) for f in _AMOUNTS},
+            "model": u.opt("model", str, ""),
+            "created_at": self.t(u.time("created_at")),
+        }
+        source = u.opt("source", str, "reported")
+        if source not in USAGE_SOURCES:
+            raise ValidationError(f"{u.path}.source: must be one of {', '.join(USAGE_SOURCES)}")
+        row["source"] = source
+        for f in (*_COUNTS, "cost_usd"):
+            check = limits.count if f in _COUNTS else limits.amount
+            kind = int if f in _COUNTS else float
+            row[f"raw_{f}"] = u.check(f"raw_{f}", kind, partial(check, label=f), row[f])
+        return row
 
     def agent(self, item: Doc, field: str) -> int | None:
         name = item.opt(field, str, None)
@@ -424,18 +449,7 @@ class _Importer:
         events.sort(key=lambda e: e["created_at"])
         for i in range(0, len(events), 1000):
             tx.conn.execute(event_t.insert(), events[i : i + 1000])
-        usage = [
-            {
-                "board_id": self.bid,
-                "task_id": self.rekey(u, "task", required=False),
-                "agent_id": self.agent(u, "agent"),
-                **{f: u.check(f, int, partial(limits.count, label=f), 0) for f in _COUNTS},
-                **{f: u.check(f, float, partial(limits.amount, label=f), 0.0) for f in _AMOUNTS},
-                "model": u.opt("model", str, ""),
-                "created_at": self.t(u.time("created_at")),
-            }
-            for u in self.doc.list("usage")
-        ]
+        usage = [self._usage(u) for u in self.doc.list("usage")]
         for i in range(0, len(usage), 1000):
             tx.conn.execute(usage_t.insert(), usage[i : i + 1000])
         for m in self.doc.list("messages"):

@@ -73,6 +73,20 @@ def board_stop_lock(conn: sa.Connection, board_id: int, *, exclusive: bool) -> N
         _STOP_LOCKS[exclusive].scalar(conn, {"k": _STOP_LOCK_KEY, "b": board_id})
 
 
+_USAGE_LOCK_KEY = 0x61677573  # "agus"
+_USAGE_LOCK = Prepared(
+    sa.text("SELECT pg_advisory_xact_lock(CAST(:k AS integer), CAST(:a AS integer))")
+)
+
+
+def usage_lock(conn: sa.Connection, agent_id: int) -> None:
+    """PostgreSQL: hold one agent's usage lock to the end of the transaction, so two writers
+    of its usage (the agent's own `usage` and the telemetry receiver) read and extend its
+    totals one after the other. SQLite runs one writer at a time already."""
+    if conn.dialect.name == "postgresql":
+        _USAGE_LOCK.scalar(conn, {"k": _USAGE_LOCK_KEY, "a": agent_id})
+
+
 # -- knowledge index -------------------------------------------------------------------------
 
 

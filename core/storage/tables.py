@@ -185,6 +185,53 @@ class UsageRow(SQLModel, table=True):
     gpu_seconds: float = 0.0
     model: str = ""
     created_at: datetime = _time(nullable=False)
+    # Where the figures came from: "reported" (the agent said so: `agentdeck usage`) or
+    # "measured" (its runtime's own telemetry, over OTLP). The columns above are what this row
+    # adds to the *counted* usage budgets run on; the raw_ columns are the figures as given.
+    # For one agent on one task, each figure counts the larger of what was reported and what
+    # was measured (`budgets.counted_increment`), so the same work is never counted twice.
+    source: str = Field(default="reported", sa_column_kwargs={"server_default": "reported"})
+    raw_tokens_in: int = Field(default=0, sa_column_kwargs={"server_default": "0"})
+    raw_tokens_out: int = Field(default=0, sa_column_kwargs={"server_default": "0"})
+    raw_cost_usd: float = Field(default=0.0, sa_column_kwargs={"server_default": "0"})
+
+
+class MeasureRow(SQLModel, table=True):
+    """One usage figure received from an agent's telemetry, kept so a resent batch is known
+    (one row per sender, series and window end) and a cumulative series can be turned into
+    deltas (its last running total). `counted` is False for a point whose session's usage
+    is counted from another signal."""
+
+    __tablename__ = "measure"
+    __table_args__ = (
+        sa.UniqueConstraint("agent_id", "series", "end_at"),
+        sa.Index("ix_measure_session", "agent_id", "session", "id"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    agent_id: int = Field(foreign_key="agent.id")
+    series: str
+    signal: str
+    session: str = ""
+    cumulative: bool = False
+    start_at: datetime | None = _time()
+    end_at: datetime = _time(nullable=False)
+    tokens_in: int = 0
+    tokens_out: int = 0
+    cost_usd: float = 0.0
+
+
+class RefusalRow(SQLModel, table=True):
+    """Requests the telemetry receiver refused, counted per day and reason (a bad credential,
+    a malformed or oversized body), so the console can say someone is knocking."""
+
+    __tablename__ = "refusal"
+    __table_args__ = (sa.UniqueConstraint("day", "reason"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    day: str  # YYYY-MM-DD, UTC
+    reason: str
+    count: int = 0
 
 
 class BudgetRow(SQLModel, table=True):
@@ -237,6 +284,8 @@ task_t = TaskRow.__table__  # type: ignore[attr-defined]
 dependency_t = DependencyRow.__table__  # type: ignore[attr-defined]
 event_t = EventRow.__table__  # type: ignore[attr-defined]
 usage_t = UsageRow.__table__  # type: ignore[attr-defined]
+measure_t = MeasureRow.__table__  # type: ignore[attr-defined]
+refusal_t = RefusalRow.__table__  # type: ignore[attr-defined]
 budget_t = BudgetRow.__table__  # type: ignore[attr-defined]
 message_t = MessageRow.__table__  # type: ignore[attr-defined]
 checkpoint_t = CheckpointRow.__table__  # type: ignore[attr-defined]
