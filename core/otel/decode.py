@@ -32,7 +32,8 @@ Logs
     Claude Code's `claude_code.api_request` events (the event name in the record's
     `event_name`, its body, or its `event.name` attribute): tokens in = input_tokens +
     cache_read_tokens + cache_creation_tokens, tokens out = output_tokens, cost = cost_usd,
-    model; one delta point per event, its series the session, event timestamp and sequence.
+    model; one delta point per event at its `event.timestamp` (else the record's time), its
+    series the session, event timestamp and `event.sequence`.
 
 Every point's `series` is a short stable hash of the signal, the metric or event name, the
 point's attributes (sorted) and the sender's resource (all of its attributes: the SDK keeps
@@ -487,18 +488,15 @@ def _log_points(request: Any) -> Iterator[MeasuredPoint]:
                 attributes = _attributes(record.attributes)
                 if not _is_api_request(record, attributes, sender):
                     continue
+                stamp = attributes.get("event.timestamp")
+                sequence = attributes.get("event.sequence")
                 nanos = record.time_unix_nano or record.observed_time_unix_nano
-                when = _time(nanos) if nanos else _iso(attributes.get("event.timestamp"))
+                when = _iso(stamp) if stamp else _time(nanos)
                 session = sender.session(attributes)
-                series = _series(
-                    "logs",
-                    API_REQUEST,
-                    session,
-                    attributes.get("event.timestamp"),
-                    attributes.get("event.sequence"),
-                    nanos,
-                    sender.attributes,
-                )
+                # The event's own stamp and sequence name it; a record without them is named
+                # by the time the SDK gave it (which a retry resends unchanged).
+                named_by = (stamp, sequence) if stamp or sequence is not None else (nanos,)
+                series = _series("logs", API_REQUEST, session, named_by, sender.attributes)
                 yield MeasuredPoint(
                     signal="logs",
                     series=series,
@@ -526,7 +524,7 @@ def _is_api_request(record: Any, attributes: Mapping[str, Any], sender: _Sender)
 
 
 def _iso(value: Any) -> datetime:
-    """An `event.timestamp` attribute (ISO 8601), or the epoch when there is none."""
+    """An `event.timestamp` attribute (ISO 8601), or the epoch when it is not one."""
     try:
         found = datetime.fromisoformat(_text(value).replace("Z", "+00:00"))
     except ValueError:
