@@ -12,10 +12,10 @@ from dataclasses import dataclass
 
 import sqlalchemy as sa
 
-from agentdeck.core import limits, rows_to_models
+from agentdeck.core import limits, measured, rows_to_models
 from agentdeck.core.budgets import usage_sums
 from agentdeck.core.inbox import checkpoint_models
-from agentdeck.core.models import Event, Task, TaskDetail
+from agentdeck.core.models import Event, Task, TaskDetail, UsageTotals
 from agentdeck.core.storage.database import Database
 from agentdeck.core.storage.tables import board_t, dependency_t, event_t, task_t, usage_t
 from agentdeck.core.storage.transaction import StoredRow, Tx, task_key
@@ -220,6 +220,7 @@ def task_detail(tx: Tx, key: str) -> TaskDetail:
     count = tx.conn.execute(
         sa.select(sa.func.count()).where(event_t.c.task_id == row["id"])
     ).scalar_one()
+    sources = measured.usage_by_source(tx, task=task.key)
     return TaskDetail(
         task=task,
         blocks=blocks,
@@ -230,4 +231,6 @@ def task_detail(tx: Tx, key: str) -> TaskDetail:
         checkpoints=checkpoints,
         usage=usage_sums(tx.conn, usage_t.c.task_id == row["id"]),
         event_count=int(count),
+        measured=sources.get("measured"),
+        reported=sources.get("reported", UsageTotals()) if "measured" in sources else None,
     )

@@ -325,3 +325,47 @@ def usage_by_source(
         str(r[0]): UsageTotals(int(r[1]), int(r[2]), float(r[3]), float(r[4]), float(r[5]))
         for r in rows
     }
+
+
+def usage_gaps(tx: Tx, board: str | None = None, *, limit: int = 10) -> list[dict[str, Any]]:
+    """The tasks with both reported and measured usage, the largest gaps first (by cost, then
+    tokens), at most `limit`: each `{key, reported, measured}` with tokens and cost per source.
+    On the board alone (usage outside any task) the key is ""."""
+    b = tx.board(board)
+    raw = (
+        sa.func.sum(usage_t.c.raw_tokens_in + usage_t.c.raw_tokens_out).label("tokens"),
+        sa.func.sum(usage_t.c.raw_cost_usd).label("cost_usd"),
+    )
+    rows = tx.conn.execute(
+        sa.select(usage_t.c.task_id, usage_t.c.source, *raw, task_t.c.number)
+        .outerjoin(task_t, task_t.c.id == usage_t.c.task_id)
+        .where(
+            usage_t.c.board_id == b["id"],
+            usage_t.c.task_id.in_(
+                sa.select(usage_t.c.task_id)
+                .where(usage_t.c.board_id == b["id"], usage_t.c.source == "measured")
+                .scalar_subquery()
+            )
+            | (
+                usage_t.c.task_id.is_(None)
+                & sa.exists().where(
+                    usage_t.c.board_id == b["id"],
+                    usage_t.c.source == "measured",
+                    usage_t.c.task_id.is_(None),
+                )
+            ),
+        )
+        .group_by(usage_t.c.task_id, usage_t.c.source, task_t.c.number)
+    ).mappings()
+    per_task: dict[int | None, dict[str, Any]] = {}
+    for r in rows:
+        key = task_key(b["key"], r["number"]) if r["task_id"] is not None else ""
+        entry = per_task.setdefault(r["task_id"], {"key": key})
+        entry[r["source"]] = {"tokens": int(r["tokens"]), "cost_usd": float(r["cost_usd"])}
+    both = [e for e in per_task.values() if "reported" in e and "measured" in e]
+
+    def gap(e: dict[str, Any]) -> tuple[float, int]:
+        m, r = e["measured"], e["reported"]
+        return abs(m["cost_usd"] - r["cost_usd"]), abs(m["tokens"] - r["tokens"])
+
+    return sorted(both, key=gap, reverse=True)[:limit]

@@ -217,8 +217,12 @@ class TaskDetail(_Jsonable):
     assignee_history: tuple[tuple[str, str, datetime], ...]  # (agent, by, when)
     notes: tuple[Event, ...]
     checkpoints: tuple[Checkpoint, ...]
-    usage: UsageTotals
+    usage: UsageTotals  # what counts against budgets
     event_count: int
+    # The figures as given per source, when the task has measured usage (else None): what
+    # its agents reported and what their runtimes measured, to show the gap.
+    measured: UsageTotals | None = None
+    reported: UsageTotals | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -14,9 +14,9 @@ import statistics
 from datetime import datetime, timedelta
 from typing import Any
 
-from agentdeck.core import boards, budgets, metrics, tasks, views
+from agentdeck.core import boards, budgets, measured, metrics, tasks, views
 from agentdeck.core.errors import ValidationError
-from agentdeck.core.models import BudgetStatus, Task
+from agentdeck.core.models import BudgetStatus, Task, UsageTotals
 from agentdeck.core.safe_text import dropped
 from agentdeck.core.storage.database import Database
 
@@ -55,6 +55,39 @@ def _line(t: Task, extra: str = "") -> str:
 def _amount(value: float) -> str:
     """A budget figure a person can read: 1,000,000 tokens, not 1e+06; $0.1235, not 0.12345."""
     return f"{value:,.0f}" if abs(value) >= 1000 else f"{value:.4g}"
+
+
+def _measured_part(sources: dict[str, UsageTotals], gaps: list[dict[str, Any]]) -> list[str]:
+    """Usage as reported by the agents and as measured by their runtimes, side by side, and
+    the tasks where the two differ most (what counts is the larger, per agent and task)."""
+    none = UsageTotals()
+    reported, seen = sources.get("reported", none), sources["measured"]
+    out = [
+        "### Measured and reported",
+        "",
+        "| source | tokens | cost |",
+        "|---|---|---|",
+        f"| measured (telemetry) | {seen.tokens:,} | ${seen.cost_usd:,.2f} |",
+        f"| reported (by agents) | {reported.tokens:,} | ${reported.cost_usd:,.2f} |",
+        f"| gap (measured - reported) | {seen.tokens - reported.tokens:+,} | "
+        f"{_signed_dollars(seen.cost_usd - reported.cost_usd)} |",
+        "",
+    ]
+    if gaps:
+        out += ["| task | measured | reported | gap |", "|---|---|---|---|"]
+        for g in gaps:
+            m, r = g["measured"], g["reported"]
+            out.append(
+                f"| {g['key'] or 'board'} | {m['tokens']:,} tok, ${m['cost_usd']:,.2f} "
+                f"| {r['tokens']:,} tok, ${r['cost_usd']:,.2f} "
+                f"| {m['tokens'] - r['tokens']:+,} tok, {_signed_dollars(m['cost_usd'] - r['cost_usd'])} |"
+            )
+        out.append("")
+    return out
+
+
+def _signed_dollars(value: float) -> str:
+    return f"{'-' if value < 0 else '+'}${abs(value):,.2f}"
 
 
 def _budget_row(b: BudgetStatus) -> str:
@@ -101,6 +134,8 @@ def report_summary(db: Database, board: str | None = None) -> dict[str, Any]:
         }
         budget_rows = budgets.budget_status(tx, b.key)
         spent = budgets.usage_totals(tx, b.key)
+        sources = measured.usage_by_source(tx, b.key)
+        gaps = measured.usage_gaps(tx, b.key) if "measured" in sources else []
     burn = metrics.burndown(db, b.key)
     total, done = counted.total, counted.done
     out: dict[str, Any] = {
@@ -122,6 +157,10 @@ def report_summary(db: Database, board: str | None = None) -> dict[str, Any]:
     out["budgets"] = [r.to_dict() for r in worst[:SUMMARY_ITEMS]]
     out["budgets_more"] = max(0, len(budget_rows) - SUMMARY_ITEMS)
     out["spent"] = {"cost_usd": round(spent.cost_usd, 6), "tokens": spent.tokens}
+    if "measured" in sources:  # both sources as given, and the tasks where they differ most
+        for source, given in sources.items():
+            out["spent"][source] = {"cost_usd": round(given.cost_usd, 6), "tokens": given.tokens}
+        out["spent"]["gaps"] = gaps
     out["forecast"] = {
         "throughput_per_day": burn.throughput_per_day,
         "done_at": burn.forecast_done_at.isoformat()
@@ -151,6 +190,8 @@ def report(db: Database, board: str | None = None, sections: list[str] | None = 
         listed = tasks.list_tasks(tx, b.key)
     with db.read() as tx:
         budget_rows: list[BudgetStatus] = budgets.budget_status(tx, b.key)
+        sources = measured.usage_by_source(tx, b.key)
+        gaps = measured.usage_gaps(tx, b.key) if "measured" in sources else []
     burn = metrics.burndown(db, b.key)
     now = db.now()
     by: dict[str, list[Task]] = {}
@@ -215,6 +256,8 @@ def report(db: Database, board: str | None = None, sections: list[str] | None = 
             f"Total cost so far: ${spent:,.2f} over {sum(t.tokens for t in listed):,} tokens",
             "",
         ]
+        if "measured" in sources:
+            out += _measured_part(sources, gaps)
     if "time" in wanted:
         times = [
             t.completed_at - t.started_at

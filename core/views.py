@@ -26,6 +26,7 @@ from agentdeck.core.models import (
     SearchHit,
     Task,
     TaskDetail,
+    UsageTotals,
 )
 
 T = TypeVar("T")
@@ -191,6 +192,11 @@ def detail_view(d: TaskDetail) -> dict[str, Any]:
         "notes": [{**event_card(e), "text": e.text} for e in d.notes],
         "checkpoints": [c.to_dict() for c in d.checkpoints],
         "usage": d.usage.to_dict(),
+        **(
+            {"measured": d.measured.to_dict(), "reported": (d.reported or UsageTotals()).to_dict()}
+            if d.measured is not None
+            else {}
+        ),
         "events": d.event_count,
     }
 

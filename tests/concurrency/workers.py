@@ -149,3 +149,40 @@ def crash_writer(db: str, agent: str, acks_path: str, up: Connection, logs_per_t
                 acks.write(op="error", error=f"{type(exc).__name__}: {exc}")
                 if errors >= MAX_ERRORS:
                     raise
+
+
+def send_measured(db: str, token: str, points: str, times: int, out: str) -> None:
+    """Send the same batch of measured points (JSON: a list of MeasuredPoint fields, times
+    as ISO strings) `times` times, as the telemetry receiver would for a sender that retries;
+    report what each call counted."""
+    from datetime import datetime
+
+    from agentdeck.core.models import MeasuredPoint
+
+    batch = [
+        MeasuredPoint(**{**p, "end": datetime.fromisoformat(p["end"])}) for p in json.loads(points)
+    ]
+    counted: list[int] = []
+    errors: list[str] = []
+    with Deck.open(db) as deck:
+        for _ in range(times):
+            try:
+                counted.append(deck.record_measured(token, batch).counted)
+            except Exception as exc:
+                errors.append(f"{type(exc).__name__}: {exc}")
+    _report(Path(out), {"counted": counted, "errors": errors})
+
+
+def report_usage(db: str, token: str, agent: str, key: str, times: int, out: str) -> None:
+    """Report 100 input tokens on `key`, `times` times, as `agent` (its token presented)."""
+    done = 0
+    errors: list[str] = []
+    with Deck.open(db) as deck:
+        deck.present(token)
+        for _ in range(times):
+            try:
+                deck.record_usage(key, actor=agent, tokens_in=100)
+                done += 1
+            except Exception as exc:
+                errors.append(f"{type(exc).__name__}: {exc}")
+    _report(Path(out), {"done": done, "errors": errors})

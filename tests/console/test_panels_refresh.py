@@ -36,3 +36,29 @@ async def test_a_change_after_the_interval_reloads_the_charts_at_once(
             await wait_for(pilot, lambda: chart.burndown != shown)  # noqa: B023
             assert chart.burndown.points[-1].scope == shown.points[-1].scope + 1
     # Leaving `run_test` shut the app down: it re-raised any timer's error.
+
+
+async def test_the_gauges_show_measured_usage_and_refused_telemetry(
+    app: AgentDeckApp, other: Deck, tokens: dict[str, str]
+) -> None:
+    """Usage an agent's runtime measured shows under the board's gauges beside what the agents
+    reported, and requests the receiver refused today are counted there in red."""
+    from agentdeck.core.models import MeasuredPoint
+    from agentdeck.tui.console.widgets.budget_gauges import BudgetGauges
+    from tests.console.conftest import screen_text
+
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        await pilot.press("b")
+        await settle(pilot)
+        gauges = app.screen.query_one(BudgetGauges)
+        assert gauges.view.measured is None and "measured" not in screen_text(app)
+        point = MeasuredPoint("metrics", "s", other.now(), tokens_in=123_000, cost_usd=4.5)
+        other.record_measured(tokens["be-1"], [point])
+        other.count_refusal("credential")
+        app.request_refresh()
+        await wait_for(pilot, lambda: gauges.view.measured is not None and gauges.view.refused)
+        await settle(pilot)
+        text = screen_text(app)
+        assert "measured 123.0k tok, $4.50" in text
+        assert "telemetry refused today: 1" in text

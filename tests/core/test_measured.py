@@ -196,3 +196,37 @@ def test_refusals_are_counted_per_reason(web: Deck) -> None:
     web.count_refusal("credential")
     web.count_refusal("too large")
     assert web.refusals() == {"credential": 2, "too large": 1}
+
+
+def test_the_report_and_the_task_show_both_sources_and_the_gap(web: Deck) -> None:
+    key = task_in(web, "in_progress")
+    other = task_in(web, "pending", "Only reported work")
+    web.record_usage(key, actor="gen", tokens_in=1000, cost_usd=0.10)
+    web.record_measured(token(web), [point(web, tokens_in=1500, cost_usd=0.40)])
+    web.record_usage(None, actor="be", board="WEB", tokens_out=5)
+    spent = web.report_summary()["spent"]
+    assert spent["measured"] == {"cost_usd": 0.4, "tokens": 1500}
+    assert spent["reported"] == {"cost_usd": 0.1, "tokens": 1005}
+    assert spent["gaps"] == [
+        {
+            "key": key,
+            "measured": {"tokens": 1500, "cost_usd": pytest.approx(0.4)},
+            "reported": {"tokens": 1000, "cost_usd": pytest.approx(0.1)},
+        }
+    ]
+    markdown = web.report(sections=["budgets"])
+    assert "| measured (telemetry) | 1,500 | $0.40 |" in markdown
+    assert "| gap (measured - reported) | +495 | +$0.30 |" in markdown
+    assert f"| {key} | 1,500 tok, $0.40 | 1,000 tok, $0.10 | +500 tok, +$0.30 |" in markdown
+    detail = web.task_detail(key)
+    assert detail.measured is not None and detail.measured.tokens == 1500
+    assert detail.reported is not None and detail.reported.tokens == 1000
+    assert detail.usage.tokens == 1500  # what counts: the larger
+    assert web.task_detail(other).measured is None
+
+
+def test_a_board_without_measured_usage_reports_as_before(web: Deck) -> None:
+    key = task_in(web, "in_progress")
+    web.record_usage(key, actor="gen", tokens_in=10)
+    assert set(web.report_summary()["spent"]) == {"cost_usd", "tokens"}
+    assert "Measured and reported" not in web.report()

@@ -15,7 +15,7 @@ from rich.table import Table
 from rich.text import Text
 
 from agentdeck.core.lifecycle import status_words
-from agentdeck.core.models import COLUMN_TITLES
+from agentdeck.core.models import COLUMN_TITLES, UsageTotals
 from agentdeck.tui.cli.output import amount, plural, relevance, safe, show
 
 if TYPE_CHECKING:
@@ -109,6 +109,7 @@ def task_sheet(detail: TaskDetail, log: Sequence[Event]) -> None:
         ("started", when(t.started_at)),
         ("completed", when(t.completed_at)),
         ("usage", usage_line(detail.usage)),
+        ("measured", measured_line(detail)),
     ]
     for name, value in rows:
         if value:
@@ -144,6 +145,15 @@ def status_line(t: Task) -> str:
     if t.column == t.status:
         return words
     return f"{words} ({COLUMN_TITLES.get(t.column, t.column).lower()})"
+
+
+def measured_line(detail: TaskDetail) -> str:
+    """What the agents' runtimes measured beside what the agents reported, when there is
+    measured usage (what counts is the larger, per agent); else empty."""
+    if detail.measured is None:
+        return ""
+    reported = usage_line(detail.reported or UsageTotals()) or "nothing"
+    return f"{usage_line(detail.measured) or 'nothing'} (reported: {reported})"
 
 
 def usage_line(u: UsageTotals) -> str:

@@ -331,12 +331,16 @@ class BoardScreen(TaskActions):
     @work(thread=True, group="panels", exit_on_error=False)
     def load_panels(self, deck: Deck, board: str, agent: str | None) -> None:
         budgets = deck.budget_status(board)
+        sources = deck.usage_by_source(board)
         view = BudgetView(
             board_budgets=tuple(b for b in budgets if b.scope == "board"),
             board_usage=deck.usage_totals(board),
             agent=agent,
             agent_budgets=tuple(b for b in budgets if b.scope == "agent" and b.subject == agent),
             agent_usage=deck.usage_totals(board, agent=agent) if agent else None,
+            measured=sources.get("measured"),
+            reported=sources.get("reported"),
+            refused=sum(deck.refusals().values()),
         )
         self.post_message(self.PanelsLoaded(deck.burndown(board), view))
 

@@ -20,7 +20,7 @@ from textual.message import Message
 from textual.widgets import Footer, Static
 
 from agentdeck.core import Deck
-from agentdeck.core.models import Event, Task, TaskDetail
+from agentdeck.core.models import Event, Task, TaskDetail, UsageTotals
 from agentdeck.tui.console.agent_text import line, safe, styled
 from agentdeck.tui.console.screens.dialogs import EventDialog
 from agentdeck.tui.console.screens.task_actions import TASK_BINDINGS, TaskActions
@@ -113,6 +113,13 @@ def info_text(detail: TaskDetail, now: datetime) -> Text:
         f" · CPU {amount('cpu_hours', usage.cpu_seconds / 3600)}"
         f" · GPU {amount('gpu_hours', usage.gpu_seconds / 3600)}",
     )
+    if detail.measured is not None:
+        seen, said = detail.measured, detail.reported or UsageTotals()
+        field(
+            "measured",
+            f"{money(seen.cost_usd)} · {amount('tokens', seen.tokens)} tokens"
+            f" (reported {money(said.cost_usd)} · {amount('tokens', said.tokens)})",
+        )
     field("events", f"{detail.event_count:,}")
     if task.requires_approval:
         field("approval", "required")

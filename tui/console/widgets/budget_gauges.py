@@ -2,6 +2,8 @@
 
 A gauge is green below the soft limit, amber past it and red past the hard limit; a tick in
 the bar marks the soft limit. The board's gauges come first, then the selected agent's.
+Under the board's, when the agents' runtimes send telemetry: how much of the usage was
+measured (and the agents' own reports beside it), and requests the receiver refused today.
 """
 
 from __future__ import annotations
@@ -29,6 +31,9 @@ class BudgetView:
     agent: str | None = None
     agent_budgets: tuple[BudgetStatus, ...] = ()
     agent_usage: UsageTotals | None = None
+    measured: UsageTotals | None = None  # the board's measured usage, None when there is none
+    reported: UsageTotals | None = None  # what the agents reported, beside it
+    refused: int = 0  # requests the telemetry receiver refused today
 
 
 def usage_of(usage: UsageTotals, metric: str) -> float:
@@ -94,6 +99,31 @@ class BudgetGauges(Widget):
         for metric in METRICS:
             rows.append(
                 gauge(metric, usage_of(view.board_usage, metric), budgets.get(metric), width)
+            )
+        if view.measured is not None:
+            said = view.reported or UsageTotals()
+            rows.append(
+                Text.assemble(
+                    (" measured ", "bold"),
+                    f"{amount('tokens', view.measured.tokens)} tok, "
+                    f"{amount('cost_usd', view.measured.cost_usd)}",
+                    (
+                        f" · reported {amount('tokens', said.tokens)} tok, "
+                        f"{amount('cost_usd', said.cost_usd)}",
+                        "grey50",
+                    ),
+                    no_wrap=True,
+                    overflow="ellipsis",
+                )
+            )
+        if view.refused:
+            rows.append(
+                Text(
+                    f" telemetry refused today: {view.refused}",
+                    style="bold red",
+                    no_wrap=True,
+                    overflow="ellipsis",
+                )
             )
         if view.agent is not None:
             title = styled(" Agent ", "bold underline")
