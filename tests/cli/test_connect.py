@@ -103,6 +103,16 @@ def test_claude_code_adds_the_agent_and_keeps_its_token_out_of_shared_files(
     env = settings_of(project)["env"]
     assert env["AGENTDECK_BOARD"] == "WEB"
     assert Path(env["AGENTDECK_DB"]) == Path(web).resolve()
+    # Claude Code's own telemetry goes to `agentdeck otel`, with the same token
+    assert {k: v for k, v in env.items() if not k.startswith("AGENTDECK_")} == {
+        "CLAUDE_CODE_ENABLE_TELEMETRY": "1",
+        "OTEL_METRICS_EXPORTER": "otlp",
+        "OTEL_LOGS_EXPORTER": "otlp",
+        "OTEL_EXPORTER_OTLP_PROTOCOL": "http/protobuf",
+        "OTEL_EXPORTER_OTLP_ENDPOINT": "http://127.0.0.1:4318",
+        "OTEL_EXPORTER_OTLP_HEADERS": f"Authorization=Bearer%20{token}",
+    }
+    assert report["telemetry"] == "http://127.0.0.1:4318"
     hooks = settings_of(project)["hooks"]
     assert hooks["SessionStart"][0]["hooks"][0]["command"].endswith("hook session-start")
     assert hooks["PostToolUse"][0]["matcher"] == "TaskCreate|TaskUpdate|TodoWrite"
@@ -215,6 +225,47 @@ def test_it_merges_into_the_users_files_and_remove_takes_out_only_its_own(
     assert json.loads((project / ".mcp.json").read_text()) == mcp
     assert (project / "CLAUDE.md").read_text() == "# My project\n\nUse tabs.\n"
     assert not token_works(web, token, "claude")
+
+
+@sqlite_only
+def test_telemetry_can_be_moved_left_out_and_is_taken_out_again(run: Run, project: Path) -> None:
+    done = run("connect", "claude-code", "--otel-endpoint", "http://10.0.0.5:4318/")
+    assert done.returncode == 0, done.stderr
+    env = settings_of(project)["env"]
+    assert env["OTEL_EXPORTER_OTLP_ENDPOINT"] == "http://10.0.0.5:4318"
+    assert "agentdeck otel" in done.stdout
+    assert run("connect", "claude-code", "--no-telemetry").returncode == 0
+    env = settings_of(project)["env"]
+    assert not any(k.startswith(("OTEL_", "CLAUDE_CODE_")) for k in env)
+    assert "AGENTDECK_TOKEN" in env
+    assert run("connect", "claude-code").returncode == 0
+    assert "OTEL_EXPORTER_OTLP_HEADERS" in settings_of(project)["env"]
+    assert run("connect", "claude-code", "--remove").returncode == 0
+    assert not (project / ".claude" / "settings.local.json").exists()
+
+
+@sqlite_only
+def test_the_users_own_telemetry_is_neither_overwritten_nor_removed(
+    run: Run, project: Path
+) -> None:
+    (project / ".claude").mkdir()
+    theirs = {
+        "env": {
+            "CLAUDE_CODE_ENABLE_TELEMETRY": "1",
+            "OTEL_EXPORTER_OTLP_ENDPOINT": "http://collector:4318",
+            "OTEL_EXPORTER_OTLP_HEADERS": "x-api-key=secret",
+        }
+    }
+    path = project / ".claude" / "settings.local.json"
+    path.write_text(json.dumps(theirs))
+    before = snapshot(*claude_files(project))
+    refused = run("connect", "claude-code")
+    assert refused.returncode == 1 and refused.stderr.count("\n") == 1
+    assert "--no-telemetry" in refused.stderr and snapshot(*claude_files(project)) == before
+    assert run("connect", "claude-code", "--no-telemetry").returncode == 0
+    assert settings_of(project)["env"]["OTEL_EXPORTER_OTLP_HEADERS"] == "x-api-key=secret"
+    assert run("connect", "claude-code", "--remove").returncode == 0
+    assert settings_of(project) == theirs
 
 
 @sqlite_only
@@ -351,6 +402,8 @@ def test_print_writes_nothing_and_shows_the_entry_with_its_token(
         ("connect", "vim"),
         ("connect", "codex", "--print"),
         ("connect", "--print", "--remove"),
+        ("connect", "codex", "--otel-endpoint", "http://127.0.0.1:9"),
+        ("connect", "claude-code", "--otel-endpoint", "127.0.0.1:4318"),
     ],
 )
 def test_usage_mistakes_are_one_line(run: Run, args: tuple[str, ...]) -> None:

@@ -16,11 +16,12 @@ import importlib
 import os
 import sys
 from collections.abc import Sequence
+from typing import Annotated
 
 import typer
 
 from agentdeck.tui.cli.context import ActorOption, BoardOption, DbOption, JsonOption, before_command
-from agentdeck.tui.cli.errors import DeckGroup
+from agentdeck.tui.cli.errors import CliError, DeckGroup
 from agentdeck.tui.cli.help_display import DeckCommand, DeckSubgroup, plain_flags_in
 
 SETUP = "Setting up"
@@ -67,13 +68,14 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "export": ("agentdeck.tui.cli.reports:export", REPORTS),
     "import": ("agentdeck.tui.cli.reports:import_", REPORTS),
     "mcp": ("agentdeck.tui.cli.launch:mcp", PROGRAMS),
+    "otel": ("agentdeck.tui.cli.otel:otel", PROGRAMS),
     "hook": ("agentdeck.tui.cli.hooks:hook_app", PROGRAMS),
     "screenshot": ("agentdeck.tui.cli.launch:screenshot", PROGRAMS),
     "demo": ("agentdeck.tui.cli.launch:demo", PROGRAMS),
 }
 
 # Options the root accepts before a command name, and whether each takes a value.
-_ROOT_OPTIONS = {"--db": True, "--as": True, "--board": True, "--json": False}
+_ROOT_OPTIONS = {"--db": True, "--as": True, "--board": True, "--json": False, "--otel": True}
 
 
 def root(
@@ -82,6 +84,17 @@ def root(
     actor: ActorOption = None,
     board: BoardOption = None,
     as_json: JsonOption = False,
+    otel: Annotated[
+        int | None,
+        typer.Option(
+            "--otel",
+            metavar="PORT",
+            min=0,
+            max=65535,
+            help="With the console: also receive the agents' OpenTelemetry on 127.0.0.1:PORT "
+            "(as `agentdeck otel`; 4318 is OTLP's port).",
+        ),
+    ] = None,
 ) -> None:
     """A task board for AI agents and the humans who supervise them; with no command, open
     the board console.
@@ -98,7 +111,11 @@ def root(
     if ctx.invoked_subcommand is None:
         from agentdeck.tui.cli.launch import open_console
 
-        open_console(db, actor, board)
+        open_console(db, actor, board, otel_port=otel)
+    elif otel is not None:
+        raise CliError(
+            "--otel starts a receiver beside the console; on its own, run `agentdeck otel`"
+        )
 
 
 def build_app(only: str | None = None) -> typer.Typer:

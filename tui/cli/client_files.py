@@ -32,6 +32,21 @@ from agentdeck.tui.cli.errors import CliError
 
 # Environment keys agentdeck owns in a client's settings.
 ENV_KEYS = ("AGENTDECK_DB", "AGENTDECK_BOARD", "AGENTDECK_TOKEN")
+# Claude Code's telemetry pointed at `agentdeck otel`, with the agent's token. agentdeck owns
+# these only while their headers carry an agentdeck credential (`_our_telemetry`): telemetry
+# the user sends to a collector of their own is theirs, and is neither changed nor removed.
+TELEMETRY_KEYS = (
+    "CLAUDE_CODE_ENABLE_TELEMETRY",
+    "OTEL_METRICS_EXPORTER",
+    "OTEL_LOGS_EXPORTER",
+    "OTEL_EXPORTER_OTLP_PROTOCOL",
+    "OTEL_EXPORTER_OTLP_ENDPOINT",
+    "OTEL_EXPORTER_OTLP_HEADERS",
+)
+DEFAULT_OTEL_ENDPOINT = "http://127.0.0.1:4318"
+# OTEL_EXPORTER_OTLP_HEADERS is a W3C-Baggage-style list whose values are percent-decoded:
+# the space after "Bearer" is written %20, as the OTLP exporter specification has it.
+_OUR_HEADERS = re.compile(r"Authorization=Bearer%20adk_[A-Za-z0-9_-]+")
 SERVER = "agentdeck"  # the MCP server's name in every client's configuration
 # A hook command agentdeck wrote: `agentdeck hook NAME`, by name or by a (quoted) path.
 _OUR_HOOK = re.compile(r"""(?:\S*|'[^']*')agentdeck'? hook (?:session-start|claude-code-task)""")
@@ -109,6 +124,24 @@ def saved_env(path: Path, text: str | None) -> dict[str, str]:
     return {k: v for k, v in env.items() if isinstance(v, str)}
 
 
+def telemetry_env(endpoint: str, token: str) -> dict[str, str]:
+    """The environment that sends an agent's OpenTelemetry (Claude Code's metrics and events,
+    or any OTLP SDK's) to `agentdeck otel` at `endpoint`, as the holder of `token`."""
+    return {
+        "CLAUDE_CODE_ENABLE_TELEMETRY": "1",
+        "OTEL_METRICS_EXPORTER": "otlp",
+        "OTEL_LOGS_EXPORTER": "otlp",
+        "OTEL_EXPORTER_OTLP_PROTOCOL": "http/protobuf",
+        "OTEL_EXPORTER_OTLP_ENDPOINT": endpoint,
+        "OTEL_EXPORTER_OTLP_HEADERS": f"Authorization=Bearer%20{token}",
+    }
+
+
+def _our_telemetry(variables: Mapping[str, Any]) -> bool:
+    headers = variables.get("OTEL_EXPORTER_OTLP_HEADERS")
+    return isinstance(headers, str) and _OUR_HEADERS.fullmatch(headers.strip()) is not None
+
+
 def merge_claude_settings(
     path: Path,
     text: str | None,
@@ -117,10 +150,19 @@ def merge_claude_settings(
 ) -> str | None:
     """A Claude Code settings file with agentdeck's `env` keys and its hook groups (one per
     event), or without them for None. The user's other variables, hooks and settings stay
-    as they were; agentdeck's hook group keeps its place in each event's list."""
+    as they were; agentdeck's hook group keeps its place in each event's list. Telemetry
+    variables (`TELEMETRY_KEYS`) in `env` are refused when the user's own telemetry settings
+    are there already; without them in `env`, agentdeck's own are taken out."""
     doc = json_object(path, text)
     variables = _section(path, doc, "env")
-    for key in ENV_KEYS:
+    theirs = [k for k in TELEMETRY_KEYS if k in variables]
+    owned = ENV_KEYS + (TELEMETRY_KEYS if _our_telemetry(variables) else ())
+    if env is not None and any(k in env for k in TELEMETRY_KEYS) and theirs and owned == ENV_KEYS:
+        raise CliError(
+            f"{path} already sets {theirs[0]} for telemetry of your own; "
+            "connect with --no-telemetry to leave it, nothing was changed"
+        )
+    for key in owned:
         if env is None or key not in env:
             variables.pop(key, None)
     for key, value in (env or {}).items():

@@ -112,12 +112,29 @@ def connect(
     ] = None,
     skills: Annotated[str, typer.Option(help="Skills of a new agent, comma-separated.")] = "",
     role: Annotated[str, typer.Option(help="A new agent's role, like 'backend dev'.")] = "",
+    otel_endpoint: Annotated[
+        str,
+        typer.Option(
+            "--otel-endpoint",
+            metavar="URL",
+            help="Claude Code: where its telemetry goes, the address of `agentdeck otel`.",
+        ),
+    ] = files.DEFAULT_OTEL_ENDPOINT,
+    telemetry: Annotated[
+        bool,
+        typer.Option(
+            "--telemetry/--no-telemetry",
+            help="Claude Code: send its own token and cost figures to `agentdeck otel` "
+            "(--no-telemetry leaves telemetry out, and takes out agentdeck's).",
+        ),
+    ] = True,
 ) -> None:
     """Set an agent up on the board in one command: add it (or give it a working token),
     write its MCP server entry, its token where the client keeps private settings, the
     instructions block in CLAUDE.md or AGENTS.md and, for Claude Code, hooks that show its
-    inbox at session start and mirror its own task list. Run it as a human (your credential
-    file); running it again changes nothing, --remove undoes it.
+    inbox at session start and mirror its own task list, and the telemetry settings that send
+    the usage it measures to `agentdeck otel` with its token. Run it as a human (your
+    credential file); running it again changes nothing, --remove undoes it.
 
     Example: agentdeck connect claude-code --agent coder --skills python
     """
@@ -132,12 +149,28 @@ def connect(
     if not project.is_dir():
         raise CliError(f"{project} is not a directory")
     name = agent or DEFAULT_AGENT[kind]
+    endpoint = _telemetry_endpoint(kind, otel_endpoint, telemetry)
     if remove:
         _remove(s, kind, project, name, keep_token)
     elif kind == "print":
         _print(s, name, skills, role)
     else:
-        _connect(s, kind, project, name, skills, role)
+        _connect(s, kind, project, name, skills, role, endpoint)
+
+
+def _telemetry_endpoint(kind: str, endpoint: str, telemetry: bool) -> str | None:
+    """Where Claude Code's telemetry goes, or None for none (other clients, --no-telemetry)."""
+    endpoint = endpoint.strip().rstrip("/")
+    if endpoint != files.DEFAULT_OTEL_ENDPOINT and (kind != "claude-code" or not telemetry):
+        raise CliError("--otel-endpoint is for `connect claude-code` with its telemetry on")
+    if kind != "claude-code" or not telemetry:
+        return None
+    if not endpoint.startswith(("http://", "https://")) or any(c.isspace() for c in endpoint):
+        raise CliError(
+            f"--otel-endpoint {safe(endpoint[:80], one_line=True)!r} is not an http:// or "
+            "https:// URL, like http://127.0.0.1:4318"
+        )
+    return endpoint
 
 
 def _client(client: str | None, print_only: bool, remove: bool) -> str:
@@ -153,23 +186,34 @@ def _client(client: str | None, print_only: bool, remove: bool) -> str:
     return client
 
 
-def _connect(s: Session, kind: str, project: Path, name: str, skills: str, role: str) -> None:
-    changes = _read(kind, project)  # refuses a damaged file before the board changes
-    saved = _saved_token(kind, changes)
+def _connect(
+    s: Session,
+    kind: str,
+    project: Path,
+    name: str,
+    skills: str,
+    role: str,
+    endpoint: str | None,
+) -> None:
+    changes = _read(kind, project, telemetry=endpoint is not None)  # refuses a damaged file
+    saved = _saved_token(kind, changes)  # ... or a telemetry conflict, before the board changes
     board, name, token, how = _credential(s, name, saved, skills, role)
     env = {"AGENTDECK_DB": _database(s), "AGENTDECK_BOARD": board, "AGENTDECK_TOKEN": token}
-    _plan(kind, changes, env)
+    if endpoint is not None:
+        changes[1].what += f", and telemetry to agentdeck otel at {endpoint}"
+    _plan(kind, changes, env, endpoint)
     exclude = None
     if kind == "claude-code":
         exclude = files.keep_out_of_git(project, changes[1].path)
     for change in changes:
         files.write_atomic(change.path, change.after, private=change.private)
-    _report(s, kind, name, board, how, changes, exclude=exclude)
+    _report(s, kind, name, board, how, changes, exclude=exclude, telemetry=endpoint)
 
 
-def _read(kind: str, project: Path) -> list[Change]:
+def _read(kind: str, project: Path, *, telemetry: bool = False) -> list[Change]:
     """The files this client's connection touches, as they are now (each parsed, so a file
-    that is not valid JSON or TOML is refused here, before anything changes)."""
+    that is not valid JSON or TOML, or telemetry settings of the user's own where agentdeck
+    would write its own, is refused here, before anything changes)."""
     if kind == "claude-code":
         found = [
             (project / ".mcp.json", False, "the agentdeck MCP server (no token)"),
@@ -193,6 +237,9 @@ def _read(kind: str, project: Path) -> list[Change]:
         files.json_object(changes[0].path, changes[0].before)
         files.saved_env(changes[1].path, changes[1].before)
         files.merge_claude_settings(changes[1].path, changes[1].before, None, None)
+        if telemetry:
+            wanted = dict.fromkeys(files.TELEMETRY_KEYS, "")
+            files.merge_claude_settings(changes[1].path, changes[1].before, wanted, None)
     else:
         files.codex_token(changes[0].path, changes[0].before)
         trial = files.codex_block("agentdeck", dict.fromkeys(files.ENV_KEYS, ""))
@@ -283,8 +330,11 @@ def _executable() -> str:
     return str(me)
 
 
-def _plan(kind: str, changes: list[Change], env: dict[str, str]) -> None:
-    """Fill in each change's new text from the credential and the client's formats."""
+def _plan(
+    kind: str, changes: list[Change], env: dict[str, str], endpoint: str | None = None
+) -> None:
+    """Fill in each change's new text from the credential and the client's formats (and, for
+    Claude Code with an `endpoint`, its telemetry settings)."""
     program = _executable()
     if kind == "claude-code":
         mcp, settings, doc = changes
@@ -305,7 +355,12 @@ def _plan(kind: str, changes: list[Change], env: dict[str, str]) -> None:
                 "hooks": [{"type": "command", "command": f"{shell} hook claude-code-task"}],
             },
         }
-        settings.after = files.merge_claude_settings(settings.path, settings.before, env, hooks)
+        variables = dict(env)
+        if endpoint is not None:
+            variables.update(files.telemetry_env(endpoint, env["AGENTDECK_TOKEN"]))
+        settings.after = files.merge_claude_settings(
+            settings.path, settings.before, variables, hooks
+        )
     else:
         config, doc = changes
         config.after = files.merge_codex_config(
@@ -383,12 +438,15 @@ def _report(
     *,
     exclude: Path | None = None,
     revoked: bool = False,
+    telemetry: str | None = None,
 ) -> None:
-    """Say what was written where (never the token itself)."""
+    """Say what was written where (never the token itself); `telemetry` is the endpoint
+    Claude Code's telemetry now goes to."""
     doc: dict[str, Any] = {
         "client": kind,
         "agent": name,
         "board": board,
+        "telemetry": telemetry,
         "files": [
             {
                 "path": str(c.path),
@@ -418,5 +476,7 @@ def _report(
             say(f"  {c.action()} {safe(str(where), one_line=True)}{note}")
         if exclude is not None:
             say(f"  git will ignore the token's file (rule added to {exclude})")
+        if telemetry is not None:
+            say(f"  its usage counts itself while `agentdeck otel` runs at {telemetry}")
 
     s.emit(doc, render)

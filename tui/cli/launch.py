@@ -24,8 +24,13 @@ StoryOption = Annotated[
 ]
 
 
-def open_console(db: str | None, actor: str | None, board: str | None) -> None:
-    """Open the Textual board console; outside a terminal, explain instead of drawing."""
+def open_console(
+    db: str | None, actor: str | None, board: str | None, *, otel_port: int | None = None
+) -> None:
+    """Open the Textual board console; outside a terminal, explain instead of drawing. With
+    `otel_port`, an OTLP receiver (`agentdeck otel`) runs beside it, in a thread of this
+    process with its own deck, quiet (its refusals are counted, not printed over the
+    console), and stops with it."""
     if not (sys.stdin.isatty() and sys.stdout.isatty()):
         raise CliError(
             "the board console needs a terminal; agents use the subcommands "
@@ -36,7 +41,20 @@ def open_console(db: str | None, actor: str | None, board: str | None) -> None:
         from agentdeck.tui.console.app import run_app
     except ImportError as exc:
         raise CliError(f"the board console cannot start: {exc}") from exc
-    run_app(db=s.db, actor=s.actor, board=s.board)
+    if otel_port is None:
+        run_app(db=s.db, actor=s.actor, board=s.board)
+        return
+    from agentdeck.tui.cli.otel import DEFAULT_MAX_BODY, open_deck, start_receiver
+
+    deck = open_deck(s.db)
+    try:
+        receiver = start_receiver(deck, "127.0.0.1", otel_port, DEFAULT_MAX_BODY, log=None)
+        try:
+            run_app(db=s.db, actor=s.actor, board=s.board)
+        finally:
+            receiver.stop()
+    finally:
+        deck.close()
 
 
 def mcp(db: DbOption = None, actor: ActorOption = None) -> None:

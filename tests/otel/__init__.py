@@ -1,0 +1,1 @@
+"""Tests of the OTLP receiver (`agentdeck.core.otel`, `agentdeck otel`)."""
