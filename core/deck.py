@@ -331,6 +331,7 @@ class Deck:
     usage_by_source = _reads(measured.usage_by_source)
 
     # -- measured usage (the OTLP receiver) --
+    sender = _reads(measured.sender)
     record_measured = _writes(measured.record_measured)
     count_refusal = _writes(measured.count_refusal)
     refusals = _reads(measured.refusals)

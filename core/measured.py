@@ -69,6 +69,12 @@ def member_by_token(tx: Tx, token: str) -> StoredRow:
     return row
 
 
+def sender(tx: Tx, token: str) -> str:
+    """The name of the member whose credential `token` is (`NotAuthenticatedError` if none):
+    how the receiver refuses an unknown sender before it reads what was sent."""
+    return str(member_by_token(tx, token)["name"])
+
+
 def record_measured(tx: Tx, token: str, points: Sequence[MeasuredPoint]) -> Measured:
     """Count one batch of measured usage from the member whose credential `token` is."""
     member = member_by_token(tx, token)

@@ -52,6 +52,8 @@ _GRPC_CODES = {400: 3, 401: 16, 404: 12, 405: 12, 413: 8, 415: 3, 500: 13, 503: 
 class Ingest(Protocol):
     """What the receiver needs of a `Deck`."""
 
+    def sender(self, token: str) -> str: ...
+
     def record_measured(self, token: str, points: Sequence[MeasuredPoint]) -> Measured: ...
 
     def count_refusal(self, reason: str) -> None: ...
@@ -184,6 +186,10 @@ class _Handler(BaseHTTPRequestHandler):
             if signal is None:
                 raise Refused(404, f"no OTLP endpoint at {self.path[:80]!r}", "unsupported")
             token = self._token()
+            try:  # who is sending, before reading what: an unknown sender is 401 whatever it sent
+                receiver.deck.sender(token)
+            except NotAuthenticatedError as exc:
+                raise Refused(401, exc.message, "credential") from None
             kind = otlp.media_type(self.headers.get("Content-Type"))
             body = self._body(receiver.max_body)
             body = otlp.decompress(body, self.headers.get("Content-Encoding"), receiver.max_body)

@@ -6,8 +6,6 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import Any
 
-import pytest
-
 from agentdeck.core import Deck
 from agentdeck.core.metrics import MAX_POINTS
 from agentdeck.core.models import BurnDown
@@ -249,7 +247,9 @@ def test_the_forecast_has_a_range_that_narrows_with_history(web: Deck, clock: Fa
         assert burn.forecast_early < burn.forecast_done_at
         assert burn.forecast_late is None or burn.forecast_done_at < burn.forecast_late
     assert few.forecast_late is not None and many.forecast_late is not None
-    spread = [(b.forecast_late - b.forecast_early) / (b.forecast_done_at - clock.now) for b in (few, many)]  # type: ignore[operator]
+    spread = [
+        (b.forecast_late - b.forecast_early) / (b.forecast_done_at - clock.now) for b in (few, many)
+    ]  # type: ignore[operator]
     assert spread[1] < spread[0]  # relative to the time left, more history, a narrower range
 
 

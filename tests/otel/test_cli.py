@@ -37,7 +37,10 @@ def test_it_prints_the_endpoint_and_environment_and_stops_on_ctrl_c(tmp_path: Pa
     with socket.create_connection(("127.0.0.1", port), timeout=10):
         pass  # listening
     process.send_signal(signal.SIGINT)
-    out, err = process.communicate(timeout=30)
+    # Read through the same text streams readline used: it may have buffered the next lines
+    # already, which communicate() (reading the pipes' descriptors) would never see.
+    process.wait(timeout=30)
+    out, err = process.stdout.read(), process.stderr.read()  # type: ignore[union-attr]
     assert process.returncode == 0 and err == ""
     printed = first + out
     assert f"OTEL_EXPORTER_OTLP_ENDPOINT=http://127.0.0.1:{port}" in printed

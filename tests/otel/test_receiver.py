@@ -176,6 +176,14 @@ def _refusal_cases() -> list[Any]:
             "/v1/metrics", body, {"Content-Encoding": "br"}, 415, "unsupported", id="brotli"
         ),
         pytest.param("/v1/metrics", b"\xff" * 64, {}, 400, "malformed", id="garbage"),
+        pytest.param(  # an unknown sender is refused as such, whatever it sent
+            "/v1/metrics",
+            b"\xff" * 64,
+            {"Authorization": f"Bearer {unknown}"},
+            401,
+            "credential",
+            id="garbage-from-an-unknown-sender",
+        ),
         pytest.param(
             "/v1/traces",
             b'{"resourceSpans": 7}',

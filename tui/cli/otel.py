@@ -10,7 +10,8 @@ from __future__ import annotations
 import signal
 import sys
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from typing import TYPE_CHECKING, Annotated
 
 import typer
@@ -65,22 +66,26 @@ def otel(
     Example: agentdeck otel --port 4318
     """
     deck = open_deck(db)
-    try:
-        receiver = start_receiver(deck, host, port, max_body, log=warn)
-    except BaseException:
-        deck.close()
-        raise
-    say(f"agentdeck otel: receiving OTLP/HTTP on {receiver.endpoint} (Ctrl-C stops it)")
-    say("An agent sends its usage with its own token (AGENTDECK_TOKEN) in this environment:")
-    for key, value in files.telemetry_env(receiver.endpoint, "$AGENTDECK_TOKEN").items():
-        say(f"  {key}={value}")
-    say("`agentdeck connect claude-code` writes it for Claude Code.")
-    sys.stdout.flush()
-    try:
-        _wait_for_stop()
-    finally:
-        receiver.stop()
-        deck.close()
+    # The stop signals are caught before anything is printed: whoever reads the endpoint and
+    # then sends Ctrl-C or SIGTERM at once finds them handled (a clean stop, exit 0).
+    with _stop_signals() as stop:
+        try:
+            receiver = start_receiver(deck, host, port, max_body, log=warn)
+        except BaseException:
+            deck.close()
+            raise
+        say(f"agentdeck otel: receiving OTLP/HTTP on {receiver.endpoint} (Ctrl-C stops it)")
+        say("An agent sends its usage with its own token (AGENTDECK_TOKEN) in this environment:")
+        for key, value in files.telemetry_env(receiver.endpoint, "$AGENTDECK_TOKEN").items():
+            say(f"  {key}={value}")
+        say("`agentdeck connect claude-code` writes it for Claude Code.")
+        sys.stdout.flush()
+        try:
+            while not stop.wait(0.5):
+                pass
+        finally:
+            receiver.stop()
+            deck.close()
     say(f"agentdeck otel: stopped after {receiver.points} measured points")
 
 
@@ -115,15 +120,15 @@ def start_receiver(
     return receiver.start()
 
 
-def _wait_for_stop() -> None:
-    """Until SIGINT (Ctrl-C) or SIGTERM."""
+@contextmanager
+def _stop_signals() -> Iterator[threading.Event]:
+    """An event set by SIGINT (Ctrl-C) or SIGTERM while the block runs."""
     with stop_on_interrupt() as stop:
         previous = None
         if threading.current_thread() is threading.main_thread():
             previous = signal.signal(signal.SIGTERM, lambda _signum, _frame: stop.set())
         try:
-            while not stop.wait(0.5):
-                pass
+            yield stop
         finally:
             if previous is not None:
                 signal.signal(signal.SIGTERM, previous)
