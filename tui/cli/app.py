@@ -16,6 +16,7 @@ import importlib
 import os
 import sys
 from collections.abc import Sequence
+from typing import Annotated
 
 import typer
 
@@ -73,7 +74,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
 }
 
 # Options the root accepts before a command name, and whether each takes a value.
-_ROOT_OPTIONS = {"--db": True, "--as": True, "--board": True, "--json": False}
+_ROOT_OPTIONS = {"--db": True, "--as": True, "--board": True, "--json": False, "--no-notify": False}
 
 
 def root(
@@ -82,6 +83,13 @@ def root(
     actor: ActorOption = None,
     board: BoardOption = None,
     as_json: JsonOption = False,
+    no_notify: Annotated[
+        bool,
+        typer.Option(
+            "--no-notify",
+            help="In the console: no bell or desktop notification when a task needs a human.",
+        ),
+    ] = False,
 ) -> None:
     """A task board for AI agents and the humans who supervise them; with no command, open
     the board console.
@@ -98,7 +106,7 @@ def root(
     if ctx.invoked_subcommand is None:
         from agentdeck.tui.cli.launch import open_console
 
-        open_console(db, actor, board)
+        open_console(db, actor, board, notify=not no_notify)
 
 
 def build_app(only: str | None = None) -> typer.Typer:

@@ -24,8 +24,11 @@ StoryOption = Annotated[
 ]
 
 
-def open_console(db: str | None, actor: str | None, board: str | None) -> None:
-    """Open the Textual board console; outside a terminal, explain instead of drawing."""
+def open_console(
+    db: str | None, actor: str | None, board: str | None, *, notify: bool = True
+) -> None:
+    """Open the Textual board console; outside a terminal, explain instead of drawing.
+    `notify` False: no bell or desktop notification when a task needs a human."""
     if not (sys.stdin.isatty() and sys.stdout.isatty()):
         raise CliError(
             "the board console needs a terminal; agents use the subcommands "
@@ -36,7 +39,7 @@ def open_console(db: str | None, actor: str | None, board: str | None) -> None:
         from agentdeck.tui.console.app import run_app
     except ImportError as exc:
         raise CliError(f"the board console cannot start: {exc}") from exc
-    run_app(db=s.db, actor=s.actor, board=s.board)
+    run_app(db=s.db, actor=s.actor, board=s.board, notify=notify)
 
 
 def mcp(db: DbOption = None, actor: ActorOption = None) -> None:
