@@ -63,6 +63,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "priority": ("agentdeck.tui.cli.supervise:priority", SUPERVISE),
     "cancel": ("agentdeck.tui.cli.supervise:cancel", SUPERVISE),
     "events": ("agentdeck.tui.cli.events:events", REPORTS),
+    "notify": ("agentdeck.tui.cli.notify:notify", REPORTS),
     "report": ("agentdeck.tui.cli.reports:report", REPORTS),
     "burndown": ("agentdeck.tui.cli.reports:burndown", REPORTS),
     "export": ("agentdeck.tui.cli.reports:export", REPORTS),
@@ -70,12 +71,20 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "mcp": ("agentdeck.tui.cli.launch:mcp", PROGRAMS),
     "otel": ("agentdeck.tui.cli.otel:otel", PROGRAMS),
     "hook": ("agentdeck.tui.cli.hooks:hook_app", PROGRAMS),
+    "serve": ("agentdeck.tui.cli.serve:serve", PROGRAMS),
     "screenshot": ("agentdeck.tui.cli.launch:screenshot", PROGRAMS),
     "demo": ("agentdeck.tui.cli.launch:demo", PROGRAMS),
 }
 
 # Options the root accepts before a command name, and whether each takes a value.
-_ROOT_OPTIONS = {"--db": True, "--as": True, "--board": True, "--json": False, "--otel": True}
+_ROOT_OPTIONS = {
+    "--db": True,
+    "--as": True,
+    "--board": True,
+    "--json": False,
+    "--otel": True,
+    "--no-notify": False,
+}
 
 
 def root(
@@ -95,6 +104,13 @@ def root(
             "(as `agentdeck otel`; 4318 is OTLP's port).",
         ),
     ] = None,
+    no_notify: Annotated[
+        bool,
+        typer.Option(
+            "--no-notify",
+            help="In the console: no bell or desktop notification when a task needs a human.",
+        ),
+    ] = False,
 ) -> None:
     """A task board for AI agents and the humans who supervise them; with no command, open
     the board console.
@@ -111,7 +127,7 @@ def root(
     if ctx.invoked_subcommand is None:
         from agentdeck.tui.cli.launch import open_console
 
-        open_console(db, actor, board, otel_port=otel)
+        open_console(db, actor, board, otel_port=otel, notify=not no_notify)
     elif otel is not None:
         raise CliError(
             "--otel starts a receiver beside the console; on its own, run `agentdeck otel`"

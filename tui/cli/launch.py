@@ -25,9 +25,15 @@ StoryOption = Annotated[
 
 
 def open_console(
-    db: str | None, actor: str | None, board: str | None, *, otel_port: int | None = None
+    db: str | None,
+    actor: str | None,
+    board: str | None,
+    *,
+    otel_port: int | None = None,
+    notify: bool = True,
 ) -> None:
-    """Open the Textual board console; outside a terminal, explain instead of drawing. With
+    """Open the Textual board console; outside a terminal, explain instead of drawing.
+    `notify` False: no bell or desktop notification when a task needs a human. With
     `otel_port`, an OTLP receiver (`agentdeck otel`) runs beside it, in a thread of this
     process with its own deck, quiet (its refusals are counted, not printed over the
     console), and stops with it."""
@@ -42,7 +48,7 @@ def open_console(
     except ImportError as exc:
         raise CliError(f"the board console cannot start: {exc}") from exc
     if otel_port is None:
-        run_app(db=s.db, actor=s.actor, board=s.board)
+        run_app(db=s.db, actor=s.actor, board=s.board, notify=notify)
         return
     from agentdeck.tui.cli.otel import DEFAULT_MAX_BODY, open_deck, start_receiver
 
@@ -50,7 +56,7 @@ def open_console(
     try:
         receiver = start_receiver(deck, "127.0.0.1", otel_port, DEFAULT_MAX_BODY, log=None)
         try:
-            run_app(db=s.db, actor=s.actor, board=s.board)
+            run_app(db=s.db, actor=s.actor, board=s.board, notify=notify)
         finally:
             receiver.stop()
     finally:

@@ -29,6 +29,7 @@ from agentdeck.core import (
     SchemaError,
     identity,
 )
+from agentdeck.tui.console.notify import NeedsHumanNotifier
 from agentdeck.tui.console.screens.base import error_line
 from agentdeck.tui.console.screens.board import BoardScreen
 from agentdeck.tui.console.screens.help import HelpScreen
@@ -61,6 +62,7 @@ class AgentDeckApp(App[None]):
         deck: Deck
         board: str
         boards: int
+        cursor: int  # the newest event when it opened: nothing before it rings
 
     @dataclass
     class WriteWait(Message):
@@ -78,6 +80,7 @@ class AgentDeckApp(App[None]):
         watch: bool = True,
         clock: Callable[[], datetime] | None = None,
         theme: str = DEFAULT_THEME,
+        notify: bool = True,
     ) -> None:
         super().__init__()
         self._db = db
@@ -92,6 +95,7 @@ class AgentDeckApp(App[None]):
         self.watching = False
         self._watcher: DatabaseWatcher | None = None
         self._write_waits = 0
+        self.notifier = NeedsHumanNotifier(self, enabled=notify)
 
     # -- opening -----------------------------------------------------------------------------
 
@@ -108,6 +112,7 @@ class AgentDeckApp(App[None]):
         if deck is None:
             deck = Deck.open(self._db, clock=self._clock)
             identity.present_credentials(deck)
+        cursor = deck.max_event_id()
         boards = deck.list_boards()
         if not boards:
             raise NotFoundError(
@@ -117,13 +122,14 @@ class AgentDeckApp(App[None]):
         board = self.board_key or keys[0]
         if board not in keys:
             raise NotFoundError(f"no board {board!r} here; boards: {', '.join(keys)}")
-        self.post_message(self.Opened(deck, board, len(boards)))
+        self.post_message(self.Opened(deck, board, len(boards), cursor))
 
     @on(Opened)
     def _opened(self, message: Opened) -> None:
         self.deck = message.deck
         self.board_key = message.board
         self.deck.watch_write_waits(self._write_wait_changed)
+        self.notifier.start(message.cursor)
         self.push_screen(BoardScreen())
         for warning in self.deck.warnings:
             self.notify(warning, severity="warning", timeout=30, markup=False)
@@ -191,7 +197,9 @@ class AgentDeckApp(App[None]):
             self.write_wait_since = time.monotonic()
 
     def request_refresh(self) -> None:
-        """Ask every screen that shows data to load what changed."""
+        """Ask every screen that shows data to load what changed, and the notifier to look
+        for tasks that entered Needs human."""
+        self.notifier.check()
         for screen in self.screen_stack:
             refresh = getattr(screen, "refresh_data", None)
             if callable(refresh):
@@ -247,7 +255,19 @@ class AgentDeckApp(App[None]):
                 else binding.description
             )
             yield SystemCommand(title, help_text, callback)
+        on = self.notifier.enabled
+        yield SystemCommand(
+            f"Notifications: turn {'off' if on else 'on'}",
+            "The bell and desktop notification when a task needs a human",
+            self.toggle_notifications,
+        )
         yield from super().get_system_commands(screen)
+
+    def toggle_notifications(self) -> None:
+        """Turn the bell and desktop notifications for Needs human on or off."""
+        self.notifier.enabled = not self.notifier.enabled
+        state = "on" if self.notifier.enabled else "off"
+        self.notify(f"notifications {state}", markup=False)
 
 
 def no_credential_line(board: str) -> str:
@@ -272,11 +292,17 @@ def make_app(
 
 
 def run_app(
-    db: str | None, actor: str | None, board: str | None = None, *, deck: Deck | None = None
+    db: str | None,
+    actor: str | None,
+    board: str | None = None,
+    *,
+    deck: Deck | None = None,
+    notify: bool = True,
 ) -> None:
     """Open the console on a database (None: `AGENTDECK_DB` or the nearest board database),
-    or on an open `deck` that already holds the credential to act with (the demo's)."""
+    or on an open `deck` that already holds the credential to act with (the demo's);
+    `notify` False: no bell or desktop notification when a task needs a human."""
     try:
-        AgentDeckApp(db=db, deck=deck, actor=actor, board=board).run()
+        AgentDeckApp(db=db, deck=deck, actor=actor, board=board, notify=notify).run()
     except DeckError as exc:  # raised before the app could show it
         raise SystemExit(f"agentdeck: {exc.message}") from None
