@@ -11,7 +11,9 @@ per backend:
   (c) for scale, `Deck.record_usage` once per batch (an agent reporting each step itself);
   (d) the delay from the start of an export to the figure being readable the way the console
       reads it (`Deck.usage_totals` of the task, from another connection), median and p95
-      over `--probes` single-point exports.
+      over `--probes` single-point exports;
+  (e) the delay from the start of an export to the console's board gauge showing it (the real
+      console, headless, watching the database), over `--screen-probes` exports.
 A script that prints figures, not a test (tests/otel asserts the behaviour).
 """
 
@@ -178,6 +180,45 @@ def delay(host: str, port: int, target: str, token: str, key: str, probes: int) 
     return seen
 
 
+def on_screen(host: str, port: int, target: str, token: str, probes: int) -> list[float]:
+    """Seconds from an export's start to the console's board gauges showing it: the real
+    console (headless, its file watcher on) over the same database, charts panel open.
+
+    Exports are spaced past the panel's reload interval (`PANELS_INTERVAL_S`): a change after
+    a quiet spell reloads the panel at once, changes within it wait for the interval."""
+    import asyncio
+
+    from agentdeck.tui.console.app import AgentDeckApp
+    from agentdeck.tui.console.screens import board as board_screen
+    from agentdeck.tui.console.widgets.budget_gauges import BudgetGauges
+
+    async def measure() -> list[float]:
+        app = AgentDeckApp(db=target, board=BOARD)
+        seen: list[float] = []
+        conn = http.client.HTTPConnection(host, port, timeout=60)
+        async with app.run_test(size=(140, 42)) as pilot:
+            while not app.screen.query(BudgetGauges):
+                await pilot.pause(0.05)
+            await pilot.press("b")
+            gauges = app.screen.query_one(BudgetGauges)
+
+            def shown() -> int:
+                return gauges.view.measured.tokens if gauges.view.measured else 0
+
+            for n in range(probes):
+                await asyncio.sleep(board_screen.PANELS_INTERVAL_S + 0.2)  # a quiet spell
+                before = shown()
+                began = time.perf_counter()
+                await asyncio.to_thread(post, conn, token, body(20_000 + n, 1, 98))
+                while shown() == before:
+                    await asyncio.sleep(0.001)
+                seen.append(time.perf_counter() - began)
+        conn.close()
+        return seen
+
+    return asyncio.run(measure())
+
+
 def run(label: str, fresh: Callable[[str], str], args: argparse.Namespace) -> None:
     bodies = [[body(b, args.points, s) for b in range(args.batches)] for s in range(args.senders)]
     total = args.senders * args.batches * args.points
@@ -188,6 +229,7 @@ def run(label: str, fresh: Callable[[str], str], args: argparse.Namespace) -> No
     try:
         http_seconds = over_http(host, port, tokens, bodies)
         probes = delay(host, port, target, tokens[-1], keys[-1], args.probes)
+        screen = on_screen(host, port, target, tokens[-2], args.screen_probes)
     finally:
         process.send_signal(signal.SIGINT)
         process.communicate(timeout=30)
@@ -209,6 +251,12 @@ def run(label: str, fresh: Callable[[str], str], args: argparse.Namespace) -> No
         f"  (d) export -> readable by the console: median {statistics.median(probes) * 1000:.1f} ms,"
         f" p95 {p95 * 1000:.1f} ms over {len(probes)} exports"
     )
+    screen.sort()
+    print(
+        f"  (e) export -> the console's gauge on screen: median "
+        f"{statistics.median(screen) * 1000:.1f} ms, worst {screen[-1] * 1000:.1f} ms "
+        f"over {len(screen)} exports after a quiet spell"
+    )
 
 
 def main() -> None:
@@ -217,6 +265,7 @@ def main() -> None:
     parser.add_argument("--points", type=int, default=50)
     parser.add_argument("--senders", type=int, default=4)
     parser.add_argument("--probes", type=int, default=30)
+    parser.add_argument("--screen-probes", type=int, default=8)
     parser.add_argument("--backend", choices=["sqlite", "postgres", "both"], default="both")
     parser.add_argument("--pg-url", default=os.environ.get(PG_ENV))
     args = parser.parse_args()
