@@ -28,6 +28,7 @@ from agentdeck.core import (
     claims,
     credentials,
     events,
+    history,
     knowledge,
     metrics,
     planning,
@@ -315,8 +316,13 @@ class Deck:
             self, actor, board=board, mark_read=mark_read, wait=wait, feed=feed, **page
         )
 
+    send = _writes(inboxes.send_message)
     checkpoint = _with_database(inboxes.checkpoint)
     checkpoints = _reads(inboxes.checkpoints)
+
+    # core/history.py
+    changes = _with_database(history.changes)
+    rollback = _with_database(history.rollback)
 
     # core/knowledge.py
     search = _reads(knowledge.search)
