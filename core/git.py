@@ -57,7 +57,10 @@ def require_work_tree(repo: str | Path) -> str:
 
 def head(repo: str | Path) -> str:
     """HEAD's full sha."""
-    return run(repo, "rev-parse", "--verify", "HEAD^{commit}").strip()
+    try:
+        return run(repo, "rev-parse", "--verify", "HEAD^{commit}").strip()
+    except GitRefusedError:  # an unborn HEAD: "Needed a single revision"
+        raise ValidationError(f"{repo} is a git work tree with no commit yet") from None
 
 
 def head_commit(repo: str | Path) -> tuple[str, str, list[str]]:
