@@ -187,7 +187,7 @@ def test_rollback_restores_the_first_checkpoint_by_a_new_commit(web: Deck, repo:
 
 
 def test_rollback_to_the_start_or_a_later_checkpoint(web: Deck, repo: Path) -> None:
-    key, base, first, second = _worked(web, repo)
+    key, base, _, second = _worked(web, repo)
     to_start = web.rollback(key, actor="ann", repo=repo, to=base[:10])
     assert to_start.to == base
     assert _tree(repo) == {"README.md": "# app\n", "app.py": "v1\n"}
@@ -221,7 +221,7 @@ def test_rollback_refuses_a_dirty_tree(web: Deck, repo: Path, refused: Refused) 
 def test_rollback_refuses_a_commit_that_is_not_the_tasks_unless_forced(
     web: Deck, repo: Path, refused: Refused
 ) -> None:
-    key, base, first, _ = _worked(web, repo)
+    key, _, first, _ = _worked(web, repo)
     other = commit(repo, {"other.txt": "o\n"}, "not this task's")
     with refused(GitRefusedError, f"{other[:12]} is not {key}'s start or one of its checkpoints"):
         web.rollback(key, actor="gen", repo=repo, to=other)
