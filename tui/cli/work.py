@@ -1,5 +1,5 @@
 """The agent's side: claim, heartbeat, doing, log, usage, submit, done, fail, escalate,
-release, checkpoint and inbox. Each needs the acting agent (`--as` or `AGENTDECK_AS`).
+release, checkpoint, inbox and send (which humans use too). Each needs the acting agent (`--as` or `AGENTDECK_AS`).
 
 `log`, `heartbeat`, `doing` and `usage` are the hottest calls an agent makes, so their text
 output is a plain line and never imports rich.
@@ -394,6 +394,40 @@ def inbox(
         more(next_cursor)
 
     emit_items(s, "messages", found.messages, found.next_cursor, render=render)
+
+
+@deck_command()
+def send(
+    s: Session,
+    to: Annotated[
+        str,
+        typer.Argument(
+            metavar="TO",
+            help="A member's name (an agent or a human), or `lead` for the board's lead.",
+        ),
+    ],
+    text: Annotated[str, typer.Argument(metavar="TEXT", help="The message.")],
+    task: Annotated[
+        str | None,
+        typer.Option(
+            "--task", metavar="KEY", help="The task it is about; it shows in its log too."
+        ),
+    ] = None,
+) -> None:
+    """Send a message to another member of the board: it waits in their inbox (humans read theirs with `agentdeck inbox` too).
+
+    You send as who your credential proves (AGENTDECK_TOKEN, or your credential file); the recipient sees that name. With --task, the message also shows in that task's log. Text is cut like a log entry (64 KiB).
+
+    Example: agentdeck send lead "the schema question blocks WEB-12" --task WEB-12
+    """
+    sent = s.deck().send(to, text, actor=s.member(), board=s.board, task=task)
+    on = f" about {sent.task}" if sent.task else ""
+    from agentdeck.core import views
+
+    s.emit(
+        views.sent_receipt(sent),
+        lambda: say(f"sent to {safe(sent.to, one_line=True)}{on} (#{sent.id})"),
+    )
 
 
 HandOver = Literal["submit", "fail", "escalate", "release"]
