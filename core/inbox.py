@@ -16,7 +16,7 @@ from agentdeck.core.errors import NotFoundError, ValidationError
 from agentdeck.core.models import Checkpoint, InboxPage, Message
 from agentdeck.core.storage.database import Database
 from agentdeck.core.storage.prepared import Prepared
-from agentdeck.core.storage.tables import checkpoint_t, message_t, task_t
+from agentdeck.core.storage.tables import agent_t, checkpoint_t, message_t, task_t
 from agentdeck.core.storage.transaction import StoredRow, Tx, task_key
 
 
@@ -68,7 +68,7 @@ def send_message(
 ) -> Message:
     """Send a message from member `actor` (authenticated: the sender is who the credential
     proves, never a name the caller states) to member `to` of the board: an agent, a human,
-    or `lead` for the board's lead. It lands in the recipient's inbox (`agentdeck inbox`,
+    or `lead` for the board's lead (on a board with none, its first human, who made it). It lands in the recipient's inbox (`agentdeck inbox`,
     humans' included) and, with `task`, in that task's log. Text is cut like a log entry."""
     body = limits.text(text)
     if not body.strip():
@@ -84,9 +84,7 @@ def send_message(
     sender = tx.actor(b, actor)
     name = to.strip()
     if names.fold(name) == LEAD and not _is_member(tx, b, name):
-        if not b["lead"]:
-            raise ValidationError(f"board {b['key']} has no lead; send to a member by name")
-        name = b["lead"]
+        name = b["lead"] or _first_human(tx, b)
     try:
         recipient = tx.agent(b["id"], name, b["key"])
     except NotFoundError:
@@ -108,6 +106,19 @@ def send_message(
         created_at=tx.now,
         read=False,
     )
+
+
+def _first_human(tx: Tx, b: StoredRow) -> str:
+    """Who `lead` names on a board with no lead agent: its first human, the one who made it."""
+    first = tx.conn.execute(
+        sa.select(agent_t.c.name)
+        .where(agent_t.c.board_id == b["id"], agent_t.c.kind == "human")
+        .order_by(agent_t.c.id)
+        .limit(1)
+    ).scalar()
+    if first is None:
+        raise ValidationError(f"board {b['key']} has no lead and no human; send to a name")
+    return str(first)
 
 
 def _is_member(tx: Tx, b: StoredRow, name: str) -> bool:

@@ -115,11 +115,12 @@ def test_refusals(web: Deck, refused: Refused) -> None:
         web.send("ann", "hello", actor="bob", task=key, board="API")
 
 
-def test_lead_on_a_board_without_one_is_a_clear_error(deck: Deck, refused: Refused) -> None:
+def test_lead_on_a_board_without_one_is_its_first_human(deck: Deck) -> None:
     deck.create_board("OPS", "Ops", actor="ann")
+    deck.add_agent("bob", actor="ann", kind="human")
     deck.add_agent("gen", actor="ann")
-    with refused(ValidationError, "board OPS has no lead"):
-        deck.send("lead", "hello", actor="gen")
+    assert deck.send("lead", "hello", actor="gen").to == "ann"
+    assert [m.sender for m in deck.inbox("ann")] == ["gen"]
 
 
 def test_a_member_called_lead_is_messaged_by_name(deck: Deck) -> None:

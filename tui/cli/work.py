@@ -403,7 +403,7 @@ def send(
         str,
         typer.Argument(
             metavar="TO",
-            help="A member's name (an agent or a human), or `lead` for the board's lead.",
+            help="A member's name (an agent or a human), or `lead`: the board's lead (with none, its first human).",
         ),
     ],
     text: Annotated[str, typer.Argument(metavar="TEXT", help="The message.")],
