@@ -28,6 +28,7 @@ from agentdeck.core import (
     claims,
     credentials,
     events,
+    history,
     knowledge,
     measured,
     metrics,
@@ -316,8 +317,13 @@ class Deck:
             self, actor, board=board, mark_read=mark_read, wait=wait, feed=feed, **page
         )
 
+    send = _writes(inboxes.send_message)
     checkpoint = _with_database(inboxes.checkpoint)
     checkpoints = _reads(inboxes.checkpoints)
+
+    # core/history.py
+    changes = _with_database(history.changes)
+    rollback = _with_database(history.rollback)
 
     # core/knowledge.py
     search = _reads(knowledge.search)

@@ -63,6 +63,13 @@ class LeaseExpiredError(DeckError):
     exit_code = 2
 
 
+class GitRefusedError(DeckError):
+    """Git refused or failed (a dirty work tree, a commit that is not the task's), or a
+    rollback would lose work; nothing was changed."""
+
+    exit_code = 2
+
+
 class NothingReadyError(DeckError):
     """No ready task this agent may claim."""
 

@@ -50,12 +50,14 @@ def named_actor(given: str | None) -> str | None:
     return given or from_environment(ENV_AS)
 
 
-def acting_name(deck: Deck, given: str | None, board: str | None, *, human: bool) -> str:
-    """The name `deck` acts under on `board`: the name given (or `AGENTDECK_AS`), else the
-    holder of the credential it presents there, else, for a human, the login name (which
-    `Deck` then refuses unless a credential backs it). An `AGENTDECK_TOKEN` that names
-    nobody there is refused (`PermissionDeniedError`) rather than read as "nobody said who".
-    Call `present_credentials` first."""
+def acting_name(deck: Deck, given: str | None, board: str | None) -> str:
+    """The name `deck` acts under on `board`: one rule for every command, an agent's or a
+    human's. The name given (or `AGENTDECK_AS`), else the holder of the credential it
+    presents there (`AGENTDECK_TOKEN`, else the human's credential file), else the login name
+    when a member of the board has it (`Deck` then refuses it unless a credential backs it,
+    saying so; `agentdeck login` accepts it once on a board no human holds a token for yet).
+    An `AGENTDECK_TOKEN` that names nobody there is refused (`PermissionDeniedError`) rather
+    than read as "nobody said who". Call `present_credentials` first."""
     actor = named_actor(given)
     if actor:
         return actor
@@ -68,12 +70,24 @@ def acting_name(deck: Deck, given: str | None, board: str | None, *, human: bool
             f"{ENV_TOKEN} is no member's credential {where} (revoked, replaced by a "
             "rotation, or another board's); ask a human for a new one"
         )
-    if human:
-        return creator_name(None)
+    login = login_name()
+    if login is not None and _is_member(deck, login, board):
+        return login
     raise ValidationError(
-        f"say who is acting: set {ENV_TOKEN} to your token (or, on a board in named mode, "
-        f"pass --as NAME or set {ENV_AS})"
+        f"cannot tell who is acting: an agent sets {ENV_TOKEN} to its token (on a board in "
+        f"named mode, --as NAME or {ENV_AS} will do); a human saves their credential with "
+        "`agentdeck login`"
     )
+
+
+def _is_member(deck: Deck, name: str, board: str | None) -> bool:
+    from agentdeck.core.errors import NotFoundError
+
+    try:
+        deck.get_agent(name, board)
+    except NotFoundError:
+        return False
+    return True
 
 
 def login_name() -> str | None:

@@ -1,23 +1,23 @@
 """Agents' inboxes and git checkpoints: what reaches an agent, and what it committed.
 
-Verbs here: inbox, checkpoint, checkpoints; other verbs deliver messages with send.
+Verbs here: send_message (one member to another), inbox, checkpoint, checkpoints; other
+verbs deliver their notices (assignments, review notes, answers) with send.
 """
 
 from __future__ import annotations
 
-import subprocess
 from collections.abc import Sequence
 from pathlib import Path
 
 import sqlalchemy as sa
 
-from agentdeck.core import limits, rows_to_models
-from agentdeck.core.errors import ValidationError
-from agentdeck.core.models import Checkpoint, InboxPage
+from agentdeck.core import git, limits, names, rows_to_models
+from agentdeck.core.errors import NotFoundError, ValidationError
+from agentdeck.core.models import Checkpoint, InboxPage, Message
 from agentdeck.core.storage.database import Database
 from agentdeck.core.storage.prepared import Prepared
-from agentdeck.core.storage.tables import checkpoint_t, message_t, task_t
-from agentdeck.core.storage.transaction import Tx, task_key
+from agentdeck.core.storage.tables import agent_t, checkpoint_t, message_t, task_t
+from agentdeck.core.storage.transaction import StoredRow, Tx, task_key
 
 
 def send(
@@ -28,12 +28,14 @@ def send(
     sender: str,
     kind: str,
     text: str,
-) -> None:
-    """Put a message in an agent's inbox (no-op when there is nobody to send it to)."""
+) -> int | None:
+    """Put a message in an agent's inbox and record it on the board (and on the task, if
+    any); its id, or None when there is nobody to send it to."""
     if agent_id is None:
-        return
-    tx.conn.execute(
-        message_t.insert().values(
+        return None
+    message_id = tx.conn.execute(
+        message_t.insert()
+        .values(
             board_id=board_id,
             agent_id=agent_id,
             task_id=task_id,
@@ -44,9 +46,87 @@ def send(
             text=limits.storable(text),
             created_at=tx.now,
         )
-    )
+        .returning(message_t.c.id)
+    ).scalar_one()
     to = tx.agent_name(agent_id)
     tx.event(board_id, task_id, sender, "message", kind, text, {"to": to})
+    return int(message_id)
+
+
+LEAD = "lead"  # `send lead ...`: the board's lead, whoever it is
+MESSAGE = "message"  # the kind of a message one member sends another
+
+
+def send_message(
+    tx: Tx,
+    to: str,
+    text: str,
+    *,
+    actor: str,
+    board: str | None = None,
+    task: str | None = None,
+) -> Message:
+    """Send a message from member `actor` (authenticated: the sender is who the credential
+    proves, never a name the caller states) to member `to` of the board: an agent, a human,
+    or `lead` for the board's lead (on a board with none, its first human, who made it). It lands in the recipient's inbox (`agentdeck inbox`,
+    humans' included) and, with `task`, in that task's log. Text is cut like a log entry."""
+    body = limits.text(text)
+    if not body.strip():
+        raise ValidationError("a message needs text")
+    task_id = number = None
+    if task is not None:
+        row, b = tx.task(task)
+        if board is not None and tx.board(board)["id"] != b["id"]:
+            raise ValidationError(f"{task.upper()} is not on board {board.upper()}")
+        task_id, number = row["id"], row["number"]
+    else:
+        b = tx.board(board)
+    sender = tx.actor(b, actor)
+    name = to.strip()
+    if names.fold(name) == LEAD and not _is_member(tx, b, name):
+        name = b["lead"] or _first_human(tx, b)
+    try:
+        recipient = tx.agent(b["id"], name, b["key"])
+    except NotFoundError:
+        raise NotFoundError(
+            f"cannot send to {limits.line(to, 60)!r}: no member of board {b['key']} has that "
+            "name (`agentdeck agent list` shows who is on it)"
+        ) from None
+    if recipient["id"] == sender["id"]:
+        raise ValidationError("a message to yourself is a note; log it on the task instead")
+    message_id = send(tx, b["id"], recipient["id"], task_id, sender["name"], MESSAGE, body)
+    assert message_id is not None
+    return Message(
+        id=message_id,
+        to=recipient["name"],
+        sender=sender["name"],
+        task=task_key(b["key"], number) if number is not None else None,
+        kind=MESSAGE,
+        text=body,
+        created_at=tx.now,
+        read=False,
+    )
+
+
+def _first_human(tx: Tx, b: StoredRow) -> str:
+    """Who `lead` names on a board with no lead agent: its first human, the one who made it."""
+    first = tx.conn.execute(
+        sa.select(agent_t.c.name)
+        .where(agent_t.c.board_id == b["id"], agent_t.c.kind == "human")
+        .order_by(agent_t.c.id)
+        .limit(1)
+    ).scalar()
+    if first is None:
+        raise ValidationError(f"board {b['key']} has no lead and no human; send to a name")
+    return str(first)
+
+
+def _is_member(tx: Tx, b: StoredRow, name: str) -> bool:
+    try:
+        tx.agent(b["id"], name, b["key"])
+    except NotFoundError:
+        return False
+    return True
 
 
 # Built once: every claim reads the agent's unread messages.
@@ -90,33 +170,6 @@ def unread(
         for r in rows
     )
     return InboxPage(messages, str(messages[-1].id) if more and messages else None)
-
-
-def git_head(repo: str | Path) -> tuple[str, str, list[str]]:
-    """(sha, subject, changed files) of HEAD in a git work tree, or a clear error."""
-
-    def git(*args: str) -> str:
-        try:
-            out = subprocess.run(
-                ["git", "-C", str(repo), *args],
-                capture_output=True,
-                text=True,
-                timeout=10,
-                check=True,
-            )
-        except FileNotFoundError as exc:
-            raise ValidationError(
-                "git is not installed; pass --sha to record a checkpoint"
-            ) from exc
-        except subprocess.CalledProcessError as exc:
-            raise ValidationError(
-                f"{repo} is not a git repository with a commit: {exc.stderr.strip()[:120]}"
-            ) from exc
-        return out.stdout
-
-    sha, _, subject = git("log", "-1", "--format=%H%n%s").partition("\n")
-    files = [f for f in git("show", "--name-only", "--format=", "HEAD").splitlines() if f]
-    return sha.strip(), subject.strip(), files
 
 
 def checkpoint_models(tx: Tx, task_id: int, key: str) -> list[Checkpoint]:
@@ -173,7 +226,7 @@ def checkpoint(
     """Link a git commit to a task: HEAD of `repo`, or an explicit `sha`. Refused (exit 4)
     while a hard budget over the task (the board's, the actor's, the task's) is spent."""
     if sha is None:
-        sha, message, found = git_head(repo or ".")
+        sha, message, found = git.head_commit(repo or ".")
         files = files or found
     sha = sha.strip()
     if not sha or len(sha) > 64 or not all(c in "0123456789abcdefABCDEF" for c in sha):

@@ -174,6 +174,48 @@ class Checkpoint(_Jsonable):
 
 
 @dataclass(frozen=True, slots=True)
+class GitCommit(_Jsonable):
+    sha: str
+    subject: str
+
+
+@dataclass(frozen=True, slots=True)
+class FileChange(_Jsonable):
+    status: str  # A added, M modified, D deleted, T type changed
+    path: str
+
+
+@dataclass(frozen=True, slots=True)
+class TaskChanges(_Jsonable):
+    """What changed in a git work tree since a task started: the commits after `base` up to
+    `head` (newest first) and the files they changed. `since` says where `base` came from:
+    "first checkpoint" (the parent of the task's first linked commit), "claimed" (the newest
+    commit before the task was first claimed), "created" (before it was created, for a task
+    never claimed), or "root" (no commit before that: all of HEAD's history)."""
+
+    task: str
+    base: str | None
+    since: str
+    head: str
+    commits: tuple[GitCommit, ...]
+    more_commits: bool
+    files: tuple[FileChange, ...]
+    uncommitted: tuple[str, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class Rollback(_Jsonable):
+    """What `rollback` did: the commit it restored the tree of (`to`), where HEAD was
+    (`from_head`), and the new commit that restores it (None when the tree already matched)."""
+
+    task: str
+    to: str
+    from_head: str
+    commit: str | None
+    forced: bool
+
+
+@dataclass(frozen=True, slots=True)
 class UsageTotals(_Jsonable):
     tokens_in: int = 0
     tokens_out: int = 0

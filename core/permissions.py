@@ -65,3 +65,16 @@ def require_may_record_usage(tx: Tx, b: StoredRow, task: StoredRow | None, actor
     raise PermissionDeniedError(
         f"{actor} cannot record usage on {key}: only {assignee}, the board's lead or a human may"
     )
+
+
+def require_assignee_lead_or_human(
+    tx: Tx, b: StoredRow, task: StoredRow, actor: str, doing: str
+) -> StoredRow:
+    """The agent row of `actor` if it is `task`'s assignee, board `b`'s lead or a human on
+    it (authenticated), else `PermissionDeniedError` saying who may `doing`."""
+    who = tx.actor(b, actor)
+    if task["assignee_id"] == who["id"] or who["kind"] == "human" or b["lead"] == who["name"]:
+        return who
+    raise PermissionDeniedError(
+        f"{actor} cannot {doing}: only its assignee, the board's lead or a human may"
+    )

@@ -75,6 +75,11 @@ def message_card(m: Message) -> dict[str, Any]:
     }
 
 
+def sent_receipt(m: Message) -> dict[str, Any]:
+    """What `send` answers: the message's id, its recipient and the task it is about."""
+    return {"id": m.id, "to": m.to, "task": m.task}
+
+
 def event_card(e: Event) -> dict[str, Any]:
     """A log entry or board event on one line; its JSON `data` is left to `task show`."""
     return {

@@ -129,6 +129,7 @@ RECEIPT = obj(
     {"key": STR, "status": STR, "column": STR, "assignee": nullable(STR)},
 )
 DONE_RECEIPT = obj({**RECEIPT["properties"], "nudge": nullable(STR)})
+SENT_RECEIPT = obj({"id": INT, "to": STR, "task": nullable(STR)})
 LOG_RECEIPT = obj({"id": INT, "task": nullable(STR), "kind": STR})
 USAGE_RECEIPT = obj({"task": nullable(STR), "recorded": BOOL, "budgets_crossed": array(BUDGET)})
 PLAN_RECEIPT = obj(

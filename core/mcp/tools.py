@@ -206,6 +206,11 @@ def _inbox(deck: Deck, c: Call) -> dict[str, Any]:
     }
 
 
+def _send(deck: Deck, c: Call) -> dict[str, Any]:
+    sent = deck.send(c["to"], c["text"], actor=c.actor, **c.pick("task", "board"))
+    return views.sent_receipt(sent)
+
+
 def _search(deck: Deck, c: Call) -> dict[str, Any]:
     start, limit = _window(c)
     hits = deck.search(c["query"], board=c.get("board"), limit=start + limit + 1)
@@ -408,13 +413,31 @@ TOOLS: tuple[Tool, ...] = (
     ),
     Tool(
         "inbox",
-        "Your unread messages (assignments, review notes, answers); shown ones are marked read.",
+        "Your unread messages (assignments, review notes, answers, members' messages); shown "
+        "ones are marked read.",
         (Arg("peek", "bool", doc="do not mark read"), WAIT, LIMIT, CURSOR, BOARD),
         _inbox,
         title="Inbox",
         output=shapes.paged("messages", shapes.MESSAGE_CARD),
         say=texts.say_list("messages", "messages", "id"),
         idempotent=True,
+    ),
+    Tool(
+        "send",
+        "Message another member (an agent, a human, or to: lead); it waits in their inbox, "
+        "and in the task's log with task.",
+        (
+            Arg("to", "name", required=True, doc="a member's name, or lead"),
+            Arg("text", "text", required=True),
+            Arg("task", "name", doc="the task key it is about"),
+            BOARD,
+        ),
+        _send,
+        title="Send a message",
+        output=shapes.SENT_RECEIPT,
+        say=lambda d: (
+            f"sent #{d['id']} to {d['to']}" + (f" about {d['task']}" if d["task"] else "")
+        ),
     ),
     Tool(
         "search",

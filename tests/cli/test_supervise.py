@@ -39,8 +39,8 @@ def test_an_agent_cannot_approve(cli, web: str, deck: Deck, unchanged) -> None:
 def test_reject_needs_notes_and_sends_them_to_the_agent(cli, web: str, deck: Deck) -> None:
     _in_review(deck)
     missing = cli("reject", "WEB-1", "--as", "ann")
-    assert missing.exit_code == 1 and "--notes" in missing.stderr
-    ran = cli("reject", "WEB-1", "--notes", "validate e-mail", "--as", "ann", "--json")
+    assert missing.exit_code == 1 and 'agentdeck reject KEY "notes"' in missing.stderr
+    ran = cli("reject", "WEB-1", "validate e-mail", "--as", "ann", "--json")
     assert json.loads(ran.stdout)["status"] == "pending"
     assert [m.text for m in deck.inbox("coder")] == ["WEB-1: validate e-mail"]
 
@@ -109,3 +109,33 @@ def test_a_refused_transition_exits_2_and_changes_nothing(cli, web: str, unchang
     assert ran.exit_code == 2
     assert json.loads(ran.stdout)["error"]["exit_code"] == 2
     check()
+
+
+def test_free_text_is_positional_and_the_old_options_still_work(cli, web: str, deck: Deck) -> None:
+    """`reject KEY "notes"`, `cancel KEY "reason"`, ... as `answer` and `escalate` always
+    were; `--notes`, `--reason`, `--note` and `--result` stay, hidden, for scripts."""
+    _in_review(deck)
+    assert cli("reject", "WEB-1", "--notes", "by the old option", "--as", "ann").exit_code == 0
+    claimed = deck.claim("coder")
+    assert claimed is not None and claimed.inbox[-1].text == "WEB-1: by the old option"
+    deck.submit("WEB-1", actor="coder", verified_by="pytest")
+    assert cli("approve", "WEB-1", "nice work", "--as", "ann").exit_code == 0
+    assert cli("reopen", "WEB-1", "breaks on Safari", "--as", "ann").exit_code == 0
+    assert cli("cancel", "WEB-2", "out of scope", "--as", "ann").exit_code == 0
+    notes = [(e.kind, e.text) for e in deck.task_detail("WEB-1").notes]
+    assert ("approval", "nice work") in notes and ("reopened", "breaks on Safari") in notes
+    assert deck.task_detail("WEB-2").notes[-1].text == "out of scope"
+    assert [m.text for m in deck.inbox("coder")][-1:] == ["WEB-1: breaks on Safari"]
+    key = deck.add_task("Spare", actor="ann").key
+    ran = cli("cancel", key, "one reason", "--reason", "another", "--as", "ann")
+    assert ran.exit_code == 1
+    assert "give the reason once: as an argument or with --reason, not both" in ran.stderr
+    assert deck.get_task(key).status == "pending"
+    assert cli("cancel", key, "--reason", "the old way", "--as", "ann").exit_code == 0
+    assert deck.task_detail(key).notes[-1].text == "the old way"
+
+
+def test_hidden_aliases_stay_out_of_help(cli, web: str) -> None:
+    for verb, alias in (("reject", "--notes"), ("cancel", "--reason"), ("approve", "--note")):
+        shown = cli(verb, "--help").stdout
+        assert alias not in shown, verb

@@ -30,8 +30,9 @@ def test_task_add_needs_an_explicit_actor(cli, web: str, unchanged, tmp_path: Pa
     ran = cli("task", "add", "Anonymous", env={"XDG_CONFIG_HOME": str(tmp_path / "nobody")})
     assert ran.exit_code == 1
     assert ran.stderr.strip() == (
-        "agentdeck: error: say who is acting: set AGENTDECK_TOKEN to your token (or, on a "
-        "board in named mode, pass --as NAME or set AGENTDECK_AS)"
+        "agentdeck: error: cannot tell who is acting: an agent sets AGENTDECK_TOKEN to its "
+        "token (on a board in named mode, --as NAME or AGENTDECK_AS will do); a human saves "
+        "their credential with `agentdeck login`"
     )
     check()
 

@@ -27,11 +27,13 @@ def test_an_agent_must_be_named_or_hold_a_token(
 ) -> None:
     deck.create_board("WEB", "Website", actor="ann")
     with Deck.open(deck.url) as fresh:
-        with pytest.raises(ValidationError, match="say who is acting: set AGENTDECK_TOKEN"):
-            identity.acting_name(fresh, None, "WEB", human=False)
+        with pytest.raises(
+            ValidationError, match="cannot tell who is acting: an agent sets AGENTDECK_TOKEN"
+        ):
+            identity.acting_name(fresh, None, "WEB")
         monkeypatch.setenv("AGENTDECK_AS", "coder")
-        assert identity.acting_name(fresh, None, "WEB", human=False) == "coder"
-        assert identity.acting_name(fresh, "other", "WEB", human=False) == "other"
+        assert identity.acting_name(fresh, None, "WEB") == "coder"
+        assert identity.acting_name(fresh, "other", "WEB") == "other"
 
 
 def test_the_token_names_the_agent(web: Deck, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -40,7 +42,7 @@ def test_the_token_names_the_agent(web: Deck, monkeypatch: pytest.MonkeyPatch) -
     monkeypatch.setenv("AGENTDECK_TOKEN", token)
     with Deck.open(web.url) as fresh:
         assert identity.present_credentials(fresh) == "token"
-        assert identity.acting_name(fresh, None, None, human=False) == "fe"
+        assert identity.acting_name(fresh, None, None) == "fe"
 
 
 def test_with_an_agent_token_the_credential_file_is_not_read(
@@ -60,7 +62,7 @@ def test_a_human_is_named_by_their_credential_file(web: Deck) -> None:
     identity.save_credential(_where(web), "WEB", "bob", web.issued_token("bob", "WEB") or "")
     with Deck.open(web.url) as fresh:
         assert identity.present_credentials(fresh) == "credential file"
-        assert identity.acting_name(fresh, None, "WEB", human=True) == "bob"
+        assert identity.acting_name(fresh, None, "WEB") == "bob"
         key = fresh.add_task("a task", actor="bob").key
         assert fresh.cancel(key, actor="bob", reason="not needed").status == "cancelled"
         auth = [
@@ -75,7 +77,7 @@ def test_a_human_without_a_credential_defaults_to_the_login_name_and_is_refused(
     monkeypatch.setattr(identity.getpass, "getuser", lambda: "ann")
     with Deck.open(web.url) as fresh:
         assert identity.present_credentials(fresh) is None
-        assert identity.acting_name(fresh, None, "WEB", human=True) == "ann"
+        assert identity.acting_name(fresh, None, "WEB") == "ann"
         key = web.add_task("a task", actor="gen").key
         with pytest.raises(PermissionDeniedError, match="acts only with their credential"):
             fresh.cancel(key, actor="ann", reason="by name")
@@ -86,8 +88,11 @@ def test_no_login_name_is_one_line(web: Deck, monkeypatch: pytest.MonkeyPatch) -
         raise KeyError("uid 1234 has no name")
 
     monkeypatch.setattr(identity.getpass, "getuser", no_user)
-    with Deck.open(web.url) as fresh, pytest.raises(ValidationError, match="cannot tell who"):
-        identity.acting_name(fresh, None, "WEB", human=True)
+    with (
+        Deck.open(web.url) as fresh,
+        pytest.raises(ValidationError, match="cannot tell who is acting"),
+    ):
+        identity.acting_name(fresh, None, "WEB")
 
 
 def test_an_environment_value_that_is_not_utf8_is_refused(monkeypatch: pytest.MonkeyPatch) -> None:

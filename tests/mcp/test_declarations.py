@@ -73,6 +73,7 @@ CALLS: dict[str, Callable[[Mcp, str], dict[str, Any]]] = {
     "escalate": lambda mcp, b: {"key": held(mcp, b), "reason": "need access"},
     "release": lambda mcp, b: {"key": held(mcp, b)},
     "inbox": mail,
+    "send": lambda mcp, b: {"board": b, "to": "lead", "text": "blocked on the schema"},
     "search": past_work,
     "similar": lambda mcp, b: {"key": mcp.deck.add_task("Migration", actor="ann", board=b).key},
     "task_show": lambda mcp, b: {"key": held(mcp, b), "full": True},

@@ -115,6 +115,7 @@ DEFAULT_CALLS: dict[str, Callable[[Mcp], types.CallToolResult]] = {
     "escalate": lambda big: checked(big, "escalate", key=held_task(big), reason="need access"),
     "release": lambda big: checked(big, "release", key=held_task(big)),
     "inbox": lambda big: checked(big, "inbox"),
+    "send": lambda big: checked(big, "send", to="lead", text="Blocked on the schema. " * 200),
     "search": lambda big: checked(big, "search", query="migration"),
     "similar": lambda big: checked(big, "similar", key=held_task(big)),
     "task_show": _biggest_task_show,

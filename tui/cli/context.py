@@ -120,14 +120,16 @@ class Session:
             identity.present_credentials(self._deck)
         return self._deck
 
-    def agent(self) -> str:
-        """The acting agent: --as / AGENTDECK_AS, else the holder of AGENTDECK_TOKEN."""
-        return identity.acting_name(self.deck(), self.actor, self.board, human=False)
+    def member(self) -> str:
+        """Who is acting, by one rule for every command (`identity.acting_name`): --as /
+        AGENTDECK_AS, else the holder of the credential presented for this board
+        (AGENTDECK_TOKEN, else the human's credential file), else the login name when it
+        names a member (refused unless a credential backs it)."""
+        return identity.acting_name(self.deck(), self.actor, self.board)
 
-    def human(self) -> str:
-        """The acting human (or lead): --as / AGENTDECK_AS, else the holder of the credential
-        presented for this board, else the login name."""
-        return identity.acting_name(self.deck(), self.actor, self.board, human=True)
+    # The same rule by the name of who a command expects: an agent's verb or a human's.
+    agent = member
+    human = member
 
     def creator(self) -> str:
         """Who creates a board: --as / AGENTDECK_AS, else the login name."""
@@ -231,3 +233,13 @@ def deck_command(
 def split_list(raw: str | None) -> list[str]:
     """`a, b,c` -> ["a", "b", "c"] for comma-separated options like --skills."""
     return [part.strip() for part in (raw or "").split(",") if part.strip()]
+
+
+def one_text(argument: str | None, alias: str | None, option: str, *, what: str) -> str | None:
+    """Free text given positionally (`reject KEY "notes"`) or by its older option, kept as a
+    hidden alias (`--notes "..."`): whichever was given, None if neither, an error if both."""
+    if argument is not None and alias is not None:
+        from agentdeck.tui.cli.errors import CliError
+
+        raise CliError(f"give the {what} once: as an argument or with {option}, not both")
+    return argument if argument is not None else alias

@@ -19,10 +19,11 @@ Run every command with `--json`.
    Each of these renews your lease; quiet for minutes? `agentdeck heartbeat` keeps it.
 3. Record usage: `agentdeck usage KEY --tokens-in N --tokens-out N --cost USD`.
 4. Prove it works: `agentdeck log KEY "tests: 42 passed" --kind verification`.
-5. Finish: `agentdeck done KEY --result "summary"`, or `agentdeck submit KEY` if it needs
+5. Finish: `agentdeck done KEY "summary"`, or `agentdeck submit KEY "summary"` if it needs
    approval; if stuck, `agentdeck escalate KEY "what you need"`; if impossible,
    `agentdeck fail KEY "why"`.
-6. Check `agentdeck inbox` for review notes and answers.
+6. Check `agentdeck inbox` for review notes, answers and messages; to ask your lead or
+   another agent, `agentdeck send lead "question" --task KEY` (or a name instead of lead).
 Exit codes: 1 usage/not found, 2 refused (read the message: it names the allowed moves),
 3 nothing ready, 4 over budget (stop; a human must raise it), 5 database busy or disk full (retry).
 """

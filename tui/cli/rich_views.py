@@ -263,7 +263,7 @@ def hits(items: Sequence[SearchHit], *, empty: str = "nothing found") -> None:
 
 
 def messages(items: Sequence[Message], *, empty: str = "inbox is empty") -> None:
-    """Inbox messages, one line each: when, kind, sender, text."""
+    """Inbox messages, one line each: when, kind, sender, the task it is about, text."""
     if not items:
         show(Text(empty, style="dim"))
         return
@@ -271,7 +271,10 @@ def messages(items: Sequence[Message], *, empty: str = "inbox is empty") -> None
         line = Text()
         line.append(f"{when(m.created_at)} ", style="dim")
         line.append(f"{m.kind} ", style="magenta")
-        line.append(f"from {safe(m.sender, one_line=True)}: ", style="cyan")
+        line.append(f"from {safe(m.sender, one_line=True)}", style="cyan")
+        if m.task:
+            line.append(f" on {m.task}", style="cyan")
+        line.append(": ", style="cyan")
         line.append(safe(m.text))
         show(line)
 

@@ -16,57 +16,81 @@ from agentdeck.tui.cli.context import (
     Session,
     VersionOption,
     deck_command,
+    one_text,
 )
+from agentdeck.tui.cli.errors import CliError
 from agentdeck.tui.cli.output import safe, say
 
 if TYPE_CHECKING:
     from agentdeck.core.models import Task
 
-NotesOption = Annotated[
-    str, typer.Option("--notes", help="What to fix; it reaches the agent's inbox.")
+NotesArgument = Annotated[
+    str | None,
+    typer.Argument(
+        metavar="NOTES", help="What to fix; it reaches the agent's inbox.", show_default=False
+    ),
 ]
+# The options free text had before it became positional: still accepted, no longer shown.
+NotesAlias = Annotated[str | None, typer.Option("--notes", hidden=True)]
+
+
+def _notes(verb: str, notes: str | None, alias: str | None) -> str:
+    """The NOTES argument (or --notes) a reject or reopen needs."""
+    given = one_text(notes, alias, "--notes", what="notes")
+    if given is None:
+        raise CliError(f'{verb} needs NOTES saying what to fix: agentdeck {verb} KEY "notes"')
+    return given
 
 
 @deck_command()
 def approve(
     s: Session,
     key: KeyArgument,
-    note: Annotated[str, typer.Option(help="A comment kept with the approval.")] = "",
+    note: Annotated[
+        str | None,
+        typer.Argument(
+            metavar="NOTE", help="A comment kept with the approval.", show_default=False
+        ),
+    ] = None,
     expected_version: VersionOption = None,
+    note_alias: Annotated[str | None, typer.Option("--note", hidden=True)] = None,
 ) -> None:
     """Accept work in review: the task is done. Humans only, never on their own work.
 
-    Example: agentdeck approve WEB-12 --note "looks good"
+    Example: agentdeck approve WEB-12 "looks good"
     """
-    _decide(s, "approve", key, expected_version, note=note)
+    given = one_text(note, note_alias, "--note", what="note") or ""
+    _decide(s, "approve", key, expected_version, note=given)
 
 
 @deck_command()
 def reject(
     s: Session,
     key: KeyArgument,
-    notes: NotesOption,
+    notes: NotesArgument = None,
     expected_version: VersionOption = None,
+    notes_alias: NotesAlias = None,
 ) -> None:
     """Send work in review back to its agent with notes on what to fix.
 
-    Example: agentdeck reject WEB-12 --notes "the form does not validate e-mail addresses"
+    Example: agentdeck reject WEB-12 "the form does not validate e-mail addresses"
     """
-    _decide(s, "reject", key, expected_version, notes=notes)
+    _decide(s, "reject", key, expected_version, notes=_notes("reject", notes, notes_alias))
 
 
 @deck_command()
 def reopen(
     s: Session,
     key: KeyArgument,
-    notes: NotesOption,
+    notes: NotesArgument = None,
     expected_version: VersionOption = None,
+    notes_alias: NotesAlias = None,
 ) -> None:
     """Reopen a done or failed task with notes; it returns to its agent's queue.
 
-    Example: agentdeck reopen WEB-12 --notes "breaks on Safari; see issue 41"
+    Example: agentdeck reopen WEB-12 "breaks on Safari; see issue 41"
     """
-    _decide(s, "reopen", key, expected_version, notes=notes)
+    _decide(s, "reopen", key, expected_version, notes=_notes("reopen", notes, notes_alias))
 
 
 @deck_command()
@@ -117,14 +141,19 @@ def priority(
 def cancel(
     s: Session,
     key: KeyArgument,
-    reason: Annotated[str, typer.Option(help="Why it is no longer needed.")] = "",
+    reason: Annotated[
+        str | None,
+        typer.Argument(metavar="REASON", help="Why it is no longer needed.", show_default=False),
+    ] = None,
     expected_version: VersionOption = None,
+    reason_alias: Annotated[str | None, typer.Option("--reason", hidden=True)] = None,
 ) -> None:
     """Cancel an open task; tasks waiting on it stop waiting.
 
-    Example: agentdeck cancel WEB-12 --reason "dropped from the launch scope"
+    Example: agentdeck cancel WEB-12 "dropped from the launch scope"
     """
-    _decide(s, "cancel", key, expected_version, reason=reason)
+    given = one_text(reason, reason_alias, "--reason", what="reason") or ""
+    _decide(s, "cancel", key, expected_version, reason=given)
 
 
 Verb = Literal["approve", "reject", "reopen", "answer", "assign", "set_priority", "cancel"]

@@ -1,5 +1,5 @@
 """The agent's side: claim, heartbeat, doing, log, usage, submit, done, fail, escalate,
-release, checkpoint and inbox. Each needs the acting agent (`--as` or `AGENTDECK_AS`).
+release, checkpoint, inbox and send (which humans use too). Each needs the acting agent (`--as` or `AGENTDECK_AS`).
 
 `log`, `heartbeat`, `doing` and `usage` are the hottest calls an agent makes, so their text
 output is a plain line and never imports rich.
@@ -20,6 +20,7 @@ from agentdeck.tui.cli.context import (
     KeyArgument,
     Session,
     deck_command,
+    one_text,
 )
 from agentdeck.tui.cli.errors import EXIT_NOTHING_READY, CliError
 from agentdeck.tui.cli.output import amount, safe, say, warn
@@ -42,7 +43,16 @@ R = TypeVar("R")
 # this module loads on every command, core's storage only when a command needs it).
 MAX_WAIT_SECONDS = 3600
 
-ResultOption = Annotated[str, typer.Option(help="What was done, for the reviewer and the library.")]
+ResultArgument = Annotated[
+    str | None,
+    typer.Argument(
+        metavar="RESULT",
+        help="What was done, for the reviewer and the library.",
+        show_default=False,
+    ),
+]
+# --result, from before the result became positional: still accepted, no longer shown.
+ResultAlias = Annotated[str | None, typer.Option("--result", hidden=True)]
 VerifiedOption = Annotated[
     str, typer.Option("--verified-by", help="Evidence it works: tests run, output checked.")
 ]
@@ -239,32 +249,36 @@ def usage(
 def submit(
     s: Session,
     key: KeyArgument,
-    result: ResultOption = "",
+    result: ResultArgument = None,
     verified_by: VerifiedOption = "",
+    result_alias: ResultAlias = None,
 ) -> None:
     """Hand in your work for a human's review.
 
     With --json: the task's key, status, column and assignee; --full for the whole task.
 
-    Example: agentdeck submit WEB-12 --result "Login form done" --verified-by "pytest -k login" --as coder
+    Example: agentdeck submit WEB-12 "Login form done" --verified-by "pytest -k login" --as coder
     """
-    _hand_over(s, "submit", key, result=result, verified_by=verified_by)
+    given = one_text(result, result_alias, "--result", what="result") or ""
+    _hand_over(s, "submit", key, result=given, verified_by=verified_by)
 
 
 @deck_command(full=True)
 def done(
     s: Session,
     key: KeyArgument,
-    result: ResultOption = "",
+    result: ResultArgument = None,
     verified_by: VerifiedOption = "",
+    result_alias: ResultAlias = None,
 ) -> None:
     """Complete a task that needs no approval; say how you verified it.
 
     With --json: the task's key, status, column, assignee and any nudge; --full for the whole task.
 
-    Example: agentdeck done WEB-12 --result "Added index" --verified-by "EXPLAIN shows index scan" --as coder
+    Example: agentdeck done WEB-12 "Added index" --verified-by "EXPLAIN shows index scan" --as coder
     """
-    completion = s.deck().complete(key, actor=s.agent(), result=result, verified_by=verified_by)
+    given = one_text(result, result_alias, "--result", what="result") or ""
+    completion = s.deck().complete(key, actor=s.agent(), result=given, verified_by=verified_by)
 
     def render() -> None:
         say(f"{completion.task.key} is done")
@@ -306,13 +320,17 @@ def escalate(
 def release(
     s: Session,
     key: KeyArgument,
-    note: Annotated[str, typer.Option(help="Why you are letting it go.")] = "",
+    note: Annotated[
+        str | None,
+        typer.Argument(metavar="NOTE", help="Why you are letting it go.", show_default=False),
+    ] = None,
+    note_alias: Annotated[str | None, typer.Option("--note", hidden=True)] = None,
 ) -> None:
     """Give a task you hold back to the queue, unassigned.
 
-    Example: agentdeck release WEB-12 --note "out of my depth on CSS" --as coder
+    Example: agentdeck release WEB-12 "out of my depth on CSS" --as coder
     """
-    _hand_over(s, "release", key, note=note)
+    _hand_over(s, "release", key, note=one_text(note, note_alias, "--note", what="note") or "")
 
 
 @deck_command()
@@ -376,6 +394,40 @@ def inbox(
         more(next_cursor)
 
     emit_items(s, "messages", found.messages, found.next_cursor, render=render)
+
+
+@deck_command()
+def send(
+    s: Session,
+    to: Annotated[
+        str,
+        typer.Argument(
+            metavar="TO",
+            help="A member's name (an agent or a human), or `lead`: the board's lead (with none, its first human).",
+        ),
+    ],
+    text: Annotated[str, typer.Argument(metavar="TEXT", help="The message.")],
+    task: Annotated[
+        str | None,
+        typer.Option(
+            "--task", metavar="KEY", help="The task it is about; it shows in its log too."
+        ),
+    ] = None,
+) -> None:
+    """Send a message to another member of the board: it waits in their inbox (humans read theirs with `agentdeck inbox` too).
+
+    You send as who your credential proves (AGENTDECK_TOKEN, or your credential file); the recipient sees that name. With --task, the message also shows in that task's log. Text is cut like a log entry (64 KiB).
+
+    Example: agentdeck send lead "the schema question blocks WEB-12" --task WEB-12
+    """
+    sent = s.deck().send(to, text, actor=s.member(), board=s.board, task=task)
+    on = f" about {sent.task}" if sent.task else ""
+    from agentdeck.core import views
+
+    s.emit(
+        views.sent_receipt(sent),
+        lambda: say(f"sent to {safe(sent.to, one_line=True)}{on} (#{sent.id})"),
+    )
 
 
 HandOver = Literal["submit", "fail", "escalate", "release"]
