@@ -413,7 +413,7 @@ TOOLS: tuple[Tool, ...] = (
     ),
     Tool(
         "inbox",
-        "Your unread messages (assignments, review notes, answers, members' messages); shown "
+        "Your unread messages (assignments, reviews, answers, members' messages); shown "
         "ones are marked read.",
         (Arg("peek", "bool", doc="do not mark read"), WAIT, LIMIT, CURSOR, BOARD),
         _inbox,

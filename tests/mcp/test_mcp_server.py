@@ -25,6 +25,7 @@ AGENT_TOOLS = {
     "doing",
     "log",
     "usage",
+    "send",
     "submit",
     "done",
     "fail",
