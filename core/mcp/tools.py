@@ -424,8 +424,8 @@ TOOLS: tuple[Tool, ...] = (
     ),
     Tool(
         "send",
-        "Message another member (an agent, a human, or to: lead); it waits in their inbox, "
-        "and in the task's log with task.",
+        "Message a member (an agent, a human, or to: lead) in their inbox; with task, also "
+        "in its log.",
         (
             Arg("to", "name", required=True, doc="a member's name, or lead"),
             Arg("text", "text", required=True),
