@@ -98,14 +98,16 @@ TASK_CARD = obj(
     {
         "key": STR,
         "title": STR,
+        "type": STR,
         "status": STR,
         "priority": INT,
+        "labels": STRS,
         "assignee": nullable(STR),
         "skills": STRS,
         "blocked_by": STRS,
         "doing": STR,
     },
-    {"more_blockers": INT},
+    {"more_blockers": INT, "more_labels": INT},
 )
 MESSAGE_CARD = obj(
     {"id": INT, "from": STR, "task": nullable(STR), "kind": STR, "text": STR, "at": STR}
@@ -129,6 +131,7 @@ RECEIPT = obj(
     {"key": STR, "status": STR, "column": STR, "assignee": nullable(STR)},
 )
 DONE_RECEIPT = obj({**RECEIPT["properties"], "nudge": nullable(STR)})
+EDIT_RECEIPT = obj({"key": STR, "version": INT, "changed": STRS})
 LOG_RECEIPT = obj({"id": INT, "task": nullable(STR), "kind": STR})
 USAGE_RECEIPT = obj({"task": nullable(STR), "recorded": BOOL, "budgets_crossed": array(BUDGET)})
 PLAN_RECEIPT = obj(
@@ -182,7 +185,8 @@ SUMMARY = obj(
         "spent": obj({"cost_usd": NUM, "tokens": INT}),
         "forecast": obj({"throughput_per_day": NUM, "done_at": nullable(STR)}),
         "updated_at": STR,
-    }
+    },
+    {"label": STR},
 )
 REPORT = {
     "anyOf": [
