@@ -190,7 +190,14 @@ def edit_task(
     if not changed:
         return Edited(task=tasks.tasks_by_id(tx, [task["id"]])[0], changed=())
     values.update(version=task["version"] + 1, updated_at=tx.now)
+    # Lists go in a plain UPDATE after the checked one: `update_if_unchanged` runs on the
+    # driver (`Prepared`), which reads a list parameter as an IN list, not as JSON.
+    skills_now = values.pop("required_skills", None)
     moves.update_if_unchanged(tx, task, upper, "the edit", values)
+    if skills_now is not None:
+        tx.conn.execute(
+            task_t.update().where(task_t.c.id == task["id"]).values(required_skills=skills_now)
+        )
     for blocker_id in removed:
         tasks.unlink(tx, task["id"], blocker_id)
     for blocker_id in added:

@@ -375,13 +375,13 @@ def counts(tx: Tx, board: str | None = None, *, label: str | None = None) -> Boa
     b = tx.board(board)
     if label is not None:
         grouped = tx.conn.execute(
-            sa.select(task_t.c.status, task_t.c.open_deps > 0, sa.func.count())
+            sa.select(task_t.c.status, task_t.c.open_deps, sa.func.count())
             .where(task_t.c.board_id == b["id"], labelled(label))
-            .group_by(task_t.c.status, task_t.c.open_deps > 0)
+            .group_by(task_t.c.status, task_t.c.open_deps)
         ).all()
         labelled_counts: dict[str, int] = {}
-        for status, blocked, n in grouped:
-            column = column_of(status, int(bool(blocked)))
+        for status, open_deps, n in grouped:
+            column = column_of(status, open_deps)
             labelled_counts[column] = labelled_counts.get(column, 0) + n
         return BoardCounts(by_column=labelled_counts)
     row = tx.conn.execute(_COLUMN_COUNTS, {"p_board_id": b["id"]}).one()
