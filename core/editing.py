@@ -210,7 +210,7 @@ def edit_task(
         actor,
         "edited",
         "",
-        f"changed {', '.join(changed)}",
+        ", ".join(changed),
         {"fields": list(changed), "before": before, "after": after},
     )
     return Edited(task=tasks.tasks_by_id(tx, [task["id"]])[0], changed=changed)

@@ -184,7 +184,7 @@ def test_one_event_with_before_and_after_of_each_changed_field(web: Deck) -> Non
     )
     [event] = events_after(web, cursor)
     assert (event.kind, event.actor, event.task) == ("edited", "bob", key)
-    assert event.text == "changed title, estimate_hours, dependencies, labels"
+    assert event.text == "title, estimate_hours, dependencies, labels"
     assert event.data == {
         "fields": ["title", "estimate_hours", "dependencies", "labels"],
         "before": {"title": "Build", "estimate_hours": 2, "dependencies": [], "labels": ["b"]},
