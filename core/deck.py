@@ -27,6 +27,7 @@ from agentdeck.core import (
     budgets,
     claims,
     credentials,
+    editing,
     events,
     history,
     knowledge,
@@ -214,6 +215,9 @@ class Deck:
     list_tasks = _reads(tasks.list_tasks)
     ready = _reads(tasks.ready)
     counts = _reads(tasks.counts)
+
+    # core/editing.py
+    edit_task = _writes(editing.edit_task)
 
     # core/planning.py
     plan = _with_database(planning.plan)

@@ -12,10 +12,12 @@ from __future__ import annotations
 import json
 import math
 import re
+import unicodedata
 from typing import Any, NoReturn
 
 from agentdeck.core import names
 from agentdeck.core.errors import ValidationError
+from agentdeck.core.models import TASK_TYPES
 
 MAX_TITLE = 300
 MAX_TEXT = 64 * 1024
@@ -32,6 +34,11 @@ ELLIPSIS = "…"
 _TRUNCATED = re.compile(r"\n… \[truncated by agentdeck: \d+ more characters\]")
 _UNSTORABLE = re.compile(r"[\x00\ud800-\udfff]")
 _KEY_RE = re.compile(r"^[A-Z][A-Z0-9]{0,9}$")
+MAX_LABEL = 40
+MAX_LABELS = 32  # labels on one task
+# A label: letters and digits of any script, and . _ - : / + # @ between them; no spaces,
+# commas (lists split on them), control, invisible or bidi characters.
+_LABEL_RE = re.compile(r"\w[\w.:/+#@-]*")
 
 
 def board_key(key: str) -> str:
@@ -94,6 +101,37 @@ def priority(value: int) -> int:
 def skills(values: list[str] | tuple[str, ...] | None) -> list[str]:
     """Skill tags, lower-cased, unique and sorted so equal sets compare equal."""
     return sorted({name(v, "skill").lower() for v in values or ()})
+
+
+def label(value: str) -> str:
+    """A task label in its stored form: NFKC, case-folded, 1-40 characters of letters, digits
+    and . _ - : / + # @ (starting with a letter, digit or _), so `Backend` and `backend`
+    are one label and a filter finds both."""
+    if not isinstance(value, str):
+        raise ValidationError(f"a label is text, not {_shown(value)}")
+    folded = unicodedata.normalize("NFKC", unicodedata.normalize("NFKC", value.strip()).casefold())
+    if not folded or len(folded) > MAX_LABEL or not _LABEL_RE.fullmatch(folded):
+        raise ValidationError(
+            f"label {_shown(value)} must be 1-{MAX_LABEL} letters, digits or . _ - : / + # @, "
+            "with no spaces or commas, like ui or needs-review"
+        )
+    return folded
+
+
+def labels(values: list[str] | tuple[str, ...] | None) -> list[str]:
+    """Labels in stored form, unique and sorted; at most `MAX_LABELS` on one task."""
+    out = sorted({label(v) for v in values or ()})
+    if len(out) > MAX_LABELS:
+        raise ValidationError(f"a task has at most {MAX_LABELS} labels (got {len(out)})")
+    return out
+
+
+def task_type(value: str) -> str:
+    """A task type: one of task, bug, feature, epic, chore (case-insensitive)."""
+    folded = value.strip().lower() if isinstance(value, str) else value
+    if folded not in TASK_TYPES:
+        raise ValidationError(f"type must be one of {', '.join(TASK_TYPES)}, not {_shown(value)}")
+    return str(folded)
 
 
 def count(value: int, label: str) -> int:

@@ -22,6 +22,8 @@ COLUMN_TITLES = {
     "failed": "Failed",
     "cancelled": "Cancelled",
 }
+# What a task is; shown on its card. "task" is the default of every new task.
+TASK_TYPES = ("task", "bug", "feature", "epic", "chore")
 LOG_KINDS = ("action", "tool_call", "decision", "observation", "verification")
 METRICS = ("tokens", "cost_usd", "cpu_hours", "gpu_hours")
 
@@ -104,6 +106,8 @@ class Task(_Jsonable):
     assignee: str | None
     status: str
     column: str
+    type: str  # one of TASK_TYPES
+    labels: tuple[str, ...]  # case-folded, sorted
     active_form: str
     result: str
     verification: str
@@ -265,6 +269,15 @@ class TaskDetail(_Jsonable):
     # its agents reported and what their runtimes measured, to show the gap.
     measured: UsageTotals | None = None
     reported: UsageTotals | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Edited(_Jsonable):
+    """The result of `edit_task`: the task as it is now, and the fields the edit changed
+    (empty when every value given was already the task's: then nothing was written)."""
+
+    task: Task
+    changed: tuple[str, ...]
 
 
 @dataclass(frozen=True, slots=True)

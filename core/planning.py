@@ -29,6 +29,8 @@ _FIELDS = {
     "assignee",
     "parent",
     "blocked_by",
+    "labels",
+    "type",
 }
 MAX_PLAN = 2000
 
@@ -48,18 +50,40 @@ def _spec(i: int, raw: Any) -> dict[str, Any]:
         limits.title(raw["title"])
     except ValidationError as exc:
         raise ValidationError(f"{where}: {exc}") from None
-    for field in ("blocked_by", "skills"):
+    for field in ("blocked_by", "skills", "labels"):
         value = raw.get(field, [])
         if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
             raise ValidationError(f"{where}: {field} must be a list of strings")
-    for field in ("description", "criteria", "ref", "assignee", "parent"):
+    for field in ("description", "ref", "assignee", "parent", "type"):
         if raw.get(field) is not None and not isinstance(raw[field], str):
             raise ValidationError(f"{where}: {field} must be text")
+    spec = dict(raw)
+    criteria = raw.get("criteria")
+    if isinstance(criteria, list):
+        spec["criteria"] = checklist(criteria, where)
+    elif criteria is not None and not isinstance(criteria, str):
+        raise ValidationError(f"{where}: criteria must be text or a list of items")
+    try:
+        limits.labels(raw.get("labels"))
+        if raw.get("type") is not None:
+            limits.task_type(raw["type"])
+    except ValidationError as exc:
+        raise ValidationError(f"{where}: {exc}") from None
     if "priority" in raw and (
         not isinstance(raw["priority"], int) or isinstance(raw["priority"], bool)
     ):
         raise ValidationError(f"{where}: priority must be a whole number 0-4")
-    return dict(raw)
+    return spec
+
+
+def checklist(items: Sequence[Any], where: str = "criteria") -> str:
+    """Criteria given as a list of items, as the one criteria text: a markdown checklist,
+    one `- [ ] item` line each (whitespace in an item folded to one line). Stored as text, so
+    a list from a plan and text typed later read and edit the same way."""
+    if not all(isinstance(item, str) for item in items):
+        raise ValidationError(f"{where}: criteria items must be text")
+    lines = [" ".join(limits.storable(item).split()) for item in items]
+    return "\n".join(f"- [ ] {line}" for line in lines if line)
 
 
 def plan(
@@ -68,8 +92,10 @@ def plan(
     """Create a whole decomposition at once, all or nothing.
 
     Each task is an object with `title` and optionally `ref` (a local name), description,
-    criteria, priority, skills, requires_approval, estimate_hours, assignee, `parent` and
-    `blocked_by` (refs in this plan or existing keys like WEB-3).
+    criteria (text, or a list of items: stored as a `- [ ] item` checklist), priority,
+    skills, labels, type (task, bug, feature, epic or chore), requires_approval,
+    estimate_hours, assignee, `parent` and `blocked_by` (refs in this plan or existing keys
+    like WEB-3).
     """
     if not isinstance(tasks, Sequence) or isinstance(tasks, str | bytes):
         raise ValidationError("a plan is a list of tasks")

@@ -14,7 +14,7 @@ import statistics
 from datetime import datetime, timedelta
 from typing import Any
 
-from agentdeck.core import boards, budgets, measured, metrics, tasks, views
+from agentdeck.core import boards, budgets, limits, measured, metrics, tasks, views
 from agentdeck.core.errors import ValidationError
 from agentdeck.core.models import BudgetStatus, Task, UsageTotals
 from agentdeck.core.safe_text import dropped
@@ -48,8 +48,10 @@ def _when(at: datetime | None) -> str:
 
 
 def _line(t: Task, extra: str = "") -> str:
+    kind = f" ({t.type})" if t.type != "task" else ""
+    tags = f" [{', '.join(md(label, 40) for label in t.labels)}]" if t.labels else ""
     who = f" — {md(t.assignee, 64)}" if t.assignee else ""
-    return f"- **{t.key}** {md(t.title)}{who}{extra}"
+    return f"- **{t.key}**{kind} {md(t.title)}{tags}{who}{extra}"
 
 
 def _amount(value: float) -> str:
@@ -119,17 +121,21 @@ SECTIONS = (
 SUMMARY_ITEMS = 10
 
 
-def report_summary(db: Database, board: str | None = None) -> dict[str, Any]:
+def report_summary(
+    db: Database, board: str | None = None, *, label: str | None = None
+) -> dict[str, Any]:
     """Where the board stands in a few hundred tokens: counts per column, what needs a human,
     what is blocked and on what, what is in progress, budgets, spend and the forecast.
 
     Each task list holds at most `SUMMARY_ITEMS` compact views, with a count of the rest;
-    counts come from one indexed query, so the summary stays small and quick on any board."""
+    counts come from one indexed query, so the summary stays small and quick on any board.
+    With `label`, the counts and lists cover only the tasks carrying it (budgets, spend and
+    the forecast stay the board's)."""
     with db.read() as tx:
         b = boards.get_board(tx, board)
-        counted = tasks.counts(tx, b.key)
+        counted = tasks.counts(tx, b.key, label=label)
         parts = {
-            column: tasks.list_tasks(tx, b.key, column=column, limit=SUMMARY_ITEMS)
+            column: tasks.list_tasks(tx, b.key, column=column, label=label, limit=SUMMARY_ITEMS)
             for column in ("needs_human", "blocked", "in_progress")
         }
         budget_rows = budgets.budget_status(tx, b.key)
@@ -169,16 +175,25 @@ def report_summary(db: Database, board: str | None = None) -> dict[str, Any]:
         "late": burn.forecast_late.isoformat() if ahead and burn.forecast_late else None,
         "note": burn.forecast_note,
     }
+    if label is not None:
+        out["label"] = limits.label(label)
     out["updated_at"] = db.now().isoformat()
     return out
 
 
-def report(db: Database, board: str | None = None, sections: list[str] | None = None) -> str:
+def report(
+    db: Database,
+    board: str | None = None,
+    sections: list[str] | None = None,
+    *,
+    label: str | None = None,
+) -> str:
     """A markdown progress report: done/total, in progress, remaining, blocked, waiting on
     humans, failed, budget use, time per task, forecast, last updated.
 
     `sections` (names from `SECTIONS`) keeps only those parts after the header, in the
-    report's own order; an unknown name is refused."""
+    report's own order; an unknown name is refused. With `label`, every task part and the
+    totals cover only the tasks carrying it (budget rows and the forecast stay the board's)."""
     wanted = set(SECTIONS if sections is None else sections)
     unknown = sorted(wanted - set(SECTIONS))
     if unknown:
@@ -189,7 +204,7 @@ def report(db: Database, board: str | None = None, sections: list[str] | None = 
     with db.read() as tx:
         b = boards.get_board(tx, board)
     with db.read() as tx:
-        listed = tasks.list_tasks(tx, b.key)
+        listed = tasks.list_tasks(tx, b.key, label=label)
     with db.read() as tx:
         budget_rows: list[BudgetStatus] = budgets.budget_status(tx, b.key)
         sources = measured.usage_by_source(tx, b.key)
@@ -202,6 +217,8 @@ def report(db: Database, board: str | None = None, sections: list[str] | None = 
     total, done = len(listed), len(by.get("done", []))
     pct = 100 * done / total if total else 0.0
     out = [f"# {md(b.name)} — progress report", ""]
+    if label is not None:
+        out += [f"**Label:** {md(limits.label(label), 40)} (only tasks with this label)", ""]
     if b.goal:
         out += [f"**Goal:** {md(b.goal, 400)}", ""]
     out += [f"**Overall:** {done} of {total} tasks done ({pct:.0f}%)", ""]

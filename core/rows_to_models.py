@@ -12,7 +12,15 @@ import sqlalchemy as sa
 
 from agentdeck.core.models import Agent, Board, Event, Message, Task, column_of
 from agentdeck.core.storage.prepared import Prepared
-from agentdeck.core.storage.tables import agent_t, board_t, budget_t, dependency_t, task_t, usage_t
+from agentdeck.core.storage.tables import (
+    agent_t,
+    board_t,
+    budget_t,
+    dependency_t,
+    task_label_t,
+    task_t,
+    usage_t,
+)
 from agentdeck.core.storage.transaction import StoredRow, task_key
 
 _CHUNK = 500
@@ -36,6 +44,11 @@ _COST = Prepared(
     )
     .where(usage_t.c.task_id.in_(_IDS))
     .group_by(usage_t.c.task_id)
+)
+_LABELS = Prepared(
+    sa.select(task_label_t.c.task_id, task_label_t.c.label)
+    .where(task_label_t.c.task_id.in_(_IDS))
+    .order_by(task_label_t.c.task_id, task_label_t.c.label)
 )
 _AGENT_NAMES = Prepared(sa.select(agent_t.c.id, agent_t.c.name).where(agent_t.c.id.in_(_IDS)))
 _OVER_BUDGET = Prepared(
@@ -129,6 +142,7 @@ def tasks(conn: sa.Connection, rows: Sequence[StoredRow], now: datetime) -> list
     board_keys: dict[int, str] = {r["id"]: r["key"] for r in _BOARD_KEYS.rows(conn)}
     blockers: dict[int, list[str]] = defaultdict(list)
     cost: dict[int, tuple[float, int]] = {}
+    labels: dict[int, list[str]] = defaultdict(list)
     names: dict[int, str] = {}
     agent_ids = {r["assignee_id"] for r in rows if r["assignee_id"] is not None}
     for chunk in _chunks(ids):
@@ -136,6 +150,8 @@ def tasks(conn: sa.Connection, rows: Sequence[StoredRow], now: datetime) -> list
             blockers[task_id].append(task_key(board_keys[b_board], b_number))
         for task_id, usd, tok in _tuples(_COST, conn, chunk):
             cost[task_id] = (float(usd or 0.0), int(tok or 0))
+        for task_id, label in _tuples(_LABELS, conn, chunk):
+            labels[task_id].append(label)
     for chunk in _chunks(sorted(agent_ids)):
         names.update((agent_id, name) for agent_id, name in _tuples(_AGENT_NAMES, conn, chunk))
     over = set(_OVER_BUDGET.scalars(conn))
@@ -164,6 +180,8 @@ def tasks(conn: sa.Connection, rows: Sequence[StoredRow], now: datetime) -> list
                 assignee=names.get(r["assignee_id"]) if r["assignee_id"] else None,
                 status=r["status"],
                 column=column_of(r["status"], r["open_deps"]),
+                type=r["type"],
+                labels=tuple(labels.get(r["id"], ())),
                 active_form=r["active_form"],
                 result=r["result"],
                 verification=r["verification"],

@@ -1,7 +1,8 @@
 """Tasks: creating them and their dependencies, and reading them back.
 
 Verbs here: add_task, add_dependency, get_task, list_tasks, ready, counts. Other modules call
-insert_task, id_on_board, link, blocker_moved and tasks_by_id by name.
+insert_task, id_on_board, link, unlink, add_labels, remove_labels, blocker_moved and
+tasks_by_id by name.
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ from agentdeck.core.errors import CycleError, NotFoundError, ValidationError
 from agentdeck.core.models import FINISHED_STATUSES, STATUSES, BoardCounts, Task, column_of
 from agentdeck.core.storage import dialect
 from agentdeck.core.storage.prepared import Prepared
-from agentdeck.core.storage.tables import agent_t, board_t, dependency_t, task_t
+from agentdeck.core.storage.tables import agent_t, board_t, dependency_t, task_label_t, task_t
 from agentdeck.core.storage.transaction import StoredRow, Tx, split_key, task_key
 
 # Built once: every new task, every move of a blocker and every verb returning a task run these.
@@ -88,8 +89,11 @@ def add_task(
     estimate_hours: float | None = None,
     assignee: str | None = None,
     blocked_by: Sequence[str] = (),
+    labels: Sequence[str] = (),
+    type: str = "task",
 ) -> Task:
-    """A new pending task on a board, optionally assigned and waiting on other tasks."""
+    """A new pending task on a board, optionally assigned and waiting on other tasks, with
+    `labels` and a `type` (task, bug, feature, epic or chore)."""
     b = tx.board(board)
     tx.actor(b, actor)
     task_id = insert_task(
@@ -105,6 +109,8 @@ def add_task(
         requires_approval=requires_approval,
         estimate_hours=estimate_hours,
         assignee=assignee,
+        labels=labels,
+        type=type,
     )
     for blocker in blocked_by:
         link(tx, task_id, id_on_board(tx, b, blocker))
@@ -132,19 +138,20 @@ def insert_task(tx: Tx, b: StoredRow, actor: str, **spec: Any) -> int:
         "estimate_hours": estimate,
         "assignee_id": assignee_id,
         "status": "pending",
+        "type": limits.task_type(spec.get("type") or "task"),
         "created_at": tx.now,
         "updated_at": tx.now,
     }
+    labels = limits.labels(spec.get("labels"))
     task_id = tx.conn.execute(_INSERT_TASK, values).inserted_primary_key[0]  # type: ignore[index]
+    add_labels(tx, task_id, labels)
     key = task_key(b["key"], number)
-    tx.event(
-        b["id"],
-        task_id,
-        actor,
-        "created",
-        text=values["title"],
-        data={"key": key, "priority": values["priority"], "to": "pending"},
-    )
+    data: dict[str, Any] = {"key": key, "priority": values["priority"], "to": "pending"}
+    if values["type"] != "task":
+        data["type"] = values["type"]
+    if labels:
+        data["labels"] = labels
+    tx.event(b["id"], task_id, actor, "created", text=values["title"], data=data)
     if spec.get("assignee"):
         tx.event(
             b["id"],
@@ -175,6 +182,31 @@ def add_dependency(tx: Tx, key: str, blocked_by: str, *, actor: str) -> Task:
         data={"blocked_by": blocked_by.upper()},
     )
     return tasks_by_id(tx, [task["id"]])[0]
+
+
+def add_labels(tx: Tx, task_id: int, labels: Sequence[str]) -> None:
+    """Put labels (already in stored form, `limits.labels`) on a task that lacks them."""
+    if labels:
+        tx.conn.execute(
+            task_label_t.insert(), [{"task_id": task_id, "label": label} for label in labels]
+        )
+
+
+def remove_labels(tx: Tx, task_id: int, labels: Sequence[str]) -> None:
+    """Take labels (in stored form) off a task; those it lacks are ignored."""
+    if labels:
+        tx.conn.execute(
+            task_label_t.delete().where(
+                task_label_t.c.task_id == task_id, task_label_t.c.label.in_(list(labels))
+            )
+        )
+
+
+def labelled(label: str) -> sa.ColumnElement[bool]:
+    """Tasks carrying `label` (any case: it is folded first), through `ix_task_label_label`."""
+    return task_t.c.id.in_(
+        sa.select(task_label_t.c.task_id).where(task_label_t.c.label == limits.label(label))
+    )
 
 
 def id_on_board(tx: Tx, b: StoredRow, key: str) -> int:
@@ -221,6 +253,23 @@ def link(tx: Tx, task_id: int, blocker_id: int) -> None:
         )
 
 
+def unlink(tx: Tx, task_id: int, blocker_id: int) -> bool:
+    """Remove the edge task -> blocker, uncounting the blocker if unfinished; whether it was there."""
+    gone = tx.conn.execute(
+        dependency_t.delete().where(
+            dependency_t.c.task_id == task_id, dependency_t.c.blocker_id == blocker_id
+        )
+    ).rowcount
+    if not gone:
+        return False
+    status = tx.conn.execute(sa.select(task_t.c.status).where(task_t.c.id == blocker_id)).scalar()
+    if status not in FINISHED_STATUSES:
+        tx.conn.execute(
+            task_t.update().where(task_t.c.id == task_id).values(open_deps=task_t.c.open_deps - 1)
+        )
+    return True
+
+
 def _key_of(tx: Tx, task_id: int) -> str:
     row = tx.conn.execute(
         sa.select(board_t.c.key, task_t.c.number)
@@ -258,11 +307,12 @@ def list_tasks(
     status: str | Sequence[str] | None = None,
     column: str | None = None,
     assignee: str | None = None,
+    label: str | None = None,
     include_cancelled: bool = False,
     limit: int | None = None,
     offset: int = 0,
 ) -> list[Task]:
-    """Tasks of a board by priority then age, filtered by status, column or assignee."""
+    """Tasks of a board by priority then age, filtered by status, column, assignee or label."""
     b = tx.board(board)
     q = sa.select(task_t).where(task_t.c.board_id == b["id"])
     if status is not None:
@@ -273,6 +323,8 @@ def list_tasks(
         q = q.where(_column_clause(column))
     if assignee is not None:
         q = q.join(agent_t, agent_t.c.id == task_t.c.assignee_id).where(agent_t.c.name == assignee)
+    if label is not None:
+        q = q.where(labelled(label))
     q = q.order_by(task_t.c.priority, task_t.c.id).offset(limits.row_window(offset))
     if limit is not None:
         q = q.limit(limits.row_window(limit))
@@ -280,14 +332,22 @@ def list_tasks(
 
 
 def ready(
-    tx: Tx, board: str | None = None, *, agent: str | None = None, limit: int = 50
+    tx: Tx,
+    board: str | None = None,
+    *,
+    agent: str | None = None,
+    label: str | None = None,
+    limit: int = 50,
 ) -> list[Task]:
     """The ready queue (pending, every blocker finished), best first; for `agent`, only
-    tasks it may claim: assigned to it, or unassigned with skills it has."""
+    tasks it may claim: assigned to it, or unassigned with skills it has; with `label`, only
+    tasks carrying it."""
     b = tx.board(board)
     q = sa.select(task_t).where(
         task_t.c.board_id == b["id"], task_t.c.status == "pending", task_t.c.open_deps == 0
     )
+    if label is not None:
+        q = q.where(labelled(label))
     if agent is not None:
         a = tx.agent(b["id"], agent, b["key"])
         q = q.where(
@@ -309,9 +369,21 @@ def ready(
     return rows_to_models.tasks(tx.conn, rows, tx.now)
 
 
-def counts(tx: Tx, board: str | None = None) -> BoardCounts:
-    """Tasks per board column; one query of range counts over the claim index."""
+def counts(tx: Tx, board: str | None = None, *, label: str | None = None) -> BoardCounts:
+    """Tasks per board column; one query of range counts over the claim index (with `label`,
+    one grouped count of the tasks carrying it)."""
     b = tx.board(board)
+    if label is not None:
+        grouped = tx.conn.execute(
+            sa.select(task_t.c.status, task_t.c.open_deps, sa.func.count())
+            .where(task_t.c.board_id == b["id"], labelled(label))
+            .group_by(task_t.c.status, task_t.c.open_deps)
+        ).all()
+        labelled_counts: dict[str, int] = {}
+        for status, open_deps, n in grouped:
+            column = column_of(status, open_deps)
+            labelled_counts[column] = labelled_counts.get(column, 0) + n
+        return BoardCounts(by_column=labelled_counts)
     row = tx.conn.execute(_COLUMN_COUNTS, {"p_board_id": b["id"]}).one()
     by_column: dict[str, int] = {}
     for (column, _), n in zip(_COUNTED, row, strict=True):

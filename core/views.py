@@ -21,6 +21,7 @@ from agentdeck.core.models import (
     BudgetStatus,
     Claim,
     Completion,
+    Edited,
     Event,
     Message,
     SearchHit,
@@ -35,6 +36,7 @@ TITLE = 120  # characters of a title in a compact view
 LINE = 100  # characters of a one-line text (doing now, a log entry, a snippet)
 MESSAGE = 600  # characters of a message: review notes and answers are what the agent needs
 MAX_BLOCKERS = 8  # blocker keys listed in a compact view; `more_blockers` counts the rest
+MAX_LABELS = 8  # labels listed in a compact view; `more_labels` counts the rest
 MAX_CURSOR = 1_000_000
 MAX_ROW_ID = 2**31 - 1  # the largest id a keyset cursor names
 
@@ -46,13 +48,15 @@ def clip(text: str, limit: int) -> str:
 
 
 def task_card(t: Task) -> dict[str, Any]:
-    """A task in about 150 characters: key, title, status, priority, assignee, skills,
-    open blockers and what its holder is doing now (`doing`, one line)."""
+    """A task in about 170 characters: key, title, type, status, priority, labels, assignee,
+    skills, open blockers and what its holder is doing now (`doing`, one line)."""
     card: dict[str, Any] = {
         "key": t.key,
         "title": clip(t.title, TITLE),
+        "type": t.type,
         "status": t.status,
         "priority": t.priority,
+        "labels": list(t.labels[:MAX_LABELS]),
         "assignee": t.assignee,
         "skills": list(t.required_skills),
         "blocked_by": list(t.blocked_by[:MAX_BLOCKERS]),
@@ -60,6 +64,8 @@ def task_card(t: Task) -> dict[str, Any]:
     }
     if len(t.blocked_by) > MAX_BLOCKERS:
         card["more_blockers"] = len(t.blocked_by) - MAX_BLOCKERS
+    if len(t.labels) > MAX_LABELS:
+        card["more_labels"] = len(t.labels) - MAX_LABELS
     return card
 
 
@@ -148,6 +154,12 @@ def receipt(t: Task) -> dict[str, Any]:
     """What a move (submit, done, fail, escalate, release) answers: which task, and where it
     is now. The agent sent the rest, so nothing is echoed back."""
     return {"key": t.key, "status": t.status, "column": t.column, "assignee": t.assignee}
+
+
+def edit_receipt(e: Edited) -> dict[str, Any]:
+    """What `task edit` answers: which task, its version now (the one to send with the next
+    edit), and the fields the edit changed (empty: nothing was written)."""
+    return {"key": e.task.key, "version": e.task.version, "changed": list(e.changed)}
 
 
 def done_receipt(c: Completion) -> dict[str, Any]:

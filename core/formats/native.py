@@ -12,7 +12,16 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from agentdeck.core import boards, budgets, credentials, knowledge, limits, names, permissions
+from agentdeck.core import (
+    boards,
+    budgets,
+    credentials,
+    knowledge,
+    limits,
+    names,
+    permissions,
+)
+from agentdeck.core import tasks as task_rows  # `tasks` names lists of tasks here
 from agentdeck.core.errors import PermissionDeniedError, ValidationError
 from agentdeck.core.formats.documents import Doc
 from agentdeck.core.models import METRICS, STATUSES, Board
@@ -26,6 +35,7 @@ from agentdeck.core.storage.tables import (
     dependency_t,
     event_t,
     message_t,
+    task_label_t,
     task_t,
     usage_t,
 )
@@ -60,6 +70,14 @@ def export_board(tx: Tx, board: str | None = None) -> dict[str, Any]:
         .all()
     )
     keys = {r["id"]: task_key(b["key"], r["number"]) for r in tasks}
+    labels: dict[int, list[str]] = {}
+    for task_id, label in tx.conn.execute(
+        sa.select(task_label_t.c.task_id, task_label_t.c.label)
+        .join(task_t, task_t.c.id == task_label_t.c.task_id)
+        .where(task_t.c.board_id == bid)
+        .order_by(task_label_t.c.task_id, task_label_t.c.label)
+    ):
+        labels.setdefault(task_id, []).append(label)
 
     def name(agent_id: int | None) -> str | None:
         return agents[agent_id]["name"] if agent_id in agents else None
@@ -113,6 +131,8 @@ def export_board(tx: Tx, board: str | None = None) -> dict[str, Any]:
                 "estimate_hours": t["estimate_hours"],
                 "assignee": name(t["assignee_id"]),
                 "status": t["status"],
+                "type": t["type"],
+                "labels": labels.get(t["id"], []),
                 "active_form": t["active_form"],
                 "result": t["result"],
                 "verification": t["verification"],
@@ -386,6 +406,7 @@ class _Importer:
                     estimate_hours=item.opt("estimate_hours", float, None),
                     assignee_id=self.agent(item, "assignee"),
                     status=status,
+                    type=item.check("type", str, limits.task_type, "task"),
                     active_form=item.opt("active_form", str, ""),
                     result=limits.text(item.opt("result", str, "")),
                     verification=limits.text(item.opt("verification", str, "")),
@@ -397,6 +418,7 @@ class _Importer:
             ).inserted_primary_key[0]  # type: ignore[index]
             self.task_ids[raw_key] = task_id
             parents.append((task_id, item))
+            task_rows.add_labels(self.tx, task_id, item.check("labels", list, limits.labels, []))
         for task_id, item in parents:
             parent = self.rekey(item, "parent", required=False)
             if parent is not None:

@@ -98,14 +98,16 @@ TASK_CARD = obj(
     {
         "key": STR,
         "title": STR,
+        "type": STR,
         "status": STR,
         "priority": INT,
+        "labels": STRS,
         "assignee": nullable(STR),
         "skills": STRS,
         "blocked_by": STRS,
         "doing": STR,
     },
-    {"more_blockers": INT},
+    {"more_blockers": INT, "more_labels": INT},
 )
 MESSAGE_CARD = obj(
     {"id": INT, "from": STR, "task": nullable(STR), "kind": STR, "text": STR, "at": STR}
@@ -130,6 +132,7 @@ RECEIPT = obj(
 )
 DONE_RECEIPT = obj({**RECEIPT["properties"], "nudge": nullable(STR)})
 SENT_RECEIPT = obj({"id": INT, "to": STR, "task": nullable(STR)})
+EDIT_RECEIPT = obj({"key": STR, "version": INT, "changed": STRS})
 LOG_RECEIPT = obj({"id": INT, "task": nullable(STR), "kind": STR})
 USAGE_RECEIPT = obj({"task": nullable(STR), "recorded": BOOL, "budgets_crossed": array(BUDGET)})
 PLAN_RECEIPT = obj(
@@ -191,7 +194,8 @@ SUMMARY = obj(
             }
         ),
         "updated_at": STR,
-    }
+    },
+    {"label": STR},
 )
 REPORT = {
     "anyOf": [

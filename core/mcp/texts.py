@@ -44,6 +44,13 @@ def say_move(data: dict[str, Any]) -> str:
     )
 
 
+def say_edit(data: dict[str, Any]) -> str:
+    changed = ", ".join(data["changed"])
+    if not changed:
+        return f"{data['key']} unchanged (version {data['version']})"
+    return f"edited {data['key']}: {changed}; now version {data['version']}"
+
+
 def say_claim(data: dict[str, Any]) -> str:
     task = data["task"]
     if task is None:

@@ -15,6 +15,7 @@ from typing import Any
 
 from agentdeck.core import safe_text, views
 from agentdeck.core.deck import Deck
+from agentdeck.core.editing import KEEP
 from agentdeck.core.errors import DeckError
 from agentdeck.core.feed import ChangeFeed
 from agentdeck.core.mcp import shapes, texts
@@ -26,7 +27,7 @@ from agentdeck.core.mcp.args import (
     Outcome,
     Tool,
 )
-from agentdeck.core.models import COLUMN_TITLES, LOG_KINDS, STATUSES
+from agentdeck.core.models import COLUMN_TITLES, LOG_KINDS, STATUSES, TASK_TYPES
 from agentdeck.core.report import SECTIONS
 
 # The longest a claim or inbox call may wait, in seconds: shorter than the CLI's hour, since an
@@ -103,6 +104,7 @@ WAIT = Arg(
     maximum=MAX_WAIT,
 )
 VERIFIED_BY = Arg("verified_by", "text", doc="how the result was checked")
+LABEL = Arg("label", "name", doc="only tasks with this label")
 
 
 def _window(c: Call) -> tuple[int, int]:
@@ -122,8 +124,36 @@ def _create_task(deck: Deck, c: Call) -> dict[str, Any]:
         "estimate_hours",
         "assignee",
         "blocked_by",
+        "labels",
+        "type",
     )
     return views.task_card(deck.add_task(c["title"], actor=c.actor, **extra))
+
+
+def _task_edit(deck: Deck, c: Call) -> dict[str, Any]:
+    given = c.pick(
+        "title",
+        "description",
+        "criteria",
+        "criteria_note",
+        "skills",
+        "priority",
+        "add_dependencies",
+        "remove_dependencies",
+        "add_labels",
+        "remove_labels",
+        "type",
+    )
+    parent = c.get("parent")
+    edited = deck.edit_task(
+        c["key"],
+        actor=c.actor,
+        expected_version=c["version"],
+        estimate_hours=c.get("estimate_hours", KEEP),
+        parent=KEEP if parent is None else parent or None,
+        **given,
+    )
+    return views.edit_receipt(edited)
 
 
 def _plan(deck: Deck, c: Call) -> dict[str, Any]:
@@ -136,7 +166,7 @@ def _plan(deck: Deck, c: Call) -> dict[str, Any]:
 def _ready(deck: Deck, c: Call) -> dict[str, Any]:
     start, limit = _window(c)
     agent = None if c.get("all") else c.actor
-    tasks = deck.ready(c.get("board"), agent=agent, limit=start + limit + 1)
+    tasks = deck.ready(c.get("board"), agent=agent, label=c.get("label"), limit=start + limit + 1)
     return _paged("tasks", tasks, start, limit, views.task_card)
 
 
@@ -235,17 +265,21 @@ def _task_show(deck: Deck, c: Call) -> dict[str, Any]:
 def _task_list(deck: Deck, c: Call) -> dict[str, Any]:
     start, limit = _window(c)
     tasks = deck.list_tasks(
-        c.get("board"), **c.pick("status", "column", "assignee"), limit=limit + 1, offset=start
+        c.get("board"),
+        **c.pick("status", "column", "assignee", "label"),
+        limit=limit + 1,
+        offset=start,
     )
     shown, following = views.page(tasks, start, limit, views.task_card)
     return {"tasks": shown, "next_cursor": following}
 
 
 def _report(deck: Deck, c: Call) -> dict[str, Any]:
-    sections = c.get("sections")
+    sections, label = c.get("sections"), c.get("label")
     if not sections:
-        return deck.report_summary(c.get("board"))
-    return {"sections": sections, "markdown": deck.report(c.get("board"), sections=sections)}
+        return deck.report_summary(c.get("board"), label=label)
+    markdown = deck.report(c.get("board"), sections=sections, label=label)
+    return {"sections": sections, "markdown": markdown}
 
 
 TOOLS: tuple[Tool, ...] = (
@@ -263,12 +297,41 @@ TOOLS: tuple[Tool, ...] = (
             Arg("estimate_hours", "num"),
             Arg("assignee", "name"),
             Arg("blocked_by", "names"),
+            Arg("labels", "names"),
+            Arg("type", "name", choices=TASK_TYPES),
             BOARD,
         ),
         _create_task,
         title="Create a task",
         output=shapes.TASK_CARD,
         say=lambda d: f"created {d['key']}: {d['title']}",
+    ),
+    Tool(
+        "task_edit",
+        "Change a task as of the version you saw; its holder may only add dependencies and "
+        "criteria notes.",
+        (
+            KEY,
+            Arg("version", "int", required=True),
+            Arg("title", "text"),
+            Arg("description", "text"),
+            Arg("criteria", "text"),
+            Arg("criteria_note", "text", doc="appended to the criteria"),
+            Arg("skills", "names"),
+            Arg("estimate_hours", "num"),
+            Arg("priority", "int", minimum=0, maximum=4),
+            Arg("parent", "name", doc='"" for none'),
+            Arg("add_dependencies", "names"),
+            Arg("remove_dependencies", "names"),
+            Arg("add_labels", "names"),
+            Arg("remove_labels", "names"),
+            Arg("type", "name", choices=TASK_TYPES),
+        ),
+        _task_edit,
+        title="Edit a task",
+        output=shapes.EDIT_RECEIPT,
+        say=texts.say_edit,
+        idempotent=True,
     ),
     Tool(
         "plan",
@@ -278,8 +341,9 @@ TOOLS: tuple[Tool, ...] = (
                 "tasks",
                 "objects",
                 required=True,
-                doc="each: title, ref, blocked_by, parent, description, criteria, priority, "
-                "skills, assignee, requires_approval, estimate_hours",
+                doc="each: title, ref, blocked_by, parent, description, criteria (text or a "
+                "list of items), priority, skills, labels, type, assignee, requires_approval, "
+                "estimate_hours",
             ),
             BOARD,
         ),
@@ -291,7 +355,7 @@ TOOLS: tuple[Tool, ...] = (
     Tool(
         "ready",
         "Ready tasks you may claim, best first, as compact cards (all: every ready task).",
-        (Arg("all", "bool"), LIMIT, CURSOR, BOARD),
+        (Arg("all", "bool"), LABEL, LIMIT, CURSOR, BOARD),
         _ready,
         title="Ready tasks",
         output=shapes.paged("tasks", shapes.TASK_CARD),
@@ -485,11 +549,12 @@ TOOLS: tuple[Tool, ...] = (
     ),
     Tool(
         "task_list",
-        "Tasks by priority as compact cards, filtered by status, column or assignee.",
+        "Tasks by priority as compact cards, filtered by status, column, assignee or label.",
         (
             Arg("status", "name", choices=STATUSES),
             Arg("column", "name", choices=tuple(COLUMN_TITLES)),
             Arg("assignee", "name"),
+            LABEL,
             LIMIT,
             CURSOR,
             BOARD,
@@ -505,7 +570,11 @@ TOOLS: tuple[Tool, ...] = (
         "report",
         "Where the board stands: a small summary; sections gives those parts of the full "
         "markdown report.",
-        (Arg("sections", "names", doc="parts of the markdown report", choices=SECTIONS), BOARD),
+        (
+            Arg("sections", "names", doc="parts of the markdown report", choices=SECTIONS),
+            LABEL,
+            BOARD,
+        ),
         _report,
         title="Progress report",
         output=shapes.REPORT,

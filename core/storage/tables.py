@@ -138,6 +138,8 @@ class TaskRow(SQLModel, table=True):
     started_at: datetime | None = _time()
     completed_at: datetime | None = _time()
     updated_at: datetime = _time(nullable=False)
+    # What the task is: task, bug, feature, epic or chore (`models.TASK_TYPES`).
+    type: str = Field(default="task", sa_column_kwargs={"server_default": "task"})
 
 
 class DependencyRow(SQLModel, table=True):
@@ -145,6 +147,17 @@ class DependencyRow(SQLModel, table=True):
 
     task_id: int = Field(foreign_key="task.id", primary_key=True)
     blocker_id: int = Field(foreign_key="task.id", primary_key=True, index=True)
+
+
+class TaskLabelRow(SQLModel, table=True):
+    """A label on a task, case-folded (`limits.label`); a task has each label at most once.
+    Filters by label walk `ix_task_label_label` (label, task_id) to the task ids."""
+
+    __tablename__ = "task_label"
+    __table_args__ = (sa.Index("ix_task_label_label", "label", "task_id"),)
+
+    task_id: int = Field(foreign_key="task.id", primary_key=True)
+    label: str = Field(primary_key=True)
 
 
 class EventRow(SQLModel, table=True):
@@ -293,6 +306,7 @@ board_t = BoardRow.__table__  # type: ignore[attr-defined]
 agent_t = AgentRow.__table__  # type: ignore[attr-defined]
 task_t = TaskRow.__table__  # type: ignore[attr-defined]
 dependency_t = DependencyRow.__table__  # type: ignore[attr-defined]
+task_label_t = TaskLabelRow.__table__  # type: ignore[attr-defined]
 event_t = EventRow.__table__  # type: ignore[attr-defined]
 usage_t = UsageRow.__table__  # type: ignore[attr-defined]
 measure_t = MeasureRow.__table__  # type: ignore[attr-defined]

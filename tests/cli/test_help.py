@@ -32,7 +32,7 @@ def test_every_command_is_reachable() -> None:
     for group, subcommands in {
         "board": {"create", "list", "agents"},
         "agent": {"add", "list", "token"},
-        "task": {"add", "list", "show"},
+        "task": {"add", "edit", "list", "show"},
         "budget": {"set", "show"},
     }.items():
         assert {p[1] for p in ALL_PATHS if len(p) == 2 and p[0] == group} == subcommands

@@ -33,6 +33,7 @@ TASK_EVENT_KINDS = {
     "dependency",
     "budget",
     "message",
+    "edited",
 }
 BOARD_EVENT_KINDS = {"board", "agent", "plan", "budget", "usage", "doing", "message"}
 
@@ -216,6 +217,7 @@ class Replayed:
     assignee: str | None
     version: int
     verification_logged: bool = False
+    creator: str = ""
 
 
 class Replay:
@@ -245,7 +247,7 @@ class Replay:
         if e.kind == "created":
             assert e.task not in self.tasks, f"{e.task} created twice"
             assert e.data.get("to") == "pending"
-            self.tasks[e.task] = Replayed("pending", None, 1)
+            self.tasks[e.task] = Replayed("pending", None, 1, creator=e.actor)
             return
         t = self.tasks[e.task]
         where = f"event {e.id} ({e.kind} {e.data}) on {e.task}"
@@ -263,6 +265,8 @@ class Replay:
             assert t.status in EDITS["set_priority"], f"{where}: priority while {t.status}"
             assert self.team.human_or_lead(e.actor), f"{where}: {e.actor} may not reprioritise"
             t.version += 1
+        elif e.kind == "edited":
+            self._edit(t, e, where)
         elif e.kind == "log" and e.subkind == "verification":
             t.verification_logged = True
 
@@ -292,3 +296,22 @@ class Replay:
             assert e.data["from_agent"] == t.assignee, f"{where}: was {t.assignee}"
             t.assignee = e.data["to_agent"]
         t.status, t.version = move.target, t.version + 1
+
+    def _edit(self, t: Replayed, e: Event, where: str) -> None:
+        """An edit: one event per edit, at least one field changed, each with its before and
+        after; by the creator, the lead or a human, else by the assignee adding dependencies
+        or appending to the criteria only; on a finished task, labels only."""
+        fields = e.data["fields"]
+        assert fields and set(fields) == set(e.data["before"]) == set(e.data["after"]), where
+        assert all(e.data["before"][f] != e.data["after"][f] for f in fields), where
+        if t.status in FINISHED_STATUSES:
+            assert fields == ["labels"], f"{where}: a finished task's history was edited"
+        if not (self.team.human_or_lead(e.actor) or e.actor == t.creator):
+            assert e.actor == t.assignee, f"{where}: {e.actor} may not edit it"
+            assert set(fields) <= {"criteria", "dependencies"}, f"{where}: the holder rewrote"
+            before, after = e.data["before"], e.data["after"]
+            if "dependencies" in fields:
+                assert set(before["dependencies"]) < set(after["dependencies"]), where
+            if "criteria" in fields:
+                assert after["criteria"].startswith(before["criteria"].rstrip()), where
+        t.version += 1

@@ -11,7 +11,9 @@ may (and its events say how the actor proved who it was), or is refused with a o
 credentials are wrong) that left the database exactly as it was. After every step, reading only through `Deck`: one holder per task, statuses changed
 only by the lifecycle's allowed moves, an append-only event log that replays to every task's
 status, holder and version, readiness in step with the dependencies, and no dependency cycle
-(see `lifecycle_machine.py` and `lifecycle_model.py`).
+(see `lifecycle_machine.py` and `lifecycle_model.py`). Edits replay too: each by the
+creator, the lead or a human, or by the holder adding dependencies or criteria notes only;
+on a finished task, labels only; one event per edit that changed something.
 
 CI runs 60 examples of 40 steps (~20 s); a long run: `AGENTDECK_PROPERTY_EXAMPLES=1000
 pytest tests/core/test_lifecycle_properties.py -s` (prints how often each verb was done or
@@ -65,6 +67,24 @@ from tests.core.lifecycle_model import (
     reaches,
 )
 from tests.core.lifecycle_model import open_blockers as blocking
+
+# Who edits: the lead, a human, the holder, or anyone (the creator among them, at times).
+editors = st.one_of(st.sampled_from(("sup", "ann", "bob")), st.just("holder"), anyone)
+# Edits act mostly through the deck holding every token, so most get past who-is-acting.
+edit_vias = st.sampled_from(("all", "own", "all", "file", "all", "none", "all"))
+edit_changes = st.sampled_from(
+    [
+        ("title", "Rewritten \x1b[31mtitle"),
+        ("add_dep", None),
+        ("note", "found another step"),
+        ("criteria", "Easier criteria"),
+        ("label", "ui"),
+        ("title", "   "),
+        ("remove_dep", None),
+        ("unlabel", "ui"),
+        ("priority", 0),
+    ]
+)
 
 EXAMPLES = int(os.environ.get("AGENTDECK_PROPERTY_EXAMPLES", "60"))
 STEPS = int(os.environ.get("AGENTDECK_PROPERTY_STEPS", "40"))
@@ -362,6 +382,89 @@ class LifecycleMachine(LifecycleBase):
             self.may_change = {k}
             moves = t.status in MOVES["reassign"].sources  # a held or escalated task: pending
             assert (task.status, task.assignee) == ("pending" if moves else t.status, assignee)
+
+    @rule(
+        who=editors,
+        pick=picks,
+        aim=aims,
+        change=edit_changes,
+        other=picks,
+        seen=st.sampled_from(("seen", "seen", "stale", "seen", "seen")),
+        via=edit_vias,
+    )
+    def edit_task(
+        self,
+        who: str,
+        pick: int,
+        aim: bool,
+        change: tuple[str, Any],
+        other: int,
+        seen: str,
+        via: str,
+    ) -> None:
+        """An edit of one field by anyone, as of the version seen or a stale one: allowed to
+        the creator, the lead and humans; to the assignee, only adding a dependency or a
+        criteria note; on a finished task, only labels. Refused dependency cycles; an edit
+        that changes nothing writes nothing."""
+        self._through(via)
+        key = self._key(pick, aim, ("pending", "in_progress", "failed", "done"))
+        k, actor = key.upper(), self._actor(who, key)
+        t, version = self._seen(k, seen)
+        field, value = change
+        on = self._key(other)
+        b = on.upper()
+        arguments: dict[str, Any] = {
+            "title": {"title": value},
+            "criteria": {"criteria": value},
+            "note": {"criteria_note": value},
+            "add_dep": {"add_dependencies": [on]},
+            "remove_dep": {"remove_dependencies": [on]},
+            "label": {"add_labels": [value]},
+            "unlabel": {"remove_labels": [value]},
+            "priority": {"priority": value},
+        }[field]
+        creator = self.replay.tasks[k].creator if k in self.replay.tasks else None
+        ok = t is not None and self.team.on_board(actor) and version == t.version
+        if ok and t is not None:
+            full = self.team.human_or_lead(actor) or actor == creator
+            ok = full or (t.assignee == actor and field in ("add_dep", "note"))
+            if t.status in ("done", "cancelled"):
+                ok = ok and field in ("label", "unlabel")
+            if field == "title":
+                ok = ok and bool(value.strip())
+            if field in ("add_dep", "remove_dep"):
+                ok = ok and b in self.tasks
+            if field == "add_dep":
+                ok = ok and not reaches(self.edges, b, k)
+        unchanged = (
+            t is not None
+            and {
+                "title": lambda: " ".join(value.split()) == t.title,
+                "criteria": lambda: value == t.criteria,
+                "note": lambda: False,
+                "add_dep": lambda: b in self.edges[k],
+                "remove_dep": lambda: b not in self.edges[k],
+                "label": lambda: value in t.labels,
+                "unlabel": lambda: value not in t.labels,
+                "priority": lambda: value == t.priority,
+            }[field]()
+        )
+        done, edited = self._attempt(
+            "edit_task",
+            lambda: self.acting.edit_task(key, actor=actor, expected_version=version, **arguments),
+            ok=ok,
+            actor=actor,
+            events=not unchanged,
+        )
+        if done:
+            assert bool(edited.changed) != unchanged, (field, edited.changed)
+            self.may_change = {k} if edited.changed else set()
+            if field == "add_dep":
+                self.edges[k].add(b)
+                self.relinked.add(k)
+            if field == "remove_dep":
+                self.edges[k].discard(b)
+                self.relinked.add(k)
 
     @rule(
         who=bosses,

@@ -21,13 +21,17 @@ def test_a_task_card_keeps_what_an_agent_decides_on(web: Deck) -> None:
         skills=["frontend"],
         blocked_by=[blocker],
         priority=1,
+        labels=["UI", "auth"],
+        type="feature",
     ).key
     card = views.task_card(web.get_task(key))
     assert list(card) == [
         "key",
         "title",
+        "type",
         "status",
         "priority",
+        "labels",
         "assignee",
         "skills",
         "blocked_by",
@@ -37,6 +41,7 @@ def test_a_task_card_keeps_what_an_agent_decides_on(web: Deck) -> None:
     assert len(card["title"]) == views.TITLE and card["title"].endswith("…")
     assert (card["status"], card["priority"], card["skills"]) == ("pending", 1, ["frontend"])
     assert card["blocked_by"] == [blocker]
+    assert (card["type"], card["labels"]) == ("feature", ["auth", "ui"])
     assert len(json.dumps(card)) < 400 < len(json.dumps(web.get_task(key).to_dict()))
 
 
@@ -54,6 +59,13 @@ def test_many_blockers_are_counted_not_listed(web: Deck) -> None:
     key = web.add_task("Assemble", actor="ann", blocked_by=blockers).key
     card = views.task_card(web.get_task(key))
     assert len(card["blocked_by"]) == views.MAX_BLOCKERS and card["more_blockers"] == 4
+
+
+def test_many_labels_are_counted_not_listed(web: Deck) -> None:
+    key = web.add_task("Tagged", actor="ann", labels=[f"l{i:02}" for i in range(20)]).key
+    card = views.task_card(web.get_task(key))
+    assert card["labels"] == [f"l{i:02}" for i in range(views.MAX_LABELS)]
+    assert card["more_labels"] == 20 - views.MAX_LABELS
 
 
 def test_messages_events_and_hits_are_compact(web: Deck) -> None:

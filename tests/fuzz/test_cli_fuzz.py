@@ -85,10 +85,16 @@ DATA = ('{"tests": 42}', "{}", "[]", "42", '{"a": NaN}', '{"a": 1e999}', "{bad",
 DATA += ("[" * 5000, '{"a":' * 150 + "1" + "}" * 150)  # nested past the parser's and the limit
 
 one = st.sampled_from
+LABELS = ("ui", "UI", "needs-review", "two words", "a,b", "x" * 41, "\u200b", "")
 DOMAIN: dict[str, st.SearchStrategy[str]] = {
     "key": one(KEYS),
     "task": one(KEYS),
     "parent": one(KEYS),
+    "add_dep": one(KEYS),
+    "remove_dep": one(KEYS),
+    "label": one(LABELS),
+    "unlabel": one(LABELS),
+    "task_type": one(("task", "bug", "epic", "Chore", "story", "")),
     "blocked_by": st.lists(one(KEYS), max_size=3).map(",".join),
     "actor": one(NAMES),
     "agent": one(NAMES),
@@ -125,7 +131,7 @@ DOMAIN: dict[str, st.SearchStrategy[str]] = {
         n: number_texts()
         for n in (
             *("priority", "level", "limit", "log_limit", "since", "lease_seconds"),
-            *("expected_version", "tokens_in", "tokens_out"),
+            *("expected_version", "version", "tokens_in", "tokens_out"),
             *("estimate", "soft", "hard", "cost", "cpu_seconds", "gpu_seconds"),
         )
     },
@@ -133,7 +139,7 @@ DOMAIN: dict[str, st.SearchStrategy[str]] = {
 # Options whose value is free text: the hostile text strategies alone cover them.
 FREE_TEXT = {
     *("title", "text", "reason", "notes", "note", "result", "verified_by", "description"),
-    *("criteria", "goal", "role", "model", "message", "query"),
+    *("criteria", "criteria_note", "goal", "role", "model", "message", "query"),
 }
 FLAGS = {"as_json", "human", "require_verification", "requires_approval", "include_cancelled"}
 FLAGS |= {"peek", "follow", "watch", "rotate", "revoke", "full"}

@@ -79,6 +79,12 @@ CALLS: dict[str, Callable[[Mcp, str], dict[str, Any]]] = {
     "task_show": lambda mcp, b: {"key": held(mcp, b), "full": True},
     "task_list": lambda mcp, b: {"board": b},
     "report": lambda mcp, b: {"board": b},
+    "task_edit": lambda mcp, b: {
+        "key": mcp.deck.add_task("Draft", actor=AGENT, board=b).key,
+        "version": 1,
+        "title": "Draft the user guide",
+        "add_labels": ["docs"],
+    },
 }
 
 

@@ -18,6 +18,7 @@ from tests.mcp.conftest import AGENT, AGENTDECK, REPO, Mcp, text_of
 
 AGENT_TOOLS = {
     "create_task",
+    "task_edit",
     "plan",
     "ready",
     "claim",

@@ -121,6 +121,14 @@ DEFAULT_CALLS: dict[str, Callable[[Mcp], types.CallToolResult]] = {
     "task_show": _biggest_task_show,
     "task_list": lambda big: checked(big, "task_list"),
     "report": lambda big: checked(big, "report"),
+    "task_edit": lambda big: checked(
+        big,
+        "task_edit",
+        key=(key := held_task(big)),
+        version=big.deck.get_task(key).version,
+        add_dependencies=[big.deck.ready(BOARD, limit=1)[0].key],
+        criteria_note="found while working: " + "the cache must be warmed first. " * 20,
+    ),
 }
 
 
@@ -197,4 +205,6 @@ def test_the_tool_list_stays_within_its_size(big: Mcp) -> None:
     sent = [t.model_dump(mode="json", by_alias=True, exclude_none=True) for t in listed]
     size = len(json.dumps(sent, separators=(",", ":")))
     # Output schemas are most of it (about 4,000 tokens); this guards against them growing.
-    assert size / 4 <= 7_000, f"{size / 4:.0f} tokens"
+    # 7,000 -> 7,500 with task_edit (about 360 tokens) and a task card's type and labels,
+    # which every list-shaped result's schema repeats (about 300).
+    assert size / 4 <= 7_500, f"{size / 4:.0f} tokens"

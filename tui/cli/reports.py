@@ -38,6 +38,10 @@ def report(
             "failed, budgets, time or forecast.",
         ),
     ] = None,
+    label: Annotated[
+        str | None,
+        typer.Option("--label", metavar="LABEL", help="Only the tasks with this label."),
+    ] = None,
 ) -> None:
     """Write a markdown progress report: done, in progress, blocked, waiting, budgets, forecast.
 
@@ -50,13 +54,15 @@ def report(
     Example: agentdeck report --json
 
     Example: agentdeck report --json --full
+
+    Example: agentdeck report --label backend
     """
     deck = s.deck()
     key = deck.get_board(s.board).key
     if s.json and out is None and not section and not s.full:
-        print_json(deck.report_summary(key))
+        print_json(deck.report_summary(key, label=label))
         return
-    markdown = deck.report(key, sections=section or None)
+    markdown = deck.report(key, sections=section or None, label=label)
     if out is None:
         s.emit({"board": key, "markdown": markdown}, lambda: say(safe(markdown)))
         return

@@ -93,6 +93,8 @@ def task_sheet(detail: TaskDetail, log: Sequence[Event]) -> None:
     fields.show_header = False
     rows: list[tuple[str, str]] = [
         ("status", status_line(t)),
+        ("type", t.type),
+        ("labels", ", ".join(t.labels)),
         ("priority", f"P{t.priority}"),
         ("assignee", t.assignee or "-"),
         ("doing", t.active_form),

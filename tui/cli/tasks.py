@@ -1,4 +1,4 @@
-"""Tasks and plans: `agentdeck task add|list|show`, `plan`, `ready`, `search`, `similar`."""
+"""Tasks and plans: `agentdeck task add|edit|list|show`, `plan`, `ready`, `search`, `similar`."""
 
 from __future__ import annotations
 
@@ -35,10 +35,15 @@ from agentdeck.tui.cli.pages import (
 if TYPE_CHECKING:
     from agentdeck.core.models import SearchHit, Task
 
+TYPES = "task, bug, feature, epic or chore"
+LabelFilter = Annotated[
+    str | None, typer.Option("--label", metavar="LABEL", help="Only tasks with this label.")
+]
+
 task_app = typer.Typer(
     name="task",
     no_args_is_help=True,
-    help="Add, list and show tasks.",
+    help="Add, edit, list and show tasks.",
     epilog='Example: agentdeck task add "Write the login page" --skills frontend --as planner',
 )
 
@@ -59,10 +64,17 @@ def add_task(
     estimate: Annotated[float | None, typer.Option(help="Estimate in hours.")] = None,
     assignee: Annotated[str | None, typer.Option(help="Give it to this agent.")] = None,
     blocked_by: Annotated[str, typer.Option(help="Comma-separated keys it waits on.")] = "",
+    label: Annotated[
+        list[str] | None,
+        typer.Option("--label", metavar="LABEL", help="A label (repeatable), like ui or urgent."),
+    ] = None,
+    task_type: Annotated[str, typer.Option("--type", metavar="TYPE", help=f"{TYPES}.")] = "task",
 ) -> None:
     """Add one task to the board.
 
     Example: agentdeck task add "Add login form" -p 1 --skills frontend --blocked-by WEB-2 --as planner
+
+    Example: agentdeck task add "Crash on empty cart" --type bug --label checkout --label urgent
     """
     task = s.deck().add_task(
         title,
@@ -77,10 +89,150 @@ def add_task(
         estimate_hours=estimate,
         assignee=assignee,
         blocked_by=split_list(blocked_by),
+        labels=label or (),
+        type=task_type,
     )
     s.emit(
         task.to_dict(),
         lambda: say(f"added {task.key}: {safe(task.title, one_line=True)} ({task.column})"),
+    )
+
+
+MAX_STDIN = 1024 * 1024  # a description read from stdin; core keeps 64 KiB of it
+
+
+def _text_from(value: str | None, what: str) -> str | None:
+    """An option's text, or standard input for `-` (UTF-8; bytes that are not become U+FFFD)."""
+    if value != "-":
+        return value
+    return read_at_most(sys.stdin.buffer, MAX_STDIN, f"{what} on stdin").decode("utf-8", "replace")
+
+
+def _cleared(value: str | None) -> Any:
+    """What an option that may clear a field gives core: `-` clears (None), absent keeps."""
+    from agentdeck.core.editing import KEEP
+
+    return KEEP if value is None else None if value.strip() == "-" else value
+
+
+def _hours(value: str | None) -> Any:
+    """`--estimate`: hours as a number, `-` for none, absent to keep."""
+    kept = _cleared(value)
+    if not isinstance(kept, str):
+        return kept
+    try:
+        return float(kept)
+    except ValueError:
+        raise ValidationError(f"--estimate is a number of hours or -, not {kept[:40]!r}") from None
+
+
+@task_app.command("edit")
+@deck_command(full=True)
+def edit_task(
+    s: Session,
+    key: KeyArgument,
+    title: Annotated[str | None, typer.Option(help="A new title (one line).")] = None,
+    description: Annotated[
+        str | None, typer.Option("--description", "-d", help="New details; - reads stdin.")
+    ] = None,
+    criteria: Annotated[
+        str | None, typer.Option(help="New success criteria (replaces them).")
+    ] = None,
+    criteria_note: Annotated[
+        str | None,
+        typer.Option("--criteria-note", help="Append a note under the criteria (holders may)."),
+    ] = None,
+    skills: Annotated[
+        str | None, typer.Option(help='Comma-separated required skills ("" for none).')
+    ] = None,
+    estimate: Annotated[
+        str | None, typer.Option(metavar="HOURS", help="Estimate in hours; - for none.")
+    ] = None,
+    priority: Annotated[
+        int | None, typer.Option("--priority", "-p", help="0 most urgent .. 4.")
+    ] = None,
+    parent: Annotated[
+        str | None, typer.Option(metavar="KEY", help="Parent task (epic); - for none.")
+    ] = None,
+    add_dep: Annotated[
+        list[str] | None,
+        typer.Option("--add-dep", metavar="KEY", help="Wait on this task too (repeatable)."),
+    ] = None,
+    remove_dep: Annotated[
+        list[str] | None,
+        typer.Option("--remove-dep", metavar="KEY", help="Stop waiting on it (repeatable)."),
+    ] = None,
+    label: Annotated[
+        list[str] | None,
+        typer.Option("--label", metavar="LABEL", help="Add this label (repeatable)."),
+    ] = None,
+    unlabel: Annotated[
+        list[str] | None,
+        typer.Option("--unlabel", metavar="LABEL", help="Remove this label (repeatable)."),
+    ] = None,
+    task_type: Annotated[
+        str | None, typer.Option("--type", metavar="TYPE", help=f"{TYPES}.")
+    ] = None,
+    version: Annotated[
+        int | None,
+        typer.Option(
+            "--version",
+            "--expected-version",
+            metavar="N",
+            help="The version you saw (task show); refused (exit 2) if it changed since. "
+            "Without it, the version read when this command starts.",
+        ),
+    ] = None,
+) -> None:
+    """Change a task: title, description, criteria, skills, estimate, priority, parent, dependencies, labels or type, in one step and one logged event.
+
+    The task's creator, the board's lead and humans may change anything; the agent holding it may only add dependencies (--add-dep) and criteria notes (--criteria-note). A done or cancelled task keeps its history: only its labels change.
+
+    Pass --version N, the version you looked at (task show --json gives it): if anyone moved or edited the task since, the edit is refused (exit 2) instead of overwriting theirs. Without --version the command uses the version it reads when it starts, which only catches a change racing the command itself; scripts and agents should pass it.
+
+    With --json: {"key", "version", "changed"}; "changed" is empty when every value given was already the task's (nothing is written). --full gives the whole task.
+
+    Example: agentdeck task edit WEB-12 --title "Add OAuth login" --label auth --version 3
+
+    Example: agentdeck task edit WEB-12 --add-dep WEB-15 --criteria-note "needs the new token API"
+
+    Example: git log -1 --format=%B | agentdeck task edit WEB-12 -d -
+    """
+    deck = s.deck()
+    actor = s.human()
+    seen = version if version is not None else deck.get_task(key).version
+    edited = deck.edit_task(
+        key,
+        actor=actor,
+        expected_version=seen,
+        title=title,
+        description=_text_from(description, "--description"),
+        criteria=criteria,
+        criteria_note=criteria_note,
+        skills=None if skills is None else split_list(skills),
+        estimate_hours=_hours(estimate),
+        priority=priority,
+        parent=_cleared(parent),
+        add_dependencies=add_dep or (),
+        remove_dependencies=remove_dep or (),
+        add_labels=label or (),
+        remove_labels=unlabel or (),
+        type=task_type,
+    )
+
+    def render() -> None:
+        t = edited.task
+        if edited.changed:
+            say(f"edited {t.key}: {', '.join(edited.changed)} (now version {t.version})")
+        else:
+            say(f"{t.key} unchanged: it already had every value given (version {t.version})")
+
+    from agentdeck.core import views
+
+    s.answer(
+        lambda: views.edit_receipt(edited),
+        lambda: {"task": edited.task.to_dict(), "changed": list(edited.changed)},
+        render,
     )
 
 
@@ -96,6 +248,7 @@ def list_tasks(
         typer.Option(help="blocked, ready, in_progress, needs_human, done, failed or cancelled."),
     ] = None,
     assignee: Annotated[str | None, typer.Option(help="Only this agent's tasks.")] = None,
+    label: LabelFilter = None,
     include_cancelled: Annotated[
         bool, typer.Option("--all", help="Include cancelled tasks.")
     ] = False,
@@ -114,6 +267,7 @@ def list_tasks(
         status=split_list(status) or None,
         column=column,
         assignee=assignee,
+        label=label,
         include_cancelled=include_cancelled,
         limit=limit + 1,
         offset=start,
@@ -240,9 +394,7 @@ def plan(
 ) -> None:
     """Create a whole decomposition at once, all or nothing, from a YAML or JSON file.
 
-    The file is a list of tasks (or {"tasks": [...]}); each has a title and optionally ref,
-    description, criteria, priority, skills, requires_approval, estimate_hours, assignee,
-    parent and blocked_by (refs in the plan or existing keys like WEB-3).
+    The file is a list of tasks (or {"tasks": [...]}); each has a title and optionally ref, description, criteria (text, or a list of items stored as a "- [ ] item" checklist), priority, skills, labels, type (task, bug, feature, epic or chore), requires_approval, estimate_hours, assignee, parent and blocked_by (refs in the plan or existing keys like WEB-3).
 
     With --json: each task's ref, key and column; --full for the whole tasks.
 
@@ -272,6 +424,7 @@ def plan(
 @deck_command(full=True)
 def ready(
     s: Session,
+    label: LabelFilter = None,
     limit: LimitOption = DEFAULT_LIMIT,
     cursor: CursorOption = None,
 ) -> None:
@@ -283,7 +436,7 @@ def ready(
     """
     start = start_of(cursor)
     deck = s.deck()
-    found = window(lambda n: deck.ready(s.board, agent=s.actor, limit=n), start, limit)
+    found = window(lambda n: deck.ready(s.board, agent=s.actor, label=label, limit=n), start, limit)
 
     def render(shown: Sequence[Task], next_cursor: str | None) -> None:
         from agentdeck.tui.cli import rich_views

@@ -28,14 +28,15 @@ def busy_board(deck: Deck, clock: FakeClock) -> dict[str, str]:
     refs = ["epic", "schema", "api", "ui", "docs", "old", "flaky"]
     tasks = deck.plan(
         [
-            {"ref": "epic", "title": "Launch the site", "priority": 0},
+            {"ref": "epic", "title": "Launch the site", "priority": 0, "type": "epic"},
             {
                 "ref": "schema",
                 "title": "Design the schema",
                 "parent": "epic",
                 "skills": ["backend"],
                 "description": "Tables for users and orders",
-                "criteria": "Migrations run on an empty database",
+                "criteria": ["Migrations run on an empty database", "Orders have states"],
+                "labels": ["backend", "DB"],
             },
             {
                 "ref": "api",
@@ -90,6 +91,10 @@ def busy_board(deck: Deck, clock: FakeClock) -> dict[str, str]:
     deck.set_budget("cost_usd", actor="ann", scope="task", subject=k["api"], soft=0.1)
     deck.inbox("be")  # be has read its messages; gen has one unread
     deck.assign(k["docs"], "gen", actor="ann")
+    version = deck.get_task(k["docs"]).version
+    deck.edit_task(
+        k["docs"], actor="ann", expected_version=version, add_labels=["docs"], type="chore"
+    )
     clock.advance(HOUR)
     return k
 
