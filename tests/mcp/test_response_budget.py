@@ -206,5 +206,6 @@ def test_the_tool_list_stays_within_its_size(big: Mcp) -> None:
     size = len(json.dumps(sent, separators=(",", ":")))
     # Output schemas are most of it (about 4,000 tokens); this guards against them growing.
     # 7,000 -> 7,500 with task_edit (about 360 tokens) and a task card's type and labels,
-    # which every list-shaped result's schema repeats (about 300).
-    assert size / 4 <= 7_500, f"{size / 4:.0f} tokens"
+    # which every list-shaped result's schema repeats (about 300); 7,500 -> 8,000 with send
+    # (about 200) and the report's measured spend and forecast range.
+    assert size / 4 <= 8_000, f"{size / 4:.0f} tokens"
