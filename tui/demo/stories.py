@@ -223,7 +223,7 @@ class Story:
         work = [c for c in wants if not c.lower().startswith("approved")] or wants
         log = own.log or tuple(("action", f"Working towards the criterion “{c}”") for c in wants)
         return Texts(
-            doing=own.doing or (spec.title,),
+            doing=own.doing or (f"Working on: {spec.title}",),
             log=log,
             first=own.first,
             check=own.check or f"Checked against the criteria: {'; '.join(wants)}",
