@@ -21,6 +21,7 @@ from textual.widgets import Footer, Static
 
 from agentdeck.core import Deck
 from agentdeck.core.models import Event, Task, TaskDetail, UsageTotals
+from agentdeck.core.words import plural
 from agentdeck.tui.console.agent_text import line, safe, styled
 from agentdeck.tui.console.screens.dialogs import EventDialog
 from agentdeck.tui.console.screens.task_actions import TASK_BINDINGS, TaskActions
@@ -177,7 +178,7 @@ def info_text(detail: TaskDetail, now: datetime) -> Text:
         for cp in detail.checkpoints:
             out.append(f"{cp.sha[:10]} ", style="yellow")
             out.append_text(line(cp.message, limit=60))
-            out.append(f"  ({len(cp.files)} files)\n", style="dim")
+            out.append(f"  ({plural(len(cp.files), 'file')})\n", style="dim")
     return out
 
 
@@ -343,7 +344,7 @@ class TaskDetailScreen(TaskActions):
         log = self.query_one(LogView)
         bar = styled(" Log ", "bold reverse")
         count = self.detail.event_count if self.detail else 0
-        bar.append(f"  {count:,} events", style="bold")
+        bar.append(f"  {plural(count, 'event')}", style="bold")
         bar.append(f" · {len(log.events):,} loaded", style="dim")
         bar.append(" · kind: ", style="dim")
         bar.append(KIND_FILTERS[self.filter_index][0], style="bold cyan")
