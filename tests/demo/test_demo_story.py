@@ -84,6 +84,27 @@ def stray_texts(s: Story, deck: Deck, events: Sequence[Event]) -> list[tuple[str
     return out
 
 
+def out_of_order(s: Story, deck: Deck, events: Sequence[Event]) -> list[str]:
+    """Tasks (of those `events` touch) whose own log lines, over the task's whole life, were
+    not told once each in the story's order, or whose question came after lines the story
+    puts after it."""
+    bad = []
+    for key in sorted({e.task for e in events if e.task}):
+        task = deck.get_task(key)
+        _, texts = s.texts_for(task.title, task.required_skills, task.criteria)
+        own = [f"$ {t}" if k == "tool_call" else t for k, t in texts.log]
+        mine = sorted(deck.task_events(key, limit=5000), key=lambda e: e.id)  # its whole life
+        told = [own.index(e.text) for e in mine if e.kind == "log" and e.text in own]
+        if told != list(range(len(told))):
+            bad.append(f"{key}: own lines told as {told}")
+        asked = next((i for i, e in enumerate(mine) if e.data.get("verb") == "escalate"), None)
+        if asked is not None and texts.ask:
+            before = [e.text for e in mine[:asked] if e.kind == "log" and e.text in own]
+            if len(before) > texts.before_ask:
+                bad.append(f"{key}: {len(before)} lines before the question")
+    return bad
+
+
 @pytest.mark.parametrize(("board", "seed", "turns"), [("website", 3, 160), ("database", 4, 120)])
 def test_each_task_s_texts_come_from_its_own_entry(
     run_demo: Callable[..., DemoRun], board: str, seed: int, turns: int
@@ -94,6 +115,7 @@ def test_each_task_s_texts_come_from_its_own_entry(
     with run.deck() as deck:
         events = list(events_after(deck, run.board_key, run.cursor))
         assert not stray_texts(s, deck, events)
+        assert not out_of_order(s, deck, events)
         titles = [t.title for t in deck.list_tasks(run.board_key, include_cancelled=True)]
     assert len(titles) == len(set(titles)), sorted(t for t in titles if titles.count(t) > 1)
     # The run did tell stories: escalations with their own answers, results, review notes.
@@ -112,6 +134,7 @@ def test_the_sample_histories_tell_each_task_s_own_story(tmp_path: Path, board: 
     with deck:
         events = deck.events_since(0, board=s.key, limit=100_000)
         assert not stray_texts(s, deck, events)
+        assert not out_of_order(s, deck, events)
         titles = [t.title for t in deck.list_tasks(s.key, include_cancelled=True)]
         assert len(titles) == len(set(titles))
         if board == "website":

@@ -49,6 +49,7 @@ class Lines:
     ask: str = ""  # an escalation's question (the task escalates on its first attempt)
     reply: str = ""  # the human's answer to `ask`
     always_ask: bool = False  # escalate on every first attempt, not by chance
+    before_ask: int = 1  # how many `log` lines come before the question (the rest after the answer)
     redo: str = ""  # a reviewer's note when rejecting it
     miss: str = ""  # a verification that fails
     fail: str = ""  # why a failing attempt gives up
@@ -69,6 +70,7 @@ class Texts:
     ask: str
     reply: str
     always_ask: bool
+    before_ask: int
     redo: str
     miss: str
     fail: str
@@ -231,6 +233,7 @@ class Story:
             ask=own.ask,
             reply=own.reply,
             always_ask=own.always_ask,
+            before_ask=own.before_ask,
             redo=own.redo
             or f"Not yet: the evidence does not show “{work[0]}”; add it and resubmit.",
             miss=own.miss or f"Check failed: “{work[-1]}” is not met yet",

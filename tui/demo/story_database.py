@@ -149,7 +149,7 @@ LINES = {
                   reopen="The load file now has a custom transform for the geometry columns; please retry.",
                   check="Full copy finished in 2h41m; casts match the mapping table for every column",
                   result="Full copy of the snapshot in 2h41m with the mapped casts"),
-    "snapshot": L(log=(("action", "Restored last night's snapshot onto the rehearsal hosts"), ("action", "Anonymised names, emails and addresses with the masking script"), ("tool_call", "python dq/rowcounts.py --against production-stats\n212/212 within 0.1%")),
+    "snapshot": L(log=(("observation", "The rehearsal user can no longer log in to the staging MySQL replica"), ("action", "Restored last night's snapshot onto the rehearsal hosts"), ("action", "Anonymised names, emails and addresses with the masking script"), ("tool_call", "python dq/rowcounts.py --against production-stats\n212/212 within 0.1%")),
                   ask="need credentials for the staging MySQL replica: the rehearsal user was revoked", reply="Re-granted rehearsal_ro on staging; password is in Vault at db/staging/rehearsal.", always_ask=True,
                   result="Anonymised snapshot restored on rehearsal; row counts within 0.1% of production"),
     "pg_cluster": L(log=(("tool_call", "terraform apply -auto-approve\nApply complete! Resources: 11 added, 0 changed, 0 destroyed"), ("action", "Provisioned three nodes across eu-central-1a and 1b"), ("decision", "pgBouncer in transaction mode: the service uses no session state"), ("tool_call", "patronictl -c /etc/patroni.yml list\npg-1 Leader running, pg-2 Replica streaming, pg-3 Replica streaming"), ("observation", "Failover took 14 s; clients reconnect through pgBouncer without errors")),

@@ -150,7 +150,7 @@ LINES = {
                  fail="Benchmark results are not reproducible: the shared node was throttled during the runs",
                  reopen="We got a dedicated node for the week; please re-run.",
                  result="One command runs all 8 systems on ann-benchmarks; versions pinned in the lock file"),
-    "datasets": L(log=(("tool_call", "python embed.py --model BAAI/bge-small-en-v1.5 --batch 512\n10,000,000 passages embedded in 3h02m"), ("decision", "bge-small over e5-large: 4x faster and the ranking of systems does not change"), ("tool_call", "sha256sum -c datasets.sha256\n3 files: OK")),
+    "datasets": L(log=(("observation", "Embedding 10 M passages needs about 8 GPU hours; our quota is 2"), ("decision", "bge-small over e5-large: 4x faster and the ranking of systems does not change"), ("tool_call", "python embed.py --model BAAI/bge-small-en-v1.5 --batch 512\n10,000,000 passages embedded in 3h02m"), ("tool_call", "sha256sum -c datasets.sha256\n3 files: OK")),
                   ask="need GPU quota on the research cluster: the embedding job needs 8 GPU hours", reply="Quota raised to 24 GPU hours for this week.", always_ask=True,
                   miss="Embedding job crashed at 6.2 M: CUDA out of memory at batch 512",
                   result="SIFT-1M, GloVe-100 and a 10 M text-embedding set ready, with checksums and 3 GPU hours logged"),

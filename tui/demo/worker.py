@@ -171,7 +171,13 @@ class Worker:
         reason = self._escalation(ref, texts, first_time)
         escalate_at = rng.randint(1, turns - 1) if reason else -1
         doing = (*texts.doing, *craft.doing)
-        lines = list(texts.log)  # the task's own story, told in order across the turns
+        # The task's own story, told in order across turns and attempts (whoever holds it):
+        # it goes on where the log left off, and an attempt that will ask a human tells only
+        # what comes before the question.
+        told = self._told(key, texts)
+        lines = list(texts.log[told:])
+        if reason:
+            lines = lines[: max(0, texts.before_ask - told)]
         for i in range(turns):
             self._hold(key)
             deck.doing(me, self._pick(doing), key=key)
@@ -211,6 +217,12 @@ class Worker:
             deck.submit(key, actor=me, result=texts.result)
         else:
             deck.complete(key, actor=me, result=texts.result)
+
+    def _told(self, key: str, texts: Texts) -> int:
+        """How many of the task's own log lines its log already holds, by anyone."""
+        own = {f"$ {t}" if k == "tool_call" else t for k, t in texts.log}
+        logged = self.deck.task_events(key, kinds=["log"], limit=500)
+        return sum(1 for e in logged if e.text in own)
 
     def _write(self, key: str, kind: str, text: str) -> None:
         """Log one line; a tool call ("command\noutput") is shown as a shell run."""
