@@ -20,6 +20,7 @@ from textual.message import Message
 from textual.widgets import Footer, Static
 
 from agentdeck.core import Deck
+from agentdeck.core.lifecycle import status_words
 from agentdeck.core.models import Event, Task, TaskDetail, UsageTotals
 from agentdeck.core.words import plural
 from agentdeck.tui.console.agent_text import line, safe, styled
@@ -149,7 +150,7 @@ def info_text(detail: TaskDetail, now: datetime) -> Text:
     for key, status in detail.blocked_by_all:
         done = status in ("done", "cancelled")
         blocked.append(f"{key}", style="green" if done else "red")
-        blocked.append(f" ({status})  ", style="dim")
+        blocked.append(f" ({status_words(status)})  ", style="dim")
     field("blocked by", blocked if detail.blocked_by_all else Text("nothing", style="dim"))
     field("blocks", " ".join(detail.blocks) or "nothing")
     if detail.subtasks:
