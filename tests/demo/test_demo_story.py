@@ -86,8 +86,8 @@ def stray_texts(s: Story, deck: Deck, events: Sequence[Event]) -> list[tuple[str
 
 def out_of_order(s: Story, deck: Deck, events: Sequence[Event]) -> list[str]:
     """Tasks (of those `events` touch) whose own log lines, over the task's whole life, were
-    not told once each in the story's order, or whose question came after lines the story
-    puts after it."""
+    not told once each in the story's order, whose question was asked twice (once answered,
+    it is settled), or came after lines the story puts after it."""
     bad = []
     for key in sorted({e.task for e in events if e.task}):
         task = deck.get_task(key)
@@ -97,6 +97,9 @@ def out_of_order(s: Story, deck: Deck, events: Sequence[Event]) -> list[str]:
         told = [own.index(e.text) for e in mine if e.kind == "log" and e.text in own]
         if told != list(range(len(told))):
             bad.append(f"{key}: own lines told as {told}")
+        questions = [e for e in mine if e.data.get("verb") == "escalate" and e.text == texts.ask]
+        if len(questions) > 1:
+            bad.append(f"{key}: asked its question {len(questions)} times")
         asked = next((i for i, e in enumerate(mine) if e.data.get("verb") == "escalate"), None)
         if asked is not None and texts.ask:
             before = [e.text for e in mine[:asked] if e.kind == "log" and e.text in own]
@@ -105,7 +108,7 @@ def out_of_order(s: Story, deck: Deck, events: Sequence[Event]) -> list[str]:
     return bad
 
 
-@pytest.mark.parametrize(("board", "seed", "turns"), [("website", 3, 160), ("database", 4, 120)])
+@pytest.mark.parametrize(("board", "seed", "turns"), [("website", 3, 160), ("database", 2, 120)])
 def test_each_task_s_texts_come_from_its_own_entry(
     run_demo: Callable[..., DemoRun], board: str, seed: int, turns: int
 ) -> None:

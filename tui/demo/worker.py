@@ -129,7 +129,9 @@ class Worker:
         attempt = self.attempts[key] = self.attempts.get(key, 0) + 1
         ref, texts = self.texts_of(task)
         craft = self.story.craft_for(task.required_skills)
-        first_time = attempt == 1 and key not in self.troubled and not resumed
+        first_time = (
+            attempt == 1 and key not in self.troubled and not resumed and not self._troubled(key)
+        )
         self.said.clear()
 
         deck.doing(me, f"Reading {key} and its success criteria", key=key)
@@ -217,6 +219,12 @@ class Worker:
             deck.submit(key, actor=me, result=texts.result)
         else:
             deck.complete(key, actor=me, result=texts.result)
+
+    def _troubled(self, key: str) -> bool:
+        """Whether the task already escalated or failed, under any holder (this process may be
+        new, or another agent had it): its question is not asked twice, nor its check failed."""
+        moves = self.deck.task_events(key, kinds=["status"], limit=500)
+        return any(e.data.get("verb") in ("escalate", "fail") for e in moves)
 
     def _told(self, key: str, texts: Texts) -> int:
         """How many of the task's own log lines its log already holds, by anyone."""
