@@ -143,6 +143,11 @@ def describe(row: StoredRow) -> str:
     return f"{where} {row['metric']} budget"
 
 
+def _limit(level: str, value: float | None, metric: str) -> str:
+    """A limit for a sentence: `soft 2.5 USD`, `no hard limit`."""
+    return f"no {level} limit" if value is None else f"{level} {figure(value)} {_UNITS[metric]}"
+
+
 def figure(value: float) -> str:
     """An amount for a sentence: 10,400 tokens, 0.6 USD, 1.25 GPU h."""
     return f"{value:,.4f}".rstrip("0").rstrip(".")
@@ -365,7 +370,8 @@ def _flag_crossing(tx: Tx, board_id: int, task_id: int | None, actor: str, row: 
         actor,
         "budget",
         level,
-        f"{describe(row)} passed its {level} limit: {row['used']:.4g} of {limit:g} {_UNITS[row['metric']]}",
+        f"{describe(row)} passed its {level} limit: "
+        f"{figure(row['used'])} of {figure(limit)} {_UNITS[row['metric']]}",
         {
             "scope": row["scope"],
             "subject": row["subject"],
@@ -423,7 +429,7 @@ def set_budget(
             actor,
             "budget",
             "set",
-            f"{describe(row)} set: soft {soft}, hard {hard}",
+            f"{describe(row)} set: {_limit('soft', soft, metric)}, {_limit('hard', hard, metric)}",
             {"scope": scope, "subject": subject, "metric": metric, "soft": soft, "hard": hard},
         )
         if (soft is not None and used >= soft) or (hard is not None and used >= hard):

@@ -41,6 +41,7 @@ from agentdeck.core.storage.tables import (
     usage_t,
 )
 from agentdeck.core.storage.transaction import StoredRow, Tx, task_key
+from agentdeck.core.words import plural
 
 REASONS = ("credential", "malformed", "too large", "unsupported")
 # A point stamped further ahead than this is refused: a wrong clock that would otherwise make
@@ -243,7 +244,7 @@ class _Batch:
             name,
             "usage",
             usage["model"],
-            f"measured {total} tokens, ${usage['cost_usd']:.4f}",
+            f"measured {plural(total, 'token')}, ${usage['cost_usd']:.4f}",
             {**{k: v for k, v in usage.items() if v}, "source": "measured"},
         )
         for row in crossed:

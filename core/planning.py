@@ -16,6 +16,7 @@ from agentdeck.core.storage.tables import task_t
 
 # By name: `plan` takes a parameter called `tasks`.
 from agentdeck.core.tasks import id_on_board, insert_task, link, tasks_by_id
+from agentdeck.core.words import plural
 
 _FIELDS = {
     "ref",
@@ -139,5 +140,13 @@ def plan(
                 )
             for blocker in spec.get("blocked_by", []):
                 link(tx, task_id, resolve(i, blocker))
-        tx.event(b["id"], None, actor, "plan", "", f"planned {len(ids)} tasks", {"count": len(ids)})
+        tx.event(
+            b["id"],
+            None,
+            actor,
+            "plan",
+            "",
+            f"planned {plural(len(ids), 'task')}",
+            {"count": len(ids)},
+        )
         return tasks_by_id(tx, ids)

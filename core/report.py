@@ -19,6 +19,7 @@ from agentdeck.core.errors import ValidationError
 from agentdeck.core.models import BudgetStatus, Task, UsageTotals
 from agentdeck.core.safe_text import dropped
 from agentdeck.core.storage.database import Database
+from agentdeck.core.words import plural
 
 _MD_SPECIAL = re.compile(r"([\\`*_{}\[\]()<>#+!|~])")
 
@@ -221,7 +222,7 @@ def report(
         out += [f"**Label:** {md(limits.label(label), 40)} (only tasks with this label)", ""]
     if b.goal:
         out += [f"**Goal:** {md(b.goal, 400)}", ""]
-    out += [f"**Overall:** {done} of {total} tasks done ({pct:.0f}%)", ""]
+    out += [f"**Overall:** {done} of {plural(total, 'task')} done ({pct:.0f}%)", ""]
     if b.due_at:
         out += [f"**Due:** {_when(b.due_at)}", ""]
 
@@ -272,7 +273,7 @@ def report(
         spent = sum(t.cost_usd for t in listed)
         out += [
             "",
-            f"Total cost so far: ${spent:,.2f} over {sum(t.tokens for t in listed):,} tokens",
+            f"Total cost so far: ${spent:,.2f} over {plural(sum(t.tokens for t in listed), 'token')}",
             "",
         ]
         if "measured" in sources:

@@ -23,6 +23,7 @@ from agentdeck.core.storage.database import Database
 from agentdeck.core.storage.prepared import Prepared
 from agentdeck.core.storage.tables import agent_t, event_t, task_t
 from agentdeck.core.storage.transaction import StoredRow, Tx, split_key, task_key
+from agentdeck.core.words import plural
 
 # Statements the hot verbs run, built once (building and cache-keying a statement costs more
 # than running it); "p_" names keep bind parameters apart from the columns an UPDATE sets.
@@ -241,7 +242,7 @@ def record_usage(
             actor,
             "usage",
             usage["model"],
-            f"{total} tokens, ${usage['cost_usd']:.4f}",
+            f"{plural(total, 'token')}, ${usage['cost_usd']:.4f}",
             {k: v for k, v in usage.items() if v},
         )
         for row in crossed:

@@ -13,6 +13,7 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 from agentdeck.core import views
+from agentdeck.core.words import plural
 
 MAX_KEYS = 20  # keys a text rendering lists
 
@@ -57,7 +58,8 @@ def say_claim(data: dict[str, Any]) -> str:
         return data.get("note", "no ready task for you now")
     return (
         f"claimed {task['key']}: {views.clip(task['title'], 80)}; "
-        f"{len(data['inbox'])} messages, {len(data['similar'])} similar past tasks"
+        f"{plural(len(data['inbox']), 'message')}, "
+        f"{plural(len(data['similar']), 'similar past task')}"
     )
 
 

@@ -45,7 +45,7 @@ def test_points_land_on_the_held_task_marked_measured(web: Deck) -> None:
     assert (done.agent, done.board, done.counted, done.tasks) == ("gen", "WEB", 3, (key,))
     [event] = events_after(web, cursor)
     assert (event.kind, event.actor, event.task) == ("usage", "gen", key)
-    assert event.data["source"] == "measured" and event.text.startswith("measured 1500 tokens")
+    assert event.data["source"] == "measured" and event.text.startswith("measured 1,500 tokens")
     assert web.usage_totals(task=key).tokens == 1500
     assert web.usage_by_source(task=key)["measured"].cost_usd == pytest.approx(0.25)
     assert "reported" not in web.usage_by_source(task=key)

@@ -204,7 +204,7 @@ def test_a_finished_board_says_so_and_reports_on_the_board_asked_for(web: Deck) 
     assert api.startswith("# Payments \\*API\\* — progress report")
     assert "**Overall:** 0 of 0 tasks done" in api
     report = web.report("WEB")
-    assert "**Overall:** 1 of 1 tasks done (100%)" in report
+    assert "**Overall:** 1 of 1 task done (100%)" in report
     assert sections(report)["Forecast"][0] == "Everything is done."
 
 

@@ -304,7 +304,7 @@ def test_report_is_a_summary_and_chosen_sections_as_markdown(mcp: Mcp) -> None:
     chosen = mcp.ok("report", board=board, sections=["in_progress"])
     markdown = chosen["markdown"]
     assert chosen["sections"] == ["in_progress"]
-    assert markdown.startswith(f"# Board {board}") and "0 of 1 tasks done" in markdown
+    assert markdown.startswith(f"# Board {board}") and "0 of 1 task done" in markdown
     assert key in markdown and "## In progress (1)" in markdown and "## Done" not in markdown
     assert "is not one of done" in mcp.error("report", {"board": board, "sections": ["gossip"]})
 

@@ -64,7 +64,8 @@ def _table(*columns: str) -> Table:
 
 
 def tasks(items: Sequence[Task], *, empty: str = "no tasks") -> None:
-    """Tasks as a table: key, priority, column, assignee, title (with what is being done)."""
+    """Tasks as a table: key, priority, column (in words: `needs human`), assignee, title
+    (with what is being done)."""
     if not items:
         show(Text(empty, style="dim"))
         return
@@ -76,7 +77,7 @@ def tasks(items: Sequence[Task], *, empty: str = "no tasks") -> None:
         table.add_row(
             cell(t.key, "bold"),
             cell(t.priority),
-            cell(t.column, STATUS_STYLES.get(t.column, "")),
+            cell(COLUMN_TITLES.get(t.column, t.column).lower(), STATUS_STYLES.get(t.column, "")),
             cell(t.assignee or "-"),
             title,
         )

@@ -10,7 +10,6 @@ import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import datetime
-from functools import partial
 from typing import Any
 
 from textual import on, work
@@ -30,6 +29,7 @@ from agentdeck.core import (
     identity,
 )
 from agentdeck.tui.console.notify import NeedsHumanNotifier
+from agentdeck.tui.console.palette import DeckCommands, deck_commands, textual_commands
 from agentdeck.tui.console.screens.base import error_line
 from agentdeck.tui.console.screens.board import BoardScreen
 from agentdeck.tui.console.screens.help import HelpScreen
@@ -43,6 +43,7 @@ class AgentDeckApp(App[None]):
     """The live console: board, task detail, needs-human queue, search and report."""
 
     CSS_PATH = "app.tcss"
+    COMMANDS = {DeckCommands}
     TITLE = "agentdeck"
     BINDINGS = [
         Binding("q", "quit", "Quit", tooltip="Leave agentdeck", show=False),
@@ -237,31 +238,17 @@ class AgentDeckApp(App[None]):
             self.push_screen(HelpScreen(self.screen))
 
     def get_system_commands(self, screen: Screen[Any]) -> Iterable[SystemCommand]:
-        """Every key the current screen offers is also a command in the palette."""
-        seen: set[str] = set()
-        for active in screen.active_bindings.values():
-            binding = active.binding
-            if not active.enabled or not binding.description or binding.action in seen:
-                continue
-            if binding.action in ("quit", "show_help", "command_palette"):
-                continue
-            seen.add(binding.action)
-            key = binding.key_display or self.get_key_display(binding)
-            help_text = f"{binding.description} · key {key}"
-            callback = partial(self.run_action, binding.action, active.node)
-            title = (
-                f"{binding.description}: {binding.tooltip}"
-                if binding.tooltip
-                else binding.description
-            )
-            yield SystemCommand(title, help_text, callback)
+        """Every key the current screen offers, as a one-line command, then the switch for
+        notifications, then the few of Textual's own commands kept (`palette.DeckCommands`
+        shows them in this order)."""
+        yield from deck_commands(self, screen)
         on = self.notifier.enabled
         yield SystemCommand(
             f"Notifications: turn {'off' if on else 'on'}",
             "The bell and desktop notification when a task needs a human",
             self.toggle_notifications,
         )
-        yield from super().get_system_commands(screen)
+        yield from textual_commands(super().get_system_commands(screen))
 
     def toggle_notifications(self) -> None:
         """Turn the bell and desktop notifications for Needs human on or off."""

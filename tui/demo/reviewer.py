@@ -14,7 +14,7 @@ from dataclasses import dataclass
 
 from agentdeck.core import ConflictError, Deck, InvalidTransitionError, NotFoundError
 from agentdeck.core.models import Task
-from agentdeck.tui.demo.stories import Story
+from agentdeck.tui.demo.stories import ANY_ANSWER, BUDGET_ANSWER, GENERIC_REOPEN, Story
 
 
 @dataclass
@@ -86,6 +86,7 @@ class Reviewer:
         me = self.rng.choice(self.humans)
         self.settled.add((task.key, task.version))
         rng, deck, story = self.rng, self.deck, self.story
+        _, texts = story.texts_for(task.title, task.required_skills, task.criteria)
         try:
             if task.status == "review":
                 self.reviews += 1
@@ -101,11 +102,15 @@ class Reviewer:
                     deck.reject(
                         task.key,
                         actor=me,
-                        notes=rng.choice(story.rejections),
+                        notes=texts.redo,
                         expected_version=task.version,
                     )
             elif task.status == "escalated":
-                answer = story.escalation_answer(task.escalation_reason)
+                reason = task.escalation_reason
+                if reason.startswith("budget:"):
+                    answer = BUDGET_ANSWER
+                else:
+                    answer = texts.reply if reason == texts.ask and texts.reply else ANY_ANSWER
                 deck.answer(task.key, actor=me, text=answer, expected_version=task.version)
             elif (
                 task.key not in self.reopened
@@ -116,7 +121,7 @@ class Reviewer:
                 deck.reopen(
                     task.key,
                     actor=me,
-                    notes=rng.choice(story.reopen_notes),
+                    notes=texts.reopen or GENERIC_REOPEN,
                     expected_version=task.version,
                 )
         except (ConflictError, InvalidTransitionError):

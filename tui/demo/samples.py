@@ -74,7 +74,7 @@ def _team(deck: Deck, s: Story, seed: int) -> list[tuple[Iterator[float], bool]]
                 crash_delay=crash,
                 rest=(4.0, 16.0),
                 fail_rate=0.04,
-                escalate_rate=0.15,
+                escalate_rate=0.4,
                 work_turns=(10, 20),
                 failing=s.failing_refs,
                 gpu="benchmarking" in m.skills,

@@ -4,13 +4,13 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from agentdeck.tui.demo.stories import Craft, Member, Spec, Story
+from agentdeck.tui.demo.stories import Craft, Lines, Member, Spec, Story, with_lines
 
 S = Spec
 
 # The tables below are data, laid out one task per entry; the formatter would triple their length.
 # fmt: off
-PHASE_1 = (
+PHASE_1: tuple[Spec, ...] = (
     S("scope", "Scope the report: questions, audience, systems in and out", ("writing",), priority=0, approval=True,
       description="One page: which questions the report answers for platform teams choosing a vector database, and which systems it covers.",
       criteria="- Research questions listed\n- Inclusion criteria for systems\n- Approved by Elena", estimate=3),
@@ -58,7 +58,7 @@ PHASE_1 = (
       criteria="- One paragraph per service with sources", estimate=3),
 )
 
-PHASE_2 = (
+PHASE_2: tuple[Spec, ...] = (
     S("draft_intro", "Draft the introduction and executive summary", ("writing",), priority=1, approval=True, after=("lit_index",),
       description="Two pages for readers who only read the summary.",
       criteria="- Answers each research question in one paragraph\n- Approved by James", estimate=4),
@@ -97,7 +97,7 @@ PHASE_2 = (
       criteria="- PDF and web versions match\n- Approved by Elena", estimate=3),
 )
 
-DEMO_PLAN = (
+DEMO_PLAN: tuple[Spec, ...] = (
     S("rerun_qdrant", "Re-run the Qdrant benchmarks on version 1.14", ("benchmarking",), priority=1,
       description="The vendor says 1.14 improves filtered search.", criteria="- New numbers in the archive\n- Figure 3 updated"),
     S("pgvector_hnsw", "Add pgvector 0.8 iterative index scans to the comparison", ("benchmarking", "python"),
@@ -116,93 +116,172 @@ DEMO_PLAN = (
       description="Milvus, Weaviate and Vespa replied.", criteria="- Each dispute answered with evidence"),
 )
 
-FOLLOWUPS = (
-    S("f_sweep", "Extend the parameter sweep for {area}", ("benchmarking",), description="A reviewer suspects the sweep stopped too early.", criteria="- Sweep to recall 0.99"),
-    S("f_check", "Fact-check the {area} paragraph again after edits", ("review",), description="Edits touched sourced numbers.", criteria="- Every number traced"),
-    S("f_fig", "Redraw the {area} figure for print", ("charts",), priority=3, description="Lines too thin at A4.", criteria="- Readable when printed in greyscale"),
-    S("f_text", "Tighten the {area} section", ("writing",), priority=3, description="It runs a page over.", criteria="- Under the page limit"),
-    S("f_stats", "Bootstrap the {area} comparison", ("analysis",), description="Is the difference significant?", criteria="- Bootstrap CI reported"),
+FOLLOWUPS: tuple[Spec, ...] = (
+    S("f_sweep", "Extend the parameter sweep for {area}", ("benchmarking",), description="A reviewer suspects the sweep stopped too early.", criteria="- The {area} sweep reaches recall 0.99"),
+    S("f_check", "Fact-check the {area} paragraph again after edits", ("review",), description="Edits touched sourced numbers.", criteria="- Every number in the {area} paragraph traced"),
+    S("f_fig", "Redraw the {area} figure for print", ("charts",), priority=3, description="Lines too thin at A4.", criteria="- The {area} figure is readable in greyscale"),
+    S("f_text", "Tighten the {area} section", ("writing",), priority=3, description="It runs a page over.", criteria="- The {area} section is under the page limit"),
+    S("f_stats", "Bootstrap the {area} comparison", ("analysis",), description="Is the difference significant?", criteria="- Bootstrap CI reported for {area}"),
 )
+
+# What the team writes about each task, by ref; a task without an entry (or a field left
+# empty) gets lines made from its own title and criteria.
+L = Lines
+LINES = {
+    "scope": L(log=(("action", "Listed five research questions platform teams asked us"), ("decision", "Exclude systems without a stable release in the last 6 months")),
+               ask="need a decision: include Elasticsearch, which is not fully open source?", reply="Leave it out; mention it in a footnote with the licence reason.",
+               redo="Say who the report is for in the first paragraph of the scope.",
+               result="Scope with five research questions, the audience, and inclusion criteria that admit 8 systems"),
+    "sources": L(log=(("tool_call", "search_papers \"filtered approximate nearest neighbour search\" --since 2019\n47 results; 12 relevant"), ("action", "Tagged each source by research question"), ("tool_call", "zotero export --collection vector-db --format bibtex\n63 entries")),
+                 miss="9 of 63 sources are behind paywalls we cannot read",
+                 result="63 annotated sources, each tagged by research question"),
+    "lit_index": L(log=(("observation", "The DiskANN paper's numbers use SSDs we cannot match; noting it"), ("action", "Compared HNSW, IVF-PQ and DiskANN on memory, build time and recall")),
+                   result="2,000-word review of HNSW, IVF-PQ and DiskANN with every claim cited"),
+    "lit_ops": L(log=(("action", "Collected how each system shards, updates and backs up"),),
+                 miss="Three systems describe snapshot backups differently in their docs and their code",
+                 fail="Vendor documentation contradicts the source code on how backups handle live updates; cannot state it",
+                 reopen="Use what the source code does; cite the file and commit.",
+                 result="Operations section draft with a table of sharding, update and backup features"),
+    "systems": L(log=(("tool_call", "fetch https://qdrant.tech/documentation/concepts/indexing/\n200 OK, 18 KB"), ("decision", "Cite vendor docs only for features, never for performance claims"), ("observation", "Two vendors describe the same HNSW parameter under different names"), ("observation", "One vendor's docs give two different defaults for ef_search")),
+                 check="Every cell of the matrix links to a versioned doc page; spot-checked 10 at random",
+                 result="Feature matrix for 8 systems with version numbers and a doc link in every cell"),
+    "harness": L(log=(("decision", "Use one c7i.4xlarge for every system; no per-vendor tuning of hardware"), ("action", "Pinned 8 system versions in the lock file"), ("tool_call", "docker build -t bench/milvus:2.5.4 install/milvus\nSuccessfully tagged bench/milvus:2.5.4")),
+                 miss="Re-running 3 configurations gives numbers 15% apart",
+                 fail="Benchmark results are not reproducible: the shared node was throttled during the runs",
+                 reopen="We got a dedicated node for the week; please re-run.",
+                 result="One command runs all 8 systems on ann-benchmarks; versions pinned in the lock file"),
+    "datasets": L(log=(("observation", "Embedding 10 M passages needs about 8 GPU hours; our quota is 2"), ("decision", "bge-small over e5-large: 4x faster and the ranking of systems does not change"), ("tool_call", "python embed.py --model BAAI/bge-small-en-v1.5 --batch 512\n10,000,000 passages embedded in 3h02m"), ("tool_call", "sha256sum -c datasets.sha256\n3 files: OK")),
+                  ask="need GPU quota on the research cluster: the embedding job needs 8 GPU hours", reply="Quota raised to 24 GPU hours for this week.", always_ask=True,
+                  miss="Embedding job crashed at 6.2 M: CUDA out of memory at batch 512",
+                  result="SIFT-1M, GloVe-100 and a 10 M text-embedding set ready, with checksums and 3 GPU hours logged"),
+    "bench_recall": L(first=(("tool_call", "python run.py --dataset text-10m --algorithm all\n\x1b[2K\r[\x1b[32m##########\x1b[0m] 100% 8/8 systems \x1b[1mdone\x1b[0m"), ("observation", "pgvector reaches recall 0.95 at 1,900 QPS; Qdrant at 3,400 QPS on the same box.")),
+                      log=(("decision", "Report the median of 5 runs and the min-max range"), ("action", "Archived raw results to s3://vdb-report/results")),
+                      result="Recall/QPS Pareto fronts for 8 systems on 3 datasets; raw results archived"),
+    "bench_filter": L(log=(("observation", "At 1% selectivity, post-filtering systems lose half their recall"), ("action", "Noted each system's pre- or post-filter strategy")),
+                      result="Recall and QPS at 10% and 1% selectivity, with each system's filter strategy"),
+    "bench_ingest": L(log=(("observation", "LanceDB's build time doubles when the dataset is not in page cache"), ("observation", "The 10 M set does not fit in memory for three systems on the agreed instance size")),
+                      miss="Weaviate container OOM-killed at 10 M vectors with 64 GB RAM",
+                      result="Build time and peak memory for every system at 1 M and 10 M vectors"),
+    "analysis": L(log=(("tool_call", "python -m analysis.pareto results/*.hdf5\n8 systems, 3 datasets, 24 fronts"), ("decision", "Compare systems at fixed recall 0.95, where the interviews say teams operate"), ("observation", "Two systems swap places between GloVe and the text-embedding set")),
+                  check="The notebook reproduces every number in the draft from the raw archive",
+                  miss="Intervals overlap for 5 of 8 systems at recall 0.95; the ranking claim does not hold",
+                  result="Notebook fits 24 Pareto fronts and reproduces every number; two outliers explained"),
+    "figures": L(log=(("tool_call", "python figures.py --all --format svg\nwrote 7 figures"), ("decision", "Log scale on QPS: the systems span three orders of magnitude"), ("observation", "Labels overlap at print size; moving the legend outside")),
+                 miss="Figure 2 legend order does not match the line order",
+                 redo="Cite the version of each system in the figure captions.",
+                 result="7 figures as SVG and PNG with alt text; the heat map uses a sequential palette"),
+    "interviews": L(log=(("action", "Coded the 9 transcripts into 6 themes"), ("observation", "Seven of nine teams operate at recall 0.95 or lower")),
+                    result="Six themes from 9 interviews, each with supporting quotes that have written permission"),
+    "cost_model": L(log=(("action", "Priced instance sizes from the AWS price list"), ("observation", "Cost per million queries rises 3x from recall 0.95 to 0.99")),
+                    result="Spreadsheet of cost per million queries with its assumptions and sensitivity to the recall target"),
+    "draft_intro": L(log=(("decision", "Lead each section with the answer, then the evidence"), ("action", "Answered each research question in one paragraph")),
+                     redo="The summary makes a ranking claim the intervals do not support; soften it.",
+                     result="Introduction and executive summary answering each research question in a paragraph"),
+    "draft_results": L(log=(("observation", "The results section repeats the figure captions; trimming"), ("decision", "Name systems, not vendors: readers compare software")),
+                       miss="Two sections contradict each other on pgvector's filtered recall",
+                       result="Results section discussing every figure; every claim has a number or a source"),
+    "draft_ops": L(log=(("action", "Wove the interview quotes into the operations section"),),
+                   redo="Too long: cut the section by a third.",
+                   result="Operations section drafted with practitioners' quotes"),
+    "draft_reco": L(log=(("action", "Wrote one recommendation for each of the five use cases"),),
+                    redo="Missing the filtered-search caveat from the interviews.",
+                    result="A recommendation with reasons for each of the five use cases"),
+    "factcheck": L(log=(("tool_call", "python check_claims.py report.md --archive results/\n214 claims: 209 traced, 5 need sources"), ("observation", "Claim 117 cites a blog post that was edited after we read it")),
+                   check="All 214 claims traced to a source or a result file", miss="5 claims cannot be traced to any source",
+                   result="Checklist of 214 claims, each traced to a source or a result file"),
+    "vendor_review": L(log=(("decision", "A vendor correction is accepted only with a reproducible example"), ("action", "Logged replies from 6 of 8 vendors")),
+                       result="Vendor replies logged; 4 corrections applied, 3 rejected with reasons"),
+    "repro": L(log=(("action", "Listed every command, version and instance type in the appendix"),),
+               check="A fresh machine reproduced Figure 2 within 2%",
+               result="Reproducibility appendix; a fresh machine reproduces Figure 2 within 2%"),
+    "copyedit": L(log=(("tool_call", "vale report.md\n0 errors, 12 warnings"),),
+                  result="Full draft copy-edited to the style sheet at a reading level of grade 11"),
+    "bibliography": L(log=(("tool_call", "pandoc report.md -o report.pdf --citeproc\nreport.pdf, 38 pages"),),
+                      result="Bibliography in the house style with no dangling citations"),
+    "publish": L(log=(("action", "Built the PDF and the web version from the same source"),),
+                 result="Report published as PDF and web; the two versions match"),
+    # The demo's plan: what a viewer watches live.
+    "rerun_qdrant": L(log=(("tool_call", "python run.py --dataset glove-100-angular --algorithm qdrant --runs 5\nfinished 84 configurations in 2h11m"), ("observation", "Qdrant 1.14 is 12% faster at recall 0.95 than 1.12"), ("action", "Replaced the Qdrant curves in Figure 3")),
+                      ask="need a decision: Qdrant 1.14 changes the ranking in Figure 3; re-run the others on current versions too?", reply="Only Qdrant; note the version change in the caption.",
+                      result="Qdrant 1.14 numbers in the archive; Figure 3 updated with the version in the caption"),
+    "pgvector_hnsw": L(log=(("action", "Enabled iterative index scans in pgvector 0.8"), ("tool_call", "python run.py --dataset text-10m --algorithm pgvector --filter 0.01\nrecall 0.93 at 1% selectivity")),
+                       check="pgvector 0.8 filtered recall at 1% selectivity: 0.93, up from 0.41",
+                       result="pgvector 0.8 with iterative scans reaches recall 0.93 at 1% selectivity"),
+    "ci_bands": L(log=(("action", "Computed bands from the 5 runs of each configuration"), ("observation", "Bands are narrow except for LanceDB at high recall")),
+                  miss="Intervals overlap for 3 systems above recall 0.97; the figure cannot order them",
+                  result="Every recall/QPS curve shows its band from 5 runs"),
+    "quote_permission": L(log=(("action", "Emailed interviewees 4 and 7 the quotes we want to use"),),
+                          ask="need permission to quote interviewees 4 and 7 by name", reply="Only anonymised quotes for 4 and 7; the others agreed to names.",
+                          result="Quotes from interviews 4 and 7 anonymised; written permission on file for the rest"),
+    "exec_slides": L(log=(("action", "Drafted ten slides: question, method, three findings, recommendations"), ("decision", "One chart per slide, the recommendation in the title")),
+                     redo="Slide 4 shows the ranking without its confidence bands.",
+                     result="Ten-slide executive briefing, one chart per slide"),
+    "errata": L(log=(("action", "Added an errata page with a dated change list"),),
+                result="Errata page live, linked from every page of the web version"),
+    "cost_refresh": L(log=(("tool_call", "python cost.py --prices aws-2025-06.json\n24 rows updated"), ("observation", "Graviton instances dropped 8% in June")),
+                      ask="need a decision: price reserved instances as well, or on-demand only?", reply="On-demand only; note reserved pricing in a footnote.",
+                      result="Cost table updated with June AWS prices and their sources"),
+    "claims_recheck": L(log=(("action", "Re-ran the three disputed configurations on the dedicated node"), ("observation", "One dispute is right: our Milvus numbers used a debug build")),
+                        result="Three disputes answered with evidence: one accepted and corrected, two rejected"),
+    # Follow-ups: {area} names the part of the report each one is about.
+    "f_sweep": L(log=(("tool_call", "python run.py --sweep {area} --until-recall 0.99\n36 more configurations"),),
+                 result="The {area} sweep now reaches recall 0.99"),
+    "f_check": L(log=(("action", "Traced every number in the {area} paragraph again"),),
+                 result="Every number in the {area} paragraph traced to a source"),
+    "f_fig": L(log=(("action", "Redrew the {area} figure with line styles as well as colours"),),
+               result="The {area} figure reads in greyscale at print size"),
+    "f_text": L(log=(("action", "Cut the {area} section by a quarter"),),
+                result="The {area} section fits the page limit"),
+    "f_stats": L(log=(("tool_call", "python -m analysis.bootstrap --comparison {area} --n 10000\n95% CI computed"),),
+                 result="Bootstrap intervals reported for the {area} comparison"),
+}
 
 CRAFTS = {
     "research": Craft(
-        doing=("Reading papers for {key}", "Annotating sources", "Checking vendor docs for version details", "Reading interview transcripts"),
-        tool_calls=(("search_papers \"filtered approximate nearest neighbour search\" --since 2019", "47 results; 12 relevant"), ("fetch https://qdrant.tech/documentation/concepts/indexing/", "200 OK, 18 KB"), ("zotero export --collection vector-db --format bibtex", "63 entries")),
-        actions=("Annotated {n} sources for {key}", "Drafted the comparison table from the docs", "Tagged each source by research question"),
-        decisions=("Exclude systems without a stable release in the last 6 months", "Cite vendor docs only for features, never for performance claims"),
-        observations=("The DiskANN paper's numbers use SSDs we cannot match; noting it", "Two vendors describe the same HNSW parameter under different names"),
-        verifications=("Every cell of the table links to a versioned doc page; spot-checked 10 at random",),
-        failed_checks=("9 of 63 sources are behind paywalls we cannot read",),
+        doing=("Annotating sources", "Reading vendor docs"),
+        tool_calls=(("zotero sync", "up to date"),),
         commits=("research: {title}",),
         files=("notes/sources.bib", "notes/lit-index.md", "notes/feature-matrix.csv"),
     ),
     "benchmarking": Craft(
-        doing=("Running the parameter sweep", "Building containers for each system", "Watching GPU utilisation", "Archiving raw results"),
-        tool_calls=(("python run.py --dataset glove-100-angular --algorithm qdrant --runs 5", "finished 84 configurations in 2h11m"), ("nvidia-smi --query-gpu=utilization.gpu --format=csv", "utilization.gpu 97 %"), ("docker build -t bench/milvus:2.5.4 install/milvus", "Successfully tagged bench/milvus:2.5.4"), ("python plot.py --dataset sift-128-euclidean --x-scale log", "wrote results/sift.png")),
-        actions=("Pinned {n} system versions in the lock file", "Added a warm-up phase before timing queries", "Archived raw results to s3://vdb-report/results"),
-        decisions=("Report the median of 5 runs and the min-max range", "Use one c7i.4xlarge for every system; no per-vendor tuning of hardware"),
-        observations=("LanceDB's build time doubles when the dataset is not in page cache", "Throughput varies 8% between runs; 5 runs are enough for the claims we make"),
-        verifications=("Re-ran 3 random configurations: within 2% of the archived numbers",),
-        failed_checks=("Weaviate container OOM-killed at 10 M vectors with 64 GB RAM",),
+        doing=("Watching GPU utilisation", "Archiving raw results"),
+        tool_calls=(("nvidia-smi --query-gpu=utilization.gpu --format=csv", "utilization.gpu 97 %"),),
         commits=("bench: {title}",),
         files=("bench/run.py", "bench/install/qdrant/Dockerfile", "bench/requirements.lock", "results/README.md"),
     ),
     "python": Craft(
-        doing=("Writing the dataset download script", "Embedding passages on the GPU node"),
-        tool_calls=(("python embed.py --model BAAI/bge-small-en-v1.5 --batch 512", "10,000,000 passages embedded in 3h02m"), ("sha256sum -c datasets.sha256", "3 files: OK")),
-        actions=("Wrote the embedding job with checkpointing every 500k passages",),
-        decisions=("bge-small over e5-large: 4x faster and the ranking of systems does not change",),
-        observations=("The GPU node is shared; running overnight",),
-        verifications=("Checksums verified; embedding norms within expected range",),
-        failed_checks=("Embedding job crashed at 6.2 M: CUDA out of memory at batch 512",),
+        doing=("Running the job on the GPU node",),
+        tool_calls=(("pytest -q bench/tests", "23 passed"),),
         commits=("data: {title}",),
         files=("bench/datasets.py", "bench/embed.py"),
     ),
     "analysis": Craft(
-        doing=("Fitting Pareto fronts", "Computing confidence intervals", "Building the cost spreadsheet"),
-        tool_calls=(("jupyter nbconvert --execute analysis.ipynb", "executed 48 cells in 3m10s"), ("python -m analysis.pareto results/*.hdf5", "8 systems, 3 datasets, 24 fronts")),
-        actions=("Computed bootstrap intervals for {n} comparisons", "Priced instance sizes from the AWS price list"),
-        decisions=("Compare systems at fixed recall 0.95, where the interviews say teams operate",),
-        observations=("Two systems swap places between GloVe and the text-embedding set",),
-        verifications=("The notebook reproduces every number in the draft from the raw archive",),
-        failed_checks=("Intervals overlap for 5 of 8 systems at recall 0.95; the ranking claim does not hold",),
+        doing=("Re-running the notebook", "Computing confidence intervals"),
+        tool_calls=(("jupyter nbconvert --execute analysis.ipynb", "executed 48 cells in 3m10s"),),
         commits=("analysis: {title}",),
         files=("analysis/analysis.ipynb", "analysis/pareto.py", "analysis/cost.xlsx"),
     ),
     "charts": Craft(
-        doing=("Drawing the recall/QPS curves", "Checking colour-blind safety"),
-        tool_calls=(("python figures.py --all --format svg", "wrote 7 figures"), ("colorblind-check figures/*.svg", "all palettes distinguishable (deuteranopia, protanopia)")),
-        actions=("Redrew the heat map with a sequential palette",),
-        decisions=("Log scale on QPS: the systems span three orders of magnitude",),
-        observations=("Labels overlap at print size; moving the legend outside",),
-        verifications=("Printed in greyscale at A4: all lines distinguishable",),
-        failed_checks=("Figure 2 legend order does not match the line order",),
+        doing=("Checking colour-blind safety",),
+        tool_calls=(("colorblind-check figures/*.svg", "all palettes distinguishable (deuteranopia, protanopia)"),),
         commits=("figures: {title}",),
         files=("figures/figures.py", "figures/recall-qps.svg"),
     ),
     "writing": Craft(
-        doing=("Drafting the section", "Restructuring the argument", "Cutting the draft to length"),
-        tool_calls=(("pandoc report.md -o report.pdf --citeproc", "report.pdf, 38 pages"), ("vale report.md", "0 errors, 12 warnings"), ("wc -w sections/*.md", "14,210 total")),
-        actions=("Drafted {n} paragraphs for {key}", "Moved the methodology to an appendix"),
-        decisions=("Lead each section with the answer, then the evidence", "Name systems, not vendors: readers compare software"),
-        observations=("The results section repeats the figure captions; trimming",),
-        verifications=("Read aloud; every claim has a citation or a figure reference",),
-        failed_checks=("Two sections contradict each other on pgvector's filtered recall",),
+        doing=("Restructuring the argument", "Cutting to length"),
+        tool_calls=(("wc -w sections/*.md", "14,210 total"),),
         commits=("draft: {title}",),
         files=("sections/intro.md", "sections/results.md", "sections/recommendations.md"),
     ),
     "review": Craft(
-        doing=("Tracing numbers to the results archive", "Checking citations", "Logging vendor replies"),
-        tool_calls=(("python check_claims.py report.md --archive results/", "214 claims: 209 traced, 5 need sources"),),
-        actions=("Checked {n} claims against their sources",),
-        decisions=("A vendor correction is accepted only with a reproducible example",),
-        observations=("Claim 117 cites a blog post that was edited after we read it",),
-        verifications=("All 214 claims traced to a source or a result file",),
-        failed_checks=("5 claims cannot be traced to any source",),
+        doing=("Checking citations", "Tracing numbers to the results archive"),
+        tool_calls=(("python check_links.py report.md", "0 broken links"),),
         commits=("review: {title}",),
         files=("review/claims.csv", "review/vendor-replies.md"),
     ),
 }
+
+PHASE_1, PHASE_2, DEMO_PLAN, FOLLOWUPS = with_lines(LINES, PHASE_1, PHASE_2, DEMO_PLAN, FOLLOWUPS)
 
 STORY = Story(
     slug="research",
@@ -223,35 +302,7 @@ STORY = Story(
     followups=FOLLOWUPS,
     areas=("HNSW", "filtered search", "ingestion", "cost", "pgvector", "operations"),
     crafts=CRAFTS,
-    escalations={
-        "need GPU quota on the research cluster: the embedding job needs 8 GPU hours": "Quota raised to 24 GPU hours for this week.",
-        "need an API key for the paid benchmark dataset (MS MARCO v2 licence)": "Licence signed; the key is in the team vault as MSMARCO_KEY.",
-        "need permission to quote interviewees 4 and 7 by name": "Only anonymised quotes for 4 and 7; the others agreed to names.",
-        "need a decision: include Elasticsearch, which is not fully open source?": "Leave it out; mention it in a footnote with the licence reason.",
-    },
-    rejections=(
-        "The summary makes a ranking claim the intervals do not support; soften it.",
-        "Cite the version of each system in the table caption.",
-        "Too long: cut the section by a third.",
-        "Missing the filtered-search caveat from the interviews.",
-    ),
     approvals=("Approved.", "Approved; clear and well sourced.", "Good. Approved for the next stage.", "Approved with thanks."),
-    failures=(
-        "The 10 M embedding set does not fit in memory for three systems on the agreed instance size",
-        "Vendor documentation contradicts itself on the default ef_search; cannot state a default",
-        "Benchmark results are not reproducible: the shared node was throttled during the runs",
-    ),
-    reopen_notes=(
-        "We got a dedicated node for the week; please re-run.",
-        "Use the values from the source code, cite the file and commit.",
-    ),
-    scripted={
-        "bench_recall": (
-            ("tool_call", "python run.py --dataset text-10m --algorithm all\n\x1b[2K\r[\x1b[32m##########\x1b[0m] 100% 8/8 systems \x1b[1mdone\x1b[0m"),
-            ("observation", "pgvector reaches recall 0.95 at 1,900 QPS; Qdrant at 3,400 QPS on the same box."),
-        ),
-    },
-    scripted_escalation={"datasets": "need GPU quota on the research cluster: the embedding job needs 8 GPU hours"},
     failing_refs=("harness", "lit_ops"),
     crash_ref="interviews",
     cancel_ref="commercial",
@@ -262,7 +313,7 @@ STORY = Story(
         ("board", "", "gpu_hours", 12.0, 40.0),
     ),
     start=datetime(2025, 5, 19, 9, 0, tzinfo=UTC),
-    days=15,
+    days=12,
     due_days=32,
 )
 # fmt: on

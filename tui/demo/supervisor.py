@@ -85,31 +85,48 @@ class Supervisor:
         """Whether some running worker has all of these skills."""
         return any(set(skills) <= have for have in self.skills)
 
-    def _more_work(self) -> bool:
-        return bool(self.batches) or self.habits.followups
-
     def _next_batch(self) -> tuple[Spec, ...]:
+        """The next plan: a prepared batch, else up to three follow-ups, each a (template,
+        area) pair the board does not hold yet, so the lead never plans a task twice."""
         if self.batches:
             return self.batches.pop(0)
-        doable = [f for f in self.story.followups if self._fits(f.skills)] or list(
-            self.story.followups
-        )
-        picks = self.rng.sample(doable, k=min(3, len(doable)))
-        return tuple(
-            Spec(
-                ref=f"{spec.ref}_{self.plans}",
-                title=fill(spec.title, area=self.rng.choice(self.story.areas)),
-                skills=spec.skills,
-                description=spec.description,
-                criteria=spec.criteria,
-                priority=spec.priority,
-                approval=spec.approval,
-            )
-            for spec in picks
+        have = self._titles()
+        fresh = [
+            self.story.followup(spec, area)
+            for spec in self.story.followups
+            for area in self.story.areas
+            if fill(spec.title, area=area) not in have
+        ]
+        doable = [f for f in fresh if self._fits(f.skills)] or fresh
+        return tuple(self.rng.sample(doable, k=min(3, len(doable))))
+
+    def _more_work(self) -> bool:
+        if self.batches or not self.habits.followups:
+            return bool(self.batches)
+        have = self._titles()
+        return any(
+            fill(spec.title, area=area) not in have
+            for spec in self.story.followups
+            for area in self.story.areas
         )
 
+    def _titles(self) -> set[str]:
+        """Every task title on the board, finished and cancelled ones too."""
+        return {t.title for t in self.deck.list_tasks(self.board, include_cancelled=True)}
+
     def _post(self, batch: Sequence[Spec]) -> None:
-        """Post a plan; dependencies on finished or earlier work resolve to existing keys."""
+        """Post a plan of the tasks the board does not hold yet (a rerun, or a lead that plans
+        again, finds some there: their refs resolve to the existing keys); dependencies on
+        finished or earlier work resolve to existing keys."""
+        existing = {
+            t.title: t.key for t in self.deck.list_tasks(self.board, include_cancelled=True)
+        }
+        self.keys.update(
+            {spec.ref: existing[spec.title] for spec in batch if spec.title in existing}
+        )
+        batch = [spec for spec in batch if spec.title not in existing]
+        if not batch:
+            return
         self.plans += 1
         entries = [spec.to_plan(self.keys) for spec in batch]
         created = self.deck.plan(entries, actor=self.name, board=self.board)

@@ -101,7 +101,7 @@ def build(role: Role, deck: Deck, story: Story, seed: int) -> Iterator[float]:
         member = member_named(story, role.name)
         worker_habits = WorkerHabits(
             fail_rate=0.08,
-            escalate_rate=0.1,
+            escalate_rate=0.35,
             review_rate=0.35,
             first_incident=opts.get("first_incident", ""),
             gpu="benchmarking" in member.skills,

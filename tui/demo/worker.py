@@ -21,10 +21,10 @@ from agentdeck.core import (
     OverBudgetError,
 )
 from agentdeck.core.models import Message, SearchHit, Task
-from agentdeck.tui.demo.stories import PRICES, Craft, Member, Story, fill
+from agentdeck.tui.demo.stories import PRICES, Member, Story, Texts, fill
 
-# How often each kind of log entry appears while an agent works.
-_LOG_WEIGHTS = (("tool_call", 40), ("action", 25), ("observation", 20), ("decision", 15))
+# The chance that a turn of work logs the task's next own line rather than a routine tool run.
+_OWN_LINE = 0.65
 _NOTE_KINDS = ("rejection", "reopen", "answer", "assignment")
 
 
@@ -63,7 +63,6 @@ class Worker:
         )
         self.name = member.name
         self.board = story.key
-        self.refs = {key: ref for ref, key in story.ref_keys().items()}
         self.attempts: dict[str, int] = {}
         self.troubled: set[str] = set()  # tasks that already failed or escalated once
         self.said: set[object] = set()  # what this attempt already logged, so lines do not repeat
@@ -120,14 +119,19 @@ class Worker:
         if key not in self.deck.heartbeat(self.name, board=self.board):
             raise Lost(key)
 
+    def texts_of(self, task: Task) -> tuple[str, Texts]:
+        return self.story.texts_for(task.title, task.required_skills, task.criteria)
+
     def _work(
         self, task: Task, inbox: Sequence[Message], similar: Sequence[SearchHit], resumed: bool
     ) -> Iterator[float]:
         key, rng, deck, me = task.key, self.rng, self.deck, self.name
         attempt = self.attempts[key] = self.attempts.get(key, 0) + 1
-        ref = self.refs.get(key, "")
+        ref, texts = self.texts_of(task)
         craft = self.story.craft_for(task.required_skills)
-        first_time = attempt == 1 and key not in self.troubled and not resumed
+        first_time = (
+            attempt == 1 and key not in self.troubled and not resumed and not self._troubled(key)
+        )
         self.said.clear()
 
         deck.doing(me, f"Reading {key} and its success criteria", key=key)
@@ -155,13 +159,9 @@ class Worker:
         yield self._turn()
 
         if first_time:
-            for kind, text in self.story.scripted.get(ref, ()):
+            for kind, text in texts.first:
                 self._hold(key)
-                data = None
-                if kind == "tool_call":  # "command\noutput", shown like the other tool calls
-                    data = {"tool": "bash", "command": text.splitlines()[0], "exit_code": 0}
-                    text = f"$ {text}"
-                deck.log(key, text, actor=me, kind=kind, data=data)
+                self._write(key, kind, text)
                 yield self._turn()
             if ref and ref == self.story.crash_ref and self.habits.crash_delay:
                 # The agent's process "dies": no more heartbeats, so the lease runs out.
@@ -170,12 +170,23 @@ class Worker:
                 return
 
         turns = rng.randint(*self.habits.work_turns)
-        reason = self._escalation(ref, first_time)
+        reason = self._escalation(ref, texts, first_time)
         escalate_at = rng.randint(1, turns - 1) if reason else -1
+        doing = (*texts.doing, *craft.doing)
+        # The task's own story, told in order across turns and attempts (whoever holds it):
+        # it goes on where the log left off, and an attempt that will ask a human tells only
+        # what comes before the question.
+        told = self._told(key, texts)
+        lines = list(texts.log[told:])
+        if reason:
+            lines = lines[: max(0, texts.before_ask - told)]
         for i in range(turns):
             self._hold(key)
-            deck.doing(me, fill(self._pick(craft.doing), key=key), key=key)
-            self._log_work(key, task.title, craft)
+            deck.doing(me, self._pick(doing), key=key)
+            if lines and (rng.random() < _OWN_LINE or not texts.tool_calls):
+                self._write(key, *lines.pop(0))
+            else:
+                self._write(key, "tool_call", "\n".join(self._pick(texts.tool_calls)))
             if i % 2 == 1:
                 self._usage(key)
             if i == escalate_at:
@@ -186,54 +197,68 @@ class Worker:
 
         if rng.random() < 0.85:
             self._hold(key)
-            self._checkpoint(key, task.title, craft)
+            self._checkpoint(key, texts)
             yield self._turn()
 
         self._hold(key)
         deck.doing(me, "Verifying against the success criteria", key=key)
         if self._fails(ref, first_time):
             self.troubled.add(key)
-            deck.log(
-                key,
-                rng.choice(craft.failed_checks),
-                actor=me,
-                kind="verification",
-                data={"passed": False},
-            )
+            deck.log(key, texts.miss, actor=me, kind="verification", data={"passed": False})
             yield self._turn()
             self._hold(key)
-            deck.fail(key, actor=me, reason=rng.choice(self.story.failures))
+            deck.fail(key, actor=me, reason=texts.fail)
             return
-        evidence = fill(rng.choice(craft.verifications), n=str(rng.randint(3, 40)))
         if rng.random() >= self.habits.skip_verification_rate:
-            deck.log(key, evidence, actor=me, kind="verification", data={"passed": True})
+            deck.log(key, texts.check, actor=me, kind="verification", data={"passed": True})
         yield self._turn()
 
         self._hold(key)
         self._usage(key)
-        result = fill(
-            rng.choice(craft.actions),
-            key=key,
-            n=str(rng.randint(3, 40)),
-            file=rng.choice(craft.files),
-        )
         if task.requires_approval or rng.random() < self.habits.review_rate:
-            deck.submit(key, actor=me, result=result)
+            deck.submit(key, actor=me, result=texts.result)
         else:
-            deck.complete(key, actor=me, result=result)
+            deck.complete(key, actor=me, result=texts.result)
 
-    def _escalation(self, ref: str, first_time: bool) -> str:
-        """The reason this attempt will escalate for, or "" if it will not."""
-        if not first_time or ref in self.habits.failing:
+    def _troubled(self, key: str) -> bool:
+        """Whether the task already escalated or failed, under any holder (this process may be
+        new, or another agent had it): its question is not asked twice, nor its check failed."""
+        moves = self.deck.task_events(key, kinds=["status"], limit=500)
+        return any(e.data.get("verb") in ("escalate", "fail") for e in moves)
+
+    def _told(self, key: str, texts: Texts) -> int:
+        """How many of the task's own log lines its log already holds, by anyone."""
+        own = {f"$ {t}" if k == "tool_call" else t for k, t in texts.log}
+        logged = self.deck.task_events(key, kinds=["log"], limit=500)
+        return sum(1 for e in logged if e.text in own)
+
+    def _write(self, key: str, kind: str, text: str) -> None:
+        """Log one line; a tool call ("command\noutput") is shown as a shell run."""
+        data: dict[str, Any] | None = None
+        if kind == "tool_call":
+            command = text.splitlines()[0]
+            data = {
+                "tool": "bash",
+                "command": command,
+                "exit_code": 0,
+                "duration_ms": self.rng.randint(80, 90_000),
+            }
+            text = f"$ {text}"
+        self.deck.log(key, text, actor=self.name, kind=kind, data=data)
+
+    def _escalation(self, ref: str, texts: Texts, first_time: bool) -> str:
+        """The question this attempt will escalate with, or "" if it will not. Only a task
+        whose story has a question for a human ever escalates, and only with that question."""
+        if not first_time or not texts.ask or ref in self.habits.failing:
             return ""
-        if ref in self.story.scripted_escalation:
-            return self.story.scripted_escalation[ref]
+        if texts.always_ask:
+            return texts.ask
         if self.habits.first_incident == "escalate":
             self.habits.first_incident = ""
-            return next(iter(self.story.escalations))
+            return texts.ask
         if self.habits.first_incident or self.rng.random() >= self.habits.escalate_rate:
             return ""
-        return self.rng.choice(sorted(self.story.escalations))
+        return texts.ask
 
     def _fails(self, ref: str, first_time: bool) -> bool:
         if not first_time:
@@ -244,37 +269,6 @@ class Worker:
             self.habits.first_incident = ""
             return True
         return self.rng.random() < self.habits.fail_rate
-
-    def _log_work(self, key: str, title: str, craft: Craft) -> None:
-        rng = self.rng
-        kind = rng.choices([k for k, _ in _LOG_WEIGHTS], weights=[w for _, w in _LOG_WEIGHTS])[0]
-        values = {
-            "key": key,
-            "title": title,
-            "n": str(rng.randint(3, 40)),
-            "file": rng.choice(craft.files),
-        }
-        if kind == "tool_call":
-            command, outcome = self._pick(craft.tool_calls)
-            self.deck.log(
-                key,
-                f"$ {command}\n{outcome}",
-                actor=self.name,
-                kind="tool_call",
-                data={
-                    "tool": "bash",
-                    "command": command,
-                    "exit_code": 0,
-                    "duration_ms": rng.randint(80, 90_000),
-                },
-            )
-            return
-        pool = {
-            "action": craft.actions,
-            "observation": craft.observations,
-            "decision": craft.decisions,
-        }[kind]
-        self.deck.log(key, fill(self._pick(pool), **values), actor=self.name, kind=kind)
 
     def _pick(self, pool: Sequence[Any]) -> Any:
         """A random item this attempt has not used yet (any item once all are used)."""
@@ -298,10 +292,10 @@ class Worker:
             model=model,
         )
 
-    def _checkpoint(self, key: str, title: str, craft: Craft) -> None:
+    def _checkpoint(self, key: str, texts: Texts) -> None:
         rng = self.rng
         sha = f"{rng.getrandbits(160):040x}"
-        files = sorted(rng.sample(craft.files, k=min(len(craft.files), rng.randint(1, 3))))
-        message = fill(rng.choice(craft.commits), key=key, title=title)
+        files = sorted(rng.sample(texts.files, k=min(len(texts.files), rng.randint(1, 3))))
+        message = fill(rng.choice(texts.commits), key=key)
         self.deck.checkpoint(key, actor=self.name, sha=sha, message=message, files=files)
         self.deck.log(key, f"Committed {sha[:7]}: {message}", actor=self.name)

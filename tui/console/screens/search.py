@@ -105,11 +105,8 @@ class SearchScreen(DeckScreen):
                 options.add_option(None)  # a separator line between hits
             options.add_option(Option(hit_prompt(hit), id=hit.key))
         count = len(message.hits)
-        self._status(
-            f"{count} finished task{'s' if count != 1 else ''} match"
-            if count
-            else "no finished task matches"
-        )
+        matches = {0: "no finished task matches", 1: "1 finished task matches"}
+        self._status(matches.get(count, f"{count:,} finished tasks match"))
 
     @on(OptionList.OptionSelected, "#hits")
     def _open(self, event: OptionList.OptionSelected) -> None:

@@ -20,7 +20,9 @@ from textual.message import Message
 from textual.widgets import Footer, Static
 
 from agentdeck.core import Deck
+from agentdeck.core.lifecycle import status_words
 from agentdeck.core.models import Event, Task, TaskDetail, UsageTotals
+from agentdeck.core.words import plural
 from agentdeck.tui.console.agent_text import line, safe, styled
 from agentdeck.tui.console.screens.dialogs import EventDialog
 from agentdeck.tui.console.screens.task_actions import TASK_BINDINGS, TaskActions
@@ -148,7 +150,7 @@ def info_text(detail: TaskDetail, now: datetime) -> Text:
     for key, status in detail.blocked_by_all:
         done = status in ("done", "cancelled")
         blocked.append(f"{key}", style="green" if done else "red")
-        blocked.append(f" ({status})  ", style="dim")
+        blocked.append(f" ({status_words(status)})  ", style="dim")
     field("blocked by", blocked if detail.blocked_by_all else Text("nothing", style="dim"))
     field("blocks", " ".join(detail.blocks) or "nothing")
     if detail.subtasks:
@@ -177,7 +179,7 @@ def info_text(detail: TaskDetail, now: datetime) -> Text:
         for cp in detail.checkpoints:
             out.append(f"{cp.sha[:10]} ", style="yellow")
             out.append_text(line(cp.message, limit=60))
-            out.append(f"  ({len(cp.files)} files)\n", style="dim")
+            out.append(f"  ({plural(len(cp.files), 'file')})\n", style="dim")
     return out
 
 
@@ -343,7 +345,7 @@ class TaskDetailScreen(TaskActions):
         log = self.query_one(LogView)
         bar = styled(" Log ", "bold reverse")
         count = self.detail.event_count if self.detail else 0
-        bar.append(f"  {count:,} events", style="bold")
+        bar.append(f"  {plural(count, 'event')}", style="bold")
         bar.append(f" · {len(log.events):,} loaded", style="dim")
         bar.append(" · kind: ", style="dim")
         bar.append(KIND_FILTERS[self.filter_index][0], style="bold cyan")
