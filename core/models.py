@@ -27,7 +27,8 @@ METRICS = ("tokens", "cost_usd", "cpu_hours", "gpu_hours")
 
 
 def column_of(status: str, open_deps: int) -> str:
-    """The board column a task shows in, from its stored status and unfinished blockers."""
+    """The board column a task shows in, from its stored status and the unfinished tasks it
+    waits on (blockers, and an epic's subtasks): a pending epic with open subtasks is Blocked."""
     if status == "pending":
         return "blocked" if open_deps else "ready"
     if status in ("review", "escalated"):
@@ -120,6 +121,9 @@ class Task(_Jsonable):
     started_at: datetime | None
     completed_at: datetime | None
     updated_at: datetime
+    # An epic's progress: its subtasks done, of those not cancelled (0 and 0 for a plain task).
+    subtasks_done: int = 0
+    subtasks_total: int = 0
 
 
 @dataclass(frozen=True, slots=True)

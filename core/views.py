@@ -46,7 +46,8 @@ def clip(text: str, limit: int) -> str:
 
 def task_card(t: Task) -> dict[str, Any]:
     """A task in about 150 characters: key, title, status, priority, assignee, skills,
-    open blockers and what its holder is doing now (`doing`, one line)."""
+    open blockers, what its holder is doing now (`doing`, one line) and, for an epic, its
+    subtasks' progress (`subtasks`, "3/7": done of those not cancelled)."""
     card: dict[str, Any] = {
         "key": t.key,
         "title": clip(t.title, TITLE),
@@ -59,6 +60,8 @@ def task_card(t: Task) -> dict[str, Any]:
     }
     if len(t.blocked_by) > MAX_BLOCKERS:
         card["more_blockers"] = len(t.blocked_by) - MAX_BLOCKERS
+    if t.subtasks_total:
+        card["subtasks"] = f"{t.subtasks_done}/{t.subtasks_total}"
     return card
 
 

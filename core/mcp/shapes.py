@@ -105,7 +105,7 @@ TASK_CARD = obj(
         "blocked_by": STRS,
         "doing": STR,
     },
-    {"more_blockers": INT},
+    {"more_blockers": INT, "subtasks": STR},
 )
 MESSAGE_CARD = obj(
     {"id": INT, "from": STR, "task": nullable(STR), "kind": STR, "text": STR, "at": STR}
