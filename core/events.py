@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 import sqlalchemy as sa
 
-from agentdeck.core import limits, rows_to_models
+from agentdeck.core import comments, limits, rows_to_models
 from agentdeck.core.budgets import usage_sums
 from agentdeck.core.inbox import checkpoint_models
 from agentdeck.core.models import Event, Task, TaskDetail
@@ -159,7 +159,8 @@ def changes_since(tx: Tx, cursor: int, *, board: str | None = None, limit: int =
 
 
 def task_detail(tx: Tx, key: str) -> TaskDetail:
-    """A task with its dependencies both ways, assignee history, notes, checkpoints and usage."""
+    """A task with its dependencies both ways, assignee history, notes, checkpoints, usage
+    and its newest comments."""
     row, b = tx.task(key)
     task = rows_to_models.tasks(tx.conn, [row], tx.now)[0]
     blocker = task_t.alias("blocker")
@@ -220,6 +221,7 @@ def task_detail(tx: Tx, key: str) -> TaskDetail:
     count = tx.conn.execute(
         sa.select(sa.func.count()).where(event_t.c.task_id == row["id"])
     ).scalar_one()
+    said, said_total = comments.newest(tx, row)
     return TaskDetail(
         task=task,
         blocks=blocks,
@@ -230,4 +232,6 @@ def task_detail(tx: Tx, key: str) -> TaskDetail:
         checkpoints=checkpoints,
         usage=usage_sums(tx.conn, usage_t.c.task_id == row["id"]),
         event_count=int(count),
+        comments=tuple(rows_to_models.event(r, b["key"], keys) for r in said),
+        comments_total=said_total,
     )

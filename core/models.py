@@ -223,6 +223,9 @@ class TaskDetail(_Jsonable):
     checkpoints: tuple[Checkpoint, ...]
     usage: UsageTotals
     event_count: int
+    # The newest comments (oldest first, at most `comments.SHOWN`) and how many there are.
+    comments: tuple[Event, ...] = ()
+    comments_total: int = 0
 
 
 @dataclass(frozen=True, slots=True)

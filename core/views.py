@@ -157,6 +157,11 @@ def log_receipt(e: Event) -> dict[str, Any]:
     return {"id": e.id, "task": e.task, "kind": e.subkind or e.kind}
 
 
+def comment_receipt(e: Event) -> dict[str, Any]:
+    """What `comment` answers: the comment's id and task, not the text sent."""
+    return {"id": e.id, "task": e.task}
+
+
 def budget_card(b: BudgetStatus) -> dict[str, Any]:
     """A budget's state on one line: whose, which metric, used against its limits."""
     return b.to_dict()
@@ -179,10 +184,23 @@ def plan_receipt(refs: Sequence[str | None], tasks: Sequence[Task]) -> dict[str,
     }
 
 
-def detail_view(d: TaskDetail) -> dict[str, Any]:
+def comment_card(e: Event, limit: int | None = MESSAGE) -> dict[str, Any]:
+    """A comment: who said what on which task, when; its text clipped to `limit` characters
+    (`MESSAGE`, as a message's), or whole with None."""
+    return {
+        "id": e.id,
+        "task": e.task,
+        "actor": e.actor,
+        "text": e.text if limit is None else clip(e.text, limit),
+        "at": e.created_at.isoformat(),
+    }
+
+
+def detail_view(d: TaskDetail, *, whole_comments: bool = False) -> dict[str, Any]:
     """`task show`'s whole task: every field, its dependencies, subtasks, assignee history,
-    notes (whole: review notes and answers are what the next worker needs), checkpoints and
-    usage. The log is paged separately (`event_card`)."""
+    notes (whole: review notes and answers are what the next worker needs), checkpoints,
+    usage, and its newest comments (`comment_card`, whole with `whole_comments`) with their
+    count. The log is paged separately (`event_card`)."""
     return {
         "task": d.task.to_dict(),
         "blocks": list(d.blocks),
@@ -195,6 +213,8 @@ def detail_view(d: TaskDetail) -> dict[str, Any]:
         "checkpoints": [c.to_dict() for c in d.checkpoints],
         "usage": d.usage.to_dict(),
         "events": d.event_count,
+        "comments": [comment_card(e, None if whole_comments else MESSAGE) for e in d.comments],
+        "comments_total": d.comments_total,
     }
 
 

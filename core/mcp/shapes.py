@@ -121,6 +121,7 @@ EVENT_CARD = obj(
         "at": STR,
     }
 )
+COMMENT_CARD = obj({"id": INT, "task": nullable(STR), "actor": STR, "text": STR, "at": STR})
 HIT_CARD = obj({"key": STR, "title": STR, "result": STR, "snippet": STR, "score": NUM})
 TASK = schema_of(Task)
 TASK_WHOLE = schema_of(Task, views.NOISE)
@@ -130,6 +131,7 @@ RECEIPT = obj(
 )
 DONE_RECEIPT = obj({**RECEIPT["properties"], "nudge": nullable(STR)})
 LOG_RECEIPT = obj({"id": INT, "task": nullable(STR), "kind": STR})
+COMMENT_RECEIPT = obj({"id": INT, "task": nullable(STR)})
 USAGE_RECEIPT = obj({"task": nullable(STR), "recorded": BOOL, "budgets_crossed": array(BUDGET)})
 PLAN_RECEIPT = obj(
     {
@@ -156,6 +158,8 @@ DETAIL = obj(
         "checkpoints": array(schema_of(Checkpoint)),
         "usage": schema_of(UsageTotals),
         "events": INT,
+        "comments": array(COMMENT_CARD),
+        "comments_total": INT,
     },
 )
 TASK_SHOW = obj(

@@ -36,6 +36,7 @@ AGENT_TOOLS = {
     "task_show",
     "task_list",
     "report",
+    "comment",
 }
 
 
