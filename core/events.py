@@ -117,7 +117,8 @@ def task_log_page(
 
 def changes_since(tx: Tx, cursor: int, *, board: str | None = None, limit: int = 5000) -> Changes:
     """Events after `cursor` on a board and the current state of every task they touched,
-    including tasks whose blockers just finished or reopened."""
+    including tasks whose blockers just finished or reopened and the epics of the tasks they
+    touched (a new or finished subtask changes its epic's column and progress)."""
     b = tx.board(board)
     rows = (
         tx.conn.execute(
@@ -143,6 +144,14 @@ def changes_since(tx: Tx, cursor: int, *, board: str | None = None, limit: int =
             tx.conn.execute(
                 sa.select(dependency_t.c.task_id).where(
                     dependency_t.c.blocker_id.in_(touched[i : i + 500])
+                )
+            ).scalars()
+        )
+        # An epic's column and progress change with its subtasks, with no event of its own.
+        dependents.update(
+            tx.conn.execute(
+                sa.select(task_t.c.parent_id).where(
+                    task_t.c.id.in_(touched[i : i + 500]), task_t.c.parent_id.is_not(None)
                 )
             ).scalars()
         )

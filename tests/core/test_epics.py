@@ -220,3 +220,19 @@ def test_export_and_import_keep_an_epic_waiting(web: Deck) -> None:
     t = web.get_task(f"{copy.key}-{epic.split('-')[1]}")
     assert (t.status, t.column, progress(t)) == ("pending", "blocked", (1, 2))
     assert [r.key for r in web.ready(copy.key)] == [f"{copy.key}-{b.split('-')[1]}"]
+
+
+def test_changes_since_carries_the_epic_of_a_subtask_that_changed(web: Deck) -> None:
+    """The console follows `changes_since`: a new subtask moves its epic to Blocked and a done
+    one changes its progress, though neither writes an event on the epic."""
+    epic = web.add_task("Was plain", actor="ann").key
+    cursor = web.max_event_id()
+    part = web.add_task("Part", actor="ann", parent=epic).key
+    changed = {t.key: t for t in web.changes_since(cursor).tasks}
+    assert (changed[epic].column, progress(changed[epic])) == ("blocked", (0, 1))
+    other = web.add_task("Second part", actor="ann", parent=epic).key
+    claim_key(web, part)
+    cursor = web.max_event_id()
+    web.complete(part, actor="gen", result="ok", verified_by="pytest")
+    changed = {t.key: t for t in web.changes_since(cursor).tasks}
+    assert progress(changed[epic]) == (1, 2) and other not in changed
