@@ -167,9 +167,7 @@ def _claim_row(tx: Tx, b: StoredRow, a: StoredRow, key: str | None) -> StoredRow
         if task["status"] != "pending":
             raise lifecycle.refused("claim", task_key(b["key"], task["number"]), task["status"])
         if task["open_deps"]:
-            raise InvalidTransitionError(
-                f"cannot claim {key.upper()}: it waits on unfinished tasks"
-            )
+            raise InvalidTransitionError(tasks.waiting_words("claim", key.upper(), tx, task))
         raise InvalidTransitionError(f"cannot claim {key.upper()}: it is assigned to someone else")
     return row
 

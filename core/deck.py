@@ -26,6 +26,7 @@ from agentdeck.core import (
     boards,
     budgets,
     claims,
+    comments,
     credentials,
     editing,
     events,
@@ -254,6 +255,9 @@ class Deck:
     fail = _with_database(work.fail)
     escalate = _with_database(work.escalate)
     release = _with_database(work.release)
+
+    # core/comments.py
+    comment = _writes(comments.comment)
 
     # core/supervision.py
     approve = _writes(supervision.approve)

@@ -171,7 +171,6 @@ def edit_task(
         if new_parent != task["parent_id"]:
             before["parent"] = _key_or_none(tx, b, task["parent_id"])
             after["parent"] = _key_or_none(tx, b, new_parent)
-            values["parent_id"] = new_parent
 
     added, removed = _dependency_changes(tx, b, task, add_dependencies, remove_dependencies)
     if added or removed:
@@ -198,6 +197,8 @@ def edit_task(
         tx.conn.execute(
             task_t.update().where(task_t.c.id == task["id"]).values(required_skills=skills_now)
         )
+    if "parent" in after:  # through set_parent: both epics' counts of open subtasks follow
+        tasks.set_parent(tx, task["id"], _parent_id(tx, b, task, parent))  # type: ignore[arg-type]
     for blocker_id in removed:
         tasks.unlink(tx, task["id"], blocker_id)
     for blocker_id in added:

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 import sqlalchemy as sa
 
-from agentdeck.core import limits, measured, rows_to_models
+from agentdeck.core import comments, limits, measured, rows_to_models
 from agentdeck.core.budgets import usage_sums
 from agentdeck.core.inbox import checkpoint_models
 from agentdeck.core.models import Event, Task, TaskDetail, UsageTotals
@@ -117,7 +117,8 @@ def task_log_page(
 
 def changes_since(tx: Tx, cursor: int, *, board: str | None = None, limit: int = 5000) -> Changes:
     """Events after `cursor` on a board and the current state of every task they touched,
-    including tasks whose blockers just finished or reopened."""
+    including tasks whose blockers just finished or reopened and the epics of the tasks they
+    touched (a new or finished subtask changes its epic's column and progress)."""
     b = tx.board(board)
     rows = (
         tx.conn.execute(
@@ -146,6 +147,14 @@ def changes_since(tx: Tx, cursor: int, *, board: str | None = None, limit: int =
                 )
             ).scalars()
         )
+        # An epic's column and progress change with its subtasks, with no event of its own.
+        dependents.update(
+            tx.conn.execute(
+                sa.select(task_t.c.parent_id).where(
+                    task_t.c.id.in_(touched[i : i + 500]), task_t.c.parent_id.is_not(None)
+                )
+            ).scalars()
+        )
     ids = sorted(set(touched) | dependents)
     tasks: list[Task] = []
     for i in range(0, len(ids), 500):
@@ -159,7 +168,8 @@ def changes_since(tx: Tx, cursor: int, *, board: str | None = None, limit: int =
 
 
 def task_detail(tx: Tx, key: str) -> TaskDetail:
-    """A task with its dependencies both ways, assignee history, notes, checkpoints and usage."""
+    """A task with its dependencies both ways, assignee history, notes, checkpoints, usage
+    and its newest comments."""
     row, b = tx.task(key)
     task = rows_to_models.tasks(tx.conn, [row], tx.now)[0]
     blocker = task_t.alias("blocker")
@@ -221,6 +231,7 @@ def task_detail(tx: Tx, key: str) -> TaskDetail:
         sa.select(sa.func.count()).where(event_t.c.task_id == row["id"])
     ).scalar_one()
     sources = measured.usage_by_source(tx, task=task.key)
+    said, said_total = comments.newest(tx, row)
     return TaskDetail(
         task=task,
         blocks=blocks,
@@ -233,4 +244,6 @@ def task_detail(tx: Tx, key: str) -> TaskDetail:
         event_count=int(count),
         measured=sources.get("measured"),
         reported=sources.get("reported", UsageTotals()) if "measured" in sources else None,
+        comments=tuple(rows_to_models.event(r, b["key"], keys) for r in said),
+        comments_total=said_total,
     )

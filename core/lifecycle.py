@@ -2,6 +2,11 @@
 
 Anything not in `MOVES` is refused with an error that names the task, its status and the
 verbs its status allows; nothing is written.
+
+Epics (tasks with subtasks) also move by themselves, as the system actor: when the last task a
+pending epic waits on finishes and at least one of its subtasks is done, it completes
+(`epic_done`), or goes to review if it requires approval (`epic_review`); when a subtask of a
+done or in-review epic is reopened, the epic goes back to pending (`epic_reopen`).
 """
 
 from __future__ import annotations
@@ -16,7 +21,7 @@ class Move:
     verb: str
     sources: tuple[str, ...]
     target: str
-    who: str  # holder | human | human_or_lead | any
+    who: str  # holder | human | human_or_lead | any | system
     event: str  # the event kind this move writes
 
 
@@ -42,8 +47,14 @@ MOVES: dict[str, Move] = {
         ),
         Move("reassign", ("in_progress", "escalated"), "pending", "human_or_lead", "assigned"),
         Move("expire", ("in_progress",), "pending", "any", "lease_expired"),
+        Move("epic_done", ("pending",), "done", "system", "status"),
+        Move("epic_review", ("pending",), "review", "system", "status"),
+        Move("epic_reopen", ("done", "review"), "pending", "system", "reopened"),
     )
 }
+# The moves only agentdeck itself makes (as `SYSTEM_ACTOR`), never a member.
+SYSTEM_VERBS = tuple(m.verb for m in MOVES.values() if m.who == "system")
+SYSTEM_ACTOR = "agentdeck"
 
 # Verbs that change a task without moving it, and the statuses where they apply.
 EDITS: dict[str, tuple[str, ...]] = {
@@ -72,7 +83,7 @@ def status_words(status: str) -> str:
 
 def allowed_verbs(status: str) -> list[str]:
     """The user-facing verbs a task in `status` accepts, for error messages and the TUI."""
-    hidden = ("expire", "reassign")  # reassign is offered as `assign`
+    hidden = ("expire", "reassign", *SYSTEM_VERBS)  # reassign is offered as `assign`
     verbs = [m.verb for m in MOVES.values() if status in m.sources and m.verb not in hidden]
     verbs += [v for v, sources in EDITS.items() if status in sources]
     return [_VERB_NAMES.get(v, v) for v in verbs]

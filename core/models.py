@@ -29,7 +29,8 @@ METRICS = ("tokens", "cost_usd", "cpu_hours", "gpu_hours")
 
 
 def column_of(status: str, open_deps: int) -> str:
-    """The board column a task shows in, from its stored status and unfinished blockers."""
+    """The board column a task shows in, from its stored status and the unfinished tasks it
+    waits on (blockers, and an epic's subtasks): a pending epic with open subtasks is Blocked."""
     if status == "pending":
         return "blocked" if open_deps else "ready"
     if status in ("review", "escalated"):
@@ -124,6 +125,9 @@ class Task(_Jsonable):
     started_at: datetime | None
     completed_at: datetime | None
     updated_at: datetime
+    # An epic's progress: its subtasks done, of those not cancelled (0 and 0 for a plain task).
+    subtasks_done: int = 0
+    subtasks_total: int = 0
 
 
 @dataclass(frozen=True, slots=True)
@@ -269,6 +273,9 @@ class TaskDetail(_Jsonable):
     # its agents reported and what their runtimes measured, to show the gap.
     measured: UsageTotals | None = None
     reported: UsageTotals | None = None
+    # The newest comments (oldest first, at most `comments.SHOWN`) and how many there are.
+    comments: tuple[Event, ...] = ()
+    comments_total: int = 0
 
 
 @dataclass(frozen=True, slots=True)

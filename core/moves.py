@@ -1,8 +1,9 @@
 """Applying a lifecycle move to a stored task: the shared mechanics behind every verb.
 
 One place updates status and version, writes the move's event, keeps dependents' blocker
-counts, the agent's current task and the knowledge index in step. Functions here, called by
-every verb that moves or edits a task: move, check_version, update_if_unchanged.
+counts, the agent's current task and the knowledge index in step, and moves epics whose
+subtasks all finished or one reopened (see `lifecycle`). Functions here, called by every verb
+that moves or edits a task: move, check_version, update_if_unchanged.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ import sqlalchemy as sa
 
 from agentdeck.core import knowledge, lifecycle, tasks
 from agentdeck.core.errors import ConflictError
+from agentdeck.core.models import FINISHED_STATUSES
 from agentdeck.core.storage.prepared import Prepared
 from agentdeck.core.storage.tables import agent_t, task_t
 from agentdeck.core.storage.transaction import StoredRow, Tx, task_key
@@ -24,6 +26,19 @@ _MOVE_IF_UNCHANGED = Prepared(
         task_t.c.id == sa.bindparam("p_id"), task_t.c.version == sa.bindparam("p_version")
     )
 )
+# A pending epic with nothing left to wait on and at least one subtask done: it completes.
+_child = task_t.alias("child")
+_EPICS_TO_CLOSE = Prepared(
+    sa.select(task_t)
+    .where(
+        task_t.c.id.in_(sa.bindparam("p_ids", expanding=True)),
+        task_t.c.status == "pending",
+        task_t.c.open_deps == 0,
+        sa.exists().where(_child.c.parent_id == task_t.c.id, _child.c.status == "done"),
+    )
+    .order_by(task_t.c.id)
+)
+_TASK = Prepared(sa.select(task_t).where(task_t.c.id == sa.bindparam("p_id")))
 _LET_GO = Prepared(
     agent_t.update()
     .where(
@@ -97,10 +112,51 @@ def move(
         text,
         payload,
     )
-    tasks.blocker_moved(tx, task["id"], was, now)
+    finishing = (was in FINISHED_STATUSES) != (now in FINISHED_STATUSES)
+    parent_id = task["parent_id"] if finishing else None
+    fell = tasks.blocker_moved(tx, task["id"], parent_id, was, now)
     if now != "in_progress" and task["assignee_id"] is not None:
         _LET_GO.run(tx.conn, {"p_agent_id": task["assignee_id"], "p_task_id": task["id"]})
     if now == "done":
         knowledge.index_task(tx, task["id"], b["id"])
     elif was == "done":
         knowledge.unindex_task(tx, task["id"])
+    if parent_id is not None and now not in FINISHED_STATUSES:
+        _reopen_epic(tx, b, parent_id, key)
+    elif fell:
+        _close_epics(tx, b, fell, key)
+
+
+def _close_epics(tx: Tx, b: StoredRow, ids: list[int], because: str) -> None:
+    """Complete each of these pending epics that has nothing left to wait on and a subtask
+    done (an epic whose subtasks were all cancelled stays, as an ordinary ready task): to
+    review if it requires approval, else done. As the system actor, through `move`, so their
+    own parents and dependents follow in turn."""
+    for epic in _EPICS_TO_CLOSE.rows(tx.conn, {"p_ids": ids}):
+        verb = "epic_review" if epic["requires_approval"] else "epic_done"
+        move(
+            tx,
+            epic,
+            b,
+            verb,
+            lifecycle.SYSTEM_ACTOR,
+            text=f"every subtask is finished (the last: {because})",
+            data={"because": because},
+        )
+
+
+def _reopen_epic(tx: Tx, b: StoredRow, epic_id: int, because: str) -> None:
+    """A subtask of epic `epic_id` was reopened: if the epic is done or in review, it goes
+    back to pending (waiting on that subtask again), as the system actor."""
+    epic = _TASK.first(tx.conn, {"p_id": epic_id})
+    if epic is None or epic["status"] not in lifecycle.MOVES["epic_reopen"].sources:
+        return
+    move(
+        tx,
+        epic,
+        b,
+        "epic_reopen",
+        lifecycle.SYSTEM_ACTOR,
+        text=f"subtask {because} was reopened",
+        data={"because": because},
+    )

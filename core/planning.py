@@ -12,10 +12,9 @@ from agentdeck.core import limits
 from agentdeck.core.errors import ValidationError
 from agentdeck.core.models import Task
 from agentdeck.core.storage.database import Database
-from agentdeck.core.storage.tables import task_t
 
 # By name: `plan` takes a parameter called `tasks`.
-from agentdeck.core.tasks import id_on_board, insert_task, link, tasks_by_id
+from agentdeck.core.tasks import id_on_board, insert_task, link, set_parent, tasks_by_id
 from agentdeck.core.words import plural
 
 _FIELDS = {
@@ -133,11 +132,7 @@ def plan(
             ids.append(task_id)
         for i, (spec, task_id) in enumerate(zip(specs, ids, strict=True)):
             if spec.get("parent"):
-                tx.conn.execute(
-                    task_t.update()
-                    .where(task_t.c.id == task_id)
-                    .values(parent_id=resolve(i, spec["parent"]))
-                )
+                set_parent(tx, task_id, resolve(i, spec["parent"]))
             for blocker in spec.get("blocked_by", []):
                 link(tx, task_id, resolve(i, blocker))
         tx.event(

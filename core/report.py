@@ -14,7 +14,7 @@ import statistics
 from datetime import datetime, timedelta
 from typing import Any
 
-from agentdeck.core import boards, budgets, limits, measured, metrics, tasks, views
+from agentdeck.core import boards, budgets, comments, limits, measured, metrics, tasks, views
 from agentdeck.core.errors import ValidationError
 from agentdeck.core.models import BudgetStatus, Task, UsageTotals
 from agentdeck.core.safe_text import dropped
@@ -53,6 +53,14 @@ def _line(t: Task, extra: str = "") -> str:
     tags = f" [{', '.join(md(label, 40) for label in t.labels)}]" if t.labels else ""
     who = f" — {md(t.assignee, 64)}" if t.assignee else ""
     return f"- **{t.key}**{kind} {md(t.title)}{tags}{who}{extra}"
+
+
+def _waiting_on(t: Task) -> str:
+    """What a blocked task waits on: its blockers, and an epic's subtasks with their progress."""
+    parts = [", ".join(t.blocked_by)] if t.blocked_by else []
+    if t.subtasks_done < t.subtasks_total:
+        parts.append(f"its subtasks ({t.subtasks_done}/{t.subtasks_total} done)")
+    return f" — waiting on {'; '.join(parts)}" if parts else ""
 
 
 def _amount(value: float) -> str:
@@ -114,12 +122,15 @@ SECTIONS = (
     "blocked",
     "needs_human",
     "failed",
+    "comments",
     "budgets",
     "time",
     "forecast",
 )
 # Tasks a summary lists per part; `*_more` counts the rest, which `report` lists whole.
 SUMMARY_ITEMS = 10
+# The newest comments on open tasks the report's Comments part lists, each cut to a line.
+REPORT_COMMENTS = 20
 
 
 def report_summary(
@@ -189,8 +200,9 @@ def report(
     *,
     label: str | None = None,
 ) -> str:
-    """A markdown progress report: done/total, in progress, remaining, blocked, waiting on
-    humans, failed, budget use, time per task, forecast, last updated.
+    """A markdown progress report: done/total, in progress, remaining, blocked (an epic with
+    its subtasks' progress), waiting on humans, failed, the newest comments on open tasks,
+    budget use, time per task, forecast, last updated.
 
     `sections` (names from `SECTIONS`) keeps only those parts after the header, in the
     report's own order; an unknown name is refused. With `label`, every task part and the
@@ -243,11 +255,7 @@ def report(
     section(
         "ready", "Remaining (ready)", [_line(t, f" — P{t.priority}") for t in by.get("ready", [])]
     )
-    section(
-        "blocked",
-        "Blocked",
-        [_line(t, f" — waiting on {', '.join(t.blocked_by)}") for t in by.get("blocked", [])],
-    )
+    section("blocked", "Blocked", [_line(t, _waiting_on(t)) for t in by.get("blocked", [])])
     section(
         "needs_human",
         "Waiting on humans",
@@ -260,6 +268,17 @@ def report(
         ],
     )
     section("failed", "Failed", [_line(t, f" — {md(t.result, 120)}") for t in by.get("failed", [])])
+    if "comments" in wanted:
+        with db.read() as tx:
+            said, said_total = comments.on_open_tasks(tx, tx.board(b.key)["id"], REPORT_COMMENTS)
+        lines = [
+            f"- **{b.key}-{r['number']}** {md(r['actor'], 64)}: {md(r['text'], 200)} "
+            f"({_when(r['created_at'])})"
+            for r in said
+        ]
+        if said_total > len(said):
+            lines.append(f"- _and {said_total - len(said)} older (see `agentdeck task show`)_")
+        out.extend([f"## Comments on open tasks ({said_total})", "", *(lines or ["_none_"]), ""])
     if "budgets" in wanted:
         out += ["## Budget use", ""]
         if budget_rows:

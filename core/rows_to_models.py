@@ -54,6 +54,12 @@ _AGENT_NAMES = Prepared(sa.select(agent_t.c.id, agent_t.c.name).where(agent_t.c.
 _OVER_BUDGET = Prepared(
     sa.select(budget_t.c.subject).where(budget_t.c.scope == "task", budget_t.c.hard_hit)
 )
+# Each epic's subtasks by status, over ix_task_parent.
+_CHILDREN = Prepared(
+    sa.select(task_t.c.parent_id, task_t.c.status, sa.func.count())
+    .where(task_t.c.parent_id.in_(_IDS))
+    .group_by(task_t.c.parent_id, task_t.c.status)
+)
 _TASK_NUMBERS = Prepared(
     sa.select(task_t.c.id, task_t.c.board_id, task_t.c.number).where(task_t.c.id.in_(_IDS))
 )
@@ -130,6 +136,20 @@ def message(row: StoredRow, to: str, task: str | None) -> Message:
     )
 
 
+def children_progress(conn: sa.Connection, ids: Sequence[int]) -> dict[int, tuple[int, int]]:
+    """For each of these tasks that has subtasks: (done, total), where total leaves out the
+    cancelled ones (work dropped, not work to do), so an epic of 7 with 3 done shows 3/7."""
+    progress: dict[int, tuple[int, int]] = {}
+    for chunk in _chunks(ids):
+        for parent_id, status, n in _tuples(_CHILDREN, conn, chunk):
+            if status == "cancelled":
+                progress.setdefault(parent_id, (0, 0))
+                continue
+            done, total = progress.get(parent_id, (0, 0))
+            progress[parent_id] = (done + (n if status == "done" else 0), total + n)
+    return progress
+
+
 def _chunks(ids: Sequence[int]) -> list[Sequence[int]]:
     return [ids[i : i + _CHUNK] for i in range(0, len(ids), _CHUNK)]
 
@@ -155,6 +175,7 @@ def tasks(conn: sa.Connection, rows: Sequence[StoredRow], now: datetime) -> list
     for chunk in _chunks(sorted(agent_ids)):
         names.update((agent_id, name) for agent_id, name in _tuples(_AGENT_NAMES, conn, chunk))
     over = set(_OVER_BUDGET.scalars(conn))
+    progress = children_progress(conn, ids)
     parents = {r["parent_id"] for r in rows if r["parent_id"] is not None}
     parent_keys: dict[int, str] = {}
     for chunk in _chunks(sorted(parents)):
@@ -164,6 +185,7 @@ def tasks(conn: sa.Connection, rows: Sequence[StoredRow], now: datetime) -> list
     for r in rows:
         key = task_key(board_keys[r["board_id"]], r["number"])
         usd, tok = cost.get(r["id"], (0.0, 0))
+        done, total = progress.get(r["id"], (0, 0))
         lease = r["lease_expires_at"]
         out.append(
             Task(
@@ -198,6 +220,8 @@ def tasks(conn: sa.Connection, rows: Sequence[StoredRow], now: datetime) -> list
                 started_at=r["started_at"],
                 completed_at=r["completed_at"],
                 updated_at=r["updated_at"],
+                subtasks_done=done,
+                subtasks_total=total,
             )
         )
     return out

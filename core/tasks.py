@@ -1,8 +1,13 @@
 """Tasks: creating them and their dependencies, and reading them back.
 
 Verbs here: add_task, add_dependency, get_task, list_tasks, ready, counts. Other modules call
-insert_task, id_on_board, link, unlink, add_labels, remove_labels, blocker_moved and
-tasks_by_id by name.
+insert_task, id_on_board, link, unlink, set_parent, recount_open_deps, add_labels,
+remove_labels, blocker_moved and tasks_by_id by name.
+
+A task waits on its blockers and, if it is an epic, on its children (the tasks whose parent it
+is): `open_deps` counts both kinds of unfinished task, so an epic with open children is in the
+Blocked column, out of the ready queue and not claimable, by the same indexed test as a task
+with open blockers. `moves` completes an epic when the last thing it waits on finishes.
 """
 
 from __future__ import annotations
@@ -31,6 +36,17 @@ _SHIFT_OPEN_DEPS = Prepared(
         )
     )
     .values(open_deps=task_t.c.open_deps + sa.bindparam("p_delta", type_=sa.Integer))
+)
+# The same shift for the parent of a child that finished or reopened.
+_SHIFT_PARENT = Prepared(
+    task_t.update()
+    .where(task_t.c.id == sa.bindparam("p_parent_id"))
+    .values(open_deps=task_t.c.open_deps + sa.bindparam("p_delta", type_=sa.Integer))
+)
+_DEPENDENTS = Prepared(
+    sa.select(dependency_t.c.task_id).where(
+        dependency_t.c.blocker_id == sa.bindparam("p_blocker_id")
+    )
 )
 _NEXT_NUMBER = (
     board_t.update()
@@ -96,6 +112,10 @@ def add_task(
     `labels` and a `type` (task, bug, feature, epic or chore)."""
     b = tx.board(board)
     tx.actor(b, actor)
+    parent_id = None
+    if parent:
+        parent_id = id_on_board(tx, b, parent)
+        _require_open_parent(tx, b, parent_id)
     task_id = insert_task(
         tx,
         b,
@@ -105,7 +125,7 @@ def add_task(
         criteria=criteria,
         priority=priority,
         skills=skills,
-        parent_id=id_on_board(tx, b, parent) if parent else None,
+        parent_id=parent_id,
         requires_approval=requires_approval,
         estimate_hours=estimate_hours,
         assignee=assignee,
@@ -145,6 +165,8 @@ def insert_task(tx: Tx, b: StoredRow, actor: str, **spec: Any) -> int:
     labels = limits.labels(spec.get("labels"))
     task_id = tx.conn.execute(_INSERT_TASK, values).inserted_primary_key[0]  # type: ignore[index]
     add_labels(tx, task_id, labels)
+    if values["parent_id"] is not None:  # a new child is pending: its epic waits on it
+        _SHIFT_PARENT.run(tx.conn, {"p_parent_id": values["parent_id"], "p_delta": 1})
     key = task_key(b["key"], number)
     data: dict[str, Any] = {"key": key, "priority": values["priority"], "to": "pending"}
     if values["type"] != "task":
@@ -206,6 +228,87 @@ def labelled(label: str) -> sa.ColumnElement[bool]:
     """Tasks carrying `label` (any case: it is folded first), through `ix_task_label_label`."""
     return task_t.c.id.in_(
         sa.select(task_label_t.c.task_id).where(task_label_t.c.label == limits.label(label))
+    )
+
+
+def _require_open_parent(tx: Tx, b: StoredRow, parent_id: int) -> None:
+    """Refuse a new child under a finished (done or cancelled) task: it would reopen nothing
+    and leave the finished epic waiting on it."""
+    status = tx.conn.execute(sa.select(task_t.c.status).where(task_t.c.id == parent_id)).scalar()
+    if status in FINISHED_STATUSES:
+        key = _key_of(tx, parent_id)
+        raise ValidationError(
+            f"{key} is {status}; a finished task takes no new subtasks (reopen it first)"
+        )
+
+
+def set_parent(tx: Tx, task_id: int, parent_id: int | None) -> None:
+    """Make `parent_id` the parent (epic) of `task_id`, or make it a top-level task (None),
+    keeping both parents' counts of unfinished children in step; refuses a parent chain that
+    comes back to the task. Imports, plans and edits set parents through here."""
+    row = tx.conn.execute(
+        sa.select(task_t.c.parent_id, task_t.c.status).where(task_t.c.id == task_id)
+    ).one()
+    if row.parent_id == parent_id:
+        return
+    if parent_id is not None:
+        up: int | None = parent_id
+        for _ in range(10_000):  # a chain is acyclic, so this ends; the bound is a safety net
+            if up is None:
+                break
+            if up == task_id:
+                raise CycleError(
+                    f"{_key_of(tx, task_id)} cannot be a subtask of {_key_of(tx, parent_id)}: "
+                    f"{_key_of(tx, parent_id)} is {_key_of(tx, task_id)} or one of its subtasks"
+                )
+            up = tx.conn.execute(
+                sa.select(task_t.c.parent_id).where(task_t.c.id == up)
+            ).scalar_one_or_none()
+    tx.conn.execute(task_t.update().where(task_t.c.id == task_id).values(parent_id=parent_id))
+    if row.status not in FINISHED_STATUSES:
+        if row.parent_id is not None:
+            _SHIFT_PARENT.run(tx.conn, {"p_parent_id": row.parent_id, "p_delta": -1})
+        if parent_id is not None:
+            _SHIFT_PARENT.run(tx.conn, {"p_parent_id": parent_id, "p_delta": 1})
+
+
+def waiting_words(verb: str, key: str, tx: Tx, task: StoredRow) -> str:
+    """Why a pending task with unfinished tasks to wait on refuses `verb`, in one line: the
+    subtasks an epic waits on (with its progress), and its blockers by key."""
+    t = tasks_by_id(tx, [task["id"]])[0]
+    cancelled = int(
+        tx.conn.execute(
+            sa.select(sa.func.count()).where(
+                task_t.c.parent_id == task["id"], task_t.c.status == "cancelled"
+            )
+        ).scalar_one()
+    )
+    parts = []
+    if waiting := t.subtasks_total - t.subtasks_done:
+        parts.append(
+            f"it is an epic waiting on {waiting} unfinished subtask{'s' if waiting != 1 else ''}"
+            f" ({t.subtasks_done}/{t.subtasks_total} done"
+            f"{f', {cancelled} cancelled' if cancelled else ''}) and completes when they finish"
+        )
+    if t.blocked_by:
+        shown = ", ".join(t.blocked_by[:8]) + (" …" if len(t.blocked_by) > 8 else "")
+        parts.append(f"it waits on unfinished tasks: {shown}")
+    return f"cannot {verb} {key}: " + "; ".join(parts or ["it waits on unfinished tasks"])
+
+
+def recount_open_deps(tx: Tx, board_id: int) -> None:
+    """Count again, for every task of a board, the unfinished blockers and children it waits
+    on: after an import wrote tasks, dependencies and parents directly."""
+    tx.conn.execute(
+        sa.text(
+            "UPDATE task SET open_deps ="
+            " (SELECT count(*) FROM dependency d JOIN task b ON b.id = d.blocker_id"
+            "  WHERE d.task_id = task.id AND b.status NOT IN ('done', 'cancelled'))"
+            " + (SELECT count(*) FROM task c"
+            "  WHERE c.parent_id = task.id AND c.status NOT IN ('done', 'cancelled'))"
+            " WHERE board_id = :b"
+        ),
+        {"b": board_id},
     )
 
 
@@ -279,11 +382,22 @@ def _key_of(tx: Tx, task_id: int) -> str:
     return task_key(row[0], row[1])
 
 
-def blocker_moved(tx: Tx, task_id: int, was: str, now: str) -> None:
-    """Keep dependents' unfinished-blocker counts in step when a blocker finishes or reopens."""
+def blocker_moved(tx: Tx, task_id: int, parent_id: int | None, was: str, now: str) -> list[int]:
+    """Keep the counts of unfinished tasks waited on in step when a task finishes or reopens:
+    its dependents' and its parent's. Returns the ids of the tasks whose count fell (those
+    that may now have nothing left to wait on), or [] when the count did not change or rose."""
     delta = int(was in FINISHED_STATUSES) - int(now in FINISHED_STATUSES)
-    if delta:
-        _SHIFT_OPEN_DEPS.run(tx.conn, {"p_blocker_id": task_id, "p_delta": delta})
+    if not delta:
+        return []
+    shifted = _SHIFT_OPEN_DEPS.run(tx.conn, {"p_blocker_id": task_id, "p_delta": delta})
+    if parent_id is not None:
+        _SHIFT_PARENT.run(tx.conn, {"p_parent_id": parent_id, "p_delta": delta})
+    if delta > 0:
+        return [parent_id] if parent_id is not None else []
+    fell = [parent_id] if parent_id is not None else []
+    if shifted:
+        fell += _DEPENDENTS.scalars(tx.conn, {"p_blocker_id": task_id})
+    return fell
 
 
 # -- reading -----------------------------------------------------------------------------

@@ -49,7 +49,8 @@ def clip(text: str, limit: int) -> str:
 
 def task_card(t: Task) -> dict[str, Any]:
     """A task in about 170 characters: key, title, type, status, priority, labels, assignee,
-    skills, open blockers and what its holder is doing now (`doing`, one line)."""
+    skills, open blockers, what its holder is doing now (`doing`, one line) and, for an epic,
+    its subtasks' progress (`subtasks`, "3/7": done of those not cancelled)."""
     card: dict[str, Any] = {
         "key": t.key,
         "title": clip(t.title, TITLE),
@@ -66,6 +67,8 @@ def task_card(t: Task) -> dict[str, Any]:
         card["more_blockers"] = len(t.blocked_by) - MAX_BLOCKERS
     if len(t.labels) > MAX_LABELS:
         card["more_labels"] = len(t.labels) - MAX_LABELS
+    if t.subtasks_total:
+        card["subtasks"] = f"{t.subtasks_done}/{t.subtasks_total}"
     return card
 
 
@@ -172,6 +175,11 @@ def log_receipt(e: Event) -> dict[str, Any]:
     return {"id": e.id, "task": e.task, "kind": e.subkind or e.kind}
 
 
+def comment_receipt(e: Event) -> dict[str, Any]:
+    """What `comment` answers: the comment's id and task, not the text sent."""
+    return {"id": e.id, "task": e.task}
+
+
 def budget_card(b: BudgetStatus) -> dict[str, Any]:
     """A budget's state on one line: whose, which metric, used against its limits."""
     return b.to_dict()
@@ -194,10 +202,23 @@ def plan_receipt(refs: Sequence[str | None], tasks: Sequence[Task]) -> dict[str,
     }
 
 
-def detail_view(d: TaskDetail) -> dict[str, Any]:
+def comment_card(e: Event, limit: int | None = MESSAGE) -> dict[str, Any]:
+    """A comment: who said what on which task, when; its text clipped to `limit` characters
+    (`MESSAGE`, as a message's), or whole with None."""
+    return {
+        "id": e.id,
+        "task": e.task,
+        "actor": e.actor,
+        "text": e.text if limit is None else clip(e.text, limit),
+        "at": e.created_at.isoformat(),
+    }
+
+
+def detail_view(d: TaskDetail, *, whole_comments: bool = False) -> dict[str, Any]:
     """`task show`'s whole task: every field, its dependencies, subtasks, assignee history,
-    notes (whole: review notes and answers are what the next worker needs), checkpoints and
-    usage. The log is paged separately (`event_card`)."""
+    notes (whole: review notes and answers are what the next worker needs), checkpoints,
+    usage, and its newest comments (`comment_card`, whole with `whole_comments`) with their
+    count. The log is paged separately (`event_card`)."""
     return {
         "task": d.task.to_dict(),
         "blocks": list(d.blocks),
@@ -215,6 +236,8 @@ def detail_view(d: TaskDetail) -> dict[str, Any]:
             else {}
         ),
         "events": d.event_count,
+        "comments": [comment_card(e, None if whole_comments else MESSAGE) for e in d.comments],
+        "comments_total": d.comments_total,
     }
 
 

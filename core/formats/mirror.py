@@ -97,11 +97,7 @@ def into_board(
             for blocker in item.blocked_by:
                 tasks.link(tx, task_id, touched[blocker])
             if item.parent:
-                tx.conn.execute(
-                    task_t.update()
-                    .where(task_t.c.id == task_id)
-                    .values(parent_id=touched[item.parent])
-                )
+                tasks.set_parent(tx, task_id, touched[item.parent])
         keys = _keys(tx, b, touched)
         note = f"imported from {source}"
         # History first, so a claim below sees the blockers the file finished.
@@ -300,7 +296,7 @@ def _history_status(tx: Tx, b: StoredRow, actor: str, task_id: int, status: str,
         note,
         {"from": "pending", "to": status, "verb": "import"},
     )
-    tasks.blocker_moved(tx, task_id, "pending", status)
+    tasks.blocker_moved(tx, task_id, row["parent_id"], "pending", status)
     if status == "done":
         knowledge.index_task(tx, task_id, b["id"])
 

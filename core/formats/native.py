@@ -40,6 +40,7 @@ from agentdeck.core.storage.tables import (
     usage_t,
 )
 from agentdeck.core.storage.transaction import Tx, split_key, task_key
+from agentdeck.core.tasks import recount_open_deps
 
 FORMAT = "agentdeck-board"
 VERSION = 1
@@ -446,14 +447,7 @@ class _Importer:
             tx.conn.execute(
                 dependency_t.insert(), [{"task_id": t, "blocker_id": b} for t, b in pairs]
             )
-        tx.conn.execute(
-            sa.text(
-                "UPDATE task SET open_deps = (SELECT count(*) FROM dependency d JOIN task b"
-                " ON b.id = d.blocker_id WHERE d.task_id = task.id AND b.status NOT IN ('done', 'cancelled'))"
-                " WHERE board_id = :b"
-            ),
-            {"b": self.bid},
-        )
+        recount_open_deps(tx, self.bid)
         self._check_acyclic()
         events = [
             {

@@ -22,7 +22,7 @@ from agentdeck.core.storage.transaction import StoredRow, Tx, task_key
 MAX_MOVES = 2  # claim then complete, reject then claim, ...: no import needs more
 # Moves an import never makes: the lease sweep's, and escalating, which needs a reason a
 # human can act on that no file carries.
-_NEVER = ("expire", "escalate")
+_NEVER = ("expire", "escalate", *lifecycle.SYSTEM_VERBS)
 _WHO_WORDS = {
     "holder": "its holder",
     "human": "a human",

@@ -107,7 +107,7 @@ TASK_CARD = obj(
         "blocked_by": STRS,
         "doing": STR,
     },
-    {"more_blockers": INT, "more_labels": INT},
+    {"more_blockers": INT, "more_labels": INT, "subtasks": STR},
 )
 MESSAGE_CARD = obj(
     {"id": INT, "from": STR, "task": nullable(STR), "kind": STR, "text": STR, "at": STR}
@@ -123,6 +123,7 @@ EVENT_CARD = obj(
         "at": STR,
     }
 )
+COMMENT_CARD = obj({"id": INT, "task": nullable(STR), "actor": STR, "text": STR, "at": STR})
 HIT_CARD = obj({"key": STR, "title": STR, "result": STR, "snippet": STR, "score": NUM})
 TASK = schema_of(Task)
 TASK_WHOLE = schema_of(Task, views.NOISE)
@@ -134,6 +135,7 @@ DONE_RECEIPT = obj({**RECEIPT["properties"], "nudge": nullable(STR)})
 SENT_RECEIPT = obj({"id": INT, "to": STR, "task": nullable(STR)})
 EDIT_RECEIPT = obj({"key": STR, "version": INT, "changed": STRS})
 LOG_RECEIPT = obj({"id": INT, "task": nullable(STR), "kind": STR})
+COMMENT_RECEIPT = obj({"id": INT, "task": nullable(STR)})
 USAGE_RECEIPT = obj({"task": nullable(STR), "recorded": BOOL, "budgets_crossed": array(BUDGET)})
 PLAN_RECEIPT = obj(
     {
@@ -160,6 +162,8 @@ DETAIL = obj(
         "checkpoints": array(schema_of(Checkpoint)),
         "usage": schema_of(UsageTotals),
         "events": INT,
+        "comments": array(COMMENT_CARD),
+        "comments_total": INT,
     },
 )
 TASK_SHOW = obj(

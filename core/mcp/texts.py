@@ -75,7 +75,8 @@ def say_show(data: dict[str, Any]) -> str:
     t = data["task"]
     return (
         f"{t['key']} {views.clip(t['title'], 80)}: {t['status']}; "
-        f"{len(data['log'])} of {data['events']} log entries{_more(data)}"
+        f"{len(data['log'])} of {data['events']} log entries, "
+        f"{len(data['comments'])} of {data['comments_total']} comments{_more(data)}"
     )
 
 

@@ -253,8 +253,12 @@ def _similar(deck: Deck, c: Call) -> dict[str, Any]:
     return _paged("hits", hits, start, limit, views.hit_card)
 
 
+def _comment(deck: Deck, c: Call) -> dict[str, Any]:
+    return views.comment_receipt(deck.comment(c["key"], c["text"], actor=c.actor))
+
+
 def _task_show(deck: Deck, c: Call) -> dict[str, Any]:
-    detail = views.detail_view(deck.task_detail(c["key"]))
+    detail = views.detail_view(deck.task_detail(c["key"]), whole_comments=bool(c.get("full")))
     entries, following = deck.task_log_page(
         c["key"], limit=c.get("log_limit", DEFAULT_PAGE), before_id=views.id_after(c.get("cursor"))
     )
@@ -406,6 +410,15 @@ TOOLS: tuple[Tool, ...] = (
         say=lambda d: f"logged #{d['id']} on {d['task']}",
     ),
     Tool(
+        "comment",
+        "Comment on any task of the board (a question, a pointer); kept apart from its work log.",
+        (KEY, Arg("text", "text", required=True)),
+        _comment,
+        title="Comment on a task",
+        output=shapes.COMMENT_RECEIPT,
+        say=lambda d: f"commented #{d['id']} on {d['task']}",
+    ),
+    Tool(
         "usage",
         "Record tokens, cost and compute you spent on a task you hold (or on the board).",
         (
@@ -527,7 +540,7 @@ TOOLS: tuple[Tool, ...] = (
     ),
     Tool(
         "task_show",
-        "A task whole with its dependencies, notes, usage and a page of its newest log entries.",
+        "A task whole: dependencies, subtasks, notes, usage, newest comments, its newest log entries.",
         (
             KEY,
             Arg(
@@ -538,7 +551,7 @@ TOOLS: tuple[Tool, ...] = (
                 maximum=MAX_PAGE,
             ),
             Arg("cursor", "name", doc="next_cursor of the previous page: older entries"),
-            Arg("full", "bool", doc="log entries with whole text and data"),
+            Arg("full", "bool", doc="log entries with whole text and data, comments whole"),
         ),
         _task_show,
         title="Show a task",

@@ -81,7 +81,10 @@ def _build_claim(conn: sa.Connection, skills: list[str], by_key: bool, exhausted
     now = sa.bindparam("p_now", type_=UTCDateTime)
     return (
         task_t.update()
-        .where(task_t.c.id == target, task_t.c.status == "pending")
+        # Readiness again on the row itself: on PostgreSQL a transaction that committed since this
+        # statement's snapshot (a subtask added to an epic, a blocker linked) is seen here, since
+        # an UPDATE re-checks its WHERE on the newest version of a row it had to wait for.
+        .where(task_t.c.id == target, task_t.c.status == "pending", task_t.c.open_deps == 0)
         .values(
             status="in_progress",
             assignee_id=agent_id,

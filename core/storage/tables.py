@@ -108,6 +108,8 @@ class TaskRow(SQLModel, table=True):
         ),
         sa.Index("ix_task_lease", "status", "lease_expires_at"),
         sa.Index("ix_task_external", "board_id", "external_id", unique=True),
+        # An epic's progress: its children by status.
+        sa.Index("ix_task_parent", "parent_id", "status"),
     )
 
     id: int | None = Field(default=None, primary_key=True)
@@ -129,7 +131,8 @@ class TaskRow(SQLModel, table=True):
     verified: bool = False
     lease_expires_at: datetime | None = _time()
     version: int = 1
-    # Number of blockers not yet finished; kept in step with `dependency` so readiness is indexable.
+    # Number of unfinished tasks this one waits on: its blockers (`dependency`) and its children
+    # (tasks whose `parent_id` is it: an epic waits on them); kept in step so readiness is indexable.
     open_deps: int = 0
     escalation_reason: str = ""
     # The id a task has in the tool it was imported from (a Claude Code task id, a beads id).

@@ -23,7 +23,7 @@ from typing import Any
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, rule
 
-from agentdeck.core import Deck, DeckError, LeaseExpiredError, PermissionDeniedError
+from agentdeck.core import Deck, DeckError, LeaseExpiredError, PermissionDeniedError, lifecycle
 from agentdeck.core.lifecycle import MOVES
 from agentdeck.core.models import STATUSES, Task
 from tests.conftest import LEASE_SECONDS, FakeClock, _dump, make_web_board
@@ -38,6 +38,7 @@ from tests.core.lifecycle_model import (
     holds,
     lapsed,
     number,
+    open_children,
 )
 from tests.core.lifecycle_model import open_blockers as blocking
 
@@ -136,6 +137,7 @@ class LifecycleBase(RuleBasedStateMachine):
         self.acting, self.via = self.deck, Credentials("all")  # this step's (set by `board`)
         self.keys: list[str] = []  # every task created, in key order
         self.edges: dict[str, set[str]] = {}  # task -> the tasks it waits on
+        self.parents: dict[str, str | None] = {}  # task -> its epic
         self.tasks: dict[str, Task] = {}  # as the last invariant check read them
         self.budgets = Budgets()
         self.may_change: set[str] = set()  # tasks the last step may have moved or edited
@@ -149,6 +151,7 @@ class LifecycleBase(RuleBasedStateMachine):
         own=st.sampled_from(("gen", "sup", "fe", "be")),
         statuses=st.permutations(FIRST_STATUSES),
         first=first_tasks,
+        epic_approval=st.booleans(),
     )
     def board(
         self,
@@ -157,6 +160,7 @@ class LifecycleBase(RuleBasedStateMachine):
         own: str,
         statuses: list[str],
         first: list[Any],
+        epic_approval: bool,
     ) -> None:
         """The WEB board (its agents acting by token or by name) and its team with a task in
         each status (three pending, some waiting on an earlier task), so that every verb has
@@ -166,7 +170,7 @@ class LifecycleBase(RuleBasedStateMachine):
         make_web_board(self.deck, require_verification=require_verification, agents=mode)
         self.require_verification = require_verification
         self.team = Team.of(self.deck.list_agents(), self.deck.get_board().lead, mode)
-        self.replay = Replay(self.team)
+        self.replay = Replay(self.team, self.parents, self.edges)
         everyone = frozenset(self.team.members)
         self.decks = {
             "all": (self.deck, Credentials("all", tokens=everyone)),
@@ -188,6 +192,16 @@ class LifecycleBase(RuleBasedStateMachine):
             for blocker in {self.keys[w % i] for w in waits} if i else ():
                 self.deck.add_dependency(task.key, blocker, actor="sup")
                 self.edges[task.key].add(blocker)
+        # An epic with two subtasks, one done and one in progress with its evidence logged, so
+        # that an example often finishes the last (the epic completes); and one whose only
+        # subtask is done (so it completed already), so that reopening that subtask reopens it.
+        for parts in (("in_progress", "done"), ("done",)):
+            epic = self.deck.add_task("Epic", actor="sup", requires_approval=epic_approval)
+            self._created(epic.key, set())
+            for status in parts:
+                part = self.deck.add_task(f"Part of {epic.key}", actor="sup", parent=epic.key)
+                self._created(part.key, set(), epic.key)
+                self._bring(part, status, "gen", True)
 
     def _bring(self, task: Task, status: str, holder: str, extra: bool) -> None:
         """Move a new task to `status` by the usual verbs, `holder` doing the work. With
@@ -311,11 +325,16 @@ class LifecycleBase(RuleBasedStateMachine):
             t for t in before if t[0] not in kept
         ], "a refusal for a lapsed lease changed more than the leases"
 
-    def _created(self, key: str, blockers: set[str]) -> None:
+    def _created(self, key: str, blockers: set[str], parent: str | None = None) -> None:
         assert key == f"WEB-{len(self.keys) + 1}", key
         self.keys.append(key)
         self.edges[key] = blockers
+        self.parents[key] = parent
         self.relinked.add(key)
+
+    def _waits(self, key: str, tasks: dict[str, Task]) -> bool:
+        """Whether `key` waits on an unfinished blocker or (an epic) an unfinished subtask."""
+        return bool(blocking(key, self.edges, tasks) or open_children(key, self.parents, tasks))
 
     def _ready_for(self, actor: str, tasks: dict[str, Task]) -> list[str]:
         """Keys `actor` may claim next, best first: its own assignments, then unassigned
@@ -324,7 +343,7 @@ class LifecycleBase(RuleBasedStateMachine):
             k
             for k, t in tasks.items()
             if t.status == "pending"
-            and not blocking(k, self.edges, tasks)
+            and not self._waits(k, tasks)
             and (
                 t.assignee == actor
                 or (t.assignee is None and self.team.fits(actor, t.required_skills))
@@ -421,6 +440,16 @@ class LifecycleBase(RuleBasedStateMachine):
         for e in self.deck.events_since(self.replay.last_id, limit=100_000):
             self.replay.apply(e)
             self.log.append((e.id, e.task, e.actor, e.kind, e.subkind, e.data))
+            if e.data.get("verb") in lifecycle.SYSTEM_VERBS:
+                OUTCOMES[f"{e.data['verb']} (by the system): done"] += 1
+            if e.task is not None and e.data.get("verb") in ("epic_done", "epic_review"):
+                # An epic completes by itself, to review exactly when it requires approval.
+                needs = tasks[e.task].requires_approval
+                assert (e.data["verb"] == "epic_review") == needs, (e.task, e.data)
+                self.may_change.add(e.task)
+            elif e.data.get("verb") == "epic_reopen":
+                self.may_change.add(str(e.task))
+        assert not self.replay.due, f"epics owed a move they did not get: {self.replay.due}"
         changed = {k for k, t in self.tasks.items() if tasks[k].version != t.version}
         assert changed <= self.may_change, f"{changed - self.may_change} changed unasked"
         for key, t in tasks.items():
@@ -433,7 +462,13 @@ class LifecycleBase(RuleBasedStateMachine):
             blockers = blocking(key, self.edges, tasks)
             assert set(t.blocked_by) == blockers, f"{key} waits on {t.blocked_by}, not {blockers}"
             if t.status == "pending":
-                assert t.column == ("blocked" if blockers else "ready"), (key, t.column)
+                waits = self._waits(key, tasks)
+                assert t.column == ("blocked" if waits else "ready"), (key, t.column)
+            kids = [tasks[c] for c, p in self.parents.items() if p == key]
+            assert (t.subtasks_done, t.subtasks_total) == (
+                sum(c.status == "done" for c in kids),
+                sum(c.status != "cancelled" for c in kids),
+            ), key
             if t.status == "in_progress":  # a spent hard budget leaves no work going in its scope
                 assert t.assignee is not None
                 assert not self.budgets.claim_blocked(t.assignee, key), f"{key} runs over budget"
@@ -452,15 +487,11 @@ class LifecycleBase(RuleBasedStateMachine):
         self.tasks, self.may_change, self.relinked = tasks, set(), set()
 
     def _ready_queue(self, tasks: dict[str, Task]) -> None:
-        """`ready()` lists exactly the pending tasks whose blockers are all finished, by
-        priority then age; `ready(agent=...)` (one member per step) what that member may claim."""
+        """`ready()` lists exactly the pending tasks whose blockers and subtasks are all
+        finished, by priority then age; `ready(agent=...)` (one member per step) what that member may claim."""
         ready = [t.key for t in self.deck.ready(limit=10_000)]
         expected = sorted(
-            (
-                k
-                for k, t in tasks.items()
-                if t.status == "pending" and not blocking(k, self.edges, tasks)
-            ),
+            (k for k, t in tasks.items() if t.status == "pending" and not self._waits(k, tasks)),
             key=lambda k: (tasks[k].priority, number(k)),
         )
         assert ready == expected, f"ready() is {ready}, not {expected}"

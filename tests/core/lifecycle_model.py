@@ -34,6 +34,7 @@ TASK_EVENT_KINDS = {
     "budget",
     "message",
     "edited",
+    "comment",
 }
 BOARD_EVENT_KINDS = {"board", "agent", "plan", "budget", "usage", "doing", "message"}
 
@@ -134,6 +135,13 @@ def open_blockers(key: str, edges: Mapping[str, set[str]], tasks: Mapping[str, T
     return {b for b in edges.get(key, set()) if tasks[b].status not in FINISHED_STATUSES}
 
 
+def open_children(
+    key: str, parents: Mapping[str, str | None], tasks: Mapping[str, Task]
+) -> set[str]:
+    """The subtasks of `key` (an epic) that are neither done nor cancelled."""
+    return {c for c, p in parents.items() if p == key and tasks[c].status not in FINISHED_STATUSES}
+
+
 def reaches(edges: Mapping[str, set[str]], start: str, goal: str) -> bool:
     """Whether `start` waits on `goal`, directly or through other tasks."""
     seen, todo = set(), [start]
@@ -222,13 +230,27 @@ class Replayed:
 
 class Replay:
     """Folds the event log, in id order, into each task's status, holder and version, checking
-    that every status change is a move of `agentdeck.core.lifecycle.MOVES` made by someone allowed to."""
+    that every status change is a move of `agentdeck.core.lifecycle.MOVES` made by someone allowed to.
 
-    def __init__(self, team: Team) -> None:
+    Epics: given the model's `parents` (task -> its epic) and `edges` (task -> its blockers), it
+    checks that the system completes an epic exactly when the last thing it waits on finished
+    (pending, every subtask and blocker finished, one subtask done) and reopens a done or
+    in-review epic when a subtask is reopened; `due` holds the epics owed such a move, which
+    the events of the same step must have made."""
+
+    def __init__(
+        self,
+        team: Team,
+        parents: Mapping[str, str | None] | None = None,
+        edges: Mapping[str, set[str]] | None = None,
+    ) -> None:
         self.team = team
+        self.parents = parents if parents is not None else {}
+        self.edges = edges if edges is not None else {}
         self.tasks: dict[str, Replayed] = {}
         self.last_id = 0
         self.last_at: datetime | None = None
+        self.due: dict[str, str] = {}  # epic -> the move owed to it: epic_close or epic_reopen
 
     def apply(self, e: Event) -> None:
         assert e.id > self.last_id, f"event ids went {self.last_id} -> {e.id}"
@@ -283,6 +305,10 @@ class Replay:
             assert self.team.human(e.actor), f"{where}: {e.actor} is not a human"
         elif move.who == "human_or_lead":
             assert self.team.human_or_lead(e.actor), f"{where}: {e.actor} is no human or lead"
+        elif move.who == "system":
+            assert e.actor == SWEEPER, f"{where}: only agentdeck itself moves an epic"
+            owed = "epic_reopen" if verb == "epic_reopen" else "epic_close"
+            assert self.due.pop(e.task, None) == owed, f"{where}: no {verb} was owed"
         if verb == "approve":
             assert e.actor != t.assignee, f"{where}: {e.actor} approved their own work"
         if verb == "expire":
@@ -295,7 +321,35 @@ class Replay:
         elif verb == "reassign":
             assert e.data["from_agent"] == t.assignee, f"{where}: was {t.assignee}"
             t.assignee = e.data["to_agent"]
+        was = t.status
         t.status, t.version = move.target, t.version + 1
+        self._epics_after(e.task, was, move.target)
+
+    def _children(self, key: str) -> list[Replayed]:
+        return [self.tasks[c] for c, p in self.parents.items() if p == key and c in self.tasks]
+
+    def _epics_after(self, key: str | None, was: str, now: str) -> None:
+        """What a move of `key` from `was` to `now` owes its epic and its dependents."""
+        if key is None or (was in FINISHED_STATUSES) == (now in FINISHED_STATUSES):
+            return
+        parent = self.parents.get(key)
+        if now not in FINISHED_STATUSES:
+            if parent is not None and self.tasks[parent].status in ("done", "review"):
+                self.due[parent] = "epic_reopen"
+            return
+        dependents = [k for k, blockers in self.edges.items() if key in blockers]
+        for candidate in [*([parent] if parent else []), *dependents]:
+            epic = self.tasks.get(candidate)
+            children = self._children(candidate)
+            blockers = [self.tasks[b] for b in self.edges.get(candidate, ()) if b in self.tasks]
+            if (
+                epic is not None
+                and epic.status == "pending"
+                and all(c.status in FINISHED_STATUSES for c in children)
+                and any(c.status == "done" for c in children)
+                and all(b.status in FINISHED_STATUSES for b in blockers)
+            ):
+                self.due[candidate] = "epic_close"  # epic_done, or epic_review
 
     def _edit(self, t: Replayed, e: Event, where: str) -> None:
         """An edit: one event per edit, at least one field changed, each with its before and

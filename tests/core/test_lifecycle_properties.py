@@ -10,8 +10,10 @@ may (and its events say how the actor proved who it was), or is refused with a o
 `DeckError` (anything else fails the test; `PermissionDeniedError` when only the
 credentials are wrong) that left the database exactly as it was. After every step, reading only through `Deck`: one holder per task, statuses changed
 only by the lifecycle's allowed moves, an append-only event log that replays to every task's
-status, holder and version, readiness in step with the dependencies, and no dependency cycle
-(see `lifecycle_machine.py` and `lifecycle_model.py`). Edits replay too: each by the
+status, holder and version, readiness in step with the dependencies and subtasks (an epic with
+an open subtask is never ready nor claimed, shows its progress, and is completed or reopened by
+the system exactly when the events say it is owed), and no dependency cycle (see
+`lifecycle_machine.py` and `lifecycle_model.py`). Edits replay too: each by the
 creator, the lead or a human, or by the holder adding dependencies or criteria notes only;
 on a finished task, labels only; one event per edit that changed something.
 
@@ -34,6 +36,7 @@ from hypothesis.stateful import rule, run_state_machine_as_test
 
 from agentdeck.core import Deck
 from agentdeck.core.lifecycle import EDITS, MOVES
+from agentdeck.core.models import FINISHED_STATUSES as FINISHED
 from agentdeck.core.models import LOG_KINDS
 from tests.conftest import LEASE_SECONDS
 from tests.core.lifecycle_machine import (
@@ -66,7 +69,6 @@ from tests.core.lifecycle_model import (
     number,
     reaches,
 )
-from tests.core.lifecycle_model import open_blockers as blocking
 
 # Who edits: the lead, a human, the holder, or anyone (the creator among them, at times).
 editors = st.one_of(st.sampled_from(("sup", "ann", "bob")), st.just("holder"), anyone)
@@ -103,16 +105,26 @@ class LifecycleMachine(LifecycleBase):
         approval=st.booleans(),
         assignee=st.none() | anyone,
         blockers=st.lists(picks, max_size=3),
+        parent=st.none() | picks,
         via=vias,
     )
-    def add_task(self, actor, title, priority, skills, approval, assignee, blockers, via) -> None:  # type: ignore[no-untyped-def]
+    def add_task(
+        self, actor, title, priority, skills, approval, assignee, blockers, parent, via
+    ) -> None:  # type: ignore[no-untyped-def]
+        """A new task, now and then a subtask of another (which makes that one an epic)."""
         self._through(via)
         blocked_by = [self._key(p) for p in blockers]
+        epic = self._key(parent) if parent is not None else None
         ok = (
             bool(title.strip())
             and self.team.on_board(actor)
             and (assignee is None or self.team.on_board(assignee))
             and all(b.upper() in self.tasks for b in blocked_by)
+            # a subtask of an existing task that is not finished
+            and (
+                epic is None
+                or (epic.upper() in self.tasks and self.tasks[epic.upper()].status not in FINISHED)
+            )
         )
         done, task = self._attempt(
             "add_task",
@@ -124,12 +136,13 @@ class LifecycleMachine(LifecycleBase):
                 requires_approval=approval,
                 assignee=assignee,
                 blocked_by=blocked_by,
+                parent=epic,
             ),
             ok=ok,
             actor=actor,
         )
         if done:
-            self._created(task.key, {b.upper() for b in blocked_by})
+            self._created(task.key, {b.upper() for b in blocked_by}, epic.upper() if epic else None)
 
     @rule(actor=anyone, pick=picks, blocker=picks, via=vias)
     def add_dependency(self, actor: str, pick: int, blocker: int, via: str) -> None:
@@ -223,7 +236,7 @@ class LifecycleMachine(LifecycleBase):
             and self.team.on_board(actor)
             and not self.budgets.claim_blocked(actor, k)
             and t.status == "pending"
-            and not blocking(k, self.edges, swept)
+            and not self._waits(k, swept)  # neither blocked nor an epic with open subtasks
             and t.assignee in (None, actor)
         )
         done, claim = self._attempt(
@@ -340,6 +353,23 @@ class LifecycleMachine(LifecycleBase):
         if done:
             self.budgets.usage.append((actor, k, tokens))
             self._stopped(stops)
+
+    @rule(
+        actor=anyone,
+        pick=picks,
+        text=st.sampled_from(["looks good", "  ", "[red]rm -rf[/red] \x1b[2J"]),
+        via=vias,
+    )
+    def comment(self, actor: str, pick: int, text: str, via: str) -> None:
+        """Any member comments on any task, in any status: no move, no version."""
+        self._through(via)
+        key = self._key(pick)
+        ok = key.upper() in self.tasks and self.team.on_board(actor) and bool(text.strip())
+        done, said = self._attempt(
+            "comment", lambda: self.acting.comment(key, text, actor=actor), ok=ok, actor=actor
+        )
+        if done:
+            assert (said.kind, said.task, said.text) == ("comment", key.upper(), text)
 
     submit = holder_rule("submit", evidence=st.booleans())
     complete = holder_rule("complete", evidence=st.booleans())

@@ -99,6 +99,7 @@ def test_every_section_lists_the_right_tasks(deck: Deck, board: dict[str, str]) 
         "Blocked",
         "Waiting on humans",
         "Failed",
+        "Comments on open tasks",
         "Budget use",
         "Time per task",
         "Forecast",
@@ -156,7 +157,7 @@ def test_hostile_agent_text_reads_literally_when_rendered(
     assert not re.search(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]", report), "a control character leaked"
     assert "[bold red]" not in report and "[red]" not in report  # Rich markup is escaped too
     headings = [line for line in report.splitlines() if line.startswith("#")]
-    assert len(headings) == 1 + 9, headings  # nothing forged a heading
+    assert len(headings) == 1 + 10, headings  # nothing forged a heading
     rendered = MarkdownIt("commonmark").enable("table").render(report)
     items = {}
     for item in re.findall(r"<li>(.*?)</li>", rendered, re.S):

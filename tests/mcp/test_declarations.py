@@ -66,6 +66,7 @@ CALLS: dict[str, Callable[[Mcp, str], dict[str, Any]]] = {
     "heartbeat": holding,
     "doing": lambda mcp, b: {"key": held(mcp, b), "text": "Reading"},
     "log": lambda mcp, b: {"key": held(mcp, b), "text": "ran pytest"},
+    "comment": lambda mcp, b: {"key": held(mcp, b), "text": "the API docs moved"},
     "usage": lambda mcp, b: {"key": held(mcp, b), "tokens_in": 10},
     "submit": lambda mcp, b: {"key": held(mcp, b), "verified_by": "pytest"},
     "done": lambda mcp, b: {"key": held(mcp, b), "verified_by": "pytest"},

@@ -38,6 +38,7 @@ AGENT_TOOLS = {
     "task_show",
     "task_list",
     "report",
+    "comment",
 }
 
 

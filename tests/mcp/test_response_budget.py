@@ -106,6 +106,7 @@ DEFAULT_CALLS: dict[str, Callable[[Mcp], types.CallToolResult]] = {
     "heartbeat": lambda big: checked(big, "heartbeat"),
     "doing": lambda big: checked(big, "doing", text="Reading the schema", key=held_task(big)),
     "log": lambda big: checked(big, "log", key=held_task(big), text="ran pytest: 3 failed"),
+    "comment": lambda big: checked(big, "comment", key=held_task(big), text="see the runbook"),
     "usage": lambda big: checked(
         big, "usage", key=held_task(big), tokens_in=5000, tokens_out=900, model="m1"
     ),

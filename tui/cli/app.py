@@ -43,6 +43,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "ready": ("agentdeck.tui.cli.tasks:ready", TASKS),
     "search": ("agentdeck.tui.cli.tasks:search", TASKS),
     "similar": ("agentdeck.tui.cli.tasks:similar", TASKS),
+    "comment": ("agentdeck.tui.cli.comments:comment", TASKS),
     "claim": ("agentdeck.tui.cli.work:claim", WORK),
     "heartbeat": ("agentdeck.tui.cli.work:heartbeat", WORK),
     "doing": ("agentdeck.tui.cli.work:doing", WORK),

@@ -65,13 +65,15 @@ def _table(*columns: str) -> Table:
 
 def tasks(items: Sequence[Task], *, empty: str = "no tasks") -> None:
     """Tasks as a table: key, priority, column (in words: `needs human`), assignee, title
-    (with what is being done)."""
+    (with an epic's progress, `[3/7]`, and what is being done)."""
     if not items:
         show(Text(empty, style="dim"))
         return
     table = _table("key", "P", "column", "assignee", "title")
     for t in items:
         title = cell(t.title)
+        if t.subtasks_total:
+            title.append(f"  [{t.subtasks_done}/{t.subtasks_total}]", style="dim")
         if t.active_form:
             title.append(f"  ({safe(t.active_form, one_line=True)})", style="italic dim")
         table.add_row(
@@ -85,7 +87,8 @@ def tasks(items: Sequence[Task], *, empty: str = "no tasks") -> None:
 
 
 def task_sheet(detail: TaskDetail, log: Sequence[Event]) -> None:
-    """One task in full: fields, dependencies, notes, checkpoints, usage and the log tail."""
+    """One task in full: fields, dependencies, an epic's progress, notes, the newest comments,
+    checkpoints, usage and the log tail."""
     t = detail.task
     head = Text()
     head.append(f"{t.key}  ", style="bold")
@@ -103,7 +106,7 @@ def task_sheet(detail: TaskDetail, log: Sequence[Event]) -> None:
         ("parent", t.parent or ""),
         ("blocked by", ", ".join(f"{k} ({status_words(s)})" for k, s in detail.blocked_by_all)),
         ("blocks", ", ".join(detail.blocks)),
-        ("subtasks", ", ".join(detail.subtasks)),
+        ("subtasks", _subtasks_line(detail)),
         ("approval", "required" if t.requires_approval else ""),
         ("estimate", f"{t.estimate_hours:g} h" if t.estimate_hours is not None else ""),
         ("escalated", t.escalation_reason),
@@ -130,6 +133,15 @@ def task_sheet(detail: TaskDetail, log: Sequence[Event]) -> None:
         show(Text("Notes", style="bold underline"))
         for note in detail.notes:
             show(event_line(note))
+    if detail.comments:
+        shown = (
+            f"newest {len(detail.comments)} of {detail.comments_total}"
+            if detail.comments_total > len(detail.comments)
+            else ""
+        )
+        show(Text(f"Comments {shown}".rstrip(), style="bold underline"))
+        for said in detail.comments:
+            show(event_line(said))
     if detail.checkpoints:
         show(Text("Checkpoints", style="bold underline"))
         for c in detail.checkpoints:
@@ -139,6 +151,14 @@ def task_sheet(detail: TaskDetail, log: Sequence[Event]) -> None:
         show(Text(f"Log {shown}".rstrip(), style="bold underline"))
         for entry in log:
             show(event_line(entry))
+
+
+def _subtasks_line(detail: TaskDetail) -> str:
+    """An epic's subtasks with its progress: `3/7 done: WEB-4, WEB-5, ...`."""
+    if not detail.subtasks:
+        return ""
+    t = detail.task
+    return f"{t.subtasks_done}/{t.subtasks_total} done: {', '.join(detail.subtasks)}"
 
 
 def status_line(t: Task) -> str:

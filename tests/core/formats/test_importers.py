@@ -209,7 +209,7 @@ def test_beads_issues_land_with_parents_dependencies_and_comments(
     key = {t.title: t.key for t in tasks}
     epic, schema, endpoints, ui, webhook, dark, proto = (t.key for t in tasks)
     assert [(t.status, t.column, t.priority, t.assignee) for t in tasks] == [
-        ("pending", "ready", 1, None),
+        ("pending", "blocked", 1, None),  # an epic waits on its open subtasks
         ("done", "done", 1, "alice"),
         ("in_progress", "in_progress", 2, "claude-backend"),
         ("pending", "blocked", 2, None),
@@ -220,11 +220,12 @@ def test_beads_issues_land_with_parents_dependencies_and_comments(
     assert key["Checkout UI"] == ui
     assert [t.parent for t in tasks] == [None, epic, epic, epic, None, None, None]
     assert set(team.task_detail(epic).subtasks) == {schema, endpoints, ui}
+    assert (tasks[0].subtasks_done, tasks[0].subtasks_total) == (1, 3)
     # Only `blocks` blocks: `related` and `discovered-from` do not.
     assert team.get_task(ui).blocked_by == (endpoints,)
     assert team.get_task(webhook).blocked_by == ()
     assert team.task_detail(endpoints).blocked_by_all == ((schema, "done"),)
-    assert [t.key for t in team.ready("SHOP")] == [webhook, epic, dark]
+    assert [t.key for t in team.ready("SHOP")] == [webhook, dark]  # not the epic
     assert tasks[0].criteria == "All checkout traffic on the new flow"
     assert tasks[1].created_at == datetime(2025, 2, 10, 9, 5, tzinfo=UTC)
     comments = team.task_events(schema, kinds=["comment"])

@@ -9,7 +9,7 @@ from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from sqlmodel import SQLModel
 
-from agentdeck.core import Deck, PermissionDeniedError, SchemaError
+from agentdeck.core import Deck, InvalidTransitionError, PermissionDeniedError, SchemaError
 from agentdeck.core.storage.schema import HEAD
 
 
@@ -44,6 +44,11 @@ def test_newer_schema_is_refused_on_every_backend(db_url: str) -> None:
 
 def _downgrade_to_0001(deck: Deck) -> None:
     """Take a database back to the schema before credentials, as an older agentdeck left it."""
+    _downgrade_to(deck, "0001")
+
+
+def _downgrade_to(deck: Deck, revision: str) -> None:
+    """Take a database back to `revision`'s schema, as an older agentdeck left it."""
     from pathlib import Path
 
     from alembic import command
@@ -55,7 +60,7 @@ def _downgrade_to_0001(deck: Deck) -> None:
     config.set_main_option("script_location", str(Path(schema.__file__).parent / "migrations"))
     with deck.engine.begin() as conn:
         config.attributes["connection"] = conn
-        command.downgrade(config, "0001")
+        command.downgrade(config, revision)
 
 
 def test_a_board_from_before_credentials_keeps_working_and_its_human_logs_in_once(
@@ -82,3 +87,29 @@ def test_a_board_from_before_credentials_keeps_working_and_its_human_logs_in_onc
         assert (
             upgraded.cancel(key, actor="ann", reason="now with a credential").status == "cancelled"
         )
+
+
+@pytest.mark.parametrize("other", ["done", "pending"])
+def test_upgrading_to_0005_makes_an_older_boards_epics_wait_on_their_subtasks(
+    db_url: str, other: str
+) -> None:
+    """A board from before 0005 counted blockers only, so an epic with open subtasks was ready
+    and claimable; after the upgrade it waits on them, and completes when the last finishes."""
+    with Deck.open(db_url, create=True) as deck:
+        deck.create_board("WEB", "Website", actor="ann", agents="named")
+        deck.add_agent("coder", actor="ann")
+        epic = deck.add_task("Epic", actor="coder").key
+        part = deck.add_task("Part", actor="coder", parent=epic).key
+        second = deck.add_task("Second part", actor="coder", parent=epic).key
+        if other == "done":
+            assert deck.claim("coder", key=second) is not None
+            deck.complete(second, actor="coder", result="ok", verified_by="pytest")
+        _downgrade_to(deck, "0002")
+        assert deck.get_task(epic).column == "ready"  # what 0002 said
+    with Deck.open(db_url) as upgraded:
+        assert upgraded.get_task(epic).column == "blocked"
+        with pytest.raises(InvalidTransitionError, match="epic"):
+            upgraded.claim("coder", key=epic)
+        assert upgraded.claim("coder", key=part) is not None
+        upgraded.complete(part, actor="coder", result="ok", verified_by="pytest")
+        assert upgraded.get_task(epic).status == ("done" if other == "done" else "pending")

@@ -154,7 +154,8 @@ def info_text(detail: TaskDetail, now: datetime) -> Text:
     field("blocked by", blocked if detail.blocked_by_all else Text("nothing", style="dim"))
     field("blocks", " ".join(detail.blocks) or "nothing")
     if detail.subtasks:
-        field("subtasks", " ".join(detail.subtasks))
+        progress = f"{task.subtasks_done}/{task.subtasks_total} done: "
+        field("subtasks", progress + " ".join(detail.subtasks))
     if task.parent:
         field("parent", task.parent)
     if detail.assignee_history:
@@ -173,6 +174,18 @@ def info_text(detail: TaskDetail, now: datetime) -> Text:
             out.append(" ", style="bold")  # ends the actor's span (see `format_event`)
             out.append(f"{note.subkind or note.kind}\n", style="italic dim")
             out.append_text(safe(note.text))
+            out.append("\n")
+    if detail.comments:
+        more = detail.comments_total - len(detail.comments)
+        heading(
+            "Comments"
+            + (f" (newest {len(detail.comments)} of {detail.comments_total})" if more else "")
+        )
+        for said in detail.comments:
+            out.append(f"{said.created_at:%d %b %H:%M} ", style="dim")
+            out.append_text(actor_text(said, limit=40))
+            out.append("\n")
+            out.append_text(safe(said.text))
             out.append("\n")
     if detail.checkpoints:
         heading("Checkpoints")

@@ -43,7 +43,8 @@ def badges(task: Task) -> list[tuple[str, str]]:
 
 
 def context_line(task: Task) -> Text:
-    """The card's third line: who holds it and what it waits on, by column."""
+    """The card's third line: who holds it and what it waits on, by column, and an epic's
+    progress (`3/7`)."""
     who = (
         Text(f"@{clean(task.assignee, single_line=True)}", style="bold") if task.assignee else None
     )
@@ -51,7 +52,10 @@ def context_line(task: Task) -> Text:
     match task.column:
         case "blocked":
             out.append("⊘ ", style="red")
-            out.append(" ".join(task.blocked_by) or "waiting", style="red")
+            waits_on = " ".join(task.blocked_by)
+            if task.subtasks_done < task.subtasks_total:  # an epic waits on its subtasks
+                waits_on = f"{waits_on} subtasks".strip()
+            out.append(waits_on or "waiting", style="red")
         case "in_progress":
             out.append_text(who or Text("unassigned", style="dim"))
             if task.active_form:
@@ -78,6 +82,8 @@ def context_line(task: Task) -> Text:
                 out.append(" ".join(f"#{s}" for s in task.required_skills), style="dim")
             else:
                 out.append("unassigned", style="dim")
+    if task.subtasks_total:  # an epic's progress: subtasks done of those not cancelled
+        out.append(f" · {task.subtasks_done}/{task.subtasks_total}", style="bold")
     return out
 
 
