@@ -116,11 +116,11 @@ def info_text(detail: TaskDetail, now: datetime) -> Text:
         f" · GPU {amount('gpu_hours', usage.gpu_seconds / 3600)}",
     )
     if detail.measured is not None:
-        seen, said = detail.measured, detail.reported or UsageTotals()
+        seen, told = detail.measured, detail.reported or UsageTotals()
         field(
             "measured",
             f"{money(seen.cost_usd)} · {amount('tokens', seen.tokens)} tokens"
-            f" (reported {money(said.cost_usd)} · {amount('tokens', said.tokens)})",
+            f" (reported {money(told.cost_usd)} · {amount('tokens', told.tokens)})",
         )
     field("events", f"{detail.event_count:,}")
     if task.requires_approval:
