@@ -334,10 +334,10 @@ def usage_by_source(
     }
 
 
-def usage_gaps(tx: Tx, board: str | None = None, *, limit: int = 10) -> list[dict[str, Any]]:
+def usage_gaps(tx: Tx, board: str | None = None, *, limit: int | None = 10) -> list[dict[str, Any]]:
     """The tasks with both reported and measured usage, the largest gaps first (by cost, then
-    tokens), at most `limit`: each `{key, reported, measured}` with tokens and cost per source.
-    On the board alone (usage outside any task) the key is ""."""
+    tokens), at most `limit` (None: all): each `{key, reported, measured}` with tokens and
+    cost per source. On the board alone (usage outside any task) the key is ""."""
     b = tx.board(board)
     raw = (
         sa.func.sum(usage_t.c.raw_tokens_in + usage_t.c.raw_tokens_out).label("tokens"),

@@ -80,13 +80,17 @@ def _measured_part(sources: dict[str, UsageTotals], gaps: list[dict[str, Any]]) 
         "|---|---|---|",
         f"| measured (telemetry) | {seen.tokens:,} | ${seen.cost_usd:,.2f} |",
         f"| reported (by agents) | {reported.tokens:,} | ${reported.cost_usd:,.2f} |",
-        f"| gap (measured - reported) | {seen.tokens - reported.tokens:+,} | "
-        f"{_signed_dollars(seen.cost_usd - reported.cost_usd)} |",
-        "",
     ]
+    if gaps:  # compared only where both sources saw the same work
+        gap = _gap_total(gaps)
+        out.append(
+            f"| gap (measured - reported) on the {plural(gap['tasks'], 'task')} with both "
+            f"| {gap['tokens']:+,} | {_signed_dollars(gap['cost_usd'])} |"
+        )
+    out.append("")
     if gaps:
         out += ["| task | measured | reported | gap |", "|---|---|---|---|"]
-        for g in gaps:
+        for g in gaps[:SUMMARY_ITEMS]:
             m, r = g["measured"], g["reported"]
             out.append(
                 f"| {g['key'] or 'board'} | {m['tokens']:,} tok, ${m['cost_usd']:,.2f} "
@@ -95,6 +99,17 @@ def _measured_part(sources: dict[str, UsageTotals], gaps: list[dict[str, Any]]) 
             )
         out.append("")
     return out
+
+
+def _gap_total(gaps: list[dict[str, Any]]) -> dict[str, Any]:
+    """Measured minus reported, summed over the tasks both sources saw."""
+    return {
+        "tasks": len(gaps),
+        "tokens": sum(g["measured"]["tokens"] - g["reported"]["tokens"] for g in gaps),
+        "cost_usd": round(
+            sum(g["measured"]["cost_usd"] - g["reported"]["cost_usd"] for g in gaps), 6
+        ),
+    }
 
 
 def _signed_dollars(value: float) -> str:
@@ -153,7 +168,7 @@ def report_summary(
         budget_rows = budgets.budget_status(tx, b.key)
         spent = budgets.usage_totals(tx, b.key)
         sources = measured.usage_by_source(tx, b.key)
-        gaps = measured.usage_gaps(tx, b.key) if "measured" in sources else []
+        gaps = measured.usage_gaps(tx, b.key, limit=None) if "measured" in sources else []
     burn = metrics.burndown(db, b.key)
     total, done = counted.total, counted.done
     out: dict[str, Any] = {
@@ -178,7 +193,8 @@ def report_summary(
     if "measured" in sources:  # both sources as given, and the tasks where they differ most
         for source, given in sources.items():
             out["spent"][source] = {"cost_usd": round(given.cost_usd, 6), "tokens": given.tokens}
-        out["spent"]["gaps"] = gaps
+        out["spent"]["gap"] = _gap_total(gaps)
+        out["spent"]["gaps"] = gaps[:SUMMARY_ITEMS]
     ahead = burn.forecast_done_at is not None and done < total
     out["forecast"] = {
         "throughput_per_day": burn.throughput_per_day,
@@ -221,7 +237,7 @@ def report(
     with db.read() as tx:
         budget_rows: list[BudgetStatus] = budgets.budget_status(tx, b.key)
         sources = measured.usage_by_source(tx, b.key)
-        gaps = measured.usage_gaps(tx, b.key) if "measured" in sources else []
+        gaps = measured.usage_gaps(tx, b.key, limit=None) if "measured" in sources else []
     burn = metrics.burndown(db, b.key)
     now = db.now()
     by: dict[str, list[Task]] = {}

@@ -207,6 +207,7 @@ def test_the_report_and_the_task_show_both_sources_and_the_gap(web: Deck) -> Non
     spent = web.report_summary()["spent"]
     assert spent["measured"] == {"cost_usd": 0.4, "tokens": 1500}
     assert spent["reported"] == {"cost_usd": 0.1, "tokens": 1005}
+    assert spent["gap"] == {"tasks": 1, "tokens": 500, "cost_usd": pytest.approx(0.3)}
     assert spent["gaps"] == [
         {
             "key": key,
@@ -216,7 +217,8 @@ def test_the_report_and_the_task_show_both_sources_and_the_gap(web: Deck) -> Non
     ]
     markdown = web.report(sections=["budgets"])
     assert "| measured (telemetry) | 1,500 | $0.40 |" in markdown
-    assert "| gap (measured - reported) | +495 | +$0.30 |" in markdown
+    assert "| reported (by agents) | 1,005 | $0.10 |" in markdown
+    assert "| gap (measured - reported) on the 1 task with both | +500 | +$0.30 |" in markdown
     assert f"| {key} | 1,500 tok, $0.40 | 1,000 tok, $0.10 | +500 tok, +$0.30 |" in markdown
     detail = web.task_detail(key)
     assert detail.measured is not None and detail.measured.tokens == 1500

@@ -7,6 +7,7 @@ import os
 from collections import Counter
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -90,3 +91,37 @@ def test_same_seed_same_story(run_demo: Callable[..., DemoRun]) -> None:
     assert len(first) > 25
     assert first == again
     assert first[: len(other)] != other
+
+
+def test_with_otel_the_agents_usage_is_measured_and_reported(
+    run_demo: Callable[..., DemoRun],
+) -> None:
+    """`demo --otel 0`: the receiver runs beside the demo and each agent exports its usage over
+    OTLP as Claude Code does, with its own token, then reports less itself: every usage event
+    of a worker has a measured twin on the same task, and the report shows the gap."""
+    run = run_demo(seed=SEED, turns=TURNS, otel_port=0)
+    assert run.code == 0, run.output
+    assert "receiving the agents' OpenTelemetry on http://127.0.0.1:" in run.output
+    with run.deck() as deck:
+        events = list(events_after(deck, run.board_key, run.cursor))
+        usage = [e for e in events if e.kind == "usage"]
+        measured = [e for e in usage if e.data.get("source") == "measured"]
+        reported = [e for e in usage if e.data.get("source") != "measured"]
+        assert measured, "no usage arrived over OTLP"
+        assert {e.auth for e in measured} == {"token"}  # each agent by its own credential
+        # Every worker's reported usage on a task came with its own measured export.
+        workers = {e.actor for e in measured}
+        for e in reported:
+            if e.actor in workers and e.task is not None:
+                assert any(m.task == e.task and m.actor == e.actor for m in measured), e
+        sources = deck.usage_by_source(run.board_key)
+        assert sources["measured"].tokens > 0
+
+        def tokens(events: list[Any]) -> int:
+            return sum(e.data.get("tokens_in", 0) + e.data.get("tokens_out", 0) for e in events)
+
+        # In this run the workers owned up to less than their runtimes measured.
+        said = [e for e in reported if e.actor in workers]
+        assert 0 < tokens(said) < tokens(measured)
+        assert deck.report_summary(run.board_key)["spent"]["gap"]["tasks"] > 0
+        assert "### Measured and reported" in deck.report(run.board_key, sections=["budgets"])

@@ -120,6 +120,17 @@ def demo(
     ] = False,
     duration: Annotated[float | None, typer.Option(help="Stop after this many seconds.")] = None,
     turns: Annotated[int | None, typer.Option(help="Stop after this many agent turns.")] = None,
+    otel: Annotated[
+        int | None,
+        typer.Option(
+            "--otel",
+            metavar="PORT",
+            min=0,
+            max=65535,
+            help="Also run the OTLP receiver on 127.0.0.1:PORT (0: any free port); the agents "
+            "export their usage to it as Claude Code does, and report less themselves.",
+        ),
+    ] = None,
 ) -> None:
     """Run simulated agents on a sample board, reproducibly from a seed, for recordings.
 
@@ -131,7 +142,9 @@ def demo(
         from agentdeck.tui.demo.run import demo_command
     except ImportError as exc:
         raise CliError(f"the demo is not available: {exc}") from exc
-    code = demo_command(story, agents, speed, seed, db, headless, duration, turns=turns)
+    code = demo_command(
+        story, agents, speed, seed, db, headless, duration, turns=turns, otel_port=otel
+    )
     raise typer.Exit(code)
 
 

@@ -29,7 +29,7 @@ import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from types import FrameType
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from agentdeck.core import Deck, DeckError, ValidationError, credentials, identity
 from agentdeck.tui.demo.conductor import Conductor, Team
@@ -37,6 +37,10 @@ from agentdeck.tui.demo.samples import SAMPLE_DIR, generate
 from agentdeck.tui.demo.stories import Story, stories, story
 from agentdeck.tui.demo.summary import Summary, render, summarise
 from agentdeck.tui.demo.team import MAX_WORKERS, Role, demo_team, worker_members
+from agentdeck.tui.demo.telemetry import ENV_ENDPOINT
+
+if TYPE_CHECKING:
+    from agentdeck.core.otel.receiver import Receiver
 
 # Tokens of headroom under the board's soft limit when the demo starts: a few dozen usage
 # records, so the gauge turns amber within the first minute at --speed 1.
@@ -207,11 +211,15 @@ def demo_command(
     turns: int | None = None,
     out: Callable[[str], None] = print,
     on_start: Callable[[Team], None] | None = None,
+    otel_port: int | None = None,
 ) -> int:
     """Run the demo; returns the exit code (0 unless an agent process failed).
 
     `turns` ends the run after that many agent turns: the same seed and turns give exactly
     the same board. `on_start` is called with the running team (tests watch its processes).
+    `otel_port` runs the OTLP receiver on 127.0.0.1 beside it (0: any free port), and the
+    agents export their usage to it as Claude Code does (`telemetry`), reporting less
+    themselves, so measured and reported usage show side by side.
     """
     s = _check(board, agents, speed, duration)
     run_dir = Path(tempfile.mkdtemp(prefix="agentdeck-demo-"))
@@ -232,6 +240,19 @@ def demo_command(
         deck.close()
         shutil.rmtree(run_dir, ignore_errors=True)
         raise
+    receiver, receiving = None, None
+    if otel_port is not None:
+        try:
+            receiver, receiving = _start_receiver(target, otel_port)
+        except BaseException:
+            deck.close()
+            shutil.rmtree(run_dir, ignore_errors=True)
+            raise
+        for role in roles:
+            if identity.ENV_TOKEN in environments[role.name]:  # the agents, not the human
+                environments[role.name][ENV_ENDPOINT] = receiver.endpoint
+        if headless:
+            out(f"agentdeck demo: receiving the agents' OpenTelemetry on {receiver.endpoint}")
     team = Team(roles, {"story": s.slug, "seed": seed}, run_dir, db=str(target), env=environments)
     conductor = Conductor(team, speed, turns)
     summary = Summary(s.key)
@@ -262,12 +283,33 @@ def demo_command(
         elif summary.errors:
             out("agentdeck demo: " + "; ".join(summary.errors))
     finally:
+        if receiver is not None and receiving is not None:
+            receiver.stop()
+            receiving.close()
         deck.close()
         if summary.ok:
             shutil.rmtree(run_dir, ignore_errors=True)
         else:
             out(f"agentdeck demo: agent logs kept in {run_dir}")
     return 0 if summary.ok else 1
+
+
+def _start_receiver(target: str | Path, port: int) -> tuple[Receiver, Deck]:
+    """The OTLP receiver (`agentdeck otel`) on 127.0.0.1:`port`, and the deck of its own it
+    writes through."""
+    from agentdeck.core.otel.receiver import Receiver
+
+    own = Deck.open(target)
+    try:
+        return Receiver(own, "127.0.0.1", port).start(), own
+    except OSError as exc:
+        own.close()
+        raise ValidationError(
+            f"cannot receive OpenTelemetry on port {port}: {exc.strerror}"
+        ) from None
+    except BaseException:
+        own.close()
+        raise
 
 
 def _wait(conductor: Conductor, duration: float | None) -> None:

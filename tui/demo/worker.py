@@ -22,6 +22,7 @@ from agentdeck.core import (
 )
 from agentdeck.core.models import Message, SearchHit, Task
 from agentdeck.tui.demo.stories import PRICES, Member, Story, Texts, fill
+from agentdeck.tui.demo.telemetry import Telemetry
 
 # The chance that a turn of work logs the task's next own line rather than a routine tool run.
 _OWN_LINE = 0.65
@@ -66,6 +67,8 @@ class Worker:
         self.attempts: dict[str, int] = {}
         self.troubled: set[str] = set()  # tasks that already failed or escalated once
         self.said: set[object] = set()  # what this attempt already logged, so lines do not repeat
+        # With `demo --otel`: the agent's runtime measures its usage (see `telemetry`).
+        self.telemetry = Telemetry.from_environment(session=f"{story.key}-{member.name}")
 
     def run(self) -> Iterator[float]:
         """The agent's life: resume what it held, then claim, work, finish, repeat."""
@@ -281,12 +284,20 @@ class Worker:
         rng, model = self.rng, self.member.model
         tokens_in, tokens_out = rng.randint(4_000, 48_000), rng.randint(500, 6_000)
         price_in, price_out = PRICES.get(model, (3.0, 15.0))
+        cost = round((tokens_in * price_in + tokens_out * price_out) / 1e6, 6)
+        if self.telemetry is not None:
+            # Its runtime exports what it spent; the agent itself owns up to less, as agents
+            # do, and the report shows both with the gap (what counts is the larger).
+            self.telemetry.export(model, tokens_in, tokens_out, cost)
+            share = rng.uniform(0.6, 1.0)
+            tokens_in, tokens_out = int(tokens_in * share), int(tokens_out * share)
+            cost = round(cost * share, 6)
         self.deck.record_usage(
             key,
             actor=self.name,
             tokens_in=tokens_in,
             tokens_out=tokens_out,
-            cost_usd=round((tokens_in * price_in + tokens_out * price_out) / 1e6, 6),
+            cost_usd=cost,
             cpu_seconds=round(rng.uniform(2.0, 120.0), 1),
             gpu_seconds=round(rng.uniform(300.0, 2400.0), 1) if self.habits.gpu else 0.0,
             model=model,
