@@ -60,5 +60,5 @@ async def test_the_gauges_show_measured_usage_and_refused_telemetry(
         await wait_for(pilot, lambda: gauges.view.measured is not None and gauges.view.refused)
         await settle(pilot)
         text = screen_text(app)
-        assert "measured 123.0k tok, $4.50" in text
+        assert "measured 123.0k tok · $4.50" in text
         assert "telemetry refused today: 1" in text

@@ -100,22 +100,24 @@ class BudgetGauges(Widget):
             rows.append(
                 gauge(metric, usage_of(view.board_usage, metric), budgets.get(metric), width)
             )
-        if view.measured is not None:
+        if view.measured is not None:  # two rows, aligned with the gauges' labels
             said = view.reported or UsageTotals()
-            rows.append(
-                Text.assemble(
-                    (" measured ", "bold"),
-                    f"{amount('tokens', view.measured.tokens)} tok, "
-                    f"{amount('cost_usd', view.measured.cost_usd)}",
-                    (
-                        f" · reported {amount('tokens', said.tokens)} tok, "
-                        f"{amount('cost_usd', said.cost_usd)}",
-                        "grey50",
-                    ),
-                    no_wrap=True,
-                    overflow="ellipsis",
+            for label, usage, style in (
+                ("measured", view.measured, ""),
+                ("reported", said, "grey50"),
+            ):
+                rows.append(
+                    Text.assemble(
+                        (f" {label:<9}", style or "bold"),
+                        (
+                            f"{amount('tokens', usage.tokens)} tok · "
+                            f"{amount('cost_usd', usage.cost_usd)}",
+                            style,
+                        ),
+                        no_wrap=True,
+                        overflow="ellipsis",
+                    )
                 )
-            )
         if view.refused:
             rows.append(
                 Text(
