@@ -372,7 +372,7 @@ def test_the_report_shows_labels_and_filters_by_one(web: Deck) -> None:
     assert "**WEB-1** (bug) Form [ui]" in everything and "**WEB-2** API [api]" in everything
     only = web.report(label="UI")
     assert "WEB-1" in only and "WEB-2" not in only and "**Label:** ui" in only
-    assert "1 of 1" not in only and "0 of 1 tasks done" in only
+    assert "1 of 1" not in only and "0 of 1 task done" in only
     summary = web.report_summary(label="ui")
     assert summary["total"] == 1 and summary["label"] == "ui"
     assert web.report_summary()["total"] == 2 and "label" not in web.report_summary()

@@ -42,8 +42,10 @@ EXIT_CODES = {0, 1, 2, 3, 4, 5}
 # Commands that start another program (console, MCP server, demo, screenshot): tests/cli
 # covers their argument errors; here they would only make the run slow or wait for input.
 # `connect` writes into the user's own client configuration (~/.codex): its refusals of bad
-# input are in tests/cli/test_connect.py.
-SKIP = {"mcp", "demo", "screenshot", "connect"}
+# input are in tests/cli/test_connect.py. `otel` and `serve` serve until interrupted, and
+# `notify` follows the board and posts to a URL: tests/otel/test_cli.py, tests/cli/test_serve.py
+# and tests/cli/test_notify.py cover their argument errors.
+SKIP = {"mcp", "demo", "screenshot", "connect", "otel", "serve", "notify"}
 
 # --db values: the real file, missing ones, a directory, a file that is not a database, URLs.
 DATABASES = (
@@ -119,6 +121,7 @@ DOMAIN: dict[str, st.SearchStrategy[str]] = {
     "column": one((*COLUMN_TITLES, "backlog", "")),
     "data": one(DATA),
     "sha": one(("0123456789abcdef", "HEAD", "zz", "")),
+    "to": one((*NAMES, "lead", "0123456789abcdef", "HEAD", "")),
     "agents": one(("token", "named", "Token", "both", "")),
     "mode": one(("token", "named", "NAMED", "")),
     "token": one(("-", "adk_" + "x" * 43, "", "a" * 300)),
@@ -130,7 +133,7 @@ DOMAIN: dict[str, st.SearchStrategy[str]] = {
     **{
         n: number_texts()
         for n in (
-            *("priority", "level", "limit", "log_limit", "since", "lease_seconds"),
+            *("priority", "level", "limit", "log_limit", "since", "lease_seconds", "otel"),
             *("expected_version", "version", "tokens_in", "tokens_out"),
             *("estimate", "soft", "hard", "cost", "cpu_seconds", "gpu_seconds"),
         )
@@ -140,9 +143,11 @@ DOMAIN: dict[str, st.SearchStrategy[str]] = {
 FREE_TEXT = {
     *("title", "text", "reason", "notes", "note", "result", "verified_by", "description"),
     *("criteria", "criteria_note", "goal", "role", "model", "message", "query"),
+    # The old options kept as aliases of the positional free text.
+    *("note_alias", "notes_alias", "reason_alias", "result_alias"),
 }
 FLAGS = {"as_json", "human", "require_verification", "requires_approval", "include_cancelled"}
-FLAGS |= {"peek", "follow", "watch", "rotate", "revoke", "full"}
+FLAGS |= {"peek", "follow", "watch", "rotate", "revoke", "full", "no_notify", "force"}
 
 
 def leaves(command: Any, path: tuple[str, ...] = ()) -> Iterator[tuple[tuple[str, ...], Any]]:

@@ -23,10 +23,13 @@ model already gives them; a second secret would be one more thing to leak, rotat
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import hmac
 import html
 import ipaddress
 import secrets
+import signal
 import urllib.parse
 from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Any
@@ -105,9 +108,34 @@ class ConsoleServer(Server):
         return app
 
     async def on_startup(self, app: web.Application) -> None:
+        """Quiet: the address is announced once the server listens (`serve`)."""
+
+    def _announce(self, *_: object) -> None:
         where = f"http://{self.host}:{self.port}/"
         how = "sign in with your credential" if self.digests is not None else "this machine only"
         print(f"agentdeck console at {where} ({how}); Ctrl-C stops", flush=True)
+
+    def serve(self, debug: bool = False) -> None:
+        """As textual-serve's `serve`, but saying where the console is only once the socket
+        listens: aiohttp calls `print` after binding, while startup hooks run before it, so a
+        browser (or a test) told the address earlier could find nothing there yet."""
+        self.debug = debug
+        self.initialize_logging()
+        try:
+            loop = asyncio.get_event_loop()
+        except Exception:
+            loop = asyncio.new_event_loop()
+        with contextlib.suppress(NotImplementedError):
+            loop.add_signal_handler(signal.SIGINT, self.request_exit)
+            loop.add_signal_handler(signal.SIGTERM, self.request_exit)
+        web.run_app(
+            self._make_app(),
+            host=self.host,
+            port=self.port,
+            handle_signals=False,
+            loop=loop,
+            print=self._announce,
+        )
 
     async def handle_index(self, request: web.Request) -> Any:
         """The page, with its websocket URL built from the address the browser used (textual-

@@ -90,10 +90,10 @@ def test_a_board_from_before_credentials_keeps_working_and_its_human_logs_in_onc
 
 
 @pytest.mark.parametrize("other", ["done", "pending"])
-def test_upgrading_to_0005_makes_an_older_boards_epics_wait_on_their_subtasks(
+def test_upgrading_to_0006_makes_an_older_boards_epics_wait_on_their_subtasks(
     db_url: str, other: str
 ) -> None:
-    """A board from before 0005 counted blockers only, so an epic with open subtasks was ready
+    """A board from before 0006 counted blockers only, so an epic with open subtasks was ready
     and claimable; after the upgrade it waits on them, and completes when the last finishes."""
     with Deck.open(db_url, create=True) as deck:
         deck.create_board("WEB", "Website", actor="ann", agents="named")
@@ -104,8 +104,8 @@ def test_upgrading_to_0005_makes_an_older_boards_epics_wait_on_their_subtasks(
         if other == "done":
             assert deck.claim("coder", key=second) is not None
             deck.complete(second, actor="coder", result="ok", verified_by="pytest")
-        _downgrade_to(deck, "0002")
-        assert deck.get_task(epic).column == "ready"  # what 0002 said
+        _downgrade_to(deck, "0005")
+        assert deck.get_task(epic).column == "ready"  # what 0005 said
     with Deck.open(db_url) as upgraded:
         assert upgraded.get_task(epic).column == "blocked"
         with pytest.raises(InvalidTransitionError, match="epic"):
