@@ -4,15 +4,12 @@ command acting without --as uses."""
 from __future__ import annotations
 
 import json
-import os
-import subprocess
 from pathlib import Path
 
 import pytest
 
 from agentdeck.core import Deck
-
-AFTER = "2099-01-01T00:00:00Z"  # commit dates after every task of a test
+from tests.core.test_history import AFTER, git
 
 
 def test_an_agent_sends_with_its_token_and_the_other_reads_it(
@@ -61,48 +58,37 @@ def test_a_forged_sender_and_a_stranger_are_refused(
     assert deck.inbox("planner", mark_read=False) == []
 
 
-def _git(repo: Path, *args: str, date: str = "2001-01-01T00:00:00Z") -> str:
-    env = {**os.environ, "GIT_COMMITTER_DATE": date, "GIT_AUTHOR_DATE": date}
-    return subprocess.run(
-        ["git", "-c", "commit.gpgsign=false", "-C", str(repo), *args],
-        check=True,
-        capture_output=True,
-        text=True,
-        env=env,
-    ).stdout.strip()
-
-
 @pytest.fixture
 def repo(tmp_path: Path) -> Path:
     """A work tree with one old commit, pushed to a bare `origin`."""
     origin, path = tmp_path / "origin.git", tmp_path / "repo"
-    _git(tmp_path, "init", "-q", "--bare", str(origin))
+    git(tmp_path, "init", "-q", "--bare", str(origin))
     path.mkdir()
-    _git(path, "init", "-q", "-b", "main")
-    _git(path, "config", "user.email", "coder@example.com")
-    _git(path, "config", "user.name", "coder")
-    _git(path, "remote", "add", "origin", str(origin))
+    git(path, "init", "-q", "-b", "main")
+    git(path, "config", "user.email", "coder@example.com")
+    git(path, "config", "user.name", "coder")
+    git(path, "remote", "add", "origin", str(origin))
     (path / "api.py").write_text("v1\n")
-    _git(path, "add", "-A")
-    _git(path, "commit", "-qm", "base")
-    _git(path, "push", "-q", "origin", "main")
+    git(path, "add", "-A")
+    git(path, "commit", "-qm", "base")
+    git(path, "push", "-q", "origin", "main")
     return path
 
 
 def _work(repo: Path, body: str, message: str) -> str:
     (repo / "api.py").write_text(body)
-    _git(repo, "commit", "-qam", message, date=AFTER)
-    return _git(repo, "rev-parse", "HEAD")
+    git(repo, "commit", "-qam", message, date=AFTER)
+    return git(repo, "rev-parse", "HEAD")
 
 
 def test_changes_and_rollback(cli, web: str, deck: Deck, repo: Path) -> None:
     deck.claim("coder", key="WEB-1")
-    base = _git(repo, "rev-parse", "HEAD")
+    base = git(repo, "rev-parse", "HEAD")
     first = _work(repo, "v2\n", "first step")
     assert cli("checkpoint", "WEB-1", "--repo", str(repo), "--as", "coder").exit_code == 0
     second = _work(repo, "v3\n", "second step")
     assert cli("checkpoint", "WEB-1", "--repo", str(repo), "--as", "coder").exit_code == 0
-    _git(repo, "push", "-q", "origin", "main")
+    git(repo, "push", "-q", "origin", "main")
 
     found = json.loads(cli("changes", "WEB-1", "--repo", str(repo), "--json").stdout)
     assert (found["base"], found["since"]) == (base, "first checkpoint")
@@ -114,15 +100,15 @@ def test_changes_and_rollback(cli, web: str, deck: Deck, repo: Path) -> None:
     (repo / "api.py").write_text("dirty\n")
     dirty = cli("rollback", "WEB-1", "--repo", str(repo), "--as", "coder")
     assert dirty.exit_code == 2 and "uncommitted changes" in dirty.stderr
-    _git(repo, "checkout", "-q", "--", "api.py")
+    git(repo, "checkout", "-q", "--", "api.py")
 
     ran = cli("rollback", "WEB-1", "--repo", str(repo), "--as", "coder", "--json")
     assert ran.exit_code == 0, ran.stderr
     done = json.loads(ran.stdout)
     assert (done["to"], done["from_head"], done["forced"]) == (first, second, False)
     assert (repo / "api.py").read_text() == "v2\n"
-    assert _git(repo, "rev-parse", "HEAD^") == second
-    _git(repo, "push", "-q", "origin", "main")  # a fast-forward: nothing pushed was rewritten
+    assert git(repo, "rev-parse", "HEAD^") == second
+    git(repo, "push", "-q", "origin", "main")  # a fast-forward: nothing pushed was rewritten
     logged = [e for e in deck.task_events("WEB-1") if e.kind == "rollback"]
     assert [(e.actor, e.data["commit"]) for e in logged] == [("coder", done["commit"])]
 
