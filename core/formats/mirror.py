@@ -42,6 +42,40 @@ class Incoming:
     parent: str | None = None
     created_at: datetime | None = None
     comments: list[tuple[str, str, datetime | None]] = field(default_factory=list)
+    # What issue #16's readers also carry, so nothing a user had is lost (mirror.py maps
+    # each to its home; what has none is kept in `metadata` and listed in the summary).
+    labels: list[str] = field(default_factory=list)
+    type: str = "task"  # task, bug, feature, epic, chore (models.TASK_TYPES), already mapped
+    notes: str = ""  # the source's notes / implementation notes / design, as text
+    estimate_hours: float | None = None
+    result: str = ""  # completion reason, final summary
+    # The source's status before mapping (e.g. beads `hooked`), and its history with real
+    # timestamps: (agentdeck status, when), oldest first; the last one matches `status`.
+    source_status: str = ""
+    history: list[tuple[str, datetime]] = field(default_factory=list)
+    updated_at: datetime | None = None
+    closed_at: datetime | None = None
+    # Non-blocking relations to other items of the same source: (kind, external_id), kind
+    # as the source names it (`related`, `waits-for`, `discovered-from`, ...).
+    links: list[tuple[str, str]] = field(default_factory=list)
+    # References to items not in the source (an ephemeral beads wisp, a deleted Claude Code
+    # task): (kind, the reference as written). Kept on the task and reported, never refused.
+    external_refs: list[tuple[str, str]] = field(default_factory=list)
+    # Source fields with no agentdeck home, kept verbatim (JSON-safe values only).
+    metadata: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass
+class ReadNotes:
+    """What a reader noticed while parsing a source, for the import summary (and `--dry-run`):
+    records of another kind it skipped, statuses it mapped, fields it kept only in metadata,
+    references to items outside the source, and file-level problems it read past."""
+
+    skipped: dict[str, int] = field(default_factory=dict)  # record kind -> count
+    mapped: dict[tuple[str, str], int] = field(default_factory=dict)  # (from, to) -> count
+    kept: dict[str, int] = field(default_factory=dict)  # source field -> tasks keeping it
+    external: list[tuple[str, str]] = field(default_factory=list)  # (external_id, reference)
+    problems: list[str] = field(default_factory=list)  # one line each: file and what is wrong
 
 
 def _check(items: list[Incoming], source: str) -> None:
