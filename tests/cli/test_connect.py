@@ -425,7 +425,7 @@ def test_the_readme_block_works_verbatim_on_a_fresh_board(
 ) -> None:
     """A human makes a board and connects Claude Code; then every command line of the
     block, run as written (KEY, N, USD filled in) with only the agent's environment,
-    exits 0."""
+    exits 0: each line once, and each way of finishing on a task claimed for it."""
     project, home = tmp_path / "fresh", tmp_path / "home"
     project.mkdir()
     home.mkdir()
@@ -479,11 +479,12 @@ def test_the_readme_block_works_verbatim_on_a_fresh_board(
         [c for c in commands if c.split()[1] in ("done", "submit", "escalate", "fail")],
     )
     assert claim == "agentdeck claim --wait 600 --json" and len(finishes) == 4
-    for finish in finishes:
+    # Every line once on the first claimed task; then each way of finishing on a task of its own.
+    for number, finish in enumerate(finishes):
         claimed = agent_run(claim)
         assert claimed.returncode == 0, claimed.stderr
         key = json.loads(claimed.stdout)["task"]["key"]
-        for line in commands:
+        for line in commands if number == 0 else ():
             if line == claim or line in finishes:
                 continue
             done = agent_run(line)

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import multiprocessing
+import os
 import time
 from collections import Counter
 from collections.abc import Iterable
@@ -24,6 +25,14 @@ BOARD = "RUN"
 HUMAN = "boss"
 PLANNER = "planner"  # the lead agent, who plans the work (by name: the board is in named mode)
 PLAN_CHUNK = 2000
+ENV_DRAIN_TASKS = "AGENTDECK_DRAIN_TASKS"
+
+
+def drain_tasks(default: int) -> int:
+    """How many tasks a drain test races over: `AGENTDECK_DRAIN_TASKS` for a long run (the
+    first wave measured 2,000), else `default`, sized so CI stays within its time."""
+    raw = os.environ.get(ENV_DRAIN_TASKS, "")
+    return int(raw) if raw.isdigit() and int(raw) > 0 else default
 
 
 def agent_name(i: int) -> str:
