@@ -1,4 +1,5 @@
-"""No agent process outlives the demo: not after a normal end, Ctrl-C, SIGTERM or SIGKILL."""
+"""No agent process outlives the demo: not after a normal end, Ctrl-C, SIGTERM, SIGKILL or a
+closed terminal (SIGHUP)."""
 
 from __future__ import annotations
 
@@ -105,9 +106,9 @@ def test_a_refused_option_is_one_line(tmp_path: Path) -> None:
     assert out.stderr.strip() == "agentdeck demo: --agents must be from 1 to 12, not 0"
 
 
-def test_quitting_the_console_stops_every_agent(tmp_path: Path) -> None:
-    """The interactive demo runs the console in a real terminal; pressing q ends it, exit 0,
-    and no agent process is left."""
+def console_demo(tmp_path: Path) -> tuple[int, int]:
+    """The interactive demo with its console in a real terminal (a pty, 120x40): the pid of
+    the demo (the session leader) and the terminal's master side."""
     pytest.importorskip("agentdeck.tui.console.app")
     pid, fd = pty.fork()
     if pid == 0:  # the child: the demo in a terminal 120x40
@@ -125,6 +126,13 @@ def test_quitting_the_console_stops_every_agent(tmp_path: Path) -> None:
             ],
         )
     fcntl.ioctl(fd, termios.TIOCSWINSZ, struct.pack("HHHH", 40, 120, 0, 0))
+    return pid, fd
+
+
+def test_quitting_the_console_stops_every_agent(tmp_path: Path) -> None:
+    """The interactive demo runs the console in a real terminal; pressing q ends it, exit 0,
+    and no agent process is left."""
+    pid, fd = console_demo(tmp_path)
     screen = bytearray()
 
     def drain() -> None:
@@ -165,3 +173,45 @@ def test_quitting_the_console_stops_every_agent(tmp_path: Path) -> None:
             os.kill(pid, signal.SIGKILL)
             os.waitpid(pid, 0)
         os.close(fd)
+
+
+def test_closing_the_terminal_ends_the_demo_and_every_agent(tmp_path: Path) -> None:
+    """Closing the terminal (tmux kill-session, a closed ssh window) hangs it up: the demo
+    gets SIGHUP and exits with 128 + SIGHUP, and no agent process is left."""
+    pid, fd = console_demo(tmp_path)
+    seen = bytearray()
+    team: list[int] = []
+    try:
+
+        def team_up() -> bool:
+            while select.select([fd], [], [], 0)[0]:
+                try:
+                    chunk = os.read(fd, 65536)
+                except OSError:
+                    break
+                if not chunk:
+                    break
+                seen.extend(chunk)
+            team[:] = children_of(pid)
+            return len(team) >= TEAM and b"WEB-" in seen
+
+        wait_until(team_up, 60, "the console and the agent processes")
+        os.close(fd)  # the terminal goes away: the kernel hangs up its session
+        fd = -1
+        status: list[int] = []
+
+        def exited() -> bool:
+            done, code = os.waitpid(pid, os.WNOHANG)
+            if done == pid:
+                status.append(os.waitstatus_to_exitcode(code))
+            return bool(status)
+
+        wait_until(exited, 30, "the demo to exit after its terminal hung up")
+        assert status in ([128 + signal.SIGHUP], [-signal.SIGHUP]), status
+        wait_until(lambda: not any(alive(p) for p in team), 10, "the agents to exit")
+    finally:
+        with contextlib.suppress(ProcessLookupError, ChildProcessError):
+            os.kill(pid, signal.SIGKILL)
+            os.waitpid(pid, 0)
+        if fd >= 0:
+            os.close(fd)

@@ -45,6 +45,7 @@ if TYPE_CHECKING:
 # Tokens of headroom under the board's soft limit when the demo starts: a few dozen usage
 # records, so the gauge turns amber within the first minute at --speed 1.
 DEMO_TOKEN_HEADROOM = 300_000.0
+UNWIND_SECONDS = 5.0  # after SIGTERM/SIGHUP, the most the demo spends unwinding before it exits
 
 
 def load_sample(slug: str) -> dict[str, Any]:
@@ -169,6 +170,11 @@ def stops_on_exit(team: Team) -> Iterator[None]:
 
     def on_signal(signum: int, _frame: FrameType | None) -> None:
         team.stop(grace=0.5)  # first, so no agent outlives us even if unwinding goes wrong
+        # Unwinding restores the terminal; if it hangs (a hung-up terminal, a thread that
+        # never ends), the demo still exits within seconds rather than lingering unseen.
+        guard = threading.Timer(UNWIND_SECONDS, os._exit, args=(128 + signum,))
+        guard.daemon = True
+        guard.start()
         raise SystemExit(128 + signum)
 
     atexit.register(team.stop, 0.5)
