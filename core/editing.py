@@ -39,6 +39,7 @@ from agentdeck.core.errors import (
     ValidationError,
 )
 from agentdeck.core.models import FINISHED_STATUSES, Edited
+from agentdeck.core.storage import dialect
 from agentdeck.core.storage.tables import dependency_t, event_t, task_label_t, task_t
 from agentdeck.core.storage.transaction import StoredRow, Tx, task_key
 
@@ -105,6 +106,8 @@ def edit_task(
             f"an edit needs the version of {key} you saw (a whole number; see `task show`)"
         )
     task, b = tx.task(key)
+    if parent is not KEEP or add_dependencies:
+        dialect.graph_lock(tx.conn, b["id"])  # before any write: see graph_lock
     upper = task_key(b["key"], task["number"])
     asked = _asked(
         title=title is not None,

@@ -192,6 +192,7 @@ def insert_task(tx: Tx, b: StoredRow, actor: str, **spec: Any) -> int:
 def add_dependency(tx: Tx, key: str, blocked_by: str, *, actor: str) -> Task:
     """Make `key` wait for `blocked_by`; refuses cycles and cross-board links."""
     task, b = tx.task(key)
+    dialect.graph_lock(tx.conn, b["id"])
     tx.actor(b, actor)
     blocker_id = id_on_board(tx, b, blocked_by)
     link(tx, task["id"], blocker_id)

@@ -87,6 +87,23 @@ def usage_lock(conn: sa.Connection, agent_id: int) -> None:
         _USAGE_LOCK.scalar(conn, {"k": _USAGE_LOCK_KEY, "a": agent_id})
 
 
+_GRAPH_LOCK_KEY = 0x61676467  # "agdg"
+_GRAPH_LOCK = Prepared(
+    sa.text("SELECT pg_advisory_xact_lock(CAST(:k AS integer), CAST(:b AS integer))")
+)
+
+
+def graph_lock(conn: sa.Connection, board_id: int) -> None:
+    """PostgreSQL: hold the board's dependency-graph lock to the end of the transaction, so two
+    edits that would each close half of a cycle (A waits on B, B on A; or each the other's
+    subtask) check the graph one after the other instead of both passing on what they read.
+    Take it before the transaction's first write, or two edits can deadlock on each other's
+    rows. Advisory transaction locks stack, so taking it again is harmless. SQLite runs one
+    writer at a time already."""
+    if conn.dialect.name == "postgresql":
+        _GRAPH_LOCK.scalar(conn, {"k": _GRAPH_LOCK_KEY, "b": board_id})
+
+
 # -- knowledge index -------------------------------------------------------------------------
 
 

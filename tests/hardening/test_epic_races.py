@@ -202,3 +202,35 @@ def test_eight_agents_draining_a_board_of_epics_never_claim_one(
     closed = Counter(e.task for e in events if e.data.get("verb") == "epic_done")
     assert closed == dict.fromkeys(epics, 1)
     assert not [e for e in events if e.kind == "claimed" and e.task in set(epics)]
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+@pytest.mark.parametrize("link", ["dependency", "parent"])
+def test_two_edits_closing_a_cycle_at_once_one_is_refused(
+    backend: str, link: str, tmp_path: Path
+) -> None:
+    """A human makes A wait on B (or B a subtask of A) while another edit makes B wait on A
+    (or A a subtask of B), both released by one barrier: exactly one edit wins and the other
+    is refused as a cycle, so the board never holds a task that waits on itself. On
+    PostgreSQL both transactions run at once; each checks the graph under the board's lock."""
+    db = database_url(backend, tmp_path)
+    token = harness.make_board(db, agents=1, tasks=2 * ROUNDS)
+    pairs = [
+        (f"{harness.BOARD}-{2 * n + 1}", f"{harness.BOARD}-{2 * n + 2}") for n in range(ROUNDS)
+    ]
+
+    def edit(key: str, other: str) -> dict[str, Any]:
+        change = {"add_dependencies": [other]} if link == "dependency" else {"parent": other}
+        return _op("edit_task", key, actor=HUMAN, expected_version=1, **change)
+
+    played = _play(db, tmp_path, token, [(edit(a, b), edit(b, a)) for a, b in pairs])
+    with Deck.open(db) as deck:
+        for (a, b), (one, two) in zip(pairs, played, strict=True):
+            assert one["ok"] != two["ok"], (a, b, one, two)
+            loser = two if one["ok"] else one
+            assert loser["error"] == "CycleError", loser
+            ta, tb = deck.get_task(a), deck.get_task(b)
+            if link == "dependency":
+                assert (b in ta.blocked_by) != (a in tb.blocked_by), (ta.blocked_by, tb.blocked_by)
+            else:
+                assert (ta.parent == b) != (tb.parent == a), (ta.parent, tb.parent)
