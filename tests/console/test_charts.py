@@ -164,7 +164,7 @@ def test_the_legend_names_what_is_drawn_and_never_splits_an_entry() -> None:
         assert all(len(line) <= width for line in lines)
         assert sorted(" ".join(lines).split()) == sorted(" ".join(e.plain for e in entries).split())
     assert "range 06 May" not in forecast_words(burn()).plain
-    assert "11 May–17 May" in forecast_words(burn()).plain
+    assert "11 May to 17 May" in forecast_words(burn()).plain
 
 
 def limited(metric: str, soft: float | None, hard: float | None, used: float) -> BudgetStatus:
@@ -225,9 +225,7 @@ async def test_rendered_gauges_have_bars_of_one_length_and_a_legend_for_the_mark
         board_budgets=tuple(b for _, _, b in ROWS if b is not None),
         board_usage=UsageTotals(tokens_in=7_400_000, cost_usd=26.13, gpu_seconds=1234.5 * 3600),
         agent="a-rather-long-agent-name",
-        agent_budgets=(
-            BudgetStatus("agent", "x", "cost_usd", 1.0, 4.0, 5.0, "ok"),
-        ),
+        agent_budgets=(BudgetStatus("agent", "x", "cost_usd", 1.0, 4.0, 5.0, "ok"),),
         agent_usage=UsageTotals(cost_usd=1.0),
     )
     for width in (36, 70):
@@ -273,3 +271,9 @@ async def test_doing_now_is_cut_with_an_ellipsis_to_the_room_left() -> None:
         assert cell.endswith("…") and doing.startswith(cell[:-1])
         row = "".join(s.text for s in roster.render_line(1)).rstrip()
         assert row.endswith("…"), row  # the cut is inside the table, not at its edge
+
+
+def test_compact_gauges_keep_one_line_each_and_one_length() -> None:
+    rows = gauge_rows(ROWS, 30, compact=True)
+    assert all("\n" not in r.plain for r in rows)
+    assert len(bar_spans([r.plain for r in rows])) == 1

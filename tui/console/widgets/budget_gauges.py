@@ -115,12 +115,15 @@ def gauge(metric: str, used: float, budget: BudgetStatus | None, width: int) -> 
 MIN_BAR = 16  # below this, a gauge's figure goes on the line above its bar
 
 
-def gauge_rows(rows: list[tuple[str, float, BudgetStatus | None]], width: int) -> list[Text]:
+def gauge_rows(
+    rows: list[tuple[str, float, BudgetStatus | None]], width: int, *, compact: bool = False
+) -> list[Text]:
     """One line per gauge: label, bar, figure, where the figures take one column as wide as
     the widest, so every bar is the same length. When that leaves the bars under `MIN_BAR`
     cells, a gauge with a limit takes two lines (label and figure, then a bar the full
-    width) and one without a limit one line (label, figure, "no limit"): still one length."""
-    figures = [figure(m, u, b, short=False) for m, u, b in rows]
+    width) and one without a limit one line (label, figure, "no limit"): still one length.
+    `compact` keeps every gauge on one line (short figures) for a panel too short for that."""
+    figures = [figure(m, u, b, short=compact) for m, u, b in rows]
     figure_width = max((len(f) for f in figures), default=0)
     bar_width = width - LABEL_WIDTH - figure_width - 1
     out = []
@@ -130,8 +133,8 @@ def gauge_rows(rows: list[tuple[str, float, BudgetStatus | None]], width: int) -
         label = f" {LABELS[metric]:<{LABEL_WIDTH - 1}}"
         row = Text(no_wrap=True, overflow="ellipsis")
         row.append(label, style="bold")
-        if bar_width >= MIN_BAR:
-            row.append_text(bar(used, budget, bar_width))
+        if bar_width >= MIN_BAR or compact:
+            row.append_text(bar(used, budget, max(4, bar_width)))
             row.append(" " + words.rjust(figure_width), style=style)
         elif level is None:
             row.append(words, style=style)
@@ -182,8 +185,14 @@ class BudgetGauges(Widget):
             for m in METRICS
             if m in agent_budgets or usage_of(agent_usage, m)
         ]
-        # Laid out together, so the board's and the agent's bars are all one length.
-        laid = gauge_rows(board_rows + (agent_rows if view.agent else []), width)
+        # Laid out together, so the board's and the agent's bars are all one length; on one
+        # line each when two would not fit the panel's height.
+        gauges = board_rows + (agent_rows if view.agent else [])
+        laid = gauge_rows(gauges, width)
+        extra = 2 + (2 if view.measured is not None else 0) + bool(view.refused) + bool(view.agent)
+        height = self.content_size.height or 100
+        if sum(r.plain.count("\n") + 1 for r in laid) + extra > height:
+            laid = gauge_rows(gauges, width, compact=True)
         rows += laid[: len(board_rows)]
         if view.measured is not None:  # two rows, aligned with the gauges' labels
             said = view.reported or UsageTotals()

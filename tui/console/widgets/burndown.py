@@ -15,8 +15,8 @@ from datetime import datetime, timedelta
 from rich.text import Text
 from textual.app import ComposeResult, RenderResult
 from textual.containers import Vertical
-from textual.reactive import reactive
 from textual.geometry import Size
+from textual.reactive import reactive
 from textual.widget import Widget
 from textual_plotext import PlotextPlot
 
@@ -230,7 +230,7 @@ def forecast_words(burndown: BurnDown | None) -> Text:
         if early is not None:
             until = f"{late:%d %b}" if late is not None else "open-ended"
             text.append(" · range ", style="dim")
-            text.append(f"{early:%d %b}–{until}", style=HEX["RANGE"])
+            text.append(f"{early:%d %b} to {until}", style=HEX["RANGE"])
     elif burndown.forecast_note:
         text.append(burndown.forecast_note, style="dim italic")
     elif burndown.forecast_done_at is not None:

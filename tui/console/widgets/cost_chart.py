@@ -120,7 +120,7 @@ class CostChart(PlotextPlot):
         plt.stacked_bar(
             xs,
             [list(line.costs) for line in series.lines],
-            color=[colour(i, line.name) for i, line in enumerate(series.lines)],
+            color=[colour(i, line.name) for i, line in enumerate(series.lines)],  # type: ignore[arg-type]
             width=0.8 if count > 1 else 0.3,
         )
         tallest = max(
@@ -134,7 +134,7 @@ class CostChart(PlotextPlot):
         fmt = "%H:%M" if series.bucket_seconds < 86400 else "%d %b"
         wanted = max(2, min(5, (self.size.width - 8) // 9))
         shown = label_positions(count, wanted)
-        plt.xticks(shown, [series.starts[i].strftime(fmt) for i in shown])
+        plt.xticks([float(i) for i in shown], [series.starts[i].strftime(fmt) for i in shown])
         plt.xlim(-0.6, count - 0.4)
         return super().render()
 

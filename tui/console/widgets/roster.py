@@ -9,6 +9,8 @@ from collections.abc import Sequence
 from datetime import datetime
 
 from rich.text import Text
+from textual.geometry import Region
+from textual.strip import Strip
 from textual.widgets import DataTable
 from textual.widgets.data_table import ColumnKey
 
@@ -77,6 +79,8 @@ class AgentRoster(DataTable[Text], can_focus=False):
     """A table of the board's agents (humans are left out); display only, never focused."""
 
     _shown: tuple[Sequence[Agent], datetime] | None = None
+    _doing_width = 0
+    _fitted_width = 0
 
     def on_mount(self) -> None:
         self.cursor_type = "none"
@@ -84,9 +88,12 @@ class AgentRoster(DataTable[Text], can_focus=False):
         for key, label in COLUMNS:
             self.add_column(label, key=key)
 
-    def on_resize(self) -> None:
-        if self._shown is not None:
-            self.show(*self._shown)
+    def render_lines(self, crop: Region) -> list[Strip]:
+        # Fit "Doing now" to the width the table is painted at: Resize and Show events come
+        # before the new size is final when the charts panel appears.
+        if self._shown is not None and self.size.width != self._fitted_width:
+            self.call_later(self._refit)
+        return super().render_lines(crop)
 
     def show(self, agents: Sequence[Agent], now: datetime) -> None:
         """Apply a roster snapshot as a diff keyed by agent name; "Doing now" is cut with an
@@ -102,6 +109,26 @@ class AgentRoster(DataTable[Text], can_focus=False):
             if name not in present:
                 self.add_row(*(cells[k] for k, _ in COLUMNS), key=name)
                 continue
-            for key, value in cells.items():
-                if self.get_cell(name, key) != value:
-                    self.update_cell(name, key, value)
+            self._update(name, cells)
+        self._doing_width = doing_width
+        # The new rows widen the other columns once the table has measured them: cut
+        # "Doing now" again then, to what is left.
+        self.call_after_refresh(self._refit)
+
+    def _refit(self) -> None:
+        if self._shown is None or not self.size.width:
+            return
+        self._fitted_width = self.size.width
+        width = fit_last_column(self, "doing")
+        if width != self._doing_width:
+            self._doing_width = width
+            agents, now = self._shown
+            present = {str(row.value) for row in self.rows}
+            for agent in agents:
+                if agent.kind == "agent" and agent.name in present:
+                    self._update(agent.name, roster_cells(agent, now, width))
+
+    def _update(self, name: str, cells: dict[str, Text]) -> None:
+        for key, value in cells.items():
+            if self.get_cell(name, key) != value:
+                self.update_cell(name, key, value)
