@@ -352,6 +352,7 @@ class Deck:
 
     # core/metrics.py and core/report.py
     burndown = _with_database(metrics.burndown)
+    cost_over_time = _reads(metrics.cost_over_time)
     report = _with_database(reports.report)
     report_summary = _with_database(reports.report_summary)
 

@@ -9,7 +9,10 @@ The forecast waits for enough history (`MIN_DONE` tasks finished over at least `
 until then `forecast_note` says why there is none. Its range comes from the uncertainty of a
 rate measured from few completions (a Poisson count: n +/- 1.96 sqrt(n) finished in the window).
 
-The verb here: burndown (one read).
+Cost over time (`cost_over_time`) sums the usage table per time bucket and agent (or model)
+in SQL: at most `buckets` x spenders rows come back, whatever the number of usage rows.
+
+The verbs here: burndown and cost_over_time (one read each).
 """
 
 from __future__ import annotations
@@ -19,10 +22,12 @@ from datetime import UTC, datetime, timedelta
 
 import sqlalchemy as sa
 
-from agentdeck.core.models import BurnDown, BurnDownPoint
+from agentdeck.core.errors import ValidationError
+from agentdeck.core.models import BurnDown, BurnDownPoint, CostLine, CostSeries
 from agentdeck.core.storage import flow
 from agentdeck.core.storage.database import Database
-from agentdeck.core.storage.tables import flow_t
+from agentdeck.core.storage.tables import agent_t, flow_t, usage_t
+from agentdeck.core.storage.transaction import Tx
 
 MAX_POINTS = 240  # buckets of the series, each stamped at its last change
 THROUGHPUT_WINDOW = timedelta(days=7)
@@ -135,3 +140,82 @@ def burndown(db: Database, board: str | None = None) -> BurnDown:
         forecast_late=late,
         forecast_note=note,
     )
+
+
+# Bucket lengths a cost chart may use, shortest first: whole hours and days, so bars line up
+# with the clock.
+HOUR = 3600
+BUCKET_SECONDS = (HOUR, 3 * HOUR, 6 * HOUR, 12 * HOUR, 24 * HOUR, 7 * 24 * HOUR)
+MAX_COST_BUCKETS = 96
+COST_BY = ("agent", "model")
+OTHERS = "others"
+
+
+def _epoch(conn: sa.Connection, column: sa.ColumnElement[datetime]) -> sa.ColumnElement[int]:
+    """Whole seconds since the epoch of a naive-UTC timestamp column, on either backend."""
+    if conn.dialect.name == "postgresql":
+        return sa.cast(sa.func.floor(sa.extract("epoch", column)), sa.BigInteger)
+    return sa.cast(sa.func.strftime("%s", column), sa.Integer)
+
+
+def bucket_seconds(span: timedelta, buckets: int) -> int:
+    """The shortest bucket in `BUCKET_SECONDS` that covers `span` in at most `buckets`; for
+    longer spans, whole days."""
+    seconds = max(span.total_seconds(), 1.0)
+    for size in BUCKET_SECONDS:
+        if seconds / size <= buckets:
+            return size
+    days = math.ceil(seconds / buckets / BUCKET_SECONDS[4])
+    return days * BUCKET_SECONDS[4]
+
+
+def cost_over_time(
+    tx: Tx, board: str | None = None, *, by: str = "agent", buckets: int = 24, top: int = 5
+) -> CostSeries:
+    """The board's cost per time bucket for each agent (`by="agent"`) or model (`by="model"`),
+    from its first usage to now in at most `buckets` buckets; the `top` biggest spenders each
+    get a line, the rest are summed as "others". Usage recorded without an agent is "(board)",
+    without a model "(no model)"."""
+    if by not in COST_BY:
+        raise ValidationError(f"cost by {by!r}: choose one of {', '.join(COST_BY)}")
+    if not 1 <= buckets <= MAX_COST_BUCKETS:
+        raise ValidationError(f"buckets must be 1..{MAX_COST_BUCKETS}, not {buckets}")
+    b = tx.board(board)
+    of_board = usage_t.c.board_id == b["id"]
+    first = tx.conn.execute(sa.select(sa.func.min(usage_t.c.created_at)).where(of_board)).scalar()
+    if first is None:
+        return CostSeries(by, BUCKET_SECONDS[0], (), (), 0.0)
+    first = first if first.tzinfo else first.replace(tzinfo=UTC)
+    now = max(tx.now, first)
+    size = bucket_seconds(now - first, buckets)
+    origin = int(first.timestamp()) // size * size
+    count = (int(now.timestamp()) - origin) // size + 1
+    bucket = ((_epoch(tx.conn, usage_t.c.created_at) - origin) // size).label("bucket")
+    name: sa.ColumnElement[str | None]
+    if by == "agent":
+        name = agent_t.c.name
+        source = usage_t.outerjoin(agent_t, agent_t.c.id == usage_t.c.agent_id)
+    else:
+        name = usage_t.c.model
+        source = usage_t
+    rows = tx.conn.execute(
+        sa.select(bucket, name.label("name"), sa.func.sum(usage_t.c.cost_usd))
+        .select_from(source)
+        .where(of_board)
+        .group_by(bucket, name)
+    ).all()
+    blank = "(board)" if by == "agent" else "(no model)"
+    costs: dict[str, list[float]] = {}
+    for index, who, cost in rows:
+        line = costs.setdefault(who or blank, [0.0] * count)
+        line[min(max(int(index), 0), count - 1)] += float(cost or 0.0)
+    ranked = sorted(costs.items(), key=lambda item: (-sum(item[1]), item[0]))
+    kept = ranked if len(ranked) <= top + 1 else ranked[: max(top, 0)]
+    rest = ranked[len(kept) :]
+    lines = [CostLine(n, tuple(round(c, 6) for c in v), round(sum(v), 6)) for n, v in kept]
+    if rest:
+        summed = [sum(v[i] for _, v in rest) for i in range(count)]
+        lines.append(CostLine(OTHERS, tuple(round(c, 6) for c in summed), round(sum(summed), 6)))
+    starts = tuple(datetime.fromtimestamp(origin + i * size, UTC) for i in range(count))
+    total = round(sum(line.total for line in lines), 6)
+    return CostSeries(by, size, starts, tuple(lines), total)

@@ -327,6 +327,27 @@ class BurnDown(_Jsonable):
 
 
 @dataclass(frozen=True, slots=True)
+class CostLine(_Jsonable):
+    """One agent's (or model's) cost in each bucket of a `CostSeries`."""
+
+    name: str
+    costs: tuple[float, ...]
+    total: float
+
+
+@dataclass(frozen=True, slots=True)
+class CostSeries(_Jsonable):
+    """Cost over time, per agent or per model: `starts[i]` opens bucket i (`bucket_seconds`
+    long, the last one running to now); the biggest spenders first, the rest as "others"."""
+
+    by: str  # "agent" or "model"
+    bucket_seconds: int
+    starts: tuple[datetime, ...]
+    lines: tuple[CostLine, ...]
+    total: float
+
+
+@dataclass(frozen=True, slots=True)
 class BoardCounts(_Jsonable):
     """Task counts per board column, for the header and the report."""
 

@@ -167,7 +167,7 @@ async def test_b_toggles_the_charts_panel(app: AgentDeckApp) -> None:
         assert {"fe-1", "be-1", "ops-2"} <= names and "ann" not in names
         assert app.screen.query_one("#burndown").burndown is not None
         gauges = app.screen.query_one("#budgets").render().plain
-        assert "$14.51 / $40.00" in gauges
+        assert "$14.51" in gauges and "$40.00" in gauges
         await pilot.press("b")
         assert not panels.display
 

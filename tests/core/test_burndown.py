@@ -272,3 +272,37 @@ def test_the_rollup_kept_as_events_are_written_equals_one_rebuilt_from_them(web:
             rebuilding.rollback()
     assert kept == rebuilt
     assert (sum(r.scope for r in kept), sum(r.done for r in kept)) == (4, 2)
+
+
+def test_every_point_has_open_work_within_the_scope(web: Deck, clock: FakeClock) -> None:
+    """Whatever mix of creates, completions, reopens and cancels (seeded), no point of the
+    series has open work below nothing or above the scope: scope changes show as scope."""
+    import random
+
+    rng = random.Random(18)
+    open_keys: list[str] = []
+    done_keys: list[str] = []
+    for _ in range(24):
+        move = rng.choice(["add", "add", "finish", "finish", "reopen", "cancel"])
+        if move == "add" or not open_keys:
+            open_keys.append(web.add_task(f"Task {len(open_keys)}", actor="ann").key)
+        elif move == "finish":
+            key = open_keys.pop(rng.randrange(len(open_keys)))
+            finish(web, key)
+            done_keys.append(key)
+        elif move == "reopen" and done_keys:
+            key = done_keys.pop(rng.randrange(len(done_keys)))
+            web.reopen(key, actor="ann", notes="again")
+            open_keys.append(key)
+        elif move == "cancel":
+            web.cancel(open_keys.pop(rng.randrange(len(open_keys))), actor="ann", reason="cut")
+        clock.advance(rng.choice([30, 90, 3600]))
+    burn = web.burndown()
+    assert burn.points
+    for point in burn.points:
+        assert 0 <= point.open <= point.scope, point
+    counts = web.counts()
+    assert (burn.points[-1].open, burn.points[-1].scope) == (
+        counts.total - counts.done,
+        counts.total,
+    )

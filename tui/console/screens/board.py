@@ -23,14 +23,15 @@ from textual.timer import Timer
 from textual.widgets import Footer
 
 from agentdeck.core import Deck
-from agentdeck.core.models import COLUMNS, Agent, Board, BurnDown, Credential, Task
+from agentdeck.core.models import COLUMNS, Agent, Board, BurnDown, CostSeries, Credential, Task
 from agentdeck.tui.console.board_state import BoardFilter, BoardState
 from agentdeck.tui.console.screens.forms import FilterDialog, NewTask, NewTaskDialog
 from agentdeck.tui.console.screens.task_actions import TASK_BINDINGS, TaskActions
 from agentdeck.tui.console.single_flight import SingleFlight
 from agentdeck.tui.console.widgets.budget_gauges import BudgetGauges, BudgetView
-from agentdeck.tui.console.widgets.burndown import BurnDownChart
+from agentdeck.tui.console.widgets.burndown import BurnDownChart, BurnDownPanel
 from agentdeck.tui.console.widgets.column import TaskColumn
+from agentdeck.tui.console.widgets.cost_chart import CostChart, CostPanel
 from agentdeck.tui.console.widgets.header import BoardHeader
 from agentdeck.tui.console.widgets.roster import AgentRoster
 from agentdeck.tui.console.widgets.task_card import TaskCard
@@ -38,6 +39,7 @@ from agentdeck.tui.console.widgets.task_card import TaskCard
 # Past this many events behind, a full reload is cheaper than replaying the changes.
 MAX_INCREMENTAL_EVENTS = 20_000
 PANELS_INTERVAL_S = 2.0
+CHARTS_GRID_BELOW = 120  # columns: narrower, the charts take the board's place, two by two
 _AGENT_EVENTS = {
     "claimed",
     "doing",
@@ -122,10 +124,12 @@ class BoardScreen(TaskActions):
 
     @dataclass
     class PanelsLoaded(Message):
-        """Data for the charts panel: burn-down, budgets, usage of the board and one agent."""
+        """Data for the charts panel: burn-down, cost over time, budgets, usage of the board
+        and one agent."""
 
         burndown: BurnDown
         budgets: BudgetView
+        cost: CostSeries
 
     def __init__(self) -> None:
         super().__init__(classes="board-screen")
@@ -148,8 +152,8 @@ class BoardScreen(TaskActions):
             for column in COLUMNS:
                 yield TaskColumn(column)
         with Horizontal(id="panels"):
-            with Vertical(id="burndown-panel", classes="panel"):
-                yield BurnDownChart(id="burndown")
+            yield BurnDownPanel(id="burndown-panel", classes="panel")
+            yield CostPanel(id="cost-panel", classes="panel")
             with Vertical(id="budget-panel", classes="panel"):
                 yield BudgetGauges(id="budgets")
             with Vertical(id="roster-panel", classes="panel"):
@@ -158,11 +162,15 @@ class BoardScreen(TaskActions):
 
     def on_mount(self) -> None:
         self.query_one("#burndown-panel").border_title = "Burn-down"
+        self.query_one("#cost-panel").border_title = "Cost"
         self.query_one("#budget-panel").border_title = "Budgets"
         self.query_one("#roster-panel").border_title = "Agents"
         self.header.live = "loading"
         self.watch(self.app, "db_problem", self._database_problem)
         self.load_board(self.deck, self.board_key)
+
+    def on_resize(self) -> None:
+        self.set_class(self.size.width < CHARTS_GRID_BELOW, "-charts-grid")
 
     def _roster_title(self, board: Board) -> None:
         """Say on the roster how its agents prove who they are (`board.agents`)."""
@@ -342,12 +350,13 @@ class BoardScreen(TaskActions):
             reported=sources.get("reported"),
             refused=sum(deck.refusals().values()),
         )
-        self.post_message(self.PanelsLoaded(deck.burndown(board), view))
+        self.post_message(self.PanelsLoaded(deck.burndown(board), view, deck.cost_over_time(board)))
 
     @on(PanelsLoaded)
     def _panels_loaded(self, message: PanelsLoaded) -> None:
         self.query_one(BurnDownChart).burndown = message.burndown
         self.query_one(BudgetGauges).view = message.budgets
+        self.query_one(CostChart).series = message.cost
 
     def watch_charts(self, charts: bool) -> None:
         self.set_class(charts, "-charts")

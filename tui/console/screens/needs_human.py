@@ -21,7 +21,7 @@ from agentdeck.tui.console.agent_text import line, safe, styled
 from agentdeck.tui.console.screens.task_actions import TASK_BINDINGS, TaskActions
 from agentdeck.tui.console.screens.task_detail import title_line
 from agentdeck.tui.console.widgets.log_view import actor_column, format_event
-from agentdeck.tui.console.widgets.roster import ago
+from agentdeck.tui.console.widgets.roster import ago, fit_last_column
 
 RECENT = 14
 QUEUE_COLUMNS = (
@@ -33,7 +33,7 @@ QUEUE_COLUMNS = (
 )
 
 
-def queue_cells(task: Task, now: datetime) -> dict[str, Text]:
+def queue_cells(task: Task, now: datetime, title_width: int = 44) -> dict[str, Text]:
     kind = (
         Text("? answer", style="bold magenta")
         if task.status == "escalated"
@@ -44,7 +44,7 @@ def queue_cells(task: Task, now: datetime) -> dict[str, Text]:
         "kind": kind,
         "since": Text(ago(task.updated_at, now), style="dim"),
         "agent": line(task.assignee or "—", limit=16),
-        "title": line(task.title, limit=44),
+        "title": line(task.title, limit=title_width),
     }
 
 
@@ -149,8 +149,9 @@ class NeedsHumanScreen(TaskActions):
         with self.app.batch_update():
             for gone in [k for k in self.tasks if k not in wanted]:
                 table.remove_row(gone)
+            title_width = fit_last_column(table, "title", least=8) if table.size.width else 44
             for task in message.tasks:
-                cells = queue_cells(task, message.now)
+                cells = queue_cells(task, message.now, title_width)
                 if task.key not in self.tasks:
                     table.add_row(*(cells[k] for k, _ in QUEUE_COLUMNS), key=task.key)
                 else:
@@ -160,6 +161,9 @@ class NeedsHumanScreen(TaskActions):
             order = {t.key: i for i, t in enumerate(message.tasks)}
             table.sort("key", key=lambda cell: order.get(cell.plain, 0))
         self.tasks = wanted
+        # Cut the titles to the room the other columns leave now their rows are in (or,
+        # when the table is not laid out yet, once it is).
+        self.call_after_refresh(self.on_resize)
         count = len(wanted)
         title = styled(" Needs human ", "bold reverse")
         title.append(f"  {count} waiting" if count else "  nothing is waiting on you", style="bold")
@@ -167,6 +171,17 @@ class NeedsHumanScreen(TaskActions):
         self.query_one("#queue-title", Static).update(title)
         self._load_preview()
         self.update_keys()
+
+    def on_resize(self) -> None:
+        """Cut the titles again to the room the table now leaves them (with an ellipsis)."""
+        table = self.query_one("#queue", DataTable)
+        if not self.tasks or not table.size.width:
+            return
+        width = fit_last_column(table, "title", least=8)
+        for key, task in self.tasks.items():
+            title = line(task.title, limit=width)
+            if table.get_cell(key, "title") != title:
+                table.update_cell(key, "title", title)
 
     def selected_task(self) -> Task | None:
         table = self.query_one("#queue", DataTable)
