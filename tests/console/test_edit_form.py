@@ -310,6 +310,16 @@ async def test_m_in_the_task_screen_sends_a_message_that_shows_in_its_log(
         assert any("sent to" in n and "WEB-7's log" in n for n in notices(app))
         await wait_for(pilot, lambda: "Use the [b]cursor[/b] API" in screen_text(app))
         assert isinstance(app.screen, TaskDetailScreen)
+        # E works here too, and the screen shows what it changed.
+        await pilot.press("E")
+        await wait_for(pilot, lambda: isinstance(app.screen, EditTaskDialog))
+        form = app.screen
+        await wait_for(pilot, lambda: form.detail is not None)
+        set_input(form, "labels", "pagination")
+        await pilot.press("ctrl+s")
+        await wait_for(pilot, lambda: app.screen is screen)
+        await wait_for(pilot, lambda: "pagination" in screen_text(app))
+        assert other.get_task("WEB-7").labels == ("pagination",)
         # To the lead, whoever it is: `lead` is in the list, and the message reaches them.
         await pilot.press("m")
         await wait_for(pilot, lambda: isinstance(app.screen, SendDialog))
