@@ -80,6 +80,13 @@ class HelpScreen(DeckModal[None]):
     """What each key does on the screen the human came from."""
 
     BINDINGS = [Binding("escape,question_mark,q", "dismiss_help", "Close")]
+    # The keys scroll inside the dialog, never past it: a share of the terminal's height that
+    # leaves room for the dialog's title, border and padding at 24 rows and at 42.
+    CSS = """
+    HelpScreen .dialog.-help VerticalScroll {
+        max-height: 65vh;
+    }
+    """
 
     def __init__(self, underneath: Screen[object]) -> None:
         super().__init__(classes="dialog-screen")
