@@ -26,8 +26,9 @@ from agentdeck.tui.demo.stories import (
     story,
 )
 from agentdeck.tui.demo.summary import events_after
-from agentdeck.tui.demo.supervisor import Supervisor, SupervisorHabits
+from agentdeck.tui.demo.supervisor import WAITING, Supervisor, SupervisorHabits
 from agentdeck.tui.demo.team import rng_for
+from agentdeck.tui.demo.worker import lead_message
 from tests.demo.helpers import DemoRun
 
 
@@ -38,6 +39,7 @@ def allowed(s: Story, key: str, title: str, texts: Texts) -> set[str]:
     tools |= {f"$ {t}" for k, t in (*texts.log, *texts.first) if k == "tool_call"}
     notes = {texts.redo, texts.reply, texts.reopen, GENERIC_REOPEN, BUDGET_ANSWER, ANY_ANSWER}
     notes.add(f"{key} is assigned to you")  # core's note to a new assignee
+    notes.add(lead_message(key, texts.ask))  # a worker telling the lead it escalated
     return (
         texts.own()
         | tools
@@ -57,7 +59,9 @@ def allowed(s: Story, key: str, title: str, texts: Texts) -> set[str]:
 
 
 # Events whose text core writes itself (a name, a number, a lease), never the story.
-CORE_WORDED = ("usage", "priority", "budget", "created", "assigned", "lease_expired")
+# An edit's text is the names of the fields it changed; its data holds the values (checked
+# apart, in `edited_values`).
+CORE_WORDED = ("usage", "priority", "budget", "created", "assigned", "lease_expired", "edited")
 FRAMEWORK = (
     re.compile(r"Acting on (rejection|reopen|answer|assignment) from \w+: (?P<note>.*)", re.S),
     re.compile(r"Committed [0-9a-f]{7}: (?P<note>.*)"),
@@ -81,6 +85,29 @@ def stray_texts(s: Story, deck: Deck, events: Sequence[Event]) -> list[tuple[str
         if match and (note is None or note in mine):
             continue
         out.append((task.title, e.kind, e.text))
+    return out
+
+
+def stray_edits(s: Story, deck: Deck, events: Sequence[Event]) -> list[tuple[str, str]]:
+    """(task title, what) for every edit that changed more than the team's edits do: a criteria
+    note must be the task's own note, a label the lead's `waiting-on-human`."""
+    out = []
+    for e in events:
+        if e.kind != "edited":
+            continue
+        task = deck.get_task(e.task or "")
+        _, texts = s.texts_for(task.title, task.required_skills, task.criteria)
+        fields = e.data["fields"]
+        if fields == ["criteria"]:
+            added = e.data["after"]["criteria"].removeprefix(e.data["before"]["criteria"]).strip()
+            if added != f"- Note from {e.actor}: {texts.note}" or not texts.note:
+                out.append((task.title, added))
+        elif fields == ["labels"]:
+            changed = set(e.data["after"]["labels"]) ^ set(e.data["before"]["labels"])
+            if changed != {WAITING} or e.actor != s.lead.name:
+                out.append((task.title, f"labels {sorted(changed)} by {e.actor}"))
+        else:
+            out.append((task.title, f"fields {fields}"))
     return out
 
 
@@ -108,7 +135,7 @@ def out_of_order(s: Story, deck: Deck, events: Sequence[Event]) -> list[str]:
     return bad
 
 
-@pytest.mark.parametrize(("board", "seed", "turns"), [("website", 3, 160), ("database", 2, 120)])
+@pytest.mark.parametrize(("board", "seed", "turns"), [("website", 3, 160), ("database", 2, 150)])
 def test_each_task_s_texts_come_from_its_own_entry(
     run_demo: Callable[..., DemoRun], board: str, seed: int, turns: int
 ) -> None:
@@ -118,9 +145,29 @@ def test_each_task_s_texts_come_from_its_own_entry(
     with run.deck() as deck:
         events = list(events_after(deck, run.board_key, run.cursor))
         assert not stray_texts(s, deck, events)
+        assert not stray_edits(s, deck, events)
         assert not out_of_order(s, deck, events)
-        titles = [t.title for t in deck.list_tasks(run.board_key, include_cancelled=True)]
+        tasks = deck.list_tasks(run.board_key, include_cancelled=True)
+        titles = [t.title for t in tasks]
+        planned = {spec.title: spec for spec in s.specs()}
+        filed = {t.title: (t.type, set(t.labels) - {WAITING}) for t in tasks}
+        assert all(
+            filed[title] == (planned[title].type, set(planned[title].labels))
+            for title in filed
+            if title in planned
+        )
     assert len(titles) == len(set(titles)), sorted(t for t in titles if titles.count(t) > 1)
+    # A recording shows the tracker's other verbs: the lead files types and labels and labels
+    # what waits on a human, workers add criteria notes, comment and message the lead, the
+    # reviewing human comments on a review.
+    edits = [e for e in events if e.kind == "edited"]
+    assert any(e.data["fields"] == ["criteria"] for e in edits), "no criteria note"
+    assert any(WAITING in e.data["after"].get("labels", ()) for e in edits), "no label"
+    comments = {e.actor for e in events if e.kind == "comment"}
+    assert s.reviewer.name in comments and comments - {s.reviewer.name}, comments
+    told = [e for e in events if e.kind == "message" and e.data.get("to") == s.lead.name]
+    assert told and all(e.text.startswith(f"{e.task} waits on a human: ") for e in told)
+    assert any(t.labels and t.type != "task" for t in tasks if t.title in planned)
     # The run did tell stories: escalations with their own answers, results, review notes.
     verbs = {e.data.get("verb") for e in events if e.kind == "status"}
     assert {"escalate", "answer", "complete"} <= verbs, verbs
@@ -137,6 +184,7 @@ def test_the_sample_histories_tell_each_task_s_own_story(tmp_path: Path, board: 
     with deck:
         events = deck.events_since(0, board=s.key, limit=100_000)
         assert not stray_texts(s, deck, events)
+        assert not stray_edits(s, deck, events)
         assert not out_of_order(s, deck, events)
         titles = [t.title for t in deck.list_tasks(s.key, include_cancelled=True)]
         assert len(titles) == len(set(titles))

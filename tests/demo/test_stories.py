@@ -8,7 +8,8 @@ from collections import defaultdict
 
 import pytest
 
-from agentdeck.tui.demo.stories import Story, Texts, criteria_of, stories
+from agentdeck.core import limits
+from agentdeck.tui.demo.stories import Spec, Story, Texts, criteria_of, stories, with_tags
 
 SLUGS = sorted(stories())
 
@@ -74,3 +75,25 @@ def test_the_reported_mismatches_are_gone(slug: str) -> None:
         assert by_text[split] == "Cart service with Redis-backed sessions"
         inventory = next(t for t in by_text if "Exported the page inventory" in t)
         assert by_text[inventory].startswith("Audit the current site")
+
+
+@pytest.mark.parametrize("slug", SLUGS)
+def test_the_lead_files_types_and_labels_a_tracker_accepts(slug: str) -> None:
+    """Every planned task's type and labels are ones `task edit` and plans accept; the demo's
+    plan is filed (a type other than task somewhere, labels on each task) and some of its
+    tasks have a criteria note for their holder to add, so a recording shows edits."""
+    s = stories()[slug]
+    for spec in s.specs():
+        assert limits.task_type(spec.type) == spec.type, spec.ref
+        assert limits.labels(list(spec.labels)) == sorted(spec.labels), spec.ref
+    assert all(spec.labels for spec in s.demo_plan)
+    assert any(spec.type != "task" for spec in s.demo_plan)
+    assert sum(1 for spec in s.demo_plan if spec.lines.note) >= 3
+
+
+def test_tags_for_a_task_no_plan_has_are_a_mistake() -> None:
+    plan = (Spec("a", "A", ("x",)),)
+    with pytest.raises(KeyError, match="tags for tasks no plan has: b"):
+        with_tags({"b": ("bug", ())}, plan)
+    ((tagged,),) = with_tags({"a": ("bug", ("ui",))}, plan)
+    assert (tagged.type, tagged.labels, tagged.to_plan({})["labels"]) == ("bug", ("ui",), ["ui"])

@@ -9,13 +9,31 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 
+from agentdeck.core import limits
+from agentdeck.core.errors import ValidationError
 from agentdeck.core.models import COLUMNS, Task
+
+LABEL_PREFIXES = ("label:", "#")  # `label:bug` and `#bug` in the filter's text name a label
+
+
+def label_term(word: str) -> str | None:
+    """The label a filter word names (`label:bug`, `#Bug` -> `bug`), or None for plain text.
+    Labels are stored in `limits.label`'s folded form; so is the term (one no label can have
+    is kept as typed, and matches nothing)."""
+    for prefix in LABEL_PREFIXES:
+        if word[: len(prefix)].casefold() == prefix and len(word) > len(prefix):
+            try:
+                return limits.label(word[len(prefix) :])
+            except ValidationError:
+                return word[len(prefix) :]
+    return None
 
 
 @dataclass(frozen=True, slots=True)
 class BoardFilter:
-    """Which tasks the board shows: free text (key, title, description, assignee), an agent
-    (assignee) and a required skill; empty parts match everything."""
+    """Which tasks the board shows: free text (key, title, description, assignee), labels
+    (`label:bug` or `#bug` words in the text: the task must carry each), an agent (assignee)
+    and a required skill; empty parts match everything."""
 
     text: str = ""
     agent: str = ""
@@ -25,20 +43,32 @@ class BoardFilter:
     def active(self) -> bool:
         return bool(self.text or self.agent or self.skill)
 
+    @property
+    def labels(self) -> tuple[str, ...]:
+        """The labels the text asks for."""
+        return tuple(t for w in self.text.split() if (t := label_term(w)) is not None)
+
+    @property
+    def words(self) -> tuple[str, ...]:
+        """The text's plain words (not labels), case-folded."""
+        return tuple(w.casefold() for w in self.text.split() if label_term(w) is None)
+
     def matches(self, task: Task) -> bool:
         if self.agent and task.assignee != self.agent:
             return False
         if self.skill and self.skill not in task.required_skills:
             return False
         if self.text:
-            needle = self.text.casefold()
+            if not set(self.labels) <= set(task.labels):
+                return False
             haystack = f"{task.key} {task.title} {task.assignee or ''} {task.description}"
-            return all(word in haystack.casefold() for word in needle.split())
+            return all(word in haystack.casefold() for word in self.words)
         return True
 
     def describe(self) -> str:
-        parts = [f'"{self.text}"' if self.text else "", self.agent and f"@{self.agent}"]
-        parts.append(self.skill and f"#{self.skill}")
+        words = " ".join(w for w in self.text.split() if label_term(w) is None)
+        parts = [f'"{words}"' if words else "", *(f"label:{t}" for t in self.labels)]
+        parts += [self.agent and f"@{self.agent}", self.skill and f"#{self.skill}"]
         return " ".join(p for p in parts if p)
 
 

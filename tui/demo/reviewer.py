@@ -1,4 +1,5 @@
-"""A simulated human teammate: reviews submitted work, answers escalations, reopens failures.
+"""A simulated human teammate: reviews submitted work (commenting on it first), answers
+escalations, reopens failures.
 
 In the interactive demo it waits `patience` turns before touching anything, so the person at
 the keyboard gets the first chance to approve, reject or answer; whatever they do first wins
@@ -89,6 +90,7 @@ class Reviewer:
         _, texts = story.texts_for(task.title, task.required_skills, task.criteria)
         try:
             if task.status == "review":
+                deck.comment(task.key, texts.review, actor=me)
                 self.reviews += 1
                 if self.reviews % self.habits.reject_every or task.key in self.rejected:
                     deck.approve(

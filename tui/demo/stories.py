@@ -54,6 +54,9 @@ class Lines:
     miss: str = ""  # a verification that fails
     fail: str = ""  # why a failing attempt gives up
     reopen: str = ""  # the human's note when reopening it
+    note: str = ""  # what its holder discovers and adds under the criteria (a criteria note)
+    comment: str = ""  # its holder's comment when handing it in for review
+    review: str = ""  # the reviewing human's comment on the review, before deciding
 
 
 @dataclass(frozen=True)
@@ -75,6 +78,9 @@ class Texts:
     miss: str
     fail: str
     reopen: str
+    note: str
+    comment: str
+    review: str
     tool_calls: tuple[tuple[str, str], ...]  # generic: the skill's
     commits: tuple[str, ...]  # generic templates: the skill's, filled with this task
     files: tuple[str, ...]  # generic: the skill's
@@ -82,7 +88,7 @@ class Texts:
     def own(self) -> set[str]:
         """The texts that belong to this task alone (not the generic ones)."""
         texts = {*self.doing, self.check, self.result, self.ask, self.reply, self.redo}
-        texts |= {self.miss, self.fail, self.reopen}
+        texts |= {self.miss, self.fail, self.reopen, self.note, self.comment, self.review}
         texts |= {text for _, text in (*self.log, *self.first)}
         return texts - {""}
 
@@ -103,6 +109,8 @@ class Spec:
     estimate: float | None = None
     assignee: str | None = None  # the lead hands it to this agent when planning
     lines: Lines = field(default_factory=Lines)
+    type: str = "task"  # task, bug, feature, epic or chore
+    labels: tuple[str, ...] = ()
 
     def to_plan(self, keys: Mapping[str, str]) -> dict[str, Any]:
         """The `Deck.plan` entry; refs already on the board are replaced by their keys."""
@@ -117,6 +125,8 @@ class Spec:
             "estimate_hours": self.estimate,
             "blocked_by": [keys.get(ref, ref) for ref in self.after],
             "assignee": self.assignee,
+            "type": self.type,
+            "labels": list(self.labels),
         }
 
 
@@ -239,6 +249,9 @@ class Story:
             miss=own.miss or f"Check failed: “{work[-1]}” is not met yet",
             fail=own.fail or f"Stopping this attempt: “{work[-1]}” needs another approach",
             reopen=own.reopen,
+            note=own.note,
+            comment=own.comment or f"Ready for review: “{spec.title}”; the evidence is in the log",
+            review=own.review or f"Reviewing “{spec.title}” against its criteria now",
             tool_calls=craft.tool_calls,
             commits=tuple(fill(c, title=spec.title) for c in craft.commits),
             files=craft.files,
@@ -271,6 +284,9 @@ def _fill_lines(lines: Lines, area: str) -> Lines:
         miss=f(lines.miss),
         fail=f(lines.fail),
         reopen=f(lines.reopen),
+        note=f(lines.note),
+        comment=f(lines.comment),
+        review=f(lines.review),
     )
 
 
@@ -293,6 +309,23 @@ def with_lines(
         raise KeyError(f"lines for tasks no plan has: {', '.join(sorted(unknown))}")
     return tuple(
         tuple(replace(s, lines=lines[s.ref]) if s.ref in lines else s for s in plan)
+        for plan in plans
+    )
+
+
+def with_tags(
+    tags: Mapping[str, tuple[str, tuple[str, ...]]], *plans: tuple[Spec, ...]
+) -> tuple[tuple[Spec, ...], ...]:
+    """Each plan with every task's type and labels from `tags` (ref -> (type, labels)), the
+    way the lead files them; like `with_lines`, a ref no plan holds raises."""
+    refs = {spec.ref for plan in plans for spec in plan}
+    if unknown := set(tags) - refs:
+        raise KeyError(f"tags for tasks no plan has: {', '.join(sorted(unknown))}")
+    return tuple(
+        tuple(
+            replace(s, type=tags[s.ref][0], labels=tags[s.ref][1]) if s.ref in tags else s
+            for s in plan
+        )
         for plan in plans
     )
 

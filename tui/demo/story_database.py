@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import UTC, datetime
 
-from agentdeck.tui.demo.stories import Craft, Lines, Member, Spec, Story, with_lines
+from agentdeck.tui.demo.stories import Craft, Lines, Member, Spec, Story, with_lines, with_tags
 
 S = Spec
 
@@ -293,7 +294,30 @@ CRAFTS = {
     ),
 }
 
+# How the lead files each task (type, labels), and what a holder discovers and adds under the
+# criteria while working (a criteria note): data, one task per entry, as LINES is.
+TAGS: dict[str, tuple[str, tuple[str, ...]]] = {
+    "gdpr": ("task", ("compliance",)),
+    "lag_alert": ("feature", ("cdc", "alerting")), "batch_job": ("bug", ("cdc", "billing")),
+    "enum_check": ("chore", ("schema",)), "drift_fix": ("bug", ("data-quality",)),
+    "slow_query": ("bug", ("performance",)), "status_page": ("task", ("cutover", "comms")),
+    "pool_size": ("task", ("performance",)), "sequence_gap": ("bug", ("billing",)),
+    "f_query": ("chore", ("port",)), "f_check": ("task", ("data-quality",)),
+    "f_index": ("chore", ("performance",)), "f_alert": ("feature", ("alerting",)),
+    "f_code": ("chore", ("port",)),
+}
+NOTES = {
+    "batch_job": "Credit notes are written in the same transaction and must move with their invoices",
+    "drift_fix": "Rows edited during the copy window count as drift too; compare after the CDC catch-up",
+    "slow_query": "The query also sorts by status for the admin view; the index must cover it",
+    "sequence_gap": "Rolled-back transactions consume sequence values; check the batch job's retries",
+    "f_query": "The {area} report also calls GROUP_CONCAT, which needs string_agg",
+}
+for _ref, _note in NOTES.items():
+    LINES[_ref] = replace(LINES.get(_ref, Lines()), note=_note)
+
 PHASE_1, PHASE_2, DEMO_PLAN, FOLLOWUPS = with_lines(LINES, PHASE_1, PHASE_2, DEMO_PLAN, FOLLOWUPS)
+PHASE_1, PHASE_2, DEMO_PLAN, FOLLOWUPS = with_tags(TAGS, PHASE_1, PHASE_2, DEMO_PLAN, FOLLOWUPS)
 
 STORY = Story(
     slug="database",

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import UTC, datetime
 
-from agentdeck.tui.demo.stories import Craft, Lines, Member, Spec, Story, with_lines
+from agentdeck.tui.demo.stories import Craft, Lines, Member, Spec, Story, with_lines, with_tags
 
 S = Spec
 
@@ -281,7 +282,30 @@ CRAFTS = {
     ),
 }
 
+# How the lead files each task (type, labels), and what a holder discovers and adds under the
+# criteria while working (a criteria note): data, one task per entry, as LINES is.
+TAGS: dict[str, tuple[str, tuple[str, ...]]] = {
+    "rerun_qdrant": ("task", ("benchmarks", "qdrant")),
+    "pgvector_hnsw": ("feature", ("benchmarks", "pgvector")),
+    "ci_bands": ("feature", ("figures",)), "quote_permission": ("chore", ("legal", "interviews")),
+    "exec_slides": ("task", ("briefing",)), "errata": ("feature", ("web",)),
+    "cost_refresh": ("chore", ("costs",)), "claims_recheck": ("bug", ("vendors", "review")),
+    "f_sweep": ("task", ("benchmarks",)), "f_check": ("chore", ("fact-check",)),
+    "f_fig": ("chore", ("figures",)), "f_text": ("chore", ("editing",)),
+    "f_stats": ("task", ("statistics",)),
+}
+NOTES = {
+    "rerun_qdrant": "Pin the same dataset snapshot as the 1.13 runs, or the numbers do not compare",
+    "pgvector_hnsw": "Iterative scans need hnsw.iterative_scan set per session; record it with the runs",
+    "ci_bands": "Two curves have only 3 runs archived; rerun them to reach 5",
+    "claims_recheck": "Vespa's reply cites a newer release than the one we measured; say which",
+    "f_sweep": "The {area} sweep must keep the same seeds as the published runs",
+}
+for _ref, _note in NOTES.items():
+    LINES[_ref] = replace(LINES.get(_ref, Lines()), note=_note)
+
 PHASE_1, PHASE_2, DEMO_PLAN, FOLLOWUPS = with_lines(LINES, PHASE_1, PHASE_2, DEMO_PLAN, FOLLOWUPS)
+PHASE_1, PHASE_2, DEMO_PLAN, FOLLOWUPS = with_tags(TAGS, PHASE_1, PHASE_2, DEMO_PLAN, FOLLOWUPS)
 
 STORY = Story(
     slug="research",

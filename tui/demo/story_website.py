@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import UTC, datetime
 
-from agentdeck.tui.demo.stories import Craft, Lines, Member, Spec, Story, with_lines
+from agentdeck.tui.demo.stories import Craft, Lines, Member, Spec, Story, with_lines, with_tags
 
 S = Spec
 
@@ -328,7 +329,35 @@ CRAFTS = {
     ),
 }
 
+# How the lead files each task (type, labels), and what a holder discovers and adds under the
+# criteria while working (a criteria note): data, one task per entry, as LINES is.
+TAGS: dict[str, tuple[str, tuple[str, ...]]] = {
+    "repo": ("chore", ("infra",)), "ci": ("chore", ("infra",)), "preview": ("chore", ("infra",)),
+    "checkout": ("feature", ("checkout", "payments")), "cart": ("feature", ("checkout",)),
+    "markup": ("bug", ("security", "cms")), "a11y_fixes": ("bug", ("accessibility",)),
+    "launch": ("task", ("launch",)), "dns": ("chore", ("launch",)),
+    "smoke": ("chore", ("launch", "qa")), "cls": ("bug", ("performance", "shop")),
+    "schema_org": ("feature", ("seo",)), "rate_limit": ("bug", ("security", "newsletter")),
+    "announce": ("task", ("launch", "content")), "synthetic": ("feature", ("monitoring",)),
+    "gift_cards": ("feature", ("checkout", "payments")), "dark_mode": ("feature", ("design",)),
+    "cart_badge": ("bug", ("cart", "regression")), "hero_video": ("chore", ("performance",)),
+    "f_flaky": ("bug", ("flaky-test",)), "f_spacing": ("chore", ("polish",)),
+    "f_errors": ("task", ("monitoring",)), "f_copy": ("chore", ("content",)),
+    "f_cache": ("task", ("performance",)), "f_meta": ("task", ("seo",)),
+}
+NOTES = {
+    "smoke": "Use a card Radar does not flag, or the production order is blocked before the refund",
+    "cls": "The sale ribbon loads late too and needs its own reserved space",
+    "rate_limit": "Checkout's opt-in box posts to the same endpoint and must stay under the limit",
+    "cart_badge": "The badge also keeps a stale count after logout; the same test covers it",
+    "dark_mode": "The brand's sand colour needs a darker dark-theme variant to pass AA",
+    "f_flaky": "The {area} test waits a fixed 2 s; it must wait for the network to settle instead",
+}
+for _ref, _note in NOTES.items():
+    LINES[_ref] = replace(LINES.get(_ref, Lines()), note=_note)
+
 PHASE_1, PHASE_2, DEMO_PLAN, FOLLOWUPS = with_lines(LINES, PHASE_1, PHASE_2, DEMO_PLAN, FOLLOWUPS)
+PHASE_1, PHASE_2, DEMO_PLAN, FOLLOWUPS = with_tags(TAGS, PHASE_1, PHASE_2, DEMO_PLAN, FOLLOWUPS)
 
 STORY = Story(
     slug="website",

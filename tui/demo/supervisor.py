@@ -1,8 +1,9 @@
 """The simulated lead agent: posts plans, keeps the backlog fed, and steers the team.
 
 Like the workers it is a generator of turns with its own seeded RNG, and it acts only through
-the `Deck` verbs a real supervisor agent may use (plan, assign, set_priority); budgets are a
-human's to set.
+the `Deck` verbs a real supervisor agent may use (plan, assign, set_priority, edit, inbox);
+budgets are a human's to set. It files tasks with the story's types and labels, and labels the
+tasks its workers tell it they escalated, until a human answers.
 """
 
 from __future__ import annotations
@@ -17,6 +18,8 @@ from agentdeck.core.models import Task
 from agentdeck.tui.demo.stories import PRICES, Spec, Story, fill
 
 _OPEN = ("pending", "in_progress", "review", "escalated", "failed")
+WAITING = "waiting-on-human"  # the label the lead keeps on escalated tasks it was told about
+MESSAGE = "message"  # the kind of a message one member sends another (`Deck.send`)
 
 
 @dataclass
@@ -66,12 +69,37 @@ class Supervisor:
             tasks = deck.list_tasks(self.board)
             if self.habits.team:
                 self._hand_back(tasks)
+            self._file_waiting(tasks)
             ready = [t for t in tasks if t.column == "ready"]
             if self._hungry(tasks, ready) and self._more_work():
                 self._post(self._next_batch())
             elif self.rng.random() < self.habits.steer_rate:
                 self._steer(ready)
             yield self.rng.uniform(4.0, 7.0)
+
+    def _file_waiting(self, tasks: Sequence[Task]) -> None:
+        """Keep the `waiting-on-human` label true: put it on the tasks workers wrote to say
+        they escalated (the lead's inbox), take it off those a human has answered."""
+        told = {
+            m.task
+            for m in self.deck.inbox(self.name, board=self.board)
+            if m.kind == MESSAGE and m.task
+        }
+        for task in tasks:
+            has = WAITING in task.labels
+            wants = task.status == "escalated" and (has or task.key in told)
+            if has == wants:
+                continue
+            on, off = ([WAITING], []) if wants else ([], [WAITING])
+            # A human or worker moved it this instant: the next turn looks again.
+            with contextlib.suppress(ConflictError):
+                self.deck.edit_task(
+                    task.key,
+                    actor=self.name,
+                    expected_version=task.version,
+                    add_labels=on,
+                    remove_labels=off,
+                )
 
     def _hungry(self, tasks: Sequence[Task], ready: Sequence[Task]) -> bool:
         """Whether the team is about to run out of work."""

@@ -18,7 +18,9 @@ from agentdeck.core import (
     Deck,
     InvalidTransitionError,
     LeaseExpiredError,
+    NotFoundError,
     OverBudgetError,
+    ValidationError,
 )
 from agentdeck.core.models import Message, SearchHit, Task
 from agentdeck.tui.demo.stories import PRICES, Member, Story, Texts, fill
@@ -27,6 +29,11 @@ from agentdeck.tui.demo.telemetry import Telemetry
 # The chance that a turn of work logs the task's next own line rather than a routine tool run.
 _OWN_LINE = 0.65
 _NOTE_KINDS = ("rejection", "reopen", "answer", "assignment")
+
+
+def lead_message(key: str, question: str) -> str:
+    """What a worker tells the lead when it escalates a task: which, and the question."""
+    return f"{key} waits on a human: {question}"
 
 
 @dataclass
@@ -166,6 +173,8 @@ class Worker:
                 self._hold(key)
                 self._write(key, kind, text)
                 yield self._turn()
+            if texts.note and texts.note not in task.criteria:
+                self._note(key, texts.note)  # what reading up turned up, in the same turn
             if ref and ref == self.story.crash_ref and self.habits.crash_delay:
                 # The agent's process "dies": no more heartbeats, so the lease runs out.
                 self.troubled.add(key)
@@ -195,6 +204,7 @@ class Worker:
             if i == escalate_at:
                 self.troubled.add(key)
                 deck.escalate(key, actor=me, reason=reason)
+                self._tell_lead(key, reason)
                 return
             yield self._turn()
 
@@ -219,9 +229,25 @@ class Worker:
         self._hold(key)
         self._usage(key)
         if task.requires_approval or rng.random() < self.habits.review_rate:
+            deck.comment(key, texts.comment, actor=me)
             deck.submit(key, actor=me, result=texts.result)
         else:
             deck.complete(key, actor=me, result=texts.result)
+
+    def _note(self, key: str, note: str) -> None:
+        """Add what the work turned up under the task's criteria: an edit its holder may make
+        (a criteria note, never a rewrite), with the version it just read."""
+        version = self.deck.get_task(key).version
+        # Someone (a human at the console) edited or moved it in between: the note waits.
+        with contextlib.suppress(ConflictError):
+            self.deck.edit_task(key, actor=self.name, expected_version=version, criteria_note=note)
+
+    def _tell_lead(self, key: str, question: str) -> None:
+        """Message the board's lead that the task now waits on a human, and on what."""
+        with contextlib.suppress(NotFoundError, ValidationError):  # a board with no lead
+            self.deck.send(
+                "lead", lead_message(key, question), actor=self.name, board=self.board, task=key
+            )
 
     def _troubled(self, key: str) -> bool:
         """Whether the task already escalated or failed, under any holder (this process may be

@@ -23,8 +23,18 @@ from textual.timer import Timer
 from textual.widgets import Footer
 
 from agentdeck.core import Deck
-from agentdeck.core.models import COLUMNS, Agent, Board, BurnDown, CostSeries, Credential, Task
+from agentdeck.core.models import (
+    COLUMNS,
+    Agent,
+    Board,
+    BurnDown,
+    CostSeries,
+    Credential,
+    Edited,
+    Task,
+)
 from agentdeck.tui.console.board_state import BoardFilter, BoardState
+from agentdeck.tui.console.screens.edit_task import edited_line, open_edit_form
 from agentdeck.tui.console.screens.forms import FilterDialog, NewTask, NewTaskDialog
 from agentdeck.tui.console.screens.task_actions import TASK_BINDINGS, TaskActions
 from agentdeck.tui.console.single_flight import SingleFlight
@@ -81,11 +91,14 @@ class BoardScreen(TaskActions):
         *TASK_BINDINGS,
         Binding("n", "new_task", "New", tooltip="Create a task on this board"),
         Binding(
+            "E", "edit_task", "Edit", tooltip="Edit the task's fields, labels and dependencies"
+        ),
+        Binding(
             "slash",
             "filter_board",
             "Filter",
             key_display="/",
-            tooltip="Show only tasks matching text, agent, skill",
+            tooltip="Show only tasks matching text, label:NAME or #NAME, agent, skill",
         ),
         Binding("escape", "clear_filter", "Clear filter", tooltip="Show every task again"),
         Binding(
@@ -429,7 +442,7 @@ class BoardScreen(TaskActions):
         return (*super().binding_state(), self.state.filter.active)
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
-        if action == "open_task":
+        if action in ("open_task", "edit_task"):
             return self.selected_task() is not None
         if action == "clear_filter":
             return self.state.filter.active
@@ -440,6 +453,15 @@ class BoardScreen(TaskActions):
 
         if task := self.selected_task():
             self.app.push_screen(TaskDetailScreen(task.key))
+
+    def action_edit_task(self) -> None:
+        if task := self.selected_task():
+            open_edit_form(self, task.key, self._edited)
+
+    def _edited(self, edited: Edited) -> None:
+        self.notify(edited_line(edited), markup=False)
+        self.task_changed(edited.task)
+        self.update_keys()
 
     def action_new_task(self) -> None:
         def create(spec: NewTask | None) -> None:

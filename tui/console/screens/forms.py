@@ -99,7 +99,7 @@ class FilterDialog(DeckModal[BoardFilter | None]):
             yield Label("Filter the board", classes="dialog-title")
             yield Input(
                 value=self.current.text,
-                placeholder="words in key, title, agent, description",
+                placeholder="words in key, title, agent, description; label:bug or #bug",
                 id="text",
             )
             yield Select(

@@ -20,6 +20,24 @@ NAVIGATION = (
     ("PgUp PgDn", "page through a long column"),
     ("ctrl+p", "command palette: every action by name"),
 )
+FILTER_TERMS = (
+    ("label:bug  #bug", "only tasks with that label (each one given)"),
+    ("words", "in the key, title, assignee or description; with labels, both must match"),
+)
+EDITING = (
+    ("E", "edit: only the fields you change are saved; if the task moved meanwhile, the"),
+    ("", "form says so, keeps your input, and Reload takes in the rest before you save"),
+    ("m", "in a task: message the lead, an agent or a human; it shows in the task's log"),
+)
+
+
+def _pairs(rows: tuple[tuple[str, str], ...]) -> Table:
+    table = Table.grid(padding=(0, 2))
+    table.add_column(style="bold cyan", no_wrap=True)
+    table.add_column()
+    for key, what in rows:
+        table.add_row(key, what)
+    return table
 
 
 def marker_legend() -> Table:
@@ -62,6 +80,13 @@ class HelpScreen(DeckModal[None]):
     """What each key does on the screen the human came from."""
 
     BINDINGS = [Binding("escape,question_mark,q", "dismiss_help", "Close")]
+    # The keys scroll inside the dialog, never past it: a share of the terminal's height that
+    # leaves room for the dialog's title, border and padding at 24 rows and at 42.
+    CSS = """
+    HelpScreen .dialog.-help VerticalScroll {
+        max-height: 65vh;
+    }
+    """
 
     def __init__(self, underneath: Screen[object]) -> None:
         super().__init__(classes="dialog-screen")
@@ -73,13 +98,13 @@ class HelpScreen(DeckModal[None]):
             with VerticalScroll():
                 yield Static(keys_table(self.underneath))
                 if self.underneath.__class__.__name__ == "BoardScreen":
-                    nav = Table.grid(padding=(0, 2))
-                    nav.add_column(style="bold cyan", no_wrap=True)
-                    nav.add_column()
-                    for key, what in NAVIGATION:
-                        nav.add_row(key, what)
                     yield Static(Text("\nMoving around", style="bold underline"))
-                    yield Static(nav)
+                    yield Static(_pairs(NAVIGATION))
+                    yield Static(Text("\nFiltering (/)", style="bold underline"))
+                    yield Static(_pairs(FILTER_TERMS))
+                if self.underneath.__class__.__name__ in ("BoardScreen", "TaskDetailScreen"):
+                    yield Static(Text("\nEditing and messages", style="bold underline"))
+                    yield Static(_pairs(EDITING))
                 yield Static(
                     styled("\nGreyed keys do not apply to the selected task right now.", "dim")
                 )

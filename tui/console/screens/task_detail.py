@@ -21,11 +21,18 @@ from textual.widgets import Footer, Static
 
 from agentdeck.core import Deck
 from agentdeck.core.lifecycle import status_words
-from agentdeck.core.models import Event, Task, TaskDetail, UsageTotals
+from agentdeck.core.models import Edited, Event, Task, TaskDetail, UsageTotals
+from agentdeck.core.models import Message as Sent
 from agentdeck.core.words import plural
 from agentdeck.tui.console.agent_text import line, safe, styled
 from agentdeck.tui.console.screens.dialogs import EventDialog
-from agentdeck.tui.console.screens.task_actions import TASK_BINDINGS, TaskActions
+from agentdeck.tui.console.screens.edit_task import (
+    SendDialog,
+    edited_line,
+    open_edit_form,
+    sent_line,
+)
+from agentdeck.tui.console.screens.task_actions import TASK_BINDINGS, TaskActions, subject
 from agentdeck.tui.console.single_flight import SingleFlight
 from agentdeck.tui.console.widgets.budget_gauges import amount
 from agentdeck.tui.console.widgets.log_view import LogView, actor_text
@@ -96,6 +103,10 @@ def info_text(detail: TaskDetail, now: datetime) -> Text:
     field("assignee", line(task.assignee or "—", "bold"))
     if task.active_form:
         field("doing now", line(task.active_form, "italic yellow"))
+    if task.type != "task":
+        field("type", line(task.type, "bold"))
+    if task.labels:
+        field("labels", line(" ".join(task.labels), "bold"))
     if task.required_skills:
         field("skills", " ".join(f"#{s}" for s in task.required_skills))
     if task.estimate_hours is not None:
@@ -205,6 +216,12 @@ class TaskDetailScreen(TaskActions):
     BINDINGS = [
         Binding("escape", "app.pop_screen", "Back", tooltip="Back to the board"),
         *TASK_BINDINGS,
+        Binding(
+            "E", "edit_task", "Edit", tooltip="Edit the task's fields, labels and dependencies"
+        ),
+        Binding(
+            "m", "send_message", "Send", tooltip="Message the lead, an agent or a human about it"
+        ),
         Binding("f", "toggle_follow", "Follow", tooltip="Keep the newest log entry in view"),
         Binding("t", "cycle_filter", "Kind", tooltip="Show only one kind of log entry"),
         Binding("tab", "focus_next", "Pane", show=False),
@@ -370,6 +387,30 @@ class TaskDetailScreen(TaskActions):
         self.query_one("#log-bar", Static).update(bar)
 
     # -- keys --------------------------------------------------------------------------------
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action in ("edit_task", "send_message"):
+            return self.detail is not None
+        return super().check_action(action, parameters)
+
+    def action_edit_task(self) -> None:
+        open_edit_form(self, self.key, self._edited)
+
+    def _edited(self, edited: Edited) -> None:
+        self.notify(edited_line(edited), markup=False)
+        self.refresh_data()
+
+    def action_send_message(self) -> None:
+        if self.detail is None:
+            return
+        task = self.detail.task
+
+        def sent(message: Sent | None) -> None:
+            if message is not None:
+                self.notify(sent_line(message), markup=False)
+                self.refresh_data()
+
+        self.app.push_screen(SendDialog(task.key, subject(task), task.assignee), sent)
 
     def action_toggle_follow(self) -> None:
         log = self.query_one(LogView)

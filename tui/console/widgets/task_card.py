@@ -1,10 +1,12 @@
-"""One task on the board: key, priority, title, who and what now, blockers, cost, badges."""
+"""One task on the board: key, priority, type, title, who and what now, blockers, cost,
+badges and labels."""
 
 from __future__ import annotations
 
 from rich.console import Console
 from rich.text import Text
 from textual.app import RenderResult
+from textual.content import Content
 from textual.events import Click
 from textual.message import Message
 from textual.reactive import reactive
@@ -14,6 +16,7 @@ from agentdeck.core.models import Task
 from agentdeck.tui.console.agent_text import clean, line
 
 CARD_HEIGHT = 5  # border, two title lines, one context line, border
+PLAIN_TYPE = "task"  # the default type, not worth a word on the card
 PRIORITY_STYLES = ("bold #ff5f5f", "#ff9e64", "#e0af68", "#7dcfff", "#737aa2")
 
 
@@ -40,6 +43,15 @@ def badges(task: Task) -> list[tuple[str, str]]:
     if task.status in ("done", "review") and not task.verified:
         found.append(("unverified", "$warning"))
     return found
+
+
+def subtitle(task: Task) -> Content | None:
+    """The card's bottom border: its warning badges, then its labels, shown literally (a
+    label is text someone typed: it is never read as markup)."""
+    parts: list[Content] = [Content.from_markup(f"[{var}]{name}[/]") for name, var in badges(task)]
+    if task.labels:
+        parts.append(Content.assemble((" ".join(task.labels), "$accent")))
+    return Content(" · ").join(parts) if parts else None
 
 
 def context_line(task: Task) -> Text:
@@ -136,9 +148,9 @@ class TaskCard(Widget):
         self.set_class(bool(task.lease_stale or task.over_budget), "-alarm")
         colour = PRIORITY_STYLES[max(0, min(task.priority, 4))].replace("bold ", "")
         cost = f" [$text-muted]{money(task.cost_usd)}[/]" if task.cost_usd > 0 else ""
-        self.border_title = f"[b]{task.key}[/b] [{colour}]P{task.priority}[/]{cost}"
-        parts = [f"[{var}]{label}[/]" for label, var in badges(task)]
-        self.border_subtitle = " · ".join(parts) if parts else None
+        kind = f" [$secondary]{task.type}[/]" if task.type != PLAIN_TYPE else ""
+        self.border_title = f"[b]{task.key}[/b] [{colour}]P{task.priority}[/]{cost}{kind}"
+        self.border_subtitle = subtitle(task)
 
     def render(self) -> RenderResult:
         task = self.snapshot
