@@ -12,7 +12,7 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, VerticalScroll
 from textual.message import Message
-from textual.widgets import DataTable, Footer, Static
+from textual.widgets import DataTable, Static
 from textual.worker import get_current_worker
 
 from agentdeck.core import Deck
@@ -20,6 +20,7 @@ from agentdeck.core.models import Event, Task
 from agentdeck.tui.console.agent_text import line, safe, styled
 from agentdeck.tui.console.screens.task_actions import TASK_BINDINGS, TaskActions
 from agentdeck.tui.console.screens.task_detail import title_line
+from agentdeck.tui.console.widgets.footer import KeyFooter
 from agentdeck.tui.console.widgets.log_view import actor_column, format_event
 from agentdeck.tui.console.widgets.roster import ago
 
@@ -121,7 +122,7 @@ class NeedsHumanScreen(TaskActions):
             yield DataTable(id="queue", cursor_type="row", zebra_stripes=True)
             with VerticalScroll(id="queue-preview"):
                 yield Static(id="preview")
-        yield Footer(compact=True)
+        yield KeyFooter()
 
     def on_mount(self) -> None:
         table = self.query_one("#queue", DataTable)

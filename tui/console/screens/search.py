@@ -9,7 +9,7 @@ from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.message import Message
-from textual.widgets import Footer, Input, OptionList, Static
+from textual.widgets import Input, OptionList, Static
 from textual.widgets.option_list import Option
 from textual.worker import get_current_worker
 
@@ -17,6 +17,7 @@ from agentdeck.core import Deck
 from agentdeck.core.models import SearchHit
 from agentdeck.tui.console.agent_text import line, styled
 from agentdeck.tui.console.screens.base import DeckScreen
+from agentdeck.tui.console.widgets.footer import KeyFooter
 
 
 def hit_prompt(hit: SearchHit) -> Text:
@@ -61,7 +62,7 @@ class SearchScreen(DeckScreen):
         )
         yield Static(id="search-status")
         yield OptionList(id="hits")
-        yield Footer(compact=True)
+        yield KeyFooter()
 
     def on_mount(self) -> None:
         self.query_one("#query", Input).focus()
