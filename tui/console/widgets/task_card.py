@@ -104,7 +104,8 @@ def border_title(task: Task, width: int | None) -> tuple[str, bool]:
         parts.append((cost, f"[$text-muted]{cost}[/]"))
     if room is not None and len(task.key) > room:
         return "", True
-    used, shown = 0, []
+    used = 0
+    shown: list[str] = []
     for plain, marked in parts:
         needed = len(plain) + (1 if shown else 0)
         if room is not None and used + needed > room:
