@@ -99,6 +99,17 @@ def preview_text(task: Task, events: list[Event]) -> Group:
     return Group(out, *rows)
 
 
+class QueueTable(DataTable[Text]):
+    """The queue's table; it tells the screen when its width changes (titles are cut to
+    fit), which a breakpoint's new layout does without resizing the screen."""
+
+    class Resized(Message):
+        """The table's size changed."""
+
+    def on_resize(self) -> None:
+        self.post_message(self.Resized())
+
+
 class NeedsHumanScreen(TaskActions):
     """Reviews and escalations waiting on a human, oldest first: the list beside the
     preview, or above it on a terminal narrower than 110 columns."""
@@ -146,7 +157,7 @@ class NeedsHumanScreen(TaskActions):
     def compose(self) -> ComposeResult:
         yield Static(Text(" Needs human ", style="bold reverse"), id="queue-title")
         with Horizontal(id="queue-body"):
-            yield DataTable(id="queue", cursor_type="row", zebra_stripes=True)
+            yield QueueTable(id="queue", cursor_type="row", zebra_stripes=True)
             with VerticalScroll(id="queue-preview"):
                 yield Static(id="preview")
         yield KeyFooter()
@@ -227,7 +238,8 @@ class NeedsHumanScreen(TaskActions):
         padding = 2 * table.cell_padding
         return max(8, table.scrollable_content_region.width - others - padding)
 
-    def on_resize(self) -> None:
+    @on(QueueTable.Resized)
+    def _table_resized(self) -> None:
         self.call_after_refresh(self._fit_titles)
 
     def _fit_titles(self) -> None:
@@ -314,9 +326,9 @@ class NeedsHumanScreen(TaskActions):
 
     @work(thread=True, exclusive=True, group="preview", exit_on_error=False)
     def load_preview(self, deck: Deck, key: str) -> None:
-        events = deck.task_events(key, limit=RECENT)
-        if not get_current_worker().is_cancelled:
-            self.post_message(self.PreviewLoaded(key, events))
+        # Posted even when a newer load replaced this one: it is kept by key, and on a live
+        # board a refresh per event would otherwise cancel every load before it lands.
+        self.post_message(self.PreviewLoaded(key, deck.task_events(key, limit=RECENT)))
 
     @on(PreviewLoaded)
     def _preview_loaded(self, message: PreviewLoaded) -> None:

@@ -94,6 +94,10 @@ class TaskColumn(Vertical):
         height = self.query_one(".cards").size.height
         if height <= 0:
             height = max(CARD_HEIGHT, self.app.size.height - 6)
+        elif self.query_one(".more.-below").display:
+            height += 1  # the room with the "▼ N more" row gone
+        if len(self.keys) > height // CARD_HEIGHT:
+            height -= 1  # not all fit: leave the row for "▼ N more"
         return max(1, height // CARD_HEIGHT)
 
     def card(self, key: str) -> TaskCard | None:
