@@ -20,7 +20,6 @@ from textual.containers import Horizontal, Vertical
 from textual.message import Message
 from textual.reactive import reactive
 from textual.timer import Timer
-from textual.widgets import Footer
 
 from agentdeck.core import Deck
 from agentdeck.core.models import (
@@ -42,6 +41,7 @@ from agentdeck.tui.console.widgets.budget_gauges import BudgetGauges, BudgetView
 from agentdeck.tui.console.widgets.burndown import BurnDownChart, BurnDownPanel
 from agentdeck.tui.console.widgets.column import TaskColumn
 from agentdeck.tui.console.widgets.cost_chart import CostChart, CostPanel
+from agentdeck.tui.console.widgets.footer import KeyFooter
 from agentdeck.tui.console.widgets.header import BoardHeader
 from agentdeck.tui.console.widgets.roster import AgentRoster
 from agentdeck.tui.console.widgets.task_card import TaskCard
@@ -171,7 +171,7 @@ class BoardScreen(TaskActions):
                 yield BudgetGauges(id="budgets")
             with Vertical(id="roster-panel", classes="panel"):
                 yield AgentRoster(id="roster")
-        yield Footer(compact=True)
+        yield KeyFooter()
 
     def on_mount(self) -> None:
         self.query_one("#burndown-panel").border_title = "Burn-down"

@@ -12,12 +12,13 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import VerticalScroll
 from textual.message import Message
-from textual.widgets import Footer, Markdown, Static
+from textual.widgets import Markdown, Static
 
 from agentdeck.core import Deck
 from agentdeck.tui.console.agent_text import clean
 from agentdeck.tui.console.screens.base import DeckScreen
 from agentdeck.tui.console.screens.dialogs import SavePathDialog
+from agentdeck.tui.console.widgets.footer import KeyFooter
 
 
 def _literal_parser() -> MarkdownIt:
@@ -56,7 +57,7 @@ class ReportScreen(DeckScreen):
             yield Markdown(
                 "*loading…*", id="report", open_links=False, parser_factory=_literal_parser
             )
-        yield Footer(compact=True)
+        yield KeyFooter()
 
     def on_mount(self) -> None:
         self.query_one("#report-scroll").focus()

@@ -4,12 +4,15 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from rich.console import Group, RenderableType
+from rich.padding import Padding
+from rich.table import Table
 from rich.text import Text
 from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.message import Message
-from textual.widgets import Footer, Input, OptionList, Static
+from textual.widgets import Input, OptionList, Static
 from textual.widgets.option_list import Option
 from textual.worker import get_current_worker
 
@@ -17,19 +20,27 @@ from agentdeck.core import Deck
 from agentdeck.core.models import SearchHit
 from agentdeck.tui.console.agent_text import line, styled
 from agentdeck.tui.console.screens.base import DeckScreen
+from agentdeck.tui.console.widgets.footer import KeyFooter
 
 
-def hit_prompt(hit: SearchHit) -> Text:
-    """Key and title, then the matching passage, then the result the task ended with."""
-    text = styled(f"{hit.key}  ", "bold cyan")
-    text.append_text(line(hit.title, "bold", limit=110))
+def hit_prompt(hit: SearchHit) -> Group:
+    """Key and title, then the matching passage, then the result the task ended with: the
+    key never cut, the title cut with an ellipsis, the passage and result indented under it
+    (wrapped lines too) at any width."""
+    head = Table.grid()
+    head.add_column(no_wrap=True)
+    head.add_column(ratio=1)
+    title = line(hit.title, "bold", limit=110)
+    title.no_wrap, title.overflow = True, "ellipsis"
+    head.add_row(styled(f"{hit.key}  ", "bold cyan"), title)
+    parts: list[RenderableType] = [head]
     if hit.snippet:
-        text.append("\n    ")
-        text.append_text(line(hit.snippet, "dim", limit=150))
+        parts.append(Padding(line(hit.snippet, "dim", limit=150), (0, 0, 0, 4)))
     if hit.result:
-        text.append("\n    ✓ ", style="green")
-        text.append_text(line(hit.result, "green", limit=150))
-    return text
+        result = styled("✓ ", "green")
+        result.append_text(line(hit.result, "green", limit=150))
+        parts.append(Padding(result, (0, 0, 0, 4)))
+    return Group(*parts)
 
 
 class SearchScreen(DeckScreen):
@@ -61,7 +72,7 @@ class SearchScreen(DeckScreen):
         )
         yield Static(id="search-status")
         yield OptionList(id="hits")
-        yield Footer(compact=True)
+        yield KeyFooter()
 
     def on_mount(self) -> None:
         self.query_one("#query", Input).focus()

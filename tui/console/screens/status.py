@@ -7,9 +7,10 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Center, Middle, Vertical
 from textual.screen import Screen
-from textual.widgets import Footer, Static
+from textual.widgets import Static
 
 from agentdeck.tui.console.agent_text import safe
+from agentdeck.tui.console.widgets.footer import KeyFooter
 
 
 class StartScreen(Screen[None]):
@@ -36,4 +37,4 @@ class ProblemScreen(Screen[None]):
             yield Static(safe(self.problem), id="problem-text")
             if self.hint:
                 yield Static(safe(self.hint, "dim"), id="problem-hint")
-        yield Footer(compact=True)
+        yield KeyFooter()

@@ -14,10 +14,11 @@ from textual import on, work
 from textual.binding import Binding
 from textual.message import Message
 
-from agentdeck.core import Deck
+from agentdeck.core import ConflictError, Deck, InvalidTransitionError
 from agentdeck.core.lifecycle import EDITS, MOVES
 from agentdeck.core.models import Task
 from agentdeck.tui.console.agent_text import line, styled
+from agentdeck.tui.console.feedback import already, moved_on, why_not
 from agentdeck.tui.console.screens.base import DeckScreen
 from agentdeck.tui.console.screens.dialogs import ConfirmDialog, NotesDialog
 from agentdeck.tui.console.screens.pickers import UNASSIGN, ReassignDialog
@@ -36,6 +37,9 @@ TASK_BINDINGS = [
     Binding("P", "lower_priority", "Prio↓", tooltip="Lower the priority (towards P4)"),
     Binding("c", "cancel_task", "Cancel", tooltip="Cancel the task (asks first)"),
 ]
+# Pressed when its move does not apply (hidden from the footer), a key says why instead of
+# doing nothing: Textual tries a key's bindings in order, so these run only then.
+TASK_BINDINGS += [Binding(b.key, f"explain({b.action!r})", show=False) for b in TASK_BINDINGS]
 
 # The statuses each action applies to, straight from the lifecycle rules in core.
 APPLIES = {
@@ -104,6 +108,15 @@ class TaskActions(DeckScreen):
         if state != getattr(self, "_shown_binding_state", None):
             self._shown_binding_state = state
             self.refresh_bindings()
+
+    def refusal(self, action: str) -> str | None:
+        """Why `action` cannot act right now; screens whose target may vanish add theirs."""
+        return why_not(action, self.selected_task())
+
+    def action_explain(self, action: str) -> None:
+        """The key of `action` was pressed but its move does not apply: say why."""
+        if note := self.refusal(action):
+            self.notify(note, title="Not done", severity="warning", markup=False)
 
     # -- the moves ---------------------------------------------------------------------------
 
@@ -184,13 +197,20 @@ class TaskActions(DeckScreen):
     @work(thread=True, group="verb", exit_on_error=False)
     def _apply_verb(self, deck: Deck, verb: str, task: Task, arguments: dict[str, Any]) -> None:
         human = self.deck_app.ensure_human(deck)
-        if verb == "assign":
-            updated = deck.assign(
-                task.key, arguments["assignee"], actor=human, expected_version=task.version
-            )
-        else:
-            method = getattr(deck, verb)
-            updated = method(task.key, actor=human, expected_version=task.version, **arguments)
+        try:
+            if verb == "assign":
+                updated = deck.assign(
+                    task.key, arguments["assignee"], actor=human, expected_version=task.version
+                )
+            else:
+                method = getattr(deck, verb)
+                updated = method(task.key, actor=human, expected_version=task.version, **arguments)
+        except (ConflictError, InvalidTransitionError) as refused:
+            # Someone moved the task since the human saw it: say who and what, not versions.
+            now = deck.get_task(task.key)
+            if now.status == task.status:
+                raise
+            raise type(refused)(already(task.key, moved_on(deck, task.key))) from refused
         self.post_message(self.VerbDone(summarise(verb, updated, arguments), updated))
 
     @on(VerbDone)

@@ -17,7 +17,7 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.message import Message
-from textual.widgets import Footer, Static
+from textual.widgets import Static
 
 from agentdeck.core import Deck
 from agentdeck.core.lifecycle import status_words
@@ -35,6 +35,7 @@ from agentdeck.tui.console.screens.edit_task import (
 from agentdeck.tui.console.screens.task_actions import TASK_BINDINGS, TaskActions, subject
 from agentdeck.tui.console.single_flight import SingleFlight
 from agentdeck.tui.console.widgets.budget_gauges import amount
+from agentdeck.tui.console.widgets.footer import KeyFooter
 from agentdeck.tui.console.widgets.log_view import LogView, actor_text
 from agentdeck.tui.console.widgets.roster import ago
 from agentdeck.tui.console.widgets.task_card import PRIORITY_STYLES, badges, money
@@ -277,7 +278,7 @@ class TaskDetailScreen(TaskActions):
             with Vertical(id="log-pane"):
                 yield Static(id="log-bar")
                 yield LogView(id="log")
-        yield Footer(compact=True)
+        yield KeyFooter()
 
     def on_mount(self) -> None:
         self.query_one("#detail-info").border_title = "Task"

@@ -2,8 +2,14 @@
 
 Only the cards that fit the column's height are mounted, whatever the column holds, so a
 column of 5,000 done tasks costs the same as one of five. The window follows the selection;
-"▲ N more" and "▼ N more" say what is outside it. Updates are diffs: a card whose task did
-not change is left alone, new ones are mounted in place, gone ones removed.
+"▲ N more" and "▼ N more" say what is outside it; the row above the cards is always there
+(blank when nothing is above), so a scrolled column's cards stay in line with the others.
+Updates are diffs: a card whose task did not change is left alone, new ones are mounted in
+place, gone ones removed.
+
+The title keeps its count at any width: the name shortens ("In progress", "Doing", "WIP")
+before the count would be cut. A column narrower than `NARROW` drops its padding (class
+`-narrow`) so a card's key still fits on its border.
 """
 
 from __future__ import annotations
@@ -18,6 +24,40 @@ from textual.widgets import Static
 
 from agentdeck.core.models import COLUMN_TITLES, Task
 from agentdeck.tui.console.widgets.task_card import CARD_HEIGHT, TaskCard
+
+# Shorter names for a column title that would not fit with its count, longest first.
+SHORT_TITLES = {
+    "blocked": ("Blocked", "Blk"),
+    "ready": ("Ready", "Rdy"),
+    "in_progress": ("Doing", "WIP"),
+    "needs_human": ("Needs", "Hum"),
+    "done": ("Done",),
+    "failed": ("Failed", "Fail"),
+    "cancelled": ("Cancelled", "Cxl"),
+}
+# Below this many cells a column drops its padding and its cards theirs (class `-narrow`).
+NARROW = 20
+
+
+def column_title(column: str, count: str, width: int | None) -> Text:
+    """` Name ` then ` count ` (reversed), with the longest name that fits in `width` cells
+    (None: not laid out yet, the full name); the count is never cut, the name goes first."""
+    names = (COLUMN_TITLES[column], *SHORT_TITLES.get(column, ()))
+    title = Text(no_wrap=True, overflow="crop")
+    chosen = names[-1]
+    for name in names:
+        if width is None or len(name) + len(count) + 4 <= width:
+            chosen = name
+            break
+    if width is not None and len(chosen) + len(count) + 4 > width:
+        # Not even the shortest name fits with padding: drop the padding, then the name.
+        room = width - len(count) - 3
+        title.append(chosen[: max(0, room)] + (" " if room > 0 else ""), style="bold")
+        title.append(f" {count} ", style="reverse")
+        return title
+    title.append(f" {chosen} ", style="bold")
+    title.append(f" {count} ", style="reverse")
+    return title
 
 
 class TaskColumn(Vertical):
@@ -54,6 +94,10 @@ class TaskColumn(Vertical):
         height = self.query_one(".cards").size.height
         if height <= 0:
             height = max(CARD_HEIGHT, self.app.size.height - 6)
+        elif self.query_one(".more.-below").display:
+            height += 1  # the room with the "▼ N more" row gone
+        if len(self.keys) > height // CARD_HEIGHT:
+            height -= 1  # not all fit: leave the row for "▼ N more"
         return max(1, height // CARD_HEIGHT)
 
     def card(self, key: str) -> TaskCard | None:
@@ -108,15 +152,14 @@ class TaskColumn(Vertical):
         self._diff_cards(window)
 
     def _update_title(self) -> None:
-        title = Text()
-        title.append(f" {COLUMN_TITLES[self.column]} ", style="bold")
         count = (
             f"{len(self.keys)}"
             if len(self.keys) == self.total
             else f"{len(self.keys)}/{self.total}"
         )
-        title.append(f" {count} ", style="reverse")
-        self.query_one(".column-title", Static).update(title)
+        label = self.query_one(".column-title", Static)
+        width = label.content_size.width or None
+        label.update(column_title(self.column, count, width))
         self.set_class(self._active, "-active")
 
     def _update_more(self, shown: int) -> None:
@@ -129,7 +172,6 @@ class TaskColumn(Vertical):
         else:
             top.update(f"▲ {above} more" if above else "")
         bottom.update(f"▼ {below} more" if below else "")
-        top.display = above > 0 or not self.keys
         bottom.display = below > 0
 
     def _diff_cards(self, window: list[str]) -> None:
@@ -165,6 +207,9 @@ class TaskColumn(Vertical):
             previous = card
         self._shown = window
 
-    def on_resize(self, _event: Resize) -> None:
+    def on_resize(self, event: Resize) -> None:
+        self.set_class(event.size.width < NARROW, "-narrow")
         if self.keys or self._shown:
             self.refresh_window()
+        # The title's own width is known once this resize is laid out.
+        self.call_after_refresh(self._update_title)

@@ -7,7 +7,7 @@ from rich.console import Console
 from rich.text import Text
 from textual.app import RenderResult
 from textual.content import Content
-from textual.events import Click
+from textual.events import Click, Resize
 from textual.message import Message
 from textual.reactive import reactive
 from textual.widget import Widget
@@ -17,6 +17,8 @@ from agentdeck.tui.console.agent_text import clean, line
 
 CARD_HEIGHT = 5  # border, two title lines, one context line, border
 PLAIN_TYPE = "task"  # the default type, not worth a word on the card
+# A border title sits between two corners, a rule cell and a space on each side.
+BORDER_TITLE_CHROME = 6
 PRIORITY_STYLES = ("bold #ff5f5f", "#ff9e64", "#e0af68", "#7dcfff", "#737aa2")
 
 
@@ -99,6 +101,36 @@ def context_line(task: Task) -> Text:
     return out
 
 
+def border_title(task: Task, width: int | None) -> tuple[str, bool]:
+    """The card's border title for a card `width` cells wide (None: not laid out yet): the key,
+    then the priority, the cost and the type, each only if it fits whole, so the key is never cut.
+    The flag says the key itself does not fit on the border (the card shows it inside)."""
+    room = None if width is None else width - BORDER_TITLE_CHROME
+    colour = PRIORITY_STYLES[max(0, min(task.priority, 4))].replace("bold ", "")
+    parts = [
+        (task.key, f"[b]{task.key}[/b]"),
+        (f"P{task.priority}", f"[{colour}]P{task.priority}[/]"),
+    ]
+    if task.cost_usd > 0:
+        cost = money(task.cost_usd)
+        parts.append((cost, f"[$text-muted]{cost}[/]"))
+    if task.type != PLAIN_TYPE:
+        parts.append((task.type, f"[$secondary]{task.type}[/]"))
+    if room is not None and len(task.key) > room:
+        return "", True
+    used = 0
+    shown: list[str] = []
+    for plain, marked in parts:
+        needed = len(plain) + (1 if shown else 0)
+        if room is not None and used + needed > room:
+            break
+        used += needed
+        shown.append(marked)
+    if room is not None and len(shown) == 1:  # no room for the priority: the key wears its colour
+        shown[0] = f"[b {colour}]{task.key}[/]"
+    return " ".join(shown), False
+
+
 def wrap_title(title: str, width: int, lines: int = 2) -> Text:
     """The title wrapped to at most `lines` lines of `width`, the last cut with an ellipsis."""
     text = line(title)
@@ -135,6 +167,7 @@ class TaskCard(Widget):
     def __init__(self, task: Task) -> None:
         super().__init__(classes="task-card")
         self.key = task.key
+        self.key_inside = False  # the key is too long for the border: the body shows it
         self.set_reactive(TaskCard.snapshot, task)
         self._decorate(task)
 
@@ -146,18 +179,32 @@ class TaskCard(Widget):
         for p in range(5):
             self.set_class(task.priority == p, f"-p{p}")
         self.set_class(bool(task.lease_stale or task.over_budget), "-alarm")
-        colour = PRIORITY_STYLES[max(0, min(task.priority, 4))].replace("bold ", "")
-        cost = f" [$text-muted]{money(task.cost_usd)}[/]" if task.cost_usd > 0 else ""
-        kind = f" [$secondary]{task.type}[/]" if task.type != PLAIN_TYPE else ""
-        self.border_title = f"[b]{task.key}[/b] [{colour}]P{task.priority}[/]{cost}{kind}"
+        self._fit_border_title(task)
         self.border_subtitle = subtitle(task)
+
+    def _fit_border_title(self, task: Task) -> None:
+        title, inside = border_title(task, self.outer_size.width or None)
+        self.border_title = title or None
+        if inside != self.key_inside:
+            self.key_inside = inside
+            self.refresh()
+
+    def on_resize(self, _event: Resize) -> None:
+        if self.snapshot is not None:
+            self._fit_border_title(self.snapshot)
 
     def render(self) -> RenderResult:
         task = self.snapshot
         if task is None:
             return ""
         width = self.content_size.width or 20
-        body = wrap_title(task.title, width)
+        if self.key_inside:  # a card too narrow for its key on the border: key, one title line
+            body = Text(no_wrap=True)
+            body.append(task.key, style="bold")
+            body.append("\n")
+            body.append_text(wrap_title(task.title, width, lines=1))
+        else:
+            body = wrap_title(task.title, width)
         body.append("\n")
         body.append_text(context_line(task))
         body.no_wrap = True
