@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from textual.content import Content
 from textual.widgets import Input, Label, Select, TextArea
 
 from agentdeck.core import Deck, ValidationError
@@ -107,7 +108,7 @@ async def test_e_saves_only_the_fields_changed(decks: tuple[Deck, Deck]) -> None
         # The card follows: it waits on ED-2 now, with its type and labels on its borders.
         card = next(c for c in app.screen.query(TaskCard) if c.key == "ED-1")
         assert "ED-1" in column(app, "blocked").keys
-        assert "bug" in (card.border_title or "") and "bug ui" in (card.border_subtitle or "")
+        assert "bug · bug ui" in Content.from_markup(str(card.border_subtitle)).plain
 
 
 async def test_an_agent_s_move_meanwhile_is_a_conflict_that_keeps_the_input(
@@ -278,11 +279,11 @@ async def test_a_card_shows_its_type_and_labels_literally(app: AgentDeckApp, oth
     async with app.run_test(size=SIZE) as pilot:
         await settle(pilot)
         card = next(c for c in app.screen.query(TaskCard) if c.key == "WEB-7")
-        assert "feature" in (card.border_title or "")
-        assert "ui#2@v1" in (card.border_subtitle or "")  # the label as typed
+        assert "feature" in str(card.border_subtitle or "")
+        assert "ui#2@v1" in str(card.border_subtitle or "")  # the label as typed
         assert "ui#2@v1" in screen_text(app)
         plain = next(c for c in app.screen.query(TaskCard) if c.key == "WEB-1")
-        assert " task" not in (plain.border_title or "")  # the default type takes no room
+        assert "task" not in str(plain.border_subtitle or "")  # the default type takes no room
 
 
 # -- sending from the task screen -----------------------------------------------------------------

@@ -48,9 +48,13 @@ def badges(task: Task) -> list[tuple[str, str]]:
 
 
 def subtitle(task: Task) -> Content | None:
-    """The card's bottom border: its warning badges, then its labels, shown literally (a
+    """The card's bottom border: its type (unless a plain task), its warning badges, then its
+    labels, shown literally (a
     label is text someone typed: it is never read as markup)."""
-    parts: list[Content] = [Content.from_markup(f"[{var}]{name}[/]") for name, var in badges(task)]
+    parts: list[Content] = []
+    if task.type != PLAIN_TYPE:  # a type is one of models.TASK_TYPES: never agent text
+        parts.append(Content.from_markup(f"[$secondary]{task.type}[/]"))
+    parts += [Content.from_markup(f"[{var}]{name}[/]") for name, var in badges(task)]
     if task.labels:
         parts.append(Content.assemble((" ".join(task.labels), "$accent")))
     return Content(" · ").join(parts) if parts else None
@@ -103,7 +107,7 @@ def context_line(task: Task) -> Text:
 
 def border_title(task: Task, width: int | None) -> tuple[str, bool]:
     """The card's border title for a card `width` cells wide (None: not laid out yet): the key,
-    then the priority, the cost and the type, each only if it fits whole, so the key is never cut.
+    then the priority, then the cost, each only if it fits whole, so the key is never cut.
     The flag says the key itself does not fit on the border (the card shows it inside)."""
     room = None if width is None else width - BORDER_TITLE_CHROME
     colour = PRIORITY_STYLES[max(0, min(task.priority, 4))].replace("bold ", "")
@@ -114,8 +118,6 @@ def border_title(task: Task, width: int | None) -> tuple[str, bool]:
     if task.cost_usd > 0:
         cost = money(task.cost_usd)
         parts.append((cost, f"[$text-muted]{cost}[/]"))
-    if task.type != PLAIN_TYPE:
-        parts.append((task.type, f"[$secondary]{task.type}[/]"))
     if room is not None and len(task.key) > room:
         return "", True
     used = 0
