@@ -247,7 +247,9 @@ def _config(root: Path, notes: ReadNotes) -> _Config:
         if not file.is_file():
             continue
         try:
-            data = _yaml(_text(read_regular_file(file, MAX_CONFIG, file.name), file.name, notes))
+            data = _yaml(
+                _text(read_regular_file(file, MAX_CONFIG, file.name), file.name, notes), file.name
+            )
         except ValidationError as exc:
             notes.problems.append(f"{exc.message}; using Backlog.md's default statuses")
             return config
@@ -281,18 +283,18 @@ def _text(data: bytes, where: str, notes: ReadNotes) -> str:
     return text.lstrip("\ufeff").replace("\r\n", "\n").replace("\r", "\n")
 
 
-def _yaml(text: str) -> Any:
+def _yaml(text: str, what: str = "front matter") -> Any:
     try:
         value = yaml.safe_load(text)
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         at = f"line {mark.line + 1}: " if mark is not None else ""
         problem = getattr(exc, "problem", None) or "not YAML"
-        raise ValidationError(f"front matter is not valid YAML ({at}{problem})") from None
+        raise ValidationError(f"{what} is not valid YAML ({at}{problem})") from None
     except RecursionError:
-        raise ValidationError("front matter is nested too deeply to read") from None
+        raise ValidationError(f"{what} is nested too deeply to read") from None
     if sf.too_big(value):
-        raise ValidationError("front matter expands to too many values (YAML aliases)")
+        raise ValidationError(f"{what} expands to too many values (YAML aliases)")
     return value
 
 

@@ -12,6 +12,7 @@ others in progress; anything else is pending. Every mapping is counted in ReadNo
 
 from __future__ import annotations
 
+import functools
 import json
 import re
 import unicodedata
@@ -62,6 +63,7 @@ PRIORITY_WORDS = {
 }
 
 
+@functools.lru_cache(maxsize=1024)
 def _words(raw: str) -> str:
     """A status as words: lower case, `-` and `_` as spaces, apostrophes gone."""
     folded = unicodedata.normalize("NFKC", raw).casefold()
@@ -344,7 +346,9 @@ def settle_links(items: list[Incoming], notes: ReadNotes) -> None:
 def storable_id(raw: Any) -> str:
     """A source id as text fit for an external id: trimmed, no control characters."""
     text = limits.storable(str(raw)).strip()
-    return "".join(ch for ch in text if ch.isprintable())[:200]
+    if not text.isprintable():
+        text = "".join(ch for ch in text if ch.isprintable())
+    return text[:200]
 
 
 __all__ = [

@@ -262,7 +262,9 @@ def _item(
     metadata: dict[str, Any] = {"taskmaster_tag": tag}
     title, long_title = sf.title_of(raw.get("title") if _is_text(raw.get("title")) else None, "")
     if not title:
-        title = f"Task {task_id or position}" if parent is None else f"Subtask {task_id}"
+        shown = task_id or f"#{position}"
+        title = f"Task {shown}" if parent is None else f"Subtask {shown} of {parent.title}"
+        title = sf.title_of(title, shown)[0]
         notes.problems.append(f"{where}: no title; called it {title!r}")
     if long_title:
         sf.keep(metadata, notes, "title_as_written", long_title)
