@@ -13,8 +13,11 @@ others in progress; anything else is pending. Every mapping is counted in ReadNo
 from __future__ import annotations
 
 import functools
+import itertools
 import json
+import os
 import re
+import stat
 import unicodedata
 from datetime import UTC, date, datetime
 from pathlib import Path
@@ -228,7 +231,7 @@ def looks_like(path: Path) -> str:
     it resembles, judged from its name and first bytes only."""
     try:
         if path.is_dir():
-            entries = {p.name for p in list(path.iterdir())[:2000]}
+            entries = {p.name for p in itertools.islice(path.iterdir(), 2000)}
             if ".taskmaster" in entries or "tasks.json" in entries:
                 return "a Taskmaster project"
             if "backlog" in entries or ("config.yml" in entries and "tasks" in entries):
@@ -242,7 +245,14 @@ def looks_like(path: Path) -> str:
             return "an empty folder" if not entries else "a folder of other files"
         if not path.exists():
             return "nothing (no such file or folder)"
-        with path.open("rb") as file:
+        # Checked before opening (opening a device can act) and again on the descriptor,
+        # opened without blocking: a FIFO or device is named, never read.
+        if not stat.S_ISREG(os.stat(path).st_mode):
+            return "a FIFO, socket or device, not a file"
+        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC)
+        with os.fdopen(fd, "rb") as file:
+            if not stat.S_ISREG(os.fstat(fd).st_mode):
+                return "a FIFO, socket or device, not a file"
             head = file.read(4096)
     except OSError as exc:
         return f"something that cannot be read ({exc.strerror})"

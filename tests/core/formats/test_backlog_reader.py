@@ -267,6 +267,9 @@ def test_a_path_of_another_kind_says_what_it_looks_like(tmp_path: Path) -> None:
         read_backlog(tmp_path / "empty")
     with pytest.raises(ValidationError, match="nothing"):
         read_backlog(tmp_path / "missing")
+    os.mkfifo(tmp_path / "fifo")  # named, never opened for a read that would wait
+    with pytest.raises(ValidationError, match="looks like a FIFO, socket or device"):
+        read_backlog(tmp_path / "fifo")
 
 
 def test_a_bare_folder_of_task_files_is_read(tmp_path: Path) -> None:
