@@ -46,7 +46,7 @@ from agentdeck.core import inbox as inboxes
 from agentdeck.core import report as reports
 from agentdeck.core.errors import NotFoundError, SchemaError, ValidationError
 from agentdeck.core.feed import ChangeFeed
-from agentdeck.core.formats import importers, native
+from agentdeck.core.formats import export_formats, importers, native
 from agentdeck.core.models import Claim, InboxPage, Message
 from agentdeck.core.storage.database import Clock, Database, Offset
 from agentdeck.core.storage.engine import WaitWatcher, make_engine, resolve_url
@@ -362,4 +362,5 @@ class Deck:
     import_claude_todos = _with_database(importers.import_claude_todos)
     import_beads = _with_database(importers.import_beads)
     export_board = _reads(native.export_board)
+    export_format = _reads(export_formats.export_files)  # #16: beads / Backlog.md files
     import_board = _with_database(native.import_board)

@@ -109,6 +109,7 @@ DOMAIN: dict[str, st.SearchStrategy[str]] = {
     "board": one(BOARDS),
     "db": one(DATABASES),
     "out": one(OUTS),
+    "fmt": one(("native", "beads", "backlog", "slack", "ntfy", "jira", "")),
     "repo": one((".", "adir", "missing", "garbage.db", "")),
     "file": one(PLANS),
     "source": one(SOURCES),

@@ -92,13 +92,31 @@ def burndown(
 def export(
     s: Session,
     out: OutOption = None,
+    fmt: Annotated[
+        str,
+        typer.Option(
+            "--format",
+            metavar="FORMAT",
+            help="native (agentdeck's JSON, the default), beads (an issues.jsonl) or backlog "
+            "(a Backlog.md folder, written into --out or the current folder).",
+        ),
+    ] = "native",
 ) -> None:
-    """Export a whole board with its history as a versioned JSON document.
+    """Export a whole board with its history as a versioned JSON document, or as another tool's files.
 
-    Without --out the document itself is printed (it is JSON either way).
+    Without --out the document itself is printed (it is JSON either way). With --format beads
+    it is beads' issues.jsonl (printed, or written to --out); with --format backlog a
+    Backlog.md folder, backlog/ in --out (default: the current folder), never over existing tasks.
 
     Example: agentdeck export --board WEB --out web.json
+
+    Example: agentdeck export --format beads --out .beads/issues.jsonl
+
+    Example: agentdeck export --format backlog --out ../web-backlog
     """
+    if fmt != "native":
+        _export_format(s, fmt, out)
+        return
     doc = s.deck().export_board(s.board)
     if out is None:
         print_json(doc)
@@ -106,6 +124,31 @@ def export(
     _write(out, json.dumps(doc, indent=2, ensure_ascii=False) + "\n")
     key = doc["board"]["key"]
     s.emit({"board": key, "path": str(out)}, lambda: say(f"wrote board {key} to {out}"))
+
+
+def _export_format(s: Session, fmt: str, out: Path | None) -> None:
+    """`export --format beads|backlog`: the board as the other tool's files."""
+    from agentdeck.core.formats.export_formats import write_export
+
+    deck = s.deck()
+    key = deck.get_board(s.board).key
+    files = deck.export_format(key, fmt)
+    tasks = sum(1 for name in files if name.endswith(".md")) if fmt == "backlog" else None
+    if fmt == "beads":
+        tasks = files["issues.jsonl"].count("\n")
+        if out is None:
+            for line in files["issues.jsonl"].splitlines():
+                print_json(json.loads(line))
+            return
+    try:
+        path = write_export(files, fmt, out if out is not None else Path("."))
+    except OSError as exc:
+        raise CliError(f"cannot write {exc.filename or out}: {exc.strerror}") from exc
+    count = plural(tasks or 0, "task")
+    s.emit(
+        {"board": key, "format": fmt, "path": str(path), "tasks": tasks},
+        lambda: say(f"wrote board {key} as {fmt} ({count}) to {safe(str(path))}"),
+    )
 
 
 @deck_command()
