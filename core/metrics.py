@@ -9,13 +9,14 @@ The forecast waits for enough history (`MIN_DONE` tasks finished over at least `
 until then `forecast_note` says why there is none. Its range comes from the uncertainty of a
 rate measured from few completions (a Poisson count: n +/- 1.96 sqrt(n) finished in the window).
 
-The verb here: burndown (one read).
+Verbs here: burndown (one read) and throughput (tasks finished per day, one grouped sum).
 """
 
 from __future__ import annotations
 
 import math
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import sqlalchemy as sa
 
@@ -23,6 +24,7 @@ from agentdeck.core.models import BurnDown, BurnDownPoint
 from agentdeck.core.storage import flow
 from agentdeck.core.storage.database import Database
 from agentdeck.core.storage.tables import flow_t
+from agentdeck.core.storage.transaction import Tx
 
 MAX_POINTS = 240  # buckets of the series, each stamped at its last change
 THROUGHPUT_WINDOW = timedelta(days=7)
@@ -30,6 +32,7 @@ MIN_DONE = 5  # finished tasks in the window before a forecast means anything
 MIN_SPAN = timedelta(minutes=10)  # and the history they finished over
 _Z = 1.96  # a 95% range
 NO_TASKS = "no forecast: no tasks yet"
+_DAY = 1440  # minutes
 
 
 def _at(minute: int) -> datetime:
@@ -135,3 +138,31 @@ def burndown(db: Database, board: str | None = None) -> BurnDown:
         forecast_late=late,
         forecast_note=note,
     )
+
+
+def throughput(tx: Tx, board: str | None = None, *, days: int = 7) -> dict[str, Any]:
+    """Tasks finished per day over the last `days` (1 to 366) days, from the flow rollup: one
+    grouped sum over at most `days` x 1,440 rollup rows, whatever the board's size.
+
+    `{"days", "done", "per_day", "by_day": [{"day": "YYYY-MM-DD", "done": n}, ...]}`: each UTC
+    day of the window, oldest first, with tasks finished minus finished tasks reopened."""
+    days = min(max(int(days), 1), 366)
+    b = tx.board(board)
+    today = flow.minute(tx.now) // _DAY
+    first = today - days + 1
+    day = (flow_t.c.minute // _DAY).label("day")
+    rows: dict[int, int] = {
+        int(d): int(n or 0)
+        for d, n in tx.conn.execute(
+            sa.select(day, sa.func.sum(flow_t.c.done))
+            .where(flow_t.c.board_id == b["id"], flow_t.c.minute >= first * _DAY)
+            .group_by(day)
+        )
+    }
+    counts = [int(rows.get(d) or 0) for d in range(first, today + 1)]
+    by_day = [
+        {"day": _at(d * _DAY).date().isoformat(), "done": n}
+        for d, n in zip(range(first, today + 1), counts, strict=True)
+    ]
+    done = sum(counts)
+    return {"days": days, "done": done, "per_day": round(done / days, 3), "by_day": by_day}

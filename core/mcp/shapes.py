@@ -173,6 +173,17 @@ TASK_SHOW = obj(
         "next_cursor": paged("log", {})["properties"]["next_cursor"],
     }
 )
+# Finished work in numbers (`report.finished_summary`): the full list is task_list, paged.
+FINISHED = obj(
+    {
+        **{status: INT for status in ("done", "failed", "cancelled")},
+        "recent": array(TASK_CARD),
+        "by_agent": array(obj({"agent": STR, "done": INT})),
+        "agents_more": INT,
+        "by_label": array(obj({"label": STR, "done": INT})),
+        "labels_more": INT,
+    }
+)
 SUMMARY = obj(
     {
         "board": STR,
@@ -185,6 +196,7 @@ SUMMARY = obj(
         "columns": {"type": "object", "additionalProperties": INT},
         **{part: array(TASK_CARD) for part in ("needs_human", "blocked", "in_progress")},
         **{f"{part}_more": INT for part in ("needs_human", "blocked", "in_progress")},
+        "finished": FINISHED,
         "budgets": array(BUDGET),
         "budgets_more": INT,
         "spent": obj({"cost_usd": NUM, "tokens": INT}),
