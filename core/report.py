@@ -194,7 +194,7 @@ def report_summary(
         }
         budget_rows = budgets.budget_status(tx, b.key, limit=None)
         spent = budgets.usage_totals(tx, b.key)
-        sources = measured.usage_by_source(tx, b.key)
+        sources = _sources(tx, b.key)
         gaps = measured.usage_gaps(tx, b.key, limit=None) if "measured" in sources else []
         finished = finished_summary(tx, b.key, label=label)
     burn = metrics.burndown(db, b.key)
@@ -318,6 +318,18 @@ def finished_summary(
         "by_label": [{"label": lb, "done": int(c)} for lb, c in labels[:SUMMARY_ITEMS]],
         "labels_more": max(0, len(labels) - SUMMARY_ITEMS),
     }
+
+
+def _sources(tx: Tx, board: str) -> dict[str, UsageTotals]:
+    """Usage by source when runtimes report any (`measured.usage_by_source`), else nothing:
+    a board without telemetry is asked one `LIMIT 1` question instead of a sum of its usage."""
+    b = tx.board(board)
+    seen = tx.conn.execute(
+        sa.select(usage_t.c.id)
+        .where(usage_t.c.board_id == b["id"], usage_t.c.source == "measured")
+        .limit(1)
+    ).first()
+    return measured.usage_by_source(tx, board) if seen is not None else {}
 
 
 def _recent_done(tx: Tx, where: list[sa.ColumnElement[bool]], n: int) -> list[Task]:
@@ -573,7 +585,7 @@ def _budget_part(db: Database, board: str, label: str | None) -> list[str]:
         b = tx.board(board)
         budget_rows = budgets.budget_status(tx, board, limit=REPORT_ITEMS + 1)
         spent = _spent(tx, b, label)
-        sources = measured.usage_by_source(tx, board)
+        sources = _sources(tx, board)
         gaps = measured.usage_gaps(tx, board, limit=None) if "measured" in sources else []
     out = ["## Budget use", ""]
     if budget_rows:

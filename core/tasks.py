@@ -17,7 +17,7 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from agentdeck.core import inbox, limits, rows_to_models
+from agentdeck.core import inbox, limits, rows_to_models, views
 from agentdeck.core.errors import CycleError, NotFoundError, ValidationError
 from agentdeck.core.models import FINISHED_STATUSES, STATUSES, BoardCounts, Task, column_of
 from agentdeck.core.storage import dialect
@@ -423,11 +423,13 @@ def list_tasks(
     assignee: str | None = None,
     label: str | None = None,
     include_cancelled: bool = False,
-    limit: int | None = None,
+    limit: int | None = views.API_LIMIT,
     offset: int = 0,
     after_number: int | None = None,
 ) -> list[Task]:
-    """Tasks of a board by priority then age, filtered by status, column, assignee or label.
+    """Tasks of a board by priority then age, filtered by status, column, assignee or label:
+    at most `limit` (`views.API_LIMIT` unless told; None for all, which on a big board loads
+    it whole: `paging.iter_tasks` streams instead) from `offset`.
 
     With `after_number` they come in key order from the task after that number instead
     (keyset paging over the board's (board, number) key: how `paging.iter_tasks` streams a
