@@ -172,6 +172,7 @@ REPORT_COMMENTS = 20
 # open); the part's heading counts them all and a line says how to see the rest.
 REPORT_ITEMS = 20
 FINISHED = ("summary", "all")
+_COUNTED = ("done", "failed", "cancelled")  # in the summary's "columns" already
 
 
 def report_summary(
@@ -217,7 +218,7 @@ def report_summary(
     worst = sorted(budget_rows, key=lambda r: {"over": 0, "warn": 1}.get(r.level, 2))
     out["budgets"] = [r.to_dict() for r in worst[:SUMMARY_ITEMS]]
     out["budgets_more"] = max(0, len(budget_rows) - SUMMARY_ITEMS)
-    out["finished"] = finished
+    out["finished"] = {k: v for k, v in finished.items() if k not in _COUNTED}
     out["spent"] = {"cost_usd": round(spent.cost_usd, 6), "tokens": spent.tokens}
     if "measured" in sources:  # both sources as given, and the tasks where they differ most
         for source, given in sources.items():
@@ -279,8 +280,8 @@ def finished_summary(
     tx: Tx, board: str | None = None, *, label: str | None = None, recent: int = SUMMARY_ITEMS
 ) -> dict[str, Any]:
     """Finished work in numbers, from SQL aggregates: tasks done, failed and cancelled, the
-    `recent` most recently done (compact views), done per agent and per label (the
-    `SUMMARY_ITEMS` largest, with a count of the rest). The markdown report adds the time per
+    `recent` most recently done (key and title), done per agent and per label (the
+    `SUMMARY_ITEMS` largest, largest first, with a count of the rest). The markdown report adds the time per
     task (`_time_per_task`), which reads every done task's times and so is left out here."""
     b = tx.board(board)
     where = _of(b, label)
@@ -312,10 +313,13 @@ def finished_summary(
         "done": int(by_status.get("done", 0)),
         "failed": int(by_status.get("failed", 0)),
         "cancelled": int(by_status.get("cancelled", 0)),
-        "recent": [views.task_card(t) for t in _recent_done(tx, where, recent)],
-        "by_agent": [{"agent": a, "done": int(c)} for a, c in agents[:SUMMARY_ITEMS]],
+        "recent": [
+            {"key": t.key, "title": views.clip(t.title, views.TITLE)}
+            for t in _recent_done(tx, where, recent)
+        ],
+        "by_agent": {a: int(c) for a, c in agents[:SUMMARY_ITEMS]},
         "agents_more": max(0, len(agents) - SUMMARY_ITEMS),
-        "by_label": [{"label": lb, "done": int(c)} for lb, c in labels[:SUMMARY_ITEMS]],
+        "by_label": {lb: int(c) for lb, c in labels[:SUMMARY_ITEMS]},
         "labels_more": max(0, len(labels) - SUMMARY_ITEMS),
     }
 
@@ -563,7 +567,7 @@ def _done_summary(summary: dict[str, Any], recent: list[str], done: int) -> list
         more = summary["agents_more"]
         out.append(
             "By agent: "
-            + ", ".join(f"{md(a['agent'], 64)} {a['done']}" for a in summary["by_agent"])
+            + ", ".join(f"{md(a, 64)} {n}" for a, n in summary["by_agent"].items())
             + (f", and {plural(more, 'other')}" if more else "")
         )
         out.append("")
@@ -571,7 +575,7 @@ def _done_summary(summary: dict[str, Any], recent: list[str], done: int) -> list
         more = summary["labels_more"]
         out.append(
             "By label: "
-            + ", ".join(f"{md(x['label'], 40)} {x['done']}" for x in summary["by_label"])
+            + ", ".join(f"{md(x, 40)} {n}" for x, n in summary["by_label"].items())
             + (f", and {plural(more, 'other label')}" if more else "")
         )
         out.append("")

@@ -173,14 +173,15 @@ TASK_SHOW = obj(
         "next_cursor": paged("log", {})["properties"]["next_cursor"],
     }
 )
-# Finished work in numbers (`report.finished_summary`): the full list is task_list, paged.
+# Finished work in numbers (`report.finished_summary` less the counts "columns" has): the
+# full list is task_list, paged.
 FINISHED = obj(
     {
-        **{status: INT for status in ("done", "failed", "cancelled")},
-        "recent": array(TASK_CARD),
-        "by_agent": array(obj({"agent": STR, "done": INT})),
+        "recent": array(obj({"key": STR, "title": STR})),
+        **{
+            f"by_{of}": {"type": "object", "additionalProperties": INT} for of in ("agent", "label")
+        },
         "agents_more": INT,
-        "by_label": array(obj({"label": STR, "done": INT})),
         "labels_more": INT,
     }
 )

@@ -264,7 +264,7 @@ def list_tasks(
 
     Example: agentdeck task list --column needs_human --json
 
-    Example: agentdeck task list --all --status done > done.jsonl
+    Example: agentdeck task list --all --status done --full
     """
     filters: dict[str, Any] = {
         "status": split_list(status) or None,
