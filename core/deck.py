@@ -38,6 +38,7 @@ from agentdeck.core import (
     planning,
     supervision,
     tasks,
+    views,
     waiting,
     work,
 )
@@ -290,7 +291,7 @@ class Deck:
         *,
         board: str | None = None,
         mark_read: bool = True,
-        limit: int | None = None,
+        limit: int | None = views.API_LIMIT,
         after_id: int | None = None,
         wait: float = 0,
         feed: ChangeFeed | None = None,
@@ -315,13 +316,14 @@ class Deck:
         *,
         board: str | None = None,
         mark_read: bool = True,
-        limit: int | None = None,
+        limit: int | None = views.API_LIMIT,
         after_id: int | None = None,
         wait: float = 0,
         feed: ChangeFeed | None = None,
     ) -> InboxPage:
         """A page of the agent's unread messages and the next page's cursor; reading marks
-        read the ones returned. `limit` and `after_id` page them (see `inboxes.inbox`). With
+        read the ones returned. `limit` (at most `views.API_LIMIT` unless told; None for all)
+        and `after_id` page them (see `inboxes.inbox`). With
         `wait` seconds (at most 3600), when there are none, wait that long for a first one
         (see `claim` for `feed`)."""
         wait = waiting.wait_seconds(wait)
