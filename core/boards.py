@@ -15,7 +15,7 @@ from datetime import datetime
 
 import sqlalchemy as sa
 
-from agentdeck.core import credentials, limits, names, permissions, rows_to_models
+from agentdeck.core import credentials, limits, names, permissions, rows_to_models, views
 from agentdeck.core.errors import PermissionDeniedError, ValidationError
 from agentdeck.core.models import Agent, Board, Credential
 from agentdeck.core.storage.database import Database
@@ -77,8 +77,12 @@ def get_board(tx: Tx, key: str | None = None) -> Board:
     return rows_to_models.board(tx.board(key))
 
 
-def list_boards(tx: Tx) -> list[Board]:
-    rows = tx.conn.execute(sa.select(board_t).order_by(board_t.c.key)).mappings().all()
+def list_boards(tx: Tx, *, limit: int | None = views.API_LIMIT, offset: int = 0) -> list[Board]:
+    """The boards by key: at most `limit` (None: all) from `offset`."""
+    q = sa.select(board_t).order_by(board_t.c.key).offset(limits.row_window(offset))
+    if limit is not None:
+        q = q.limit(limits.row_window(limit))
+    rows = tx.conn.execute(q).mappings().all()
     return [rows_to_models.board(r) for r in rows]
 
 
@@ -170,19 +174,22 @@ def default_mode(conn: sa.Connection) -> str:
     return "named" if conn.dialect.name == "sqlite" else "token"
 
 
-def list_agents(tx: Tx, board: str | None = None) -> list[Agent]:
-    """The board's roster with each member's state: working, idle or stale."""
+def list_agents(
+    tx: Tx, board: str | None = None, *, limit: int | None = views.API_LIMIT, offset: int = 0
+) -> list[Agent]:
+    """The board's roster with each member's state: working, idle or stale; at most `limit`
+    members (None: all) from `offset`, by kind then name."""
     b = tx.board(board)
-    rows = (
-        tx.conn.execute(
-            sa.select(agent_t, task_t.c.number)
-            .outerjoin(task_t, task_t.c.id == agent_t.c.current_task_id)
-            .where(agent_t.c.board_id == b["id"])
-            .order_by(agent_t.c.kind, agent_t.c.name)
-        )
-        .mappings()
-        .all()
+    q = (
+        sa.select(agent_t, task_t.c.number)
+        .outerjoin(task_t, task_t.c.id == agent_t.c.current_task_id)
+        .where(agent_t.c.board_id == b["id"])
+        .order_by(agent_t.c.kind, agent_t.c.name, agent_t.c.id)
+        .offset(limits.row_window(offset))
     )
+    if limit is not None:
+        q = q.limit(limits.row_window(limit))
+    rows = tx.conn.execute(q).mappings().all()
     return [
         rows_to_models.agent(
             r,
@@ -201,7 +208,7 @@ def get_agent(db: Database, name: str, board: str | None = None) -> Agent:
     with db.read() as tx:
         b = tx.board(board)
         found = tx.agent(b["id"], name, b["key"])["name"]  # or the not-found error
-        roster = list_agents(tx, board)
+        roster = list_agents(tx, board, limit=None)
     return next(agent for agent in roster if agent.name == found)
 
 

@@ -16,7 +16,7 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from agentdeck.core import inbox, limits, moves, permissions
+from agentdeck.core import inbox, limits, moves, permissions, views
 from agentdeck.core.errors import OverBudgetError, ValidationError
 from agentdeck.core.models import METRICS, BudgetStatus, UsageTotals
 from agentdeck.core.storage import dialect
@@ -494,18 +494,28 @@ def _find_budget(tx: Tx, board_id: int, scope: str, subject: str, metric: str) -
 
 
 def budget_status(
-    tx: Tx, board: str | None = None, *, scope: str | None = None, subject: str | None = None
+    tx: Tx,
+    board: str | None = None,
+    *,
+    scope: str | None = None,
+    subject: str | None = None,
+    limit: int | None = views.API_LIMIT,
+    offset: int = 0,
 ) -> list[BudgetStatus]:
-    """Every budget of a board (or one scope/subject) with used, limits and level."""
+    """The budgets of a board (or one scope/subject) with used, limits and level: at most
+    `limit` (None: all) from `offset`. `used` is kept on each budget row as usage is
+    recorded, so this reads the budget rows alone, never the usage."""
     b = tx.board(board)
     q = sa.select(budget_t).where(budget_t.c.board_id == b["id"])
     if scope is not None:
         q = q.where(budget_t.c.scope == scope)
     if subject is not None:
         q = q.where(budget_t.c.subject == subject)
-    rows = tx.conn.execute(
-        q.order_by(budget_t.c.scope, budget_t.c.subject, budget_t.c.metric)
-    ).mappings()
+    q = q.order_by(budget_t.c.scope, budget_t.c.subject, budget_t.c.metric, budget_t.c.id)
+    q = q.offset(limits.row_window(offset))
+    if limit is not None:
+        q = q.limit(limits.row_window(limit))
+    rows = tx.conn.execute(q).mappings()
     return [status_of(r) for r in rows]
 
 

@@ -34,9 +34,11 @@ from agentdeck.core import (
     knowledge,
     measured,
     metrics,
+    paging,
     planning,
     supervision,
     tasks,
+    views,
     waiting,
     work,
 )
@@ -202,6 +204,8 @@ class Deck:
     list_boards = _reads(boards.list_boards)
     add_agent = _with_database(boards.add_agent)
     list_agents = _reads(boards.list_agents)
+    iter_boards = _with_database(paging.iter_boards)
+    iter_agents = _with_database(paging.iter_agents)
     get_agent = _with_database(boards.get_agent)
     set_agents_mode = _with_database(boards.set_agents_mode)
     whoami = _reads(boards.whoami)
@@ -214,7 +218,10 @@ class Deck:
     add_dependency = _writes(tasks.add_dependency)
     get_task = _reads(tasks.get_task)
     list_tasks = _reads(tasks.list_tasks)
+    task_page = _reads(paging.task_page)
+    iter_tasks = _with_database(paging.iter_tasks)
     ready = _reads(tasks.ready)
+    iter_ready = _with_database(paging.iter_ready)
     counts = _reads(tasks.counts)
 
     # core/editing.py
@@ -271,6 +278,7 @@ class Deck:
     # core/events.py
     max_event_id = _reads(events.max_event_id)
     events_since = _reads(events.events_since)
+    iter_events = _with_database(paging.iter_events)
     task_events = _with_database(events.task_events)
     task_log_page = _with_database(events.task_log_page)
     changes_since = _reads(events.changes_since)
@@ -283,7 +291,7 @@ class Deck:
         *,
         board: str | None = None,
         mark_read: bool = True,
-        limit: int | None = None,
+        limit: int | None = views.API_LIMIT,
         after_id: int | None = None,
         wait: float = 0,
         feed: ChangeFeed | None = None,
@@ -308,13 +316,14 @@ class Deck:
         *,
         board: str | None = None,
         mark_read: bool = True,
-        limit: int | None = None,
+        limit: int | None = views.API_LIMIT,
         after_id: int | None = None,
         wait: float = 0,
         feed: ChangeFeed | None = None,
     ) -> InboxPage:
         """A page of the agent's unread messages and the next page's cursor; reading marks
-        read the ones returned. `limit` and `after_id` page them (see `inboxes.inbox`). With
+        read the ones returned. `limit` (at most `views.API_LIMIT` unless told; None for all)
+        and `after_id` page them (see `inboxes.inbox`). With
         `wait` seconds (at most 3600), when there are none, wait that long for a first one
         (see `claim` for `feed`)."""
         wait = waiting.wait_seconds(wait)
@@ -341,6 +350,7 @@ class Deck:
     # core/budgets.py
     set_budget = _with_database(budgets.set_budget)
     budget_status = _reads(budgets.budget_status)
+    iter_budgets = _with_database(paging.iter_budgets)
     usage_totals = _reads(budgets.usage_totals)
     usage_by_source = _reads(measured.usage_by_source)
 
@@ -353,8 +363,11 @@ class Deck:
     # core/metrics.py and core/report.py
     burndown = _with_database(metrics.burndown)
     cost_over_time = _reads(metrics.cost_over_time)
+    throughput = _reads(metrics.throughput)
     report = _with_database(reports.report)
+    report_lines = _with_database(reports.report_lines)
     report_summary = _with_database(reports.report_summary)
+    finished_summary = _reads(reports.finished_summary)
 
     # core/formats/importers.py and core/formats/native.py
     import_claude = _with_database(importers.import_claude)

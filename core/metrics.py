@@ -12,13 +12,16 @@ rate measured from few completions (a Poisson count: n +/- 1.96 sqrt(n) finished
 Cost over time (`cost_over_time`) sums the usage table per time bucket and agent (or model)
 in SQL: at most `buckets` x spenders rows come back, whatever the number of usage rows.
 
-The verbs here: burndown and cost_over_time (one read each).
+Throughput (`throughput`) is tasks finished per day, one grouped sum over the rollup.
+
+The verbs here: burndown, cost_over_time and throughput (one read each).
 """
 
 from __future__ import annotations
 
 import math
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import sqlalchemy as sa
 
@@ -35,6 +38,7 @@ MIN_DONE = 5  # finished tasks in the window before a forecast means anything
 MIN_SPAN = timedelta(minutes=10)  # and the history they finished over
 _Z = 1.96  # a 95% range
 NO_TASKS = "no forecast: no tasks yet"
+_DAY = 1440  # minutes
 
 
 def _at(minute: int) -> datetime:
@@ -219,3 +223,31 @@ def cost_over_time(
     starts = tuple(datetime.fromtimestamp(origin + i * size, UTC) for i in range(count))
     total = round(sum(line.total for line in lines), 6)
     return CostSeries(by, size, starts, tuple(lines), total)
+
+
+def throughput(tx: Tx, board: str | None = None, *, days: int = 7) -> dict[str, Any]:
+    """Tasks finished per day over the last `days` (1 to 366) days, from the flow rollup: one
+    grouped sum over at most `days` x 1,440 rollup rows, whatever the board's size.
+
+    `{"days", "done", "per_day", "by_day": [{"day": "YYYY-MM-DD", "done": n}, ...]}`: each UTC
+    day of the window, oldest first, with tasks finished minus finished tasks reopened."""
+    days = min(max(int(days), 1), 366)
+    b = tx.board(board)
+    today = flow.minute(tx.now) // _DAY
+    first = today - days + 1
+    day = (flow_t.c.minute // _DAY).label("day")
+    rows: dict[int, int] = {
+        int(d): int(n or 0)
+        for d, n in tx.conn.execute(
+            sa.select(day, sa.func.sum(flow_t.c.done))
+            .where(flow_t.c.board_id == b["id"], flow_t.c.minute >= first * _DAY)
+            .group_by(day)
+        )
+    }
+    counts = [int(rows.get(d) or 0) for d in range(first, today + 1)]
+    by_day = [
+        {"day": _at(d * _DAY).date().isoformat(), "done": n}
+        for d, n in zip(range(first, today + 1), counts, strict=True)
+    ]
+    done = sum(counts)
+    return {"days": days, "done": done, "per_day": round(done / days, 3), "by_day": by_day}

@@ -1,24 +1,46 @@
 """The progress report: where a board stands, for a human or a status update, and its
 small summary for agents.
 
-Verbs here: report (markdown, whole or chosen sections) and report_summary (a small dict:
-counts, what needs a human, what is blocked, budgets, forecast), built from the board, task,
-budget and burn-down reads. Agent-written text is escaped so it reads literally in any
-markdown renderer; the summary's JSON carries it literally, clipped to a line.
+Verbs here: report (markdown, whole or chosen sections), report_lines (the same markdown a
+few lines at a time, for `--finished all`), report_summary (a small dict: counts, what needs
+a human, what is blocked, finished work, budgets, forecast) and finished_summary (finished
+work in numbers). Agent-written text is escaped so it reads literally in any markdown
+renderer; the summary's JSON carries it literally, clipped to a line.
+
+Bounded on any board: every figure is a SQL aggregate (counts, sums, grouped counts, the
+median by an ordered offset) or read from a maintained rollup (budgets' `used`, the flow
+rollup behind the forecast), and every part lists at most `REPORT_ITEMS` tasks with a count
+of the rest. Finished work is summarised (counts, the most recent, by agent and by label);
+`finished="all"` lists every finished task, streamed a page at a time by `report_lines`.
 """
 
 from __future__ import annotations
 
 import re
-import statistics
+from collections.abc import Iterator
 from datetime import datetime, timedelta
 from typing import Any
 
-from agentdeck.core import boards, budgets, comments, limits, measured, metrics, tasks, views
+import sqlalchemy as sa
+
+from agentdeck.core import (
+    boards,
+    budgets,
+    comments,
+    limits,
+    measured,
+    metrics,
+    paging,
+    rows_to_models,
+    tasks,
+    views,
+)
 from agentdeck.core.errors import ValidationError
 from agentdeck.core.models import BudgetStatus, Task, UsageTotals
 from agentdeck.core.safe_text import dropped
 from agentdeck.core.storage.database import Database
+from agentdeck.core.storage.tables import agent_t, task_label_t, task_t, usage_t
+from agentdeck.core.storage.transaction import StoredRow, Tx
 from agentdeck.core.words import plural
 
 _MD_SPECIAL = re.compile(r"([\\`*_{}\[\]()<>#+!|~])")
@@ -146,13 +168,19 @@ SECTIONS = (
 SUMMARY_ITEMS = 10
 # The newest comments on open tasks the report's Comments part lists, each cut to a line.
 REPORT_COMMENTS = 20
+# Tasks each part of the markdown report lists (the most recent finished, the most urgent
+# open); the part's heading counts them all and a line says how to see the rest.
+REPORT_ITEMS = 20
+FINISHED = ("summary", "all")
+_COUNTED = ("done", "failed", "cancelled")  # in the summary's "columns" already
 
 
 def report_summary(
     db: Database, board: str | None = None, *, label: str | None = None
 ) -> dict[str, Any]:
     """Where the board stands in a few hundred tokens: counts per column, what needs a human,
-    what is blocked and on what, what is in progress, budgets, spend and the forecast.
+    what is blocked and on what, what is in progress, finished work in numbers
+    (`finished_summary`), budgets, spend and the forecast.
 
     Each task list holds at most `SUMMARY_ITEMS` compact views, with a count of the rest;
     counts come from one indexed query, so the summary stays small and quick on any board.
@@ -165,10 +193,11 @@ def report_summary(
             column: tasks.list_tasks(tx, b.key, column=column, label=label, limit=SUMMARY_ITEMS)
             for column in ("needs_human", "blocked", "in_progress")
         }
-        budget_rows = budgets.budget_status(tx, b.key)
+        budget_rows = budgets.budget_status(tx, b.key, limit=None)
         spent = budgets.usage_totals(tx, b.key)
-        sources = measured.usage_by_source(tx, b.key)
+        sources = _sources(tx, b.key)
         gaps = measured.usage_gaps(tx, b.key, limit=None) if "measured" in sources else []
+        finished = finished_summary(tx, b.key, label=label)
     burn = metrics.burndown(db, b.key)
     total, done = counted.total, counted.done
     out: dict[str, Any] = {
@@ -189,6 +218,7 @@ def report_summary(
     worst = sorted(budget_rows, key=lambda r: {"over": 0, "warn": 1}.get(r.level, 2))
     out["budgets"] = [r.to_dict() for r in worst[:SUMMARY_ITEMS]]
     out["budgets_more"] = max(0, len(budget_rows) - SUMMARY_ITEMS)
+    out["finished"] = {k: v for k, v in finished.items() if k not in _COUNTED}
     out["spent"] = {"cost_usd": round(spent.cost_usd, 6), "tokens": spent.tokens}
     if "measured" in sources:  # both sources as given, and the tasks where they differ most
         for source, given in sources.items():
@@ -209,17 +239,171 @@ def report_summary(
     return out
 
 
+def _of(b: StoredRow, label: str | None) -> list[sa.ColumnElement[bool]]:
+    """The board's tasks, or those carrying `label`."""
+    where = [task_t.c.board_id == b["id"]]
+    if label is not None:
+        where.append(tasks.labelled(label))
+    return where
+
+
+def _seconds(conn: sa.Connection) -> sa.ColumnElement[Any]:
+    """A done task's time from claim to finish, in seconds, in the backend's SQL."""
+    if conn.dialect.name == "postgresql":
+        return sa.func.extract("epoch", task_t.c.completed_at - task_t.c.started_at)
+    return (
+        sa.func.julianday(task_t.c.completed_at) - sa.func.julianday(task_t.c.started_at)
+    ) * 86400.0
+
+
+def _time_per_task(tx: Tx, where: list[sa.ColumnElement[bool]]) -> dict[str, Any]:
+    """Median and mean claim-to-finish time of the done tasks: a count and an average, then
+    the middle one or two by an ordered offset (the database sorts, nothing is loaded)."""
+    took = _seconds(tx.conn)
+    timed = [*where, task_t.c.status == "done", task_t.c.started_at.is_not(None)]
+    timed.append(task_t.c.completed_at.is_not(None))
+    n, mean = tx.conn.execute(sa.select(sa.func.count(), sa.func.avg(took)).where(*timed)).one()
+    if not n:
+        return {"tasks": 0, "median_s": None, "mean_s": None}
+    middle = tx.conn.execute(
+        sa.select(took).where(*timed).order_by(took).offset((n - 1) // 2).limit(2 - n % 2)
+    ).scalars()
+    values = [float(v) for v in middle]
+    return {
+        "tasks": int(n),
+        "median_s": round(sum(values) / len(values), 1),
+        "mean_s": round(float(mean), 1),
+    }
+
+
+def finished_summary(
+    tx: Tx, board: str | None = None, *, label: str | None = None, recent: int = SUMMARY_ITEMS
+) -> dict[str, Any]:
+    """Finished work in numbers, from SQL aggregates: tasks done, failed and cancelled, the
+    `recent` most recently done (key and title), done per agent and per label (the
+    `SUMMARY_ITEMS` largest, largest first, with a count of the rest). The markdown report adds the time per
+    task (`_time_per_task`), which reads every done task's times and so is left out here."""
+    b = tx.board(board)
+    where = _of(b, label)
+    by_status: dict[str, int] = {
+        status: int(n)
+        for status, n in tx.conn.execute(
+            sa.select(task_t.c.status, sa.func.count())
+            .where(*where, task_t.c.status.in_(("done", "failed", "cancelled")))
+            .group_by(task_t.c.status)
+        )
+    }
+    done = [*where, task_t.c.status == "done"]
+    n = sa.func.count().label("n")
+    agents = tx.conn.execute(
+        sa.select(agent_t.c.name, n)
+        .select_from(task_t.join(agent_t, agent_t.c.id == task_t.c.assignee_id))
+        .where(*done)
+        .group_by(agent_t.c.name)
+        .order_by(n.desc(), agent_t.c.name)
+    ).all()
+    labels = tx.conn.execute(
+        sa.select(task_label_t.c.label, n)
+        .select_from(task_t.join(task_label_t, task_label_t.c.task_id == task_t.c.id))
+        .where(*done)
+        .group_by(task_label_t.c.label)
+        .order_by(n.desc(), task_label_t.c.label)
+    ).all()
+    return {
+        "done": int(by_status.get("done", 0)),
+        "failed": int(by_status.get("failed", 0)),
+        "cancelled": int(by_status.get("cancelled", 0)),
+        "recent": [
+            {"key": t.key, "title": views.clip(t.title, views.TITLE)}
+            for t in _recent_done(tx, where, recent)
+        ],
+        "by_agent": {a: int(c) for a, c in agents[:SUMMARY_ITEMS]},
+        "agents_more": max(0, len(agents) - SUMMARY_ITEMS),
+        "by_label": {lb: int(c) for lb, c in labels[:SUMMARY_ITEMS]},
+        "labels_more": max(0, len(labels) - SUMMARY_ITEMS),
+    }
+
+
+def _sources(tx: Tx, board: str) -> dict[str, UsageTotals]:
+    """Usage by source when runtimes report any (`measured.usage_by_source`), else nothing:
+    a board without telemetry is asked one `LIMIT 1` question instead of a sum of its usage."""
+    b = tx.board(board)
+    seen = tx.conn.execute(
+        sa.select(usage_t.c.id)
+        .where(usage_t.c.board_id == b["id"], usage_t.c.source == "measured")
+        .limit(1)
+    ).first()
+    return measured.usage_by_source(tx, board) if seen is not None else {}
+
+
+def _recent_done(tx: Tx, where: list[sa.ColumnElement[bool]], n: int) -> list[Task]:
+    """The `n` most recently done tasks, newest first (`ix_task_finished` walked backwards)."""
+    rows = (
+        tx.conn.execute(
+            sa.select(task_t)
+            .where(*where, task_t.c.status == "done")
+            .order_by(task_t.c.completed_at.desc(), task_t.c.id.desc())
+            .limit(limits.row_window(n))
+        )
+        .mappings()
+        .all()
+    )
+    return rows_to_models.tasks(tx.conn, rows, tx.now)
+
+
+def _oldest_waiting(tx: Tx, where: list[sa.ColumnElement[bool]], n: int) -> list[Task]:
+    """The `n` tasks waiting on a human (review, escalated) longest, longest first."""
+    rows = (
+        tx.conn.execute(
+            sa.select(task_t)
+            .where(*where, task_t.c.status.in_(("review", "escalated")))
+            .order_by(task_t.c.updated_at, task_t.c.id)
+            .limit(limits.row_window(n))
+        )
+        .mappings()
+        .all()
+    )
+    return rows_to_models.tasks(tx.conn, rows, tx.now)
+
+
+def _spent(tx: Tx, b: StoredRow, label: str | None) -> UsageTotals:
+    """Usage on the board, or on the tasks carrying `label`: one sum."""
+    if label is None:
+        return budgets.usage_sums(tx.conn, usage_t.c.board_id == b["id"])
+    labelled = sa.select(task_t.c.id).where(*_of(b, label))
+    return budgets.usage_sums(
+        tx.conn, usage_t.c.board_id == b["id"], usage_t.c.task_id.in_(labelled)
+    )
+
+
 def report(
     db: Database,
     board: str | None = None,
     sections: list[str] | None = None,
     *,
     label: str | None = None,
+    finished: str = "summary",
 ) -> str:
-    """A markdown progress report: done/total, in progress, remaining, blocked (an epic with
-    its subtasks' progress), waiting on humans, failed, the newest comments on open tasks,
-    budget use, time per task, forecast, last updated.
+    """A markdown progress report (see `report_lines`), whole."""
+    return "".join(report_lines(db, board, sections, label=label, finished=finished))
 
+
+def report_lines(
+    db: Database,
+    board: str | None = None,
+    sections: list[str] | None = None,
+    *,
+    label: str | None = None,
+    finished: str = "summary",
+) -> Iterator[str]:
+    """A markdown progress report, a few lines per item (each ends with a newline): done/total,
+    finished work (counts, by agent and label, the most recent), in progress, remaining,
+    blocked (an epic with its subtasks' progress), waiting on humans, failed, the newest
+    comments on open tasks, budget use, time per task, forecast, last updated.
+
+    Every part lists at most `REPORT_ITEMS` tasks and counts the rest; with `finished="all"`
+    the Done and Failed parts list every such task instead, read a page at a time as the
+    lines are consumed (a caller that writes each line as it comes holds one page).
     `sections` (names from `SECTIONS`) keeps only those parts after the header, in the
     report's own order; an unknown name is refused. With `label`, every task part and the
     totals cover only the tasks carrying it (budget rows and the forecast stay the board's)."""
@@ -229,21 +413,29 @@ def report(
         raise ValidationError(
             f"unknown report section {unknown[0][:40]!r}; sections: {', '.join(SECTIONS)}"
         )
+    if finished not in FINISHED:
+        raise ValidationError(f"finished is summary or all, not {finished[:40]!r}")
+    return _report_lines(db, board, wanted, label, finished)
+
+
+def _report_lines(
+    db: Database, board: str | None, wanted: set[str], label: str | None, finished: str
+) -> Iterator[str]:
+    """`report_lines` after its arguments are checked: each part read as it is reached."""
     # Each part in its own short read, as the verbs a caller would use to read them.
     with db.read() as tx:
         b = boards.get_board(tx, board)
-    with db.read() as tx:
-        listed = tasks.list_tasks(tx, b.key, label=label)
-    with db.read() as tx:
-        budget_rows: list[BudgetStatus] = budgets.budget_status(tx, b.key)
-        sources = measured.usage_by_source(tx, b.key)
-        gaps = measured.usage_gaps(tx, b.key, limit=None) if "measured" in sources else []
-    burn = metrics.burndown(db, b.key)
-    now = db.now()
-    by: dict[str, list[Task]] = {}
-    for t in listed:
-        by.setdefault(t.column, []).append(t)
-    total, done = len(listed), len(by.get("done", []))
+        counted = tasks.counts(tx, b.key, label=label)
+        summary = finished_summary(tx, b.key, label=label, recent=0)
+        where = _of(tx.board(b.key), label)
+        recent = _recent_done(tx, where, REPORT_ITEMS)
+        took = _time_per_task(tx, where) if "time" in wanted else None
+        parts = {
+            column: tasks.list_tasks(tx, b.key, column=column, label=label, limit=REPORT_ITEMS)
+            for column in ("in_progress", "ready", "blocked", "failed")
+        }
+        parts["needs_human"] = _oldest_waiting(tx, where, REPORT_ITEMS)
+    total, done = counted.total, counted.done
     pct = 100 * done / total if total else 0.0
     out = [f"# {md(b.name)} — progress report", ""]
     if label is not None:
@@ -253,37 +445,78 @@ def report(
     out += [f"**Overall:** {done} of {plural(total, 'task')} done ({pct:.0f}%)", ""]
     if b.due_at:
         out += [f"**Due:** {_when(b.due_at)}", ""]
+    yield _lines(out)
 
-    def section(name: str, title: str, items: list[str]) -> None:
-        if name in wanted:
-            out.extend([f"## {title} ({len(items)})", "", *(items or ["_none_"]), ""])
+    def listed(name: str, title: str, column: str, line: Any, rest: str) -> Iterator[str]:
+        """A part: its count, its first `REPORT_ITEMS` tasks, and how to see the others."""
+        if name not in wanted:
+            return
+        count = counted.by_column.get(column, 0)
+        shown = parts[column]
+        yield _lines([f"## {title} ({count})", "", *([line(t) for t in shown] or ["_none_"])])
+        if count > len(shown):
+            yield _lines([f"- _and {count - len(shown)} more: {rest}_"])
+        yield "\n"
 
-    recent = sorted(by.get("done", []), key=lambda t: t.completed_at or t.updated_at, reverse=True)
-    section("done", "Done", [_line(t, f" ({_when(t.completed_at)})") for t in recent])
-    section(
+    def whole(title: str, status: str, line: Any) -> Iterator[str]:
+        """A finished part listed whole, in key order, a page per read."""
+        count = counted.by_column.get(status, 0)
+        yield _lines([f"## {title} ({count}, in key order)", ""])
+        empty = True
+        for t in paging.iter_tasks(db, b.key, status=status, label=label):
+            empty = False
+            yield _lines([line(t)])
+        yield _lines(["_none_", ""] if empty else [""])
+
+    def done_line(t: Task) -> str:
+        return _line(t, f" ({_when(t.completed_at)})")
+
+    if "done" in wanted:
+        if finished == "all":
+            yield from whole("Done", "done", done_line)
+        else:
+            yield _lines(_done_summary(summary, [done_line(t) for t in recent], done))
+    yield from listed(
         "in_progress",
         "In progress",
-        [
-            _line(t, f" — doing: {md(t.active_form, 80)}" if t.active_form else "")
-            for t in by.get("in_progress", [])
-        ],
+        "in_progress",
+        lambda t: _line(t, f" — doing: {md(t.active_form, 80)}" if t.active_form else ""),
+        "`agentdeck task list --column in_progress`",
     )
-    section(
-        "ready", "Remaining (ready)", [_line(t, f" — P{t.priority}") for t in by.get("ready", [])]
+    yield from listed(
+        "ready",
+        "Remaining (ready)",
+        "ready",
+        lambda t: _line(t, f" — P{t.priority}"),
+        "`agentdeck task list --column ready`",
     )
-    section("blocked", "Blocked", [_line(t, _waiting_on(t)) for t in by.get("blocked", [])])
-    section(
+    yield from listed(
+        "blocked",
+        "Blocked",
+        "blocked",
+        lambda t: _line(t, _waiting_on(t)),
+        "`agentdeck task list --column blocked`",
+    )
+    yield from listed(
         "needs_human",
         "Waiting on humans",
-        [
-            _line(
-                t,
-                f" — {'review' if t.status == 'review' else 'escalated: ' + md(t.escalation_reason, 120)}",
-            )
-            for t in sorted(by.get("needs_human", []), key=lambda t: t.updated_at)
-        ],
+        "needs_human",
+        lambda t: _line(
+            t,
+            f" — {'review' if t.status == 'review' else 'escalated: ' + md(t.escalation_reason, 120)}",
+        ),
+        "`agentdeck task list --column needs_human`",
     )
-    section("failed", "Failed", [_line(t, f" — {md(t.result, 120)}") for t in by.get("failed", [])])
+
+    def failed_line(t: Task) -> str:
+        return _line(t, f" — {md(t.result, 120)}")
+
+    if "failed" in wanted and finished == "all":
+        yield from whole("Failed", "failed", failed_line)
+    else:
+        yield from listed(
+            "failed", "Failed", "failed", failed_line, "`agentdeck report --finished all`"
+        )
     if "comments" in wanted:
         with db.read() as tx:
             said, said_total = comments.on_open_tasks(tx, tx.board(b.key)["id"], REPORT_COMMENTS)
@@ -294,43 +527,14 @@ def report(
         ]
         if said_total > len(said):
             lines.append(f"- _and {said_total - len(said)} older (see `agentdeck task show`)_")
-        out.extend([f"## Comments on open tasks ({said_total})", "", *(lines or ["_none_"]), ""])
+        yield _lines([f"## Comments on open tasks ({said_total})", "", *(lines or ["_none_"]), ""])
     if "budgets" in wanted:
-        out += ["## Budget use", ""]
-        if budget_rows:
-            out += [
-                "| scope | metric | used | limit | level |",
-                "|---|---|---|---|---|",
-                *map(_budget_row, budget_rows),
-            ]
-        else:
-            out += ["_no budgets set_"]
-        spent = sum(t.cost_usd for t in listed)
-        out += [
-            "",
-            f"Total cost so far: ${spent:,.2f} over {plural(sum(t.tokens for t in listed), 'token')}",
-            "",
-        ]
-        if "measured" in sources:
-            out += _measured_part(sources, gaps)
-    if "time" in wanted:
-        times = [
-            t.completed_at - t.started_at
-            for t in by.get("done", [])
-            if t.completed_at and t.started_at
-        ]
-        out += ["## Time per task", ""]
-        if times:
-            median = timedelta(seconds=statistics.median(t.total_seconds() for t in times))
-            out += [
-                f"Median {_duration(median)}, mean "
-                f"{_duration(sum(times, timedelta()) / len(times))} over {len(times)} finished tasks",
-                "",
-            ]
-        else:
-            out += ["_no finished tasks yet_", ""]
+        yield _lines(_budget_part(db, b.key, label))
+    if took is not None:
+        yield _lines(_time_part(took))
     if "forecast" in wanted:
-        out += ["## Forecast", ""]
+        burn = metrics.burndown(db, b.key)
+        out = ["## Forecast", ""]
         if burn.forecast_done_at and done < total:
             late = _when(burn.forecast_late) if burn.forecast_late else "no later bound yet"
             early = _when(burn.forecast_early) if burn.forecast_early else "?"
@@ -344,5 +548,79 @@ def report(
         else:
             note = burn.forecast_note or "no forecast"
             out += [f"{note[0].upper()}{note[1:]}.", ""]
-    out += [f"_Last updated {_when(now)}_", ""]
-    return "\n".join(out)
+        yield _lines(out)
+    yield _lines([f"_Last updated {_when(db.now())}_", ""])
+
+
+def _lines(lines: list[str]) -> str:
+    return "".join(f"{line}\n" for line in lines)
+
+
+def _done_summary(summary: dict[str, Any], recent: list[str], done: int) -> list[str]:
+    """The Done part on any board: the most recent (`recent`, their lines), who finished how
+    much and under which labels; `--finished all` lists every one."""
+    out = [f"## Done ({done})", "", *(recent or ["_none_"])]
+    if done > len(recent):
+        out.append(f"- _and {done - len(recent)} more: `agentdeck report --finished all`_")
+    out.append("")
+    if summary["by_agent"]:
+        more = summary["agents_more"]
+        out.append(
+            "By agent: "
+            + ", ".join(f"{md(a, 64)} {n}" for a, n in summary["by_agent"].items())
+            + (f", and {plural(more, 'other')}" if more else "")
+        )
+        out.append("")
+    if summary["by_label"]:
+        more = summary["labels_more"]
+        out.append(
+            "By label: "
+            + ", ".join(f"{md(x, 40)} {n}" for x, n in summary["by_label"].items())
+            + (f", and {plural(more, 'other label')}" if more else "")
+        )
+        out.append("")
+    return [*out, ""]
+
+
+def _budget_part(db: Database, board: str, label: str | None) -> list[str]:
+    """Budget rows (the first `REPORT_ITEMS`), total spend and, when runtimes
+    report usage, measured against reported."""
+    with db.read() as tx:
+        b = tx.board(board)
+        budget_rows = budgets.budget_status(tx, board, limit=REPORT_ITEMS + 1)
+        spent = _spent(tx, b, label)
+        sources = _sources(tx, board)
+        gaps = measured.usage_gaps(tx, board, limit=None) if "measured" in sources else []
+    out = ["## Budget use", ""]
+    if budget_rows:
+        out += [
+            "| scope | metric | used | limit | level |",
+            "|---|---|---|---|---|",
+            *map(_budget_row, budget_rows[:REPORT_ITEMS]),
+        ]
+        if len(budget_rows) > REPORT_ITEMS:
+            more = len(budget_rows) - REPORT_ITEMS
+            out += ["", f"_and {more} more: `agentdeck budget show --all`_"]
+    else:
+        out += ["_no budgets set_"]
+    out += [
+        "",
+        f"Total cost so far: ${spent.cost_usd:,.2f} over {plural(spent.tokens, 'token')}",
+        "",
+    ]
+    if "measured" in sources:
+        out += _measured_part(sources, gaps)
+    return out
+
+
+def _time_part(took: dict[str, Any]) -> list[str]:
+    out = ["## Time per task", ""]
+    if not took["tasks"]:
+        return [*out, "_no finished tasks yet_", ""]
+    median = timedelta(seconds=took["median_s"])
+    mean = timedelta(seconds=took["mean_s"])
+    return [
+        *out,
+        f"Median {_duration(median)}, mean {_duration(mean)} over {took['tasks']} finished tasks",
+        "",
+    ]

@@ -17,7 +17,7 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from agentdeck.core import inbox, limits, rows_to_models
+from agentdeck.core import inbox, limits, rows_to_models, views
 from agentdeck.core.errors import CycleError, NotFoundError, ValidationError
 from agentdeck.core.models import FINISHED_STATUSES, STATUSES, BoardCounts, Task, column_of
 from agentdeck.core.storage import dialect
@@ -424,10 +424,17 @@ def list_tasks(
     assignee: str | None = None,
     label: str | None = None,
     include_cancelled: bool = False,
-    limit: int | None = None,
+    limit: int | None = views.API_LIMIT,
     offset: int = 0,
+    after_number: int | None = None,
 ) -> list[Task]:
-    """Tasks of a board by priority then age, filtered by status, column, assignee or label."""
+    """Tasks of a board by priority then age, filtered by status, column, assignee or label:
+    at most `limit` (`views.API_LIMIT` unless told; None for all, which on a big board loads
+    it whole: `paging.iter_tasks` streams instead) from `offset`.
+
+    With `after_number` they come in key order from the task after that number instead
+    (keyset paging over the board's (board, number) key: how `paging.iter_tasks` streams a
+    whole board, each page as cheap as the first)."""
     b = tx.board(board)
     q = sa.select(task_t).where(task_t.c.board_id == b["id"])
     if status is not None:
@@ -440,7 +447,11 @@ def list_tasks(
         q = q.join(agent_t, agent_t.c.id == task_t.c.assignee_id).where(agent_t.c.name == assignee)
     if label is not None:
         q = q.where(labelled(label))
-    q = q.order_by(task_t.c.priority, task_t.c.id).offset(limits.row_window(offset))
+    if after_number is not None:
+        q = q.where(task_t.c.number > limits.row_window(after_number)).order_by(task_t.c.number)
+    else:
+        q = q.order_by(task_t.c.priority, task_t.c.id)
+    q = q.offset(limits.row_window(offset))
     if limit is not None:
         q = q.limit(limits.row_window(limit))
     return rows_to_models.tasks(tx.conn, tx.conn.execute(q).mappings().all(), tx.now)
@@ -453,16 +464,20 @@ def ready(
     agent: str | None = None,
     label: str | None = None,
     limit: int = 50,
+    after_number: int | None = None,
 ) -> list[Task]:
     """The ready queue (pending, every blocker finished), best first; for `agent`, only
     tasks it may claim: assigned to it, or unassigned with skills it has; with `label`, only
-    tasks carrying it."""
+    tasks carrying it. With `after_number`, in key order from the task after that number
+    (keyset paging, how `paging.iter_ready` streams the whole queue)."""
     b = tx.board(board)
     q = sa.select(task_t).where(
         task_t.c.board_id == b["id"], task_t.c.status == "pending", task_t.c.open_deps == 0
     )
     if label is not None:
         q = q.where(labelled(label))
+    if after_number is not None:
+        q = q.where(task_t.c.number > limits.row_window(after_number))
     if agent is not None:
         a = tx.agent(b["id"], agent, b["key"])
         q = q.where(
@@ -473,7 +488,11 @@ def ready(
                     dialect.skills_fit(tx.conn, task_t, list(a["skills"])),
                 ),
             )
-        ).order_by(
+        )
+    if after_number is not None:
+        q = q.order_by(task_t.c.number)
+    elif agent is not None:
+        q = q.order_by(
             sa.case((task_t.c.assignee_id == a["id"], 0), else_=1),
             task_t.c.priority,
             task_t.c.id,

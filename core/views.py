@@ -6,6 +6,10 @@ answer (ready, task list, search, similar, events, inbox) carries these views in
 `task show` (or `--full` on the command line) gives the whole thing. Each view keeps what an
 agent decides on: which task, its state, whose it is, what blocks it, what it is doing now.
 
+Every list read is bounded: the command line and MCP answer a page (`DEFAULT_PAGE`) and a
+cursor, the Python API's list reads return at most `API_LIMIT` unless told otherwise, and
+whole lists are streamed a page at a time (`core.paging`), never loaded at once.
+
 Text is clipped to a line (`clip`), never altered otherwise: the JSON carries it literally.
 The cursor is opaque to callers (today an offset into the ordered list, as a string), so its
 encoding can change without changing any tool or command.
@@ -39,6 +43,11 @@ MAX_BLOCKERS = 8  # blocker keys listed in a compact view; `more_blockers` count
 MAX_LABELS = 8  # labels listed in a compact view; `more_labels` counts the rest
 MAX_CURSOR = 1_000_000
 MAX_ROW_ID = 2**31 - 1  # the largest id a keyset cursor names
+DEFAULT_PAGE = 20  # a page of a list answer on the command line and over MCP
+# What a Python API list read returns when not told (`limit=None` asks for everything): far
+# above any roster or budget list, small enough that no call loads a 100,000-task board.
+API_LIMIT = 1000
+STREAM_PAGE = 500  # rows per read when a stream (`--all`, `paging.iter_*`) walks a table
 
 
 def clip(text: str, limit: int) -> str:

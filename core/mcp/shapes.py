@@ -173,6 +173,18 @@ TASK_SHOW = obj(
         "next_cursor": paged("log", {})["properties"]["next_cursor"],
     }
 )
+# Finished work in numbers (`report.finished_summary` less the counts "columns" has): the
+# full list is task_list, paged.
+FINISHED = obj(
+    {
+        "recent": array(obj({"key": STR, "title": STR})),
+        **{
+            f"by_{of}": {"type": "object", "additionalProperties": INT} for of in ("agent", "label")
+        },
+        "agents_more": INT,
+        "labels_more": INT,
+    }
+)
 SUMMARY = obj(
     {
         "board": STR,
@@ -185,6 +197,7 @@ SUMMARY = obj(
         "columns": {"type": "object", "additionalProperties": INT},
         **{part: array(TASK_CARD) for part in ("needs_human", "blocked", "in_progress")},
         **{f"{part}_more": INT for part in ("needs_human", "blocked", "in_progress")},
+        "finished": FINISHED,
         "budgets": array(BUDGET),
         "budgets_more": INT,
         "spent": obj({"cost_usd": NUM, "tokens": INT}),

@@ -581,8 +581,7 @@ TOOLS: tuple[Tool, ...] = (
     ),
     Tool(
         "report",
-        "Where the board stands: a small summary; sections gives those parts of the full "
-        "markdown report.",
+        "Where the board stands, finished work in numbers; sections: parts of the markdown report.",
         (
             Arg("sections", "names", doc="parts of the markdown report", choices=SECTIONS),
             LABEL,

@@ -110,6 +110,10 @@ class TaskRow(SQLModel, table=True):
         sa.Index("ix_task_external", "board_id", "external_id", unique=True),
         # An epic's progress: its children by status.
         sa.Index("ix_task_parent", "parent_id", "status"),
+        # A board's tasks in list order, and its finished work newest first: pages read
+        # without sorting the board.
+        sa.Index("ix_task_order", "board_id", "priority", "id"),
+        sa.Index("ix_task_finished", "board_id", "status", "completed_at"),
     )
 
     id: int | None = Field(default=None, primary_key=True)

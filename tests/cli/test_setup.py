@@ -28,7 +28,9 @@ def test_board_create_defaults_the_creator_to_the_login_name(cli, db: str, monke
 
 
 def test_board_list(cli, web: str) -> None:
-    assert [b["key"] for b in json.loads(cli("board", "list", "--json").stdout)] == ["WEB"]
+    assert [b["key"] for b in json.loads(cli("board", "list", "--json").stdout)["boards"]] == [
+        "WEB"
+    ]
     text = cli("board", "list").stdout
     assert "WEB" in text and "Website" in text
 
@@ -47,7 +49,7 @@ def test_agent_add_with_skills_role_and_a_human(cli, web: str) -> None:
 
 
 def test_agent_list_shows_the_team(cli, web: str) -> None:
-    team = {a["name"]: a for a in json.loads(cli("agent", "list", "--json").stdout)}
+    team = {a["name"]: a for a in json.loads(cli("agent", "list", "--json").stdout)["agents"]}
     assert set(team) == {"ann", "bob", "planner", "coder", "designer"}
     assert team["coder"]["state"] == "idle"
     assert "backend dev" in cli("agent", "list").stdout

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
@@ -19,6 +20,19 @@ from agentdeck.tui.cli.context import (
 )
 from agentdeck.tui.cli.errors import CliError
 from agentdeck.tui.cli.output import amount, safe, say
+from agentdeck.tui.cli.pages import (
+    DEFAULT_LIMIT,
+    AllOption,
+    CursorOption,
+    LimitOption,
+    emit_page,
+    more,
+    start_of,
+    stream,
+)
+
+if TYPE_CHECKING:
+    from agentdeck.core.models import Agent, Board
 
 # What each agents mode means, as the CLI says it.
 MODE_SAYS = {
@@ -208,19 +222,29 @@ def board_agents(
 @deck_command(board=False)
 def list_boards(
     s: Session,
+    limit: LimitOption = DEFAULT_LIMIT,
+    cursor: CursorOption = None,
+    every: AllOption = False,
 ) -> None:
-    """List the boards in the database.
+    """List the boards in the database, a page at a time.
+
+    With --json: {"boards": [...], "next_cursor": C or null}; --cursor C gives the next page. With --all: every board, one JSON object per line.
 
     Example: agentdeck board list --json
     """
-    found = s.deck().list_boards()
+    if every:
+        stream(s, s.deck().iter_boards(), cursor=cursor)
+        return
+    start = start_of(cursor)
+    found = s.deck().list_boards(limit=limit + 1, offset=start)
 
-    def render() -> None:
+    def render(shown: Sequence[Board], next_cursor: str | None) -> None:
         from agentdeck.tui.cli import rich_views
 
-        rich_views.boards(found)
+        rich_views.boards(shown)
+        more(next_cursor)
 
-    s.emit([b.to_dict() for b in found], render)
+    emit_page(s, "boards", found, start, limit, render=render)
 
 
 @agent_app.command("add")
@@ -311,19 +335,29 @@ def agent_token(
 @deck_command()
 def list_agents(
     s: Session,
+    limit: LimitOption = DEFAULT_LIMIT,
+    cursor: CursorOption = None,
+    every: AllOption = False,
 ) -> None:
-    """List the board's team: who is working, idle or stale, and on what.
+    """List the board's team: who is working, idle or stale, and on what, a page at a time.
+
+    With --json: {"agents": [...], "next_cursor": C or null}; --cursor C gives the next page. With --all: every member, one JSON object per line.
 
     Example: agentdeck agent list --board WEB
     """
-    team = s.deck().list_agents(s.board)
+    if every:
+        stream(s, s.deck().iter_agents(s.board), cursor=cursor)
+        return
+    start = start_of(cursor)
+    team = s.deck().list_agents(s.board, limit=limit + 1, offset=start)
 
-    def render() -> None:
+    def render(shown: Sequence[Agent], next_cursor: str | None) -> None:
         from agentdeck.tui.cli import rich_views
 
-        rich_views.agents(team)
+        rich_views.agents(shown)
+        more(next_cursor)
 
-    s.emit([a.to_dict() for a in team], render)
+    emit_page(s, "agents", team, start, limit, render=render)
 
 
 @budget_app.command("set")
@@ -367,18 +401,38 @@ def show_budget(
     s: Session,
     scope: Annotated[str | None, typer.Option(help="Only board, agent or task budgets.")] = None,
     subject: Annotated[str | None, typer.Option(help="Only this agent or task.")] = None,
+    limit: LimitOption = DEFAULT_LIMIT,
+    cursor: CursorOption = None,
+    every: AllOption = False,
 ) -> None:
-    """Show every budget with its use and level (ok, warn, over), and the board's usage.
+    """Show the budgets with their use and level (ok, warn, over), a page at a time, and the board's usage.
+
+    With --json: {"budgets": [...], "usage": {...}, "next_cursor": C or null}; --cursor C gives the next page. With --all: every budget, one JSON object per line.
 
     Example: agentdeck budget show --json
     """
     deck = s.deck()
-    statuses = deck.budget_status(s.board, scope=scope, subject=subject)
+    if every:
+        stream(s, deck.iter_budgets(s.board, scope=scope, subject=subject), cursor=cursor)
+        return
+    start = start_of(cursor)
+    found = deck.budget_status(s.board, scope=scope, subject=subject, limit=limit + 1, offset=start)
+    from agentdeck.core import views
+
+    statuses, next_cursor = found[:limit], views.next_cursor(len(found), start, limit)
     totals = deck.usage_totals(s.board)
 
     def render() -> None:
         from agentdeck.tui.cli import rich_views
 
         rich_views.budgets(statuses, totals)
+        more(next_cursor)
 
-    s.emit({"budgets": [b.to_dict() for b in statuses], "usage": totals.to_dict()}, render)
+    s.emit(
+        {
+            "budgets": [b.to_dict() for b in statuses],
+            "usage": totals.to_dict(),
+            "next_cursor": next_cursor,
+        },
+        render,
+    )

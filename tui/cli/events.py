@@ -23,10 +23,12 @@ from agentdeck.tui.cli.output import print_json
 from agentdeck.tui.cli.pages import (
     DEFAULT_LIMIT,
     MAX_LIMIT,
+    AllOption,
     CursorOption,
     emit_items,
     id_after,
     more,
+    stream,
     view,
 )
 from agentdeck.tui.cli.stopping import stop_on_interrupt
@@ -61,10 +63,11 @@ def events(
     follow: Annotated[
         bool, typer.Option("--follow", "-f", help="Keep printing new events; Ctrl-C stops.")
     ] = False,
+    every: AllOption = False,
 ) -> None:
     """Print events (every change, log entry and message) after a cursor, oldest first.
 
-    An event's id is a cursor: pass the last id you saw as --since to resume. Without --follow it prints one page: with --json {"events": [...], "next_cursor": C or null}, and --cursor C gives the next page. With --follow --json, one compact JSON object per line per event. --full gives each event whole (with its data).
+    An event's id is a cursor: pass the last id you saw as --since to resume. Without --follow it prints one page: with --json {"events": [...], "next_cursor": C or null}, and --cursor C gives the next page. With --follow --json, one compact JSON object per line per event. --full gives each event whole (with its data). With --all: every event after --since (from the first without it) up to now, one JSON object per line, streamed.
 
     Example: agentdeck events --follow --board WEB
     """
@@ -73,6 +76,11 @@ def events(
     after = id_after(cursor) if cursor is not None else since
     deck = s.deck()
     board_key = deck.get_board(s.board).key if s.board else None
+    if every:
+        if follow:
+            raise CliError("give --all or --follow, not both")
+        stream(s, deck.iter_events(after or 0, board=board_key))
+        return
     start = after if after is not None else max(0, deck.max_event_id() - limit)
     if not follow:
         found = deck.events_since(start, board=board_key, limit=limit + 1)

@@ -10,6 +10,11 @@ where `<items>` is `tasks`, `hits`, `events` or `messages`, each view is the one
 `--cursor`, gives the next page (null on the last). `--full` keeps the envelope and paging but
 puts each item's whole model in it, for people and scripts that want every field.
 
+`--all` streams every item instead of one page: one JSON object per line (the same views,
+whole with `--full`), read from the database a page at a time and printed as it comes, so a
+100,000-task board costs the memory of one page (`stream`). It prints JSON lines with or
+without `--json`: a whole list is for programs, not for reading.
+
 The cursor is opaque: callers pass it back as given. For most lists it is a position in the
 list (`views.start_of` checks it); for the event stream, a task's log and the inbox it is the
 id of the last row shown (`views.id_after`), because new rows arrive while an agent pages.
@@ -17,7 +22,7 @@ id of the last row shown (`views.id_after`), because new rows arrive while an ag
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from typing import TYPE_CHECKING, Annotated, Any, TypeVar
 
 import typer
@@ -31,6 +36,7 @@ T = TypeVar("T")
 
 DEFAULT_LIMIT = 20
 MAX_LIMIT = 500
+STREAM_PAGE = 500  # messages per read when --all streams the inbox (as core.views.STREAM_PAGE)
 
 LimitOption = Annotated[
     int,
@@ -40,6 +46,25 @@ CursorOption = Annotated[
     str | None,
     typer.Option("--cursor", metavar="C", help="Start at the next_cursor a previous page gave."),
 ]
+
+
+AllOption = Annotated[
+    bool,
+    typer.Option(
+        "--all", help="Print every item, one JSON object per line (streamed; ignores --limit)."
+    ),
+]
+
+
+def stream(s: Session, items: Iterable[Any], *, cursor: str | None = None) -> None:
+    """Print every item of `items` (an iterator that reads a page at a time) as JSON lines:
+    compact views, or whole models with --full. A --cursor makes no sense with it."""
+    if cursor is not None:
+        from agentdeck.core.errors import ValidationError
+
+        raise ValidationError("give --all or --cursor, not both")
+    for item in items:
+        print_json(view(item, s.full))
 
 
 def start_of(cursor: str | None) -> int:
@@ -100,7 +125,7 @@ def view(item: Any, full: bool) -> dict[str, Any]:
     """An item's compact view (`agentdeck.core.views`), or its whole model with `full`."""
     from agentdeck.core import views
 
-    return item.to_dict() if full else views.card(item)
+    return item.to_dict() if full or type(item) not in views.CARDS else views.card(item)
 
 
 def more(next_cursor: str | None) -> None:

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import functools
 import json
+import sys
+from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
@@ -42,8 +44,19 @@ def report(
         str | None,
         typer.Option("--label", metavar="LABEL", help="Only the tasks with this label."),
     ] = None,
+    finished: Annotated[
+        str,
+        typer.Option(
+            "--finished",
+            metavar="summary|all",
+            help="summary: finished work in numbers and the most recent (the default); "
+            "all: every done and failed task, streamed.",
+        ),
+    ] = "summary",
 ) -> None:
     """Write a markdown progress report: done, in progress, blocked, waiting, budgets, forecast.
+
+    Bounded on any board: finished work is summarised (counts, by agent and label, the 20 most recent) and each other part lists its first 20 tasks with a count of the rest; --finished all lists every done and failed task, written a page at a time as it is read.
 
     With --json it prints the board's summary for agents instead, a few hundred tokens: counts per column, what needs a human, what is blocked or in progress, budgets, spend, forecast. With --json --section or --json --full, the markdown as {"board", "markdown"}.
 
@@ -56,18 +69,24 @@ def report(
     Example: agentdeck report --json --full
 
     Example: agentdeck report --label backend
+
+    Example: agentdeck report --finished all --out everything.md
     """
     deck = s.deck()
     key = deck.get_board(s.board).key
-    if s.json and out is None and not section and not s.full:
+    if s.json and out is None and not section and not s.full and finished == "summary":
         print_json(deck.report_summary(key, label=label))
         return
-    markdown = deck.report(key, sections=section or None, label=label)
-    if out is None:
-        s.emit({"board": key, "markdown": markdown}, lambda: say(safe(markdown)))
-        return
-    _write(out, markdown)
-    s.emit({"board": key, "path": str(out)}, lambda: say(f"wrote {out}"))
+    lines = deck.report_lines(key, sections=section or None, label=label, finished=finished)
+    if out is not None:
+        _write_lines(out, lines)
+        s.emit({"board": key, "path": str(out)}, lambda: say(f"wrote {out}"))
+    elif s.json:  # one JSON document: the markdown is whole in it
+        print_json({"board": key, "markdown": "".join(lines)})
+    else:
+        for chunk in lines:  # written as read: --finished all holds one page at a time
+            sys.stdout.write(safe(chunk))
+        sys.stdout.flush()
 
 
 @deck_command()
@@ -294,6 +313,16 @@ def _read_json(path: str) -> Any:
         raise CliError(f"{path}: {exc.message}") from None
     except RecursionError:
         raise CliError(f"{path}: nested too deeply to read") from None
+
+
+def _write_lines(path: Path, lines: Iterator[str]) -> None:
+    """Write the report to `path` as it is read, a chunk at a time."""
+    try:
+        with path.open("w", encoding="utf-8") as file:
+            for chunk in lines:
+                file.write(chunk)
+    except OSError as exc:
+        raise CliError(f"cannot write {path}: {exc.strerror}") from exc
 
 
 def _write(path: Path, text: str) -> None:

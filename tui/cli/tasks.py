@@ -23,12 +23,14 @@ from agentdeck.tui.cli.output import plural, safe, say
 from agentdeck.tui.cli.pages import (
     DEFAULT_LIMIT,
     MAX_LIMIT,
+    AllOption,
     CursorOption,
     LimitOption,
     emit_page,
     id_after,
     more,
     start_of,
+    stream,
     window,
 )
 
@@ -250,28 +252,32 @@ def list_tasks(
     assignee: Annotated[str | None, typer.Option(help="Only this agent's tasks.")] = None,
     label: LabelFilter = None,
     include_cancelled: Annotated[
-        bool, typer.Option("--all", help="Include cancelled tasks.")
+        bool, typer.Option("--cancelled", help="Include cancelled tasks.")
     ] = False,
     limit: LimitOption = DEFAULT_LIMIT,
     cursor: CursorOption = None,
+    every: AllOption = False,
 ) -> None:
     """List the board's tasks by priority, then age, a page at a time.
 
-    With --json: {"tasks": [...], "next_cursor": C or null}; pass --cursor C for the next page, --full for every field of each task.
+    With --json: {"tasks": [...], "next_cursor": C or null}; pass --cursor C for the next page, --full for every field of each task. With --all: every task, one JSON object per line, in key order, streamed.
 
     Example: agentdeck task list --column needs_human --json
+
+    Example: agentdeck task list --all --status done --full
     """
+    filters: dict[str, Any] = {
+        "status": split_list(status) or None,
+        "column": column,
+        "assignee": assignee,
+        "label": label,
+        "include_cancelled": include_cancelled,
+    }
+    if every:
+        stream(s, s.deck().iter_tasks(s.board, **filters), cursor=cursor)
+        return
     start = start_of(cursor)
-    found = s.deck().list_tasks(
-        s.board,
-        status=split_list(status) or None,
-        column=column,
-        assignee=assignee,
-        label=label,
-        include_cancelled=include_cancelled,
-        limit=limit + 1,
-        offset=start,
-    )
+    found = s.deck().list_tasks(s.board, **filters, limit=limit + 1, offset=start)
 
     def render(shown: Sequence[Task], next_cursor: str | None) -> None:
         from agentdeck.tui.cli import rich_views
@@ -427,15 +433,19 @@ def ready(
     label: LabelFilter = None,
     limit: LimitOption = DEFAULT_LIMIT,
     cursor: CursorOption = None,
+    every: AllOption = False,
 ) -> None:
     """List the ready queue, best first; with --as, only what that agent may claim.
 
-    With --json: {"tasks": [...], "next_cursor": C or null}; --cursor C gives the next page, --full every field of each task.
+    With --json: {"tasks": [...], "next_cursor": C or null}; --cursor C gives the next page, --full every field of each task. With --all: the whole queue, one JSON object per line, in key order, streamed.
 
     Example: agentdeck ready --as coder --json --limit 5
     """
-    start = start_of(cursor)
     deck = s.deck()
+    if every:
+        stream(s, deck.iter_ready(s.board, agent=s.actor, label=label), cursor=cursor)
+        return
+    start = start_of(cursor)
     found = window(lambda n: deck.ready(s.board, agent=s.actor, label=label, limit=n), start, limit)
 
     def render(shown: Sequence[Task], next_cursor: str | None) -> None:

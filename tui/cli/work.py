@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 import sys
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from typing import TYPE_CHECKING, Annotated, Any, Literal, TypeVar
 
 import typer
@@ -26,15 +26,19 @@ from agentdeck.tui.cli.errors import EXIT_NOTHING_READY, CliError
 from agentdeck.tui.cli.output import amount, safe, say, warn
 from agentdeck.tui.cli.pages import (
     DEFAULT_LIMIT,
+    STREAM_PAGE,
+    AllOption,
     CursorOption,
     LimitOption,
     emit_items,
     id_after,
     more,
+    stream,
 )
 from agentdeck.tui.cli.stopping import interrupt_calls
 
 if TYPE_CHECKING:
+    from agentdeck.core import Deck
     from agentdeck.core.feed import ChangeFeed
     from agentdeck.core.models import Message, Task
 
@@ -361,10 +365,11 @@ def inbox(
     limit: LimitOption = DEFAULT_LIMIT,
     cursor: CursorOption = None,
     wait: WaitOption = 0,
+    every: AllOption = False,
 ) -> None:
     """Read your unread messages: assignments, review notes, answers; reading marks them read.
 
-    At most --limit at a time, oldest first; only those shown are marked read. With --json: {"messages": [...], "next_cursor": C or null}; pass --cursor C for the next unread ones.
+    At most --limit at a time, oldest first; only those shown are marked read. With --json: {"messages": [...], "next_cursor": C or null}; pass --cursor C for the next unread ones. With --all: every unread message, one JSON object per line, each page marked read as it is printed.
 
     With --wait, when there are none, wait for the first to arrive; none came: an empty list.
 
@@ -372,6 +377,9 @@ def inbox(
     """
     after = id_after(cursor)
     deck, agent = s.deck(), s.agent()
+    if every:
+        stream(s, _unread(deck, agent, s.board, mark_read=not peek, after=after))
+        return
     found = _waiting(
         s,
         wait,
@@ -394,6 +402,20 @@ def inbox(
         more(next_cursor)
 
     emit_items(s, "messages", found.messages, found.next_cursor, render=render)
+
+
+def _unread(
+    deck: Deck, agent: str, board: str | None, *, mark_read: bool, after: int | None
+) -> Iterator[Message]:
+    """Every unread message after `after`, a page per read (each page marked read as read)."""
+    while True:
+        found = deck.inbox_page(
+            agent, board=board, mark_read=mark_read, limit=STREAM_PAGE, after_id=after
+        )
+        yield from found.messages
+        if found.next_cursor is None:
+            return
+        after = int(found.next_cursor)
 
 
 @deck_command()

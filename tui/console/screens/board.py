@@ -218,7 +218,7 @@ class BoardScreen(TaskActions):
         cursor = deck.max_event_id()  # read first: anything later is replayed on top
         snapshot = BoardSnapshot(
             board=deck.get_board(board),
-            tasks=tuple(deck.list_tasks(board)),
+            tasks=tuple(deck.list_tasks(board, limit=None)),
             agents=tuple(deck.list_agents(board)),
             cursor=cursor,
             now=deck.now(),
