@@ -41,14 +41,14 @@ def dollars(value: float) -> str:
 
 
 def bucket_words(seconds: int) -> str:
-    """`per hour`, `per 6 hours`, `per day`, `per 2 days`, `per week`."""
+    """`per hour`, `per 6 h`, `per day`, `per 2 days`, `per week` (short: it is a title)."""
     if seconds % (7 * 86400) == 0 and seconds // (7 * 86400) == 1:
         return "per week"
     if seconds % 86400 == 0:
         days = seconds // 86400
         return "per day" if days == 1 else f"per {days} days"
     hours = seconds // 3600
-    return "per hour" if hours == 1 else f"per {hours} hours"
+    return "per hour" if hours == 1 else f"per {hours} h"
 
 
 def label_positions(count: int, wanted: int) -> list[int]:
@@ -131,7 +131,9 @@ class CostChart(PlotextPlot):
         plt.ylim(0, top)
         marks = [step * i for i in range(round(top / step) + 1)]
         plt.yticks(marks, [f"${m:g}" for m in marks])
-        fmt = "%H:%M" if series.bucket_seconds < 86400 else "%d %b"
+        # Clock times only while the whole chart is within two days; past that two ticks
+        # could both read "09:00", so dates.
+        fmt = "%H:%M" if series.bucket_seconds * count < 2 * 86400 else "%d %b"
         wanted = max(2, min(5, (self.size.width - 8) // 9))
         shown = label_positions(count, wanted)
         plt.xticks([float(i) for i in shown], [series.starts[i].strftime(fmt) for i in shown])
