@@ -1,0 +1,14 @@
+"""Placeholder for the Backlog.md reader (issue #16, written on another branch)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from agentdeck.core.errors import ValidationError
+from agentdeck.core.formats.mirror import Incoming, ReadNotes
+
+
+def read_backlog(
+    path: str | Path, *, status_map: dict[str, str] | None = None
+) -> tuple[list[Incoming], ReadNotes]:
+    raise ValidationError("not built yet")
