@@ -47,29 +47,58 @@ def create_board(
     lease_seconds = limits.lease_seconds(lease_seconds)
     agents = credentials.agents_mode(agents or ("named" if is_sqlite(db.engine) else "token"))
     with db.write() as tx:
-        exists = tx.conn.execute(sa.select(board_t.c.id).where(board_t.c.key == key)).first()
-        if exists:
-            raise ValidationError(f"board {key} already exists")
-        board_id = tx.conn.execute(
-            board_t.insert().values(
-                key=key,
-                name=limits.title(name),
-                goal=limits.text(goal),
-                due_at=due_at,
-                lead=lead,
-                require_verification=require_verification,
-                lease_seconds=lease_seconds,
-                next_number=1,
-                created_at=tx.now,
-                agents_mode=agents,
-            )
-        ).inserted_primary_key[0]  # type: ignore[index]
-        insert_member(tx, board_id, key, actor, "human", [], "supervisor", None)
-        tx.auth[actor] = credentials.BY_TOKEN
-        if lead and lead != actor:
-            insert_member(tx, board_id, key, lead, "agent", [], "lead", None)
-        tx.event(board_id, None, actor, "board", "created", f"board {key} created")
-        return rows_to_models.board(tx.board_by_id(board_id))
+        return insert_board(
+            tx,
+            key,
+            name,
+            actor=actor,
+            goal=goal,
+            due_at=due_at,
+            lead=lead,
+            require_verification=require_verification,
+            lease_seconds=lease_seconds,
+            agents=agents,
+        )
+
+
+def insert_board(
+    tx: Tx,
+    key: str,
+    name: str,
+    *,
+    actor: str,
+    goal: str = "",
+    due_at: datetime | None = None,
+    lead: str | None = None,
+    require_verification: bool = False,
+    lease_seconds: int = 900,
+    agents: str = "token",
+) -> Board:
+    """`create_board` inside a transaction the caller holds (an import that creates its board
+    writes it in the same transaction as its tasks); the arguments already checked."""
+    exists = tx.conn.execute(sa.select(board_t.c.id).where(board_t.c.key == key)).first()
+    if exists:
+        raise ValidationError(f"board {key} already exists")
+    board_id = tx.conn.execute(
+        board_t.insert().values(
+            key=key,
+            name=limits.title(name),
+            goal=limits.text(goal),
+            due_at=due_at,
+            lead=lead,
+            require_verification=require_verification,
+            lease_seconds=lease_seconds,
+            next_number=1,
+            created_at=tx.now,
+            agents_mode=agents,
+        )
+    ).inserted_primary_key[0]  # type: ignore[index]
+    insert_member(tx, board_id, key, actor, "human", [], "supervisor", None)
+    tx.auth[actor] = credentials.BY_TOKEN
+    if lead and lead != actor:
+        insert_member(tx, board_id, key, lead, "agent", [], "lead", None)
+    tx.event(board_id, None, actor, "board", "created", f"board {key} created")
+    return rows_to_models.board(tx.board_by_id(board_id))
 
 
 def get_board(tx: Tx, key: str | None = None) -> Board:

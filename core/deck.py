@@ -370,6 +370,7 @@ class Deck:
     finished_summary = _reads(reports.finished_summary)
 
     # core/formats/importers.py and core/formats/native.py
+    import_source = _with_database(importers.import_source)
     import_claude = _with_database(importers.import_claude)
     import_claude_session = _with_database(importers.import_claude_session)
     import_claude_todos = _with_database(importers.import_claude_todos)

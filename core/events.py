@@ -17,7 +17,14 @@ from agentdeck.core.budgets import usage_sums
 from agentdeck.core.inbox import checkpoint_models
 from agentdeck.core.models import Event, Task, TaskDetail, UsageTotals
 from agentdeck.core.storage.database import Database
-from agentdeck.core.storage.tables import board_t, dependency_t, event_t, task_t, usage_t
+from agentdeck.core.storage.tables import (
+    board_t,
+    dependency_t,
+    event_t,
+    task_link_t,
+    task_t,
+    usage_t,
+)
 from agentdeck.core.storage.transaction import StoredRow, Tx, task_key
 
 # Status changes whose text is something a person said about the task, shown as notes.
@@ -246,4 +253,20 @@ def task_detail(tx: Tx, key: str) -> TaskDetail:
         reported=sources.get("reported", UsageTotals()) if "measured" in sources else None,
         comments=tuple(rows_to_models.event(r, b["key"], keys) for r in said),
         comments_total=said_total,
+        links=task_links(tx, row["id"], b["key"]),
+        metadata=dict(row["meta"] or {}),
+    )
+
+
+def task_links(tx: Tx, task_id: int, board_key: str) -> tuple[tuple[str, str, str], ...]:
+    """A task's non-blocking links (an import's): (kind, linked task's key or "", reference)."""
+    target = task_t.alias("target")
+    rows = tx.conn.execute(
+        sa.select(task_link_t.c.kind, target.c.number, task_link_t.c.target_ref)
+        .outerjoin(target, target.c.id == task_link_t.c.target_id)
+        .where(task_link_t.c.task_id == task_id)
+        .order_by(task_link_t.c.kind, task_link_t.c.target_ref)
+    ).all()
+    return tuple(
+        (kind, task_key(board_key, n) if n is not None else "", ref) for kind, n, ref in rows
     )

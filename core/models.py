@@ -276,6 +276,10 @@ class TaskDetail(_Jsonable):
     # The newest comments (oldest first, at most `comments.SHOWN`) and how many there are.
     comments: tuple[Event, ...] = ()
     comments_total: int = 0
+    # Non-blocking relations an import brought: (kind, the linked task's key or "" when it is
+    # not on the board, the source's reference), and what its source had with no other home.
+    links: tuple[tuple[str, str, str], ...] = ()
+    metadata: dict[str, Any] = field(default_factory=dict)
 
 
 @dataclass(frozen=True, slots=True)
@@ -374,12 +378,58 @@ class Skipped(_Jsonable):
 
 
 @dataclass(frozen=True, slots=True)
+class KindCounts(_Jsonable):
+    """For one kind of task (its type: task, bug, epic, ...), what an import created, updated
+    and found already as the source has it."""
+
+    kind: str
+    created: int = 0
+    updated: int = 0
+    unchanged: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class ImportSummary(_Jsonable):
+    """What an import of another tool's tasks did, or would do with `dry_run` (then nothing
+    was written): per kind of task created / updated / unchanged; the source statuses mapped
+    to agentdeck's (from, to, tasks); records of other kinds skipped (kind, count); source
+    fields with no agentdeck home kept in task metadata (field, tasks); references to items
+    outside the source kept on the task (source id, reference); and problems read past (one
+    line each: the file or line, and what is wrong)."""
+
+    source: str
+    board: str
+    dry_run: bool
+    kinds: tuple[KindCounts, ...]
+    mapped: tuple[tuple[str, str, int], ...] = ()
+    skipped: tuple[tuple[str, int], ...] = ()
+    kept: tuple[tuple[str, int], ...] = ()
+    external: tuple[tuple[str, str], ...] = ()
+    problems: tuple[str, ...] = ()
+    created_board: bool = False
+
+    @property
+    def created(self) -> int:
+        return sum(k.created for k in self.kinds)
+
+    @property
+    def updated(self) -> int:
+        return sum(k.updated for k in self.kinds)
+
+    @property
+    def unchanged(self) -> int:
+        return sum(k.unchanged for k in self.kinds)
+
+
+@dataclass(frozen=True, slots=True)
 class Imported(_Jsonable):
-    """What a Claude Code or beads import did: the tasks it touched, and what it left alone."""
+    """What an import of another tool's tasks did: the tasks it touched, what it left alone
+    (moves the importer may not make), and its summary (None only for the hooks' mirrors)."""
 
     board: str
     tasks: tuple[Task, ...]
     skipped: tuple[Skipped, ...] = ()
+    summary: ImportSummary | None = None
 
 
 SIGNALS = ("metrics", "traces", "logs")

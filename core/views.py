@@ -247,6 +247,12 @@ def detail_view(d: TaskDetail, *, whole_comments: bool = False) -> dict[str, Any
         "events": d.event_count,
         "comments": [comment_card(e, None if whole_comments else MESSAGE) for e in d.comments],
         "comments_total": d.comments_total,
+        **(
+            {"links": [{"kind": k, "key": key or None, "ref": r} for k, key, r in d.links]}
+            if d.links
+            else {}
+        ),
+        **({"metadata": d.metadata} if d.metadata else {}),
     }
 
 

@@ -10,7 +10,8 @@ left alone and reported. Only a human or the board's lead adds the agents a file
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+import re
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any
 
@@ -19,9 +20,16 @@ import sqlalchemy as sa
 from agentdeck.core import boards, knowledge, limits, tasks
 from agentdeck.core.errors import CycleError, ValidationError
 from agentdeck.core.formats import reconcile
-from agentdeck.core.models import Imported, Skipped
+from agentdeck.core.models import Imported, ImportSummary, KindCounts, Skipped
 from agentdeck.core.storage.database import Database
-from agentdeck.core.storage.tables import agent_t, task_t
+from agentdeck.core.storage.tables import (
+    agent_t,
+    board_t,
+    event_t,
+    task_label_t,
+    task_link_t,
+    task_t,
+)
 from agentdeck.core.storage.transaction import StoredRow, Tx, task_key
 
 
@@ -78,93 +86,344 @@ class ReadNotes:
     problems: list[str] = field(default_factory=list)  # one line each: file and what is wrong
 
 
-def _check(items: list[Incoming], source: str) -> None:
-    """Refuse duplicate ids, references to tasks not in the source, and waiting cycles."""
-    ids = [i.external_id for i in items]
-    if len(set(ids)) != len(ids):
-        raise ValidationError(
-            f"{source}: task id {next(i for i in ids if ids.count(i) > 1)!r} appears twice"
+# What a status an importer does not know becomes (`map_status`): the first rule whose word
+# appears in the status's name, else pending. Always reported in the summary.
+STATUS_RULES = (
+    (("cancel", "wontfix", "won't", "reject", "tombstone", "duplicate", "obsolete"), "cancelled"),
+    (("done", "close", "complete", "finish", "resolve", "merged", "shipped"), "done"),
+    (("progress", "hook", "doing", "active", "started", "wip", "review"), "in_progress"),
+    (("block", "wait", "defer", "pin", "hold", "todo", "open", "backlog"), "pending"),
+)
+# Statuses an import may give a task (what `--map-status FROM=TO` may name).
+IMPORT_STATUSES = ("pending", "in_progress", "done", "cancelled")
+FINISHED = ("done", "cancelled")
+
+
+def map_status(
+    raw: str, known: dict[str, str], overrides: dict[str, str] | None, notes: ReadNotes
+) -> str:
+    """The agentdeck status of a source status: `--map-status` first, then the source's own
+    table (`known`), then `STATUS_RULES` by the words in its name, else pending; every status
+    the source's table does not know, or whose name is not agentdeck's, is counted in
+    `notes.mapped` for the summary."""
+    folded = raw.strip().lower()
+    if overrides and folded in overrides:
+        status = overrides[folded]
+    elif folded in known:
+        status = known[folded]
+    else:
+        squashed = folded.replace(" ", "").replace("-", "").replace("_", "")
+        status = next(
+            (to for words, to in STATUS_RULES if any(w in squashed for w in words)), "pending"
         )
-    known = set(ids)
+    if folded != status or folded not in known:
+        notes.mapped[(raw, status)] = notes.mapped.get((raw, status), 0) + 1
+    return status
+
+
+def parse_status_map(pairs: list[str] | tuple[str, ...] | None) -> dict[str, str]:
+    """`--map-status FROM=TO` options as a table (FROM folded to lower case), refusing a TO an
+    import cannot give a task."""
+    table: dict[str, str] = {}
+    for pair in pairs or ():
+        source, sep, target = pair.partition("=")
+        source, target = source.strip().lower(), target.strip().lower()
+        if not sep or not source or not target:
+            raise ValidationError(
+                f"--map-status takes FROM=TO, like hooked=in_progress, not {pair!r}"
+            )
+        if target not in IMPORT_STATUSES:
+            raise ValidationError(
+                f"--map-status {pair}: {target!r} is not one of {', '.join(IMPORT_STATUSES)}"
+            )
+        table[source] = target
+    return table
+
+
+def _check(items: list[Incoming], source: str, notes: ReadNotes) -> list[Incoming]:
+    """The items to import: a repeated id is read once (the first) and reported; a cycle of
+    blockers among them is refused, naming source ids (nothing to wait on would ever finish)."""
+    seen: set[str] = set()
+    kept = []
     for item in items:
-        for ref in [*item.blocked_by, *([item.parent] if item.parent else [])]:
-            if ref not in known:
-                raise ValidationError(
-                    f"{item.where or source}: task {item.external_id} refers to unknown task {ref!r}"
-                )
-    cycle = _waiting_cycle(items)
+        if item.external_id in seen:
+            notes.problems.append(
+                f"{item.where or source}: task id {item.external_id!r} appears twice; "
+                "the first is imported"
+            )
+            continue
+        seen.add(item.external_id)
+        kept.append(item)
+    cycle = _waiting_cycle(kept)
     if cycle:
-        where = next(i.where for i in items if i.external_id == cycle[0]) or source
+        where = next(i.where for i in kept if i.external_id == cycle[0]) or source
         shown = cycle if len(cycle) <= 8 else [*cycle[:4], "…", *cycle[-2:]]
         raise CycleError(f"{where}: task {cycle[0]} waits on itself: {' -> '.join(shown)}")
+    return kept
+
+
+def bare_ids(external_id: str) -> list[str]:
+    """The ids older agentdeck versions stored for a namespaced id, matched on re-import so a
+    board imported before namespacing is updated, not duplicated: `beads:bd-1` was `bd-1`,
+    `claude:LIST/3` was `LIST/3` (the hook's mirror) or `3` (`import claude`)."""
+    source, sep, rest = external_id.partition(":")
+    if not sep:
+        return []
+    if source == "claude":
+        _, slash, task = rest.rpartition("/")
+        return [rest, task] if slash else [rest]
+    return [rest] if source == "beads" else []
+
+
+class _DryRun(Exception):
+    """Raised inside the write transaction of a dry run, to roll it back with its answer."""
+
+    def __init__(self, imported: Imported) -> None:
+        self.imported = imported
 
 
 def into_board(
-    db: Database, items: list[Incoming], *, actor: str, board: str | None, source: str
+    db: Database,
+    items: list[Incoming],
+    *,
+    actor: str,
+    board: str | None,
+    source: str,
+    notes: ReadNotes | None = None,
+    dry_run: bool = False,
+    create: str | None = None,
 ) -> Imported:
-    """Write the source into the board in one transaction. New tasks are made as the file
-    says if a human imports them (history), else pending; every change to a task already on
-    the board, and every status an agent's new task asks for, goes through the lifecycle
-    moves the actor may make (reconcile.py), and what it may not make is reported."""
-    _check(items, source)
-    with db.write() as tx:
-        b = tx.board(board)
-        who = reconcile.importer(tx, b, actor)
-        roster = _roster(tx, b, who, {i.assignee for i in items if i.assignee})
-        existing = {
-            r["external_id"]: r
-            for r in tx.conn.execute(
-                sa.select(task_t).where(
-                    task_t.c.board_id == b["id"], task_t.c.external_id.is_not(None)
-                )
-            ).mappings()
-        }
-        touched: dict[str, int] = {}
-        for item in items:
-            row = existing.get(item.external_id)
-            if row is None:
-                touched[item.external_id] = _create(tx, b, who, item, roster)
-            else:
-                touched[item.external_id] = _update_text(tx, b, actor, item, row)
-        for item in items:
-            task_id = touched[item.external_id]
-            for blocker in item.blocked_by:
-                tasks.link(tx, task_id, touched[blocker])
-            if item.parent:
-                tasks.set_parent(tx, task_id, touched[item.parent])
-        keys = _keys(tx, b, touched)
-        note = f"imported from {source}"
-        # History first, so a claim below sees the blockers the file finished.
-        if who.human:
-            for item in items:
-                if item.external_id not in existing and item.status != "pending":
-                    _history_status(tx, b, actor, touched[item.external_id], item.status, note)
-        skipped: list[Skipped] = []
-        for item in items:
-            key = keys[item.external_id]
-            owner = item.assignee if item.assignee in roster else None
-            if item.assignee and owner is None:
-                status = tx.task_row(key)["status"]
-                skipped.append(
-                    Skipped(
-                        key, f"assigned to {item.assignee}", status, _not_on_board(item.assignee, b)
-                    )
-                )
-            if item.external_id not in existing:
-                if not who.human:
-                    skipped += _new_for_agent(tx, who, key, item, owner, note)
-                continue
-            changes = [
-                reconcile.bring_to(tx, who, key, item.status, owner, f"{note} ({item.where})")
-            ]
-            if owner is not None or item.assignee is None:
-                changes.append(reconcile.assign_to(tx, who, key, owner))
-            changes.append(reconcile.prioritise(tx, who, key, item.priority))
-            _sync_doing(tx, b, who, key, item)
-            skipped += [c for c in changes if c is not None]
-        return Imported(
-            b["key"], tuple(tasks.tasks_by_id(tx, list(touched.values()))), tuple(skipped)
+    """Write the source into the board in one transaction, with a summary of what it did.
+    New tasks are made as the file says if a human imports them (history, with the source's
+    real times), else pending; every change to a task already on the board, and every status
+    an agent's new task asks for, goes through the lifecycle moves the actor may make
+    (reconcile.py), and what it may not make is reported. With `create` (a board name) the
+    board `board` is made first if it does not exist. With `dry_run` everything is done in a
+    transaction that is rolled back: the answer says what would happen and nothing changes."""
+    notes = notes if notes is not None else ReadNotes()
+    items = _check(items, source, notes)
+    try:
+        with db.write() as tx:
+            imported = _write(tx, items, actor, board, source, notes, dry_run, create)
+            if dry_run:
+                raise _DryRun(imported)
+            return imported
+    except _DryRun as rolled_back:
+        return rolled_back.imported
+
+
+def _write(
+    tx: Tx,
+    items: list[Incoming],
+    actor: str,
+    board: str | None,
+    source: str,
+    notes: ReadNotes,
+    dry_run: bool,
+    create: str | None,
+) -> Imported:
+    made_board = False
+    if create is not None and board and not _board_exists(tx, board):
+        boards.insert_board(
+            tx,
+            limits.board_key(board),
+            create,
+            actor=limits.name(actor),
+            agents="named" if tx.conn.dialect.name == "sqlite" else "token",
         )
+        made_board = True
+    b = tx.board(board)
+    who = reconcile.importer(tx, b, actor)
+    first_event = tx.conn.execute(sa.select(sa.func.max(event_t.c.id))).scalar() or 0
+    roster = _roster(tx, b, who, {i.assignee for i in items if i.assignee})
+    stored = {
+        r["external_id"]: r
+        for r in tx.conn.execute(
+            sa.select(task_t).where(task_t.c.board_id == b["id"], task_t.c.external_id.is_not(None))
+        ).mappings()
+    }
+    existing: dict[str, StoredRow] = {}  # incoming id -> its task on the board
+    claimed: set[int] = set()
+    for item in items:
+        for candidate in (item.external_id, *bare_ids(item.external_id)):
+            row = stored.get(candidate)
+            if row is not None and row["id"] not in claimed:
+                existing[item.external_id] = row
+                claimed.add(row["id"])
+                break
+    versions = {ext: row["version"] for ext, row in existing.items()}
+    touched: dict[str, int] = {}
+    for item in items:
+        known = existing.get(item.external_id)
+        if known is None:
+            touched[item.external_id] = _create(tx, b, who, item, roster, notes)
+        else:
+            touched[item.external_id] = _update_text(tx, b, actor, item, known, notes)
+    # References: to a task of this import, else to one an earlier import put on the board
+    # (a Claude Code task whose file is gone), else kept as an external reference.
+    on_board = {ext: int(r["id"]) for ext, r in stored.items()}
+
+    def resolve(ref: str) -> int | None:
+        if ref in touched:
+            return touched[ref]
+        for candidate in (ref, *bare_ids(ref)):
+            if candidate in on_board:
+                return on_board[candidate]
+        return None
+
+    for item in items:
+        task_id = touched[item.external_id]
+        links: list[tuple[str, int | None, str]] = []
+        for blocker in item.blocked_by:
+            found = resolve(blocker)
+            if found is None:
+                links.append(("blocks", None, blocker))
+                notes.external.append((item.external_id, blocker))
+            elif found != task_id:
+                tasks.link(tx, task_id, found)
+        if item.parent:
+            found = resolve(item.parent)
+            if found is None:
+                links.append(("parent", None, item.parent))
+                notes.external.append((item.external_id, item.parent))
+            else:
+                try:
+                    tasks.set_parent(tx, task_id, found)
+                except CycleError:  # its own parent, or its subtask's subtask: kept as a link
+                    links.append(("parent", found, item.parent))
+                    notes.problems.append(
+                        f"{item.where or source}: task {item.external_id} cannot be a subtask "
+                        f"of {item.parent} (that would be a loop); kept as a link"
+                    )
+        for kind, ref in item.links:
+            found = resolve(ref)
+            links.append((kind, found, ref))
+            if found is None:
+                notes.external.append((item.external_id, ref))
+        for kind, ref in item.external_refs:
+            links.append((kind, None, ref))
+            notes.external.append((item.external_id, ref))
+        _sync_links(tx, b, actor, task_id, links, item.external_id in existing)
+    keys = _keys(tx, b, touched)
+    note = f"imported from {source}"
+    # History first, so a claim below sees the blockers the file finished.
+    if who.human:
+        finished = [
+            touched[i.external_id]
+            for i in items
+            if i.external_id not in existing
+            and _history(tx, b, actor, touched[i.external_id], i, note) == "done"
+        ]
+        for task_id in finished:  # after the history, so its events are flushed once
+            knowledge.index_task(tx, task_id, b["id"])
+    skipped: list[Skipped] = []
+    for item in items:
+        key = keys[item.external_id]
+        owner = item.assignee if item.assignee in roster else None
+        if item.assignee and owner is None:
+            status = tx.task_row(key)["status"]
+            skipped.append(
+                Skipped(
+                    key, f"assigned to {item.assignee}", status, _not_on_board(item.assignee, b)
+                )
+            )
+        if item.external_id not in existing:
+            if not who.human:
+                skipped += _new_for_agent(tx, who, key, item, owner, note)
+            continue
+        changes = [reconcile.bring_to(tx, who, key, item.status, owner, f"{note} ({item.where})")]
+        if owner is not None or item.assignee is None:
+            changes.append(reconcile.assign_to(tx, who, key, owner))
+        changes.append(reconcile.prioritise(tx, who, key, item.priority))
+        _sync_doing(tx, b, who, key, item)
+        _sync_result(tx, b, actor, key, item)
+        skipped += [c for c in changes if c is not None]
+    _report_problems(tx, b, actor, source, notes)
+    tx.flush_events()
+    summary = _summary(tx, b, items, touched, existing, versions, first_event, source, notes)
+    return Imported(
+        b["key"],
+        tuple(tasks.tasks_by_id(tx, list(touched.values()))),
+        tuple(skipped),
+        replace(summary, dry_run=dry_run, created_board=made_board),
+    )
+
+
+def _board_exists(tx: Tx, key: str) -> bool:
+    found = tx.conn.execute(sa.select(board_t.c.id).where(board_t.c.key == key.upper())).first()
+    return found is not None
+
+
+def _summary(
+    tx: Tx,
+    b: StoredRow,
+    items: list[Incoming],
+    touched: dict[str, int],
+    existing: dict[str, StoredRow],
+    versions: dict[str, int],
+    first_event: int,
+    source: str,
+    notes: ReadNotes,
+) -> ImportSummary:
+    """Counts per kind of what this import created, updated (a new version or any event
+    written for the task) and left unchanged, with what the reader noticed."""
+    ids = list(touched.values())
+    evented = set(
+        tx.conn.execute(
+            sa.select(event_t.c.task_id)
+            .where(event_t.c.id > first_event, event_t.c.task_id.in_(ids))
+            .distinct()
+        ).scalars()
+    )
+    now_versions: dict[int, int] = {
+        task_id: version
+        for task_id, version in tx.conn.execute(
+            sa.select(task_t.c.id, task_t.c.version).where(task_t.c.id.in_(ids))
+        )
+    }
+    counts: dict[str, dict[str, int]] = {}
+    for item in items:
+        task_id = touched[item.external_id]
+        if item.external_id not in existing:
+            outcome = "created"
+        elif task_id in evented or now_versions[task_id] != versions[item.external_id]:
+            outcome = "updated"
+        else:
+            outcome = "unchanged"
+        cell = counts.setdefault(item.type, {"created": 0, "updated": 0, "unchanged": 0})
+        cell[outcome] += 1
+    return ImportSummary(
+        source=source,
+        board=b["key"],
+        dry_run=False,
+        kinds=tuple(KindCounts(kind, **c) for kind, c in sorted(counts.items())),
+        mapped=tuple(sorted((a, z, n) for (a, z), n in notes.mapped.items())),
+        skipped=tuple(sorted(notes.skipped.items())),
+        kept=tuple(sorted(notes.kept.items())),
+        external=tuple(dict.fromkeys(notes.external)),
+        problems=tuple(notes.problems),
+    )
+
+
+def _report_problems(tx: Tx, b: StoredRow, actor: str, source: str, notes: ReadNotes) -> None:
+    """Each problem the reader read past, as a board event the first time it is seen (a file
+    that stays malformed under `--watch` is reported once, not at every change)."""
+    if not notes.problems:
+        return
+    texts = [limits.text(f"{source}: {p}", 2000) for p in dict.fromkeys(notes.problems)]
+    seen = set(
+        tx.conn.execute(
+            sa.select(event_t.c.text).where(
+                event_t.c.board_id == b["id"],
+                event_t.c.kind == "board",
+                event_t.c.subkind == "import_problem",
+                event_t.c.text.in_(texts),
+            )
+        ).scalars()
+    )
+    for text in texts:
+        if text not in seen:
+            tx.event(b["id"], None, actor, "board", "import_problem", text, {"source": source})
 
 
 def _roster(tx: Tx, b: StoredRow, who: reconcile.Importer, named: set[str]) -> set[str]:
@@ -221,21 +480,98 @@ def _new_for_agent(
     return [Skipped(key, item.status, "pending", why)]
 
 
-def _create(tx: Tx, b: StoredRow, who: reconcile.Importer, item: Incoming, roster: set[str]) -> int:
-    """A new pending task as the file describes it, assigned as `add_task` would."""
+def _description(item: Incoming) -> str:
+    """The task's description: the source's, then its notes under a "Notes" heading (kept in
+    the description, not as comments, so a re-import compares and updates them in place)."""
+    if not item.notes.strip():
+        return limits.text(item.description)
+    head = item.description.rstrip()
+    return limits.text(
+        f"{head}\n\n## Notes\n\n{item.notes.strip()}"
+        if head
+        else f"## Notes\n\n{item.notes.strip()}"
+    )
+
+
+def _labels(item: Incoming, notes: ReadNotes) -> list[str]:
+    """The source's labels in stored form; one that cannot be a label even with its spaces
+    made dashes is kept in metadata (`labels_not_kept`) and reported."""
+    out: set[str] = set()
+    for raw in item.labels:
+        try:
+            out.add(limits.label(re.sub(r"[\s,]+", "-", raw.strip())[: limits.MAX_LABEL]))
+        except ValidationError:
+            item.metadata.setdefault("labels_not_kept", []).append(raw)
+            notes.problems.append(
+                f"{item.where}: label {raw[:40]!r} cannot be a label; kept in metadata"
+            )
+    labels = sorted(out)
+    if len(labels) > limits.MAX_LABELS:
+        item.metadata.setdefault("labels_not_kept", []).extend(labels[limits.MAX_LABELS :])
+        labels = labels[: limits.MAX_LABELS]
+    return labels
+
+
+def _estimate(item: Incoming, notes: ReadNotes) -> float | None:
+    value = item.estimate_hours
+    if value is None or limits.finite_from_zero(value):
+        return value
+    notes.problems.append(
+        f"{item.where}: estimate {value!r} is not a number of hours >= 0; dropped"
+    )
+    return None
+
+
+def _meta(item: Incoming, notes: ReadNotes) -> dict[str, Any] | None:
+    if not item.metadata:
+        return None
+    try:
+        return dict(limits.storable_json(item.metadata))
+    except ValidationError as exc:
+        notes.problems.append(f"{item.where}: metadata not kept: {exc.message}")
+        return None
+
+
+def _type(item: Incoming) -> str:
+    try:
+        return limits.task_type(item.type or "task")
+    except ValidationError:
+        item.metadata.setdefault("type", item.type)
+        return "task"
+
+
+def _create(
+    tx: Tx,
+    b: StoredRow,
+    who: reconcile.Importer,
+    item: Incoming,
+    roster: set[str],
+    notes: ReadNotes,
+) -> int:
+    """A new pending task as the file describes it, assigned as `add_task` would, created
+    when the source says it was (its `created` event too, so the burn-down's scope starts
+    then)."""
     assignee_id = None
     if item.assignee in roster:
         assignee_id = tx.agent(b["id"], item.assignee, b["key"])["id"]
+    first = len(tx.events)
+    kind = _type(item)
     task_id = tasks.insert_task(
         tx,
         b,
         who.name,
         title=limits.title(item.title),
-        description=limits.text(item.description),
+        description=_description(item),
         criteria=limits.text(item.criteria),
         priority=item.priority,
         assignee=None,
+        labels=_labels(item, notes),
+        type=kind,
+        estimate_hours=_estimate(item, notes),
     )
+    created = item.created_at or tx.now
+    for event in tx.events[first:]:
+        event["created_at"] = created
     tx.conn.execute(
         task_t.update()
         .where(task_t.c.id == task_id)
@@ -245,7 +581,9 @@ def _create(tx: Tx, b: StoredRow, who: reconcile.Importer, item: Incoming, roste
             active_form=limits.line(item.active_form, 200)
             if item.status == "in_progress" and who.human
             else "",
-            created_at=item.created_at or tx.now,
+            created_at=created,
+            result=limits.text(item.result),
+            meta=_meta(item, notes),
         )
     )
     for author, text, at in item.comments:
@@ -261,31 +599,114 @@ def _create(tx: Tx, b: StoredRow, who: reconcile.Importer, item: Incoming, roste
     return task_id
 
 
-def _update_text(tx: Tx, b: StoredRow, actor: str, item: Incoming, row: StoredRow) -> int:
-    """Bring a known task's words in line with the file, recorded as a `sync` note; its
-    status, owner, priority and what its holder is doing change only as the verbs allow."""
-    fields = {
+def _update_text(
+    tx: Tx, b: StoredRow, actor: str, item: Incoming, row: StoredRow, notes: ReadNotes
+) -> int:
+    """Bring a known task's words, labels, type, estimate and metadata in line with the file,
+    recorded as one `sync` note; its status, owner, priority and what its holder is doing
+    change only as the verbs allow. A task an older version imported under a bare id takes
+    the namespaced one."""
+    fields: dict[str, Any] = {
         "title": limits.title(item.title),
-        "description": limits.text(item.description),
+        "description": _description(item),
         "criteria": limits.text(item.criteria),
+        "type": _type(item),
+        "estimate_hours": _estimate(item, notes),
     }
-    changed = {k: v for k, v in fields.items() if row[k] != v}
-    if changed:
+    labels = _labels(item, notes)
+    fields["meta"] = _meta(item, notes)
+    changed = {
+        k: v
+        for k, v in fields.items()
+        if row[k] != v and not (k == "meta" and not row[k] and not v)
+    }
+    had = set(
         tx.conn.execute(
-            task_t.update()
-            .where(task_t.c.id == row["id"])
-            .values(**changed, version=row["version"] + 1, updated_at=tx.now)
-        )
+            sa.select(task_label_t.c.label).where(task_label_t.c.task_id == row["id"])
+        ).scalars()
+    )
+    words = sorted(changed)
+    if had != set(labels):
+        tasks.remove_labels(tx, row["id"], sorted(had - set(labels)))
+        tasks.add_labels(tx, row["id"], sorted(set(labels) - had))
+        words.append("labels")
+    values: dict[str, Any] = dict(changed)
+    if row["external_id"] != item.external_id:
+        values["external_id"] = item.external_id
+    if words:
+        values.update(version=row["version"] + 1, updated_at=tx.now)
+    if values:
+        tx.conn.execute(task_t.update().where(task_t.c.id == row["id"]).values(**values))
+    if words:
+        shown = ["metadata" if w == "meta" else w for w in sorted(words)]
         tx.event(
             b["id"],
             row["id"],
             actor,
             "note",
             "sync",
-            f"updated {', '.join(sorted(changed))}",
+            f"updated {', '.join(shown)}",
             {"source": "sync"},
         )
     return int(row["id"])
+
+
+def _sync_links(
+    tx: Tx,
+    b: StoredRow,
+    actor: str,
+    task_id: int,
+    links: list[tuple[str, int | None, str]],
+    known: bool,
+) -> None:
+    """Make the task's links (kind, target task or None, the source's reference) the file's;
+    on a task already on the board a change is a `sync` note."""
+    want = sorted(
+        set((limits.line(k, 60) or "related", t, limits.line(r, 500)) for k, t, r in links),
+        key=lambda x: (x[0], x[2], x[1] or 0),
+    )
+    if not known and not want:  # a new task has none yet
+        return
+    have = sorted(
+        set(
+            (k, t, r)
+            for k, t, r in tx.conn.execute(
+                sa.select(
+                    task_link_t.c.kind, task_link_t.c.target_id, task_link_t.c.target_ref
+                ).where(task_link_t.c.task_id == task_id)
+            ).all()
+        ),
+        key=lambda x: (x[0], x[2], x[1] or 0),
+    )
+    if want == have:
+        return
+    tx.conn.execute(task_link_t.delete().where(task_link_t.c.task_id == task_id))
+    if want:
+        tx.conn.execute(
+            task_link_t.insert(),
+            [{"task_id": task_id, "kind": k, "target_id": t, "target_ref": r} for k, t, r in want],
+        )
+    if known:
+        tx.conn.execute(
+            task_t.update()
+            .where(task_t.c.id == task_id)
+            .values(version=task_t.c.version + 1, updated_at=tx.now)
+        )
+        tx.event(b["id"], task_id, actor, "note", "sync", "updated links", {"source": "sync"})
+
+
+def _sync_result(tx: Tx, b: StoredRow, actor: str, key: str, item: Incoming) -> None:
+    """The source's completion reason as the task's result, after any move that wrote one."""
+    row = tx.task_row(key)
+    text = limits.text(item.result)
+    if not text or row["result"] == text:
+        return
+    tx.conn.execute(
+        task_t.update()
+        .where(task_t.c.id == row["id"])
+        .values(result=text, version=row["version"] + 1, updated_at=tx.now)
+    )
+    tx.event(b["id"], row["id"], actor, "note", "sync", "updated result", {"source": "sync"})
 
 
 def _sync_doing(tx: Tx, b: StoredRow, who: reconcile.Importer, key: str, item: Incoming) -> None:
@@ -307,32 +728,50 @@ def _sync_doing(tx: Tx, b: StoredRow, who: reconcile.Importer, key: str, item: I
     )
 
 
-def _history_status(tx: Tx, b: StoredRow, actor: str, task_id: int, status: str, note: str) -> None:
-    """Give a task a human imports for the first time the status its source recorded: history,
-    not a move, written as a `status` event with subkind `imported`."""
+def _history(tx: Tx, b: StoredRow, actor: str, task_id: int, item: Incoming, note: str) -> str:
+    """Give a task a human imports for the first time the statuses its source recorded, at
+    the times it recorded them: history, not moves, each a `status` event with subkind
+    `imported` dated when it happened (so the burn-down and the report show when the work
+    really started and finished). Without a history, the source's closing or last-update
+    time dates the one status it has. Returns the status it ends in (indexing a done task
+    for search is the caller's)."""
+    steps = [(s, at) for s, at in item.history if s in IMPORT_STATUSES]
+    if item.status != "pending" and (not steps or steps[-1][0] != item.status):
+        when = item.closed_at if item.status in FINISHED else None
+        steps.append((item.status, when or item.updated_at or tx.now))
+    if not steps:
+        return "pending"
     row = tx.conn.execute(sa.select(task_t).where(task_t.c.id == task_id)).mappings().one()
+    status, started, completed = "pending", None, None
+    for to, when in steps:
+        if to == status:
+            continue
+        tx.event(
+            b["id"],
+            task_id,
+            actor,
+            "status",
+            "imported",
+            note,
+            {"from": status, "to": to, "verb": "import"},
+        )
+        tx.events[-1]["created_at"] = when
+        if to == "in_progress" and started is None:
+            started = when
+        completed = when if to in FINISHED else None
+        status = to
+    if status == "pending":
+        return status
     values: dict[str, Any] = {
         "status": status,
         "version": row["version"] + 1,
         "updated_at": tx.now,
+        "started_at": started if status != "pending" else None,
+        "completed_at": completed,
     }
-    if status == "in_progress":
-        values["started_at"] = row["started_at"] or tx.now
-    if status in ("done", "cancelled"):
-        values["completed_at"] = tx.now
     tx.conn.execute(task_t.update().where(task_t.c.id == task_id).values(**values))
-    tx.event(
-        b["id"],
-        task_id,
-        actor,
-        "status",
-        "imported",
-        note,
-        {"from": "pending", "to": status, "verb": "import"},
-    )
     tasks.blocker_moved(tx, task_id, row["parent_id"], "pending", status)
-    if status == "done":
-        knowledge.index_task(tx, task_id, b["id"])
+    return status
 
 
 def _waiting_cycle(items: list[Incoming]) -> list[str]:

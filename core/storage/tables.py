@@ -147,6 +147,9 @@ class TaskRow(SQLModel, table=True):
     updated_at: datetime = _time(nullable=False)
     # What the task is: task, bug, feature, epic or chore (`models.TASK_TYPES`).
     type: str = Field(default="task", sa_column_kwargs={"server_default": "task"})
+    # What an import's source had with no agentdeck home, kept verbatim (JSON; None or {}
+    # for a task no import wrote): `{"beads": {"design": ...}}`, shown by `task show`.
+    meta: dict[str, Any] | None = Field(default=None, sa_type=JsonType, nullable=True)
 
 
 class DependencyRow(SQLModel, table=True):
@@ -165,6 +168,25 @@ class TaskLabelRow(SQLModel, table=True):
 
     task_id: int = Field(foreign_key="task.id", primary_key=True)
     label: str = Field(primary_key=True)
+
+
+class TaskLinkRow(SQLModel, table=True):
+    """A non-blocking relation an import brought (beads `related`, `discovered-from`, a
+    reference to an item outside the source): to a task of the board (`target_id`) or, when
+    the target is not on it, to the source's reference alone (`target_ref`). Blocking ones
+    are `dependency` rows instead."""
+
+    __tablename__ = "task_link"
+    __table_args__ = (
+        sa.Index("ix_task_link_task", "task_id"),
+        sa.Index("ix_task_link_target", "target_id"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    task_id: int = Field(foreign_key="task.id")
+    kind: str
+    target_id: int | None = Field(default=None, foreign_key="task.id")
+    target_ref: str = Field(default="", sa_column_kwargs={"server_default": ""})
 
 
 class EventRow(SQLModel, table=True):
@@ -314,6 +336,7 @@ agent_t = AgentRow.__table__  # type: ignore[attr-defined]
 task_t = TaskRow.__table__  # type: ignore[attr-defined]
 dependency_t = DependencyRow.__table__  # type: ignore[attr-defined]
 task_label_t = TaskLabelRow.__table__  # type: ignore[attr-defined]
+task_link_t = TaskLinkRow.__table__  # type: ignore[attr-defined]
 event_t = EventRow.__table__  # type: ignore[attr-defined]
 usage_t = UsageRow.__table__  # type: ignore[attr-defined]
 measure_t = MeasureRow.__table__  # type: ignore[attr-defined]

@@ -33,7 +33,10 @@ def test_import_claude_skips_and_reports_symlinks_and_fifos(
     os.mkfifo(folder / "9.json")
     ran = agentdeck("import", "claude", str(folder), "--as", "ann", timeout=30)
     assert ran.returncode == 0, ran.stderr
-    assert ran.stdout == "mirrored 1 claude task into board WEB\n"
+    assert ran.stdout.splitlines()[0] == (
+        "mirrored 1 claude task into board WEB: 1 created, 0 updated, 0 unchanged"
+    )
+    assert "3 records could not be read and were skipped (each said on stderr)" in ran.stdout
     assert ran.stderr.splitlines() == [
         "agentdeck: note: skipped 7.json: a symbolic link, not read",
         "agentdeck: note: skipped 8.json: a symbolic link, not read",

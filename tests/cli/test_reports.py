@@ -85,7 +85,9 @@ def test_import_claude_mirrors_a_task_directory(cli, web: str, tmp_path: Path) -
     ]
     write_claude_task(folder, "2", "Write the work up", "in_progress", owner="worker")
     ran = cli("import", "claude", str(folder), "--as", "ann")
-    assert ran.stdout == "mirrored 2 claude tasks into board WEB\n"
+    assert ran.stdout.splitlines()[0] == (
+        "mirrored 2 claude tasks into board WEB: 0 created, 1 updated, 1 unchanged"
+    )
 
 
 def test_an_agents_reimport_reports_each_change_it_may_not_make(
@@ -104,8 +106,8 @@ def test_an_agents_reimport_reports_each_change_it_may_not_make(
     write_claude_task(folder, "2", "Do the work", "completed", owner="worker")
     ran = cli("import", "claude", str(folder), "--as", "coder")
     assert ran.exit_code == 0, ran.stderr
-    lines = ran.stdout.splitlines()
-    assert lines[0] == "mirrored 2 claude tasks into board WEB"
+    lines = [line for line in ran.stdout.splitlines() if not line.startswith("  ")]
+    assert lines[0] == "mirrored 2 claude tasks into board WEB: 0 created, 0 updated, 2 unchanged"
     assert lines[1].startswith(
         f"left {plan} pending (the file wants cancelled): coder may not move it from pending "
         "to cancelled; cancelled is reached by cancel (a human)"
@@ -124,6 +126,8 @@ def test_an_agents_reimport_reports_each_change_it_may_not_make(
 
 
 def test_import_beads_and_a_broken_line(cli, web: str, tmp_path: Path, unchanged) -> None:
+    """A line that cannot be read is skipped and said once on stderr, the rest imports; a
+    file with nothing readable is refused in one line and changes nothing."""
     export = tmp_path / "issues.jsonl"
     export.write_text(
         json.dumps({"id": "bd-1", "title": "Fix login", "status": "open", "priority": 1}) + "\n"
@@ -133,9 +137,21 @@ def test_import_beads_and_a_broken_line(cli, web: str, tmp_path: Path, unchanged
     assert [t["title"] for t in json.loads(ran.stdout)["tasks"]] == ["Fix login"]
     broken = tmp_path / "broken.jsonl"
     broken.write_text(export.read_text() + "{not json\n")
+    ran = cli("import", "beads", str(broken), "--as", "ann", "--json")
+    doc = json.loads(ran.stdout)
+    assert (ran.exit_code, doc["unchanged"], doc["problems"]) == (
+        0,
+        1,
+        [
+            "broken.jsonl:2: not JSON (Expecting property name enclosed in double quotes); line skipped"
+        ],
+    )
+    assert ran.stderr.splitlines() == [f"agentdeck: note: {doc['problems'][0]}"]
+    only_broken = tmp_path / "only_broken.jsonl"
+    only_broken.write_text("{not json\n")
     check = unchanged()
-    ran = cli("import", "beads", str(broken), "--as", "ann")
-    assert (ran.exit_code, "broken.jsonl:2" in ran.stderr) == (1, True)
+    ran = cli("import", "beads", str(only_broken), "--as", "ann")
+    assert (ran.exit_code, "only_broken.jsonl:1: not JSON" in ran.stderr) == (1, True)
     check()
 
 

@@ -1,8 +1,11 @@
 """Fuzzed import files through `agentdeck import`: a native export mutated (fields dropped,
 retyped or duplicated, bad versions, references that dangle, dependency cycles, huge text), a
-Claude Code task directory and a beads JSONL file with malformed, mistyped and dangling
-entries. An import succeeds whole or fails with one line (exit 1, or 2 for a dependency
-cycle), and a failed import leaves nothing behind: no board, no task, no event.
+Claude Code tasks folder (lists whose ids collide, todos files, internal tasks) and a beads
+JSONL file (memory records, every dependency type, custom statuses) with malformed, mistyped
+and dangling entries. A native import succeeds whole or fails with one line (exit 1, or 2 for
+a dependency cycle), and a failed import leaves nothing behind: no board, no task, no event; a
+beads or Claude import reads past records it cannot read, and importing the same files again
+creates and updates nothing.
 """
 
 from __future__ import annotations
@@ -131,7 +134,11 @@ def test_mutated_board_exports(sandbox: Sandbox, data: st.DataObject) -> None:
 
 
 CLAUDE_STATUS = ("pending", "in_progress", "completed", "deleted", "done", "")
-BEADS_STATUS = ("open", "in_progress", "blocked", "deferred", "closed", "tombstone", "wip")
+BEADS_STATUS = ("open", "in_progress", "blocked", "deferred", "closed", "tombstone", "wip",
+                "hooked", "pinned", "in_review", "needs-sign-off")  # fmt: skip
+BEADS_DEPENDENCIES = ("blocks", "parent-child", "related", "discovered-from", "waits-for",
+                      "conditional-blocks", "tracks", "duplicates", "replies-to", "x")  # fmt: skip
+BEADS_TYPES = ("task", "bug", "feature", "epic", "chore", "decision", "agent", "message", "x")
 
 
 @st.composite
@@ -166,24 +173,38 @@ def encoded(record: dict[str, Any], ascii_only: bool) -> bytes:
 
 @st.composite
 def claude_files(draw: st.DrawFn) -> list[tuple[str, bytes]]:
-    """Task files of a Claude Code task list: (file name, contents)."""
+    """Files of a Claude Code tasks folder: (path under it, contents). Task files at the top
+    (one list) or in list folders whose ids collide, integer ids, internal tasks, metadata,
+    todos arrays, and broken files."""
+    task_ids = st.one_of(ids(""), st.integers(0, 6))
     fields = {
-        "id": ids(""),
+        "id": task_ids,
         "subject": TEXT,
         "status": one(CLAUDE_STATUS),
         "description": TEXT,
         "activeForm": TEXT,
         "owner": st.one_of(one(NAMES), TEXT),
-        "blockedBy": st.lists(ids(""), max_size=3),
-        "blocks": st.lists(ids(""), max_size=2),
+        "blockedBy": st.lists(task_ids, max_size=3),
+        "blocks": st.lists(task_ids, max_size=2),
+        "metadata": st.one_of(
+            st.just({}),
+            st.just({"_internal": True}),
+            st.dictionaries(TEXT, json_values(TEXT), max_size=2),
+        ),
     }
+    todo = records({"content": TEXT, "status": one(CLAUDE_STATUS), "activeForm": TEXT})
     files = []
-    for n in range(draw(st.integers(0, 5))):
-        if draw(st.integers(0, 9)) == 0:
+    for n in range(draw(st.integers(0, 6))):
+        folder = draw(one(("", "", "list-a/", "list-b/")))
+        roll = draw(st.integers(0, 9))
+        if roll == 0:
             body = draw(raw_lines())
+        elif roll == 1:
+            body = encoded(draw(st.lists(todo, max_size=3)), draw(st.booleans()))  # type: ignore[arg-type]
         else:
             body = encoded(draw(records(fields)), draw(st.booleans()))
-        files.append((draw(one((f"{n}.json", f"{n}.json", "0.json", "notes.txt"))), body))
+        name = draw(one((f"{n}.json", f"{n}.json", "0.json", "notes.txt", ".highwatermark")))
+        files.append((folder + name, body))
     return files
 
 
@@ -194,17 +215,28 @@ def test_fuzzed_claude_task_directories(sandbox: Sandbox, files: list[tuple[str,
     folder = sandbox.work / "fuzzed-claude"
     folder.mkdir()
     for name, body in files:
+        (folder / name).parent.mkdir(exist_ok=True)
         (folder / name).write_bytes(body)
     args = ["import", "claude", str(folder), "--board", "WEB", "--as", "ann"]
-    check_import(args, sandbox, where=(".json", "claude"))
+    if check_import(args, sandbox, where=(".json", "claude")) == 0:
+        assert_idempotent(args)
+
+
+def assert_idempotent(args: list[str]) -> None:
+    """Importing the same files again creates and updates nothing."""
+    code, stdout, stderr = run_in_process([*args, "--json"])
+    assert code == 0, stderr
+    doc = json.loads(stdout)
+    assert (doc["created"], doc["updated"]) == (0, 0), doc
 
 
 @st.composite
 def beads_lines(draw: st.DrawFn) -> bytes:
     """A beads JSONL export: issues with dependencies and comments, and broken lines."""
     dependency = records(
-        {"depends_on_id": ids("bd-"), "type": one(("blocks", "parent-child", "x"))}
-    )
+        {"depends_on_id": st.one_of(ids("bd-"), one(("bd-wisp-1", "external:x:y"))),
+         "type": one(BEADS_DEPENDENCIES)}
+    )  # fmt: skip
     comment = records(
         {"author": st.one_of(one(NAMES), TEXT), "text": TEXT, "created_at": one(TIMES)}
     )
@@ -219,11 +251,22 @@ def beads_lines(draw: st.DrawFn) -> bytes:
         "created_at": one(TIMES),
         "dependencies": st.lists(dependency, max_size=2),
         "comments": st.lists(comment, max_size=2),
+        "issue_type": one(BEADS_TYPES),
+        "labels": st.lists(st.one_of(one(("ui", "needs review", "q1")), TEXT), max_size=3),
+        "notes": TEXT,
+        "design": TEXT,
+        "estimated_minutes": st.one_of(st.integers(-5, 10**6), one((1.5, 10**30))),
+        "closed_at": one(TIMES),
+        "close_reason": TEXT,
+        "started_at": one(TIMES),
     }
     lines = []
     for _ in range(draw(st.integers(0, 5))):
-        if draw(st.integers(0, 9)) == 0:
+        roll = draw(st.integers(0, 9))
+        if roll == 0:
             lines.append(draw(raw_lines()))
+        elif roll == 1:
+            lines.append(encoded({"_type": "memory", "key": draw(TEXT), "value": draw(TEXT)}, True))
         else:
             lines.append(encoded(draw(records(fields)), draw(st.booleans())))
     return b"\n".join(lines) + draw(one((b"\n", b"", b"\n\n")))
@@ -236,7 +279,8 @@ def test_fuzzed_beads_exports(sandbox: Sandbox, body: bytes) -> None:
     file = sandbox.work / "fuzzed.jsonl"
     file.write_bytes(body)
     args = ["import", "beads", str(file), "--board", "WEB", "--as", "ann"]
-    check_import(args, sandbox, where=("fuzzed.jsonl", "beads"))
+    if check_import(args, sandbox, where=("fuzzed.jsonl", "beads")) == 0:
+        assert_idempotent(args)
 
 
 def test_the_unmutated_export_imports_under_a_new_key(sandbox: Sandbox) -> None:

@@ -71,7 +71,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "report": ("agentdeck.tui.cli.reports:report", REPORTS),
     "burndown": ("agentdeck.tui.cli.reports:burndown", REPORTS),
     "export": ("agentdeck.tui.cli.reports:export", REPORTS),
-    "import": ("agentdeck.tui.cli.reports:import_", REPORTS),
+    "import": ("agentdeck.tui.cli.imports:import_", REPORTS),
     "mcp": ("agentdeck.tui.cli.launch:mcp", PROGRAMS),
     "otel": ("agentdeck.tui.cli.otel:otel", PROGRAMS),
     "hook": ("agentdeck.tui.cli.hooks:hook_app", PROGRAMS),

@@ -107,6 +107,7 @@ def task_sheet(detail: TaskDetail, log: Sequence[Event]) -> None:
         ("blocked by", ", ".join(f"{k} ({status_words(s)})" for k, s in detail.blocked_by_all)),
         ("blocks", ", ".join(detail.blocks)),
         ("subtasks", _subtasks_line(detail)),
+        ("links", _links_line(detail)),
         ("approval", "required" if t.requires_approval else ""),
         ("estimate", f"{t.estimate_hours:g} h" if t.estimate_hours is not None else ""),
         ("escalated", t.escalation_reason),
@@ -129,6 +130,11 @@ def task_sheet(detail: TaskDetail, log: Sequence[Event]) -> None:
     ):
         if body:
             show(Text(label, style="bold underline"), Text(safe(body)))
+    if detail.metadata:
+        import json
+
+        kept = json.dumps(detail.metadata, ensure_ascii=False, sort_keys=True)
+        show(Text("Kept from the source", style="bold underline"), Text(safe(kept[:2000])))
     if detail.notes:
         show(Text("Notes", style="bold underline"))
         for note in detail.notes:
@@ -151,6 +157,14 @@ def task_sheet(detail: TaskDetail, log: Sequence[Event]) -> None:
         show(Text(f"Log {shown}".rstrip(), style="bold underline"))
         for entry in log:
             show(event_line(entry))
+
+
+def _links_line(detail: TaskDetail) -> str:
+    """An imported task's links: `related WEB-4, blocks bd-wisp-x7 (not on the board)`."""
+    return ", ".join(
+        f"{kind} {key}" if key else f"{kind} {ref} (not on the board)"
+        for kind, key, ref in detail.links
+    )
 
 
 def _subtasks_line(detail: TaskDetail) -> str:

@@ -17,7 +17,7 @@ from typing import Any
 import pytest
 
 from agentdeck.core import Deck, ValidationError
-from agentdeck.core.formats import files, importers
+from agentdeck.core.formats import beads, claude, files
 from tests.core.formats.conftest import FIXTURES
 from tests.core.helpers import Refused
 
@@ -128,17 +128,26 @@ def test_a_beads_file_the_user_names_may_be_a_link_to_a_regular_file(
 def test_oversized_files_are_refused_naming_the_limit(
     team: Deck, refused: Refused, claude_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(importers, "MAX_FILE", 100)
-    (claude_dir / "1.json").write_text(json.dumps({"pad": "x" * 200}))
-    with refused(ValidationError, "1.json: larger than 100 bytes"):
+    """An oversized Claude Code task file is skipped and reported (the rest imports; with
+    nothing else readable, the import is refused naming it); an oversized beads export is
+    refused whole."""
+    monkeypatch.setattr(claude, "MAX_FILE", 400)
+    (claude_dir / "1.json").write_text(json.dumps({"pad": "x" * 500}))
+    (claude_dir / "6.json").write_text(json.dumps({"id": "6", "subject": "S", "status": "pending"}))
+    imported = team.import_claude(claude_dir, actor="ann")
+    assert imported.summary is not None
+    assert "1.json: larger than 400 bytes; file skipped" in imported.summary.problems
+    assert imported.tasks[-1].title == "S" and len(imported.tasks) < 6
+    monkeypatch.setattr(claude, "MAX_FILE", 10)
+    with refused(ValidationError, "1.json: larger than 10 bytes"):
         team.import_claude(claude_dir, actor="ann")
-    beads = tmp_path / "issues.jsonl"
-    shutil.copy(FIXTURES / "beads" / "issues.jsonl", beads)
-    monkeypatch.setattr(importers, "MAX_BEADS_FILE", beads.stat().st_size - 1)
-    with refused(ValidationError, f"larger than {beads.stat().st_size - 1} bytes"):
-        team.import_beads(beads, actor="ann")
-    monkeypatch.setattr(importers, "MAX_BEADS_FILE", beads.stat().st_size)
-    assert len(team.import_beads(beads, actor="ann").tasks) > 0  # exactly at the limit is fine
+    beads_file = tmp_path / "issues.jsonl"
+    shutil.copy(FIXTURES / "beads" / "issues.jsonl", beads_file)
+    monkeypatch.setattr(beads, "MAX_BEADS_FILE", beads_file.stat().st_size - 1)
+    with refused(ValidationError, f"larger than {beads_file.stat().st_size - 1} bytes"):
+        team.import_beads(beads_file, actor="ann")
+    monkeypatch.setattr(beads, "MAX_BEADS_FILE", beads_file.stat().st_size)
+    assert len(team.import_beads(beads_file, actor="ann").tasks) > 0  # exactly at the limit
 
 
 class Endless:

@@ -170,6 +170,9 @@ def info_text(detail: TaskDetail, now: datetime) -> Text:
         field("subtasks", progress + " ".join(detail.subtasks))
     if task.parent:
         field("parent", task.parent)
+    if detail.links:  # an imported task's non-blocking relations
+        shown = (f"{kind} {key or ref + ' (not on the board)'}" for kind, key, ref in detail.links)
+        field("links", line("  ".join(shown), ""))
     if detail.assignee_history:
         heading("Assignee history")
         for agent, by, at in detail.assignee_history:
