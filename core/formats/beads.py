@@ -25,6 +25,7 @@ from agentdeck.core.formats.documents import Doc
 from agentdeck.core.formats.files import read_regular_file
 from agentdeck.core.formats.mirror import Incoming, ReadNotes, map_status
 from agentdeck.core.formats.sniff import agent_name, looks_like
+from agentdeck.core.models import STATUSES
 
 MAX_BEADS_FILE = 64 * 1024 * 1024  # a whole beads export
 BEADS_STATUS = {
@@ -129,6 +130,14 @@ def _issue(d: Doc, where: str, status_map: dict[str, str] | None, notes: ReadNot
         raise ValidationError(f"{where}.id: empty")
     raw_status = d.opt("status", str, "open") or "open"
     status = map_status(raw_status, BEADS_STATUS, status_map, notes)
+    # A file agentdeck exported (`export --format beads`) keeps the status beads has no word
+    # for (review, escalated, failed, cancelled) in metadata.agentdeck: coming back, it wins
+    # over the beads status, unless `--map-status` names that status.
+    own = d.value.get("metadata")
+    ours = own.get("agentdeck") if isinstance(own, dict) else None
+    overridden = bool(status_map) and raw_status.strip().lower() in (status_map or {})
+    if isinstance(ours, dict) and ours.get("status") in STATUSES and not overridden:
+        status = ours["status"]
     priority = d.opt("priority", int, 2)
     metadata: dict[str, Any] = {}
     if not 0 <= priority <= 4:

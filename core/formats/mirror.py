@@ -17,7 +17,7 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from agentdeck.core import boards, knowledge, limits, tasks
+from agentdeck.core import boards, knowledge, limits, names, tasks
 from agentdeck.core.errors import CycleError, ValidationError
 from agentdeck.core.formats import reconcile
 from agentdeck.core.models import Imported, ImportSummary, KindCounts, Skipped
@@ -235,6 +235,10 @@ def _write(
     b = tx.board(board)
     who = reconcile.importer(tx, b, actor)
     first_event = tx.conn.execute(sa.select(sa.func.max(event_t.c.id))).scalar() or 0
+    aliases = _aliases(tx, b, {i.assignee for i in items if i.assignee})
+    for item in items:
+        if item.assignee in aliases:
+            item.assignee = aliases[item.assignee]
     roster = _roster(tx, b, who, {i.assignee for i in items if i.assignee})
     stored = {
         r["external_id"]: r
@@ -426,6 +430,23 @@ def _report_problems(tx: Tx, b: StoredRow, actor: str, source: str, notes: ReadN
             tx.event(b["id"], None, actor, "board", "import_problem", text, {"source": source})
 
 
+def _aliases(tx: Tx, b: StoredRow, named: set[str]) -> dict[str, str]:
+    """Assignee names the file writes differently for one member (`@claude` and `@Claude`,
+    or a name that looks like a member's), each mapped to the member's name on the board, or
+    to the first spelling the file uses, so they become one agent instead of a refusal."""
+    known = list(
+        tx.conn.execute(sa.select(agent_t.c.name).where(agent_t.c.board_id == b["id"])).scalars()
+    )
+    aliases: dict[str, str] = {}
+    for name in sorted(named):
+        other = names.confusable_with(name, known)
+        if other is None:
+            known.append(name)
+        elif other != name:
+            aliases[name] = other
+    return aliases
+
+
 def _roster(tx: Tx, b: StoredRow, who: reconcile.Importer, named: set[str]) -> set[str]:
     """The board's agents after adding those the file names that are missing, which only a
     human or the board's lead may add (as add_agent does); others stay unknown."""
@@ -434,7 +455,11 @@ def _roster(tx: Tx, b: StoredRow, who: reconcile.Importer, named: set[str]) -> s
     )
     if not who.may_add_agents:
         return have
+    refused = set()
     for name in sorted(named - have):
+        if names.refusal_reason(name, have) is not None:  # e.g. mixed scripts: left unassigned
+            refused.add(name)
+            continue
         boards.insert_member(tx, b["id"], b["key"], name, "agent", [], "imported", None)
         tx.event(
             b["id"],
@@ -445,7 +470,7 @@ def _roster(tx: Tx, b: StoredRow, who: reconcile.Importer, named: set[str]) -> s
             f"agent {name} joined (named in an import)",
             {"name": name},
         )
-    return have | named
+    return have | (named - refused)
 
 
 def _not_on_board(name: str, b: StoredRow) -> str:

@@ -7,7 +7,9 @@ The status rule, documented in README "Coming from another tool": a `status_map`
 `--map-status`) wins; then the source tool's own table; then the status's words (`won't do`
 -> cancelled, `qa` -> review, `blocked` -> pending, ...); then, for a tool with an ordered
 list of statuses (Backlog.md's config.yml), the first is pending, the last done and the
-others in progress; anything else is pending. Every mapping is counted in ReadNotes.mapped.
+others in progress; then the words inside the name, as for every source (mirror.STATUS_RULES:
+`wontfix-later` -> cancelled, `needs-review` -> in progress); anything else is pending. Every
+mapping is counted in ReadNotes.mapped.
 """
 
 from __future__ import annotations
@@ -25,7 +27,7 @@ from typing import Any
 
 from agentdeck.core import limits
 from agentdeck.core.errors import DeckError, ValidationError
-from agentdeck.core.formats.mirror import Incoming, ReadNotes
+from agentdeck.core.formats.mirror import STATUS_RULES, Incoming, ReadNotes
 from agentdeck.core.models import STATUSES
 
 # Status words, normalised by `_words`, for any tool: the fallback after the tool's own table.
@@ -105,7 +107,9 @@ def map_status(
             status = (
                 "pending" if index == 0 else "done" if index == len(position) - 1 else "in_progress"
             )
-    status = status or "pending"
+    if status is None:  # the words inside the name, as for beads (mirror.STATUS_RULES)
+        squashed = words.replace(" ", "")
+        status = next((to for ws, to in STATUS_RULES if any(w in squashed for w in ws)), "pending")
     key = (raw, status)
     notes.mapped[key] = notes.mapped.get(key, 0) + 1
     return status

@@ -131,6 +131,9 @@ DOMAIN: dict[str, st.SearchStrategy[str]] = {
     "section": one(("done", "blocked", "needs_human", "budgets", "forecast", "Blocked", "")),
     # Waits: none, too short to matter, and wrong ones (a valid long one would only stall the run).
     "wait": one(("0", "0.01", "-1", "3601", "1e400", "nan", "inf", "soon", "")),
+    "map_status": one(("hooked=in_progress", "To Do=pending", "x=review", "=done", "nope", "")),
+    "tag": one(("master", "feature-x", "missing", "")),
+    "finished": one(("all", "recent", "none", "")),
     **{
         n: number_texts()
         for n in (
@@ -149,6 +152,7 @@ FREE_TEXT = {
 }
 FLAGS = {"as_json", "human", "require_verification", "requires_approval", "include_cancelled"}
 FLAGS |= {"peek", "follow", "watch", "rotate", "revoke", "full", "no_notify", "force"}
+FLAGS |= {"create", "dry_run", "every"}
 
 
 def leaves(command: Any, path: tuple[str, ...] = ()) -> Iterator[tuple[tuple[str, ...], Any]]:

@@ -43,7 +43,8 @@ def scratch() -> Iterator[Path]:
 
 def assert_sane(items: list[Incoming], notes: ReadNotes) -> None:
     """What mirror.into_board needs of a reader's output, and agentdeck's stored forms."""
-    _check(items, "fuzzed")  # unique ids, references known, no waiting cycle
+    checked = ReadNotes()  # unique ids, no waiting cycle: nothing into_board drops or refuses
+    assert _check(items, "fuzzed", checked) == items and not checked.problems
     by_id = {i.external_id: i for i in items}
     for item in items:
         assert limits.title(item.title) == item.title

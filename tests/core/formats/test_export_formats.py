@@ -21,7 +21,7 @@ from agentdeck.core.formats.backlog import read_backlog
 from agentdeck.core.formats.export_backlog import BACKLOG_STATUS, file_name
 from agentdeck.core.formats.export_beads import BEADS_STATUS
 from agentdeck.core.formats.export_formats import write_export
-from agentdeck.core.formats.importers import read_beads
+from agentdeck.core.formats.beads import read_beads
 
 TRICKY_TITLE = 'Café: "quotes", a/slash & <angle> — 日本語?'
 
@@ -173,11 +173,13 @@ def test_beads_export_keeps_beads_rules_and_reads_back(board: Deck) -> None:
 def test_beads_export_reads_back_through_the_beads_reader(board: Deck, tmp_path: Path) -> None:
     path = write_export(board.export_format("WEB", "beads"), "beads", tmp_path)
     assert path == tmp_path / "issues.jsonl"
-    back = {i.external_id: i for i in read_beads(path)}
+    items, notes = read_beads(path)
+    back = {i.external_id.removeprefix("beads:"): i for i in items}
     ours = tasks_of(board)
+    assert not notes.problems and not notes.skipped
     assert [i.title for i in back.values()] == [t["title"] for t in ours.values()]
-    assert back["web-3"].blocked_by == ["web-2"] and back["web-3"].parent == "web-1"
-    assert back["web-5"].blocked_by == ["web-2", "web-4"]
+    assert back["web-3"].blocked_by == ["beads:web-2"] and back["web-3"].parent == "beads:web-1"
+    assert back["web-5"].blocked_by == ["beads:web-2", "beads:web-4"]
     assert back["web-3"].criteria == ours["WEB-3"]["criteria"]
     assert back["web-3"].comments[0][:2] == ("ann", "first\n---\nstill one comment")
 
@@ -283,3 +285,35 @@ def test_backlog_md_itself_reads_the_export(board: Deck, tmp_path: Path) -> None
         timeout=60,
     )
     assert "TASK-2" in view.stdout and "renders 日本語" in view.stdout, view.stdout
+
+
+@pytest.mark.parametrize("fmt", ["beads", "backlog"])
+def test_leaving_and_coming_back_keeps_every_task(board: Deck, tmp_path: Path, fmt: str) -> None:
+    """Export as the other tool's files, then import them into a new board: the same titles,
+    columns, labels, types, parents and blockers, and importing again changes nothing."""
+    path = write_export(board.export_format("WEB", fmt), fmt, tmp_path)
+    source = path if fmt == "beads" else tmp_path
+    first = board.import_source(fmt, source, actor="sup", board="BACK", create=True)
+    assert first.summary is not None and not first.summary.problems
+    again = board.import_source(fmt, source, actor="sup", board="BACK")
+    assert again.summary is not None
+    assert (again.summary.created, again.summary.updated) == (0, 0)
+
+    def shape(key: str) -> set[tuple[Any, ...]]:
+        tasks = {t.key: t for t in board.list_tasks(key, include_cancelled=True, limit=None)}
+        number = {k: k.split("-")[1] for k in tasks}
+        return {
+            (
+                t.title,
+                t.column,
+                tuple(sorted(t.labels)),
+                t.type,
+                tasks[t.parent].title if t.parent else None,
+                tuple(sorted(tasks[b].title for b in t.blocked_by)),
+            )
+            for t in tasks.values()
+            if number[t.key]
+        }
+
+    back, web = shape("BACK"), shape("WEB")
+    assert back == web, "\n".join(map(str, [*sorted(back - web), "--", *sorted(web - back)]))
