@@ -21,6 +21,7 @@ from agentdeck.core import boards, knowledge, limits, names, tasks
 from agentdeck.core.errors import CycleError, ValidationError
 from agentdeck.core.formats import reconcile
 from agentdeck.core.models import Imported, ImportSummary, KindCounts, Skipped
+from agentdeck.core.storage import dialect
 from agentdeck.core.storage.database import Database
 from agentdeck.core.storage.tables import (
     agent_t,
@@ -233,6 +234,7 @@ def _write(
         )
         made_board = True
     b = tx.board(board)
+    dialect.graph_lock(tx.conn, b["id"])  # its links and parents are checked for cycles
     who = reconcile.importer(tx, b, actor)
     first_event = tx.conn.execute(sa.select(sa.func.max(event_t.c.id))).scalar() or 0
     aliases = _aliases(tx, b, {i.assignee for i in items if i.assignee})
