@@ -179,9 +179,10 @@ def main() -> None:
         token = prepare_board(db)
         runtime = tmp / "run"
         times = tmp / "times"
-        base = {
-            k: v for k, v in os.environ.items() if not k.startswith("AGENTDECK_")
-        } | {"AGENTDECK_DB": str(db), "AGENTDECK_TOKEN": token}
+        base = {k: v for k, v in os.environ.items() if not k.startswith("AGENTDECK_")} | {
+            "AGENTDECK_DB": str(db),
+            "AGENTDECK_TOKEN": token,
+        }
         served = base | {
             "AGENTDECK_RUNTIME_DIR": str(runtime),
             "AGENTDECK_SERVER_TIMES": str(times),

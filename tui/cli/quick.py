@@ -186,7 +186,7 @@ def runtime_dir(create: bool = True) -> str | None:
         path = f"/tmp/agentdeck-{uid}"
     try:
         if create:
-            try:
+            try:  # noqa: SIM105 (contextlib would cost this front an import)
                 os.mkdir(path, 0o700)
             except FileExistsError:
                 pass
@@ -251,9 +251,9 @@ def fingerprint() -> str:
     folders = []
     # The first entry is the script's folder (or the current one) unless Python ran with -P,
     # as the server does: the rest is the import path proper.
-    for entry in sys.path if sys.flags.safe_path else sys.path[1:]:
+    for place in sys.path if sys.flags.safe_path else sys.path[1:]:
         try:
-            folders.append(str(os.stat(entry or ".").st_mtime_ns))
+            folders.append(str(os.stat(place or ".").st_mtime_ns))
         except OSError:
             folders.append("-")
     return f"{newest}.{count}.{zlib.crc32(' '.join(folders).encode()):08x}"
@@ -421,7 +421,7 @@ def _wait_for_exit(conn: _socket.socket, reader: LineReader) -> int:
 
     def forward(signum: int, _frame: object) -> None:
         forwarded.append(signum)
-        try:
+        try:  # noqa: SIM105
             conn.sendall(b"sig %d\n" % signum)
         except OSError:
             pass

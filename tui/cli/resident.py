@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import ast
 import atexit
+import contextlib
 import gc
 import importlib
 import io
@@ -59,10 +60,8 @@ class Server:
         """Bind a fresh name and rename it over the socket's, so a new server replaces an old
         one atomically (the old one notices and exits)."""
         temporary = f"{self.path}.{os.getpid()}"
-        try:
+        with contextlib.suppress(FileNotFoundError):
             os.unlink(temporary)
-        except FileNotFoundError:
-            pass
         old_umask = os.umask(0o177)
         try:
             self.listener.bind(temporary)
@@ -85,10 +84,8 @@ class Server:
     def release_name(self) -> None:
         """Remove the socket's name if it is still this server's."""
         if self.owns_name():
-            try:
+            with contextlib.suppress(OSError):
                 os.unlink(self.path)
-            except OSError:
-                pass
 
     def serve(self) -> None:
         """Accept calls until idle, replaced, stale or stopped."""
@@ -103,13 +100,13 @@ class Server:
                 if idle_left <= 0:
                     return
                 ready, _, _ = select.select(
-                    [self.listener, self.wake_r], [], [], min(idle_left, NAME_CHECK_S)
+                    [self.listener.fileno(), self.wake_r], [], [], min(idle_left, NAME_CHECK_S)
                 )
                 if self.wake_r in ready:
                     os.read(self.wake_r, 512)
                 if self._reap():
                     return
-                if self.listener in ready:
+                if self.listener.fileno() in ready:
                     self._accept()
                 elif not ready and not self.owns_name():
                     return
@@ -219,10 +216,8 @@ class Child:
         usage = resource.getrusage(resource.RUSAGE_SELF)
         own = resource.getrusage(resource.RUSAGE_CHILDREN)
         utime, stime = usage.ru_utime + own.ru_utime, usage.ru_stime + own.ru_stime
-        try:
+        with contextlib.suppress(OSError):
             conn.sendall(f"exit {code} {utime:.6f} {stime:.6f}\n".encode())
-        except OSError:
-            pass
         return 0
 
     def _read_request(self) -> tuple[str, dict[str, Any]]:
@@ -289,7 +284,7 @@ class Child:
         setups = list(request["stdio"])
         streams = [_text_stream(fd, *setup) for fd, setup in enumerate(setups)]
         sys.stdin, sys.stdout, sys.stderr = streams
-        sys.__stdin__, sys.__stdout__, sys.__stderr__ = streams
+        sys.__stdin__, sys.__stdout__, sys.__stderr__ = streams  # type: ignore[misc]
 
     def _watch(self, reader: quick.LineReader) -> None:
         """Pass on the client's signals; if the client is gone (killed), so is this call, as
@@ -309,7 +304,7 @@ class Child:
 def _text_stream(fd: int, encoding: str, errors: str, line_buffering: bool) -> io.TextIOWrapper:
     """A text stream on `fd` as Python's start-up makes stdin, stdout or stderr."""
     raw = io.FileIO(fd, "rb" if fd == 0 else "wb", closefd=False)
-    buffered: io.BufferedIOBase = io.BufferedReader(raw) if fd == 0 else io.BufferedWriter(raw)
+    buffered = io.BufferedReader(raw) if fd == 0 else io.BufferedWriter(raw)
     return io.TextIOWrapper(
         buffered,
         encoding=encoding,
@@ -345,10 +340,8 @@ def _run_app() -> int:
         code = 1
     atexit._run_exitfuncs()
     for stream in (sys.stdout, sys.stderr):
-        try:
+        with contextlib.suppress(OSError, ValueError):
             stream.flush()
-        except (OSError, ValueError):
-            pass
     return code
 
 
@@ -390,10 +383,8 @@ def run() -> None:
     except BaseException:
         os.write(ready_fd, b"failed\n")
         raise
-    try:
-        os.write(ready_fd, b"ready\n")  # the client may have stopped waiting: no matter
-    except OSError:
-        pass
+    with contextlib.suppress(OSError):  # the client may have stopped waiting: no matter
+        os.write(ready_fd, b"ready\n")
     os.close(ready_fd)
     server.serve()
 
