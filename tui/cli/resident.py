@@ -367,6 +367,9 @@ def _preload() -> None:
         importlib.import_module(module)
     for name in quick.SERVED:  # Typer's lazily imported parts
         typer.main.get_command(app.build_app(name))
+    for module in ("typer._adapters", "typer._click.decorators"):  # imported when parsing
+        with contextlib.suppress(ImportError):
+            importlib.import_module(module)
 
 
 def run() -> None:
