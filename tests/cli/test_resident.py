@@ -89,6 +89,13 @@ class Resident:
     def socket(self) -> Path:
         return self.directory / f"server-{quick.server_key()}.sock"
 
+    def listener(self) -> int:
+        """The pid of the server that listens on the socket's name now (SO_PEERCRED)."""
+        with socket.socket(socket.AF_UNIX) as probe:
+            probe.connect(str(self.socket()))
+            creds = probe.getsockopt(socket.SOL_SOCKET, socket.SO_PEERCRED, 12)
+        return int.from_bytes(creds[:4], sys.byteorder)
+
 
 @pytest.fixture
 def resident() -> Iterator[Resident]:
@@ -434,7 +441,7 @@ def test_a_killed_server_loses_no_acknowledged_write(
                 mark = resident.served()
                 assert progress.wait_for(lambda m=mark: resident.served() >= m + 4, 120)
             # The server now listening (its children, running calls, are left alone).
-            pid = int(resident.socket().with_suffix(".pid").read_text())
+            pid = resident.listener()
             os.kill(pid, signal.SIGKILL)
             killed.append(pid)
     finally:

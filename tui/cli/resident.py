@@ -398,6 +398,7 @@ server_app = typer.Typer(
     name="server",
     help="The resident server that runs agents' calls without start-up cost: status, stop.",
     no_args_is_help=True,
+    epilog="Example: agentdeck server status",
 )
 
 
