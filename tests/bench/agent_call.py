@@ -290,7 +290,7 @@ def main() -> None:
         per_call_server = {}
         for mode in ("server", "editable"):
             pid, cpu_after = server_cpu_s(scripts[mode], served)
-            assert pid == before[mode][0], "the server was restarted during the run"
+            assert pid == before[mode][0], "the server restarted during the run (code edited?)"
             # Its calls, and the status call between the readings.
             per_call_server[mode] = (cpu_after - before[mode][1]) / (runs * len(VERBS) + 1)
             subprocess.run([scripts[mode], "server", "stop"], env=served, capture_output=True)

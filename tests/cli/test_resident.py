@@ -45,13 +45,20 @@ class Resident:
         return env | {quick.ENV_RUNTIME_DIR: str(self.directory), quick.ENV_TIMES: str(self.times)}
 
     def run(
-        self, *args: str, env: dict[str, str] | None = None, input: str | None = None
+        self,
+        *args: str,
+        env: dict[str, str] | None = None,
+        input: str | None = None,
+        cwd: Path | None = None,
+        umask: int = -1,
     ) -> subprocess.CompletedProcess[str]:
         """The installed `agentdeck` script, as an agent runs it."""
         return subprocess.run(
             [str(AGENTDECK), *args],
             env={**self.env, **(env or {})},
             input=input,
+            cwd=cwd,
+            umask=umask,
             capture_output=True,
             text=True,
             timeout=120,
@@ -287,6 +294,20 @@ def test_stdin_passes_through(resident: Resident, web: str, deck: Deck) -> None:
     assert deck.get_task("WEB-1").description.strip() == "Read from stdin"
 
 
+@sqlite_only
+def test_working_directory_and_umask_pass_through(
+    resident: Resident, web: str, tmp_path: Path
+) -> None:
+    work = tmp_path / "work"
+    work.mkdir()
+    before = resident.served()
+    exported = resident.run("export", "--out", "board.json", cwd=work, umask=0o027)
+    assert exported.returncode == 0, exported.stderr
+    assert resident.served() == before + 1
+    assert (work / "board.json").stat().st_mode & 0o777 == 0o640
+    assert '"WEB-1"' in (work / "board.json").read_text()
+
+
 # -- failures and restarts --------------------------------------------------------------------------
 
 
@@ -402,6 +423,32 @@ def test_ctrl_c_reaches_the_call(resident: Resident, web: str) -> None:
     finally:
         follower.kill()
         follower.wait()
+
+
+@sqlite_only
+def test_a_waiting_claim_through_the_server(resident: Resident, web: str, deck: Deck) -> None:
+    """`claim --wait` runs as long as it needs in the server's child and takes the task a
+    commit elsewhere makes ready."""
+    assert resident.run("ready", "--as", "designer").returncode == 0
+    [server] = resident.servers()
+    waiting = subprocess.Popen(
+        [str(AGENTDECK), "claim", "--wait", "120", "--as", "designer", "--json"],
+        env=resident.env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        children = Path(f"/proc/{server}/task/{server}/children")
+        while not children.read_text().split():  # its child runs the claim
+            assert waiting.poll() is None, waiting.communicate()
+            select.select([], [], [], 0.05)
+        deck.add_task("Style the page", actor="planner", skills=["css"])
+        out, err = waiting.communicate(timeout=120)
+    finally:
+        waiting.kill()
+    assert waiting.returncode == 0, err
+    assert "Style the page" in out
 
 
 @sqlite_only

@@ -473,6 +473,13 @@ def start_server(directory: str, *, wait: bool) -> bool:
 
     read_end, write_end = os.pipe()
     log = os.path.join(directory, f"server-{server_key()}.log")
+    # The server needs no credential or board of this caller (each call brings its own):
+    # only its own settings among agentdeck's variables.
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if not k.startswith("AGENTDECK_") or k in (ENV_IDLE, ENV_TIMEOUT)
+    }
     try:
         with open(log, "ab") as out:
             if out.tell() > 1_000_000:
@@ -490,6 +497,7 @@ def start_server(directory: str, *, wait: bool) -> bool:
                 stdout=out,
                 stderr=out,
                 cwd="/",
+                env=env,
                 pass_fds=(write_end,),
                 start_new_session=True,
             )
