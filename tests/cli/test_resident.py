@@ -455,11 +455,12 @@ def test_a_waiting_claim_through_the_server(resident: Resident, web: str, deck: 
 def test_a_killed_server_loses_no_acknowledged_write(
     resident: Resident, web: str, deck: Deck
 ) -> None:
-    """Writers call `agentdeck log` in a loop through the server while it is SIGKILLed
-    (AGENTDECK_CRASH_KILLS times, default 3), each time after more writes were acknowledged;
-    every call still succeeds and every acknowledged entry is in the log."""
+    """Writers call `agentdeck log` in a loop through the server while it is SIGKILLed, each
+    time after more writes were acknowledged; every call still succeeds (the children finish
+    and answer; calls that find no server start one) and every acknowledged entry is in the
+    log, once. A tenth of AGENTDECK_CRASH_KILLS kills (at least 3): each costs a server start."""
     deck.claim("coder", key="WEB-1")
-    kills = kills_from_env(default=3)
+    kills = max(3, kills_from_env(default=30) // 10)
     acked: list[str] = []
     failures: list[str] = []
     progress = threading.Condition()
