@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import resource
 import select
 import shutil
 import signal
@@ -51,6 +52,7 @@ class Resident:
         input: str | None = None,
         cwd: Path | None = None,
         umask: int = -1,
+        file_size_limit: int | None = None,
     ) -> subprocess.CompletedProcess[str]:
         """The installed `agentdeck` script, as an agent runs it."""
         return subprocess.run(
@@ -59,6 +61,7 @@ class Resident:
             input=input,
             cwd=cwd,
             umask=umask,
+            preexec_fn=None if file_size_limit is None else lambda: _limit(file_size_limit),
             capture_output=True,
             text=True,
             timeout=120,
@@ -104,6 +107,10 @@ class Resident:
         return int.from_bytes(creds[:4], sys.byteorder)
 
 
+def _limit(size: int) -> None:
+    resource.setrlimit(resource.RLIMIT_FSIZE, (size, resource.getrlimit(resource.RLIMIT_FSIZE)[1]))
+
+
 @pytest.fixture
 def resident() -> Iterator[Resident]:
     # A short path: a Unix socket's path must fit in about 100 bytes.
@@ -114,6 +121,8 @@ def resident() -> Iterator[Resident]:
         for pid in Resident(directory).processes():
             with contextlib.suppress(ProcessLookupError):
                 os.kill(pid, signal.SIGKILL)
+        if directory.is_symlink():
+            directory.unlink()
         shutil.rmtree(directory, ignore_errors=True)
 
 
@@ -306,6 +315,12 @@ def test_working_directory_and_umask_pass_through(
     assert resident.served() == before + 1
     assert (work / "board.json").stat().st_mode & 0o777 == 0o640
     assert '"WEB-1"' in (work / "board.json").read_text()
+    # A file-size limit (ulimit -f) holds in the server's child as in the caller.
+    limited = resident.run("export", "--out", "big.json", cwd=work, file_size_limit=100)
+    alone = in_process(resident, "export", "--out", "big.json", cwd=work, file_size_limit=100)
+    assert resident.served() == before + 2
+    assert (limited.returncode, limited.stderr) == (alone.returncode, alone.stderr)
+    assert limited.returncode == 5 and "size limit" in limited.stderr  # it held
 
 
 # -- failures and restarts --------------------------------------------------------------------------
@@ -360,7 +375,8 @@ def test_a_hostile_runtime_directory_means_in_process(
     if hostile == "open to others":
         target.chmod(0o755)
     elif hostile == "a symbolic link":
-        real = Path(tempfile.mkdtemp(prefix="adr-real-"))
+        real = tmp_path / "real"
+        real.mkdir(mode=0o700)
         target.rmdir()
         target.symlink_to(real)
     else:

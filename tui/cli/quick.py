@@ -114,6 +114,7 @@ IN_PROCESS = frozenset(
 
 # Messages and the child's exit statuses that tell the server why a child ended early.
 STALE = "stale"
+UNFIT = "unfit"  # the child cannot take the caller's resource limits: run in-process
 EXIT_STALE = 201
 EXIT_STOP = 202
 
@@ -342,6 +343,21 @@ def peer_is_us(conn: _socket.socket) -> bool:
     return int.from_bytes(creds[4:8], sys.byteorder) == os.getuid()
 
 
+RLIMITS = ("RLIMIT_FSIZE", "RLIMIT_NOFILE", "RLIMIT_AS", "RLIMIT_DATA", "RLIMIT_CPU", "RLIMIT_CORE")
+
+
+def _limits() -> dict[str, tuple[int, int]]:
+    """This process's resource limits (`ulimit`) that the child must take on: a file-size limit
+    must stop a write there as it would here."""
+    import resource
+
+    return {
+        name: resource.getrlimit(getattr(resource, name))
+        for name in RLIMITS
+        if hasattr(resource, name)
+    }
+
+
 def _stream_setup(stream: object) -> tuple[str, str, bool]:
     """How Python set up one of this process's text streams, for the child to do the same."""
     return (
@@ -393,6 +409,7 @@ def run_remote(conn: _socket.socket, argv: Sequence[str], fds: Sequence[int]) ->
         "argv": list(argv),
         "env": dict(os.environ),
         "umask": old_umask,
+        "limits": _limits(),
         "stdio": [_stream_setup(s) for s in (sys.stdin, sys.stdout, sys.stderr)],
     }
     reader = LineReader(conn)
@@ -403,6 +420,8 @@ def run_remote(conn: _socket.socket, argv: Sequence[str], fds: Sequence[int]) ->
         raise Unavailable(str(exc)) from exc
     if first == STALE:
         raise Stale()
+    if first == UNFIT:
+        raise Unavailable("the server cannot take this process's limits")
     if first is None or not first.startswith("pid "):
         raise Unavailable(f"unexpected answer {first!r}")
     try:

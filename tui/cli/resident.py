@@ -192,6 +192,9 @@ class Child:
             server.release_name()  # the client starts a fresh server under this name
             conn.sendall(f"{quick.STALE}\n".encode())
             return quick.EXIT_STALE
+        if request.get("op") == quick.REQUEST_RUN and not _take_limits(request.get("limits")):
+            conn.sendall(f"{quick.UNFIT}\n".encode())
+            return 0
         try:
             conn.sendall(b"pid %d\n" % os.getpid())
             if not self._read_go():
@@ -299,6 +302,21 @@ class Child:
                 return
             if line.startswith("sig "):
                 os.kill(os.getpid(), int(line.split()[1]))
+
+
+def _take_limits(limits: object) -> bool:
+    """Set the caller's resource limits on this child; False if one cannot be (a hard limit
+    above the server's): the caller then runs the call itself, under its own."""
+    if not isinstance(limits, dict):
+        return False
+    try:
+        for name, (soft, hard) in limits.items():
+            which = getattr(resource, str(name))
+            if resource.getrlimit(which) != (soft, hard):
+                resource.setrlimit(which, (soft, hard))
+    except (AttributeError, ValueError, OSError, TypeError):
+        return False
+    return True
 
 
 def _text_stream(fd: int, encoding: str, errors: str, line_buffering: bool) -> io.TextIOWrapper:
