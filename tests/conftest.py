@@ -60,10 +60,12 @@ def _own_credential_file(
     tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch
 ) -> Path:
     """Every test has its own config directory (so its credential file is its own, never the
-    user's) and starts with no agent token in the environment."""
+    user's), starts with no agent token in the environment, and runs `agentdeck` in-process
+    (never through a resident server, which would outlive it)."""
     config = tmp_path_factory.mktemp("config")
     monkeypatch.setenv("XDG_CONFIG_HOME", str(config))
     monkeypatch.delenv("AGENTDECK_TOKEN", raising=False)
+    monkeypatch.setenv("AGENTDECK_NO_SERVER", "1")  # no resident server but test_resident's
     return config
 
 

@@ -454,6 +454,7 @@ def test_the_readme_block_works_verbatim_on_a_fresh_board(
         "PATH": path,
         "HOME": str(home),
         "XDG_CONFIG_HOME": str(tmp_path / "agent-config"),  # no human credential in sight
+        "AGENTDECK_NO_SERVER": "1",  # no resident server outliving the test (test_resident's)
         **settings_of(project)["env"],
     }
     key = None
