@@ -18,10 +18,10 @@ import pytest
 
 from agentdeck.core import Deck, ValidationError
 from agentdeck.core.formats.backlog import read_backlog
+from agentdeck.core.formats.beads import read_beads
 from agentdeck.core.formats.export_backlog import BACKLOG_STATUS, file_name
 from agentdeck.core.formats.export_beads import BEADS_STATUS
 from agentdeck.core.formats.export_formats import write_export
-from agentdeck.core.formats.beads import read_beads
 
 TRICKY_TITLE = 'Café: "quotes", a/slash & <angle> — 日本語?'
 
