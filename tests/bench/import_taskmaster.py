@@ -5,9 +5,11 @@ reader (`read_taskmaster`: parse, map every field, resolve every dependency, che
 on a file generated from the shapes of the fixture (tests/core/formats/fixtures/taskmaster:
 several tags, text and integer ids, subtask references, complexity fields, a few dangling
 dependencies), alternating with `json.loads` of the same bytes so both see the same machine
-load, and prints both medians and their ratio. Writing the tasks into a board is mirror.py's
-and is timed with the `import taskmaster` command once it exists.
-Run: `python -m tests.bench.import_taskmaster [--tasks 2000] [--runs 9]`.
+load, and prints both medians and their ratio. Then the whole import into a board
+(`Deck.import_source("taskmaster", ...)`: read, then every task, subtask, dependency and
+history event written in one transaction) on a fresh SQLite file per run, against the baseline
+of a native import (`json.loads` + `import_board`) of the same board, as for beads.
+Run: `python -m tests.bench.import_taskmaster [--tasks 2000] [--runs 9] [--imports 3]`.
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ import time
 from pathlib import Path
 from typing import Any
 
+from agentdeck.core import Deck
 from agentdeck.core.formats.taskmaster import read_taskmaster
 
 FIXTURE = Path(__file__).resolve().parents[1] / "core" / "formats" / "fixtures" / "taskmaster"
@@ -47,10 +50,26 @@ def generate(total: int) -> dict[str, Any]:
     return doc
 
 
+def import_run(tmp: Path, path: Path, n: int) -> tuple[float, float, int]:
+    """One whole import into a new board and the native baseline: seconds each, and tasks."""
+    with Deck.open(tmp / f"bench-{n}.db", create=True) as deck:
+        deck.create_board("TM", "Taskmaster", actor="ann")
+        start = time.perf_counter()
+        imported = deck.import_source("taskmaster", path, actor="ann", board="TM")
+        took = time.perf_counter() - start
+        native = tmp / f"native-{n}.json"
+        native.write_text(json.dumps(deck.export_board("TM")))
+        start = time.perf_counter()
+        deck.import_board(json.loads(native.read_text()), actor="ann", key=f"N{n}")
+        baseline = time.perf_counter() - start
+        return took, baseline, len(imported.tasks)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--tasks", type=int, default=2000)
     parser.add_argument("--runs", type=int, default=9)
+    parser.add_argument("--imports", type=int, default=3)
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         path = Path(tmp) / "tasks.json"
@@ -64,6 +83,7 @@ def main() -> None:
             start = time.perf_counter()
             json.loads(data)
             loads.append(time.perf_counter() - start)
+        imports = [import_run(Path(tmp), path, n) for n in range(args.imports)]
     reader, baseline = statistics.median(read), statistics.median(loads)
     print(
         f"{len(items)} tasks ({len(notes.external)} external references) in "
@@ -72,6 +92,10 @@ def main() -> None:
     print(f"read_taskmaster: {reader * 1000:.1f} ms")
     print(f"json.loads:      {baseline * 1000:.1f} ms")
     print(f"ratio:           {reader / baseline:.1f}x")
+    whole = statistics.median(i[0] for i in imports)
+    native = statistics.median(i[1] for i in imports)
+    print(f"import into a board ({imports[0][2]} tasks, median of {args.imports}): {whole:.2f} s")
+    print(f"native import of the same board: {native:.2f} s; ratio {whole / native:.2f}x")
 
 
 if __name__ == "__main__":
