@@ -402,3 +402,41 @@ def test_a_parent_loop_is_kept_as_a_link_and_reported(team: Deck, tmp_path: Path
     )
     key = imported.tasks[0].key
     assert team.task_detail(key).links == (("parent", key, "beads:bd-0"),)
+
+
+PUBLIC_BEADS = FIXTURES / "beads_public" / "issues.jsonl"  # beads' own tracker, unchanged
+
+
+def test_beads_own_tracker_file_imports_whole_and_again_unchanged(team: Deck) -> None:
+    """135 lines of beads' own `.beads/issues.jsonl` (see the fixture's README): hooked,
+    pinned and in-progress issues, agent, convoy and message records, and dependencies on
+    issues the slice does not hold. Everything issue-like lands, with real finish times,
+    records of other kinds are skipped and counted, and a second run changes nothing."""
+    lines = [json.loads(line) for line in PUBLIC_BEADS.read_text().splitlines()]
+    records = {"agent", "message"}
+    issues = [d for d in lines if d.get("issue_type") not in records]
+    imported = team.import_source("beads", PUBLIC_BEADS, actor="ann", board="SHOP")
+    summary = imported.summary
+    assert summary is not None and not summary.problems, summary.problems
+    assert summary.created == len(issues)
+    assert dict(summary.skipped) == {
+        kind: sum(1 for d in lines if d.get("issue_type") == kind) for kind in records
+    }
+    mapped = {(src, to) for src, to, _ in summary.mapped}
+    assert {("hooked", "in_progress"), ("pinned", "pending")} <= mapped
+    assert summary.external  # dependencies on issues outside the file are kept, not refused
+    tasks = {t.title: t for t in team.list_tasks("SHOP", include_cancelled=True, limit=None)}
+    titles = [d["title"].strip() for d in issues]
+    closed = [
+        d
+        for d in issues
+        if d["status"] == "closed" and d.get("closed_at") and titles.count(d["title"].strip()) == 1
+    ]
+    assert closed
+    for d in closed[:20]:
+        task = tasks[d["title"].strip()]
+        assert task.status == "done", (d["id"], task.status)
+        assert task.completed_at == at(d["closed_at"]), d["id"]
+    again = team.import_source("beads", PUBLIC_BEADS, actor="ann", board="SHOP")
+    assert again.summary is not None
+    assert (again.summary.created, again.summary.updated) == (0, 0)
