@@ -129,7 +129,10 @@ class ChangeFeed:
     def __init__(self, deck: Deck, *, fallback: float = FALLBACK_S) -> None:
         self._deck = deck
         self._fallback = fallback
-        self._changed = threading.Condition(threading.Lock())
+        # Re-entrant: `close` may run in a signal handler (Ctrl-C during a wait, see
+        # tui/cli/stopping.py) on the main thread while that thread holds this very lock in
+        # `wait` or `_learn`; with a plain Lock that handler would wait on itself forever.
+        self._changed = threading.Condition(threading.RLock())
         self._newest = 0  # the newest event id known, only ever growing
         self._closed = False
         self._stop = threading.Event()

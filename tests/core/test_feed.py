@@ -89,3 +89,32 @@ def test_waiting_holds_no_read_transaction_so_checkpoints_run(web: Deck) -> None
                 busy, _log, _moved = conn.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)").one()
             engine.dispose()
             assert busy == 0
+
+
+def test_ctrl_c_closing_the_feed_while_its_own_thread_holds_the_lock_ends_the_wait(
+    tmp_path: Path,
+) -> None:
+    """`claim --wait` closes the feed from its SIGINT handler, which runs on the main thread:
+    if the signal lands while that thread is inside the feed (holding its lock in `wait` or
+    `_learn`), closing must not wait on the lock the thread itself holds. Played in a child
+    process (a deadlock there fails this test on the timeout instead of hanging the run): the
+    handler fires exactly while the lock is held."""
+    script = (
+        "import os, signal, sys\n"
+        "from agentdeck.core import Deck\n"
+        "from agentdeck.core.feed import ChangeFeed\n"
+        "deck = Deck.open(sys.argv[1], create=True)\n"
+        "feed = ChangeFeed(deck)\n"
+        "signal.signal(signal.SIGUSR1, lambda *_: feed.close())\n"
+        "with feed._changed:\n"
+        "    os.kill(os.getpid(), signal.SIGUSR1)  # the handler runs before the next line\n"
+        "    assert feed.closed\n"
+        "print(feed.wait(after=10**9, timeout=60) >= 0, feed.closed)\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", script, str(tmp_path / "feed.db")],
+        capture_output=True,
+        text=True,
+        timeout=30,
+    )
+    assert (done.returncode, done.stdout.strip()) == (0, "True True"), done.stderr
