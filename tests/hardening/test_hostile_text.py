@@ -352,7 +352,14 @@ def test_the_report_shows_no_control_or_bidi_character(web: Deck) -> None:
 def _run(
     db: str | bytes, *args: str | bytes, stdin: bytes = b"", **env: str | bytes
 ) -> subprocess.CompletedProcess[bytes]:
-    env = {"AGENTDECK_DB": db, "PATH": "/usr/bin:/bin", "COLUMNS": "200", "NO_COLOR": "1", **env}
+    env = {
+        "AGENTDECK_DB": db,
+        "PATH": "/usr/bin:/bin",
+        "COLUMNS": "200",
+        "NO_COLOR": "1",
+        "AGENTDECK_NO_SERVER": "1",  # in-process: no resident server outliving the test
+        **env,
+    }
     return subprocess.run(
         [str(AGENTDECK), *args], input=stdin, capture_output=True, env=env, timeout=120
     )
