@@ -20,6 +20,7 @@ from typing import Annotated
 
 import typer
 
+from agentdeck.tui.cli import quick
 from agentdeck.tui.cli.context import ActorOption, BoardOption, DbOption, JsonOption, before_command
 from agentdeck.tui.cli.errors import CliError, DeckGroup
 from agentdeck.tui.cli.help_display import DeckCommand, DeckSubgroup, plain_flags_in
@@ -82,14 +83,6 @@ COMMANDS: dict[str, tuple[str, str]] = {
 }
 
 # Options the root accepts before a command name, and whether each takes a value.
-_ROOT_OPTIONS = {
-    "--db": True,
-    "--as": True,
-    "--board": True,
-    "--json": False,
-    "--otel": True,
-    "--no-notify": False,
-}
 
 
 def root(
@@ -165,17 +158,8 @@ def build_app(only: str | None = None) -> typer.Typer:
 def command_name(argv: Sequence[str]) -> str | None:
     """The command an argument list runs, if only root options come before it; else None
     (then the whole app is built, for root help or a "no such command" suggestion)."""
-    tokens = iter(argv)
-    for token in tokens:
-        option = token.split("=", 1)[0]
-        if option in _ROOT_OPTIONS:
-            if _ROOT_OPTIONS[option] and "=" not in token:
-                next(tokens, None)
-            continue
-        if token.startswith("-"):
-            return None
-        return token if token in COMMANDS else None
-    return None
+    token = quick.first_word(argv)
+    return token if token in COMMANDS else None
 
 
 def main() -> None:

@@ -54,7 +54,7 @@ START_TIMEOUT_S = 15.0
 SUN_PATH_MAX = 104  # the smallest sockaddr_un path length among the Unix systems (macOS)
 
 # The root options the app accepts before a command name, and whether each takes a value
-# (`agentdeck.tui.cli.app._ROOT_OPTIONS`; a test keeps the two equal).
+# (the app's root options: `agentdeck.tui.cli.app` reads them from here).
 ROOT_OPTIONS = {
     "--db": True,
     "--as": True,
@@ -144,9 +144,9 @@ def main() -> None:
     sys.exit(code)
 
 
-def command_name(argv: Sequence[str]) -> str | None:
-    """The command an argument list runs if only root options come before it (as
-    `agentdeck.tui.cli.app.command_name` reads it), else None."""
+def first_word(argv: Sequence[str]) -> str | None:
+    """The first word of an argument list after the root options (`--db X`, `--json`, ...),
+    or None if another option comes first; `agentdeck.tui.cli.app` reads commands this way too."""
     tokens = iter(argv)
     for token in tokens:
         option = token.split("=", 1)[0]
@@ -154,10 +154,14 @@ def command_name(argv: Sequence[str]) -> str | None:
             if ROOT_OPTIONS[option] and "=" not in token:
                 next(tokens, None)
             continue
-        if token.startswith("-"):
-            return None
-        return token if token in SERVED or token in IN_PROCESS else None
+        return None if token.startswith("-") else token
     return None
+
+
+def command_name(argv: Sequence[str]) -> str | None:
+    """The command an argument list runs if only root options come before it, else None."""
+    token = first_word(argv)
+    return token if token in SERVED or token in IN_PROCESS else None
 
 
 # -- where the server lives ---------------------------------------------------------------------
