@@ -177,7 +177,8 @@ def test_quitting_the_console_stops_every_agent(tmp_path: Path) -> None:
 
 def test_closing_the_terminal_ends_the_demo_and_every_agent(tmp_path: Path) -> None:
     """Closing the terminal (tmux kill-session, a closed ssh window) hangs it up: the demo
-    gets SIGHUP and exits with 128 + SIGHUP, and no agent process is left."""
+    gets SIGHUP and exits with 128 + SIGHUP at once (no terminal to restore), and no agent
+    process is left."""
     pid, fd = console_demo(tmp_path)
     seen = bytearray()
     team: list[int] = []

@@ -165,11 +165,13 @@ def credentials_for(
 
 @contextlib.contextmanager
 def stops_on_exit(team: Team) -> Iterator[None]:
-    """Stop the team however we leave: normally, by exception, by SIGTERM/SIGHUP (which then
-    exit with 128 + the signal number), or at interpreter exit."""
+    """Stop the team however we leave: normally, by exception or Ctrl-C, by SIGTERM/SIGHUP
+    (which then exit with 128 + the signal number), or at interpreter exit."""
 
     def on_signal(signum: int, _frame: FrameType | None) -> None:
         team.stop(grace=0.5)  # first, so no agent outlives us even if unwinding goes wrong
+        if signum == signal.SIGHUP:  # the terminal is gone: nothing to restore, nobody to tell
+            os._exit(128 + signum)
         # Unwinding restores the terminal; if it hangs (a hung-up terminal, a thread that
         # never ends), the demo still exits within seconds rather than lingering unseen.
         guard = threading.Timer(UNWIND_SECONDS, os._exit, args=(128 + signum,))
@@ -182,6 +184,9 @@ def stops_on_exit(team: Team) -> Iterator[None]:
     if threading.current_thread() is threading.main_thread():
         for signum in (signal.SIGTERM, signal.SIGHUP):
             previous[signum] = signal.signal(signum, on_signal)
+        # Ctrl-C ends the demo (a KeyboardInterrupt) even when it was started with SIGINT
+        # ignored, as a shell's background job is: an explicit `kill -INT` still stops it.
+        previous[signal.SIGINT] = signal.signal(signal.SIGINT, signal.default_int_handler)
     try:
         yield
     finally:
