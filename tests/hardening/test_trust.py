@@ -147,8 +147,10 @@ def cli(*args: str, token: str | None, env: dict[str, str | None] | None = None)
 
 
 def process(*args: str, env: dict[str, str]) -> Ran:
-    """`agentdeck ARGS` as a real process with exactly `env` (plus PATH and the database)."""
+    """`agentdeck ARGS` as a real process with exactly `env` (plus PATH, the database, and
+    in-process: tests/cli/test_resident.py checks identity through the resident server)."""
     base = {k: os.environ[k] for k in ("PATH", "AGENTDECK_DB", "AGENTDECK_BOARD")}
+    base["AGENTDECK_NO_SERVER"] = "1"  # in-process: no resident server outliving the test
     ran = subprocess.run(
         [str(AGENTDECK), *args],
         capture_output=True,
