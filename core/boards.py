@@ -19,7 +19,6 @@ from agentdeck.core import credentials, limits, names, permissions, rows_to_mode
 from agentdeck.core.errors import PermissionDeniedError, ValidationError
 from agentdeck.core.models import Agent, Board, Credential
 from agentdeck.core.storage.database import Database
-from agentdeck.core.storage.engine import is_sqlite
 from agentdeck.core.storage.tables import agent_t, board_t, task_t
 from agentdeck.core.storage.transaction import StoredRow, Tx, task_key
 
@@ -45,8 +44,8 @@ def create_board(
     actor = limits.name(actor)
     lead = limits.name(lead) if lead else None
     lease_seconds = limits.lease_seconds(lease_seconds)
-    agents = credentials.agents_mode(agents or ("named" if is_sqlite(db.engine) else "token"))
     with db.write() as tx:
+        agents = credentials.agents_mode(agents or default_mode(tx.conn))
         return insert_board(
             tx,
             key,

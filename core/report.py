@@ -563,22 +563,13 @@ def _done_summary(summary: dict[str, Any], recent: list[str], done: int) -> list
     if done > len(recent):
         out.append(f"- _and {done - len(recent)} more: `agentdeck report --finished all`_")
     out.append("")
-    if summary["by_agent"]:
-        more = summary["agents_more"]
-        out.append(
-            "By agent: "
-            + ", ".join(f"{md(a, 64)} {n}" for a, n in summary["by_agent"].items())
-            + (f", and {plural(more, 'other')}" if more else "")
-        )
-        out.append("")
-    if summary["by_label"]:
-        more = summary["labels_more"]
-        out.append(
-            "By label: "
-            + ", ".join(f"{md(x, 40)} {n}" for x, n in summary["by_label"].items())
-            + (f", and {plural(more, 'other label')}" if more else "")
-        )
-        out.append("")
+    for title, counts, more, width, others in (
+        ("By agent", summary["by_agent"], summary["agents_more"], 64, "other"),
+        ("By label", summary["by_label"], summary["labels_more"], 40, "other label"),
+    ):
+        if counts:
+            listed = ", ".join(f"{md(name, width)} {n}" for name, n in counts.items())
+            out += [f"{title}: {listed}" + (f", and {plural(more, others)}" if more else ""), ""]
     return [*out, ""]
 
 

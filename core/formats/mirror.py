@@ -230,7 +230,7 @@ def _write(
             limits.board_key(board),
             create,
             actor=limits.name(actor),
-            agents="named" if tx.conn.dialect.name == "sqlite" else "token",
+            agents=boards.default_mode(tx.conn),
         )
         made_board = True
     b = tx.board(board)
