@@ -1,9 +1,10 @@
 """Burn-down: open tasks and scope over time, with an ideal line to the due date and a forecast
 from recent throughput, with its range. Computed here; the interfaces only draw it.
 
-Everything is read from the per-minute rollup `storage.flow` keeps as events are written, in
-SQL sums over at most `MAX_POINTS` buckets: the cost depends on the board's age in minutes of
-activity, not on its tasks or events (a board's whole life is a few thousand rows).
+Everything is read from the rollups `storage.flow` keeps as events are written, in SQL sums
+over at most `MAX_POINTS` buckets: per minute while a board is young (under `MAX_POINTS`
+hours), per hour after, so the cost depends on the board's age, never on its tasks or events
+(60 days of steady work is ~1,440 hour rows).
 
 The forecast waits for enough history (`MIN_DONE` tasks finished over at least `MIN_SPAN`);
 until then `forecast_note` says why there is none. Its range comes from the uncertainty of a
@@ -29,7 +30,7 @@ from agentdeck.core.errors import ValidationError
 from agentdeck.core.models import BurnDown, BurnDownPoint, CostLine, CostSeries
 from agentdeck.core.storage import flow
 from agentdeck.core.storage.database import Database
-from agentdeck.core.storage.tables import agent_t, flow_t, usage_t
+from agentdeck.core.storage.tables import agent_t, flow_hour_t, flow_t, usage_t
 from agentdeck.core.storage.transaction import Tx
 
 MAX_POINTS = 240  # buckets of the series, each stamped at its last change
@@ -68,17 +69,7 @@ def burndown(db: Database, board: str | None = None) -> BurnDown:
             return BurnDown((), (), (), b["due_at"], None, 0.0, forecast_note=NO_TASKS)
         end = max(flow.minute(now), last)
         step = max(1, math.ceil((end - first + 1) / (MAX_POINTS - 2)))  # + opening and now
-        bucket = ((flow_t.c.minute - first) // step).label("bucket")
-        buckets = tx.conn.execute(
-            sa.select(
-                sa.func.max(flow_t.c.minute),
-                sa.func.sum(flow_t.c.scope),
-                sa.func.sum(flow_t.c.done),
-            )
-            .where(of_board)
-            .group_by(bucket)
-            .order_by(bucket)
-        ).all()
+        buckets = _buckets(tx.conn, of_board, first, end, step, b["id"])
         # The series starts where the board's history does, with its first minute's state.
         opening = tx.conn.execute(
             sa.select(flow_t.c.scope, flow_t.c.done).where(of_board, flow_t.c.minute == first)
@@ -89,8 +80,11 @@ def burndown(db: Database, board: str | None = None) -> BurnDown:
                 of_board, flow_t.c.minute >= flow.minute(since)
             )
         ).scalar_one()
-        last_done = tx.conn.execute(
-            sa.select(sa.func.max(flow_t.c.minute)).where(of_board, flow_t.c.done > 0)
+        last_done = tx.conn.execute(  # the primary key walked backwards to the first hit
+            sa.select(flow_t.c.minute)
+            .where(of_board, flow_t.c.done > 0)
+            .order_by(flow_t.c.minute.desc())
+            .limit(1)
         ).scalar()
     scope = done = 0
     points = [BurnDownPoint(_at(first), opening[0] - opening[1], opening[0])]
@@ -144,6 +138,46 @@ def burndown(db: Database, board: str | None = None) -> BurnDown:
         forecast_late=late,
         forecast_note=note,
     )
+
+
+def _buckets(
+    conn: sa.Connection,
+    of_board: sa.ColumnElement[bool],
+    first: int,
+    end: int,
+    step: int,
+    board_id: int,
+) -> list[tuple[int, int, int]]:
+    """(stamp minute, scope change, done change) per bucket of `step` minutes from `first`,
+    in order, each stamped at its last change. A bucket of an hour or more is summed from the
+    hour rollup in whole hours (a long board's ~1,440 rows per 60 days instead of ~85,000),
+    stamped at the end of its last changed hour (never before `first` nor after `end`)."""
+    if step < 60:
+        bucket = ((flow_t.c.minute - first) // step).label("bucket")
+        rows = conn.execute(
+            sa.select(
+                sa.func.max(flow_t.c.minute),
+                sa.func.sum(flow_t.c.scope),
+                sa.func.sum(flow_t.c.done),
+            )
+            .where(of_board)
+            .group_by(bucket)
+            .order_by(bucket)
+        ).all()
+        return [(int(at), int(s), int(d)) for at, s, d in rows]
+    hours, start = math.ceil(step / 60), first // 60
+    bucket = ((flow_hour_t.c.hour - start) // hours).label("bucket")
+    rows = conn.execute(
+        sa.select(
+            sa.func.max(flow_hour_t.c.hour),
+            sa.func.sum(flow_hour_t.c.scope),
+            sa.func.sum(flow_hour_t.c.done),
+        )
+        .where(flow_hour_t.c.board_id == board_id)
+        .group_by(bucket)
+        .order_by(bucket)
+    ).all()
+    return [(min(max(int(h) * 60 + 59, first), end), int(s), int(d)) for h, s, d in rows]
 
 
 # Bucket lengths a cost chart may use, shortest first: whole hours and days, so bars line up

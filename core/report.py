@@ -295,13 +295,19 @@ def finished_summary(
     }
     done = [*where, task_t.c.status == "done"]
     n = sa.func.count().label("n")
-    agents = tx.conn.execute(
-        sa.select(agent_t.c.name, n)
-        .select_from(task_t.join(agent_t, agent_t.c.id == task_t.c.assignee_id))
-        .where(*done)
-        .group_by(agent_t.c.name)
-        .order_by(n.desc(), agent_t.c.name)
+    # Counted per assignee id on the covering claim index, then named: a join before the
+    # count looked up the agent row of every done task (40,000 lookups at 100,000 tasks).
+    per_id = tx.conn.execute(
+        sa.select(task_t.c.assignee_id, n)
+        .where(*done, task_t.c.assignee_id.is_not(None))
+        .group_by(task_t.c.assignee_id)
     ).all()
+    names: dict[int, str] = dict(  # the board's agents (one index range), not ids to bind
+        tx.conn.execute(
+            sa.select(agent_t.c.id, agent_t.c.name).where(agent_t.c.board_id == b["id"])
+        ).all()
+    )
+    agents = sorted(((names[i], int(c)) for i, c in per_id), key=lambda a: (-a[1], a[0]))
     labels = tx.conn.execute(
         sa.select(task_label_t.c.label, n)
         .select_from(task_t.join(task_label_t, task_label_t.c.task_id == task_t.c.id))

@@ -8,6 +8,9 @@ trail; an import that writes history directly rebuilds its board's rows (`rebuil
 
 Per board and minute (UTC, minutes since the epoch): `scope` is tasks added minus tasks
 cancelled (plus cancellations undone), `done` is tasks finished minus finished tasks reopened.
+The same sums are kept per hour (`flow_hour`, hours since the epoch) for the burn-down of a
+long-lived board: 60 days of steady work is ~85,000 minute rows but 1,440 hour rows, and a
+chart of `metrics.MAX_POINTS` points over weeks cannot show minutes anyway.
 """
 
 from __future__ import annotations
@@ -18,7 +21,7 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from agentdeck.core.storage.tables import event_t, flow_t
+from agentdeck.core.storage.tables import event_t, flow_hour_t, flow_t
 
 # The only event kinds that can change scope (created, cancelled) or done-ness.
 KINDS = ("created", "status", "approval", "reopened")
@@ -49,9 +52,13 @@ def minute(at: datetime) -> int:
 
 
 def record(
-    conn: sa.Connection, events: Iterable[Mapping[str, Any]] | Iterable[sa.RowMapping]
+    conn: sa.Connection,
+    events: Iterable[Mapping[str, Any]] | Iterable[sa.RowMapping],
+    *,
+    hours: bool = True,
 ) -> None:
-    """Add the changes of `events` (rows as `Tx.event` builds them) to the rollup."""
+    """Add the changes of `events` (rows as `Tx.event` builds them) to the rollup, per minute
+    and (unless `hours` is false: a schema from before `flow_hour`) per hour."""
     sums: dict[tuple[int, int], list[int]] = {}
     for e in events:
         if e["kind"] not in KINDS:
@@ -61,41 +68,59 @@ def record(
             cell = sums.setdefault((e["board_id"], minute(e["created_at"])), [0, 0])
             cell[0] += scope
             cell[1] += done
-    if sums:
+    if not sums:
+        return
+    _upsert(
+        conn,
+        flow_t,
+        "minute",
+        [{"board_id": b, "minute": m, "scope": s, "done": d} for (b, m), (s, d) in sums.items()],
+    )
+    if hours:
+        by_hour: dict[tuple[int, int], list[int]] = {}
+        for (b, m), (s, d) in sums.items():
+            cell = by_hour.setdefault((b, m // 60), [0, 0])
+            cell[0] += s
+            cell[1] += d
         _upsert(
             conn,
+            flow_hour_t,
+            "hour",
             [
-                {"board_id": b, "minute": m, "scope": s, "done": d}
-                for (b, m), (s, d) in sums.items()
+                {"board_id": b, "hour": h, "scope": s, "done": d}
+                for (b, h), (s, d) in by_hour.items()
             ],
         )
 
 
-def _upsert(conn: sa.Connection, rows: list[dict[str, int]]) -> None:
+def _upsert(conn: sa.Connection, table: sa.Table, at: str, rows: list[dict[str, int]]) -> None:
     insert: Any
     if conn.dialect.name == "postgresql":
         from sqlalchemy.dialects.postgresql import insert
     else:
         from sqlalchemy.dialects.sqlite import insert
-    statement = insert(flow_t)
+    statement = insert(table)
     conn.execute(
         statement.on_conflict_do_update(
-            index_elements=["board_id", "minute"],
+            index_elements=["board_id", at],
             set_={
-                "scope": flow_t.c.scope + statement.excluded.scope,
-                "done": flow_t.c.done + statement.excluded.done,
+                "scope": table.c.scope + statement.excluded.scope,
+                "done": table.c.done + statement.excluded.done,
             },
         ),
         rows,
     )
 
 
-def rebuild(conn: sa.Connection, board_id: int) -> None:
-    """Recompute a board's rollup from its events (after an import wrote history directly)."""
+def rebuild(conn: sa.Connection, board_id: int, *, hours: bool = True) -> None:
+    """Recompute a board's rollup from its events (after an import wrote history directly);
+    `hours=False` for a schema from before `flow_hour` (the migration that made `flow`)."""
     conn.execute(flow_t.delete().where(flow_t.c.board_id == board_id))
+    if hours:
+        conn.execute(flow_hour_t.delete().where(flow_hour_t.c.board_id == board_id))
     rows = conn.execute(
         sa.select(event_t.c.board_id, event_t.c.kind, event_t.c.data, event_t.c.created_at)
         .where(event_t.c.board_id == board_id, event_t.c.kind.in_(KINDS))
         .order_by(event_t.c.id)
     ).mappings()
-    record(conn, rows.all())
+    record(conn, rows.all(), hours=hours)

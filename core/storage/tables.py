@@ -287,6 +287,17 @@ class FlowRow(SQLModel, table=True):
     done: int = 0
 
 
+class FlowHourRow(SQLModel, table=True):
+    """Per board and hour, the sums of `FlowRow` (see `storage.flow`): the long burn-down's."""
+
+    __tablename__ = "flow_hour"
+
+    board_id: int = Field(foreign_key="board.id", primary_key=True)
+    hour: int = Field(primary_key=True)  # hours since the epoch, UTC
+    scope: int = 0
+    done: int = 0
+
+
 class BudgetRow(SQLModel, table=True):
     __tablename__ = "budget"
     __table_args__ = (sa.UniqueConstraint("board_id", "scope", "subject", "metric"),)
@@ -342,6 +353,7 @@ usage_t = UsageRow.__table__  # type: ignore[attr-defined]
 measure_t = MeasureRow.__table__  # type: ignore[attr-defined]
 refusal_t = RefusalRow.__table__  # type: ignore[attr-defined]
 flow_t = FlowRow.__table__  # type: ignore[attr-defined]
+flow_hour_t = FlowHourRow.__table__  # type: ignore[attr-defined]
 budget_t = BudgetRow.__table__  # type: ignore[attr-defined]
 message_t = MessageRow.__table__  # type: ignore[attr-defined]
 checkpoint_t = CheckpointRow.__table__  # type: ignore[attr-defined]

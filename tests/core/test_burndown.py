@@ -274,6 +274,57 @@ def test_the_rollup_kept_as_events_are_written_equals_one_rebuilt_from_them(web:
     assert (sum(r.scope for r in kept), sum(r.done for r in kept)) == (4, 2)
 
 
+def _rows(deck: Deck, table: Any, at: str) -> list[Any]:
+    with deck.engine.connect() as conn:
+        return list(conn.execute(table.select().order_by("board_id", at)).all())
+
+
+@sqlite_time
+def test_the_hour_rollup_is_the_minute_rollup_summed_by_hour_kept_and_rebuilt(
+    web: Deck, clock: FakeClock
+) -> None:
+    """Written as events come (creates, finishes, a reopen, a cancel, minutes and hours
+    apart, two in one hour), the hour rows are the minute rows summed per hour, and a rebuild
+    from the events gives the same hour rows."""
+    keys = [web.add_task(f"Task {n}", actor="ann").key for n in range(6)]
+    for n, key in enumerate(keys[:4]):
+        clock.advance(1500 if n % 2 else 7300)
+        finish(web, key)
+    web.reopen(keys[1], actor="ann", notes="again")
+    clock.advance(60)
+    web.cancel(keys[5], actor="ann", reason="cut")
+    minutes = _rows(web, flow.flow_t, "minute")
+    summed: dict[tuple[int, int], tuple[int, int]] = {}
+    for r in minutes:
+        s, d = summed.get((r.board_id, r.minute // 60), (0, 0))
+        summed[(r.board_id, r.minute // 60)] = (s + r.scope, d + r.done)
+    hours = _rows(web, flow.flow_hour_t, "hour")
+    assert {(r.board_id, r.hour): (r.scope, r.done) for r in hours} == summed
+    assert len(hours) < len(minutes)  # some hour holds more than one minute
+    [board_id] = {r.board_id for r in hours}
+    with web.engine.connect() as conn, conn.begin() as rebuilding:
+        flow.rebuild(conn, board_id)
+        rebuilt = conn.execute(flow.flow_hour_t.select().order_by("board_id", "hour")).all()
+        rebuilding.rollback()
+    assert list(rebuilt) == hours
+
+
+@sqlite_time
+def test_a_long_history_is_read_by_the_hour_and_matches_the_minutes(deck: Deck) -> None:
+    """A 90-day board's series comes from hour buckets: each point's open and scope are the
+    minute rows summed up to the end of that point's hour, and no point is stamped more than
+    an hour after the change it shows."""
+    deck.import_board(_long_history(days=90), actor="ann")
+    burn = deck.burndown("OLD")
+    minutes = [r for r in _rows(deck, flow.flow_t, "minute")]
+    for point in burn.points[1:-1]:
+        upto = [r for r in minutes if r.minute <= int(point.at.timestamp() // 60)]
+        scope = sum(r.scope for r in upto)
+        assert (point.open, point.scope) == (scope - sum(r.done for r in upto), scope)
+        last_change = max(r.minute for r in upto)
+        assert 0 <= int(point.at.timestamp() // 60) - last_change < 60
+
+
 def test_every_point_has_open_work_within_the_scope(web: Deck, clock: FakeClock) -> None:
     """Whatever mix of creates, completions, reopens and cancels (seeded), no point of the
     series has open work below nothing or above the scope: scope changes show as scope."""

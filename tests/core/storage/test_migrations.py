@@ -115,3 +115,28 @@ def test_upgrading_to_0006_makes_an_older_boards_epics_wait_on_their_subtasks(
         assert upgraded.claim("coder", key=part) is not None
         upgraded.complete(part, actor="coder", result="ok", verified_by="pytest")
         assert upgraded.get_task(epic).status == ("done" if other == "done" else "pending")
+
+
+def test_upgrading_to_0009_fills_the_hour_rollup_from_the_minutes(db_url: str) -> None:
+    """A board from before 0009 had only minute rows; the upgrade sums them per hour, the same
+    rows a rebuild from the events gives, so its burn-down reads the same history."""
+    from agentdeck.core.storage import flow
+
+    with Deck.open(db_url, create=True) as deck:
+        deck.create_board("WEB", "Website", actor="ann")
+        keys = [deck.add_task(f"Task {n}", actor="ann").key for n in range(3)]
+        deck.cancel(keys[0], actor="ann", reason="cut")
+        before = deck.burndown("WEB")
+        _downgrade_to(deck, "0008")
+    with Deck.open(db_url) as upgraded, upgraded.engine.connect() as conn:
+        filled = conn.execute(flow.flow_hour_t.select().order_by("board_id", "hour")).all()
+        conn.rollback()
+        with conn.begin() as rebuilding:
+            for board_id in {r.board_id for r in filled}:
+                flow.rebuild(conn, board_id)
+            rebuilt = conn.execute(flow.flow_hour_t.select().order_by("board_id", "hour")).all()
+            rebuilding.rollback()
+        assert filled and list(filled) == list(rebuilt)
+        assert sum(r.scope for r in filled) == 2
+        after = upgraded.burndown("WEB")
+    assert [(p.open, p.scope) for p in after.points] == [(p.open, p.scope) for p in before.points]

@@ -30,7 +30,7 @@ def upgrade() -> None:
 
     conn = op.get_bind()
     for (board_id,) in conn.execute(sa.text("SELECT id FROM board")).all():
-        flow.rebuild(conn, board_id)
+        flow.rebuild(conn, board_id, hours=False)  # flow_hour comes in 0009
 
 
 def downgrade() -> None:
