@@ -37,6 +37,7 @@ from typing import Annotated, Any
 import typer
 
 from agentdeck.tui.cli import quick
+from agentdeck.tui.cli.errors import DeckGroup
 
 NAME_CHECK_S = 30.0  # how often an idle server checks that its socket is still its own
 
@@ -383,11 +384,78 @@ def _preload() -> None:
         "rich.table",
     ):
         importlib.import_module(module)
-    for name in quick.SERVED:  # Typer's lazily imported parts
-        typer.main.get_command(app.build_app(name))
+    for name in quick.SERVED:  # each command's Click command, built once for every child
+        command = typer.main.get_command(app.build_app(name))
+        if isinstance(command, DeckGroup):
+            app.prebuilt[name] = command
     for module in ("typer._adapters", "typer._click.decorators"):  # imported when parsing
         with contextlib.suppress(ImportError):
             importlib.import_module(module)
+
+
+# The agents' cycle the warm-up runs (`{key}`: the task it claimed), and how many times.
+WARM_CYCLE = (
+    ("claim", "{key}", "--json"),
+    ("heartbeat",),
+    ("log", "{key}", "warming up"),
+    ("usage", "{key}", "--tokens-in", "1", "--tokens-out", "1", "--cost", "0.01"),
+    ("done", "{key}", "warm", "--verified-by", "warm-up"),
+)
+WARM_ROUNDS = 2
+
+
+def _warm_up() -> None:
+    """Run the agents' verbs through the command line a few times on a throwaway board in a
+    temporary folder, so that what a first call builds is built once here and inherited by
+    every child: SQLAlchemy's per-statement and per-type caches, the statements compiled for
+    the driver (`agentdeck.core.storage.prepared`, kept per backend, not per engine), Typer's
+    and pydantic's parsers, and Python's specialised bytecode (each function's first calls
+    rewrite it, which in a child would copy those pages). The board is closed and deleted
+    before the server listens: no connection, file or lock outlives this, and the process's
+    environment, arguments, streams and the CLI's root options are put back."""
+    import tempfile
+
+    from agentdeck.core import Deck
+    from agentdeck.tui.cli import app, context
+
+    saved_env = dict(os.environ)
+    saved = (sys.argv, sys.stdin, sys.stdout, sys.stderr)
+    try:
+        with (
+            tempfile.TemporaryDirectory(prefix="agentdeck-warm-") as folder,
+            open(os.devnull, "w") as sink,
+        ):
+            db = os.path.join(folder, "board.db")
+            with Deck.open(db, create=True) as deck:
+                deck.create_board("WARM", "Warm-up", actor="warm-up")
+                deck.add_agent("agent", actor="warm-up")
+                for n in range(WARM_ROUNDS):
+                    deck.add_task(f"Warm-up task {n}", actor="warm-up")
+                token = deck.issued_token("agent", "WARM") or ""
+            os.environ.clear()
+            os.environ.update(
+                {
+                    "HOME": folder,
+                    "XDG_CONFIG_HOME": folder,
+                    "AGENTDECK_DB": db,
+                    "AGENTDECK_TOKEN": token,
+                    quick.ENV_NO_SERVER: "1",
+                }
+            )
+            sys.stdin = sys.stdout = sys.stderr = sink
+            for n in range(WARM_ROUNDS):
+                for words in WARM_CYCLE:
+                    sys.argv = ["agentdeck", *(w.format(key=f"WARM-{n + 1}") for w in words)]
+                    with contextlib.suppress(SystemExit):
+                        app.main()
+    finally:
+        sys.argv, sys.stdin, sys.stdout, sys.stderr = saved
+        os.environ.clear()
+        os.environ.update(saved_env)
+        vars(context.before_command).update(vars(context.SharedOptions()))  # as it was
+        # `app.main` froze what the calls built: collect it now, closing the board's files.
+        gc.unfreeze()
+        gc.collect()
 
 
 def run() -> None:
@@ -398,6 +466,10 @@ def run() -> None:
     server = Server(directory)
     try:
         _preload()
+        try:
+            _warm_up()
+        except Exception:  # a colder server still serves every call correctly
+            traceback.print_exc()
         gc.collect()
         gc.freeze()  # the children share these pages and never scan them
         server.listen()
