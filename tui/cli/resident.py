@@ -17,12 +17,12 @@ when a client's fingerprint shows the installed code changed (`quick.fingerprint
 
 from __future__ import annotations
 
-import ast
 import atexit
 import contextlib
 import gc
 import importlib
 import io
+import marshal
 import os
 import resource
 import select
@@ -187,7 +187,7 @@ class Child:
         conn.settimeout(quick.timeout_s())
         try:
             claimed, request = self._read_request()
-        except (OSError, ValueError, SyntaxError):
+        except (OSError, ValueError, EOFError, TypeError):
             return 1
         if claimed != server.fingerprint:
             server.release_name()  # the client starts a fresh server under this name
@@ -237,7 +237,7 @@ class Child:
             if not chunk:
                 raise ValueError("the request was cut short")
             body += chunk
-        request = ast.literal_eval(body.decode("utf-8", "surrogatepass"))
+        request = marshal.loads(body)  # from a process of this user (SO_PEERCRED)
         if not isinstance(request, dict):
             raise ValueError("a request is a dict")
         return claimed.decode("utf-8", "replace"), request
@@ -415,7 +415,6 @@ def _warm_up() -> None:
     environment, arguments, streams and the CLI's root options are put back."""
     import tempfile
 
-    from agentdeck.core import Deck
     from agentdeck.tui.cli import app, context
 
     saved_env = dict(os.environ)
@@ -426,12 +425,7 @@ def _warm_up() -> None:
             open(os.devnull, "w") as sink,
         ):
             db = os.path.join(folder, "board.db")
-            with Deck.open(db, create=True) as deck:
-                deck.create_board("WARM", "Warm-up", actor="warm-up")
-                deck.add_agent("agent", actor="warm-up")
-                for n in range(WARM_ROUNDS):
-                    deck.add_task(f"Warm-up task {n}", actor="warm-up")
-                token = deck.issued_token("agent", "WARM") or ""
+            token = _warm_up_board(db)
             os.environ.clear()
             os.environ.update(
                 {
@@ -456,6 +450,38 @@ def _warm_up() -> None:
         # `app.main` froze what the calls built: collect it now, closing the board's files.
         gc.unfreeze()
         gc.collect()
+
+
+def _warm_up_board(db: str) -> str:
+    """Make the warm-up's board at `db` in a child process, and return its agent's token.
+    Creating a database runs its migrations, which import Alembic, Mako and Pygments (12 MB
+    that no call needs): they stay in the child."""
+    from agentdeck.core import Deck
+
+    read_end, write_end = os.pipe()
+    pid = os.fork()
+    if pid == 0:
+        code = 1
+        try:
+            os.close(read_end)
+            with Deck.open(db, create=True) as deck:
+                deck.create_board("WARM", "Warm-up", actor="warm-up")
+                deck.add_agent("agent", actor="warm-up")
+                for n in range(WARM_ROUNDS):
+                    deck.add_task(f"Warm-up task {n}", actor="warm-up")
+                os.write(write_end, (deck.issued_token("agent", "WARM") or "").encode())
+            code = 0
+        except BaseException:
+            traceback.print_exc()
+        finally:
+            os._exit(code)
+    os.close(write_end)
+    with open(read_end, "rb") as answer:
+        token = answer.read().decode()
+    _, status = os.waitpid(pid, 0)
+    if status != 0 or not token:
+        raise RuntimeError("could not make the warm-up board")
+    return token
 
 
 def run() -> None:
