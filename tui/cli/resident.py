@@ -22,6 +22,7 @@ import contextlib
 import gc
 import importlib
 import io
+import json
 import marshal
 import os
 import resource
@@ -393,25 +394,31 @@ def _preload() -> None:
             importlib.import_module(module)
 
 
-# The agents' cycle the warm-up runs (`{key}`: the task it claimed), and how many times.
+# What the warm-up runs each round, as an agent does on one task (`{key}`), with the reads agents
+# make between; each round begins with a claim: of the best ready task in the first (its key read
+# from the answer), of a task by its key in the next, as agents do both.
 WARM_CYCLE = (
-    ("claim", "{key}", "--json"),
     ("heartbeat",),
+    ("doing", "warming up"),
     ("log", "{key}", "warming up"),
     ("usage", "{key}", "--tokens-in", "1", "--tokens-out", "1", "--cost", "0.01"),
+    ("ready", "--json"),
+    ("task", "show", "{key}", "--json"),
+    ("inbox", "--json"),
     ("done", "{key}", "warm", "--verified-by", "warm-up"),
 )
 WARM_ROUNDS = 2
 
 
 def _warm_up() -> None:
-    """Run the agents' verbs through the command line a few times on a throwaway board in a
-    temporary folder, so that what a first call builds is built once here and inherited by
-    every child: SQLAlchemy's per-statement and per-type caches, the statements compiled for
-    the driver (`agentdeck.core.storage.prepared`, kept per backend, not per engine), Typer's
-    and pydantic's parsers, and Python's specialised bytecode (each function's first calls
-    rewrite it, which in a child would copy those pages). The board is closed and deleted
-    before the server listens: no connection, file or lock outlives this, and the process's
+    """Run the agents' verbs through the command line on a throwaway board in a temporary
+    folder, so that what a first call builds is built once here and inherited by every child
+    (which halves a child's CPU): SQLAlchemy's per-statement caches (labels, type adaptations),
+    the statements compiled for the driver (`agentdeck.core.storage.prepared`, kept per
+    backend, not per engine), and the parsers Typer builds with pydantic for each parameter.
+    Nothing here is per database or per caller: each call still makes its own engine and
+    connection, checks the schema and authenticates. The board is closed and deleted before
+    the server listens: no connection, file, lock or thread outlives this, and the process's
     environment, arguments, streams and the CLI's root options are put back."""
     import tempfile
 
@@ -436,12 +443,20 @@ def _warm_up() -> None:
                     quick.ENV_NO_SERVER: "1",
                 }
             )
-            sys.stdin = sys.stdout = sys.stderr = sink
+            sys.stdin = sys.stderr = sink
+
+            def call(*words: str) -> str:
+                sys.argv = ["agentdeck", *words]
+                sys.stdout = answer = io.StringIO()
+                with contextlib.suppress(SystemExit):
+                    app.main()
+                return answer.getvalue()
+
             for n in range(WARM_ROUNDS):
+                claimed = call("claim", "--json", *([f"WARM-{WARM_ROUNDS + 1}"] if n else []))
+                key = str(json.loads(claimed)["task"]["key"])
                 for words in WARM_CYCLE:
-                    sys.argv = ["agentdeck", *(w.format(key=f"WARM-{n + 1}") for w in words)]
-                    with contextlib.suppress(SystemExit):
-                        app.main()
+                    call(*(word.format(key=key) for word in words))
     finally:
         sys.argv, sys.stdin, sys.stdout, sys.stderr = saved
         os.environ.clear()
@@ -467,7 +482,7 @@ def _warm_up_board(db: str) -> str:
             with Deck.open(db, create=True) as deck:
                 deck.create_board("WARM", "Warm-up", actor="warm-up")
                 deck.add_agent("agent", actor="warm-up")
-                for n in range(WARM_ROUNDS):
+                for n in range(WARM_ROUNDS + 1):
                     deck.add_task(f"Warm-up task {n}", actor="warm-up")
                 os.write(write_end, (deck.issued_token("agent", "WARM") or "").encode())
             code = 0
