@@ -9,6 +9,7 @@ servers started in it at teardown; the rest of the suite runs with AGENTDECK_NO_
 from __future__ import annotations
 
 import contextlib
+import marshal
 import os
 import resource
 import select
@@ -463,6 +464,45 @@ def test_changed_code_restarts_the_server(resident: Resident, web: str, tmp_path
     assert gone(old, 30)
     [new] = resident.servers()
     assert new != old
+
+
+@sqlite_only
+def test_a_malformed_request_runs_nothing_and_an_older_client_hears_stale(
+    resident: Resident, web: str
+) -> None:
+    """Requests travel in marshal's format: a body that is not one gets no answer (nothing ran;
+    the server serves on), and a client of another version, whose fingerprint differs, hears
+    `stale` before its body is read, whatever its format (a Python literal, as older clients
+    sent), so it starts a fresh server."""
+    assert resident.run("ready", "--as", "coder").returncode == 0
+    [pid] = resident.servers()
+    python = AGENTDECK.parent / "python"
+    current = subprocess.run(
+        [str(python), "-c", "from agentdeck.tui.cli import quick; print(quick.fingerprint())"],
+        env=resident.env,
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.strip()
+
+    def ask(fingerprint: str, body: bytes) -> bytes:
+        with socket.socket(socket.AF_UNIX) as conn:
+            conn.settimeout(30)
+            conn.connect(str(resident.socket()))
+            conn.sendall(f"{fingerprint}\n{len(body)}\n".encode() + body)
+            return conn.recv(100)
+
+    before = resident.served()
+    assert ask(current, b"\x00 not marshal") == b""
+    assert ask(current, marshal.dumps(["op", "run"])) == b""  # not a dict
+    assert resident.servers() == [pid] and resident.served() == before
+    older = repr({"op": "run", "argv": ["agentdeck", "ready"], "env": {}}).encode()
+    assert ask("0.0.00000000", older) == b"stale\n"
+    assert gone(pid, 30)
+    again = resident.run("ready", "--as", "coder")
+    assert again.returncode == 0 and "WEB-1" in again.stdout
+    assert resident.served() == before + 1
+    assert resident.servers() != [pid]
 
 
 @sqlite_only

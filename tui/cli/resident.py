@@ -187,13 +187,19 @@ class Child:
         conn = self.conn
         conn.settimeout(quick.timeout_s())
         try:
-            claimed, request = self._read_request()
-        except (OSError, ValueError, EOFError, TypeError):
+            claimed, body = self._read_request()
+        except (OSError, ValueError):
             return 1
-        if claimed != server.fingerprint:
+        if claimed != server.fingerprint:  # before reading a body another version wrote
             server.release_name()  # the client starts a fresh server under this name
             conn.sendall(f"{quick.STALE}\n".encode())
             return quick.EXIT_STALE
+        try:
+            request = marshal.loads(body)  # from a process of this user (SO_PEERCRED)
+        except (ValueError, EOFError, TypeError):
+            return 1
+        if not isinstance(request, dict):
+            return 1
         if request.get("op") == quick.REQUEST_RUN and not _take_limits(request.get("limits")):
             conn.sendall(f"{quick.UNFIT}\n".encode())
             return 0
@@ -225,7 +231,8 @@ class Child:
             conn.sendall(f"exit {code} {utime:.6f} {stime:.6f}\n".encode())
         return 0
 
-    def _read_request(self) -> tuple[str, dict[str, Any]]:
+    def _read_request(self) -> tuple[str, bytes]:
+        """The fingerprint the client sent and its request's body, unread."""
         data = b""
         while data.count(b"\n") < 2:
             chunk = self.conn.recv(65536)
@@ -238,10 +245,7 @@ class Child:
             if not chunk:
                 raise ValueError("the request was cut short")
             body += chunk
-        request = marshal.loads(body)  # from a process of this user (SO_PEERCRED)
-        if not isinstance(request, dict):
-            raise ValueError("a request is a dict")
-        return claimed.decode("utf-8", "replace"), request
+        return claimed.decode("utf-8", "replace"), body
 
     def _read_go(self) -> bool:
         """Read the client's `go` and the descriptors it carries; False if the client left."""
