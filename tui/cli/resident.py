@@ -2,8 +2,11 @@
 `agentdeck server status|stop`.
 
 One server per user and installation holds the command line's modules imported (Typer, the
-commands, `agentdeck.core` with SQLAlchemy and SQLModel) and never opens a database: nothing
-that holds a connection, a thread or a lock exists before it forks. Each call is one child,
+commands, `agentdeck.core` with SQLAlchemy and SQLModel), each served command's Click command
+built, and the caches a first call fills filled: before it listens it runs the agents' verbs on
+a throwaway board of its own (`_warm_up`), which it then closes and deletes. It never opens a
+caller's database: nothing that holds a connection, a thread or a lock exists when it forks,
+and each child makes its own engine, checks the schema and authenticates. Each call is one child,
 forked on accept, which adopts the caller's stdin/stdout/stderr, environment, working
 directory, umask and arguments, runs `agentdeck.tui.cli.app.main` exactly as the caller's own
 process would (its own engine and connection, its own transaction), and sends the exit code on
