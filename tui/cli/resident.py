@@ -459,9 +459,11 @@ def _warm_up() -> None:
                     app.main()
                 return answer.getvalue()
 
+            untaken = [f"WARM-{n + 1}" for n in range(WARM_ROUNDS + 1)]
             for n in range(WARM_ROUNDS):
-                claimed = call("claim", "--json", *([f"WARM-{WARM_ROUNDS + 1}"] if n else []))
+                claimed = call("claim", "--json", *([untaken[-1]] if n else []))
                 key = str(json.loads(claimed)["task"]["key"])
+                untaken.remove(key)
                 for words in WARM_CYCLE:
                     call(*(word.format(key=key) for word in words))
     finally:
