@@ -311,15 +311,27 @@ def test_a_warmed_server_refuses_a_forged_identity(resident: Resident, db: str) 
 def test_a_warmed_server_keeps_nothing_of_its_warm_up(resident: Resident, web: str) -> None:
     """The warm-up's board is closed and deleted before the server listens: the server holds
     no file of it (no database, WAL or writer lock: a lock left open would be inherited by
-    every child) and runs one thread (it forks)."""
+    every child) and runs one thread (it forks). The folder a server killed while warming up
+    left behind (`warm-PID` in the runtime directory) is deleted by the next server."""
+    dead = resident.directory / f"warm-{_ended_pid()}"
+    dead.mkdir()
+    (dead / "board.db").write_text("left by a killed server")
     assert resident.run("ready", "--as", "coder").returncode == 0
     [pid] = resident.servers()
     held = []
     for fd in Path(f"/proc/{pid}/fd").iterdir():
         with contextlib.suppress(OSError):
             held.append(os.readlink(fd))
-    assert [h for h in held if "agentdeck-warm-" in h or "board.db" in h] == []
+    assert [h for h in held if "warm-" in h or "board.db" in h] == []
     assert len(list(Path(f"/proc/{pid}/task").iterdir())) == 1
+    assert [p.name for p in resident.directory.iterdir() if p.name.startswith("warm-")] == []
+
+
+def _ended_pid() -> int:
+    """The pid of a process that has ended (and been waited for)."""
+    child = subprocess.Popen(["true"])
+    child.wait()
+    return child.pid
 
 
 @sqlite_only

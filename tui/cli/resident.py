@@ -417,27 +417,31 @@ WARM_CYCLE = (
 WARM_ROUNDS = 2
 
 
-def _warm_up() -> None:
-    """Run the agents' verbs through the command line on a throwaway board in a temporary
-    folder, so that what a first call builds is built once here and inherited by every child
+def _warm_up(directory: str) -> None:
+    """Run the agents' verbs through the command line on a throwaway board in a folder of the
+    server's runtime `directory` (`warm-PID`), so that what a first call builds is built once here and inherited by every child
     (which halves a child's CPU): SQLAlchemy's per-statement caches (labels, type adaptations),
     the statements compiled for the driver (`agentdeck.core.storage.prepared`, kept per
     backend, not per engine), and the parsers Typer builds with pydantic for each parameter.
     Nothing here is per database or per caller: each call still makes its own engine and
     connection, checks the schema and authenticates. The board is closed and deleted before
     the server listens: no connection, file, lock or thread outlives this, and the process's
-    environment, arguments, streams and the CLI's root options are put back."""
-    import tempfile
+    environment, arguments, streams and the CLI's root options are put back. A folder left by
+    a server killed while warming up is deleted by the next one."""
+    import shutil
 
     from agentdeck.tui.cli import app, context
 
+    for entry in os.scandir(directory):
+        pid = entry.name.removeprefix("warm-")
+        if entry.name.startswith("warm-") and pid.isdigit() and not _alive(int(pid), os.getpid()):
+            shutil.rmtree(entry.path, ignore_errors=True)
+    folder = os.path.join(directory, f"warm-{os.getpid()}")
     saved_env = dict(os.environ)
     saved = (sys.argv, sys.stdin, sys.stdout, sys.stderr)
     try:
-        with (
-            tempfile.TemporaryDirectory(prefix="agentdeck-warm-") as folder,
-            open(os.devnull, "w") as sink,
-        ):
+        os.mkdir(folder, 0o700)
+        with open(os.devnull, "w") as sink:
             db = os.path.join(folder, "board.db")
             token = _warm_up_board(db)
             os.environ.clear()
@@ -474,6 +478,20 @@ def _warm_up() -> None:
         # `app.main` froze what the calls built: collect it now, closing the board's files.
         gc.unfreeze()
         gc.collect()
+        shutil.rmtree(folder, ignore_errors=True)
+
+
+def _alive(pid: int, me: int) -> bool:
+    """Whether process `pid` exists, other than `me` (whose pid an ended server had before)."""
+    if pid == me:
+        return False
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
 
 
 def _warm_up_board(db: str) -> str:
@@ -517,7 +535,7 @@ def run() -> None:
     try:
         _preload()
         try:
-            _warm_up()
+            _warm_up(directory)
         except Exception:  # a colder server still serves every call correctly
             traceback.print_exc()
         gc.collect()
