@@ -29,7 +29,8 @@ def current_revision(conn: sa.Connection) -> str | None:
                 "this database has tables but is not an agentdeck database; pass another --db"
             )
         return None
-    return conn.execute(sa.text("SELECT version_num FROM alembic_version")).scalar()
+    # Straight to the driver: every open runs this, and compiling it would cost more than it.
+    return conn.exec_driver_sql("SELECT version_num FROM alembic_version").scalar()
 
 
 def _table_names(conn: sa.Connection) -> set[str]:

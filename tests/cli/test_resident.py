@@ -9,12 +9,14 @@ servers started in it at teardown; the rest of the suite runs with AGENTDECK_NO_
 from __future__ import annotations
 
 import contextlib
+import marshal
 import os
 import resource
 import select
 import shutil
 import signal
 import socket
+import sqlite3
 import subprocess
 import sys
 import tempfile
@@ -23,9 +25,11 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
+import sqlalchemy as sa
 import typer
 
 from agentdeck.core import Deck
+from agentdeck.core.storage import schema
 from agentdeck.tui.cli import app, quick
 from tests.cli.conftest import AGENTDECK, sqlite_only
 from tests.concurrency.crash import kills_from_env
@@ -272,6 +276,104 @@ def test_credentials_pass_through_and_identity_is_what_in_process_allows(
     assert resident.served() >= 3
 
 
+@sqlite_only
+def test_a_warmed_server_refuses_a_forged_identity(resident: Resident, db: str) -> None:
+    """The server warms up by running an agent named `agent`'s verbs with its token on a board
+    of its own: nothing of that identity reaches a call. On a token board with a member of the
+    same name, a call with no token, with a forged one, or with another board's token beside
+    `--as agent`, is refused exactly as in-process, and writes nothing."""
+    with Deck.open(db, create=True) as deck:
+        deck.create_board("TOK", "Tokens", actor="ann", agents="token")
+        deck.add_agent("agent", actor="ann")
+        deck.add_task("Build it", actor="ann")
+        token = deck.issued_token("agent", "TOK")
+    assert token
+    # Started (and warmed) by this call, which acts with the real token.
+    assert resident.run("claim", "--json", env={"AGENTDECK_TOKEN": token}).returncode == 0
+    assert len(resident.servers()) == 1
+    forged = token[:-4] + ("aaaa" if not token.endswith("aaaa") else "bbbb")  # well-formed
+    for env in ({}, {"AGENTDECK_TOKEN": forged}, {"AGENTDECK_AS": "agent"}):
+        for args in (("log", "TOK-1", "forged"), ("heartbeat", "--as", "agent"), ("done", "TOK-1")):
+            served = resident.run(*args, env=env)
+            alone = in_process(resident, *args, env=env)
+            assert (served.returncode, served.stdout, served.stderr) == (
+                alone.returncode,
+                alone.stdout,
+                alone.stderr,
+            ), (args, env)
+            assert served.returncode != 0, (args, env)
+    with Deck.open(db) as deck:
+        assert [e.kind for e in deck.events_since(0) if e.kind in ("log", "completed")] == []
+        assert deck.get_task("TOK-1").status == "in_progress"
+
+
+@sqlite_only
+def test_a_warmed_server_keeps_nothing_of_its_warm_up(resident: Resident, web: str) -> None:
+    """The warm-up's board is closed and deleted before the server listens: the server holds
+    no file of it (no database, WAL or writer lock: a lock left open would be inherited by
+    every child) and runs one thread (it forks). The folder a server killed while warming up
+    left behind (`warm-PID` in the runtime directory) is deleted by the next server."""
+    dead = resident.directory / f"warm-{_ended_pid()}"
+    dead.mkdir()
+    (dead / "board.db").write_text("left by a killed server")
+    assert resident.run("ready", "--as", "coder").returncode == 0
+    [pid] = resident.servers()
+    held = []
+    for fd in Path(f"/proc/{pid}/fd").iterdir():
+        with contextlib.suppress(OSError):
+            held.append(os.readlink(fd))
+    assert [h for h in held if "warm-" in h or "board.db" in h] == []
+    assert len(list(Path(f"/proc/{pid}/task").iterdir())) == 1
+    assert [p.name for p in resident.directory.iterdir() if p.name.startswith("warm-")] == []
+
+
+def _ended_pid() -> int:
+    """The pid of a process that has ended (and been waited for)."""
+    child = subprocess.Popen(["true"])
+    child.wait()
+    return child.pid
+
+
+@sqlite_only
+def test_an_older_schema_is_migrated_through_a_warmed_server(
+    resident: Resident, web: str, tmp_path: Path
+) -> None:
+    """A server warmed up on a board at the head revision still checks each database a call
+    opens: a board left at the previous revision by an older agentdeck is migrated by the call,
+    which answers as in-process does on a copy of the same board."""
+    from tests.core.storage.test_migrations import _downgrade_to
+
+    assert resident.run("ready", "--as", "coder").returncode == 0  # a warmed server, running
+    with Deck.open(web) as deck:
+        _downgrade_to(deck, schema.REVISIONS[-2])
+    twin = tmp_path / "twin.db"
+    with sqlite3.connect(web) as source, sqlite3.connect(twin) as copy:
+        source.backup(copy)
+    assert _revision(web) == _revision(str(twin)) == schema.REVISIONS[-2]
+    before = resident.served()
+    args = ("ready", "--as", "coder", "--json")
+    served = resident.run(*args)
+    alone = in_process(resident, *args, env={"AGENTDECK_DB": str(twin)})
+    assert served.returncode == 0, served.stderr
+    assert (served.returncode, served.stdout, served.stderr) == (
+        alone.returncode,
+        alone.stdout,
+        alone.stderr,
+    )
+    assert resident.served() == before + 1
+    assert _revision(web) == _revision(str(twin)) == schema.HEAD
+
+
+def _revision(path: str) -> str | None:
+    """The schema revision stored in the SQLite file at `path`, read without migrating it."""
+    engine = sa.create_engine(f"sqlite:///{path}")
+    try:
+        with engine.connect() as conn:
+            return schema.current_revision(conn)
+    finally:
+        engine.dispose()
+
+
 @pytest.mark.skipif(os.getuid() != 0, reason="needs root to connect as another user")
 @sqlite_only
 def test_a_peer_of_another_user_is_refused(resident: Resident, web: str) -> None:
@@ -374,6 +476,45 @@ def test_changed_code_restarts_the_server(resident: Resident, web: str, tmp_path
     assert gone(old, 30)
     [new] = resident.servers()
     assert new != old
+
+
+@sqlite_only
+def test_a_malformed_request_runs_nothing_and_an_older_client_hears_stale(
+    resident: Resident, web: str
+) -> None:
+    """Requests travel in marshal's format: a body that is not one gets no answer (nothing ran;
+    the server serves on), and a client of another version, whose fingerprint differs, hears
+    `stale` before its body is read, whatever its format (a Python literal, as older clients
+    sent), so it starts a fresh server."""
+    assert resident.run("ready", "--as", "coder").returncode == 0
+    [pid] = resident.servers()
+    python = AGENTDECK.parent / "python"
+    current = subprocess.run(
+        [str(python), "-c", "from agentdeck.tui.cli import quick; print(quick.fingerprint())"],
+        env=resident.env,
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.strip()
+
+    def ask(fingerprint: str, body: bytes) -> bytes:
+        with socket.socket(socket.AF_UNIX) as conn:
+            conn.settimeout(30)
+            conn.connect(str(resident.socket()))
+            conn.sendall(f"{fingerprint}\n{len(body)}\n".encode() + body)
+            return conn.recv(100)
+
+    before = resident.served()
+    assert ask(current, b"\x00 not marshal") == b""
+    assert ask(current, marshal.dumps(["op", "run"])) == b""  # not a dict
+    assert resident.servers() == [pid] and resident.served() == before
+    older = repr({"op": "run", "argv": ["agentdeck", "ready"], "env": {}}).encode()
+    assert ask("0.0.00000000", older) == b"stale\n"
+    assert gone(pid, 30)
+    again = resident.run("ready", "--as", "coder")
+    assert again.returncode == 0 and "WEB-1" in again.stdout
+    assert resident.served() == before + 1
+    assert resident.servers() != [pid]
 
 
 @sqlite_only

@@ -162,11 +162,21 @@ def command_name(argv: Sequence[str]) -> str | None:
     return token if token in COMMANDS else None
 
 
+# Click commands built ahead of the call, by command name: the resident server builds the
+# served ones once and its children inherit them (`agentdeck.tui.cli.resident`), instead of each
+# call reading its command's signature again. Empty in a process of its own.
+prebuilt: dict[str, DeckGroup] = {}
+
+
 def main() -> None:
     """The `agentdeck` console script."""
-    app = build_app(command_name(sys.argv[1:]))
+    name = command_name(sys.argv[1:])
+    command = prebuilt.get(name) if name is not None else None
     try:
-        app(prog_name="agentdeck")
+        if command is None:
+            build_app(name)(prog_name="agentdeck")
+        else:
+            command(prog_name="agentdeck")  # what `Typer.__call__` runs, already built
     finally:
         _quiet_broken_pipe()
         # The work is done: spare the interpreter's final garbage collection over every object

@@ -11,10 +11,10 @@ finished (after its commit), and this process exits with it. SIGINT, SIGTERM and
 forwarded to the child.
 
 Protocol (one Unix stream connection per call): the client sends `<fingerprint>\\n<length>\\n`
-then the request (a Python literal); the child answers `pid N`; the client commits with `go`,
-which carries four descriptors (0, 1, 2 and the working directory; until then nothing has run,
-so any failure before it falls back to running in-process); then the client may send `sig N`
-lines, and the child ends with `exit CODE UTIME STIME`. A child that finds the server's code older
+then the request (a dict, in `marshal`'s format); the child answers `pid N`; the client commits
+with `go`, which carries four descriptors (0, 1, 2 and the working directory; until then nothing
+has run, so any failure before it falls back to running in-process); then the client may send
+`sig N` lines, and the child ends with `exit CODE UTIME STIME`. A child that finds the server's code older
 than the client's (the fingerprint) answers `stale` and the server exits; the client starts a
 fresh one.
 
@@ -30,6 +30,7 @@ checks that with `python -X importtime`.
 from __future__ import annotations
 
 import _socket
+import marshal
 import os
 import stat
 import sys
@@ -372,8 +373,10 @@ def _stream_setup(stream: object) -> tuple[str, str, bool]:
 
 
 def send_request(conn: _socket.socket, request: dict[str, object]) -> None:
-    """Send a request in the framing the server reads: fingerprint, length, a Python literal."""
-    body = repr(request).encode("utf-8", "surrogatepass")
+    """Send a request in the framing the server reads: fingerprint, length, and the request in
+    `marshal`'s format (built into the interpreter, and several times cheaper to read than a
+    Python literal; client and server run the same Python, which the server's key includes)."""
+    body = marshal.dumps(request)
     conn.sendall(f"{fingerprint()}\n{len(body)}\n".encode() + body)
 
 
