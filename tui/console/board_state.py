@@ -107,6 +107,9 @@ class ColumnWindow:
     start: int = 0
     count: int = 0
     total: int = 0
+    # Whether the loaded tasks run to the column's end: known from the page that loaded the
+    # end, kept while changes come and go (a count read later may lag or lead them).
+    at_end: bool = True
 
     @property
     def keys(self) -> list[str]:
@@ -119,7 +122,7 @@ class ColumnWindow:
 
     @property
     def more_below(self) -> bool:
-        return self.end < self.count
+        return not self.at_end
 
     def place(self, task: Task) -> tuple[Any, ...]:
         return display_key(self.column, task)
@@ -128,6 +131,7 @@ class ColumnWindow:
         self.tasks = list(page.tasks)
         self.places = [self.place(t) for t in page.tasks]
         self.start, self.count = page.start, page.count
+        self.at_end = page.start + len(page.tasks) >= page.count
 
     def remove(self, key: str) -> tuple[Any, ...] | None:
         """Take a task out; its place, if it was loaded."""
@@ -165,6 +169,8 @@ class ColumnWindow:
         keys = self.keys
         middle = keys.index(key) if key in keys else 0
         low = max(0, min(middle - keep // 2, len(keys) - keep))
+        if low + keep < len(keys):
+            self.at_end = False
         self.tasks = self.tasks[low : low + keep]
         self.places = self.places[low : low + keep]
         self.start += low
@@ -236,6 +242,8 @@ class BoardState:
             if ranks and column in ranks:
                 window.rebase(*ranks[column])
             window.start = max(0, min(window.start, window.count - len(window.tasks)))
+            if window.end >= window.count:
+                window.at_end = True
 
     def extend(self, page: ColumnPage, anchor: str, below: bool, selected: str | None) -> bool:
         """Add a page read after (`below`) or before the window's edge task `anchor`; a page
@@ -250,6 +258,7 @@ class BoardState:
         if below:
             window.tasks += fresh
             window.places += places
+            window.at_end = page.start + len(page.tasks) >= page.count
         else:
             window.tasks[:0] = fresh
             window.places[:0] = places
