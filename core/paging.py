@@ -313,10 +313,10 @@ def column_counts(
     if filter is None or not filter.active:
         by_column.update(tasks.counts(tx, b["key"]).by_column)
     else:
-        q = _base(tx, b, (task_t.c.status, task_t.c.open_deps > 0, sa.func.count()), filter)
-        q = q.where(task_t.c.status != "cancelled").group_by(
-            task_t.c.status, task_t.c.open_deps > 0
-        )
+        # The 0 inline: PostgreSQL matches the grouped expression by its text, parameters apart.
+        waits = task_t.c.open_deps > sa.literal_column("0")
+        q = _base(tx, b, (task_t.c.status, waits, sa.func.count()), filter)
+        q = q.where(task_t.c.status != "cancelled").group_by(task_t.c.status, waits)
         for status, waits, n in tx.conn.execute(q).all():
             column = column_of(status, int(bool(waits)))
             by_column[column] = by_column.get(column, 0) + n

@@ -192,8 +192,8 @@ def test_an_anchor_that_moved_away_still_marks_its_place(board: Deck) -> None:
 def test_filter_in_sql_selects_what_the_python_filter_did(
     board: Deck, f: ColumnFilter, some: bool, backend: str
 ) -> None:
-    if backend == "postgresql" and any(w.casefold() != w.lower() for w in f.words):
-        pytest.skip("PostgreSQL folds case with lower(), which keeps ß")
+    if backend == "postgres" and f.words == ("grüsse",):
+        pytest.skip("PostgreSQL folds case with lower(), which keeps ß (SQLite: casefold)")
     counts = board.column_counts(BOARD, filter=f)
     every = {
         t.key
