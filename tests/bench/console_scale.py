@@ -23,7 +23,9 @@ is copied to a scratch file (the run writes to it) and measured in a fresh child
 - scroll: `--steps` page-down presses in the Done column (the largest) and then in Ready,
   each timed from the key press until the selection has moved and any page read it started
   has landed (`pilot.press` plus waiting for the read); median and worst step.
-- task models held by the board screen at the end (`BoardState.size()`).
+- task models held by the board screen at the end (`BoardState.size()`), and the time of
+  the reads behind the charts panel, budgets, roster and header (burn-down from the rollup,
+  cost as a grouped sum, budget and usage totals, the roster, the board), warm, in a row.
 
 A script that prints figures, not a test.
 """
@@ -184,6 +186,21 @@ def child(db: str, changes: int, steps: int) -> dict[str, Any]:
             figures["task_models"] = screen.state.size()
 
     asyncio.run(run())
+    # What the charts panel, roster and header read (BoardScreen.load_panels and the load):
+    # aggregates and rollups, timed here one after another in the child, once warm.
+    reads = (
+        lambda: deck.burndown(BOARD),
+        lambda: deck.cost_over_time(BOARD),
+        lambda: (deck.budget_status(BOARD), deck.usage_totals(BOARD)),
+        lambda: (deck.usage_by_source(BOARD), deck.refusals()),
+        lambda: (deck.list_agents(BOARD), deck.get_board(BOARD)),
+    )
+    for read in reads:
+        read()
+    panels = time.perf_counter()
+    for read in reads:
+        read()
+    figures["panels_s"] = time.perf_counter() - panels
     figures["vm_hwm_mb"] = _vm_hwm_mb()
     deck.close()
     return figures
@@ -274,6 +291,7 @@ def main(argv: list[str] | None = None) -> int:
         ("scroll Ready: page step, median (ms)", "scroll_ready_median_s", None),
         ("scroll Ready: page step, worst (ms)", "scroll_ready_worst_s", None),
         ("task models held", "task_models", None),
+        ("charts, budgets, roster, header reads (ms)", "panels_s", None),
     ]
     big_label, small_label = f"{args.tasks:,}", f"{args.baseline_tasks:,}"
     print(f"\n  {'figure':44} {big_label:>10} {small_label:>10} {'ratio':>7}  target")

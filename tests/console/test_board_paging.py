@@ -163,3 +163,25 @@ async def test_changes_by_another_deck_apply_to_a_scrolled_column(bulk: Deck) ->
         await scroll(app, pilot, count - 1)
         assert screen.selected_task() == bulk.get_task(added.key)
         bound(app)
+
+
+async def test_under_a_filter_the_database_says_which_changed_tasks_match(bulk: Deck) -> None:
+    app = make_app(bulk)
+    async with app.run_test(size=TALL) as pilot:
+        await settle(pilot)
+        screen = board(app)
+        screen.set_filter(BoardFilter(text="item1"))
+        await wait_for(pilot, lambda: ready(app).count == 111)
+        column = ready(app)
+        leaving = bulk.get_task(column.keys[1])
+        joining = next(
+            t for t in bulk.column_page("WEB", "ready", limit=40).tasks if "item" not in t.title
+        )
+        bulk.edit_task(leaving.key, actor="ann", expected_version=leaving.version, title="Renamed")
+        bulk.edit_task(
+            joining.key, actor="ann", expected_version=joining.version, title="Now ITEM1 too"
+        )
+        screen.refresh_data()
+        await wait_for(pilot, lambda: joining.key in column.keys)
+        assert leaving.key not in column.keys and leaving.key not in screen.state.tasks
+        assert column.count == 111 and column.keys[0] == joining.key  # higher priority: first
