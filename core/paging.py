@@ -210,8 +210,10 @@ _FOLD = "agentdeck_fold"  # SQLite: Python's str.casefold, registered on the con
 @dataclass(frozen=True, slots=True)
 class ColumnFilter:
     """Which tasks a board view shows; empty parts match everything. `words`: each must occur,
-    case folded, in the task's key, title, assignee or description; `labels` (in stored form,
-    `limits.label`): the task carries each; `agent`: its assignee; `skill`: one it requires."""
+    case folded, in the task's key, title, assignee or description (SQLite folds with Python's
+    `str.casefold`, registered on the connection; PostgreSQL with its `lower()`, which leaves
+    ß alone); `labels` (in stored form, `limits.label`): the task carries each; `agent`: its
+    assignee; `skill`: one it requires."""
 
     words: tuple[str, ...] = ()
     labels: tuple[str, ...] = ()
@@ -297,6 +299,8 @@ def _requires(tx: Tx, skill: str) -> Any:
 
 
 def _base(tx: Tx, b: Any, what: Sequence[Any], f: ColumnFilter | None) -> sa.Select[Any]:
+    """SELECT `what` from the board's tasks under the filter (joined to the assignee if the
+    filter reads the name)."""
     q = sa.select(*what).select_from(task_t)
     if f is not None and (f.agent or f.words):
         q = q.outerjoin(agent_t, agent_t.c.id == task_t.c.assignee_id)
