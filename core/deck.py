@@ -223,6 +223,10 @@ class Deck:
     ready = _reads(tasks.ready)
     iter_ready = _with_database(paging.iter_ready)
     counts = _reads(tasks.counts)
+    column_counts = _reads(paging.column_counts)
+    column_page = _reads(paging.column_page)
+    column_rank = _reads(paging.column_rank)
+    matching = _reads(paging.matching)
 
     # core/editing.py
     edit_task = _writes(editing.edit_task)

@@ -114,6 +114,16 @@ class TaskRow(SQLModel, table=True):
         # without sorting the board.
         sa.Index("ix_task_order", "board_id", "priority", "id"),
         sa.Index("ix_task_finished", "board_id", "status", "completed_at"),
+        # Each board column in display order (`paging.column_page`): by priority and number,
+        # and Done and Failed newest first.
+        sa.Index("ix_task_column", "board_id", "status", "priority", "number", "open_deps"),
+        sa.Index(
+            "ix_task_column_finished",
+            "board_id",
+            "status",
+            sa.text("coalesce(completed_at, updated_at)"),
+            "number",
+        ),
     )
 
     id: int | None = Field(default=None, primary_key=True)

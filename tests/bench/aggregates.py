@@ -195,19 +195,21 @@ def has_board(url: str) -> bool:
         return False
 
 
-def build(url: str, tasks: int) -> float:
-    """Import the generated board into `url`; seconds it took (document and import)."""
+def build(url: str, tasks: int, events_per_task: float = 3.0) -> float:
+    """Import the generated board (`document`) into `url`; seconds it took (document and
+    import)."""
     begun = time.perf_counter()
-    doc = document(tasks)
+    doc = document(tasks, events_per_task)
     with Deck.open(url, create=True) as deck:
         deck.import_board(doc, actor=HUMAN, rebase_time=True)
     return time.perf_counter() - begun
 
 
-def sqlite_place(tasks: int, rebuild: bool) -> str:
+def sqlite_place(tasks: int, rebuild: bool, name: str = "aggregates") -> str:
+    """The cached SQLite file of a `tasks`-task board (`name` tells benchmarks' boards apart)."""
     root = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "agentdeck-bench"
     root.mkdir(parents=True, exist_ok=True)
-    path = root / f"aggregates-{tasks}-v{CACHE_VERSION}.db"
+    path = root / f"{name}-{tasks}-v{CACHE_VERSION}.db"
     if rebuild:
         for suffix in ("", "-wal", "-shm"):
             Path(f"{path}{suffix}").unlink(missing_ok=True)

@@ -6,6 +6,8 @@ from dataclasses import replace
 from datetime import timedelta
 
 from agentdeck.core import Deck
+from agentdeck.core.models import COLUMNS
+from agentdeck.core.paging import ColumnFilter
 from agentdeck.tui.console.agent_text import clean, line, safe
 from agentdeck.tui.console.board_state import BoardFilter, BoardState
 
@@ -32,9 +34,22 @@ def test_markup_is_kept_as_text() -> None:
     assert line("a\nb", "italic").plain == "a b"
 
 
+def loaded(deck: Deck, page: int = 60, board_filter: BoardFilter | None = None) -> BoardState:
+    """A board state loaded as the board screen loads it: a page of each column."""
+    state = BoardState(page)
+    if board_filter is not None:
+        state.set_filter(board_filter)
+    sql = state.filter.sql()
+    state.load(
+        {c: deck.column_page("WEB", c, filter=sql, limit=page) for c in COLUMNS},
+        deck.column_counts("WEB"),
+    )
+    return state
+
+
 def test_board_state_orders_columns_and_drops_cancelled(deck: Deck, other: Deck) -> None:
     tasks = other.list_tasks("WEB")
-    state = BoardState(tasks)
+    state = loaded(other)
     ready = state.column_keys("ready")
     priorities = [state.tasks[k].priority for k in ready]
     assert priorities == sorted(priorities)
@@ -42,12 +57,13 @@ def test_board_state_orders_columns_and_drops_cancelled(deck: Deck, other: Deck)
     assert done == sorted(done, reverse=True)
     cancelled = replace(state.tasks[ready[0]], status="cancelled", column="cancelled")
     assert state.apply([cancelled]) == {"ready"}
-    assert ready[0] not in state.column_keys("ready")
-    assert sum(state.counts().values()) == len(tasks) - 1
+    assert ready[0] not in state.column_keys("ready") and ready[0] not in state.tasks
+    assert sum(state.counts().values()) == len(tasks)  # counts come from the database
+    assert state.size() == len(tasks) - 1
 
 
 def test_board_state_reports_only_the_columns_a_change_touched(other: Deck) -> None:
-    state = BoardState(other.list_tasks("WEB"))
+    state = loaded(other)
     task = state.tasks["WEB-15"]
     assert state.apply([task]) == set()  # unchanged: nothing to redraw
     moved = replace(task, status="in_progress", column="in_progress", version=task.version + 1)
@@ -56,9 +72,30 @@ def test_board_state_reports_only_the_columns_a_change_touched(other: Deck) -> N
     assert state.apply([later]) == {"in_progress"}
 
 
+def test_a_change_lands_in_a_window_only_where_it_sorts_inside_it(other: Deck) -> None:
+    """A window in the middle of a column takes a task that sorts inside it, not one that
+    sorts above or below what it holds (the counts say those are there)."""
+    other.plan(
+        [{"title": f"Bulk {n}", "priority": 2} for n in range(30)], actor="planner", board="WEB"
+    )
+    state = loaded(other, page=5)
+    window = state.windows["ready"]
+    first = window.tasks[-1]
+    page = other.column_page("WEB", "ready", after=first, limit=5)
+    assert state.extend(page, first.key, True, first.key)
+    assert not state.extend(page, first.key, True, first.key)  # that edge is gone
+    window.keep_around(page.tasks[2].key, 5)
+    state._reindex()
+    assert window.start == 5 and [t.key for t in window.tasks] == [t.key for t in page.tasks]
+    inside = replace(page.tasks[0], title="renamed", version=page.tasks[0].version + 1)
+    above = replace(state.tasks[page.tasks[0].key], priority=0)
+    assert state.apply([inside]) == {"ready"} and state.tasks[inside.key].title == "renamed"
+    assert state.apply([above]) == {"ready"}  # it left the window, upwards
+    assert above.key not in state.tasks and len(window.tasks) == 4
+
+
 def test_board_filter_matches_text_agent_and_skill(other: Deck) -> None:
-    state = BoardState(other.list_tasks("WEB"))
-    state.set_filter(BoardFilter(text="blog"))
+    state = loaded(other, board_filter=BoardFilter(text="blog"))
     everything = [
         k
         for c in ("blocked", "ready", "in_progress", "needs_human", "done", "failed")
@@ -67,11 +104,14 @@ def test_board_filter_matches_text_agent_and_skill(other: Deck) -> None:
     assert everything and all(
         "blog" in (state.tasks[k].title + state.tasks[k].description).lower() for k in everything
     )
-    state.set_filter(BoardFilter(skill="qa"))
+    state = loaded(other, board_filter=BoardFilter(skill="qa"))
     assert all(
         "qa" in state.tasks[k].required_skills
         for c in ("ready", "in_progress", "done")
         for k in state.column_keys(c)
     )
     assert BoardFilter(text="x", agent="fe-1", skill="qa").describe() == '"x" @fe-1 #qa'
+    assert BoardFilter(text="Bug #UX label:db", agent="fe-1").sql() == ColumnFilter(
+        words=("bug",), labels=("ux", "db"), agent="fe-1"
+    )
     assert not BoardFilter().active

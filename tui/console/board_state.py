@@ -1,17 +1,25 @@
-"""What the board screen shows: tasks keyed by key, the filter, and each column's order.
+"""What the board screen holds: per column, its counts and a window of its tasks, and the filter.
 
-Pure Python with no widgets and no database, so a refresh can compute its diff cheaply and
-tests can check ordering and filtering directly. Only columns a change touched are re-sorted.
+A board of 100,000 tasks is never loaded whole: each column keeps how many tasks it holds
+(under the filter, and in all) and a contiguous window of them in display order, a few pages
+around the selection, read from the database (`Deck.column_page`) by the board screen's
+workers. A refresh applies the tasks that changed to the windows they fall into (in order, by
+`paging.display_key`, the order the database pages in) and takes counts and the windows'
+places in their columns from the database. Pure Python with no widgets and no database, so
+a refresh computes its diff cheaply and tests can check it directly.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
-from dataclasses import dataclass
+from bisect import bisect_left
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
 
 from agentdeck.core import limits
 from agentdeck.core.errors import ValidationError
 from agentdeck.core.models import COLUMNS, Task
+from agentdeck.core.paging import ColumnFilter, ColumnPage, display_key
 
 LABEL_PREFIXES = ("label:", "#")  # `label:bug` and `#bug` in the filter's text name a label
 
@@ -65,6 +73,12 @@ class BoardFilter:
             return all(word in haystack.casefold() for word in self.words)
         return True
 
+    def sql(self) -> ColumnFilter:
+        """The filter as the database applies it (`Deck.column_page`)."""
+        return ColumnFilter(
+            words=self.words, labels=self.labels, agent=self.agent, skill=self.skill
+        )
+
     def describe(self) -> str:
         words = " ".join(w for w in self.text.split() if label_term(w) is None)
         parts = [f'"{words}"' if words else "", *(f"label:{t}" for t in self.labels)]
@@ -76,67 +90,215 @@ def task_number(key: str) -> int:
     return int(key.rpartition("-")[2] or 0)
 
 
-def _sort_key(column: str, task: Task) -> tuple[float, ...]:
-    if column in ("done", "failed"):
-        # Most recent first.
-        finished = task.completed_at or task.updated_at
-        return (-finished.timestamp(), -float(task_number(task.key)))
-    return (float(task.priority), float(task_number(task.key)))
+# Tasks a column window reads at a time, and how many pages of them it keeps at most.
+PAGE = 60
+KEEP_PAGES = 3
+
+
+@dataclass
+class ColumnWindow:
+    """One column: `count` tasks under the filter (`total` in all), of which `tasks` (display
+    order, `keys` alongside, each one's `display_key` in `places`) are loaded, the first at
+    position `start` of the column."""
+
+    column: str
+    tasks: list[Task] = field(default_factory=list)
+    places: list[tuple[Any, ...]] = field(default_factory=list)
+    start: int = 0
+    count: int = 0
+    total: int = 0
+    # Whether the loaded tasks run to the column's end: known from the page that loaded the
+    # end, kept while changes come and go (a count read later may lag or lead them).
+    at_end: bool = True
+
+    @property
+    def keys(self) -> list[str]:
+        return [t.key for t in self.tasks]
+
+    @property
+    def end(self) -> int:
+        """The position after the last loaded task."""
+        return self.start + len(self.tasks)
+
+    @property
+    def more_below(self) -> bool:
+        return not self.at_end
+
+    def place(self, task: Task) -> tuple[Any, ...]:
+        return display_key(self.column, task)
+
+    def reset(self, page: ColumnPage) -> None:
+        self.tasks = list(page.tasks)
+        self.places = [self.place(t) for t in page.tasks]
+        self.start, self.count = page.start, page.count
+        self.at_end = page.start + len(page.tasks) >= page.count
+
+    def remove(self, key: str) -> tuple[Any, ...] | None:
+        """Take a task out; its place, if it was loaded."""
+        for i, task in enumerate(self.tasks):
+            if task.key == key:
+                place = self.places[i]
+                del self.tasks[i], self.places[i]
+                return place
+        return None
+
+    def insert(self, task: Task, was: tuple[Any, ...] | None = None) -> bool:
+        """Put a task where it sorts, if that is inside the loaded window (or at an end of
+        the column the window reaches); whether it went in. `was`: its place before, when it
+        was loaded here (the window still spans it)."""
+        place = self.place(task)
+        ends = [p for p in (was, *self.places[:1], *self.places[-1:]) if p is not None]
+        if self.start > 0 and (not ends or place < min(ends)):
+            return False  # above the window
+        if self.more_below and (not ends or place > max(ends)):
+            return False  # below the window
+        at = bisect_left(self.places, place)
+        self.tasks.insert(at, task)
+        self.places.insert(at, place)
+        return True
+
+    def rebase(self, anchor: Task, rank: int) -> None:
+        """`rank` tasks come before `anchor`'s place in the column: so the window starts
+        where its tasks before that place say."""
+        self.start = max(0, rank - bisect_left(self.places, self.place(anchor)))
+
+    def keep_around(self, key: str | None, keep: int) -> None:
+        """Drop loaded tasks farthest from `key` (the selection) beyond `keep`."""
+        if len(self.tasks) <= keep:
+            return
+        keys = self.keys
+        middle = keys.index(key) if key in keys else 0
+        low = max(0, min(middle - keep // 2, len(keys) - keep))
+        if low + keep < len(keys):
+            self.at_end = False
+        self.tasks = self.tasks[low : low + keep]
+        self.places = self.places[low : low + keep]
+        self.start += low
 
 
 class BoardState:
-    """Tasks of one board keyed by task key; cancelled tasks are dropped."""
+    """The board's columns, each its counts and a window of tasks; cancelled tasks are not
+    shown. `tasks` maps the key of every loaded task to it."""
 
-    def __init__(self, tasks: Iterable[Task] = ()) -> None:
-        self.tasks: dict[str, Task] = {}
+    def __init__(self, page: int = PAGE) -> None:
+        self.page = page
+        self.keep = page * KEEP_PAGES
         self.filter = BoardFilter()
-        self._order: dict[str, list[str]] = {}
-        self.replace(tasks)
+        self.windows = {c: ColumnWindow(c) for c in COLUMNS}
+        self.tasks: dict[str, Task] = {}
+        self._column_of: dict[str, str] = {}
 
-    def replace(self, tasks: Iterable[Task]) -> None:
-        """Start over from a full load."""
-        self.tasks = {t.key: t for t in tasks if t.status != "cancelled"}
-        self._order = {}
+    def load(self, pages: Mapping[str, ColumnPage], totals: Mapping[str, int]) -> None:
+        """Start over from a page of each column and the unfiltered counts."""
+        for column, window in self.windows.items():
+            window.reset(pages[column])
+            window.total = totals.get(column, 0)
+        self._reindex()
 
-    def apply(self, tasks: Iterable[Task]) -> set[str]:
-        """Upsert changed tasks (removing cancelled ones); returns the columns that changed."""
+    def _reindex(self) -> None:
+        self.tasks = {t.key: t for w in self.windows.values() for t in w.tasks}
+        self._column_of = {t.key: c for c, w in self.windows.items() for t in w.tasks}
+
+    def apply(self, tasks: Iterable[Task], matching: set[str] | None = None) -> set[str]:
+        """Apply changed tasks to the windows (removing cancelled ones and, under a filter,
+        those not in `matching`: the keys the database says it lets through; None: judged
+        here); returns the columns whose loaded tasks changed."""
         touched: set[str] = set()
         for task in tasks:
             old = self.tasks.get(task.key)
             if old == task:
                 continue
-            if old is not None:
-                touched.add(old.column)
-            if task.status == "cancelled":
-                self.tasks.pop(task.key, None)
-            else:
+            was = self._column_of.pop(task.key, None)
+            place = None
+            if was is not None:
+                place = self.windows[was].remove(task.key)
+                del self.tasks[task.key]
+                touched.add(was)
+            shown = task.status != "cancelled" and (
+                task.key in matching
+                if matching is not None and self.filter.active
+                else self.filter.matches(task)
+            )
+            if place is not None and was != task.column:
+                place = None  # its place in another column bounds nothing here
+            window = self.windows.get(task.column)
+            if shown and window is not None and window.insert(task, place):
                 self.tasks[task.key] = task
+                self._column_of[task.key] = task.column
                 touched.add(task.column)
-        for column in touched:
-            self._order.pop(column, None)
         return touched
+
+    def set_counts(
+        self,
+        counts: Mapping[str, int],
+        totals: Mapping[str, int],
+        ranks: Mapping[str, tuple[Task, int]] | None = None,
+    ) -> None:
+        """Counts from the database (under the filter, and in all) and, for windows that do not
+        start the column, how many tasks come before an anchor task's place."""
+        for column, window in self.windows.items():
+            window.count = counts.get(column, 0)
+            window.total = totals.get(column, 0)
+            if ranks and column in ranks:
+                window.rebase(*ranks[column])
+            window.start = max(0, min(window.start, window.count - len(window.tasks)))
+            if window.end >= window.count:
+                window.at_end = True
+
+    def extend(self, page: ColumnPage, anchor: str, below: bool, selected: str | None) -> bool:
+        """Add a page read after (`below`) or before the window's edge task `anchor`; a page
+        whose edge moved meanwhile is dropped (the next move asks again). Keeps `keep`
+        tasks around `selected`. Whether the window changed."""
+        window = self.windows[page.column]
+        edge = window.tasks[-1 if below else 0].key if window.tasks else None
+        if edge != anchor:
+            return False
+        fresh = [t for t in page.tasks if t.key not in self._column_of]
+        places = [window.place(t) for t in fresh]
+        if below:
+            window.tasks += fresh
+            window.places += places
+            window.at_end = page.start + len(page.tasks) >= page.count
+        else:
+            window.tasks[:0] = fresh
+            window.places[:0] = places
+            window.start = page.start
+        window.count = page.count
+        window.keep_around(selected, self.keep)
+        self._reindex()
+        return True
+
+    def edge(self, column: str, below: bool) -> Task | None:
+        """The loaded task a page past the window's end (or before its start) is read from,
+        None when the window already reaches that end of the column."""
+        window = self.windows[column]
+        more = window.more_below if below else window.start > 0
+        if not window.tasks or not more:
+            return None
+        return window.tasks[-1 if below else 0]
+
+    def refill(self, page: ColumnPage, selected: str | None) -> None:
+        """Load a column's window anew from a page read by position (an emptied window, or
+        the first page under a new filter)."""
+        window = self.windows[page.column]
+        window.reset(page)
+        window.keep_around(selected, self.keep)
+        self._reindex()
+
+    def size(self) -> int:
+        """How many task models the board holds."""
+        return len(self.tasks)
 
     def set_filter(self, board_filter: BoardFilter) -> None:
         self.filter = board_filter
-        self._order = {}
 
     def column_keys(self, column: str) -> list[str]:
-        """Keys shown in a column, in display order, after the filter."""
-        order = self._order.get(column)
-        if order is None:
-            shown = [
-                t for t in self.tasks.values() if t.column == column and self.filter.matches(t)
-            ]
-            shown.sort(key=lambda t: _sort_key(column, t))
-            order = self._order[column] = [t.key for t in shown]
-        return order
+        """Keys of the loaded window of a column, in display order."""
+        return self.windows[column].keys
 
     def counts(self) -> dict[str, int]:
         """Tasks per column, ignoring the filter."""
-        by_column = dict.fromkeys(COLUMNS, 0)
-        for task in self.tasks.values():
-            by_column[task.column] = by_column.get(task.column, 0) + 1
-        return by_column
+        return {c: w.total for c, w in self.windows.items()}
 
     def agents(self) -> list[str]:
         return sorted({t.assignee for t in self.tasks.values() if t.assignee})

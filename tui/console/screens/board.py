@@ -1,15 +1,20 @@
 """The board: six kanban columns, a header, and the charts panel, kept live by diffs.
 
-The first load reads every open task once; after that only events past the screen's cursor
-are read (`Deck.changes_since`), in a single-flight worker, and applied to the cards they
-touched inside one batch update, keeping the selection on its task.
+The board is never read whole: the first load reads each column's counts and its first page
+(`Deck.column_page`, the filter applied in SQL); moving the selection near the end of what a
+column holds reads the next page in a worker (`BoardState` keeps a few pages around the
+selection). After that only events past the screen's cursor are read (`Deck.changes_since`),
+in a single-flight worker with the counts (one grouped count) and the windows' places in
+their columns, and the tasks they touched are applied to the cards inside one batch update,
+keeping the selection on its task. The charts read aggregates (the flow rollup, grouped
+sums), never the board's history.
 """
 
 from __future__ import annotations
 
 import time
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
@@ -32,7 +37,8 @@ from agentdeck.core.models import (
     Edited,
     Task,
 )
-from agentdeck.tui.console.board_state import BoardFilter, BoardState
+from agentdeck.core.paging import ColumnFilter, ColumnPage
+from agentdeck.tui.console.board_state import PAGE, BoardFilter, BoardState
 from agentdeck.tui.console.screens.edit_task import edited_line, open_edit_form
 from agentdeck.tui.console.screens.forms import FilterDialog, NewTask, NewTaskDialog
 from agentdeck.tui.console.screens.task_actions import TASK_BINDINGS, TaskActions
@@ -67,10 +73,12 @@ _BOARD_EVENTS = {"board", "agent"}
 
 @dataclass(frozen=True)
 class BoardSnapshot:
-    """Everything the board shows, read in one worker."""
+    """Everything the board shows, read in one worker: the first page of each column."""
 
     board: Board
-    tasks: tuple[Task, ...]
+    pages: dict[str, ColumnPage]
+    totals: dict[str, int]  # tasks per column, ignoring the filter
+    filter: BoardFilter  # the filter the pages were read with
     agents: tuple[Agent, ...]
     cursor: int
     now: datetime
@@ -134,6 +142,23 @@ class BoardScreen(TaskActions):
         now: datetime
         # The board and this console's member, re-read when an event may have changed them.
         board: tuple[Board, Credential | None] | None = None
+        # Read under `filter`: the keys of `tasks` it lets through, the columns' counts under
+        # it and in all, and for windows not at the top, tasks before an anchor's place.
+        filter: BoardFilter = field(default_factory=BoardFilter)
+        matching: frozenset[str] | None = None
+        counts: dict[str, int] | None = None
+        totals: dict[str, int] | None = None
+        ranks: dict[str, tuple[Task, int]] | None = None
+
+    @dataclass
+    class PageLoaded(Message):
+        """A page of one column read past (`below`) or before the window's edge task
+        `anchor`, or by position (anchor None) to load the window anew."""
+
+        page: ColumnPage
+        anchor: str | None
+        below: bool
+        filter: BoardFilter
 
     @dataclass
     class PanelsLoaded(Message):
@@ -144,9 +169,12 @@ class BoardScreen(TaskActions):
         budgets: BudgetView
         cost: CostSeries
 
+    page_size = PAGE  # tasks a column reads at a time (tests make it small)
+
     def __init__(self) -> None:
         super().__init__(classes="board-screen")
-        self.state = BoardState()
+        self.state = BoardState(self.page_size)
+        self._fetching: set[str] = set()  # columns with a page read under way
         self.cursor = -1
         self.now: datetime | None = None
         self.refreshing = SingleFlight()
@@ -155,6 +183,7 @@ class BoardScreen(TaskActions):
         self._panels_loaded_at = 0.0
         self._agents: tuple[Agent, ...] = ()
         self.refresh_ui_seconds = 0.0  # UI-thread time of the last applied refresh (benchmarks)
+        self.refresh_ui_total = 0.0  # ... and of every refresh applied so far
         self._columns: list[TaskColumn] = []
 
     # -- layout ------------------------------------------------------------------------------
@@ -213,12 +242,21 @@ class BoardScreen(TaskActions):
 
     # -- loading -----------------------------------------------------------------------------
 
-    @work(thread=True, exclusive=True, group="board-load", exit_on_error=False)
     def load_board(self, deck: Deck, board: str) -> None:
+        """Read the board anew (first load, a new filter, or a big backlog of changes)."""
+        self._load_board(deck, board, self.state.filter, self.state.page)
+
+    @work(thread=True, exclusive=True, group="board-load", exit_on_error=False)
+    def _load_board(self, deck: Deck, board: str, board_filter: BoardFilter, page: int) -> None:
         cursor = deck.max_event_id()  # read first: anything later is replayed on top
+        sql = board_filter.sql()
+        pages = {c: deck.column_page(board, c, filter=sql, limit=page) for c in COLUMNS}
+        totals = deck.column_counts(board) if sql.active else {c: p.count for c, p in pages.items()}
         snapshot = BoardSnapshot(
             board=deck.get_board(board),
-            tasks=tuple(deck.list_tasks(board, limit=None)),
+            pages=pages,
+            totals=totals,
+            filter=board_filter,
             agents=tuple(deck.list_agents(board)),
             cursor=cursor,
             now=deck.now(),
@@ -229,9 +267,12 @@ class BoardScreen(TaskActions):
     @on(Loaded)
     def _loaded(self, message: Loaded) -> None:
         snap = message.snapshot
+        if snap.filter != self.state.filter:
+            return  # read under a filter since changed: its own load follows
         self.cursor = snap.cursor
         self.now = snap.now
-        self.state.replace(snap.tasks)
+        self._fetching.clear()
+        self.state.load(snap.pages, snap.totals)
         self._agents = snap.agents
         self.header.board = snap.board
         self.header.me = snap.me
@@ -255,10 +296,20 @@ class BoardScreen(TaskActions):
     def refresh_data(self) -> None:
         """Load what changed past the cursor; at most one load runs, a second is queued."""
         if self.cursor >= 0 and self.refreshing.start():
-            self.load_changes(self.deck, self.board_key, self.cursor)
+            anchors = {
+                c: w.tasks[0] for c, w in self.state.windows.items() if w.tasks and w.start > 0
+            }
+            self.load_changes(self.deck, self.board_key, self.cursor, self.state.filter, anchors)
 
     @work(thread=True, group="board-refresh", exit_on_error=False)
-    def load_changes(self, deck: Deck, board: str, cursor: int) -> None:
+    def load_changes(
+        self,
+        deck: Deck,
+        board: str,
+        cursor: int,
+        board_filter: BoardFilter,
+        anchors: dict[str, Task],
+    ) -> None:
         touched: dict[str, Task] = {}
         kinds: set[str] = set()
         seen = 0
@@ -275,8 +326,26 @@ class BoardScreen(TaskActions):
                 return
         agents = tuple(deck.list_agents(board)) if kinds & _AGENT_EVENTS else None
         shown = (deck.get_board(board), deck.whoami(board)) if kinds & _BOARD_EVENTS else None
+        sql = board_filter.sql()
+        matching = frozenset(deck.matching(board, list(touched), sql)) if sql.active else None
+        counts = totals = ranks = None
+        if touched:
+            counts = deck.column_counts(board, filter=sql)
+            totals = deck.column_counts(board) if sql.active else counts
+            ranks = {c: (t, deck.column_rank(board, c, t, filter=sql)) for c, t in anchors.items()}
         self.post_message(
-            self.Refreshed(cursor, tuple(touched.values()), agents, deck.now(), shown)
+            self.Refreshed(
+                cursor,
+                tuple(touched.values()),
+                agents,
+                deck.now(),
+                shown,
+                board_filter,
+                matching,
+                counts,
+                totals,
+                ranks,
+            )
         )
 
     @on(Refreshed)
@@ -287,16 +356,27 @@ class BoardScreen(TaskActions):
         self.now = message.now
         started = time.perf_counter()
         with self.app.batch_update():
-            self._show_columns(self.state.apply(message.tasks))
+            if message.filter == self.state.filter:
+                matching = None if message.matching is None else set(message.matching)
+                touched = self.state.apply(message.tasks, matching)
+                if message.counts is not None and message.totals is not None:
+                    self.state.set_counts(message.counts, message.totals, message.ranks)
+                    touched = set(COLUMNS)  # counts may have changed anywhere
+            else:  # read under an older filter: judge here; the new filter's load follows
+                touched = self.state.apply(message.tasks)
+            self._show_columns(touched)
             if message.agents is not None:
                 self._agents = message.agents
                 self.query_one(AgentRoster).show(message.agents, message.now)
             if message.board is not None:
                 self.header.board, self.header.me = message.board
                 self._roster_title(message.board[0])
-        self.refresh_ui_seconds = time.perf_counter() - started
+        self._fetch_near_selection()
         self.update_keys()
         self._pulse()
+        # What this handler cost the UI thread (Textual lays out and paints after it).
+        self.refresh_ui_seconds = time.perf_counter() - started
+        self.refresh_ui_total += self.refresh_ui_seconds
         if self.charts:
             self._panels_soon()
 
@@ -386,10 +466,13 @@ class BoardScreen(TaskActions):
         widgets = self.columns
         for column in columns:
             index = COLUMNS.index(column)
+            window = self.state.windows[column]
             widgets[index].show(
-                self.state.column_keys(column),
+                window.keys,
                 self.state.tasks,
-                total=counts.get(column, 0),
+                head=window.start,
+                count=window.count,
+                total=window.total,
                 active=index == self.column_index,
             )
         self.header.done = counts.get("done", 0)
@@ -416,11 +499,86 @@ class BoardScreen(TaskActions):
             column = self.active_column
             column.select_index(column.selected_index + dy)
             self._selection_moved()
+        self._fetch_near_selection()
 
     def action_page(self, direction: int) -> None:
         column = self.active_column
         column.select_index(column.selected_index + direction * column.capacity)
         self._selection_moved()
+        self._fetch_near_selection()
+
+    # -- paging a column ---------------------------------------------------------------------
+
+    def _fetch_near_selection(self) -> None:
+        """Read the next page of the active column when its selection is within a page's
+        worth of cards of either end of what is loaded and more of the column lies there;
+        read a window anew when one was emptied while the column still holds tasks."""
+        if self.cursor < 0:
+            return
+        widget = self.active_column
+        column = widget.column
+        if column in self._fetching:
+            return
+        window = self.state.windows[column]
+        margin = max(widget.capacity * 2, self.state.page // 3)
+        # Keep enough either side of the selection that a page read is never due at once.
+        self.state.keep = max(self.state.keep, 2 * (margin + widget.capacity))
+        index = max(widget.selected_index, 0)
+        sql = self.state.filter
+        if not window.tasks:
+            if window.count:
+                self._fetching.add(column)
+                self.load_page(self.deck, self.board_key, column, sql, None, True, window.start)
+            return
+        for below, near in (
+            (True, len(window.tasks) - 1 - index < margin),
+            (False, index < margin),
+        ):
+            anchor = self.state.edge(column, below)
+            if near and anchor is not None:
+                self._fetching.add(column)
+                self.load_page(self.deck, self.board_key, column, sql, anchor, below, 0)
+                return
+
+    @work(thread=True, group="column-page", exit_on_error=False)
+    def load_page(
+        self,
+        deck: Deck,
+        board: str,
+        column: str,
+        board_filter: BoardFilter,
+        anchor: Task | None,
+        below: bool,
+        offset: int,
+    ) -> None:
+        sql: ColumnFilter = board_filter.sql()
+        limit = self.state.page
+        if anchor is None:
+            page = deck.column_page(board, column, filter=sql, offset=offset, limit=limit)
+        elif below:
+            page = deck.column_page(board, column, filter=sql, after=anchor, limit=limit)
+        else:
+            page = deck.column_page(board, column, filter=sql, before=anchor, limit=limit)
+        key = anchor.key if anchor is not None else None
+        self.post_message(self.PageLoaded(page, key, below, board_filter))
+
+    @on(PageLoaded)
+    def _page_loaded(self, message: PageLoaded) -> None:
+        column = message.page.column
+        self._fetching.discard(column)
+        if message.filter != self.state.filter:
+            return
+        widget = self.columns[COLUMNS.index(column)]
+        if message.anchor is None:
+            self.state.refill(message.page, widget.selected_key)
+        elif not self.state.extend(
+            message.page, message.anchor, message.below, widget.selected_key
+        ):
+            return
+        with self.app.batch_update():
+            self._show_columns([column])
+        if column == self.active_column.column:
+            self._fetch_near_selection()
 
     @on(TaskCard.Selected)
     def _card_clicked(self, message: TaskCard.Selected) -> None:
@@ -497,9 +655,10 @@ class BoardScreen(TaskActions):
         self.app.push_screen(FilterDialog(self.state.filter, agents, self.state.skills()), chosen)
 
     def set_filter(self, board_filter: BoardFilter) -> None:
+        """Show the board under a new filter: counts and first pages read anew, in SQL."""
         self.state.set_filter(board_filter)
-        with self.app.batch_update():
-            self._show_columns(COLUMNS)
+        self.header.filter_text = board_filter.describe()
+        self.load_board(self.deck, self.board_key)
         self.update_keys()
 
     def action_clear_filter(self) -> None:

@@ -1,8 +1,10 @@
 """A board column: a title with its count, and the cards that fit, keyed by task key.
 
-Only the cards that fit the column's height are mounted, whatever the column holds, so a
-column of 5,000 done tasks costs the same as one of five. The window follows the selection;
-"▲ N more" and "▼ N more" say what is outside it; the row above the cards is always there
+Only the cards that fit the column's height are mounted, whatever the column holds, and the
+column itself holds only a window of its tasks (`keys`, from position `head` of the
+`count` it has; the board screen reads more pages as the selection nears an end), so a
+column of 40,000 done tasks costs the same as one of five. The cards follow the selection;
+"▲ N more" and "▼ N more" say what is outside them; the row above the cards is always there
 (blank when nothing is above), so a scrolled column's cards stay in line with the others.
 Updates are diffs: a card whose task did not change is left alone, new ones are mounted in
 place, gone ones removed.
@@ -68,8 +70,10 @@ class TaskColumn(Vertical):
         self.column = column
         self.keys: list[str] = []
         self.selected_key: str | None = None
-        self.window_start = 0
-        self.total = 0
+        self.window_start = 0  # index in `keys` of the first card shown
+        self.head = 0  # position in the column of keys[0]
+        self.count = 0  # tasks in the column under the filter
+        self.total = 0  # tasks in the column
         self._tasks: Mapping[str, Task] = {}
         self._cards: dict[str, TaskCard] = {}
         self._shown: list[str] = []
@@ -96,7 +100,7 @@ class TaskColumn(Vertical):
             height = max(CARD_HEIGHT, self.app.size.height - 6)
         elif self.query_one(".more.-below").display:
             height += 1  # the room with the "▼ N more" row gone
-        if len(self.keys) > height // CARD_HEIGHT:
+        if self.count > height // CARD_HEIGHT:
             height -= 1  # not all fit: leave the row for "▼ N more"
         return max(1, height // CARD_HEIGHT)
 
@@ -109,15 +113,23 @@ class TaskColumn(Vertical):
         keys: list[str],
         tasks: Mapping[str, Task],
         *,
+        head: int = 0,
+        count: int | None = None,
         total: int | None = None,
         active: bool | None = None,
     ) -> None:
-        """Show these keys (display order) of `tasks`; keep the selection on its key."""
+        """Show these keys (display order) of `tasks`, the first at position `head` of the
+        column's `count` (under the filter; `total` in all); keep the selection on its key."""
         old_index = self.selected_index
+        if keys and self.keys:
+            # Keep the cards where they were when the window grew or shrank above them.
+            self.window_start = max(0, self.window_start + self.head - head)
         self.keys = keys
         self._index = {k: i for i, k in enumerate(keys)}
         self._tasks = tasks
-        self.total = len(keys) if total is None else total
+        self.head = head
+        self.count = len(keys) if count is None else count
+        self.total = self.count if total is None else total
         if active is not None:
             self._active = active
         if self.selected_key not in self._index:
@@ -151,23 +163,25 @@ class TaskColumn(Vertical):
         self._update_more(len(window))
         self._diff_cards(window)
 
+    @property
+    def selected_position(self) -> int:
+        """The selection's position in the whole column (-1: none)."""
+        index = self.selected_index
+        return -1 if index < 0 else self.head + index
+
     def _update_title(self) -> None:
-        count = (
-            f"{len(self.keys)}"
-            if len(self.keys) == self.total
-            else f"{len(self.keys)}/{self.total}"
-        )
+        count = f"{self.count}" if self.count == self.total else f"{self.count}/{self.total}"
         label = self.query_one(".column-title", Static)
         width = label.content_size.width or None
         label.update(column_title(self.column, count, width))
         self.set_class(self._active, "-active")
 
     def _update_more(self, shown: int) -> None:
-        above = self.window_start
-        below = len(self.keys) - self.window_start - shown
+        above = self.head + self.window_start
+        below = max(0, self.count - above - shown)
         top = self.query_one(".more.-above", Static)
         bottom = self.query_one(".more.-below", Static)
-        if not self.keys:
+        if not self.keys and not self.count:
             top.update("nothing here" if self.total == 0 else "none match the filter")
         else:
             top.update(f"▲ {above} more" if above else "")
