@@ -8,8 +8,8 @@ finished, else when it last changed, number) orders Done and Failed newest first
 the 100,000-task bench board (SQLite): a page of Done 209 -> 9 ms, a keyset page in the
 middle of Ready 179 -> 14 ms.
 
-Revision ID: 0009
-Revises: 0008
+Revision ID: 0010
+Revises: 0009
 """
 
 from __future__ import annotations
@@ -17,8 +17,8 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0009"
-down_revision = "0008"
+revision = "0010"
+down_revision = "0009"
 branch_labels = None
 depends_on = None
 
