@@ -18,6 +18,7 @@ from typing import Any
 
 import sqlalchemy as sa
 
+from agentdeck.core.storage.prepared import Prepared
 from agentdeck.core.storage.tables import event_t, flow_t
 
 # The only event kinds that can change scope (created, cancelled) or done-ness.
@@ -71,23 +72,32 @@ def record(
         )
 
 
+# Per backend, the statement that adds to a cell; built on first use (every finished task runs
+# it, and building it cost more than running it), not at import (the dialect modules are big).
+_UPSERT: dict[str, Prepared] = {}
+
+
 def _upsert(conn: sa.Connection, rows: list[dict[str, int]]) -> None:
-    insert: Any
-    if conn.dialect.name == "postgresql":
-        from sqlalchemy.dialects.postgresql import insert
-    else:
-        from sqlalchemy.dialects.sqlite import insert
-    statement = insert(flow_t)
-    conn.execute(
-        statement.on_conflict_do_update(
-            index_elements=["board_id", "minute"],
-            set_={
-                "scope": flow_t.c.scope + statement.excluded.scope,
-                "done": flow_t.c.done + statement.excluded.done,
-            },
-        ),
-        rows,
-    )
+    """INSERT each (board, minute) cell, or add to the one there."""
+    name = conn.dialect.name
+    prepared = _UPSERT.get(name)
+    if prepared is None:
+        insert: Any
+        if name == "postgresql":
+            from sqlalchemy.dialects.postgresql import insert
+        else:
+            from sqlalchemy.dialects.sqlite import insert
+        statement = insert(flow_t)
+        prepared = _UPSERT[name] = Prepared(
+            statement.on_conflict_do_update(
+                index_elements=["board_id", "minute"],
+                set_={
+                    "scope": flow_t.c.scope + statement.excluded.scope,
+                    "done": flow_t.c.done + statement.excluded.done,
+                },
+            )
+        )
+    prepared.run_many(conn, rows)
 
 
 def rebuild(conn: sa.Connection, board_id: int) -> None:
