@@ -98,6 +98,7 @@ _TASK_AND_ACTOR = Prepared(
 )
 _AGENT_NAME = Prepared(sa.select(agent_t.c.name).where(agent_t.c.id == sa.bindparam("p_id")))
 _EVENT_INSERT = Prepared(event_t.insert())
+_EVENT_ORDER = Prepared(sa.text("SELECT pg_advisory_xact_lock(:k)"))
 
 
 @dataclass
@@ -160,7 +161,7 @@ class Tx:
         commit) takes a transaction-scoped advisory lock.
         """
         if not self._ordered and self.conn.dialect.name == "postgresql":
-            self.conn.execute(sa.text("SELECT pg_advisory_xact_lock(:k)"), {"k": EVENT_ORDER_LOCK})
+            _EVENT_ORDER.run(self.conn, {"k": EVENT_ORDER_LOCK})
         self._ordered = True
 
     # -- look-ups shared by every verb -------------------------------------------------------
