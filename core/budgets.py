@@ -68,6 +68,8 @@ _AGENT_ID = Prepared(
     )
 )
 _INSERT_USAGE = Prepared(usage_t.insert())
+# Bump every budget the usage falls under by what it adds, and read them back as they now stand
+# (the crossings are picked out of these in Python: one statement instead of two).
 _BUMP = Prepared(
     budget_t.update()
     .where(_OF_BOARD, _SCOPE)
@@ -81,25 +83,16 @@ _BUMP = Prepared(
             else_=0.0,
         )
     )
+    .returning(*budget_t.c)
 )
-_CROSSED = Prepared(
-    sa.select(budget_t).where(
-        _OF_BOARD,
-        _SCOPE,
-        sa.or_(
-            sa.and_(
-                budget_t.c.soft.is_not(None),
-                budget_t.c.used >= budget_t.c.soft,
-                ~budget_t.c.soft_warned,
-            ),
-            sa.and_(
-                budget_t.c.hard.is_not(None),
-                budget_t.c.used >= budget_t.c.hard,
-                ~budget_t.c.hard_hit,
-            ),
-        ),
+
+
+def _crossing(row: StoredRow) -> bool:
+    """Whether a budget, as it stands after a bump, just passed a limit it had not flagged."""
+    soft, hard, used = row["soft"], row["hard"], row["used"]
+    return (soft is not None and used >= soft and not row["soft_warned"]) or (
+        hard is not None and used >= hard and not row["hard_hit"]
     )
-)
 
 
 # The tasks in progress in a spent budget's scope, locked (on PostgreSQL) in id order, with
@@ -324,11 +317,16 @@ def apply_usage(
     actor: str,
     usage: dict[str, Any],
     source: str = "reported",
+    member: StoredRow | None = None,
 ) -> list[StoredRow]:
     """Insert usage (figures as given, from `source`: "reported" or "measured"), bump matching
     budgets by what it adds to the counted usage (`counted_increment`), and return budgets
-    that just crossed a limit."""
-    agent_id = _AGENT_ID.scalar(tx.conn, {"p_board_id": b["id"], "p_agent": actor})
+    that just crossed a limit (by scope, subject and metric). `member` is the agent row of
+    `actor` when the caller has it, which saves looking it up again."""
+    if member is not None and member["name"] == actor:
+        agent_id = member["id"]
+    else:
+        agent_id = _AGENT_ID.scalar(tx.conn, {"p_board_id": b["id"], "p_agent": actor})
     task_id = task["id"] if task is not None else None
     raw = {f"raw_{c}": usage[c] for c in _RAW}
     usage = counted_increment(tx, b["id"], agent_id, task_id, source, usage)
@@ -347,8 +345,10 @@ def apply_usage(
     key = task_key(b["key"], task["number"]) if task is not None else None
     scope = {"p_board_id": b["id"], "p_agent": actor, "p_key": key or None}
     amounts = {f"p_{m}": v for m, v in metric_amounts(usage).items()}
-    _BUMP.run(tx.conn, {**scope, **amounts})
-    crossed = _CROSSED.rows(tx.conn, scope)
+    bumped = _BUMP.rows(tx.conn, {**scope, **amounts})
+    crossed = sorted(
+        (r for r in bumped if _crossing(r)), key=lambda r: (r["scope"], r["subject"], r["metric"])
+    )
     for row in crossed:
         _flag_crossing(tx, b["id"], task["id"] if task is not None else None, actor, row)
     return list(crossed)

@@ -236,7 +236,9 @@ class _Batch:
 
     def _record(self, task: StoredRow | None, usage: dict[str, Any]) -> list[StoredRow]:
         tx, b, name = self.tx, self.b, str(self.member["name"])
-        crossed = budgets.apply_usage(tx, b, task, name, usage, source="measured")
+        crossed = budgets.apply_usage(
+            tx, b, task, name, usage, source="measured", member=self.member
+        )
         total = usage["tokens_in"] + usage["tokens_out"]
         tx.event(
             b["id"],

@@ -234,7 +234,7 @@ def record_usage(
         else:
             task, b = None, tx.board(board)
         who = permissions.require_may_record_usage(tx, b, task, actor)
-        crossed = budgets.apply_usage(tx, b, task, actor, usage)
+        crossed = budgets.apply_usage(tx, b, task, actor, usage, member=who)
         total = sum(usage[k] for k in ("tokens_in", "tokens_out"))
         tx.event(
             b["id"],

@@ -53,6 +53,10 @@ class Prepared:
     def __init__(self, statement: sa.Executable):
         self.statement = statement
         self._forms: dict[tuple[Any, ...], _Form] = {}
+        # The same forms without list parameters, by backend and parameter names in the order
+        # given: a call site passes the same names in the same order every time, so this finds
+        # its form without working out the parameters' shape.
+        self._plain: dict[tuple[str, tuple[str, ...]], _Form] = {}
 
     # -- running ------------------------------------------------------------------------------
 
@@ -96,6 +100,10 @@ class Prepared:
     # -- compiling ----------------------------------------------------------------------------
 
     def _form(self, dialect: sa.Dialect, params: Mapping[str, Any]) -> _Form:
+        plain = (dialect.name, tuple(params))
+        form = self._plain.get(plain)
+        if form is not None:
+            return form
         expanding = tuple(
             (name, len(value)) for name, value in params.items() if isinstance(value, list)
         )
@@ -104,7 +112,10 @@ class Prepared:
         if form is None:
             if len(self._forms) > 64:
                 self._forms.clear()
+                self._plain.clear()
             form = self._forms[shape] = _compile(self.statement, dialect, params, dict(expanding))
+        if not expanding:
+            self._plain[plain] = form
         return form
 
 
@@ -129,6 +140,8 @@ def _compile(
         elif not bind.required:
             defaults[name] = bind.value
         process = bind.type.dialect_impl(dialect).bind_processor(dialect)
+        if process is not None and _is_time(bind.type):
+            process = _time_binder(dialect, bind.type, process)
         binders[name] = process
     # Column defaults SQLAlchemy would compute before an INSERT or UPDATE (`subkind=""`).
     for column in (*compiled.insert_prefetch, *compiled.update_prefetch):
@@ -158,6 +171,45 @@ def _compile(
     return _Form(
         dialect, sql, positional, tuple(names), defaults, made, converted, lists, keys, types
     )
+
+
+def _is_time(type_: Any) -> bool:
+    return isinstance(type_, sa.DateTime) or isinstance(
+        getattr(type_, "impl_instance", None), sa.DateTime
+    )
+
+
+# Per backend and time type, one converter shared by every statement: see `_remembering`.
+_TIME_BINDERS: dict[tuple[str, str], Callable[[Any], Any]] = {}
+
+
+def _time_binder(dialect: sa.Dialect, type_: Any, process: Callable[[Any], Any]) -> Any:
+    kind = type(type_)
+    key = (dialect.name, f"{kind.__module__}.{kind.__qualname__}:{type_!r}")
+    shared = _TIME_BINDERS.get(key)
+    if shared is None:
+        shared = _TIME_BINDERS[key] = _remembering(process)
+    return shared
+
+
+def _remembering(process: Callable[[Any], Any]) -> Callable[[Any], Any]:
+    """`process` (a time's bind conversion), remembering its last few answers by the very
+    object converted: a transaction binds its one time (`tx.now`) in most of its statements,
+    and converting a time costs more than the rest of binding a statement. Times are
+    immutable, and an entry holds its object, so an identity match is the same value."""
+    seen: dict[int, tuple[Any, Any]] = {}
+
+    def convert(value: Any) -> Any:
+        hit = seen.get(id(value))
+        if hit is not None and hit[0] is value:
+            return hit[1]
+        converted = process(value)
+        if len(seen) >= 8:
+            seen.clear()
+        seen[id(value)] = (value, converted)
+        return converted
+
+    return convert
 
 
 def _bind(form: _Form, params: Mapping[str, Any]) -> Any:

@@ -39,6 +39,21 @@ _TASK_BY_KEY = Prepared(
         board_t.c.key == sa.bindparam("p_board_key"), task_t.c.number == sa.bindparam("p_number")
     )
 )
+# A task and its board in one query (`Tx.task`): the board's columns come back prefixed.
+_BOARD_PREFIX = "board__"
+_TASK_AND_BOARD = Prepared(
+    sa.select(
+        task_t,
+        board_t.c.key.label("board_key"),
+        *(c.label(f"{_BOARD_PREFIX}{c.key}") for c in board_t.c),
+    )
+    .join(board_t, board_t.c.id == task_t.c.board_id)
+    .where(
+        board_t.c.key == sa.bindparam("p_board_key"), task_t.c.number == sa.bindparam("p_number")
+    )
+)
+_TASK_KEYS = (*(c.key for c in task_t.c), "board_key")
+_BOARD_KEYS = tuple((f"{_BOARD_PREFIX}{c.key}", c.key) for c in board_t.c)
 _AGENT_BY_NAME = Prepared(
     sa.select(agent_t).where(
         agent_t.c.board_id == sa.bindparam("p_board_id"), agent_t.c.name == sa.bindparam("p_name")
@@ -83,6 +98,7 @@ _TASK_AND_ACTOR = Prepared(
 )
 _AGENT_NAME = Prepared(sa.select(agent_t.c.name).where(agent_t.c.id == sa.bindparam("p_id")))
 _EVENT_INSERT = Prepared(event_t.insert())
+_EVENT_ORDER = Prepared(sa.text("SELECT pg_advisory_xact_lock(:k)"))
 
 
 @dataclass
@@ -145,7 +161,7 @@ class Tx:
         commit) takes a transaction-scoped advisory lock.
         """
         if not self._ordered and self.conn.dialect.name == "postgresql":
-            self.conn.execute(sa.text("SELECT pg_advisory_xact_lock(:k)"), {"k": EVENT_ORDER_LOCK})
+            _EVENT_ORDER.run(self.conn, {"k": EVENT_ORDER_LOCK})
         self._ordered = True
 
     # -- look-ups shared by every verb -------------------------------------------------------
@@ -173,9 +189,13 @@ class Tx:
         return row
 
     def task(self, key: str) -> tuple[Row, Row]:
-        """The task row and its board row for a key like `WEB-12`."""
-        row = self.task_row(key)
-        return row, self.board_by_id(row["board_id"])
+        """The task row (with its board's key as `board_key`, as `task_row` gives it) and its
+        board row for a key like `WEB-12`; one query."""
+        board_key, number = split_key(key)
+        row = _TASK_AND_BOARD.first(self.conn, {"p_board_key": board_key, "p_number": number})
+        if row is None:
+            raise NotFoundError(f"no task {board_key}-{number}")
+        return {k: row[k] for k in _TASK_KEYS}, {k: row[label] for label, k in _BOARD_KEYS}
 
     def task_row(self, key: str) -> Row:
         """The task row for a key like `WEB-12`, its board's key as `board_key`; one query."""

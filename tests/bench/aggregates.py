@@ -264,6 +264,7 @@ def bench_reads(name: str, url: str, repeat: int) -> None:
         checks: list[tuple[str, Callable[[], object]]] = [
             ("burndown", lambda: deck.burndown(BOARD)),
             ("throughput (7 days)", lambda: deck.throughput(BOARD)),
+            ("cost over time (console chart)", lambda: deck.cost_over_time(BOARD)),
             (
                 "budget status + usage totals",
                 lambda: (deck.budget_status(BOARD), deck.usage_totals(BOARD)),
