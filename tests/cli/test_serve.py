@@ -258,7 +258,8 @@ async def browse(url: str, wanted: str, timeout: float = 60) -> tuple[str, bytes
 @pytest.mark.skipif(CHROMIUM is None, reason="no Chromium here (.ci/run installs Debian's)")
 def test_the_console_renders_in_headless_chromium(serve: Serve, tmp_path: Path) -> None:
     port = serve()
-    text, png = asyncio.run(browse(f"http://127.0.0.1:{port}/", "Website"))
+    # Wait for a card, not the header: the columns' pages are read after the header's counts.
+    text, png = asyncio.run(browse(f"http://127.0.0.1:{port}/", "Build the API"))
     assert "Build the API" in text and "Needs human" in text
     (tmp_path / "browser.png").write_bytes(png)
     assert png_colors(png) > 8, "the screenshot is blank"
