@@ -19,7 +19,7 @@ import sqlalchemy as sa
 from agentdeck.core import inbox, limits, moves, permissions, views
 from agentdeck.core.errors import OverBudgetError, ValidationError
 from agentdeck.core.models import METRICS, BudgetStatus, UsageTotals
-from agentdeck.core.storage import dialect
+from agentdeck.core.storage import dialect, spend
 from agentdeck.core.storage.database import Database
 from agentdeck.core.storage.prepared import Prepared
 from agentdeck.core.storage.tables import agent_t, budget_t, task_t, usage_t
@@ -330,18 +330,17 @@ def apply_usage(
     task_id = task["id"] if task is not None else None
     raw = {f"raw_{c}": usage[c] for c in _RAW}
     usage = counted_increment(tx, b["id"], agent_id, task_id, source, usage)
-    _INSERT_USAGE.run(
-        tx.conn,
-        {
-            "board_id": b["id"],
-            "task_id": task_id,
-            "agent_id": agent_id,
-            "created_at": tx.now,
-            "source": source,
-            **raw,
-            **usage,
-        },
-    )
+    inserted = {
+        "board_id": b["id"],
+        "task_id": task_id,
+        "agent_id": agent_id,
+        "created_at": tx.now,
+        "source": source,
+        **raw,
+        **usage,
+    }
+    _INSERT_USAGE.run(tx.conn, inserted)
+    spend.record(tx.conn, (inserted,))
     key = task_key(b["key"], task["number"]) if task is not None else None
     scope = {"p_board_id": b["id"], "p_agent": actor, "p_key": key or None}
     amounts = {f"p_{m}": v for m, v in metric_amounts(usage).items()}
@@ -526,9 +525,11 @@ def usage_totals(
     if task is not None:
         row, b = tx.task(task)
         where = [usage_t.c.task_id == row["id"]]
-    else:
-        b = tx.board(board)
-        where = [usage_t.c.board_id == b["id"]]
-    if agent is not None:
-        where.append(usage_t.c.agent_id == tx.agent(b["id"], agent, b["key"])["id"])
-    return usage_sums(tx.conn, *where)
+        if agent is not None:
+            where.append(usage_t.c.agent_id == tx.agent(b["id"], agent, b["key"])["id"])
+        return usage_sums(tx.conn, *where)
+    # A board's or an agent's: from the hourly rollup, a few rows per active hour.
+    b = tx.board(board)
+    agent_id = tx.agent(b["id"], agent, b["key"])["id"] if agent is not None else None
+    r = spend.totals(tx.conn, b["id"], agent_id)
+    return UsageTotals(int(r[0]), int(r[1]), float(r[2]), float(r[3]), float(r[4]))

@@ -28,9 +28,9 @@ import sqlalchemy as sa
 
 from agentdeck.core.errors import ValidationError
 from agentdeck.core.models import BurnDown, BurnDownPoint, CostLine, CostSeries
-from agentdeck.core.storage import flow
+from agentdeck.core.storage import flow, spend
 from agentdeck.core.storage.database import Database
-from agentdeck.core.storage.tables import agent_t, flow_hour_t, flow_t, usage_t
+from agentdeck.core.storage.tables import agent_t, flow_hour_t, flow_t, spend_t
 from agentdeck.core.storage.transaction import Tx
 
 MAX_POINTS = 240  # buckets of the series, each stamped at its last change
@@ -189,13 +189,6 @@ COST_BY = ("agent", "model")
 OTHERS = "others"
 
 
-def _epoch(conn: sa.Connection, column: sa.ColumnElement[datetime]) -> sa.ColumnElement[int]:
-    """Whole seconds since the epoch of a naive-UTC timestamp column, on either backend."""
-    if conn.dialect.name == "postgresql":
-        return sa.cast(sa.func.floor(sa.extract("epoch", column)), sa.BigInteger)
-    return sa.cast(sa.func.strftime("%s", column), sa.Integer)
-
-
 def bucket_seconds(span: timedelta, buckets: int) -> int:
     """The shortest bucket in `BUCKET_SECONDS` that covers `span` in at most `buckets`; for
     longer spans, whole days."""
@@ -219,29 +212,32 @@ def cost_over_time(
     if not 1 <= buckets <= MAX_COST_BUCKETS:
         raise ValidationError(f"buckets must be 1..{MAX_COST_BUCKETS}, not {buckets}")
     b = tx.board(board)
-    of_board = usage_t.c.board_id == b["id"]
-    first = tx.conn.execute(sa.select(sa.func.min(usage_t.c.created_at)).where(of_board)).scalar()
-    if first is None:
+    of_board = spend_t.c.board_id == b["id"]
+    first_hour = tx.conn.execute(sa.select(sa.func.min(spend_t.c.hour)).where(of_board)).scalar()
+    if first_hour is None:
         return CostSeries(by, BUCKET_SECONDS[0], (), (), 0.0)
-    first = first if first.tzinfo else first.replace(tzinfo=UTC)
+    # From the hourly rollup (`storage.spend`): buckets are whole hours, so the first usage's
+    # hour gives the same origin as its exact time.
+    first = datetime.fromtimestamp(int(first_hour) * spend.HOUR, UTC)
     now = max(tx.now, first)
     size = bucket_seconds(now - first, buckets)
     origin = int(first.timestamp()) // size * size
     count = (int(now.timestamp()) - origin) // size + 1
-    bucket = ((_epoch(tx.conn, usage_t.c.created_at) - origin) // size).label("bucket")
-    name: sa.ColumnElement[str | None]
-    if by == "agent":
-        name = agent_t.c.name
-        source = usage_t.outerjoin(agent_t, agent_t.c.id == usage_t.c.agent_id)
-    else:
-        name = usage_t.c.model
-        source = usage_t
-    rows = tx.conn.execute(
-        sa.select(bucket, name.label("name"), sa.func.sum(usage_t.c.cost_usd))
-        .select_from(source)
+    bucket = ((spend_t.c.hour - origin // spend.HOUR) // (size // spend.HOUR)).label("bucket")
+    key = spend_t.c.agent_id if by == "agent" else spend_t.c.model
+    sums = tx.conn.execute(
+        sa.select(bucket, key.label("key"), sa.func.sum(spend_t.c.cost_usd))
         .where(of_board)
-        .group_by(bucket, name)
+        .group_by(bucket, key)
     ).all()
+    names: dict[Any, str | None] = {}
+    if by == "agent":
+        names = dict(
+            tx.conn.execute(
+                sa.select(agent_t.c.id, agent_t.c.name).where(agent_t.c.board_id == b["id"])
+            ).all()
+        )
+    rows = [(index, names.get(k) if by == "agent" else k, cost) for index, k, cost in sums]
     blank = "(board)" if by == "agent" else "(no model)"
     costs: dict[str, list[float]] = {}
     for index, who, cost in rows:

@@ -375,7 +375,7 @@ def _oldest_waiting(tx: Tx, where: list[sa.ColumnElement[bool]], n: int) -> list
 def _spent(tx: Tx, b: StoredRow, label: str | None) -> UsageTotals:
     """Usage on the board, or on the tasks carrying `label`: one sum."""
     if label is None:
-        return budgets.usage_sums(tx.conn, usage_t.c.board_id == b["id"])
+        return budgets.usage_totals(tx, b["key"])  # the hourly rollup
     labelled = sa.select(task_t.c.id).where(*_of(b, label))
     return budgets.usage_sums(
         tx.conn, usage_t.c.board_id == b["id"], usage_t.c.task_id.in_(labelled)

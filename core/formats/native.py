@@ -25,7 +25,7 @@ from agentdeck.core import tasks as task_rows  # `tasks` names lists of tasks he
 from agentdeck.core.errors import PermissionDeniedError, ValidationError
 from agentdeck.core.formats.documents import Doc
 from agentdeck.core.models import METRICS, STATUSES, Board
-from agentdeck.core.storage import flow
+from agentdeck.core.storage import flow, spend
 from agentdeck.core.storage.database import Database
 from agentdeck.core.storage.tables import (
     agent_t,
@@ -470,6 +470,7 @@ class _Importer:
         usage = [self._usage(u) for u in self.doc.list("usage")]
         for i in range(0, len(usage), 1000):
             tx.conn.execute(usage_t.insert(), usage[i : i + 1000])
+        spend.record(tx.conn, usage)  # and its hourly rollup
         for m in self.doc.list("messages"):
             to = self.agent(m, "to")
             if to is None:

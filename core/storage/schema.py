@@ -15,7 +15,7 @@ from agentdeck.core.errors import SchemaError
 from agentdeck.core.storage.engine import WRITE_OPTION, is_sqlite
 
 # Every revision this version knows, oldest first; the last is the head.
-REVISIONS = ("0001", "0002", "0003", "0004", "0005", "0006", "0007", "0008", "0009", "0010")
+REVISIONS = ("0001", "0002", "0003", "0004", "0005", "0006", "0007", "0008", "0009", "0010", "0011")
 HEAD = REVISIONS[-1]
 MIGRATION_LOCK = 0x61676E74  # "agnt": the PostgreSQL advisory lock taken while migrating
 

@@ -308,6 +308,22 @@ class FlowHourRow(SQLModel, table=True):
     done: int = 0
 
 
+class SpendRow(SQLModel, table=True):
+    """Per board, hour, agent and model, the counted usage summed (see `storage.spend`)."""
+
+    __tablename__ = "spend"
+
+    board_id: int = Field(foreign_key="board.id", primary_key=True)
+    hour: int = Field(primary_key=True)  # hours since the epoch, UTC
+    agent_id: int = Field(default=0, primary_key=True)  # 0: usage recorded without an agent
+    model: str = Field(default="", primary_key=True)
+    tokens_in: int = 0
+    tokens_out: int = 0
+    cost_usd: float = 0.0
+    cpu_seconds: float = 0.0
+    gpu_seconds: float = 0.0
+
+
 class BudgetRow(SQLModel, table=True):
     __tablename__ = "budget"
     __table_args__ = (sa.UniqueConstraint("board_id", "scope", "subject", "metric"),)
@@ -364,6 +380,7 @@ measure_t = MeasureRow.__table__  # type: ignore[attr-defined]
 refusal_t = RefusalRow.__table__  # type: ignore[attr-defined]
 flow_t = FlowRow.__table__  # type: ignore[attr-defined]
 flow_hour_t = FlowHourRow.__table__  # type: ignore[attr-defined]
+spend_t = SpendRow.__table__  # type: ignore[attr-defined]
 budget_t = BudgetRow.__table__  # type: ignore[attr-defined]
 message_t = MessageRow.__table__  # type: ignore[attr-defined]
 checkpoint_t = CheckpointRow.__table__  # type: ignore[attr-defined]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+import sqlalchemy as sa
 
 from agentdeck.core import Deck, ValidationError
 from agentdeck.core.metrics import OTHERS, bucket_seconds
@@ -72,3 +73,45 @@ def test_bucket_length_covers_the_span_in_whole_hours_and_days() -> None:
     assert bucket_seconds(timedelta(hours=30), 24) == 3 * 3600
     assert bucket_seconds(timedelta(days=16), 24) == DAY
     assert bucket_seconds(timedelta(days=400), 24) == 17 * DAY
+
+
+def _cells(deck: Deck) -> list[tuple[object, ...]]:
+    from agentdeck.core.storage.spend import spend_t
+
+    with deck.engine.connect() as conn:
+        rows = conn.execute(spend_t.select().order_by(*spend_t.primary_key.columns)).all()
+    return [tuple(round(v, 9) if isinstance(v, float) else v for v in r) for r in rows]
+
+
+def test_the_hourly_spend_rollup_kept_as_usage_is_written_equals_one_rebuilt(
+    web: Deck, clock: FakeClock
+) -> None:
+    """Usage by agents, with and without a model, on a task and on the board alone, hours
+    apart and twice in one hour: the rollup kept as it was written equals one rebuilt from
+    the usage rows, and the totals read from it equal the sums over the usage rows."""
+    from agentdeck.core.storage import spend as rollup
+    from agentdeck.core.storage.tables import usage_t
+
+    spend(web, "fe", 1.25, model="big")
+    spend(web, "fe", 0.5, model="big")  # the same hour, agent and model: one cell
+    clock.advance(3 * 3600)
+    spend(web, "be", 0.75, model="")
+    web.record_usage(None, actor="ann", cost_usd=0.1, tokens_out=7)  # the board's own
+    kept = _cells(web)
+    assert len(kept) == 3
+    with web.engine.connect() as conn, conn.begin() as rebuilding:
+        [board_id] = {c[0] for c in kept}
+        rollup.rebuild(conn, int(board_id))  # type: ignore[call-overload]
+        rebuilt = conn.execute(
+            rollup.spend_t.select().order_by(*rollup.spend_t.primary_key.columns)
+        ).all()
+        summed = conn.execute(
+            sa.select(sa.func.sum(usage_t.c.cost_usd), sa.func.sum(usage_t.c.tokens_out))
+        ).one()
+        rebuilding.rollback()
+    assert kept == [tuple(round(v, 9) if isinstance(v, float) else v for v in r) for r in rebuilt]
+    totals = web.usage_totals()
+    assert totals.cost_usd == pytest.approx(float(summed[0])) == pytest.approx(2.6)
+    assert totals.tokens_out == int(summed[1]) == 7
+    assert web.usage_totals(agent="fe").cost_usd == pytest.approx(1.75)
+    assert web.cost_over_time().total == pytest.approx(2.6)

@@ -140,3 +140,24 @@ def test_upgrading_to_0009_fills_the_hour_rollup_from_the_minutes(db_url: str) -
         assert sum(r.scope for r in filled) == 2
         after = upgraded.burndown("WEB")
     assert [(p.open, p.scope) for p in after.points] == [(p.open, p.scope) for p in before.points]
+
+
+def test_upgrading_to_0011_fills_the_spend_rollup_from_the_usage_rows(db_url: str) -> None:
+    """A board from before 0011 had only usage rows; the upgrade sums them per hour, agent and
+    model, so its totals and cost chart read the same figures as before."""
+    from agentdeck.core.storage import spend
+
+    with Deck.open(db_url, create=True) as deck:
+        deck.create_board("WEB", "Website", actor="ann", agents="named")
+        deck.add_agent("coder", actor="ann")
+        key = deck.add_task("Task", actor="ann").key
+        assert deck.claim("coder", key=key) is not None
+        deck.record_usage(key, actor="coder", cost_usd=0.5, tokens_in=40, model="big")
+        deck.record_usage(key, actor="coder", cost_usd=0.25, tokens_in=2)
+        before = (deck.usage_totals("WEB"), deck.cost_over_time("WEB").total)
+        _downgrade_to(deck, "0010")
+    with Deck.open(db_url) as upgraded, upgraded.engine.connect() as conn:
+        filled = conn.execute(spend.spend_t.select().order_by("model")).all()
+        assert [(r.model, r.tokens_in) for r in filled] == [("", 2), ("big", 40)]
+        after = (upgraded.usage_totals("WEB"), upgraded.cost_over_time("WEB").total)
+    assert after == before
