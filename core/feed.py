@@ -13,6 +13,7 @@ filesystems without change notifications and lost notifications.
 
 from __future__ import annotations
 
+import signal
 import threading
 import time
 from collections.abc import Callable, Generator, Iterator
@@ -28,6 +29,7 @@ if TYPE_CHECKING:
 DEBOUNCE_MS = 40
 STEP_MS = 8
 FALLBACK_S = 1.0
+WAIT_SLICE_S = 0.5  # the longest a wait sleeps before Python may run a pending signal handler
 # PostgreSQL: how long one LISTEN wait lasts before the stop flag is looked at again.
 LISTEN_SLICE_S = 0.25
 
@@ -154,7 +156,10 @@ class ChangeFeed:
                 left = deadline - time.monotonic()
                 if left <= 0:
                     break
-                self._changed.wait(left)
+                # In slices: a signal that lands on another thread does not interrupt this
+                # wait, and Python runs handlers (Ctrl-C's, which closes the feed) only when
+                # the main thread comes back to the interpreter. No query is made per slice.
+                self._changed.wait(min(left, WAIT_SLICE_S))
             return self._newest
 
     def close(self) -> None:
@@ -179,6 +184,10 @@ class ChangeFeed:
                 self._changed.notify_all()
 
     def _run(self) -> None:
+        # Signals go to the main thread, not this one or the watcher threads it starts (they
+        # inherit the mask): there Python runs the handler at once.
+        if hasattr(signal, "pthread_sigmask"):
+            signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT, signal.SIGTERM})
         with closing(hints(self._deck, self._stop, fallback=self._fallback)) as woken:
             for _ in woken:
                 if self._stop.is_set():
