@@ -73,6 +73,30 @@ async def test_a_scrolled_column_keeps_its_cards_in_line(app: AgentDeckApp, deck
         assert first_done.region.y == first_ready.region.y
 
 
+async def test_a_column_that_just_fits_shows_every_card_whatever_the_last_layout(
+    app: AgentDeckApp, deck: Deck
+) -> None:
+    """Doing holds 4 tasks and has room for exactly 4 cards at 80x24. How many fit must not
+    depend on whether the "▼ N more" row was showing at the last layout: a CI run caught the
+    column laid out with the row, measured after it was hidden, and stuck at 3 cards."""
+    async with app.run_test(size=SMALL) as pilot:
+        await settle(pilot)
+        screen = app.screen
+        assert isinstance(screen, BoardScreen)
+        doing = screen.query_one("#col-in_progress", TaskColumn)
+        below = doing.query_one(".more.-below")
+        assert len(doing.keys) == doing.count == 4
+        assert doing.capacity == 4 and below.display is False
+        below.display = True  # lay the column out with the row showing...
+        await pilot.pause()
+        below.display = False  # ...then hide it again before the next layout
+        doing.refresh_window()
+        await pilot.pause()
+        assert doing.capacity == 4
+        assert all(doing.card(key) is not None for key in doing.keys)
+        assert below.display is False
+
+
 def test_a_key_too_long_for_the_border_goes_inside_the_card(deck: Deck) -> None:
     task = deck.get_task("WEB-7")
     assert border_title(task, 40)[0].count("P1") == 1  # room for key and priority

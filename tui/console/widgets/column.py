@@ -62,6 +62,10 @@ def column_title(column: str, count: str, width: int | None) -> Text:
     return title
 
 
+# The title row and the "▲ N more" row, always there above the cards.
+ROWS_AROUND_CARDS = 2
+
+
 class TaskColumn(Vertical):
     """One kanban column; the board screen owns which one is active and what is selected."""
 
@@ -94,15 +98,15 @@ class TaskColumn(Vertical):
 
     @property
     def capacity(self) -> int:
-        """How many cards fit; before the first layout, a guess from the screen height."""
-        height = self.query_one(".cards").size.height
-        if height <= 0:
-            height = max(CARD_HEIGHT, self.app.size.height - 6)
-        elif self.query_one(".more.-below").display:
-            height += 1  # the room with the "▼ N more" row gone
-        if self.count > height // CARD_HEIGHT:
-            height -= 1  # not all fit: leave the row for "▼ N more"
-        return max(1, height // CARD_HEIGHT)
+        """How many cards fit. Measured from the column's own height, which changes only on a
+        resize, and not from the cards' container, whose height depends on whether the
+        "▼ N more" row was showing at the last layout (measuring that raced the layout)."""
+        rows = self.content_size.height - ROWS_AROUND_CARDS
+        if self.content_size.height <= 0:  # before the first layout: guess from the screen
+            rows = max(CARD_HEIGHT, self.app.size.height - 6)
+        if self.count > rows // CARD_HEIGHT:
+            rows -= 1  # not all fit: leave the row for "▼ N more"
+        return max(1, rows // CARD_HEIGHT)
 
     def card(self, key: str) -> TaskCard | None:
         """The mounted card of a task, if it is in view."""
