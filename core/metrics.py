@@ -69,7 +69,7 @@ def burndown(db: Database, board: str | None = None) -> BurnDown:
             return BurnDown((), (), (), b["due_at"], None, 0.0, forecast_note=NO_TASKS)
         end = max(flow.minute(now), last)
         step = max(1, math.ceil((end - first + 1) / (MAX_POINTS - 2)))  # + opening and now
-        buckets = _buckets(tx.conn, of_board, first, end, step, b["id"])
+        buckets = _buckets(tx.conn, b["id"], first, end, step)
         # The series starts where the board's history does, with its first minute's state.
         opening = tx.conn.execute(
             sa.select(flow_t.c.scope, flow_t.c.done).where(of_board, flow_t.c.minute == first)
@@ -141,42 +141,24 @@ def burndown(db: Database, board: str | None = None) -> BurnDown:
 
 
 def _buckets(
-    conn: sa.Connection,
-    of_board: sa.ColumnElement[bool],
-    first: int,
-    end: int,
-    step: int,
-    board_id: int,
+    conn: sa.Connection, board_id: int, first: int, end: int, step: int
 ) -> list[tuple[int, int, int]]:
     """(stamp minute, scope change, done change) per bucket of `step` minutes from `first`,
     in order, each stamped at its last change. A bucket of an hour or more is summed from the
     hour rollup in whole hours (a long board's ~1,440 rows per 60 days instead of ~85,000),
     stamped at the end of its last changed hour (never before `first` nor after `end`)."""
-    if step < 60:
-        bucket = ((flow_t.c.minute - first) // step).label("bucket")
-        rows = conn.execute(
-            sa.select(
-                sa.func.max(flow_t.c.minute),
-                sa.func.sum(flow_t.c.scope),
-                sa.func.sum(flow_t.c.done),
-            )
-            .where(of_board)
-            .group_by(bucket)
-            .order_by(bucket)
-        ).all()
-        return [(int(at), int(s), int(d)) for at, s, d in rows]
-    hours, start = math.ceil(step / 60), first // 60
-    bucket = ((flow_hour_t.c.hour - start) // hours).label("bucket")
+    by_hour = step >= 60
+    table, at = (flow_hour_t, flow_hour_t.c.hour) if by_hour else (flow_t, flow_t.c.minute)
+    start, per = (first // 60, math.ceil(step / 60)) if by_hour else (first, step)
+    bucket = ((at - start) // per).label("bucket")
     rows = conn.execute(
-        sa.select(
-            sa.func.max(flow_hour_t.c.hour),
-            sa.func.sum(flow_hour_t.c.scope),
-            sa.func.sum(flow_hour_t.c.done),
-        )
-        .where(flow_hour_t.c.board_id == board_id)
+        sa.select(sa.func.max(at), sa.func.sum(table.c.scope), sa.func.sum(table.c.done))
+        .where(table.c.board_id == board_id)
         .group_by(bucket)
         .order_by(bucket)
     ).all()
+    if not by_hour:
+        return [(int(stamp), int(s), int(d)) for stamp, s, d in rows]
     return [(min(max(int(h) * 60 + 59, first), end), int(s), int(d)) for h, s, d in rows]
 
 

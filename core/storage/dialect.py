@@ -107,6 +107,38 @@ def graph_lock(conn: sa.Connection, board_id: int) -> None:
 # -- knowledge index -------------------------------------------------------------------------
 
 
+# Per backend and table, the statement that adds to a rollup's cells; built on first use (the
+# rollups run it on every finished task and usage record, and building it cost more than
+# running it), not at import (the dialect modules are big).
+_ADD_TO: dict[tuple[str, str], Prepared] = {}
+
+
+def add_to_cells(conn: sa.Connection, table: sa.Table, rows: list[dict[str, Any]]) -> None:
+    """INSERT each row of a rollup `table` (keyed by its primary key), or add its other columns
+    to the row already there: the rollups' one write (`storage.flow`, `storage.spend`)."""
+    if not rows:
+        return
+    name = conn.dialect.name
+    prepared = _ADD_TO.get((name, table.name))
+    if prepared is None:
+        insert: Any
+        if name == "postgresql":
+            from sqlalchemy.dialects.postgresql import insert
+        else:
+            from sqlalchemy.dialects.sqlite import insert
+        statement = insert(table)
+        keys = [c.name for c in table.primary_key.columns]
+        prepared = _ADD_TO[(name, table.name)] = Prepared(
+            statement.on_conflict_do_update(
+                index_elements=keys,
+                set_={
+                    c.name: c + statement.excluded[c.name] for c in table.c if c.name not in keys
+                },
+            )
+        )
+    prepared.run_many(conn, rows)
+
+
 def fts_query(text: str, *, any_term: bool, dialect: str) -> str | None:
     """A safe full-text query from free text: words only, AND-ed (search) or OR-ed (similar).
 

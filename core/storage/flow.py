@@ -21,7 +21,7 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from agentdeck.core.storage.prepared import Prepared
+from agentdeck.core.storage import dialect
 from agentdeck.core.storage.tables import event_t, flow_hour_t, flow_t
 
 # The only event kinds that can change scope (created, cancelled) or done-ness.
@@ -71,10 +71,9 @@ def record(
             cell[1] += done
     if not sums:
         return
-    _upsert(
+    dialect.add_to_cells(
         conn,
         flow_t,
-        "minute",
         [{"board_id": b, "minute": m, "scope": s, "done": d} for (b, m), (s, d) in sums.items()],
     )
     if hours:
@@ -83,44 +82,14 @@ def record(
             cell = by_hour.setdefault((b, m // 60), [0, 0])
             cell[0] += s
             cell[1] += d
-        _upsert(
+        dialect.add_to_cells(
             conn,
             flow_hour_t,
-            "hour",
             [
                 {"board_id": b, "hour": h, "scope": s, "done": d}
                 for (b, h), (s, d) in by_hour.items()
             ],
         )
-
-
-# Per backend and table, the statement that adds to a cell; built on first use (every finished
-# task runs it, and building it cost more than running it), not at import (the dialect modules
-# are big).
-_UPSERT: dict[tuple[str, str], Prepared] = {}
-
-
-def _upsert(conn: sa.Connection, table: sa.Table, at: str, rows: list[dict[str, int]]) -> None:
-    """INSERT each (board, `at`) cell of `table`, or add to the one there."""
-    name = conn.dialect.name
-    prepared = _UPSERT.get((name, table.name))
-    if prepared is None:
-        insert: Any
-        if name == "postgresql":
-            from sqlalchemy.dialects.postgresql import insert
-        else:
-            from sqlalchemy.dialects.sqlite import insert
-        statement = insert(table)
-        prepared = _UPSERT[(name, table.name)] = Prepared(
-            statement.on_conflict_do_update(
-                index_elements=["board_id", at],
-                set_={
-                    "scope": table.c.scope + statement.excluded.scope,
-                    "done": table.c.done + statement.excluded.done,
-                },
-            )
-        )
-    prepared.run_many(conn, rows)
 
 
 def rebuild(conn: sa.Connection, board_id: int, *, hours: bool = True) -> None:

@@ -20,7 +20,7 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from agentdeck.core.storage.prepared import Prepared
+from agentdeck.core.storage import dialect
 from agentdeck.core.storage.tables import spend_t, usage_t
 
 HOUR = 3600
@@ -48,10 +48,9 @@ def record(conn: sa.Connection, rows: Iterable[Mapping[str, Any]]) -> None:
         cell = cells.setdefault(key, [0] * len(FIGURES))
         for i, figure in enumerate(FIGURES):
             cell[i] += r.get(figure) or 0
-    if not cells:
-        return
-    _upsert(conn).run_many(
+    dialect.add_to_cells(
         conn,
+        spend_t,
         [
             {
                 "board_id": b,
@@ -63,29 +62,6 @@ def record(conn: sa.Connection, rows: Iterable[Mapping[str, Any]]) -> None:
             for (b, h, a, m), sums in cells.items()
         ],
     )
-
-
-# Per backend, the upsert statement; built on first use (every usage record runs it).
-_UPSERT: dict[str, Prepared] = {}
-
-
-def _upsert(conn: sa.Connection) -> Prepared:
-    name = conn.dialect.name
-    prepared = _UPSERT.get(name)
-    if prepared is None:
-        insert: Any
-        if name == "postgresql":
-            from sqlalchemy.dialects.postgresql import insert
-        else:
-            from sqlalchemy.dialects.sqlite import insert
-        statement = insert(spend_t)
-        prepared = _UPSERT[name] = Prepared(
-            statement.on_conflict_do_update(
-                index_elements=["board_id", "hour", "agent_id", "model"],
-                set_={f: spend_t.c[f] + statement.excluded[f] for f in FIGURES},
-            )
-        )
-    return prepared
 
 
 def rebuild(conn: sa.Connection, board_id: int) -> None:
