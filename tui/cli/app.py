@@ -79,7 +79,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "serve": ("agentdeck.tui.cli.serve:serve", PROGRAMS),
     "screenshot": ("agentdeck.tui.cli.launch:screenshot", PROGRAMS),
     "demo": ("agentdeck.tui.cli.launch:demo", PROGRAMS),
-    "server": ("agentdeck.tui.cli.resident:server_app", PROGRAMS),
+    "server": ("agentdeck.tui.cli.resident_control:server_app", PROGRAMS),
 }
 
 # Options the root accepts before a command name, and whether each takes a value.

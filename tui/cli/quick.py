@@ -541,39 +541,5 @@ def start_server(directory: str, *, wait: bool) -> bool:
         os.close(read_end)
 
 
-# -- for `agentdeck server status|stop` ------------------------------------------------------------
-
-
-def ask_server(op: str) -> dict[str, object] | None:
-    """Send `status` or `stop` to this installation's running server (never starting one);
-    its answer, or None when none is running."""
-    import ast
-
-    if not server_enabled():
-        return None
-    directory = runtime_dir(create=False)
-    if directory is None:
-        return None
-    conn = connect(socket_path(directory))
-    if conn is None:
-        return None
-    try:
-        send_request(conn, {"op": op})
-        reader = LineReader(conn)
-        line = reader.line()
-        if line is None or not line.startswith("pid "):
-            return None
-        conn.sendall(b"go\n")
-        answer = reader.line()
-    except OSError:
-        return None
-    finally:
-        conn.close()
-    if answer is None or not answer.startswith("answer "):
-        return None
-    value = ast.literal_eval(answer.removeprefix("answer "))
-    return value if isinstance(value, dict) else None
-
-
 if __name__ == "__main__":
     main()

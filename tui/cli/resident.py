@@ -1,21 +1,21 @@
-"""The resident server behind `agentdeck`'s console script (`agentdeck.tui.cli.quick`), and
-`agentdeck server status|stop`.
+"""The resident server behind `agentdeck`'s console script (`agentdeck.tui.cli.quick`).
 
 One server per user and installation holds the command line's modules imported (Typer, the
 commands, `agentdeck.core` with SQLAlchemy and SQLModel), each served command's Click command
 built, and the caches a first call fills filled: before it listens it runs the agents' verbs on
-a throwaway board of its own (`_warm_up`), which it then closes and deletes. It never opens a
-caller's database: nothing that holds a connection, a thread or a lock exists when it forks,
-and each child makes its own engine, checks the schema and authenticates. Each call is one child,
-forked on accept, which adopts the caller's stdin/stdout/stderr, environment, working
-directory, umask and arguments, runs `agentdeck.tui.cli.app.main` exactly as the caller's own
-process would (its own engine and connection, its own transaction), and sends the exit code on
-the connection it inherited only after the command returned (after its commit). The child owns
-that connection: a server killed with -9 leaves every child to finish and answer.
+a throwaway board of its own (`agentdeck.tui.cli.resident_warmup`), which it then closes and
+deletes. It never opens a caller's database: nothing that holds a connection, a thread or a lock
+exists when it forks, and each child makes its own engine, checks the schema and authenticates.
+Each call is one child, forked on accept, which adopts the caller's stdin/stdout/stderr,
+environment, working directory, umask and arguments, runs `agentdeck.tui.cli.app.main` exactly as
+the caller's own process would (its own engine and connection, its own transaction), and sends
+the exit code on the connection it inherited only after the command returned (after its commit).
+The child owns that connection: a server killed with -9 leaves every child to finish and answer.
 
 The server refuses a peer of another user (SO_PEERCRED), exits after `AGENTDECK_SERVER_IDLE`
 seconds without a call (default 15 minutes), when another server takes its socket's name, or
 when a client's fingerprint shows the installed code changed (`quick.fingerprint`).
+`agentdeck server status|stop` asks it over the same socket (`agentdeck.tui.cli.resident_control`).
 """
 
 from __future__ import annotations
@@ -23,9 +23,7 @@ from __future__ import annotations
 import atexit
 import contextlib
 import gc
-import importlib
 import io
-import json
 import marshal
 import os
 import resource
@@ -36,12 +34,9 @@ import sys
 import threading
 import time
 import traceback
-from typing import Annotated, Any
+from typing import Any
 
-import typer
-
-from agentdeck.tui.cli import quick
-from agentdeck.tui.cli.errors import DeckGroup
+from agentdeck.tui.cli import quick, resident_warmup
 
 NAME_CHECK_S = 30.0  # how often an idle server checks that its socket is still its own
 
@@ -372,160 +367,6 @@ def _run_app() -> int:
     return code
 
 
-def _preload() -> None:
-    """Import what the served commands import, so a child imports (almost) nothing."""
-    import typer.main
-
-    from agentdeck.core import Deck  # noqa: F401  (SQLAlchemy, SQLModel, the tables)
-    from agentdeck.tui.cli import app
-
-    for name in quick.SERVED:
-        module, _, _ = app.COMMANDS[name][0].partition(":")
-        importlib.import_module(module)
-    for module in (
-        "agentdeck.core.deck",
-        "agentdeck.core.storage.database",
-        "agentdeck.core.views",
-        "agentdeck.tui.cli.rich_views",
-        "agentdeck.tui.cli.output",
-        "rich.console",
-        "rich.table",
-    ):
-        importlib.import_module(module)
-    for name in quick.SERVED:  # each command's Click command, built once for every child
-        command = typer.main.get_command(app.build_app(name))
-        if isinstance(command, DeckGroup):
-            app.prebuilt[name] = command
-    for module in ("typer._adapters", "typer._click.decorators"):  # imported when parsing
-        with contextlib.suppress(ImportError):
-            importlib.import_module(module)
-
-
-# What the warm-up runs each round, as an agent does on one task (`{key}`), with the reads agents
-# make between; each round begins with a claim: of the best ready task in the first (its key read
-# from the answer), of a task by its key in the next, as agents do both.
-WARM_CYCLE = (
-    ("heartbeat",),
-    ("doing", "warming up"),
-    ("log", "{key}", "warming up"),
-    ("usage", "{key}", "--tokens-in", "1", "--tokens-out", "1", "--cost", "0.01"),
-    ("ready", "--json"),
-    ("task", "show", "{key}", "--json"),
-    ("inbox", "--json"),
-    ("done", "{key}", "warm", "--verified-by", "warm-up"),
-)
-WARM_ROUNDS = 2
-
-
-def _warm_up(directory: str) -> None:
-    """Run the agents' verbs through the command line on a throwaway board in a folder of the
-    server's runtime `directory` (`warm-PID`), so that what a first call builds is built once here and inherited by every child
-    (which halves a child's CPU): SQLAlchemy's per-statement caches (labels, type adaptations),
-    the statements compiled for the driver (`agentdeck.core.storage.prepared`, kept per
-    backend, not per engine), and the parsers Typer builds with pydantic for each parameter.
-    Nothing here is per database or per caller: each call still makes its own engine and
-    connection, checks the schema and authenticates. The board is closed and deleted before
-    the server listens: no connection, file, lock or thread outlives this, and the process's
-    environment, arguments, streams and the CLI's root options are put back. A folder left by
-    a server killed while warming up is deleted by the next one."""
-    import shutil
-
-    from agentdeck.tui.cli import app, context
-
-    for entry in os.scandir(directory):
-        pid = entry.name.removeprefix("warm-")
-        if entry.name.startswith("warm-") and pid.isdigit() and not _alive(int(pid), os.getpid()):
-            shutil.rmtree(entry.path, ignore_errors=True)
-    folder = os.path.join(directory, f"warm-{os.getpid()}")
-    saved_env = dict(os.environ)
-    saved = (sys.argv, sys.stdin, sys.stdout, sys.stderr)
-    try:
-        os.mkdir(folder, 0o700)
-        with open(os.devnull, "w") as sink:
-            db = os.path.join(folder, "board.db")
-            token = _warm_up_board(db)
-            os.environ.clear()
-            os.environ.update(
-                {
-                    "HOME": folder,
-                    "XDG_CONFIG_HOME": folder,
-                    "AGENTDECK_DB": db,
-                    "AGENTDECK_TOKEN": token,
-                    quick.ENV_NO_SERVER: "1",
-                }
-            )
-            sys.stdin = sys.stderr = sink
-
-            def call(*words: str) -> str:
-                sys.argv = ["agentdeck", *words]
-                sys.stdout = answer = io.StringIO()
-                with contextlib.suppress(SystemExit):
-                    app.main()
-                return answer.getvalue()
-
-            untaken = [f"WARM-{n + 1}" for n in range(WARM_ROUNDS + 1)]
-            for n in range(WARM_ROUNDS):
-                claimed = call("claim", "--json", *([untaken[-1]] if n else []))
-                key = str(json.loads(claimed)["task"]["key"])
-                untaken.remove(key)
-                for words in WARM_CYCLE:
-                    call(*(word.format(key=key) for word in words))
-    finally:
-        sys.argv, sys.stdin, sys.stdout, sys.stderr = saved
-        os.environ.clear()
-        os.environ.update(saved_env)
-        vars(context.before_command).update(vars(context.SharedOptions()))  # as it was
-        # `app.main` froze what the calls built: collect it now, closing the board's files.
-        gc.unfreeze()
-        gc.collect()
-        shutil.rmtree(folder, ignore_errors=True)
-
-
-def _alive(pid: int, me: int) -> bool:
-    """Whether process `pid` exists, other than `me` (whose pid an ended server had before)."""
-    if pid == me:
-        return False
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
-
-
-def _warm_up_board(db: str) -> str:
-    """Make the warm-up's board at `db` in a child process, and return its agent's token.
-    Creating a database runs its migrations, which import Alembic, Mako and Pygments (12 MB
-    that no call needs): they stay in the child."""
-    from agentdeck.core import Deck
-
-    read_end, write_end = os.pipe()
-    pid = os.fork()
-    if pid == 0:
-        code = 1
-        try:
-            os.close(read_end)
-            with Deck.open(db, create=True) as deck:
-                deck.create_board("WARM", "Warm-up", actor="warm-up")
-                deck.add_agent("agent", actor="warm-up")
-                for n in range(WARM_ROUNDS + 1):
-                    deck.add_task(f"Warm-up task {n}", actor="warm-up")
-                os.write(write_end, (deck.issued_token("agent", "WARM") or "").encode())
-            code = 0
-        except BaseException:
-            traceback.print_exc()
-        finally:
-            os._exit(code)
-    os.close(write_end)
-    with open(read_end, "rb") as answer:
-        token = answer.read().decode()
-    _, status = os.waitpid(pid, 0)
-    if status != 0 or not token:
-        raise RuntimeError("could not make the warm-up board")
-    return token
-
-
 def run() -> None:
     """The server process: `python -c '...run()' DIRECTORY READY_FD` (started by
     `quick.start_server`, detached in its own session); says `ready` on READY_FD once it
@@ -533,9 +374,9 @@ def run() -> None:
     directory, ready_fd = sys.argv[1], int(sys.argv[2])
     server = Server(directory)
     try:
-        _preload()
+        resident_warmup.preload()
         try:
-            _warm_up(directory)
+            resident_warmup.warm_up(directory)
         except Exception:  # a colder server still serves every call correctly
             traceback.print_exc()
         gc.collect()
@@ -548,55 +389,3 @@ def run() -> None:
         os.write(ready_fd, b"ready\n")
     os.close(ready_fd)
     server.serve()
-
-
-# -- `agentdeck server status|stop` --------------------------------------------------------------
-
-server_app = typer.Typer(
-    name="server",
-    help="The resident server that runs agents' calls without start-up cost: status, stop.",
-    no_args_is_help=True,
-    epilog="Example: agentdeck server status",
-)
-
-
-@server_app.command("status")
-def status(
-    as_json: Annotated[bool, typer.Option("--json", help="Print one JSON document.")] = False,
-) -> None:
-    """Whether this installation's resident server is running, since when and how many calls
-    it ran (it starts on the first agent call and exits after 15 idle minutes).
-
-    Example: agentdeck server status
-    """
-    _say(quick.ask_server(quick.REQUEST_STATUS), as_json, "running")
-
-
-@server_app.command("stop")
-def stop(
-    as_json: Annotated[bool, typer.Option("--json", help="Print one JSON document.")] = False,
-) -> None:
-    """Stop the resident server; calls already running finish, the next call starts a new one.
-
-    Example: agentdeck server stop
-    """
-    _say(quick.ask_server(quick.REQUEST_STOP), as_json, "stopped")
-
-
-def _say(answer: dict[str, Any] | None, as_json: bool, verb: str) -> None:
-    from agentdeck.tui.cli.output import print_json
-
-    doc: dict[str, Any] = {"running": answer is not None}
-    if answer is not None:
-        doc.update(answer)
-    if as_json:
-        print_json(doc)
-    elif answer is None:
-        why = "" if quick.server_enabled() else f" ({quick.ENV_NO_SERVER} is set or unsupported)"
-        print(f"no resident server{why}")
-    else:
-        up = time.time() - float(answer["started"])
-        print(
-            f"{verb}: pid {answer['pid']}, up {up / 60:.0f} min, {answer['calls']} calls, "
-            f"socket {answer['socket']}"
-        )
