@@ -2,13 +2,13 @@
 user's resident server, so an agent's call does not pay for importing SQLAlchemy, SQLModel and
 Typer (0.45-0.6 s of CPU) every time.
 
-The server (`agentdeck.tui.cli.resident`) has the command line's modules imported and forks one
-child per call; the child adopts this process's stdin, stdout and stderr (passed as file
-descriptors), its environment (credentials such as AGENTDECK_TOKEN, XDG_CONFIG_HOME and HOME
-included), working directory, umask and arguments, and runs the Typer app exactly as
-`agentdeck.tui.cli.app.main` would here. It answers with the exit code once the command has
-finished (after its commit), and this process exits with it. SIGINT, SIGTERM and SIGHUP are
-forwarded to the child.
+The server (`agentdeck.tui.cli.resident`, started by `agentdeck.tui.cli.resident_start` when none
+answers) has the command line's modules imported and forks one child per call; the child adopts
+this process's stdin, stdout and stderr (passed as file descriptors), its environment
+(credentials such as AGENTDECK_TOKEN, XDG_CONFIG_HOME and HOME included), working directory,
+umask and arguments, and runs the Typer app exactly as `agentdeck.tui.cli.app.main` would here.
+It answers with the exit code once the command has finished (after its commit), and this process
+exits with it. SIGINT, SIGTERM and SIGHUP are forwarded to the child.
 
 Protocol (one Unix stream connection per call): the client sends `<fingerprint>\\n<length>\\n`
 then the request (a dict, in `marshal`'s format); the child answers `pid N`; the client commits
@@ -51,7 +51,6 @@ ENV_TIMEOUT = "AGENTDECK_SERVER_TIMEOUT"
 ENV_TIMES = "AGENTDECK_SERVER_TIMES"
 DEFAULT_IDLE_S = 900.0
 DEFAULT_TIMEOUT_S = 3.0
-START_TIMEOUT_S = 15.0
 SUN_PATH_MAX = 104  # the smallest sockaddr_un path length among the Unix systems (macOS)
 
 # The root options the app accepts before a command name, and whether each takes a value
@@ -296,6 +295,8 @@ def through_server(argv: Sequence[str]) -> int | None:
         for _attempt in range(2):
             conn = connect(path)
             if conn is None:
+                from agentdeck.tui.cli.resident_start import start_server  # none runs yet
+
                 if not start_server(directory, wait=True):
                     return None
                 conn = connect(path)
@@ -308,6 +309,8 @@ def through_server(argv: Sequence[str]) -> int | None:
             except Unavailable:
                 # A server that takes a call and never starts it is stuck: this call runs
                 # here, and a fresh server takes the socket's name for the next ones.
+                from agentdeck.tui.cli.resident_start import start_server
+
                 start_server(directory, wait=False)
                 return None
             finally:
@@ -489,56 +492,6 @@ def _die_of(signum: int) -> None:
     sys.stdout.flush()
     signal.signal(signum, signal.SIG_DFL)
     os.kill(os.getpid(), signum)
-
-
-def start_server(directory: str, *, wait: bool) -> bool:
-    """Start a detached server for this installation in `directory`; with `wait`, return
-    whether it is listening within `START_TIMEOUT_S`."""
-    import select
-    import subprocess
-
-    read_end, write_end = os.pipe()
-    log = os.path.join(directory, f"server-{server_key()}.log")
-    # The server needs no credential or board of this caller (each call brings its own):
-    # only its own settings among agentdeck's variables.
-    env = {
-        k: v
-        for k, v in os.environ.items()
-        if not k.startswith("AGENTDECK_") or k in (ENV_IDLE, ENV_TIMEOUT)
-    }
-    try:
-        with open(log, "ab") as out:
-            if out.tell() > 1_000_000:
-                out.truncate(0)
-            subprocess.Popen(
-                [
-                    sys.executable,
-                    "-P",
-                    "-c",
-                    "from agentdeck.tui.cli.resident import run; run()",
-                    directory,
-                    str(write_end),
-                ],
-                stdin=subprocess.DEVNULL,
-                stdout=out,
-                stderr=out,
-                cwd="/",
-                env=env,
-                pass_fds=(write_end,),
-                start_new_session=True,
-            )
-    except OSError:
-        os.close(read_end)
-        return False
-    finally:
-        os.close(write_end)
-    try:
-        if not wait:
-            return True
-        ready, _, _ = select.select([read_end], [], [], max(START_TIMEOUT_S, timeout_s()))
-        return bool(ready) and os.read(read_end, 64).startswith(b"ready")
-    finally:
-        os.close(read_end)
 
 
 if __name__ == "__main__":

@@ -369,8 +369,8 @@ def _run_app() -> int:
 
 def run() -> None:
     """The server process: `python -c '...run()' DIRECTORY READY_FD` (started by
-    `quick.start_server`, detached in its own session); says `ready` on READY_FD once it
-    listens."""
+    `resident_start.start_server`, detached in its own session); says `ready` on READY_FD once
+    it listens."""
     directory, ready_fd = sys.argv[1], int(sys.argv[2])
     server = Server(directory)
     try:
