@@ -36,6 +36,7 @@ from agentdeck.core import (
     metrics,
     paging,
     planning,
+    report_figures,
     supervision,
     tasks,
     views,
@@ -364,14 +365,14 @@ class Deck:
     count_refusal = _writes(measured.count_refusal)
     refusals = _reads(measured.refusals)
 
-    # core/metrics.py and core/report.py
+    # core/metrics.py, core/report.py and core/report_figures.py
     burndown = _with_database(metrics.burndown)
     cost_over_time = _reads(metrics.cost_over_time)
     throughput = _reads(metrics.throughput)
     report = _with_database(reports.report)
     report_lines = _with_database(reports.report_lines)
     report_summary = _with_database(reports.report_summary)
-    finished_summary = _reads(reports.finished_summary)
+    finished_summary = _reads(report_figures.finished_summary)
 
     # core/formats/importers.py and core/formats/native.py
     import_source = _with_database(importers.import_source)

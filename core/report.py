@@ -3,9 +3,10 @@ small summary for agents.
 
 Verbs here: report (markdown, whole or chosen sections), report_lines (the same markdown a
 few lines at a time, for `--finished all`), report_summary (a small dict: counts, what needs
-a human, what is blocked, finished work, budgets, forecast) and finished_summary (finished
-work in numbers). Agent-written text is escaped so it reads literally in any markdown
-renderer; the summary's JSON carries it literally, clipped to a line.
+a human, what is blocked, finished work, budgets, forecast); the SQL reads behind them,
+finished_summary (finished work in numbers) among them, are in `report_figures`.
+Agent-written text is escaped so it reads literally in any markdown renderer; the summary's
+JSON carries it literally, clipped to a line.
 
 Bounded on any board: every figure is a SQL aggregate (counts, sums, grouped counts, the
 median by an ordered offset) or read from a maintained rollup (budgets' `used`, the flow
@@ -21,8 +22,6 @@ from collections.abc import Iterator
 from datetime import datetime, timedelta
 from typing import Any
 
-import sqlalchemy as sa
-
 from agentdeck.core import (
     boards,
     budgets,
@@ -31,7 +30,7 @@ from agentdeck.core import (
     measured,
     metrics,
     paging,
-    rows_to_models,
+    report_figures,
     tasks,
     views,
 )
@@ -39,8 +38,6 @@ from agentdeck.core.errors import ValidationError
 from agentdeck.core.models import BudgetStatus, Task, UsageTotals
 from agentdeck.core.safe_text import dropped
 from agentdeck.core.storage.database import Database
-from agentdeck.core.storage.tables import agent_t, task_label_t, task_t, usage_t
-from agentdeck.core.storage.transaction import StoredRow, Tx
 from agentdeck.core.words import plural
 
 _MD_SPECIAL = re.compile(r"([\\`*_{}\[\]()<>#+!|~])")
@@ -104,7 +101,7 @@ def _measured_part(sources: dict[str, UsageTotals], gaps: list[dict[str, Any]]) 
         f"| reported (by agents) | {reported.tokens:,} | ${reported.cost_usd:,.2f} |",
     ]
     if gaps:  # compared only where both sources saw the same work
-        gap = _gap_total(gaps)
+        gap = report_figures.gap_total(gaps)
         out.append(
             f"| gap (measured - reported) on the {plural(gap['tasks'], 'task')} with both "
             f"| {gap['tokens']:+,} | {_signed_dollars(gap['cost_usd'])} |"
@@ -112,7 +109,7 @@ def _measured_part(sources: dict[str, UsageTotals], gaps: list[dict[str, Any]]) 
     out.append("")
     if gaps:
         out += ["| task | measured | reported | gap |", "|---|---|---|---|"]
-        for g in gaps[:SUMMARY_ITEMS]:
+        for g in gaps[: report_figures.SUMMARY_ITEMS]:
             m, r = g["measured"], g["reported"]
             out.append(
                 f"| {g['key'] or 'board'} | {m['tokens']:,} tok, ${m['cost_usd']:,.2f} "
@@ -121,17 +118,6 @@ def _measured_part(sources: dict[str, UsageTotals], gaps: list[dict[str, Any]]) 
             )
         out.append("")
     return out
-
-
-def _gap_total(gaps: list[dict[str, Any]]) -> dict[str, Any]:
-    """Measured minus reported, summed over the tasks both sources saw."""
-    return {
-        "tasks": len(gaps),
-        "tokens": sum(g["measured"]["tokens"] - g["reported"]["tokens"] for g in gaps),
-        "cost_usd": round(
-            sum(g["measured"]["cost_usd"] - g["reported"]["cost_usd"] for g in gaps), 6
-        ),
-    }
 
 
 def _signed_dollars(value: float) -> str:
@@ -164,8 +150,6 @@ SECTIONS = (
     "time",
     "forecast",
 )
-# Tasks a summary lists per part; `*_more` counts the rest, which `report` lists whole.
-SUMMARY_ITEMS = 10
 # The newest comments on open tasks the report's Comments part lists, each cut to a line.
 REPORT_COMMENTS = 20
 # Tasks each part of the markdown report lists (the most recent finished, the most urgent
@@ -190,14 +174,16 @@ def report_summary(
         b = boards.get_board(tx, board)
         counted = tasks.counts(tx, b.key, label=label)
         parts = {
-            column: tasks.list_tasks(tx, b.key, column=column, label=label, limit=SUMMARY_ITEMS)
+            column: tasks.list_tasks(
+                tx, b.key, column=column, label=label, limit=report_figures.SUMMARY_ITEMS
+            )
             for column in ("needs_human", "blocked", "in_progress")
         }
         budget_rows = budgets.budget_status(tx, b.key, limit=None)
         spent = budgets.usage_totals(tx, b.key)
-        sources = _sources(tx, b.key)
+        sources = report_figures.usage_sources(tx, b.key)
         gaps = measured.usage_gaps(tx, b.key, limit=None) if "measured" in sources else []
-        finished = finished_summary(tx, b.key, label=label)
+        finished = report_figures.finished_summary(tx, b.key, label=label)
     burn = metrics.burndown(db, b.key)
     total, done = counted.total, counted.done
     out: dict[str, Any] = {
@@ -216,15 +202,15 @@ def report_summary(
         shown = len(listed)
         out[f"{column}_more"] = max(0, counted.by_column.get(column, 0) - shown)
     worst = sorted(budget_rows, key=lambda r: {"over": 0, "warn": 1}.get(r.level, 2))
-    out["budgets"] = [r.to_dict() for r in worst[:SUMMARY_ITEMS]]
-    out["budgets_more"] = max(0, len(budget_rows) - SUMMARY_ITEMS)
+    out["budgets"] = [r.to_dict() for r in worst[: report_figures.SUMMARY_ITEMS]]
+    out["budgets_more"] = max(0, len(budget_rows) - report_figures.SUMMARY_ITEMS)
     out["finished"] = {k: v for k, v in finished.items() if k not in _COUNTED}
     out["spent"] = {"cost_usd": round(spent.cost_usd, 6), "tokens": spent.tokens}
     if "measured" in sources:  # both sources as given, and the tasks where they differ most
         for source, given in sources.items():
             out["spent"][source] = {"cost_usd": round(given.cost_usd, 6), "tokens": given.tokens}
-        out["spent"]["gap"] = _gap_total(gaps)
-        out["spent"]["gaps"] = gaps[:SUMMARY_ITEMS]
+        out["spent"]["gap"] = report_figures.gap_total(gaps)
+        out["spent"]["gaps"] = gaps[: report_figures.SUMMARY_ITEMS]
     ahead = burn.forecast_done_at is not None and done < total
     out["forecast"] = {
         "throughput_per_day": burn.throughput_per_day,
@@ -237,149 +223,6 @@ def report_summary(
         out["label"] = limits.label(label)
     out["updated_at"] = db.now().isoformat()
     return out
-
-
-def _of(b: StoredRow, label: str | None) -> list[sa.ColumnElement[bool]]:
-    """The board's tasks, or those carrying `label`."""
-    where = [task_t.c.board_id == b["id"]]
-    if label is not None:
-        where.append(tasks.labelled(label))
-    return where
-
-
-def _seconds(conn: sa.Connection) -> sa.ColumnElement[Any]:
-    """A done task's time from claim to finish, in seconds, in the backend's SQL."""
-    if conn.dialect.name == "postgresql":
-        return sa.func.extract("epoch", task_t.c.completed_at - task_t.c.started_at)
-    return (
-        sa.func.julianday(task_t.c.completed_at) - sa.func.julianday(task_t.c.started_at)
-    ) * 86400.0
-
-
-def _time_per_task(tx: Tx, where: list[sa.ColumnElement[bool]]) -> dict[str, Any]:
-    """Median and mean claim-to-finish time of the done tasks: a count and an average, then
-    the middle one or two by an ordered offset (the database sorts, nothing is loaded)."""
-    took = _seconds(tx.conn)
-    timed = [*where, task_t.c.status == "done", task_t.c.started_at.is_not(None)]
-    timed.append(task_t.c.completed_at.is_not(None))
-    n, mean = tx.conn.execute(sa.select(sa.func.count(), sa.func.avg(took)).where(*timed)).one()
-    if not n:
-        return {"tasks": 0, "median_s": None, "mean_s": None}
-    middle = tx.conn.execute(
-        sa.select(took).where(*timed).order_by(took).offset((n - 1) // 2).limit(2 - n % 2)
-    ).scalars()
-    values = [float(v) for v in middle]
-    return {
-        "tasks": int(n),
-        "median_s": round(sum(values) / len(values), 1),
-        "mean_s": round(float(mean), 1),
-    }
-
-
-def finished_summary(
-    tx: Tx, board: str | None = None, *, label: str | None = None, recent: int = SUMMARY_ITEMS
-) -> dict[str, Any]:
-    """Finished work in numbers, from SQL aggregates: tasks done, failed and cancelled, the
-    `recent` most recently done (key and title), done per agent and per label (the
-    `SUMMARY_ITEMS` largest, largest first, with a count of the rest). The markdown report adds the time per
-    task (`_time_per_task`), which reads every done task's times and so is left out here."""
-    b = tx.board(board)
-    where = _of(b, label)
-    by_status: dict[str, int] = {
-        status: int(n)
-        for status, n in tx.conn.execute(
-            sa.select(task_t.c.status, sa.func.count())
-            .where(*where, task_t.c.status.in_(("done", "failed", "cancelled")))
-            .group_by(task_t.c.status)
-        )
-    }
-    done = [*where, task_t.c.status == "done"]
-    n = sa.func.count().label("n")
-    # Counted per assignee id on the covering claim index, then named: a join before the
-    # count looked up the agent row of every done task (40,000 lookups at 100,000 tasks).
-    per_id = tx.conn.execute(
-        sa.select(task_t.c.assignee_id, n)
-        .where(*done, task_t.c.assignee_id.is_not(None))
-        .group_by(task_t.c.assignee_id)
-    ).all()
-    names: dict[int, str] = dict(  # the board's agents (one index range), not ids to bind
-        tx.conn.execute(
-            sa.select(agent_t.c.id, agent_t.c.name).where(agent_t.c.board_id == b["id"])
-        ).all()
-    )
-    agents = sorted(((names[i], int(c)) for i, c in per_id), key=lambda a: (-a[1], a[0]))
-    labels = tx.conn.execute(
-        sa.select(task_label_t.c.label, n)
-        .select_from(task_t.join(task_label_t, task_label_t.c.task_id == task_t.c.id))
-        .where(*done)
-        .group_by(task_label_t.c.label)
-        .order_by(n.desc(), task_label_t.c.label)
-    ).all()
-    return {
-        "done": int(by_status.get("done", 0)),
-        "failed": int(by_status.get("failed", 0)),
-        "cancelled": int(by_status.get("cancelled", 0)),
-        "recent": [
-            {"key": t.key, "title": views.clip(t.title, views.TITLE)}
-            for t in _recent_done(tx, where, recent)
-        ],
-        "by_agent": {a: int(c) for a, c in agents[:SUMMARY_ITEMS]},
-        "agents_more": max(0, len(agents) - SUMMARY_ITEMS),
-        "by_label": {lb: int(c) for lb, c in labels[:SUMMARY_ITEMS]},
-        "labels_more": max(0, len(labels) - SUMMARY_ITEMS),
-    }
-
-
-def _sources(tx: Tx, board: str) -> dict[str, UsageTotals]:
-    """Usage by source when runtimes report any (`measured.usage_by_source`), else nothing:
-    a board without telemetry is asked one `LIMIT 1` question instead of a sum of its usage."""
-    b = tx.board(board)
-    seen = tx.conn.execute(
-        sa.select(usage_t.c.id)
-        .where(usage_t.c.board_id == b["id"], usage_t.c.source == "measured")
-        .limit(1)
-    ).first()
-    return measured.usage_by_source(tx, board) if seen is not None else {}
-
-
-def _recent_done(tx: Tx, where: list[sa.ColumnElement[bool]], n: int) -> list[Task]:
-    """The `n` most recently done tasks, newest first (`ix_task_finished` walked backwards)."""
-    rows = (
-        tx.conn.execute(
-            sa.select(task_t)
-            .where(*where, task_t.c.status == "done")
-            .order_by(task_t.c.completed_at.desc(), task_t.c.id.desc())
-            .limit(limits.row_window(n))
-        )
-        .mappings()
-        .all()
-    )
-    return rows_to_models.tasks(tx.conn, rows, tx.now)
-
-
-def _oldest_waiting(tx: Tx, where: list[sa.ColumnElement[bool]], n: int) -> list[Task]:
-    """The `n` tasks waiting on a human (review, escalated) longest, longest first."""
-    rows = (
-        tx.conn.execute(
-            sa.select(task_t)
-            .where(*where, task_t.c.status.in_(("review", "escalated")))
-            .order_by(task_t.c.updated_at, task_t.c.id)
-            .limit(limits.row_window(n))
-        )
-        .mappings()
-        .all()
-    )
-    return rows_to_models.tasks(tx.conn, rows, tx.now)
-
-
-def _spent(tx: Tx, b: StoredRow, label: str | None) -> UsageTotals:
-    """Usage on the board, or on the tasks carrying `label`: one sum."""
-    if label is None:
-        return budgets.usage_totals(tx, b["key"])  # the hourly rollup
-    labelled = sa.select(task_t.c.id).where(*_of(b, label))
-    return budgets.usage_sums(
-        tx.conn, usage_t.c.board_id == b["id"], usage_t.c.task_id.in_(labelled)
-    )
 
 
 def report(
@@ -432,15 +275,15 @@ def _report_lines(
     with db.read() as tx:
         b = boards.get_board(tx, board)
         counted = tasks.counts(tx, b.key, label=label)
-        summary = finished_summary(tx, b.key, label=label, recent=0)
-        where = _of(tx.board(b.key), label)
-        recent = _recent_done(tx, where, REPORT_ITEMS)
-        took = _time_per_task(tx, where) if "time" in wanted else None
+        summary = report_figures.finished_summary(tx, b.key, label=label, recent=0)
+        where = report_figures.task_scope(tx.board(b.key), label)
+        recent = report_figures.recent_done(tx, where, REPORT_ITEMS)
+        took = report_figures.time_per_task(tx, where) if "time" in wanted else None
         parts = {
             column: tasks.list_tasks(tx, b.key, column=column, label=label, limit=REPORT_ITEMS)
             for column in ("in_progress", "ready", "blocked", "failed")
         }
-        parts["needs_human"] = _oldest_waiting(tx, where, REPORT_ITEMS)
+        parts["needs_human"] = report_figures.oldest_waiting(tx, where, REPORT_ITEMS)
     total, done = counted.total, counted.done
     pct = 100 * done / total if total else 0.0
     out = [f"# {md(b.name)} — progress report", ""]
@@ -585,8 +428,8 @@ def _budget_part(db: Database, board: str, label: str | None) -> list[str]:
     with db.read() as tx:
         b = tx.board(board)
         budget_rows = budgets.budget_status(tx, board, limit=REPORT_ITEMS + 1)
-        spent = _spent(tx, b, label)
-        sources = _sources(tx, board)
+        spent = report_figures.spent_on(tx, b, label)
+        sources = report_figures.usage_sources(tx, board)
         gaps = measured.usage_gaps(tx, board, limit=None) if "measured" in sources else []
     out = ["## Budget use", ""]
     if budget_rows:
