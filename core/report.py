@@ -1,12 +1,9 @@
-"""The progress report: where a board stands, for a human or a status update, and its
-small summary for agents.
+"""The progress report in markdown: where a board stands, for a human or a status update.
 
-Verbs here: report (markdown, whole or chosen sections), report_lines (the same markdown a
-few lines at a time, for `--finished all`), report_summary (a small dict: counts, what needs
-a human, what is blocked, finished work, budgets, forecast); the SQL reads behind them,
-finished_summary (finished work in numbers) among them, are in `report_figures`.
-Agent-written text is escaped so it reads literally in any markdown renderer; the summary's
-JSON carries it literally, clipped to a line.
+Verbs here: report (whole or chosen sections) and report_lines (the same markdown a few lines
+at a time, for `--finished all`). The small summary for agents is in `report_summary`, the SQL
+reads behind both in `report_figures`. Agent-written text is escaped so it reads literally in
+any markdown renderer.
 
 Bounded on any board: every figure is a SQL aggregate (counts, sums, grouped counts, the
 median by an ordered offset) or read from a maintained rollup (budgets' `used`, the flow
@@ -32,7 +29,6 @@ from agentdeck.core import (
     paging,
     report_figures,
     tasks,
-    views,
 )
 from agentdeck.core.errors import ValidationError
 from agentdeck.core.models import BudgetStatus, Task, UsageTotals
@@ -156,73 +152,6 @@ REPORT_COMMENTS = 20
 # open); the part's heading counts them all and a line says how to see the rest.
 REPORT_ITEMS = 20
 FINISHED = ("summary", "all")
-_COUNTED = ("done", "failed", "cancelled")  # in the summary's "columns" already
-
-
-def report_summary(
-    db: Database, board: str | None = None, *, label: str | None = None
-) -> dict[str, Any]:
-    """Where the board stands in a few hundred tokens: counts per column, what needs a human,
-    what is blocked and on what, what is in progress, finished work in numbers
-    (`finished_summary`), budgets, spend and the forecast.
-
-    Each task list holds at most `SUMMARY_ITEMS` compact views, with a count of the rest;
-    counts come from one indexed query, so the summary stays small and quick on any board.
-    With `label`, the counts and lists cover only the tasks carrying it (budgets, spend and
-    the forecast stay the board's)."""
-    with db.read() as tx:
-        b = boards.get_board(tx, board)
-        counted = tasks.counts(tx, b.key, label=label)
-        parts = {
-            column: tasks.list_tasks(
-                tx, b.key, column=column, label=label, limit=report_figures.SUMMARY_ITEMS
-            )
-            for column in ("needs_human", "blocked", "in_progress")
-        }
-        budget_rows = budgets.budget_status(tx, b.key, limit=None)
-        spent = budgets.usage_totals(tx, b.key)
-        sources = report_figures.usage_sources(tx, b.key)
-        gaps = measured.usage_gaps(tx, b.key, limit=None) if "measured" in sources else []
-        finished = report_figures.finished_summary(tx, b.key, label=label)
-    burn = metrics.burndown(db, b.key)
-    total, done = counted.total, counted.done
-    out: dict[str, Any] = {
-        "board": b.key,
-        "name": views.clip(b.name, views.TITLE),
-        "goal": views.clip(b.goal, 300),
-        "due_at": b.due_at.isoformat() if b.due_at else None,
-        "total": total,
-        "done": done,
-        "percent_done": round(100 * done / total) if total else 0,
-        "columns": dict(counted.by_column),
-    }
-    for column, listed in parts.items():
-        view = views.task_card
-        out[column] = [view(t) for t in listed]
-        shown = len(listed)
-        out[f"{column}_more"] = max(0, counted.by_column.get(column, 0) - shown)
-    worst = sorted(budget_rows, key=lambda r: {"over": 0, "warn": 1}.get(r.level, 2))
-    out["budgets"] = [r.to_dict() for r in worst[: report_figures.SUMMARY_ITEMS]]
-    out["budgets_more"] = max(0, len(budget_rows) - report_figures.SUMMARY_ITEMS)
-    out["finished"] = {k: v for k, v in finished.items() if k not in _COUNTED}
-    out["spent"] = {"cost_usd": round(spent.cost_usd, 6), "tokens": spent.tokens}
-    if "measured" in sources:  # both sources as given, and the tasks where they differ most
-        for source, given in sources.items():
-            out["spent"][source] = {"cost_usd": round(given.cost_usd, 6), "tokens": given.tokens}
-        out["spent"]["gap"] = report_figures.gap_total(gaps)
-        out["spent"]["gaps"] = gaps[: report_figures.SUMMARY_ITEMS]
-    ahead = burn.forecast_done_at is not None and done < total
-    out["forecast"] = {
-        "throughput_per_day": burn.throughput_per_day,
-        "done_at": burn.forecast_done_at.isoformat() if ahead and burn.forecast_done_at else None,
-        "early": burn.forecast_early.isoformat() if ahead and burn.forecast_early else None,
-        "late": burn.forecast_late.isoformat() if ahead and burn.forecast_late else None,
-        "note": burn.forecast_note,
-    }
-    if label is not None:
-        out["label"] = limits.label(label)
-    out["updated_at"] = db.now().isoformat()
-    return out
 
 
 def report(

@@ -1,10 +1,11 @@
 """The SQL reads behind the progress report: the figures `report`, `report_lines` and
 `report_summary` show, each a bounded query.
 
-Kept apart from the rendering of markdown and JSON (`report`) so every query the report makes
-is in one place and its bounds can be read at a glance: every figure is a SQL aggregate
-(counts, sums, grouped counts, the median by an ordered offset) or read from a maintained
-rollup, and every list is capped by the caller. `finished_summary` is also a verb of its own.
+Kept apart from the markdown report (`report`) and the summary for agents (`report_summary`)
+so every query the report makes is in one place and its bounds can be read at a glance: every
+figure is a SQL aggregate (counts, sums, grouped counts, the median by an ordered offset) or
+read from a maintained rollup, and every list is capped by the caller. `finished_summary` is
+also a verb of its own.
 """
 
 from __future__ import annotations
