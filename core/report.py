@@ -1,9 +1,10 @@
 """The progress report in markdown: where a board stands, for a human or a status update.
 
 Verbs here: report (whole or chosen sections) and report_lines (the same markdown a few lines
-at a time, for `--finished all`). The small summary for agents is in `report_summary`, the SQL
-reads behind both in `report_figures`. Agent-written text is escaped so it reads literally in
-any markdown renderer.
+at a time, for `--finished all`): which parts to show and in what order, each read as it is
+reached. How each piece is written (and the escaping that makes agent-written text read
+literally in any markdown renderer) is in `report_markdown`; the small summary for agents is in
+`report_summary`; the SQL reads behind both are in `report_figures`.
 
 Bounded on any board: every figure is a SQL aggregate (counts, sums, grouped counts, the
 median by an ordered offset) or read from a maintained rollup (budgets' `used`, the flow
@@ -14,9 +15,7 @@ of the rest. Finished work is summarised (counts, the most recent, by agent and 
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterator
-from datetime import datetime, timedelta
 from typing import Any
 
 from agentdeck.core import (
@@ -31,108 +30,20 @@ from agentdeck.core import (
     tasks,
 )
 from agentdeck.core.errors import ValidationError
-from agentdeck.core.models import BudgetStatus, Task, UsageTotals
-from agentdeck.core.safe_text import dropped
+from agentdeck.core.models import Task
+from agentdeck.core.report_markdown import (
+    budget_row,
+    done_part,
+    joined,
+    md,
+    measured_part,
+    task_line,
+    time_part,
+    waiting_on,
+    when,
+)
 from agentdeck.core.storage.database import Database
 from agentdeck.core.words import plural
-
-_MD_SPECIAL = re.compile(r"([\\`*_{}\[\]()<>#+!|~])")
-
-
-def md(text: str, limit: int = 160) -> str:
-    """Untrusted text as one literal markdown line: the characters of `safe_text.UNSAFE`
-    dropped, syntax escaped, capped."""
-    flat = " ".join(dropped(text).split())
-    if len(flat) > limit:
-        flat = flat[: limit - 1] + "…"
-    return _MD_SPECIAL.sub(r"\\\1", flat)
-
-
-def _duration(delta: timedelta) -> str:
-    hours = delta.total_seconds() / 3600
-    return (
-        f"{hours * 60:.0f} min"
-        if hours < 1
-        else f"{hours:.1f} h"
-        if hours < 48
-        else f"{hours / 24:.1f} d"
-    )
-
-
-def _when(at: datetime | None) -> str:
-    return at.strftime("%Y-%m-%d %H:%M UTC") if at else "—"
-
-
-def _line(t: Task, extra: str = "") -> str:
-    kind = f" ({t.type})" if t.type != "task" else ""
-    tags = f" [{', '.join(md(label, 40) for label in t.labels)}]" if t.labels else ""
-    who = f" — {md(t.assignee, 64)}" if t.assignee else ""
-    return f"- **{t.key}**{kind} {md(t.title)}{tags}{who}{extra}"
-
-
-def _waiting_on(t: Task) -> str:
-    """What a blocked task waits on: its blockers, and an epic's subtasks with their progress."""
-    parts = [", ".join(t.blocked_by)] if t.blocked_by else []
-    if t.subtasks_done < t.subtasks_total:
-        parts.append(f"its subtasks ({t.subtasks_done}/{t.subtasks_total} done)")
-    return f" — waiting on {'; '.join(parts)}" if parts else ""
-
-
-def _amount(value: float) -> str:
-    """A budget figure a person can read: 1,000,000 tokens, not 1e+06; $0.1235, not 0.12345."""
-    return f"{value:,.0f}" if abs(value) >= 1000 else f"{value:.4g}"
-
-
-def _measured_part(sources: dict[str, UsageTotals], gaps: list[dict[str, Any]]) -> list[str]:
-    """Usage as reported by the agents and as measured by their runtimes, side by side, and
-    the tasks where the two differ most (what counts is the larger, per agent and task)."""
-    none = UsageTotals()
-    reported, seen = sources.get("reported", none), sources["measured"]
-    out = [
-        "### Measured and reported",
-        "",
-        "| source | tokens | cost |",
-        "|---|---|---|",
-        f"| measured (telemetry) | {seen.tokens:,} | ${seen.cost_usd:,.2f} |",
-        f"| reported (by agents) | {reported.tokens:,} | ${reported.cost_usd:,.2f} |",
-    ]
-    if gaps:  # compared only where both sources saw the same work
-        gap = report_figures.gap_total(gaps)
-        out.append(
-            f"| gap (measured - reported) on the {plural(gap['tasks'], 'task')} with both "
-            f"| {gap['tokens']:+,} | {_signed_dollars(gap['cost_usd'])} |"
-        )
-    out.append("")
-    if gaps:
-        out += ["| task | measured | reported | gap |", "|---|---|---|---|"]
-        for g in gaps[: report_figures.SUMMARY_ITEMS]:
-            m, r = g["measured"], g["reported"]
-            out.append(
-                f"| {g['key'] or 'board'} | {m['tokens']:,} tok, ${m['cost_usd']:,.2f} "
-                f"| {r['tokens']:,} tok, ${r['cost_usd']:,.2f} "
-                f"| {m['tokens'] - r['tokens']:+,} tok, {_signed_dollars(m['cost_usd'] - r['cost_usd'])} |"
-            )
-        out.append("")
-    return out
-
-
-def _signed_dollars(value: float) -> str:
-    return f"{'-' if value < 0 else '+'}${abs(value):,.2f}"
-
-
-def _budget_row(b: BudgetStatus) -> str:
-    subject = {
-        "board": "board",
-        "agent": f"agent {md(b.subject, 64)}",
-        "task": f"task {b.subject}",
-    }[b.scope]
-    limit = " / ".join(
-        f"{label} {_amount(v)}"
-        for label, v in (("soft", b.soft), ("hard", b.hard))
-        if v is not None
-    )
-    return f"| {subject} | {b.metric} | {_amount(b.used)} | {limit} | {b.level} |"
-
 
 SECTIONS = (
     "done",
@@ -222,8 +133,8 @@ def _report_lines(
         out += [f"**Goal:** {md(b.goal, 400)}", ""]
     out += [f"**Overall:** {done} of {plural(total, 'task')} done ({pct:.0f}%)", ""]
     if b.due_at:
-        out += [f"**Due:** {_when(b.due_at)}", ""]
-    yield _lines(out)
+        out += [f"**Due:** {when(b.due_at)}", ""]
+    yield joined(out)
 
     def listed(name: str, title: str, column: str, line: Any, rest: str) -> Iterator[str]:
         """A part: its count, its first `REPORT_ITEMS` tasks, and how to see the others."""
@@ -231,55 +142,55 @@ def _report_lines(
             return
         count = counted.by_column.get(column, 0)
         shown = parts[column]
-        yield _lines([f"## {title} ({count})", "", *([line(t) for t in shown] or ["_none_"])])
+        yield joined([f"## {title} ({count})", "", *([line(t) for t in shown] or ["_none_"])])
         if count > len(shown):
-            yield _lines([f"- _and {count - len(shown)} more: {rest}_"])
+            yield joined([f"- _and {count - len(shown)} more: {rest}_"])
         yield "\n"
 
     def whole(title: str, status: str, line: Any) -> Iterator[str]:
         """A finished part listed whole, in key order, a page per read."""
         count = counted.by_column.get(status, 0)
-        yield _lines([f"## {title} ({count}, in key order)", ""])
+        yield joined([f"## {title} ({count}, in key order)", ""])
         empty = True
         for t in paging.iter_tasks(db, b.key, status=status, label=label):
             empty = False
-            yield _lines([line(t)])
-        yield _lines(["_none_", ""] if empty else [""])
+            yield joined([line(t)])
+        yield joined(["_none_", ""] if empty else [""])
 
     def done_line(t: Task) -> str:
-        return _line(t, f" ({_when(t.completed_at)})")
+        return task_line(t, f" ({when(t.completed_at)})")
 
     if "done" in wanted:
         if finished == "all":
             yield from whole("Done", "done", done_line)
         else:
-            yield _lines(_done_summary(summary, [done_line(t) for t in recent], done))
+            yield joined(done_part(summary, [done_line(t) for t in recent], done))
     yield from listed(
         "in_progress",
         "In progress",
         "in_progress",
-        lambda t: _line(t, f" — doing: {md(t.active_form, 80)}" if t.active_form else ""),
+        lambda t: task_line(t, f" — doing: {md(t.active_form, 80)}" if t.active_form else ""),
         "`agentdeck task list --column in_progress`",
     )
     yield from listed(
         "ready",
         "Remaining (ready)",
         "ready",
-        lambda t: _line(t, f" — P{t.priority}"),
+        lambda t: task_line(t, f" — P{t.priority}"),
         "`agentdeck task list --column ready`",
     )
     yield from listed(
         "blocked",
         "Blocked",
         "blocked",
-        lambda t: _line(t, _waiting_on(t)),
+        lambda t: task_line(t, waiting_on(t)),
         "`agentdeck task list --column blocked`",
     )
     yield from listed(
         "needs_human",
         "Waiting on humans",
         "needs_human",
-        lambda t: _line(
+        lambda t: task_line(
             t,
             f" — {'review' if t.status == 'review' else 'escalated: ' + md(t.escalation_reason, 120)}",
         ),
@@ -287,7 +198,7 @@ def _report_lines(
     )
 
     def failed_line(t: Task) -> str:
-        return _line(t, f" — {md(t.result, 120)}")
+        return task_line(t, f" — {md(t.result, 120)}")
 
     if "failed" in wanted and finished == "all":
         yield from whole("Failed", "failed", failed_line)
@@ -300,25 +211,25 @@ def _report_lines(
             said, said_total = comments.on_open_tasks(tx, tx.board(b.key)["id"], REPORT_COMMENTS)
         lines = [
             f"- **{b.key}-{r['number']}** {md(r['actor'], 64)}: {md(r['text'], 200)} "
-            f"({_when(r['created_at'])})"
+            f"({when(r['created_at'])})"
             for r in said
         ]
         if said_total > len(said):
             lines.append(f"- _and {said_total - len(said)} older (see `agentdeck task show`)_")
-        yield _lines([f"## Comments on open tasks ({said_total})", "", *(lines or ["_none_"]), ""])
+        yield joined([f"## Comments on open tasks ({said_total})", "", *(lines or ["_none_"]), ""])
     if "budgets" in wanted:
-        yield _lines(_budget_part(db, b.key, label))
+        yield joined(_budget_part(db, b.key, label))
     if took is not None:
-        yield _lines(_time_part(took))
+        yield joined(time_part(took))
     if "forecast" in wanted:
         burn = metrics.burndown(db, b.key)
         out = ["## Forecast", ""]
         if burn.forecast_done_at and done < total:
-            late = _when(burn.forecast_late) if burn.forecast_late else "no later bound yet"
-            early = _when(burn.forecast_early) if burn.forecast_early else "?"
+            late = when(burn.forecast_late) if burn.forecast_late else "no later bound yet"
+            early = when(burn.forecast_early) if burn.forecast_early else "?"
             out += [
                 f"At {burn.throughput_per_day:g} tasks/day, the rest is done around "
-                f"{_when(burn.forecast_done_at)} (likely between {early} and {late}).",
+                f"{when(burn.forecast_done_at)} (likely between {early} and {late}).",
                 "",
             ]
         elif total and done == total:
@@ -326,29 +237,8 @@ def _report_lines(
         else:
             note = burn.forecast_note or "no forecast"
             out += [f"{note[0].upper()}{note[1:]}.", ""]
-        yield _lines(out)
-    yield _lines([f"_Last updated {_when(db.now())}_", ""])
-
-
-def _lines(lines: list[str]) -> str:
-    return "".join(f"{line}\n" for line in lines)
-
-
-def _done_summary(summary: dict[str, Any], recent: list[str], done: int) -> list[str]:
-    """The Done part on any board: the most recent (`recent`, their lines), who finished how
-    much and under which labels; `--finished all` lists every one."""
-    out = [f"## Done ({done})", "", *(recent or ["_none_"])]
-    if done > len(recent):
-        out.append(f"- _and {done - len(recent)} more: `agentdeck report --finished all`_")
-    out.append("")
-    for title, counts, more, width, others in (
-        ("By agent", summary["by_agent"], summary["agents_more"], 64, "other"),
-        ("By label", summary["by_label"], summary["labels_more"], 40, "other label"),
-    ):
-        if counts:
-            listed = ", ".join(f"{md(name, width)} {n}" for name, n in counts.items())
-            out += [f"{title}: {listed}" + (f", and {plural(more, others)}" if more else ""), ""]
-    return [*out, ""]
+        yield joined(out)
+    yield joined([f"_Last updated {when(db.now())}_", ""])
 
 
 def _budget_part(db: Database, board: str, label: str | None) -> list[str]:
@@ -365,7 +255,7 @@ def _budget_part(db: Database, board: str, label: str | None) -> list[str]:
         out += [
             "| scope | metric | used | limit | level |",
             "|---|---|---|---|---|",
-            *map(_budget_row, budget_rows[:REPORT_ITEMS]),
+            *map(budget_row, budget_rows[:REPORT_ITEMS]),
         ]
         if len(budget_rows) > REPORT_ITEMS:
             more = len(budget_rows) - REPORT_ITEMS
@@ -378,18 +268,5 @@ def _budget_part(db: Database, board: str, label: str | None) -> list[str]:
         "",
     ]
     if "measured" in sources:
-        out += _measured_part(sources, gaps)
+        out += measured_part(sources, gaps)
     return out
-
-
-def _time_part(took: dict[str, Any]) -> list[str]:
-    out = ["## Time per task", ""]
-    if not took["tasks"]:
-        return [*out, "_no finished tasks yet_", ""]
-    median = timedelta(seconds=took["median_s"])
-    mean = timedelta(seconds=took["mean_s"])
-    return [
-        *out,
-        f"Median {_duration(median)}, mean {_duration(mean)} over {took['tasks']} finished tasks",
-        "",
-    ]
