@@ -36,6 +36,7 @@ from agentdeck.core import (
     metrics,
     paging,
     planning,
+    report_figures,
     supervision,
     tasks,
     views,
@@ -43,9 +44,11 @@ from agentdeck.core import (
     work,
 )
 
-# Imported under other names: `Deck.inbox` and `Deck.report` are verbs of the same names.
+# Imported under other names: `Deck.inbox`, `Deck.report` and `Deck.report_summary` are verbs
+# of the same names.
 from agentdeck.core import inbox as inboxes
 from agentdeck.core import report as reports
+from agentdeck.core import report_summary as summaries
 from agentdeck.core.errors import NotFoundError, SchemaError, ValidationError
 from agentdeck.core.feed import ChangeFeed
 from agentdeck.core.formats import export_formats, importers, native
@@ -364,14 +367,14 @@ class Deck:
     count_refusal = _writes(measured.count_refusal)
     refusals = _reads(measured.refusals)
 
-    # core/metrics.py and core/report.py
+    # core/metrics.py, core/report.py, core/report_summary.py and core/report_figures.py
     burndown = _with_database(metrics.burndown)
     cost_over_time = _reads(metrics.cost_over_time)
     throughput = _reads(metrics.throughput)
     report = _with_database(reports.report)
     report_lines = _with_database(reports.report_lines)
-    report_summary = _with_database(reports.report_summary)
-    finished_summary = _reads(reports.finished_summary)
+    report_summary = _with_database(summaries.report_summary)
+    finished_summary = _reads(report_figures.finished_summary)
 
     # core/formats/importers.py and core/formats/native.py
     import_source = _with_database(importers.import_source)

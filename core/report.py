@@ -1,11 +1,10 @@
-"""The progress report: where a board stands, for a human or a status update, and its
-small summary for agents.
+"""The progress report in markdown: where a board stands, for a human or a status update.
 
-Verbs here: report (markdown, whole or chosen sections), report_lines (the same markdown a
-few lines at a time, for `--finished all`), report_summary (a small dict: counts, what needs
-a human, what is blocked, finished work, budgets, forecast) and finished_summary (finished
-work in numbers). Agent-written text is escaped so it reads literally in any markdown
-renderer; the summary's JSON carries it literally, clipped to a line.
+Verbs here: report (whole or chosen sections) and report_lines (the same markdown a few lines
+at a time, for `--finished all`): which parts to show and in what order, each read as it is
+reached. How each piece is written (and the escaping that makes agent-written text read
+literally in any markdown renderer) is in `report_markdown`; the small summary for agents is in
+`report_summary`; the SQL reads behind both are in `report_figures`.
 
 Bounded on any board: every figure is a SQL aggregate (counts, sums, grouped counts, the
 median by an ordered offset) or read from a maintained rollup (budgets' `used`, the flow
@@ -16,12 +15,8 @@ of the rest. Finished work is summarised (counts, the most recent, by agent and 
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterator
-from datetime import datetime, timedelta
 from typing import Any
-
-import sqlalchemy as sa
 
 from agentdeck.core import (
     boards,
@@ -31,126 +26,24 @@ from agentdeck.core import (
     measured,
     metrics,
     paging,
-    rows_to_models,
+    report_figures,
     tasks,
-    views,
 )
 from agentdeck.core.errors import ValidationError
-from agentdeck.core.models import BudgetStatus, Task, UsageTotals
-from agentdeck.core.safe_text import dropped
+from agentdeck.core.models import Task
+from agentdeck.core.report_markdown import (
+    budget_row,
+    done_part,
+    joined,
+    md,
+    measured_part,
+    task_line,
+    time_part,
+    waiting_on,
+    when,
+)
 from agentdeck.core.storage.database import Database
-from agentdeck.core.storage.tables import agent_t, task_label_t, task_t, usage_t
-from agentdeck.core.storage.transaction import StoredRow, Tx
 from agentdeck.core.words import plural
-
-_MD_SPECIAL = re.compile(r"([\\`*_{}\[\]()<>#+!|~])")
-
-
-def md(text: str, limit: int = 160) -> str:
-    """Untrusted text as one literal markdown line: the characters of `safe_text.UNSAFE`
-    dropped, syntax escaped, capped."""
-    flat = " ".join(dropped(text).split())
-    if len(flat) > limit:
-        flat = flat[: limit - 1] + "…"
-    return _MD_SPECIAL.sub(r"\\\1", flat)
-
-
-def _duration(delta: timedelta) -> str:
-    hours = delta.total_seconds() / 3600
-    return (
-        f"{hours * 60:.0f} min"
-        if hours < 1
-        else f"{hours:.1f} h"
-        if hours < 48
-        else f"{hours / 24:.1f} d"
-    )
-
-
-def _when(at: datetime | None) -> str:
-    return at.strftime("%Y-%m-%d %H:%M UTC") if at else "—"
-
-
-def _line(t: Task, extra: str = "") -> str:
-    kind = f" ({t.type})" if t.type != "task" else ""
-    tags = f" [{', '.join(md(label, 40) for label in t.labels)}]" if t.labels else ""
-    who = f" — {md(t.assignee, 64)}" if t.assignee else ""
-    return f"- **{t.key}**{kind} {md(t.title)}{tags}{who}{extra}"
-
-
-def _waiting_on(t: Task) -> str:
-    """What a blocked task waits on: its blockers, and an epic's subtasks with their progress."""
-    parts = [", ".join(t.blocked_by)] if t.blocked_by else []
-    if t.subtasks_done < t.subtasks_total:
-        parts.append(f"its subtasks ({t.subtasks_done}/{t.subtasks_total} done)")
-    return f" — waiting on {'; '.join(parts)}" if parts else ""
-
-
-def _amount(value: float) -> str:
-    """A budget figure a person can read: 1,000,000 tokens, not 1e+06; $0.1235, not 0.12345."""
-    return f"{value:,.0f}" if abs(value) >= 1000 else f"{value:.4g}"
-
-
-def _measured_part(sources: dict[str, UsageTotals], gaps: list[dict[str, Any]]) -> list[str]:
-    """Usage as reported by the agents and as measured by their runtimes, side by side, and
-    the tasks where the two differ most (what counts is the larger, per agent and task)."""
-    none = UsageTotals()
-    reported, seen = sources.get("reported", none), sources["measured"]
-    out = [
-        "### Measured and reported",
-        "",
-        "| source | tokens | cost |",
-        "|---|---|---|",
-        f"| measured (telemetry) | {seen.tokens:,} | ${seen.cost_usd:,.2f} |",
-        f"| reported (by agents) | {reported.tokens:,} | ${reported.cost_usd:,.2f} |",
-    ]
-    if gaps:  # compared only where both sources saw the same work
-        gap = _gap_total(gaps)
-        out.append(
-            f"| gap (measured - reported) on the {plural(gap['tasks'], 'task')} with both "
-            f"| {gap['tokens']:+,} | {_signed_dollars(gap['cost_usd'])} |"
-        )
-    out.append("")
-    if gaps:
-        out += ["| task | measured | reported | gap |", "|---|---|---|---|"]
-        for g in gaps[:SUMMARY_ITEMS]:
-            m, r = g["measured"], g["reported"]
-            out.append(
-                f"| {g['key'] or 'board'} | {m['tokens']:,} tok, ${m['cost_usd']:,.2f} "
-                f"| {r['tokens']:,} tok, ${r['cost_usd']:,.2f} "
-                f"| {m['tokens'] - r['tokens']:+,} tok, {_signed_dollars(m['cost_usd'] - r['cost_usd'])} |"
-            )
-        out.append("")
-    return out
-
-
-def _gap_total(gaps: list[dict[str, Any]]) -> dict[str, Any]:
-    """Measured minus reported, summed over the tasks both sources saw."""
-    return {
-        "tasks": len(gaps),
-        "tokens": sum(g["measured"]["tokens"] - g["reported"]["tokens"] for g in gaps),
-        "cost_usd": round(
-            sum(g["measured"]["cost_usd"] - g["reported"]["cost_usd"] for g in gaps), 6
-        ),
-    }
-
-
-def _signed_dollars(value: float) -> str:
-    return f"{'-' if value < 0 else '+'}${abs(value):,.2f}"
-
-
-def _budget_row(b: BudgetStatus) -> str:
-    subject = {
-        "board": "board",
-        "agent": f"agent {md(b.subject, 64)}",
-        "task": f"task {b.subject}",
-    }[b.scope]
-    limit = " / ".join(
-        f"{label} {_amount(v)}"
-        for label, v in (("soft", b.soft), ("hard", b.hard))
-        if v is not None
-    )
-    return f"| {subject} | {b.metric} | {_amount(b.used)} | {limit} | {b.level} |"
-
 
 SECTIONS = (
     "done",
@@ -164,222 +57,12 @@ SECTIONS = (
     "time",
     "forecast",
 )
-# Tasks a summary lists per part; `*_more` counts the rest, which `report` lists whole.
-SUMMARY_ITEMS = 10
 # The newest comments on open tasks the report's Comments part lists, each cut to a line.
 REPORT_COMMENTS = 20
 # Tasks each part of the markdown report lists (the most recent finished, the most urgent
 # open); the part's heading counts them all and a line says how to see the rest.
 REPORT_ITEMS = 20
 FINISHED = ("summary", "all")
-_COUNTED = ("done", "failed", "cancelled")  # in the summary's "columns" already
-
-
-def report_summary(
-    db: Database, board: str | None = None, *, label: str | None = None
-) -> dict[str, Any]:
-    """Where the board stands in a few hundred tokens: counts per column, what needs a human,
-    what is blocked and on what, what is in progress, finished work in numbers
-    (`finished_summary`), budgets, spend and the forecast.
-
-    Each task list holds at most `SUMMARY_ITEMS` compact views, with a count of the rest;
-    counts come from one indexed query, so the summary stays small and quick on any board.
-    With `label`, the counts and lists cover only the tasks carrying it (budgets, spend and
-    the forecast stay the board's)."""
-    with db.read() as tx:
-        b = boards.get_board(tx, board)
-        counted = tasks.counts(tx, b.key, label=label)
-        parts = {
-            column: tasks.list_tasks(tx, b.key, column=column, label=label, limit=SUMMARY_ITEMS)
-            for column in ("needs_human", "blocked", "in_progress")
-        }
-        budget_rows = budgets.budget_status(tx, b.key, limit=None)
-        spent = budgets.usage_totals(tx, b.key)
-        sources = _sources(tx, b.key)
-        gaps = measured.usage_gaps(tx, b.key, limit=None) if "measured" in sources else []
-        finished = finished_summary(tx, b.key, label=label)
-    burn = metrics.burndown(db, b.key)
-    total, done = counted.total, counted.done
-    out: dict[str, Any] = {
-        "board": b.key,
-        "name": views.clip(b.name, views.TITLE),
-        "goal": views.clip(b.goal, 300),
-        "due_at": b.due_at.isoformat() if b.due_at else None,
-        "total": total,
-        "done": done,
-        "percent_done": round(100 * done / total) if total else 0,
-        "columns": dict(counted.by_column),
-    }
-    for column, listed in parts.items():
-        view = views.task_card
-        out[column] = [view(t) for t in listed]
-        shown = len(listed)
-        out[f"{column}_more"] = max(0, counted.by_column.get(column, 0) - shown)
-    worst = sorted(budget_rows, key=lambda r: {"over": 0, "warn": 1}.get(r.level, 2))
-    out["budgets"] = [r.to_dict() for r in worst[:SUMMARY_ITEMS]]
-    out["budgets_more"] = max(0, len(budget_rows) - SUMMARY_ITEMS)
-    out["finished"] = {k: v for k, v in finished.items() if k not in _COUNTED}
-    out["spent"] = {"cost_usd": round(spent.cost_usd, 6), "tokens": spent.tokens}
-    if "measured" in sources:  # both sources as given, and the tasks where they differ most
-        for source, given in sources.items():
-            out["spent"][source] = {"cost_usd": round(given.cost_usd, 6), "tokens": given.tokens}
-        out["spent"]["gap"] = _gap_total(gaps)
-        out["spent"]["gaps"] = gaps[:SUMMARY_ITEMS]
-    ahead = burn.forecast_done_at is not None and done < total
-    out["forecast"] = {
-        "throughput_per_day": burn.throughput_per_day,
-        "done_at": burn.forecast_done_at.isoformat() if ahead and burn.forecast_done_at else None,
-        "early": burn.forecast_early.isoformat() if ahead and burn.forecast_early else None,
-        "late": burn.forecast_late.isoformat() if ahead and burn.forecast_late else None,
-        "note": burn.forecast_note,
-    }
-    if label is not None:
-        out["label"] = limits.label(label)
-    out["updated_at"] = db.now().isoformat()
-    return out
-
-
-def _of(b: StoredRow, label: str | None) -> list[sa.ColumnElement[bool]]:
-    """The board's tasks, or those carrying `label`."""
-    where = [task_t.c.board_id == b["id"]]
-    if label is not None:
-        where.append(tasks.labelled(label))
-    return where
-
-
-def _seconds(conn: sa.Connection) -> sa.ColumnElement[Any]:
-    """A done task's time from claim to finish, in seconds, in the backend's SQL."""
-    if conn.dialect.name == "postgresql":
-        return sa.func.extract("epoch", task_t.c.completed_at - task_t.c.started_at)
-    return (
-        sa.func.julianday(task_t.c.completed_at) - sa.func.julianday(task_t.c.started_at)
-    ) * 86400.0
-
-
-def _time_per_task(tx: Tx, where: list[sa.ColumnElement[bool]]) -> dict[str, Any]:
-    """Median and mean claim-to-finish time of the done tasks: a count and an average, then
-    the middle one or two by an ordered offset (the database sorts, nothing is loaded)."""
-    took = _seconds(tx.conn)
-    timed = [*where, task_t.c.status == "done", task_t.c.started_at.is_not(None)]
-    timed.append(task_t.c.completed_at.is_not(None))
-    n, mean = tx.conn.execute(sa.select(sa.func.count(), sa.func.avg(took)).where(*timed)).one()
-    if not n:
-        return {"tasks": 0, "median_s": None, "mean_s": None}
-    middle = tx.conn.execute(
-        sa.select(took).where(*timed).order_by(took).offset((n - 1) // 2).limit(2 - n % 2)
-    ).scalars()
-    values = [float(v) for v in middle]
-    return {
-        "tasks": int(n),
-        "median_s": round(sum(values) / len(values), 1),
-        "mean_s": round(float(mean), 1),
-    }
-
-
-def finished_summary(
-    tx: Tx, board: str | None = None, *, label: str | None = None, recent: int = SUMMARY_ITEMS
-) -> dict[str, Any]:
-    """Finished work in numbers, from SQL aggregates: tasks done, failed and cancelled, the
-    `recent` most recently done (key and title), done per agent and per label (the
-    `SUMMARY_ITEMS` largest, largest first, with a count of the rest). The markdown report adds the time per
-    task (`_time_per_task`), which reads every done task's times and so is left out here."""
-    b = tx.board(board)
-    where = _of(b, label)
-    by_status: dict[str, int] = {
-        status: int(n)
-        for status, n in tx.conn.execute(
-            sa.select(task_t.c.status, sa.func.count())
-            .where(*where, task_t.c.status.in_(("done", "failed", "cancelled")))
-            .group_by(task_t.c.status)
-        )
-    }
-    done = [*where, task_t.c.status == "done"]
-    n = sa.func.count().label("n")
-    # Counted per assignee id on the covering claim index, then named: a join before the
-    # count looked up the agent row of every done task (40,000 lookups at 100,000 tasks).
-    per_id = tx.conn.execute(
-        sa.select(task_t.c.assignee_id, n)
-        .where(*done, task_t.c.assignee_id.is_not(None))
-        .group_by(task_t.c.assignee_id)
-    ).all()
-    names: dict[int, str] = dict(  # the board's agents (one index range), not ids to bind
-        tx.conn.execute(
-            sa.select(agent_t.c.id, agent_t.c.name).where(agent_t.c.board_id == b["id"])
-        ).all()
-    )
-    agents = sorted(((names[i], int(c)) for i, c in per_id), key=lambda a: (-a[1], a[0]))
-    labels = tx.conn.execute(
-        sa.select(task_label_t.c.label, n)
-        .select_from(task_t.join(task_label_t, task_label_t.c.task_id == task_t.c.id))
-        .where(*done)
-        .group_by(task_label_t.c.label)
-        .order_by(n.desc(), task_label_t.c.label)
-    ).all()
-    return {
-        "done": int(by_status.get("done", 0)),
-        "failed": int(by_status.get("failed", 0)),
-        "cancelled": int(by_status.get("cancelled", 0)),
-        "recent": [
-            {"key": t.key, "title": views.clip(t.title, views.TITLE)}
-            for t in _recent_done(tx, where, recent)
-        ],
-        "by_agent": {a: int(c) for a, c in agents[:SUMMARY_ITEMS]},
-        "agents_more": max(0, len(agents) - SUMMARY_ITEMS),
-        "by_label": {lb: int(c) for lb, c in labels[:SUMMARY_ITEMS]},
-        "labels_more": max(0, len(labels) - SUMMARY_ITEMS),
-    }
-
-
-def _sources(tx: Tx, board: str) -> dict[str, UsageTotals]:
-    """Usage by source when runtimes report any (`measured.usage_by_source`), else nothing:
-    a board without telemetry is asked one `LIMIT 1` question instead of a sum of its usage."""
-    b = tx.board(board)
-    seen = tx.conn.execute(
-        sa.select(usage_t.c.id)
-        .where(usage_t.c.board_id == b["id"], usage_t.c.source == "measured")
-        .limit(1)
-    ).first()
-    return measured.usage_by_source(tx, board) if seen is not None else {}
-
-
-def _recent_done(tx: Tx, where: list[sa.ColumnElement[bool]], n: int) -> list[Task]:
-    """The `n` most recently done tasks, newest first (`ix_task_finished` walked backwards)."""
-    rows = (
-        tx.conn.execute(
-            sa.select(task_t)
-            .where(*where, task_t.c.status == "done")
-            .order_by(task_t.c.completed_at.desc(), task_t.c.id.desc())
-            .limit(limits.row_window(n))
-        )
-        .mappings()
-        .all()
-    )
-    return rows_to_models.tasks(tx.conn, rows, tx.now)
-
-
-def _oldest_waiting(tx: Tx, where: list[sa.ColumnElement[bool]], n: int) -> list[Task]:
-    """The `n` tasks waiting on a human (review, escalated) longest, longest first."""
-    rows = (
-        tx.conn.execute(
-            sa.select(task_t)
-            .where(*where, task_t.c.status.in_(("review", "escalated")))
-            .order_by(task_t.c.updated_at, task_t.c.id)
-            .limit(limits.row_window(n))
-        )
-        .mappings()
-        .all()
-    )
-    return rows_to_models.tasks(tx.conn, rows, tx.now)
-
-
-def _spent(tx: Tx, b: StoredRow, label: str | None) -> UsageTotals:
-    """Usage on the board, or on the tasks carrying `label`: one sum."""
-    if label is None:
-        return budgets.usage_totals(tx, b["key"])  # the hourly rollup
-    labelled = sa.select(task_t.c.id).where(*_of(b, label))
-    return budgets.usage_sums(
-        tx.conn, usage_t.c.board_id == b["id"], usage_t.c.task_id.in_(labelled)
-    )
 
 
 def report(
@@ -432,15 +115,15 @@ def _report_lines(
     with db.read() as tx:
         b = boards.get_board(tx, board)
         counted = tasks.counts(tx, b.key, label=label)
-        summary = finished_summary(tx, b.key, label=label, recent=0)
-        where = _of(tx.board(b.key), label)
-        recent = _recent_done(tx, where, REPORT_ITEMS)
-        took = _time_per_task(tx, where) if "time" in wanted else None
+        summary = report_figures.finished_summary(tx, b.key, label=label, recent=0)
+        where = report_figures.task_scope(tx.board(b.key), label)
+        recent = report_figures.recent_done(tx, where, REPORT_ITEMS)
+        took = report_figures.time_per_task(tx, where) if "time" in wanted else None
         parts = {
             column: tasks.list_tasks(tx, b.key, column=column, label=label, limit=REPORT_ITEMS)
             for column in ("in_progress", "ready", "blocked", "failed")
         }
-        parts["needs_human"] = _oldest_waiting(tx, where, REPORT_ITEMS)
+        parts["needs_human"] = report_figures.oldest_waiting(tx, where, REPORT_ITEMS)
     total, done = counted.total, counted.done
     pct = 100 * done / total if total else 0.0
     out = [f"# {md(b.name)} — progress report", ""]
@@ -450,8 +133,8 @@ def _report_lines(
         out += [f"**Goal:** {md(b.goal, 400)}", ""]
     out += [f"**Overall:** {done} of {plural(total, 'task')} done ({pct:.0f}%)", ""]
     if b.due_at:
-        out += [f"**Due:** {_when(b.due_at)}", ""]
-    yield _lines(out)
+        out += [f"**Due:** {when(b.due_at)}", ""]
+    yield joined(out)
 
     def listed(name: str, title: str, column: str, line: Any, rest: str) -> Iterator[str]:
         """A part: its count, its first `REPORT_ITEMS` tasks, and how to see the others."""
@@ -459,55 +142,55 @@ def _report_lines(
             return
         count = counted.by_column.get(column, 0)
         shown = parts[column]
-        yield _lines([f"## {title} ({count})", "", *([line(t) for t in shown] or ["_none_"])])
+        yield joined([f"## {title} ({count})", "", *([line(t) for t in shown] or ["_none_"])])
         if count > len(shown):
-            yield _lines([f"- _and {count - len(shown)} more: {rest}_"])
+            yield joined([f"- _and {count - len(shown)} more: {rest}_"])
         yield "\n"
 
     def whole(title: str, status: str, line: Any) -> Iterator[str]:
         """A finished part listed whole, in key order, a page per read."""
         count = counted.by_column.get(status, 0)
-        yield _lines([f"## {title} ({count}, in key order)", ""])
+        yield joined([f"## {title} ({count}, in key order)", ""])
         empty = True
         for t in paging.iter_tasks(db, b.key, status=status, label=label):
             empty = False
-            yield _lines([line(t)])
-        yield _lines(["_none_", ""] if empty else [""])
+            yield joined([line(t)])
+        yield joined(["_none_", ""] if empty else [""])
 
     def done_line(t: Task) -> str:
-        return _line(t, f" ({_when(t.completed_at)})")
+        return task_line(t, f" ({when(t.completed_at)})")
 
     if "done" in wanted:
         if finished == "all":
             yield from whole("Done", "done", done_line)
         else:
-            yield _lines(_done_summary(summary, [done_line(t) for t in recent], done))
+            yield joined(done_part(summary, [done_line(t) for t in recent], done))
     yield from listed(
         "in_progress",
         "In progress",
         "in_progress",
-        lambda t: _line(t, f" — doing: {md(t.active_form, 80)}" if t.active_form else ""),
+        lambda t: task_line(t, f" — doing: {md(t.active_form, 80)}" if t.active_form else ""),
         "`agentdeck task list --column in_progress`",
     )
     yield from listed(
         "ready",
         "Remaining (ready)",
         "ready",
-        lambda t: _line(t, f" — P{t.priority}"),
+        lambda t: task_line(t, f" — P{t.priority}"),
         "`agentdeck task list --column ready`",
     )
     yield from listed(
         "blocked",
         "Blocked",
         "blocked",
-        lambda t: _line(t, _waiting_on(t)),
+        lambda t: task_line(t, waiting_on(t)),
         "`agentdeck task list --column blocked`",
     )
     yield from listed(
         "needs_human",
         "Waiting on humans",
         "needs_human",
-        lambda t: _line(
+        lambda t: task_line(
             t,
             f" — {'review' if t.status == 'review' else 'escalated: ' + md(t.escalation_reason, 120)}",
         ),
@@ -515,7 +198,7 @@ def _report_lines(
     )
 
     def failed_line(t: Task) -> str:
-        return _line(t, f" — {md(t.result, 120)}")
+        return task_line(t, f" — {md(t.result, 120)}")
 
     if "failed" in wanted and finished == "all":
         yield from whole("Failed", "failed", failed_line)
@@ -528,25 +211,25 @@ def _report_lines(
             said, said_total = comments.on_open_tasks(tx, tx.board(b.key)["id"], REPORT_COMMENTS)
         lines = [
             f"- **{b.key}-{r['number']}** {md(r['actor'], 64)}: {md(r['text'], 200)} "
-            f"({_when(r['created_at'])})"
+            f"({when(r['created_at'])})"
             for r in said
         ]
         if said_total > len(said):
             lines.append(f"- _and {said_total - len(said)} older (see `agentdeck task show`)_")
-        yield _lines([f"## Comments on open tasks ({said_total})", "", *(lines or ["_none_"]), ""])
+        yield joined([f"## Comments on open tasks ({said_total})", "", *(lines or ["_none_"]), ""])
     if "budgets" in wanted:
-        yield _lines(_budget_part(db, b.key, label))
+        yield joined(_budget_part(db, b.key, label))
     if took is not None:
-        yield _lines(_time_part(took))
+        yield joined(time_part(took))
     if "forecast" in wanted:
         burn = metrics.burndown(db, b.key)
         out = ["## Forecast", ""]
         if burn.forecast_done_at and done < total:
-            late = _when(burn.forecast_late) if burn.forecast_late else "no later bound yet"
-            early = _when(burn.forecast_early) if burn.forecast_early else "?"
+            late = when(burn.forecast_late) if burn.forecast_late else "no later bound yet"
+            early = when(burn.forecast_early) if burn.forecast_early else "?"
             out += [
                 f"At {burn.throughput_per_day:g} tasks/day, the rest is done around "
-                f"{_when(burn.forecast_done_at)} (likely between {early} and {late}).",
+                f"{when(burn.forecast_done_at)} (likely between {early} and {late}).",
                 "",
             ]
         elif total and done == total:
@@ -554,29 +237,8 @@ def _report_lines(
         else:
             note = burn.forecast_note or "no forecast"
             out += [f"{note[0].upper()}{note[1:]}.", ""]
-        yield _lines(out)
-    yield _lines([f"_Last updated {_when(db.now())}_", ""])
-
-
-def _lines(lines: list[str]) -> str:
-    return "".join(f"{line}\n" for line in lines)
-
-
-def _done_summary(summary: dict[str, Any], recent: list[str], done: int) -> list[str]:
-    """The Done part on any board: the most recent (`recent`, their lines), who finished how
-    much and under which labels; `--finished all` lists every one."""
-    out = [f"## Done ({done})", "", *(recent or ["_none_"])]
-    if done > len(recent):
-        out.append(f"- _and {done - len(recent)} more: `agentdeck report --finished all`_")
-    out.append("")
-    for title, counts, more, width, others in (
-        ("By agent", summary["by_agent"], summary["agents_more"], 64, "other"),
-        ("By label", summary["by_label"], summary["labels_more"], 40, "other label"),
-    ):
-        if counts:
-            listed = ", ".join(f"{md(name, width)} {n}" for name, n in counts.items())
-            out += [f"{title}: {listed}" + (f", and {plural(more, others)}" if more else ""), ""]
-    return [*out, ""]
+        yield joined(out)
+    yield joined([f"_Last updated {when(db.now())}_", ""])
 
 
 def _budget_part(db: Database, board: str, label: str | None) -> list[str]:
@@ -585,15 +247,15 @@ def _budget_part(db: Database, board: str, label: str | None) -> list[str]:
     with db.read() as tx:
         b = tx.board(board)
         budget_rows = budgets.budget_status(tx, board, limit=REPORT_ITEMS + 1)
-        spent = _spent(tx, b, label)
-        sources = _sources(tx, board)
+        spent = report_figures.spent_on(tx, b, label)
+        sources = report_figures.usage_sources(tx, board)
         gaps = measured.usage_gaps(tx, board, limit=None) if "measured" in sources else []
     out = ["## Budget use", ""]
     if budget_rows:
         out += [
             "| scope | metric | used | limit | level |",
             "|---|---|---|---|---|",
-            *map(_budget_row, budget_rows[:REPORT_ITEMS]),
+            *map(budget_row, budget_rows[:REPORT_ITEMS]),
         ]
         if len(budget_rows) > REPORT_ITEMS:
             more = len(budget_rows) - REPORT_ITEMS
@@ -606,18 +268,5 @@ def _budget_part(db: Database, board: str, label: str | None) -> list[str]:
         "",
     ]
     if "measured" in sources:
-        out += _measured_part(sources, gaps)
+        out += measured_part(sources, gaps)
     return out
-
-
-def _time_part(took: dict[str, Any]) -> list[str]:
-    out = ["## Time per task", ""]
-    if not took["tasks"]:
-        return [*out, "_no finished tasks yet_", ""]
-    median = timedelta(seconds=took["median_s"])
-    mean = timedelta(seconds=took["mean_s"])
-    return [
-        *out,
-        f"Median {_duration(median)}, mean {_duration(mean)} over {took['tasks']} finished tasks",
-        "",
-    ]
