@@ -189,7 +189,7 @@ def on_screen(host: str, port: int, target: str, token: str, probes: int) -> lis
     import asyncio
 
     from agentdeck.tui.console.app import AgentDeckApp
-    from agentdeck.tui.console.screens import board as board_screen
+    from agentdeck.tui.console.screens import board_charts
     from agentdeck.tui.console.widgets.budget_gauges import BudgetGauges
 
     async def measure() -> list[float]:
@@ -206,7 +206,7 @@ def on_screen(host: str, port: int, target: str, token: str, probes: int) -> lis
                 return gauges.view.measured.tokens if gauges.view.measured else 0
 
             for n in range(probes):
-                await asyncio.sleep(board_screen.PANELS_INTERVAL_S + 0.2)  # a quiet spell
+                await asyncio.sleep(board_charts.PANELS_INTERVAL_S + 0.2)  # a quiet spell
                 before = shown()
                 began = time.perf_counter()
                 await asyncio.to_thread(post, conn, token, body(20_000 + n, 1, 98))

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import pytest
 
-import agentdeck.tui.console.screens.board as board_screen
+import agentdeck.tui.console.screens.board_charts as board_charts
 from agentdeck.core import Deck
 from agentdeck.tui.console.app import AgentDeckApp
 from agentdeck.tui.console.widgets.burndown import BurnDownChart
@@ -22,7 +22,7 @@ pytestmark = pytest.mark.anyio
 async def test_a_change_after_the_interval_reloads_the_charts_at_once(
     app: AgentDeckApp, other: Deck, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(board_screen, "PANELS_INTERVAL_S", 0.0)  # every change is past it
+    monkeypatch.setattr(board_charts, "PANELS_INTERVAL_S", 0.0)  # every change is past it
     async with app.run_test(size=SIZE) as pilot:
         await settle(pilot)
         await pilot.press("b")

@@ -1,21 +1,14 @@
 """The board: six kanban columns, a header, and the charts panel, kept live by diffs.
 
-The board is never read whole: the first load reads each column's counts and its first page
-(`Deck.column_page`, the filter applied in SQL); moving the selection near the end of what a
-column holds reads the next page in a worker (`BoardState` keeps a few pages around the
-selection). After that only events past the screen's cursor are read (`Deck.changes_since`),
-in a single-flight worker with the counts (one grouped count) and the windows' places in
-their columns, and the tasks they touched are applied to the cards inside one batch update,
-keeping the selection on its task. The charts read aggregates (the flow rollup, grouped
-sums), never the board's history.
+The board screen is the layout and the keys: it composes the widgets, moves the selection,
+and opens the dialogs and screens its keys lead to. `LiveBoard` (`board_live`, reading through
+`board_reads`) keeps the columns up with the deck; `board_charts` reads the charts panel's
+data and paces its reloads.
 """
 
 from __future__ import annotations
 
-import time
-from collections.abc import Iterable
-from dataclasses import dataclass, field
-from datetime import datetime
+from dataclasses import dataclass
 from typing import Any
 
 from textual import on, work
@@ -24,26 +17,16 @@ from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
 from textual.message import Message
 from textual.reactive import reactive
-from textual.timer import Timer
 
 from agentdeck.core import Deck
-from agentdeck.core.models import (
-    COLUMNS,
-    Agent,
-    Board,
-    BurnDown,
-    CostSeries,
-    Credential,
-    Edited,
-    Task,
-)
-from agentdeck.core.paging import ColumnFilter, ColumnPage
-from agentdeck.tui.console.board_state import PAGE, BoardFilter, BoardState
+from agentdeck.core.models import COLUMNS, Edited
+from agentdeck.tui.console.board_state import BoardFilter
+from agentdeck.tui.console.screens.board_charts import ChartsData, ChartsReload, read_charts
+from agentdeck.tui.console.screens.board_live import LiveBoard
 from agentdeck.tui.console.screens.edit_task import edited_line, open_edit_form
 from agentdeck.tui.console.screens.forms import FilterDialog, NewTask, NewTaskDialog
-from agentdeck.tui.console.screens.task_actions import TASK_BINDINGS, TaskActions
-from agentdeck.tui.console.single_flight import SingleFlight
-from agentdeck.tui.console.widgets.budget_gauges import BudgetGauges, BudgetView
+from agentdeck.tui.console.screens.task_actions import TASK_BINDINGS
+from agentdeck.tui.console.widgets.budget_gauges import BudgetGauges
 from agentdeck.tui.console.widgets.burndown import BurnDownChart, BurnDownPanel
 from agentdeck.tui.console.widgets.column import TaskColumn
 from agentdeck.tui.console.widgets.cost_chart import CostChart, CostPanel
@@ -52,40 +35,10 @@ from agentdeck.tui.console.widgets.header import BoardHeader
 from agentdeck.tui.console.widgets.roster import AgentRoster
 from agentdeck.tui.console.widgets.task_card import TaskCard
 
-# Past this many events behind, a full reload is cheaper than replaying the changes.
-MAX_INCREMENTAL_EVENTS = 20_000
-PANELS_INTERVAL_S = 2.0
 CHARTS_GRID_BELOW = 120  # columns: narrower, the charts take the board's place, two by two
-_AGENT_EVENTS = {
-    "claimed",
-    "doing",
-    "agent",
-    "status",
-    "lease_expired",
-    "assigned",
-    "approval",
-    "reopened",
-}
-# Events that may change the board itself (its agents mode) or whose credential this console
-# holds (a member added, a token rotated or revoked): the header re-reads both.
-_BOARD_EVENTS = {"board", "agent"}
 
 
-@dataclass(frozen=True)
-class BoardSnapshot:
-    """Everything the board shows, read in one worker: the first page of each column."""
-
-    board: Board
-    pages: dict[str, ColumnPage]
-    totals: dict[str, int]  # tasks per column, ignoring the filter
-    filter: BoardFilter  # the filter the pages were read with
-    agents: tuple[Agent, ...]
-    cursor: int
-    now: datetime
-    me: Credential | None  # whom this console's credential makes it on the board, if anyone
-
-
-class BoardScreen(TaskActions):
+class BoardScreen(LiveBoard):
     """The kanban board of one board key."""
 
     BINDINGS = [
@@ -124,67 +77,16 @@ class BoardScreen(TaskActions):
     ]
 
     charts = reactive(False)
-    column_index = reactive(1, init=False)
-
-    @dataclass
-    class Loaded(Message):
-        """A full snapshot of the board (first load, board switch, or a big backlog)."""
-
-        snapshot: BoardSnapshot
-
-    @dataclass
-    class Refreshed(Message):
-        """Tasks touched by events past the cursor, and the roster if it may have changed."""
-
-        cursor: int
-        tasks: tuple[Task, ...]
-        agents: tuple[Agent, ...] | None
-        now: datetime
-        # The board and this console's member, re-read when an event may have changed them.
-        board: tuple[Board, Credential | None] | None = None
-        # Read under `filter`: the keys of `tasks` it lets through, the columns' counts under
-        # it and in all, and for windows not at the top, tasks before an anchor's place.
-        filter: BoardFilter = field(default_factory=BoardFilter)
-        matching: frozenset[str] | None = None
-        counts: dict[str, int] | None = None
-        totals: dict[str, int] | None = None
-        ranks: dict[str, tuple[Task, int]] | None = None
-
-    @dataclass
-    class PageLoaded(Message):
-        """A page of one column read past (`below`) or before the window's edge task
-        `anchor`, or by position (anchor None) to load the window anew."""
-
-        page: ColumnPage
-        anchor: str | None
-        below: bool
-        filter: BoardFilter
 
     @dataclass
     class PanelsLoaded(Message):
-        """Data for the charts panel: burn-down, cost over time, budgets, usage of the board
-        and one agent."""
+        """Data for the charts panel (`board_charts.read_charts`)."""
 
-        burndown: BurnDown
-        budgets: BudgetView
-        cost: CostSeries
-
-    page_size = PAGE  # tasks a column reads at a time (tests make it small)
+        charts: ChartsData
 
     def __init__(self) -> None:
         super().__init__(classes="board-screen")
-        self.state = BoardState(self.page_size)
-        self._fetching: set[str] = set()  # columns with a page read under way
-        self.cursor = -1
-        self.now: datetime | None = None
-        self.refreshing = SingleFlight()
-        self._panels_again = False
-        self._panels_timer: Timer | None = None
-        self._panels_loaded_at = 0.0
-        self._agents: tuple[Agent, ...] = ()
-        self.refresh_ui_seconds = 0.0  # UI-thread time of the last applied refresh (benchmarks)
-        self.refresh_ui_total = 0.0  # ... and of every refresh applied so far
-        self._columns: list[TaskColumn] = []
+        self.charts_reload = ChartsReload(self)
 
     # -- layout ------------------------------------------------------------------------------
 
@@ -214,270 +116,41 @@ class BoardScreen(TaskActions):
     def on_resize(self) -> None:
         self.set_class(self.size.width < CHARTS_GRID_BELOW, "-charts-grid")
 
-    def _roster_title(self, board: Board) -> None:
-        """Say on the roster how its agents prove who they are (`board.agents`)."""
-        self.query_one("#roster-panel").border_title = f"Agents · {board.agents} mode"
-
     def _database_problem(self, problem: str | None) -> None:
         self.header.problem = problem
 
-    @property
-    def header(self) -> BoardHeader:
-        return self.query_one(BoardHeader)
-
-    @property
-    def columns(self) -> list[TaskColumn]:
-        """The six columns, in board order (looked up once: bindings ask on every redraw)."""
-        if not self._columns:
-            self._columns = list(self.query(TaskColumn))
-        return self._columns
-
-    @property
-    def active_column(self) -> TaskColumn:
-        return self.columns[self.column_index]
-
-    def selected_task(self) -> Task | None:
-        key = self.active_column.selected_key
-        return self.state.tasks.get(key) if key else None
-
-    # -- loading -----------------------------------------------------------------------------
-
-    def load_board(self, deck: Deck, board: str) -> None:
-        """Read the board anew (first load, a new filter, or a big backlog of changes)."""
-        self._load_board(deck, board, self.state.filter, self.state.page)
-
-    @work(thread=True, exclusive=True, group="board-load", exit_on_error=False)
-    def _load_board(self, deck: Deck, board: str, board_filter: BoardFilter, page: int) -> None:
-        cursor = deck.max_event_id()  # read first: anything later is replayed on top
-        sql = board_filter.sql()
-        pages = {c: deck.column_page(board, c, filter=sql, limit=page) for c in COLUMNS}
-        totals = deck.column_counts(board) if sql.active else {c: p.count for c, p in pages.items()}
-        snapshot = BoardSnapshot(
-            board=deck.get_board(board),
-            pages=pages,
-            totals=totals,
-            filter=board_filter,
-            agents=tuple(deck.list_agents(board)),
-            cursor=cursor,
-            now=deck.now(),
-            me=deck.whoami(board),
-        )
-        self.post_message(self.Loaded(snapshot))
-
-    @on(Loaded)
-    def _loaded(self, message: Loaded) -> None:
-        snap = message.snapshot
-        if snap.filter != self.state.filter:
-            return  # read under a filter since changed: its own load follows
-        self.cursor = snap.cursor
-        self.now = snap.now
-        self._fetching.clear()
-        self.state.load(snap.pages, snap.totals)
-        self._agents = snap.agents
-        self.header.board = snap.board
-        self.header.me = snap.me
-        self._roster_title(snap.board)
-        self.sub_title = snap.board.name
-        if not self.state.column_keys(COLUMNS[self.column_index]):
-            # Start where there is something to look at.
-            self.column_index = next(
-                (i for i, c in enumerate(COLUMNS) if self.state.column_keys(c)), self.column_index
-            )
-        with self.app.batch_update():
-            self._show_columns(COLUMNS)
-            self.query_one(AgentRoster).show(snap.agents, snap.now)
-        self.header.live = "live" if self.deck_app.watching else "off"
-        self.update_keys()
-        if self.charts:
-            self.load_panels_now()
-        # Events may have landed while the snapshot was read.
-        self.refresh_data()
-
-    def refresh_data(self) -> None:
-        """Load what changed past the cursor; at most one load runs, a second is queued."""
-        if self.cursor >= 0 and self.refreshing.start():
-            anchors = {
-                c: w.tasks[0] for c, w in self.state.windows.items() if w.tasks and w.start > 0
-            }
-            self.load_changes(self.deck, self.board_key, self.cursor, self.state.filter, anchors)
-
-    @work(thread=True, group="board-refresh", exit_on_error=False)
-    def load_changes(
-        self,
-        deck: Deck,
-        board: str,
-        cursor: int,
-        board_filter: BoardFilter,
-        anchors: dict[str, Task],
-    ) -> None:
-        touched: dict[str, Task] = {}
-        kinds: set[str] = set()
-        seen = 0
-        while True:
-            changes = deck.changes_since(cursor, board=board)
-            cursor = changes.cursor
-            touched.update((t.key, t) for t in changes.tasks)
-            kinds.update(e.kind for e in changes.events)
-            seen += len(changes.events)
-            if not changes.truncated:
-                break
-            if seen > MAX_INCREMENTAL_EVENTS:
-                self.load_board(deck, board)
-                return
-        agents = tuple(deck.list_agents(board)) if kinds & _AGENT_EVENTS else None
-        shown = (deck.get_board(board), deck.whoami(board)) if kinds & _BOARD_EVENTS else None
-        sql = board_filter.sql()
-        matching = frozenset(deck.matching(board, list(touched), sql)) if sql.active else None
-        counts = totals = ranks = None
-        if touched:
-            counts = deck.column_counts(board, filter=sql)
-            totals = deck.column_counts(board) if sql.active else counts
-            ranks = {c: (t, deck.column_rank(board, c, t, filter=sql)) for c, t in anchors.items()}
-        self.post_message(
-            self.Refreshed(
-                cursor,
-                tuple(touched.values()),
-                agents,
-                deck.now(),
-                shown,
-                board_filter,
-                matching,
-                counts,
-                totals,
-                ranks,
-            )
-        )
-
-    @on(Refreshed)
-    def _refreshed(self, message: Refreshed) -> None:
-        if message.cursor <= self.cursor:
-            return
-        self.cursor = message.cursor
-        self.now = message.now
-        started = time.perf_counter()
-        with self.app.batch_update():
-            if message.filter == self.state.filter:
-                matching = None if message.matching is None else set(message.matching)
-                touched = self.state.apply(message.tasks, matching)
-                if message.counts is not None and message.totals is not None:
-                    self.state.set_counts(message.counts, message.totals, message.ranks)
-                    touched = set(COLUMNS)  # counts may have changed anywhere
-            else:  # read under an older filter: judge here; the new filter's load follows
-                touched = self.state.apply(message.tasks)
-            self._show_columns(touched)
-            if message.agents is not None:
-                self._agents = message.agents
-                self.query_one(AgentRoster).show(message.agents, message.now)
-            if message.board is not None:
-                self.header.board, self.header.me = message.board
-                self._roster_title(message.board[0])
-        self._fetch_near_selection()
-        self.update_keys()
-        self._pulse()
-        # What this handler cost the UI thread (Textual lays out and paints after it).
-        self.refresh_ui_seconds = time.perf_counter() - started
-        self.refresh_ui_total += self.refresh_ui_seconds
-        if self.charts:
-            self._panels_soon()
-
     def worker_ended(self, worker: Any) -> None:
-        if worker.group == "board-refresh":
-            if self.refreshing.finish():
-                self.refresh_data()
-        elif worker.group == "panels" and self._panels_again:
-            self._panels_again = False
-            self.load_panels_now()
+        super().worker_ended(worker)
+        self.charts_reload.worker_ended(worker)
 
-    def task_changed(self, task: Task) -> None:
-        with self.app.batch_update():
-            self._show_columns(self.state.apply([task]))
-        self.refresh_data()
+    def board_shown(self) -> None:
+        if self.charts:
+            self.charts_reload.now()
 
-    def _pulse(self) -> None:
-        if self.deck_app.watching and not self.header.problem:
-            self.header.live = "pulse"
-            self.set_timer(0.35, self._unpulse)
-
-    def _unpulse(self) -> None:
-        if self.header.live == "pulse":
-            self.header.live = "live"
+    def changes_shown(self) -> None:
+        if self.charts:
+            self.charts_reload.soon()
 
     # -- the charts panel --------------------------------------------------------------------
 
-    def _panels_soon(self) -> None:
-        """Reload the charts after live changes at most every PANELS_INTERVAL_S: the burn-down
-        replays the board's history, which is not worth doing ten times a second."""
-        if self._panels_timer is not None:
-            return
-        wait = self._panels_loaded_at + PANELS_INTERVAL_S - time.monotonic()
-        if wait <= 0:
-            # Now, not with a zero-second timer: Textual's timer divides by its interval.
-            self.load_panels_now()
-            return
-        self._panels_timer = self.set_timer(wait, self._panels_due)
-
-    def _panels_due(self) -> None:
-        self._panels_timer = None
-        if self.charts:
-            self.load_panels_now()
-
-    def load_panels_now(self) -> None:
-        if any(w.group == "panels" and w.is_running for w in self.workers):
-            self._panels_again = True
-            return
-        self._panels_loaded_at = time.monotonic()
-        task = self.selected_task()
-        self.load_panels(self.deck, self.board_key, task.assignee if task else None)
-
     @work(thread=True, group="panels", exit_on_error=False)
     def load_panels(self, deck: Deck, board: str, agent: str | None) -> None:
-        budgets = deck.budget_status(board)
-        sources = deck.usage_by_source(board)
-        view = BudgetView(
-            board_budgets=tuple(b for b in budgets if b.scope == "board"),
-            board_usage=deck.usage_totals(board),
-            agent=agent,
-            agent_budgets=tuple(b for b in budgets if b.scope == "agent" and b.subject == agent),
-            agent_usage=deck.usage_totals(board, agent=agent) if agent else None,
-            measured=sources.get("measured"),
-            reported=sources.get("reported"),
-            refused=sum(deck.refusals().values()),
-        )
-        self.post_message(self.PanelsLoaded(deck.burndown(board), view, deck.cost_over_time(board)))
+        self.post_message(self.PanelsLoaded(read_charts(deck, board, agent)))
 
     @on(PanelsLoaded)
     def _panels_loaded(self, message: PanelsLoaded) -> None:
-        self.query_one(BurnDownChart).burndown = message.burndown
-        self.query_one(BudgetGauges).view = message.budgets
-        self.query_one(CostChart).series = message.cost
+        self.query_one(BurnDownChart).burndown = message.charts.burndown
+        self.query_one(BudgetGauges).view = message.charts.budgets
+        self.query_one(CostChart).series = message.charts.cost
 
     def watch_charts(self, charts: bool) -> None:
         self.set_class(charts, "-charts")
         if charts and self.cursor >= 0:
-            self.load_panels_now()
+            self.charts_reload.now()
         for column in self.columns:
             column.call_after_refresh(column.refresh_window)
 
-    # -- showing -----------------------------------------------------------------------------
-
-    def _show_columns(self, columns: Iterable[str]) -> None:
-        """Re-show the given columns from the state, and the header's counts."""
-        counts = self.state.counts()
-        widgets = self.columns
-        for column in columns:
-            index = COLUMNS.index(column)
-            window = self.state.windows[column]
-            widgets[index].show(
-                window.keys,
-                self.state.tasks,
-                head=window.start,
-                count=window.count,
-                total=window.total,
-                active=index == self.column_index,
-            )
-        self.header.done = counts.get("done", 0)
-        self.header.total = sum(counts.values())
-        self.header.filter_text = self.state.filter.describe()
+    # -- the selection -----------------------------------------------------------------------
 
     def watch_column_index(self, old: int, new: int) -> None:
         columns = self.columns
@@ -488,7 +161,7 @@ class BoardScreen(TaskActions):
     def _selection_moved(self) -> None:
         self.update_keys()
         if self.charts:
-            self.load_panels_now()
+            self.charts_reload.now()
 
     # -- moving ------------------------------------------------------------------------------
 
@@ -506,79 +179,6 @@ class BoardScreen(TaskActions):
         column.select_index(column.selected_index + direction * column.capacity)
         self._selection_moved()
         self._fetch_near_selection()
-
-    # -- paging a column ---------------------------------------------------------------------
-
-    def _fetch_near_selection(self) -> None:
-        """Read the next page of the active column when its selection is within a page's
-        worth of cards of either end of what is loaded and more of the column lies there;
-        read a window anew when one was emptied while the column still holds tasks."""
-        if self.cursor < 0:
-            return
-        widget = self.active_column
-        column = widget.column
-        if column in self._fetching:
-            return
-        window = self.state.windows[column]
-        margin = max(widget.capacity * 2, self.state.page // 3)
-        # Keep enough either side of the selection that a page read is never due at once.
-        self.state.keep = max(self.state.keep, 2 * (margin + widget.capacity))
-        index = max(widget.selected_index, 0)
-        sql = self.state.filter
-        if not window.tasks:
-            if window.count:
-                self._fetching.add(column)
-                self.load_page(self.deck, self.board_key, column, sql, None, True, window.start)
-            return
-        for below, near in (
-            (True, len(window.tasks) - 1 - index < margin),
-            (False, index < margin),
-        ):
-            anchor = self.state.edge(column, below)
-            if near and anchor is not None:
-                self._fetching.add(column)
-                self.load_page(self.deck, self.board_key, column, sql, anchor, below, 0)
-                return
-
-    @work(thread=True, group="column-page", exit_on_error=False)
-    def load_page(
-        self,
-        deck: Deck,
-        board: str,
-        column: str,
-        board_filter: BoardFilter,
-        anchor: Task | None,
-        below: bool,
-        offset: int,
-    ) -> None:
-        sql: ColumnFilter = board_filter.sql()
-        limit = self.state.page
-        if anchor is None:
-            page = deck.column_page(board, column, filter=sql, offset=offset, limit=limit)
-        elif below:
-            page = deck.column_page(board, column, filter=sql, after=anchor, limit=limit)
-        else:
-            page = deck.column_page(board, column, filter=sql, before=anchor, limit=limit)
-        key = anchor.key if anchor is not None else None
-        self.post_message(self.PageLoaded(page, key, below, board_filter))
-
-    @on(PageLoaded)
-    def _page_loaded(self, message: PageLoaded) -> None:
-        column = message.page.column
-        self._fetching.discard(column)
-        if message.filter != self.state.filter:
-            return
-        widget = self.columns[COLUMNS.index(column)]
-        if message.anchor is None:
-            self.state.refill(message.page, widget.selected_key)
-        elif not self.state.extend(
-            message.page, message.anchor, message.below, widget.selected_key
-        ):
-            return
-        with self.app.batch_update():
-            self._show_columns([column])
-        if column == self.active_column.column:
-            self._fetch_near_selection()
 
     @on(TaskCard.Selected)
     def _card_clicked(self, message: TaskCard.Selected) -> None:
