@@ -18,7 +18,7 @@ import re
 from collections.abc import Callable
 from datetime import datetime
 from pathlib import Path
-from typing import Concatenate, ParamSpec, Self, TypeVar
+from typing import Any, Concatenate, ParamSpec, Self, TypeVar
 
 import sqlalchemy as sa
 
@@ -53,6 +53,7 @@ from agentdeck.core.errors import NotFoundError, SchemaError, ValidationError
 from agentdeck.core.feed import ChangeFeed
 from agentdeck.core.formats import export_formats, importers, native
 from agentdeck.core.models import Claim, InboxPage, Message
+from agentdeck.core.storage import resident_writer
 from agentdeck.core.storage.database import Clock, Database, Offset
 from agentdeck.core.storage.engine import WaitWatcher, make_engine, resolve_url
 from agentdeck.core.storage.transaction import Tx
@@ -62,10 +63,16 @@ R = TypeVar("R")
 
 
 def _writes(fn: Callable[Concatenate[Tx, P], R]) -> Callable[Concatenate[Deck, P], R]:
-    """A Deck verb: `fn` run in one write transaction."""
+    """A Deck verb: `fn` run in one write transaction (in the resident writer, if this deck
+    uses one and the verb is one it serves)."""
+    name = fn.__name__ if fn.__name__ in resident_writer.FORWARDED else None
 
     @functools.wraps(fn)
     def verb(self: Deck, /, *args: P.args, **kwargs: P.kwargs) -> R:
+        if name is not None and self._writer is not None:
+            forwarded, result = self._forward(name, args, kwargs)
+            if forwarded:
+                return result  # type: ignore[no-any-return]
         with self._db.write() as tx:
             return fn(tx, *args, **kwargs)
 
@@ -87,9 +94,14 @@ def _with_database(
     fn: Callable[Concatenate[Database, P], R],
 ) -> Callable[Concatenate[Deck, P], R]:
     """A Deck verb that opens its own transactions (several, or after work outside one)."""
+    name = fn.__name__ if fn.__name__ in resident_writer.FORWARDED else None
 
     @functools.wraps(fn)
     def verb(self: Deck, /, *args: P.args, **kwargs: P.kwargs) -> R:
+        if name is not None and self._writer is not None:
+            forwarded, result = self._forward(name, args, kwargs)
+            if forwarded:
+                return result  # type: ignore[no-any-return]
         return fn(self._db, *args, **kwargs)
 
     return verb
@@ -116,6 +128,9 @@ class Deck:
         )
         # Said once, by whoever opened the deck: SQLite on a filesystem where WAL is unsafe.
         self.warnings: tuple[str, ...] = self._db.warnings
+        # The tokens presented (`present`), passed to a resident writer with each request.
+        self._presented: list[tuple[str, str]] = []
+        self._writer: resident_writer.WriterClient | None = None
 
     @classmethod
     def open(
@@ -126,10 +141,13 @@ class Deck:
         clock: Clock | None = None,
         server_clock_offset_for_tests: Offset | None = None,
         timeout: float | None = None,
+        writer: bool | None = None,
     ) -> Self:
         """Open the database at a path or URL (default: `AGENTDECK_DB`, then the nearest
         `.agentdeck/board.db`); `create=True` makes a new SQLite file if there is none.
-        `clock` (SQLite) and `server_clock_offset_for_tests` (PostgreSQL): see `__init__`."""
+        `clock` (SQLite) and `server_clock_offset_for_tests` (PostgreSQL): see `__init__`.
+        `writer`: send agents' writes to the file's resident writer (`use_resident_writer`);
+        None follows `AGENTDECK_WRITER=resident`. A deck with its own `clock` never does."""
         try:
             url = resolve_url(target, create=create)
         except RuntimeError as exc:  # `~name` for a user with no home directory
@@ -143,13 +161,39 @@ class Deck:
                 "postgresql+psycopg:// URL"
             ) from None
         try:
-            return cls(
+            deck = cls(
                 engine, clock=clock, server_clock_offset_for_tests=server_clock_offset_for_tests
             )
         except sa.exc.DBAPIError as exc:  # a directory, a file that is not a database, no server
             engine.dispose()
             where = engine.url.render_as_string(hide_password=True)
             raise SchemaError(f"cannot open the database {where}: {exc.orig}") from None
+        if (resident_writer.wanted() if writer is None else writer) and clock is None:
+            deck.use_resident_writer()
+        return deck
+
+    def use_resident_writer(self) -> bool:
+        """Send the agents' hot verbs (`resident_writer.FORWARDED`) to the resident writer of
+        this SQLite file, which commits many callers' writes together (group commit); started
+        on demand. False, and nothing changes, on PostgreSQL or an in-memory database."""
+        path = self._db.path
+        if path is None or path.name == ":memory:" or not path.exists():
+            return False
+        self._writer = resident_writer.WriterClient(path)
+        return True
+
+    def _forward(
+        self, verb: str, args: tuple[object, ...], kwargs: dict[str, object]
+    ) -> tuple[bool, Any]:
+        """(True, result) from the resident writer, or (False, None) when it cannot be reached
+        (nothing ran there; the caller runs the verb in-process, as from now on)."""
+        assert self._writer is not None
+        minted = [(t, credentials.MINTED) for t in self._db.keyring.minted.values()]
+        try:
+            return True, self._writer.call(verb, args, kwargs, [*self._presented, *minted])
+        except resident_writer.WriterUnreachable:
+            self._writer = None
+            return False, None
 
     @property
     def engine(self) -> sa.Engine:
@@ -185,7 +229,9 @@ class Deck:
         "token"), or a human's from their credential file ("credential file"). Which member
         it makes this deck is looked up on each call (`whoami`); a token no member holds
         simply proves nothing."""
-        self._db.keyring.add(credentials.check_token(token, "the token given"), source)
+        token = credentials.check_token(token, "the token given")
+        self._db.keyring.add(token, source)
+        self._presented.append((token, source))
 
     def issued_token(self, name: str, board: str) -> str | None:
         """The token this deck minted for member `name` of `board` (by `create_board` or
@@ -193,6 +239,8 @@ class Deck:
         return self._db.keyring.minted.get((board.upper(), name))
 
     def close(self) -> None:
+        if self._writer is not None:
+            self._writer.close()
         self._db.close()
 
     def __enter__(self) -> Self:
@@ -253,6 +301,10 @@ class Deck:
         closing it from another thread ends the wait) and by the soonest lease lapsing."""
         wait = waiting.wait_seconds(wait)
         if not wait:
+            if self._writer is not None:
+                forwarded, result = self._forward("claim", (actor,), {"board": board, "key": key})
+                if forwarded:
+                    return result  # type: ignore[return-value]
             return claims.claim(self._db, actor, board=board, key=key)
         if key:
             raise ValidationError("a claim waits for the best ready task; it cannot wait for a key")

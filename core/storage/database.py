@@ -91,6 +91,9 @@ class Database:
         if migrate:
             with translate_busy(self._timeout):
                 ensure_schema(engine)
+        # Inside `batch()`: the one write transaction every transaction runs in, as a savepoint.
+        self._batch: sa.Connection | None = None
+        self._depth = 0
 
     @property
     def engine(self) -> sa.Engine:
@@ -145,6 +148,10 @@ class Database:
     @contextmanager
     def write(self) -> Iterator[Tx]:
         """A write transaction (`BEGIN IMMEDIATE` on SQLite) that appends its events on commit."""
+        if self._batch is not None:
+            with self._savepoint(self._batch) as tx:
+                yield tx
+            return
         with translate_busy(self._timeout), writer_turn(self._engine):
             if self._shelf is not None:
                 guard = self._wal_guard
@@ -163,8 +170,55 @@ class Database:
                     dialect.notify(conn, tx.notify_boards)
 
     @contextmanager
+    def batch(self) -> Iterator[None]:
+        """Group commit (SQLite): until the block ends, every `write()` and `read()` of this
+        database runs as a savepoint of one write transaction, committed when the block ends.
+        A transaction that raises rolls back to its savepoint alone, so one verb's failure
+        leaves the others' writes in place, exactly as separate transactions would. Used by
+        the resident writer (`agentdeck.core.storage.resident_writer`), one thread only."""
+        if self._shelf is None:
+            raise RuntimeError("group commit is for SQLite files")
+        if self._batch is not None:
+            raise RuntimeError("batches do not nest")
+        with translate_busy(self._timeout), writer_turn(self._engine):
+            guard = self._wal_guard
+            after = guard.after_write if guard is not None else None
+            with self._shelf.transaction(write=True, after=after) as conn:
+                self._batch = conn
+                try:
+                    yield
+                finally:
+                    self._batch = None
+
+    @contextmanager
+    def _savepoint(self, conn: sa.Connection) -> Iterator[Tx]:
+        """One transaction of a batch: a savepoint, released on success (its events appended
+        first), rolled back to on failure. Nested ones (a verb inside a verb) nest."""
+        driver = conn.connection.driver_connection
+        assert driver is not None
+        name = f"tx{self._depth}"
+        self._depth += 1
+        try:
+            driver.execute(f"SAVEPOINT {name}")
+            try:
+                tx = Tx(conn, self._time, self.keyring)
+                yield tx
+                tx.flush_events()
+            except BaseException:
+                driver.execute(f"ROLLBACK TO {name}")
+                driver.execute(f"RELEASE {name}")
+                raise
+            driver.execute(f"RELEASE {name}")
+        finally:
+            self._depth -= 1
+
+    @contextmanager
     def read(self) -> Iterator[Tx]:
         """A read-only snapshot, closed as soon as the caller is done (WAL checkpoints can run)."""
+        if self._batch is not None:  # a batch's reads see what it has written so far
+            with self._savepoint(self._batch) as tx:
+                yield tx
+            return
         with translate_busy(self._timeout):
             if self._shelf is not None:
                 with self._shelf.transaction(write=False) as conn:

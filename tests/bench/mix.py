@@ -75,6 +75,15 @@ def deck_writer(
     results.put({"ops": ops, "errors": errors, "start": start, "end": end, "cpu": cpu})
 
 
+def resident_writer(
+    db: str, agent: str, tasks: int, gate: Any, results: Any, token: str | None = None
+) -> None:
+    """`deck_writer` with the deck sending its verbs to the file's resident writer (group
+    commit, `agentdeck.core.storage.resident_writer`), started by the first writer to ask."""
+    os.environ["AGENTDECK_WRITER"] = "resident"
+    deck_writer(db, agent, tasks, gate, results, token)
+
+
 def _settle() -> None:
     """Before the clock starts, the first full garbage collection of what start-up made.
 

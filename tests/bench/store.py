@@ -32,6 +32,7 @@ per operation.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
 import sys
 import tempfile
@@ -147,6 +148,40 @@ def run_mix(
     }
 
 
+def start_writer(db: str) -> float:
+    """Start the resident writer of `db` before the clock (a0's heartbeat goes through it, so
+    it has started and warmed up); the CPU seconds that took it."""
+    with open_as(db, "a0") as deck:
+        assert deck.use_resident_writer()
+        deck.heartbeat("a0")
+    return writer_cpu(Path(db))
+
+
+def writer_cpu(db: Path) -> float:
+    """CPU seconds used so far by the resident writer of `db` (0 if none runs)."""
+    from agentdeck.core.storage.resident_writer import writer_pid
+
+    pid = writer_pid(db)
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    except (OSError, IndexError, ValueError):
+        return 0.0
+
+
+def stop_writer(db: Path) -> float:
+    """Stop the resident writer of `db` (SIGTERM); the CPU seconds it used in all."""
+    import signal
+
+    from agentdeck.core.storage.resident_writer import writer_pid
+
+    cpu, pid = writer_cpu(db), writer_pid(db)
+    if pid is not None:
+        with contextlib.suppress(OSError):
+            os.kill(pid, signal.SIGTERM)
+    return cpu
+
+
 def pct(values: list[float], q: float) -> float:
     ordered = sorted(values)
     return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
@@ -196,6 +231,7 @@ def bench_mix(
     runs = {
         "sqlite": (
             ("Deck", mix.deck_writer),
+            ("Deck, resident writer", mix.resident_writer),
             ("sqlite3 same checks", mix.guarded_writer),
             ("sqlite3 same checks+flock", mix.locked_writer),
             ("sqlite3 writes only", mix.sqlite_writer),
@@ -209,7 +245,11 @@ def bench_mix(
         for name, writer in runs[backend]:
             db = fresh("mix-" + "-".join(name.replace("+", " ").split()))
             new_board(db, agents=count, tasks=count * per_writer)
+            started = start_writer(db) if writer is mix.resident_writer else 0.0
             r = run_mix(db, writer, count, per_writer)
+            if writer is mix.resident_writer:
+                # Its CPU is the writers' too: count what the run cost it, then stop it.
+                r["cpu_per_op"] += (stop_writer(Path(db)) - started) / r["ops"]
             rates[name] = r["rate"]
             if writer is mix.deck_writer:
                 decks[backend] = db
@@ -221,8 +261,13 @@ def bench_mix(
             for error in r["errors"][:3]:
                 print(f"           error: {error}")
         if backend == "sqlite":
-            for base in ("sqlite3 same checks", "sqlite3 same checks+flock", "sqlite3 writes only"):
-                print(f"  ratio Deck/{base}: {rates['Deck'] / rates[base]:.2f}")
+            for deck in ("Deck", "Deck, resident writer"):
+                for base in (
+                    "sqlite3 same checks",
+                    "sqlite3 same checks+flock",
+                    "sqlite3 writes only",
+                ):
+                    print(f"  ratio {deck}/{base}: {rates[deck] / rates[base]:.2f}")
     if len(places) > 1:
         ratio = rates["Deck on PostgreSQL"] / rates["Deck"]
         print(

@@ -1,0 +1,457 @@
+"""Group commit for SQLite: one resident writer process per database file.
+
+Many agent processes writing one SQLite file take turns at its single write lock, and each
+turn costs a `BEGIN IMMEDIATE`, a commit and a hand-over between processes whose caches are
+cold. With `AGENTDECK_WRITER=resident` (or `Deck.open(..., writer=True)`) a `Deck` on a SQLite
+file sends the agents' hot verbs (`FORWARDED`) to a resident writer instead. The writer takes
+every request that has arrived, runs each verb in a savepoint of one transaction
+(`Database.batch`), commits once, and only then answers each caller: an answer is never sent
+for a write that is not committed, so a writer killed mid-batch loses no acknowledged write.
+
+Each request carries the caller's credentials (the tokens its deck presents), and the writer
+runs the verb with exactly those, so a verb authenticates in the writer as it would in the
+caller. The writer is started on demand by the first deck that wants it, listens on a socket in
+a private per-user directory, and exits after `IDLE_S` with no connected deck. A deck that
+cannot reach or start one runs the verb in-process, as without it.
+
+Frames are a 4-byte length and a pickle. Both ends are this user's own processes (the socket's
+directory is closed to others), running the same installed agentdeck.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import hashlib
+import os
+import pickle
+import selectors
+import signal
+import socket
+import struct
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from agentdeck.core.credentials import Keyring
+from agentdeck.core.errors import DeckError, StorageError
+
+if TYPE_CHECKING:
+    from agentdeck.core.deck import Deck
+
+ENV_WRITER = "AGENTDECK_WRITER"
+ENV_RUNTIME_DIR = "AGENTDECK_RUNTIME_DIR"
+IDLE_S = 60.0  # how long a writer with no deck connected stays
+START_TIMEOUT_S = 10.0
+LIFE_WAIT_S = 5  # how long a new writer waits for a dying one's lock
+# The verbs agents call most, the ones a writer runs for them.
+FORWARDED = frozenset(
+    {"claim", "heartbeat", "log", "record_usage", "complete", "submit", "fail", "escalate"}
+)
+_LENGTH = struct.Struct("!I")
+MAX_FRAME = 64 * 1024 * 1024
+HELLO = ("agentdeck-writer", 1)  # the greeting of a live writer
+
+Credentials = list[tuple[str, str]]  # (token, how it was given)
+
+
+def wanted() -> bool:
+    """Whether this environment asks decks to use a resident writer."""
+    return os.environ.get(ENV_WRITER, "").strip().lower() == "resident"
+
+
+def writer_pid(db_path: Path) -> int | None:
+    """The pid of the writer serving `db_path`, if one has run (for tests and benchmarks)."""
+    directory = runtime_dir()
+    if directory is None:
+        return None
+    try:
+        return int(Path(f"{socket_for(db_path, directory)}.life").read_text().strip() or 0) or None
+    except (OSError, ValueError):
+        return None
+
+
+def runtime_dir() -> Path | None:
+    """The per-user directory of writers' sockets (as the CLI's resident server's): made if
+    missing, and None unless it is a real directory owned by this user and closed to others."""
+    explicit = os.environ.get(ENV_RUNTIME_DIR, "")
+    xdg = os.environ.get("XDG_RUNTIME_DIR", "")
+    if explicit:
+        path = Path(explicit)
+    elif xdg.startswith("/"):
+        path = Path(xdg) / "agentdeck"
+    else:
+        path = Path(f"/tmp/agentdeck-{os.getuid()}")
+    with contextlib.suppress(FileExistsError, OSError):
+        path.mkdir(mode=0o700)
+    try:
+        info = path.lstat()
+    except OSError:
+        return None
+    private = info.st_uid == os.getuid() and not info.st_mode & 0o077
+    return path if path.is_dir() and not path.is_symlink() and private else None
+
+
+def socket_for(db_path: Path, directory: Path) -> Path:
+    """The writer's socket for one database file (by its resolved path)."""
+    digest = hashlib.sha256(str(db_path.resolve()).encode("utf-8", "surrogateescape"))
+    return directory / f"writer-{digest.hexdigest()[:24]}.sock"
+
+
+# -- frames -----------------------------------------------------------------------------------
+
+
+def _send(sock: socket.socket, payload: Any) -> None:
+    data = pickle.dumps(payload, protocol=pickle.HIGHEST_PROTOCOL)
+    sock.sendall(_LENGTH.pack(len(data)) + data)
+
+
+def _recv_exact(sock: socket.socket, size: int) -> bytes | None:
+    chunks, got = [], 0
+    while got < size:
+        chunk = sock.recv(size - got)
+        if not chunk:
+            return None
+        chunks.append(chunk)
+        got += len(chunk)
+    return b"".join(chunks)
+
+
+def _recv(sock: socket.socket) -> Any:
+    """One frame, or `EOFError` if the other end closed first."""
+    head = _recv_exact(sock, _LENGTH.size)
+    if head is None:
+        raise EOFError
+    (size,) = _LENGTH.unpack(head)
+    body = _recv_exact(sock, size)
+    if body is None:
+        raise EOFError
+    return pickle.loads(body)
+
+
+# -- the client, in each deck -----------------------------------------------------------------
+
+
+class WriterUnreachable(Exception):
+    """No writer could be reached or started; the verb runs in-process instead."""
+
+
+class WriterClient:
+    """A deck's connection to the writer of its database file, made on first use."""
+
+    def __init__(self, db_path: Path):
+        self.db_path = db_path
+        self._sock: socket.socket | None = None
+        self._pid = os.getpid()
+
+    def call(
+        self, verb: str, args: tuple[Any, ...], kwargs: dict[str, Any], creds: Credentials
+    ) -> Any:
+        """Run `verb` in the writer with these credentials; its result, or its error raised
+        here. `WriterUnreachable` if the request could not be delivered (nothing ran)."""
+        sock = self._connected()
+        try:
+            _send(sock, (verb, args, kwargs, creds))
+        except OSError as exc:  # the writer is gone: nothing was delivered
+            self.close()
+            raise WriterUnreachable(str(exc)) from None
+        try:
+            status, value = _recv(sock)
+        except (EOFError, OSError):
+            self.close()
+            raise StorageError(
+                "the resident writer stopped before answering; this call may or may not have "
+                "been applied (check with `agentdeck show`)"
+            ) from None
+        if status == "ok":
+            return value
+        raise value
+
+    def close(self) -> None:
+        if self._sock is not None:
+            with contextlib.suppress(OSError):
+                self._sock.close()
+        self._sock = None
+
+    def _connected(self) -> socket.socket:
+        if self._pid != os.getpid():  # forked: the parent's connection is not ours
+            self._sock, self._pid = None, os.getpid()
+        if self._sock is None:
+            self._sock = connect(self.db_path)
+        return self._sock
+
+
+def connect(db_path: Path) -> socket.socket:
+    """A connection to the writer of `db_path`, started if none runs. Connecting and starting
+    happen under a lock file beside the socket, so only one writer is started and a writer
+    never exits while a deck is connecting (it takes the same lock to exit)."""
+    directory = runtime_dir()
+    if directory is None:
+        raise WriterUnreachable("no private runtime directory")
+    path = socket_for(db_path, directory)
+    fd = os.open(f"{path}.start", os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        try:
+            return _dial(path)
+        except (OSError, EOFError):  # none, or one that died: start one
+            _start(db_path, path)
+            try:
+                return _dial(path)
+            except (OSError, EOFError) as exc:
+                raise WriterUnreachable(str(exc) or "the writer closed at once") from None
+    finally:
+        os.close(fd)  # releases the lock
+
+
+def _dial(path: Path) -> socket.socket:
+    """A connection to a live writer: it greets each connection it accepts, so a request is
+    never sent to a writer that died (a killed one may accept connections while it exits).
+    `WriterUnreachable` if a live writer does not greet in time (busy: run in-process)."""
+    sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    try:
+        sock.connect(str(path))
+        sock.settimeout(START_TIMEOUT_S)
+        try:
+            greeting = _recv(sock)
+        except TimeoutError:
+            raise WriterUnreachable("the resident writer did not answer in time") from None
+        if greeting != HELLO:
+            raise WriterUnreachable("not an agentdeck writer")
+        sock.settimeout(None)
+    except BaseException:
+        sock.close()
+        raise
+    return sock
+
+
+def _start(db_path: Path, path: Path) -> None:
+    """Start a writer and wait for it to say it listens (a line on its stdout)."""
+    try:
+        proc = subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "agentdeck.core.storage.resident_writer",
+                str(db_path),
+                str(path),
+            ],
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.DEVNULL,
+            start_new_session=True,
+            close_fds=True,
+        )
+    except OSError as exc:
+        raise WriterUnreachable(str(exc)) from None
+    assert proc.stdout is not None
+    selector = selectors.DefaultSelector()
+    selector.register(proc.stdout, selectors.EVENT_READ)
+    ready = selector.select(START_TIMEOUT_S)
+    selector.close()
+    line = proc.stdout.readline() if ready else b""
+    proc.stdout.close()
+    proc.wait()  # it forked the writer and left at once: nothing stays our child
+    if line.strip() != b"ready":
+        raise WriterUnreachable("the resident writer did not start")
+
+
+# -- the writer -------------------------------------------------------------------------------
+
+
+def _keyring(creds: Credentials) -> Keyring:
+    keyring = Keyring()
+    for token, source in creds:
+        keyring.add(token, source)
+    return keyring
+
+
+def _verbs(deck: Deck) -> dict[str, Callable[..., Any]]:
+    """The forwarded verbs, bound to the writer's deck; nothing else can be asked for."""
+    return {name: getattr(deck, name) for name in FORWARDED}
+
+
+class Writer:
+    """Serves one database file's decks until idle (see the module's docstring)."""
+
+    def __init__(self, deck: Deck, listener: socket.socket, path: Path, start_lock: Path):
+        self.deck = deck
+        self.listener = listener
+        self.path = path
+        self.start_lock = start_lock
+        self.verbs = _verbs(deck)
+        self.selector = selectors.DefaultSelector()
+        self.selector.register(listener, selectors.EVENT_READ)
+        self.buffers: dict[socket.socket, bytearray] = {}
+        self.batches = 0
+        self.requests = 0
+
+    def serve(self, idle_s: float = IDLE_S) -> None:
+        idle_since = time.monotonic()
+        while True:
+            timeout = None if self.buffers else max(0.0, idle_since + idle_s - time.monotonic())
+            pending = self._gather(self.selector.select(timeout))
+            if pending:
+                self._run(pending)
+            if self.buffers:
+                idle_since = time.monotonic()
+            elif time.monotonic() - idle_since >= idle_s and self._stop():
+                return
+
+    def _gather(
+        self, events: list[tuple[selectors.SelectorKey, int]]
+    ) -> list[tuple[socket.socket, Any]]:
+        pending: list[tuple[socket.socket, Any]] = []
+        for key, _ in events:
+            sock = key.fileobj
+            assert isinstance(sock, socket.socket)
+            if sock is self.listener:
+                self._accept()
+                continue
+            try:
+                data = sock.recv(1 << 16)
+            except OSError:
+                data = b""
+            if not data:
+                self._drop(sock)
+                continue
+            buffer = self.buffers[sock]
+            buffer += data
+            while len(buffer) >= _LENGTH.size:
+                (size,) = _LENGTH.unpack_from(buffer)
+                if size > MAX_FRAME:
+                    self._drop(sock)
+                    break
+                if len(buffer) < _LENGTH.size + size:
+                    break
+                body = bytes(buffer[_LENGTH.size : _LENGTH.size + size])
+                del buffer[: _LENGTH.size + size]
+                pending.append((sock, body))
+        return pending
+
+    def _accept(self) -> None:
+        while True:
+            try:
+                conn, _ = self.listener.accept()
+            except (BlockingIOError, InterruptedError):
+                return
+            conn.setblocking(True)
+            try:
+                _send(conn, HELLO)
+            except OSError:
+                conn.close()
+                continue
+            self.buffers[conn] = bytearray()
+            self.selector.register(conn, selectors.EVENT_READ)
+
+    def _drop(self, sock: socket.socket) -> None:
+        self.buffers.pop(sock, None)
+        with contextlib.suppress(KeyError, ValueError):
+            self.selector.unregister(sock)
+        sock.close()
+
+    def _run(self, pending: list[tuple[socket.socket, Any]]) -> None:
+        """Run every pending request in one transaction, then answer them all."""
+        db = self.deck._db
+        answers: list[tuple[socket.socket, tuple[str, Any]]] = []
+        try:
+            with db.batch():
+                for sock, body in pending:
+                    answers.append((sock, self._one(body)))
+        except DeckError as exc:  # the batch could not begin or commit: nothing was applied
+            answers = [(sock, ("error", exc)) for sock, _ in pending]
+        except Exception as exc:
+            failure = StorageError(f"the resident writer could not commit: {exc}"[:300])
+            answers = [(sock, ("error", failure)) for sock, _ in pending]
+        finally:
+            db.keyring = Keyring()
+        self.batches += 1
+        self.requests += len(pending)
+        for sock, answer in answers:
+            try:
+                _send(sock, answer)
+            except OSError:  # that deck has gone; its write stands, as in-process
+                self._drop(sock)
+            except Exception:  # an answer that does not pickle
+                _send(sock, ("error", StorageError(f"{answer[1]!r}"[:300])))
+
+    def _one(self, body: bytes) -> tuple[str, Any]:
+        """One request's answer: ("ok", result) or ("error", the DeckError it raised)."""
+        try:
+            verb, args, kwargs, creds = pickle.loads(body)
+            run = self.verbs[verb]
+        except Exception:
+            return "error", StorageError("the resident writer got a request it does not serve")
+        self.deck._db.keyring = _keyring(creds)
+        try:
+            return "ok", run(*args, **kwargs)
+        except DeckError as exc:
+            return "error", exc
+        except Exception as exc:  # a bug: rolled back to its savepoint, said as one line
+            return "error", StorageError(f"{type(exc).__name__}: {exc}"[:300])
+
+    def _stop(self) -> bool:
+        """Exit unless a deck is connecting: under the start lock, take any connection that
+        is waiting; with none, remove the socket so the next deck starts a new writer."""
+        fd = os.open(self.start_lock, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX)
+            self._accept()
+            if self.buffers:
+                return False
+            with contextlib.suppress(OSError):
+                self.path.unlink()
+            self.listener.close()
+            return True
+        finally:
+            os.close(fd)
+
+
+def _give_up(_signum: int, _frame: object) -> None:
+    raise TimeoutError
+
+
+def main(argv: list[str]) -> int:
+    """`python -m agentdeck.core.storage.resident_writer DB SOCKET`: serve until idle. Prints
+    "ready" once it listens (or once it sees another writer already serving DB)."""
+    if os.fork() > 0:  # the writer is a grandchild of the deck that started it
+        os._exit(0)
+    from agentdeck.core.deck import Deck
+
+    db_path, path = Path(argv[0]), Path(argv[1])
+    # One writer per file: a lock held for the writer's life, its pid inside.
+    life = os.open(f"{path}.life", os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
+    # A writer that was just killed may hold it a moment longer, while it exits.
+    signal.signal(signal.SIGALRM, _give_up)
+    signal.alarm(LIFE_WAIT_S)
+    try:
+        fcntl.flock(life, fcntl.LOCK_EX)
+    except TimeoutError:
+        print("busy", flush=True)  # another writer serves this file: its decks use it
+        return 0
+    finally:
+        signal.alarm(0)
+    os.ftruncate(life, 0)
+    os.write(life, f"{os.getpid()}\n".encode())
+    deck = Deck.open(db_path, writer=False)
+    with contextlib.suppress(FileNotFoundError):
+        path.unlink()  # a killed writer's socket
+    listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    listener.bind(str(path))
+    listener.listen(128)
+    listener.setblocking(False)
+    writer = Writer(deck, listener, path, Path(f"{path}.start"))
+    print("ready", flush=True)
+    os.dup2(os.open(os.devnull, os.O_WRONLY), 1)
+    try:
+        writer.serve(float(os.environ.get("AGENTDECK_WRITER_IDLE_S", IDLE_S)))
+    finally:
+        deck.close()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

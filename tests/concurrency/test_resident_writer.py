@@ -1,0 +1,290 @@
+"""The resident writer (group commit, `agentdeck.core.storage.resident_writer`): real writer
+processes on a real SQLite file, and its batches driven directly the way an adversary would
+fill them: other members' requests in the same transaction, forged verbs, failing verbs."""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import os
+import pickle
+import shutil
+import signal
+import socket
+import tempfile
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from agentdeck.core import Deck
+from agentdeck.core.errors import PermissionDeniedError, StorageError
+from agentdeck.core.feed import ChangeFeed
+from agentdeck.core.storage import resident_writer
+from agentdeck.core.storage.resident_writer import Writer, socket_for, writer_pid
+from tests.concurrency import workers
+from tests.concurrency.harness import SPAWN, all_events, join_all, make_board, read_result
+
+BOARD = "GC"
+HUMAN = "ann"
+
+
+@pytest.fixture
+def runtime(monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
+    """A private runtime directory of a short path (a socket's path has a 107-byte limit),
+    decks told to use a resident writer; every writer started here is killed at the end."""
+    path = Path(tempfile.mkdtemp(prefix="adw-"))
+    monkeypatch.setenv(resident_writer.ENV_RUNTIME_DIR, str(path))
+    monkeypatch.setenv(resident_writer.ENV_WRITER, "resident")
+    monkeypatch.setenv("AGENTDECK_WRITER_IDLE_S", "30")
+    yield path
+    for life in path.glob("*.life"):
+        with contextlib.suppress(ValueError, OSError):
+            os.kill(int(life.read_text().strip()), signal.SIGKILL)
+    shutil.rmtree(path, ignore_errors=True)
+
+
+def token_board(db: Path) -> dict[str, str]:
+    """A board in token mode with agents a0 and a1 and four ready tasks; everyone's token."""
+    with Deck.open(db, create=True, writer=False) as deck:
+        deck.create_board(BOARD, "group commit", actor=HUMAN, agents="token")
+        for name in ("a0", "a1"):
+            deck.add_agent(name, actor=HUMAN)
+        deck.plan([{"title": f"task {n}"} for n in range(4)], actor=HUMAN)
+        tokens = {n: deck.issued_token(n, BOARD) for n in (HUMAN, "a0", "a1")}
+    return {n: t for n, t in tokens.items() if t is not None}
+
+
+def as_member(db: Path, token: str, *, writer: bool) -> Deck:
+    deck = Deck.open(db, writer=writer)
+    deck.present(token)
+    return deck
+
+
+def log_texts(deck: Deck, key: str) -> list[str]:
+    return [e.text for e in deck.task_events(key) if e.kind == "log"]
+
+
+def test_the_agents_verbs_run_in_the_writer_and_land(runtime: Path, tmp_path: Path) -> None:
+    db = tmp_path / "board.db"
+    tokens = token_board(db)
+    with as_member(db, tokens["a0"], writer=True) as deck:
+        claim = deck.claim("a0")
+        assert claim is not None
+        key = claim.task.key
+        assert deck.heartbeat("a0") == [key]
+        deck.log(key, "through the writer", actor="a0")
+        deck.record_usage(key, actor="a0", tokens_in=10, tokens_out=5, cost_usd=0.01, model="m")
+        deck.complete(key, actor="a0", result="done", verified_by="test")
+        assert deck._writer is not None  # every call went to the writer, none fell back
+    pid = writer_pid(db)
+    assert pid is not None and Path(f"/proc/{pid}").exists()
+    with Deck.open(db, writer=False) as plain:
+        assert plain.get_task(key).status == "done"
+        assert log_texts(plain, key) == ["through the writer"]
+        assert plain.usage_totals(BOARD).tokens_in == 10
+        assert {e.auth for e in plain.task_events(key) if e.actor == "a0"} == {"token"}
+
+
+class Batch:
+    """A `Writer` over its own deck, fed requests directly; answers read from socket pairs."""
+
+    def __init__(self, db: Path):
+        self.deck = Deck.open(db, writer=False)
+        listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        self.writer = Writer(self.deck, listener, db.with_suffix(".sock"), db.with_suffix(".lk"))
+        self.pending: list[tuple[socket.socket, bytes]] = []
+        self.ours: list[socket.socket] = []
+
+    def add(
+        self, verb: str, args: tuple[Any, ...], kwargs: dict[str, Any], creds: list[Any]
+    ) -> None:
+        self.raw(pickle.dumps((verb, args, kwargs, creds)))
+
+    def raw(self, body: bytes) -> None:
+        theirs, ours = socket.socketpair()
+        self.pending.append((theirs, body))
+        self.ours.append(ours)
+
+    def run(self) -> list[tuple[str, Any]]:
+        """Run every request in one batch; each request's (status, value)."""
+        self.writer._run(self.pending)
+        assert self.writer.batches == 1
+        return [resident_writer._recv(sock) for sock in self.ours]
+
+
+def test_a_batch_keeps_each_requests_own_credentials(tmp_path: Path) -> None:
+    """In one transaction, right after a0's own request: a1's token, and no token at all, each
+    trying to write as a0. Neither borrows a0's credential from the batch."""
+    db = tmp_path / "board.db"
+    tokens = token_board(db)
+    with as_member(db, tokens["a0"], writer=False) as a0:
+        claim = a0.claim("a0")
+        assert claim is not None
+        key = claim.task.key
+    batch = Batch(db)
+    a0_creds = [(tokens["a0"], "token")]
+    batch.add("log", (key, "a0 itself"), {"actor": "a0"}, a0_creds)
+    batch.add("log", (key, "a1 as a0"), {"actor": "a0"}, [(tokens["a1"], "token")])
+    batch.add("log", (key, "nobody as a0"), {"actor": "a0"}, [])
+    batch.add("complete", (key,), {"actor": "a0", "result": "x", "verified_by": "y"}, [])
+    batch.add("claim", ("a1",), {}, [(tokens["a1"], "token")])
+    answers = batch.run()
+    assert [status for status, _ in answers] == ["ok", "error", "error", "error", "ok"]
+    for _, error in answers[1:4]:
+        assert isinstance(error, PermissionDeniedError)
+    with Deck.open(db, writer=False) as plain:
+        assert log_texts(plain, key) == ["a0 itself"]
+        assert plain.get_task(key).status == "in_progress"
+        assert answers[4][1].task.assignee == "a1"
+    batch.deck.close()
+
+
+def test_a_request_for_anything_but_an_agent_verb_runs_nothing(tmp_path: Path) -> None:
+    """A forged verb name (a human move, a private attribute), a frame that is not a request:
+    refused, and the good request in the same batch still lands."""
+    db = tmp_path / "board.db"
+    tokens = token_board(db)
+    human = [(tokens[HUMAN], "credential file")]
+    with as_member(db, tokens["a0"], writer=False) as a0:
+        claim = a0.claim("a0")
+        assert claim is not None
+        key = claim.task.key
+        a0.submit(key, actor="a0", result="for review")
+    batch = Batch(db)
+    batch.add("approve", (key,), {"actor": HUMAN}, human)
+    batch.add("_db", (), {}, human)
+    batch.add("__class__", (), {}, human)
+    batch.raw(b"not a pickle")
+    batch.raw(pickle.dumps(("log",)))
+    batch.add("claim", ("a1",), {}, [(tokens["a1"], "token")])
+    answers = batch.run()
+    assert [status for status, _ in answers] == ["error"] * 5 + ["ok"]
+    for _, error in answers[:5]:
+        assert isinstance(error, StorageError)
+        assert "does not serve" in str(error)
+    with Deck.open(db, writer=False) as plain:
+        assert plain.get_task(key).status == "review"  # not approved
+    batch.deck.close()
+
+
+def test_a_failing_verb_rolls_back_alone(tmp_path: Path) -> None:
+    """A verb that fails mid-batch leaves nothing of its own, and its neighbours' writes stand."""
+    db = tmp_path / "board.db"
+    tokens = token_board(db)
+    with as_member(db, tokens["a0"], writer=False) as a0:
+        claim = a0.claim("a0")
+        assert claim is not None
+        key = claim.task.key
+        other = a0.get_task("GC-4").status
+    creds = [(tokens["a0"], "token")]
+    batch = Batch(db)
+    batch.add("log", (key, "before"), {"actor": "a0"}, creds)
+    batch.add("log", (key, ""), {"actor": "a0"}, creds)  # empty text: refused
+    batch.add("complete", ("GC-4",), {"actor": "a0", "result": "r", "verified_by": "v"}, creds)
+    batch.add("log", (key, "after"), {"actor": "a0"}, creds)
+    answers = batch.run()
+    assert [status for status, _ in answers] == ["ok", "error", "error", "ok"]
+    with Deck.open(db, writer=False) as plain:
+        assert log_texts(plain, key) == ["before", "after"]
+        assert plain.get_task("GC-4").status == other
+    batch.deck.close()
+
+
+def test_processes_through_the_writer_claim_each_task_once(runtime: Path, tmp_path: Path) -> None:
+    db = tmp_path / "drain.db"
+    make_board(db, agents=6, tasks=120)
+    outs = [tmp_path / f"w{i}.json" for i in range(6)]
+    procs = [
+        SPAWN.Process(target=workers.drain, args=(str(db), f"w{i}", str(out)))
+        for i, out in enumerate(outs)
+    ]
+    for proc in procs:
+        proc.start()
+    join_all(procs, timeout=180)
+    results = [read_result(out) for out in outs]
+    claimed = [key for r in results for key in r["claimed"]]
+    assert [e for r in results for e in r["errors"]] == []
+    assert len(claimed) == 120 and len(set(claimed)) == 120
+    assert writer_pid(db) is not None  # they went through a writer
+
+
+def test_a_killed_writer_loses_no_acknowledged_write(runtime: Path, tmp_path: Path) -> None:
+    """SIGKILL the writer while four processes append log entries through it: every entry a
+    process was answered for is in the file, which passes its integrity check; the processes
+    go on through a new writer (or in-process), told only that the one call in flight may or
+    may not have landed."""
+    db = tmp_path / "crash.db"
+    make_board(db, agents=4, tasks=4)
+    outs = [tmp_path / f"w{i}.json" for i in range(4)]
+    procs = [
+        SPAWN.Process(
+            target=workers.append_logs,
+            args=(str(db), f"w{i}", f"RUN-{i + 1}", 400, str(out)),
+        )
+        for i, out in enumerate(outs)
+    ]
+    for proc in procs:
+        proc.start()
+    with Deck.open(db, writer=False) as watcher:
+        start = watcher.max_event_id()
+        with ChangeFeed(watcher) as feed:  # woken by commits, not polling
+            newest = start
+            while newest < start + 200:
+                newer = feed.wait(newest, timeout=60)
+                assert newer > newest, "no progress"
+                newest = newer
+        pid = writer_pid(db)
+        assert pid is not None
+        os.kill(pid, signal.SIGKILL)
+    join_all(procs, timeout=240)
+    results = [read_result(out) for out in outs]
+    errors = [e for r in results for e in r["errors"]]
+    assert all("may or may not" in e for e in errors), errors
+    assert all(len(r["errors"]) <= 1 for r in results)  # at most the call in flight
+    with Deck.open(db, writer=False) as plain:
+        stored = {e.id: e.text for e in all_events(plain)}
+        for r in results:
+            assert r["ids"], r
+            for event_id in r["ids"]:
+                assert stored.get(event_id, "").startswith(f"{r['agent']} entry ")
+        with plain.engine.connect() as conn:
+            assert conn.exec_driver_sql("PRAGMA integrity_check").scalar() == "ok"
+
+
+def test_without_a_private_runtime_directory_verbs_run_in_process(
+    runtime: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    shared = tmp_path / "shared"
+    shared.mkdir()
+    shared.chmod(0o777)  # open to everyone: no socket goes there
+    monkeypatch.setenv(resident_writer.ENV_RUNTIME_DIR, str(shared))
+    db = tmp_path / "board.db"
+    tokens = token_board(db)
+    with as_member(db, tokens["a0"], writer=True) as deck:
+        claim = deck.claim("a0")
+        assert claim is not None
+        deck.log(claim.task.key, "in-process", actor="a0")
+        assert deck._writer is None  # fell back, and stays in-process
+    assert list(shared.iterdir()) == []
+
+
+def test_an_idle_writer_exits_and_removes_its_socket(
+    runtime: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("AGENTDECK_WRITER_IDLE_S", "0.2")
+    db = tmp_path / "board.db"
+    tokens = token_board(db)
+    with as_member(db, tokens["a0"], writer=True) as deck:
+        assert deck.claim("a0") is not None
+    sock = socket_for(db, runtime)
+    life = os.open(f"{sock}.life", os.O_RDWR)
+    # The writer holds this lock for its life: taking it means the writer has exited.
+    taker = threading.Thread(target=fcntl.flock, args=(life, fcntl.LOCK_EX), daemon=True)
+    taker.start()
+    taker.join(30)
+    os.close(life)
+    assert not taker.is_alive(), "the writer did not exit"
+    assert not sock.exists()
