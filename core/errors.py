@@ -90,7 +90,9 @@ class DatabaseBusyError(DeckError):
 
 class StorageError(DeckError):
     """The database could not be written or read: a full disk, a quota or file-size limit, or
-    failing storage. The transaction was rolled back; the same call works once there is room."""
+    failing storage. The transaction was rolled back; the same call works once there is room.
+    (From a resident writer that stopped mid-call, the call may or may not have been applied;
+    the message says so.)"""
 
     exit_code = 5
 

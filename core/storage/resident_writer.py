@@ -53,7 +53,7 @@ FORWARDED = frozenset(
 )
 _LENGTH = struct.Struct("!I")
 MAX_FRAME = 64 * 1024 * 1024
-HELLO = ("agentdeck-writer", 1)  # the greeting of a live writer
+GREETING = "agentdeck-writer"  # a live writer's first frame: this and its code's fingerprint
 
 Credentials = list[tuple[str, str]]  # (token, how it was given)
 
@@ -99,6 +99,32 @@ def socket_for(db_path: Path, directory: Path) -> Path:
     """The writer's socket for one database file (by its resolved path)."""
     digest = hashlib.sha256(str(db_path.resolve()).encode("utf-8", "surrogateescape"))
     return directory / f"writer-{digest.hexdigest()[:24]}.sock"
+
+
+def fingerprint() -> str:
+    """The installed agentdeck's state: the count and newest modification time of the
+    files of its core. A writer started before an upgrade differs from its new callers."""
+    from agentdeck import core
+
+    newest, count = 0, 0
+    for root in core.__path__:
+        for folder, _, files in os.walk(root):
+            for name in files:
+                if name.endswith(".py"):
+                    with contextlib.suppress(OSError):
+                        newest = max(newest, os.stat(os.path.join(folder, name)).st_mtime_ns)
+                        count += 1
+    return f"{count}:{newest}"
+
+
+def _same_user(conn: socket.socket) -> bool:
+    """Whether the peer runs as this user (SO_PEERCRED; the socket's directory is private
+    too). True where the platform cannot tell."""
+    if not hasattr(socket, "SO_PEERCRED"):
+        return True
+    creds = conn.getsockopt(socket.SOL_SOCKET, socket.SO_PEERCRED, struct.calcsize("3i"))
+    _pid, uid, _gid = struct.unpack("3i", creds)
+    return bool(uid == os.getuid())
 
 
 # -- frames -----------------------------------------------------------------------------------
@@ -152,12 +178,18 @@ class WriterClient:
     ) -> Any:
         """Run `verb` in the writer with these credentials; its result, or its error raised
         here. `WriterUnreachable` if the request could not be delivered (nothing ran)."""
-        sock = self._connected()
+        request = (verb, args, kwargs, creds)
         try:
-            _send(sock, (verb, args, kwargs, creds))
-        except OSError as exc:  # the writer is gone: nothing was delivered
+            sock = self._connected()
+            _send(sock, request)
+        except OSError:  # the writer has gone (stopped, or killed): nothing was delivered
             self.close()
-            raise WriterUnreachable(str(exc)) from None
+            try:  # once more, through the writer started in its place
+                sock = self._connected()
+                _send(sock, request)
+            except OSError as exc:
+                self.close()
+                raise WriterUnreachable(str(exc)) from None
         try:
             status, value = _recv(sock)
         except (EOFError, OSError):
@@ -219,8 +251,10 @@ def _dial(path: Path) -> socket.socket:
             greeting = _recv(sock)
         except TimeoutError:
             raise WriterUnreachable("the resident writer did not answer in time") from None
-        if greeting != HELLO:
-            raise WriterUnreachable("not an agentdeck writer")
+        if greeting != (GREETING, fingerprint()):
+            # Not one, or one running other code than ours (an upgrade since it started):
+            # this deck writes in-process rather than through code it was not written for.
+            raise WriterUnreachable("not an agentdeck writer of this installation")
         sock.settimeout(None)
     except BaseException:
         sock.close()
@@ -288,6 +322,7 @@ class Writer:
         self.buffers: dict[socket.socket, bytearray] = {}
         self.batches = 0
         self.requests = 0
+        self.fingerprint = fingerprint()
 
     def serve(self, idle_s: float = IDLE_S) -> None:
         idle_since = time.monotonic()
@@ -339,8 +374,11 @@ class Writer:
             except (BlockingIOError, InterruptedError):
                 return
             conn.setblocking(True)
+            if not _same_user(conn):
+                conn.close()
+                continue
             try:
-                _send(conn, HELLO)
+                _send(conn, (GREETING, self.fingerprint))
             except OSError:
                 conn.close()
                 continue
@@ -353,8 +391,18 @@ class Writer:
             self.selector.unregister(sock)
         sock.close()
 
-    def _run(self, pending: list[tuple[socket.socket, Any]]) -> None:
-        """Run every pending request in one transaction, then answer them all."""
+    def _run(self, pending: list[tuple[socket.socket, bytes]]) -> None:
+        """Run every pending request in one transaction, then answer them all. A SIGTERM
+        waits until the batch is committed and answered."""
+        signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGTERM})
+        try:
+            self._answer(self._commit(pending))
+        finally:
+            signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGTERM})
+
+    def _commit(
+        self, pending: list[tuple[socket.socket, bytes]]
+    ) -> list[tuple[socket.socket, tuple[str, Any]]]:
         db = self.deck._db
         answers: list[tuple[socket.socket, tuple[str, Any]]] = []
         try:
@@ -370,13 +418,17 @@ class Writer:
             db.keyring = Keyring()
         self.batches += 1
         self.requests += len(pending)
+        return answers
+
+    def _answer(self, answers: list[tuple[socket.socket, tuple[str, Any]]]) -> None:
         for sock, answer in answers:
             try:
-                _send(sock, answer)
+                try:
+                    _send(sock, answer)
+                except (pickle.PicklingError, TypeError, AttributeError):  # does not pickle
+                    _send(sock, ("error", StorageError(f"{answer[1]!r}"[:300])))
             except OSError:  # that deck has gone; its write stands, as in-process
                 self._drop(sock)
-            except Exception:  # an answer that does not pickle
-                _send(sock, ("error", StorageError(f"{answer[1]!r}"[:300])))
 
     def _one(self, body: bytes) -> tuple[str, Any]:
         """One request's answer: ("ok", result) or ("error", the DeckError it raised)."""
@@ -446,11 +498,19 @@ def main(argv: list[str]) -> int:
     writer = Writer(deck, listener, path, Path(f"{path}.start"))
     print("ready", flush=True)
     os.dup2(os.open(os.devnull, os.O_WRONLY), 1)
+    signal.signal(signal.SIGTERM, _terminate)
     try:
         writer.serve(float(os.environ.get("AGENTDECK_WRITER_IDLE_S", IDLE_S)))
+    except SystemExit:  # SIGTERM, between batches: the next deck starts a new writer
+        with contextlib.suppress(OSError):
+            path.unlink()
     finally:
         deck.close()
     return 0
+
+
+def _terminate(_signum: int, _frame: object) -> None:
+    raise SystemExit(0)
 
 
 if __name__ == "__main__":

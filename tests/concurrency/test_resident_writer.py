@@ -280,11 +280,55 @@ def test_an_idle_writer_exits_and_removes_its_socket(
     with as_member(db, tokens["a0"], writer=True) as deck:
         assert deck.claim("a0") is not None
     sock = socket_for(db, runtime)
+    wait_for_exit(sock)
+    assert not sock.exists()
+
+
+def wait_for_exit(sock: Path) -> None:
+    """Return once the writer of `sock` has exited: it holds a lock on its `.life` file for
+    its life, so taking that lock means it is gone."""
     life = os.open(f"{sock}.life", os.O_RDWR)
-    # The writer holds this lock for its life: taking it means the writer has exited.
     taker = threading.Thread(target=fcntl.flock, args=(life, fcntl.LOCK_EX), daemon=True)
     taker.start()
     taker.join(30)
     os.close(life)
     assert not taker.is_alive(), "the writer did not exit"
-    assert not sock.exists()
+
+
+def test_a_stopped_writer_is_replaced_for_a_connected_deck(runtime: Path, tmp_path: Path) -> None:
+    """SIGTERM ends a writer between batches and removes its socket; a deck still connected
+    to it sends its next call through a new one, nothing lost or doubled."""
+    db = tmp_path / "board.db"
+    tokens = token_board(db)
+    with as_member(db, tokens["a0"], writer=True) as deck:
+        claim = deck.claim("a0")
+        assert claim is not None
+        deck.log(claim.task.key, "first", actor="a0")
+        first = writer_pid(db)
+        assert first is not None
+        os.kill(first, signal.SIGTERM)
+        wait_for_exit(socket_for(db, runtime))
+        deck.log(claim.task.key, "second", actor="a0")
+        assert deck._writer is not None and writer_pid(db) not in (None, first)
+    with Deck.open(db, writer=False) as plain:
+        assert log_texts(plain, claim.task.key) == ["first", "second"]
+
+
+def test_a_writer_running_other_code_is_not_used(
+    runtime: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """After an upgrade, a writer started by the old code greets with another fingerprint:
+    a deck of the new code writes in-process instead of through it."""
+    db = tmp_path / "board.db"
+    tokens = token_board(db)
+    with as_member(db, tokens["a0"], writer=True) as old:
+        assert old.claim("a0") is not None
+        assert old._writer is not None
+    monkeypatch.setattr(resident_writer, "fingerprint", lambda: "upgraded")
+    with as_member(db, tokens["a1"], writer=True) as new:
+        claim = new.claim("a1")
+        assert claim is not None
+        new.log(claim.task.key, "in-process", actor="a1")
+        assert new._writer is None
+    with Deck.open(db, writer=False) as plain:
+        assert log_texts(plain, claim.task.key) == ["in-process"]
