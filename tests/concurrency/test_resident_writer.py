@@ -24,7 +24,7 @@ from agentdeck.core.errors import PermissionDeniedError, StorageError
 from agentdeck.core.feed import ChangeFeed
 from agentdeck.core.storage import resident_writer
 from agentdeck.core.storage.resident_writer import Writer, socket_for, writer_pid
-from tests.concurrency import workers
+from tests.concurrency import crash, workers
 from tests.concurrency.harness import SPAWN, all_events, join_all, make_board, read_result
 
 BOARD = "GC"
@@ -61,6 +61,14 @@ def as_member(db: Path, token: str, *, writer: bool) -> Deck:
     deck = Deck.open(db, writer=writer)
     deck.present(token)
     return deck
+
+
+def held_task(db: Path, token: str, agent: str) -> str:
+    """The key of a task `agent` (presenting `token`) has just claimed, in-process."""
+    with as_member(db, token, writer=False) as deck:
+        claim = deck.claim(agent)
+        assert claim is not None
+        return claim.task.key
 
 
 def log_texts(deck: Deck, key: str) -> list[str]:
@@ -120,10 +128,7 @@ def test_a_batch_keeps_each_requests_own_credentials(tmp_path: Path) -> None:
     trying to write as a0. Neither borrows a0's credential from the batch."""
     db = tmp_path / "board.db"
     tokens = token_board(db)
-    with as_member(db, tokens["a0"], writer=False) as a0:
-        claim = a0.claim("a0")
-        assert claim is not None
-        key = claim.task.key
+    key = held_task(db, tokens["a0"], "a0")
     batch = Batch(db)
     a0_creds = [(tokens["a0"], "token")]
     batch.add("log", (key, "a0 itself"), {"actor": "a0"}, a0_creds)
@@ -148,10 +153,8 @@ def test_a_request_for_anything_but_an_agent_verb_runs_nothing(tmp_path: Path) -
     db = tmp_path / "board.db"
     tokens = token_board(db)
     human = [(tokens[HUMAN], "credential file")]
+    key = held_task(db, tokens["a0"], "a0")
     with as_member(db, tokens["a0"], writer=False) as a0:
-        claim = a0.claim("a0")
-        assert claim is not None
-        key = claim.task.key
         a0.submit(key, actor="a0", result="for review")
     batch = Batch(db)
     batch.add("approve", (key,), {"actor": HUMAN}, human)
@@ -174,11 +177,9 @@ def test_a_failing_verb_rolls_back_alone(tmp_path: Path) -> None:
     """A verb that fails mid-batch leaves nothing of its own, and its neighbours' writes stand."""
     db = tmp_path / "board.db"
     tokens = token_board(db)
-    with as_member(db, tokens["a0"], writer=False) as a0:
-        claim = a0.claim("a0")
-        assert claim is not None
-        key = claim.task.key
-        other = a0.get_task("GC-4").status
+    key = held_task(db, tokens["a0"], "a0")
+    with Deck.open(db, writer=False) as plain:
+        other = plain.get_task("GC-4").status
     creds = [(tokens["a0"], "token")]
     batch = Batch(db)
     batch.add("log", (key, "before"), {"actor": "a0"}, creds)
@@ -332,3 +333,21 @@ def test_a_writer_running_other_code_is_not_used(
         assert new._writer is None
     with Deck.open(db, writer=False) as plain:
         assert log_texts(plain, claim.task.key) == ["in-process"]
+
+
+def test_the_kill_nine_loop_through_the_writer_loses_no_acknowledged_write(
+    runtime: Path, tmp_path: Path
+) -> None:
+    """The crash suite's loop with every agent process going through the resident writer:
+    agents SIGKILLed at random moments (mid-request, their batch in flight) and restarted;
+    every acknowledged write is present, no task was held twice, killed leases come back,
+    and the file passes its integrity and foreign-key checks."""
+    db = tmp_path / "crash.db"
+    kills = crash.kills_from_env(default=20)
+    work = tmp_path / "acks"
+    work.mkdir()
+    report = crash.run_crash_loop(db, work, kills=kills, writers=8, budget_s=240)
+    assert report.kills >= kills
+    assert report.acks["complete"] > 0 and report.acks["log"] > 0
+    assert report.recovered
+    assert writer_pid(db) is not None  # the agents went through a writer
