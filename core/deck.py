@@ -63,20 +63,14 @@ R = TypeVar("R")
 
 
 def _writes(fn: Callable[Concatenate[Tx, P], R]) -> Callable[Concatenate[Deck, P], R]:
-    """A Deck verb: `fn` run in one write transaction (in the resident writer, if this deck
-    uses one and the verb is one it serves)."""
-    name = fn.__name__ if fn.__name__ in resident_writer.FORWARDED else None
+    """A Deck verb: `fn` run in one write transaction."""
 
     @functools.wraps(fn)
     def verb(self: Deck, /, *args: P.args, **kwargs: P.kwargs) -> R:
-        if name is not None and self._writer is not None:
-            forwarded, result = self._forward(name, args, kwargs)
-            if forwarded:
-                return result  # type: ignore[no-any-return]
         with self._db.write() as tx:
             return fn(tx, *args, **kwargs)
 
-    return verb
+    return _via_writer(verb)
 
 
 def _reads(fn: Callable[Concatenate[Tx, P], R]) -> Callable[Concatenate[Deck, P], R]:
@@ -94,17 +88,30 @@ def _with_database(
     fn: Callable[Concatenate[Database, P], R],
 ) -> Callable[Concatenate[Deck, P], R]:
     """A Deck verb that opens its own transactions (several, or after work outside one)."""
-    name = fn.__name__ if fn.__name__ in resident_writer.FORWARDED else None
 
     @functools.wraps(fn)
     def verb(self: Deck, /, *args: P.args, **kwargs: P.kwargs) -> R:
-        if name is not None and self._writer is not None:
+        return fn(self._db, *args, **kwargs)
+
+    return _via_writer(verb)
+
+
+def _via_writer(verb: Callable[Concatenate[Deck, P], R]) -> Callable[Concatenate[Deck, P], R]:
+    """`verb` as it is, unless the resident writer serves it (`resident_writer.FORWARDED`):
+    then a deck that uses one sends it there, and runs it itself only if none answers."""
+    name = verb.__name__
+    if name not in resident_writer.FORWARDED:
+        return verb
+
+    @functools.wraps(verb)
+    def forwarding(self: Deck, /, *args: P.args, **kwargs: P.kwargs) -> R:
+        if self._writer is not None:
             forwarded, result = self._forward(name, args, kwargs)
             if forwarded:
                 return result  # type: ignore[no-any-return]
-        return fn(self._db, *args, **kwargs)
+        return verb(self, *args, **kwargs)
 
-    return verb
+    return forwarding
 
 
 class Deck:

@@ -15,7 +15,8 @@ a private per-user directory, and exits after `IDLE_S` with no connected deck. A
 cannot reach or start one runs the verb in-process, as without it.
 
 Frames are a 4-byte length and a pickle. Both ends are this user's own processes (the socket's
-directory is closed to others), running the same installed agentdeck.
+directory is closed to others), running the same installed agentdeck. This module is the
+decks' side and what both sides share; the writer process is `resident_writer_server`.
 """
 
 from __future__ import annotations
@@ -26,21 +27,14 @@ import hashlib
 import os
 import pickle
 import selectors
-import signal
 import socket
 import struct
 import subprocess
 import sys
-import time
-from collections.abc import Callable
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-from agentdeck.core.credentials import Keyring
-from agentdeck.core.errors import DeckError, StorageError
-
-if TYPE_CHECKING:
-    from agentdeck.core.deck import Deck
+from agentdeck.core.errors import StorageError
 
 ENV_WRITER = "AGENTDECK_WRITER"
 ENV_RUNTIME_DIR = "AGENTDECK_RUNTIME_DIR"
@@ -51,7 +45,7 @@ LIFE_WAIT_S = 5  # how long a new writer waits for a dying one's lock
 FORWARDED = frozenset(
     {"claim", "heartbeat", "log", "record_usage", "complete", "submit", "fail", "escalate"}
 )
-_LENGTH = struct.Struct("!I")
+FRAME_HEAD = struct.Struct("!I")
 MAX_FRAME = 64 * 1024 * 1024
 GREETING = "agentdeck-writer"  # a live writer's first frame: this and its code's fingerprint
 
@@ -117,22 +111,12 @@ def fingerprint() -> str:
     return f"{count}:{newest}"
 
 
-def _same_user(conn: socket.socket) -> bool:
-    """Whether the peer runs as this user (SO_PEERCRED; the socket's directory is private
-    too). True where the platform cannot tell."""
-    if not hasattr(socket, "SO_PEERCRED"):
-        return True
-    creds = conn.getsockopt(socket.SOL_SOCKET, socket.SO_PEERCRED, struct.calcsize("3i"))
-    _pid, uid, _gid = struct.unpack("3i", creds)
-    return bool(uid == os.getuid())
-
-
 # -- frames -----------------------------------------------------------------------------------
 
 
-def _send(sock: socket.socket, payload: Any) -> None:
+def send_frame(sock: socket.socket, payload: Any) -> None:
     data = pickle.dumps(payload, protocol=pickle.HIGHEST_PROTOCOL)
-    sock.sendall(_LENGTH.pack(len(data)) + data)
+    sock.sendall(FRAME_HEAD.pack(len(data)) + data)
 
 
 def _recv_exact(sock: socket.socket, size: int) -> bytes | None:
@@ -146,12 +130,12 @@ def _recv_exact(sock: socket.socket, size: int) -> bytes | None:
     return b"".join(chunks)
 
 
-def _recv(sock: socket.socket) -> Any:
+def recv_frame(sock: socket.socket) -> Any:
     """One frame, or `EOFError` if the other end closed first."""
-    head = _recv_exact(sock, _LENGTH.size)
+    head = _recv_exact(sock, FRAME_HEAD.size)
     if head is None:
         raise EOFError
-    (size,) = _LENGTH.unpack(head)
+    (size,) = FRAME_HEAD.unpack(head)
     body = _recv_exact(sock, size)
     if body is None:
         raise EOFError
@@ -181,17 +165,17 @@ class WriterClient:
         request = (verb, args, kwargs, creds)
         try:
             sock = self._connected()
-            _send(sock, request)
+            send_frame(sock, request)
         except OSError:  # the writer has gone (stopped, or killed): nothing was delivered
             self.close()
             try:  # once more, through the writer started in its place
                 sock = self._connected()
-                _send(sock, request)
+                send_frame(sock, request)
             except OSError as exc:
                 self.close()
                 raise WriterUnreachable(str(exc)) from None
         try:
-            status, value = _recv(sock)
+            status, value = recv_frame(sock)
         except (EOFError, OSError):
             self.close()
             raise StorageError(
@@ -248,7 +232,7 @@ def _dial(path: Path) -> socket.socket:
         sock.connect(str(path))
         sock.settimeout(START_TIMEOUT_S)
         try:
-            greeting = _recv(sock)
+            greeting = recv_frame(sock)
         except TimeoutError:
             raise WriterUnreachable("the resident writer did not answer in time") from None
         if greeting != (GREETING, fingerprint()):
@@ -269,7 +253,7 @@ def _start(db_path: Path, path: Path) -> None:
             [
                 sys.executable,
                 "-m",
-                "agentdeck.core.storage.resident_writer",
+                "agentdeck.core.storage.resident_writer_server",
                 str(db_path),
                 str(path),
             ],
@@ -291,227 +275,3 @@ def _start(db_path: Path, path: Path) -> None:
     proc.wait()  # it forked the writer and left at once: nothing stays our child
     if line.strip() != b"ready":
         raise WriterUnreachable("the resident writer did not start")
-
-
-# -- the writer -------------------------------------------------------------------------------
-
-
-def _keyring(creds: Credentials) -> Keyring:
-    keyring = Keyring()
-    for token, source in creds:
-        keyring.add(token, source)
-    return keyring
-
-
-def _verbs(deck: Deck) -> dict[str, Callable[..., Any]]:
-    """The forwarded verbs, bound to the writer's deck; nothing else can be asked for."""
-    return {name: getattr(deck, name) for name in FORWARDED}
-
-
-class Writer:
-    """Serves one database file's decks until idle (see the module's docstring)."""
-
-    def __init__(self, deck: Deck, listener: socket.socket, path: Path, start_lock: Path):
-        self.deck = deck
-        self.listener = listener
-        self.path = path
-        self.start_lock = start_lock
-        self.verbs = _verbs(deck)
-        self.selector = selectors.DefaultSelector()
-        self.selector.register(listener, selectors.EVENT_READ)
-        self.buffers: dict[socket.socket, bytearray] = {}
-        self.batches = 0
-        self.requests = 0
-        self.fingerprint = fingerprint()
-
-    def serve(self, idle_s: float = IDLE_S) -> None:
-        idle_since = time.monotonic()
-        while True:
-            timeout = None if self.buffers else max(0.0, idle_since + idle_s - time.monotonic())
-            pending = self._gather(self.selector.select(timeout))
-            if pending:
-                self._run(pending)
-            if self.buffers:
-                idle_since = time.monotonic()
-            elif time.monotonic() - idle_since >= idle_s and self._stop():
-                return
-
-    def _gather(
-        self, events: list[tuple[selectors.SelectorKey, int]]
-    ) -> list[tuple[socket.socket, Any]]:
-        pending: list[tuple[socket.socket, Any]] = []
-        for key, _ in events:
-            sock = key.fileobj
-            assert isinstance(sock, socket.socket)
-            if sock is self.listener:
-                self._accept()
-                continue
-            try:
-                data = sock.recv(1 << 16)
-            except OSError:
-                data = b""
-            if not data:
-                self._drop(sock)
-                continue
-            buffer = self.buffers[sock]
-            buffer += data
-            while len(buffer) >= _LENGTH.size:
-                (size,) = _LENGTH.unpack_from(buffer)
-                if size > MAX_FRAME:
-                    self._drop(sock)
-                    break
-                if len(buffer) < _LENGTH.size + size:
-                    break
-                body = bytes(buffer[_LENGTH.size : _LENGTH.size + size])
-                del buffer[: _LENGTH.size + size]
-                pending.append((sock, body))
-        return pending
-
-    def _accept(self) -> None:
-        while True:
-            try:
-                conn, _ = self.listener.accept()
-            except (BlockingIOError, InterruptedError):
-                return
-            conn.setblocking(True)
-            if not _same_user(conn):
-                conn.close()
-                continue
-            try:
-                _send(conn, (GREETING, self.fingerprint))
-            except OSError:
-                conn.close()
-                continue
-            self.buffers[conn] = bytearray()
-            self.selector.register(conn, selectors.EVENT_READ)
-
-    def _drop(self, sock: socket.socket) -> None:
-        self.buffers.pop(sock, None)
-        with contextlib.suppress(KeyError, ValueError):
-            self.selector.unregister(sock)
-        sock.close()
-
-    def _run(self, pending: list[tuple[socket.socket, bytes]]) -> None:
-        """Run every pending request in one transaction, then answer them all. A SIGTERM
-        waits until the batch is committed and answered."""
-        signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGTERM})
-        try:
-            self._answer(self._commit(pending))
-        finally:
-            signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGTERM})
-
-    def _commit(
-        self, pending: list[tuple[socket.socket, bytes]]
-    ) -> list[tuple[socket.socket, tuple[str, Any]]]:
-        db = self.deck._db
-        answers: list[tuple[socket.socket, tuple[str, Any]]] = []
-        try:
-            with db.batch():
-                for sock, body in pending:
-                    answers.append((sock, self._one(body)))
-        except DeckError as exc:  # the batch could not begin or commit: nothing was applied
-            answers = [(sock, ("error", exc)) for sock, _ in pending]
-        except Exception as exc:
-            failure = StorageError(f"the resident writer could not commit: {exc}"[:300])
-            answers = [(sock, ("error", failure)) for sock, _ in pending]
-        finally:
-            db.keyring = Keyring()
-        self.batches += 1
-        self.requests += len(pending)
-        return answers
-
-    def _answer(self, answers: list[tuple[socket.socket, tuple[str, Any]]]) -> None:
-        for sock, answer in answers:
-            try:
-                try:
-                    _send(sock, answer)
-                except (pickle.PicklingError, TypeError, AttributeError):  # does not pickle
-                    _send(sock, ("error", StorageError(f"{answer[1]!r}"[:300])))
-            except OSError:  # that deck has gone; its write stands, as in-process
-                self._drop(sock)
-
-    def _one(self, body: bytes) -> tuple[str, Any]:
-        """One request's answer: ("ok", result) or ("error", the DeckError it raised)."""
-        try:
-            verb, args, kwargs, creds = pickle.loads(body)
-            run = self.verbs[verb]
-        except Exception:
-            return "error", StorageError("the resident writer got a request it does not serve")
-        self.deck._db.keyring = _keyring(creds)
-        try:
-            return "ok", run(*args, **kwargs)
-        except DeckError as exc:
-            return "error", exc
-        except Exception as exc:  # a bug: rolled back to its savepoint, said as one line
-            return "error", StorageError(f"{type(exc).__name__}: {exc}"[:300])
-
-    def _stop(self) -> bool:
-        """Exit unless a deck is connecting: under the start lock, take any connection that
-        is waiting; with none, remove the socket so the next deck starts a new writer."""
-        fd = os.open(self.start_lock, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
-        try:
-            fcntl.flock(fd, fcntl.LOCK_EX)
-            self._accept()
-            if self.buffers:
-                return False
-            with contextlib.suppress(OSError):
-                self.path.unlink()
-            self.listener.close()
-            return True
-        finally:
-            os.close(fd)
-
-
-def _give_up(_signum: int, _frame: object) -> None:
-    raise TimeoutError
-
-
-def main(argv: list[str]) -> int:
-    """`python -m agentdeck.core.storage.resident_writer DB SOCKET`: serve until idle. Prints
-    "ready" once it listens (or once it sees another writer already serving DB)."""
-    if os.fork() > 0:  # the writer is a grandchild of the deck that started it
-        os._exit(0)
-    from agentdeck.core.deck import Deck
-
-    db_path, path = Path(argv[0]), Path(argv[1])
-    # One writer per file: a lock held for the writer's life, its pid inside.
-    life = os.open(f"{path}.life", os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
-    # A writer that was just killed may hold it a moment longer, while it exits.
-    signal.signal(signal.SIGALRM, _give_up)
-    signal.alarm(LIFE_WAIT_S)
-    try:
-        fcntl.flock(life, fcntl.LOCK_EX)
-    except TimeoutError:
-        print("busy", flush=True)  # another writer serves this file: its decks use it
-        return 0
-    finally:
-        signal.alarm(0)
-    os.ftruncate(life, 0)
-    os.write(life, f"{os.getpid()}\n".encode())
-    deck = Deck.open(db_path, writer=False)
-    with contextlib.suppress(FileNotFoundError):
-        path.unlink()  # a killed writer's socket
-    listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-    listener.bind(str(path))
-    listener.listen(128)
-    listener.setblocking(False)
-    writer = Writer(deck, listener, path, Path(f"{path}.start"))
-    print("ready", flush=True)
-    os.dup2(os.open(os.devnull, os.O_WRONLY), 1)
-    signal.signal(signal.SIGTERM, _terminate)
-    try:
-        writer.serve(float(os.environ.get("AGENTDECK_WRITER_IDLE_S", IDLE_S)))
-    except SystemExit:  # SIGTERM, between batches: the next deck starts a new writer
-        with contextlib.suppress(OSError):
-            path.unlink()
-    finally:
-        deck.close()
-    return 0
-
-
-def _terminate(_signum: int, _frame: object) -> None:
-    raise SystemExit(0)
-
-
-if __name__ == "__main__":
-    sys.exit(main(sys.argv[1:]))

@@ -23,7 +23,8 @@ from agentdeck.core import Deck
 from agentdeck.core.errors import PermissionDeniedError, StorageError
 from agentdeck.core.feed import ChangeFeed
 from agentdeck.core.storage import resident_writer
-from agentdeck.core.storage.resident_writer import Writer, socket_for, writer_pid
+from agentdeck.core.storage.resident_writer import socket_for, writer_pid
+from agentdeck.core.storage.resident_writer_server import Writer
 from tests.concurrency import crash, workers
 from tests.concurrency.harness import SPAWN, all_events, join_all, make_board, read_result
 
@@ -120,7 +121,7 @@ class Batch:
         """Run every request in one batch; each request's (status, value)."""
         self.writer._run(self.pending)
         assert self.writer.batches == 1
-        return [resident_writer._recv(sock) for sock in self.ours]
+        return [resident_writer.recv_frame(sock) for sock in self.ours]
 
 
 def test_a_batch_keeps_each_requests_own_credentials(tmp_path: Path) -> None:
