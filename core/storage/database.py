@@ -14,6 +14,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -47,6 +48,15 @@ Offset = Callable[[], timedelta]
 # transaction one time, the one any SQL `now()` in it would see. `statement_timestamp()` would
 # depend on when the first verb asked; `clock_timestamp()` moves while a statement waits.
 _SERVER_NOW = Prepared(sa.text("SELECT now()"))
+
+
+@dataclass
+class Batch:
+    """The one write transaction of a `Database.batch`, and whether a write in it failed."""
+
+    conn: sa.Connection
+    savepoints: bool
+    failed: bool = False
 
 
 def system_clock() -> datetime:
@@ -91,8 +101,8 @@ class Database:
         if migrate:
             with translate_busy(self._timeout):
                 ensure_schema(engine)
-        # Inside `batch()`: the one write transaction every transaction runs in, as a savepoint.
-        self._batch: sa.Connection | None = None
+        # Inside `batch()`: the one write transaction every transaction runs in.
+        self._batch: Batch | None = None
         self._depth = 0
 
     @property
@@ -149,7 +159,7 @@ class Database:
     def write(self) -> Iterator[Tx]:
         """A write transaction (`BEGIN IMMEDIATE` on SQLite) that appends its events on commit."""
         if self._batch is not None:
-            with self._savepoint(self._batch) as tx:
+            with self._in_batch(self._batch, write=True) as tx:
                 yield tx
             return
         with translate_busy(self._timeout), writer_turn(self._engine):
@@ -170,12 +180,16 @@ class Database:
                     dialect.notify(conn, tx.notify_boards)
 
     @contextmanager
-    def batch(self) -> Iterator[None]:
+    def batch(self, *, savepoints: bool = True) -> Iterator[Batch]:
         """Group commit (SQLite): until the block ends, every `write()` and `read()` of this
-        database runs as a savepoint of one write transaction, committed when the block ends.
-        A transaction that raises rolls back to its savepoint alone, so one verb's failure
-        leaves the others' writes in place, exactly as separate transactions would. Used by
-        the resident writer (`agentdeck.core.storage.resident_writer`), one thread only."""
+        database runs inside one write transaction, committed when the block ends. Used by
+        the resident writer (`agentdeck.core.storage.resident_writer`), one thread only.
+
+        With `savepoints`, each write is a savepoint: one that raises rolls back alone, so one
+        verb's failure leaves the others' writes in place, exactly as separate transactions
+        would. Without, writes run bare (two statements fewer each) and a write that raises
+        only marks the batch `failed`: its partial changes stay, so the caller must then let
+        the block raise, which rolls the whole batch back, and run it again with savepoints."""
         if self._shelf is None:
             raise RuntimeError("group commit is for SQLite files")
         if self._batch is not None:
@@ -184,24 +198,34 @@ class Database:
             guard = self._wal_guard
             after = guard.after_write if guard is not None else None
             with self._shelf.transaction(write=True, after=after) as conn:
-                self._batch = conn
+                self._batch = Batch(conn, savepoints)
                 try:
-                    yield
+                    yield self._batch
                 finally:
                     self._batch = None
 
     @contextmanager
-    def _savepoint(self, conn: sa.Connection) -> Iterator[Tx]:
-        """One transaction of a batch: a savepoint, released on success (its events appended
-        first), rolled back to on failure. Nested ones (a verb inside a verb) nest."""
-        driver = conn.connection.driver_connection
+    def _in_batch(self, batch: Batch, *, write: bool) -> Iterator[Tx]:
+        """One transaction of a batch (see `batch`): a savepoint, released on success (its
+        events appended first) and rolled back to on failure, or, in a batch without
+        savepoints, bare. Reads never write, so they need neither. Nested ones nest."""
+        if not (write and batch.savepoints):
+            try:
+                tx = Tx(batch.conn, self._time, self.keyring)
+                yield tx
+                tx.flush_events()
+            except BaseException:
+                batch.failed = batch.failed or write
+                raise
+            return
+        driver = batch.conn.connection.driver_connection
         assert driver is not None
         name = f"tx{self._depth}"
         self._depth += 1
         try:
             driver.execute(f"SAVEPOINT {name}")
             try:
-                tx = Tx(conn, self._time, self.keyring)
+                tx = Tx(batch.conn, self._time, self.keyring)
                 yield tx
                 tx.flush_events()
             except BaseException:
@@ -216,7 +240,7 @@ class Database:
     def read(self) -> Iterator[Tx]:
         """A read-only snapshot, closed as soon as the caller is done (WAL checkpoints can run)."""
         if self._batch is not None:  # a batch's reads see what it has written so far
-            with self._savepoint(self._batch) as tx:
+            with self._in_batch(self._batch, write=False) as tx:
                 yield tx
             return
         with translate_busy(self._timeout):

@@ -13,6 +13,7 @@ the engine's cursor events still fire, so statement logging and timing see these
 from __future__ import annotations
 
 import functools
+import operator
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -41,6 +42,18 @@ class _Form:
     types: tuple[Any, ...]  # their SQLAlchemy types, made dialect-specific
     readers: tuple[_Processor, ...] | None = None  # set on first use: they may depend on the
     # type the driver reports (PostgreSQL numerics)
+
+    def __post_init__(self) -> None:
+        # The positional values in order, picked in C: `itemgetter` of one name gives a value,
+        # not a tuple, so that case (and none) is wrapped.
+        names = self.names
+        if len(names) > 1:
+            self.pick: Callable[[Mapping[str, Any]], Any] = operator.itemgetter(*names)
+        elif names:
+            only = names[0]
+            self.pick = lambda values: (values[only],)
+        else:
+            self.pick = lambda values: ()
 
 
 class Prepared:
@@ -222,9 +235,7 @@ def _bind(form: _Form, params: Mapping[str, Any]) -> Any:
     for name, process in form.binders:
         if name in values:
             values[name] = process(values[name])
-    if form.positional:
-        return tuple(values[name] for name in form.names)
-    return values
+    return form.pick(values) if form.positional else values
 
 
 def _columns(form: _Form, cursor: Any) -> tuple[tuple[str, ...], tuple[_Processor, ...]]:

@@ -1,7 +1,9 @@
 """The resident writer itself: the process `agentdeck.core.storage.resident_writer` starts
-for one SQLite file. It takes every request that has arrived, runs each verb in a savepoint of
-one transaction (`Database.batch`) with that request's own credentials, commits once, and only
-then answers each caller; it exits when no deck has been connected for a while.
+for one SQLite file. It takes every request that has arrived, runs each verb in one
+transaction (`Database.batch`) with that request's own credentials, commits once, and only
+then answers each caller; it exits when no deck has been connected for a while. A batch runs
+without savepoints first; one whose write failed is rolled back and run again with a savepoint
+per write, so the failure rolls back alone.
 """
 
 from __future__ import annotations
@@ -36,6 +38,10 @@ from agentdeck.core.storage.resident_writer import (
 
 if TYPE_CHECKING:
     from agentdeck.core.deck import Deck
+
+
+class _Redo(Exception):
+    """A write failed in a batch without savepoints: roll it back and run it with them."""
 
 
 def _same_user(conn: socket.socket) -> bool:
@@ -74,6 +80,7 @@ class Writer:
         self.buffers: dict[socket.socket, bytearray] = {}
         self.batches = 0
         self.requests = 0
+        self.redone = 0  # batches run again with savepoints, after a failed write
         self.fingerprint = fingerprint()
 
     def serve(self, idle_s: float = IDLE_S) -> None:
@@ -155,12 +162,33 @@ class Writer:
     def _commit(
         self, pending: list[tuple[socket.socket, bytes]]
     ) -> list[tuple[socket.socket, tuple[str, Any]]]:
+        """Every pending request's answer, after one commit. First without savepoints, the
+        cheap way; if any write in it failed, that attempt is rolled back whole and the batch
+        runs again with a savepoint per write, so the failure rolls back alone."""
+        answers = self._attempt(pending, savepoints=False)
+        if answers is None:
+            self.redone += 1
+            answers = self._attempt(pending, savepoints=True)
+        assert answers is not None
+        self.batches += 1
+        self.requests += len(pending)
+        return answers
+
+    def _attempt(
+        self, pending: list[tuple[socket.socket, bytes]], *, savepoints: bool
+    ) -> list[tuple[socket.socket, tuple[str, Any]]] | None:
+        """The batch run once and committed: its answers, or None if, without savepoints, a
+        write failed (then nothing was committed)."""
         db = self.deck._db
         answers: list[tuple[socket.socket, tuple[str, Any]]] = []
         try:
-            with db.batch():
+            with db.batch(savepoints=savepoints) as batch:
                 for sock, body in pending:
                     answers.append((sock, self._one(body)))
+                    if batch.failed:
+                        raise _Redo
+        except _Redo:
+            return None
         except DeckError as exc:  # the batch could not begin or commit: nothing was applied
             answers = [(sock, ("error", exc)) for sock, _ in pending]
         except Exception as exc:
@@ -168,8 +196,6 @@ class Writer:
             answers = [(sock, ("error", failure)) for sock, _ in pending]
         finally:
             db.keyring = Keyring()
-        self.batches += 1
-        self.requests += len(pending)
         return answers
 
     def _answer(self, answers: list[tuple[socket.socket, tuple[str, Any]]]) -> None:

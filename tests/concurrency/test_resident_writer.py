@@ -6,11 +6,13 @@ from __future__ import annotations
 
 import contextlib
 import fcntl
+import functools
 import os
 import pickle
 import shutil
 import signal
 import socket
+import sqlite3
 import tempfile
 import threading
 from collections.abc import Iterator
@@ -20,7 +22,12 @@ from typing import Any
 import pytest
 
 from agentdeck.core import Deck
-from agentdeck.core.errors import PermissionDeniedError, StorageError
+from agentdeck.core.errors import (
+    LeaseExpiredError,
+    PermissionDeniedError,
+    StorageError,
+    ValidationError,
+)
 from agentdeck.core.feed import ChangeFeed
 from agentdeck.core.storage import resident_writer
 from agentdeck.core.storage.resident_writer import socket_for, writer_pid
@@ -189,9 +196,82 @@ def test_a_failing_verb_rolls_back_alone(tmp_path: Path) -> None:
     batch.add("log", (key, "after"), {"actor": "a0"}, creds)
     answers = batch.run()
     assert [status for status, _ in answers] == ["ok", "error", "error", "ok"]
+    assert batch.writer.redone == 1  # complete failed inside its transaction
     with Deck.open(db, writer=False) as plain:
         assert log_texts(plain, key) == ["before", "after"]
         assert plain.get_task("GC-4").status == other
+    batch.deck.close()
+
+
+def test_a_clean_batch_runs_once_without_savepoints(tmp_path: Path) -> None:
+    db = tmp_path / "board.db"
+    tokens = token_board(db)
+    key = held_task(db, tokens["a0"], "a0")
+    creds = [(tokens["a0"], "token")]
+    batch = Batch(db)
+    for text in ("one", "two", "three"):
+        batch.add("log", (key, text), {"actor": "a0"}, creds)
+    assert [status for status, _ in batch.run()] == ["ok"] * 3
+    assert batch.writer.redone == 0
+    with Deck.open(db, writer=False) as plain:
+        assert log_texts(plain, key) == ["one", "two", "three"]
+    batch.deck.close()
+
+
+def _wrote_then_failed(deck: Deck, text: str, *, swallow: bool) -> str:
+    """A verb that writes a log entry in a transaction that then fails; with `swallow`, it
+    catches the failure and answers as if all were well (its transaction still rolled back)."""
+    with contextlib.suppress(ValidationError if swallow else ()), deck._db.write() as tx:
+        tx.event(1, None, HUMAN, "log", "action", text)
+        tx.flush_events()
+        raise ValidationError("failed after writing")
+    return "carried on"
+
+
+@pytest.mark.parametrize("swallow", [False, True])
+def test_a_write_that_fails_after_writing_leaves_nothing(tmp_path: Path, swallow: bool) -> None:
+    """The first attempt runs without savepoints, so a failing write's own changes are still
+    in the transaction: the whole batch must be rolled back and run again with savepoints,
+    also when the verb catches the failure and answers normally."""
+    db = tmp_path / "board.db"
+    tokens = token_board(db)
+    key = held_task(db, tokens["a0"], "a0")
+    creds = [(tokens["a0"], "token")]
+    batch = Batch(db)
+    batch.writer.verbs["wrote_then_failed"] = functools.partial(
+        _wrote_then_failed, batch.deck, swallow=swallow
+    )
+    batch.add("log", (key, "before"), {"actor": "a0"}, creds)
+    batch.add("wrote_then_failed", ("must not stay",), {}, creds)
+    batch.add("log", (key, "after"), {"actor": "a0"}, creds)
+    answers = batch.run()
+    assert [status for status, _ in answers] == ["ok", "ok" if swallow else "error", "ok"]
+    assert batch.writer.redone == 1
+    with Deck.open(db, writer=False) as plain:
+        assert log_texts(plain, key) == ["before", "after"]
+        texts = [e.text for e in all_events(plain)]
+        assert "must not stay" not in texts
+    batch.deck.close()
+
+
+def test_a_late_log_through_the_writer_sweeps_the_lease_as_in_process(tmp_path: Path) -> None:
+    """A log entry after the lease lapsed is refused and the lapsed lease swept, in a second
+    transaction of the same verb: the sweep stays although the verb failed, as in-process."""
+    db = tmp_path / "board.db"
+    tokens = token_board(db)
+    key = held_task(db, tokens["a0"], "a0")
+    with sqlite3.connect(db) as con:
+        con.execute("UPDATE task SET lease_expires_at = '2000-01-01 00:00:00.000000'")
+    batch = Batch(db)
+    batch.add("log", (key, "too late"), {"actor": "a0"}, [(tokens["a0"], "token")])
+    batch.add("claim", ("a1",), {}, [(tokens["a1"], "token")])
+    answers = batch.run()
+    assert answers[0][0] == "error" and isinstance(answers[0][1], LeaseExpiredError)
+    assert answers[1][0] == "ok"
+    with Deck.open(db, writer=False) as plain:
+        assert log_texts(plain, key) == []
+        kinds = [e.kind for e in plain.task_events(key)]
+        assert "lease_expired" in kinds
     batch.deck.close()
 
 
