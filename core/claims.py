@@ -8,13 +8,14 @@ which claims and refused late updates run; `renew` is how every other write by a
 
 from __future__ import annotations
 
-from datetime import timedelta
+import dataclasses
+from datetime import datetime, timedelta
 from typing import Any
 
 import sqlalchemy as sa
 
 from agentdeck.core import budgets, inbox, knowledge, lifecycle, moves, tasks
-from agentdeck.core.errors import InvalidTransitionError
+from agentdeck.core.errors import InvalidTransitionError, NotFoundError
 from agentdeck.core.models import Claim
 from agentdeck.core.storage.claim_statement import claim_statement
 from agentdeck.core.storage.database import Database
@@ -84,6 +85,9 @@ _ALIVE = Prepared(
     .values(last_heartbeat=sa.bindparam("p_now", type_=UTCDateTime))
 )
 
+# How far a holder's write must move its lease before the lease is written again (`renew`).
+RENEW_STEP = timedelta(seconds=1)
+
 # Unread messages a claim delivers (and marks read); more stay unread for `inbox`, so a
 # claim's answer stays small however much mail piled up.
 CLAIM_INBOX = 10
@@ -99,6 +103,16 @@ def claim(
     most `CLAIM_INBOX`, marked read; `inbox` has the rest) and the three most similar
     finished tasks.
     """
+    taken = claim_taken(db, actor, board=board, key=key)
+    return None if taken is None else with_similar(db, taken)
+
+
+def claim_taken(
+    db: Database, actor: str, *, board: str | None = None, key: str | None = None
+) -> Claim | None:
+    """The committed half of `claim`: the task taken and the messages delivered, with no
+    similar tasks yet (`with_similar` adds them). The resident writer runs only this half,
+    so the read after the commit costs its caller, not every agent waiting on the writer."""
     with db.write() as tx:
         if key:
             wanted, b = tx.task(key)
@@ -113,12 +127,21 @@ def claim(
         messages = inbox.unread(
             tx, b["key"], a["id"], actor, mark_read=True, limit=CLAIM_INBOX
         ).messages
-        task_id, board_id = row["id"], b["id"]
-    # Ranking the finished tasks reads the whole knowledge index: do it after the commit,
-    # so every other agent's write is not kept waiting on it.
+    return Claim(task=task, inbox=messages, similar=())
+
+
+def with_similar(db: Database, taken: Claim) -> Claim:
+    """`taken` with the three finished tasks most like it. Ranking them reads the whole
+    knowledge index: it is done after the claim's commit, so every other agent's write is
+    not kept waiting on it."""
     with db.read() as tx:
-        similar = knowledge.similar_to(tx, task_id, board_id, 3)
-    return Claim(task=task, inbox=messages, similar=tuple(similar))
+        try:
+            row = tx.task_row(taken.task.key)
+        except NotFoundError:  # deleted since: nothing to compare it with
+            return taken
+        text = f"{taken.task.title} {taken.task.description[:2000]}"
+        similar = knowledge.ranked(tx, row["board_id"], text, 3, any_term=True, exclude=row["id"])
+    return dataclasses.replace(taken, similar=tuple(similar))
 
 
 def take(tx: Tx, b: StoredRow, a: StoredRow, key: str | None) -> StoredRow | None:
@@ -197,18 +220,34 @@ def expire(tx: Tx, b: StoredRow) -> list[str]:
     return keys
 
 
-def renew(tx: Tx, b: StoredRow, a: StoredRow, task_id: int, key: str) -> bool:
+def renew(
+    tx: Tx,
+    b: StoredRow,
+    a: StoredRow,
+    task_id: int,
+    key: str,
+    *,
+    lease: datetime | None = None,
+) -> bool:
     """A write by agent `a` on task `task_id` (`key`) of board `b`: if `a` holds it (in
     progress, lease not lapsed) and no hard budget over it is spent, extend its lease by the
     board's lease and mark the agent alive, in the caller's transaction; True if it did.
 
     Never refuses: verbs that stay open over a hard budget (log, usage) simply do not renew,
-    like the heartbeat, which is refused there."""
+    like the heartbeat, which is refused there.
+
+    `lease` is the task's lease as the caller read it. One that already reaches to less than
+    `RENEW_STEP` short of the new one was renewed (with the heartbeat) less than that long
+    ago, and is left as it is: a burst of writes renews once, not once per write (False:
+    nothing moved)."""
+    deadline = tx.now + timedelta(seconds=b["lease_seconds"])
+    if lease is not None and lease > deadline - RENEW_STEP:
+        return False
     params = {
         "p_task_id": task_id,
         "p_agent_id": a["id"],
         "p_now": tx.now,
-        "p_lease": tx.now + timedelta(seconds=b["lease_seconds"]),
+        "p_lease": deadline,
         "p_board_id": b["id"],
         "p_agent": a["name"],
         "p_key": key,

@@ -309,9 +309,9 @@ class Deck:
         wait = waiting.wait_seconds(wait)
         if not wait:
             if self._writer is not None:
-                forwarded, result = self._forward("claim", (actor,), {"board": board, "key": key})
-                if forwarded:
-                    return result  # type: ignore[return-value]
+                forwarded, taken = self._forward("claim", (actor,), {"board": board, "key": key})
+                if forwarded:  # the writer took it; the read after the commit is ours
+                    return None if taken is None else claims.with_similar(self._db, taken)
             return claims.claim(self._db, actor, board=board, key=key)
         if key:
             raise ValidationError("a claim waits for the best ready task; it cannot wait for a key")

@@ -163,7 +163,8 @@ def log(
             waiting = task["status"] in ("review", "escalated") and task["assignee_id"] == a["id"]
             if a["kind"] != "human" and not waiting:
                 _require_holder(tx, task, b, a, "log on")
-                claims.renew(tx, b, a, task["id"], task_key(b["key"], task["number"]))
+                upper = task_key(b["key"], task["number"])
+                claims.renew(tx, b, a, task["id"], upper, lease=task["lease_expires_at"])
             event_id = _LOG_INSERT.scalar(
                 tx.conn,
                 {
@@ -249,7 +250,8 @@ def record_usage(
             if budgets.spent(row):
                 budgets.stop(tx, b, row)
         if task is not None:  # after any stop: a spent hard budget renews nothing
-            claims.renew(tx, b, who, task["id"], task_key(b["key"], task["number"]))
+            upper = task_key(b["key"], task["number"])
+            claims.renew(tx, b, who, task["id"], upper, lease=task["lease_expires_at"])
         return [budgets.status_of(r) for r in crossed]
 
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import fcntl
+import functools
 import os
 import pickle
 import selectors
@@ -22,6 +23,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from agentdeck.core import claims
 from agentdeck.core.credentials import Keyring
 from agentdeck.core.errors import DeckError, StorageError
 from agentdeck.core.storage.resident_writer import (
@@ -62,8 +64,11 @@ def _keyring(creds: Credentials) -> Keyring:
 
 
 def _verbs(deck: Deck) -> dict[str, Callable[..., Any]]:
-    """The forwarded verbs, bound to the writer's deck; nothing else can be asked for."""
-    return {name: getattr(deck, name) for name in FORWARDED}
+    """The forwarded verbs, bound to the writer's deck; nothing else can be asked for. A claim
+    is only taken here: its caller reads the similar tasks after the commit (`Deck.claim`)."""
+    verbs = {name: getattr(deck, name) for name in FORWARDED}
+    verbs["claim"] = functools.partial(claims.claim_taken, deck._db)
+    return verbs
 
 
 class Writer:

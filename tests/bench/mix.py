@@ -7,7 +7,7 @@ is the floor, kept as the issue first measured it. `guarded_writer` makes the sa
 as `Deck`, each operation in one transaction as `Deck` makes it: it authenticates the actor
 and checks it holds the task (and that its lease has not lapsed), refuses work over a spent
 hard budget, sweeps lapsed leases before a claim, renews the holder's lease and heartbeat on
-each log and usage record, counts usage once across reported and measured sources and bumps
+each log and usage record (unless renewed less than a second ago, as `Deck` does), counts usage once across reported and measured sources and bumps
 the budgets it falls under, keeps dependents' blocker counts and the per-minute flow rollup
 in step on completion, indexes the finished task with its notes, delivers unread messages
 with a claim, and answers a claim with the three most similar finished tasks (a read after
@@ -260,9 +260,13 @@ class _Guarded(_Baseline):
         if self.con.execute(_SPENT + " LIMIT 1", (self.board_id, self.agent, key)).fetchone():
             raise RuntimeError(f"{self.agent}: a hard budget over this work is spent")
 
-    def _renew(self, task_id: int, key: str, lease_seconds: int) -> None:
-        """A holder's write renews its lease and heartbeat, unless a hard budget is spent."""
-        lease = _stamp(datetime.now(UTC) + timedelta(seconds=lease_seconds))
+    def _renew(self, task_id: int, key: str, lease_seconds: int, current: str | None) -> None:
+        """A holder's write renews its lease and heartbeat, unless a hard budget is spent or
+        the lease (`current`) was renewed less than a second ago (`claims.RENEW_STEP`)."""
+        deadline = datetime.now(UTC) + timedelta(seconds=lease_seconds)
+        if current is not None and current > _stamp(deadline - timedelta(seconds=1)):
+            return
+        lease = _stamp(deadline)
         renewed = self.con.execute(
             "UPDATE task SET lease_expires_at = ?1 WHERE id = ?2 AND status = 'in_progress'"
             " AND assignee_id = ?3 AND lease_expires_at >= ?4 AND NOT EXISTS ("
@@ -391,7 +395,7 @@ class _Guarded(_Baseline):
     def log(self, number: int, text: str) -> int:
         with self.tx():
             held = self._held(number)
-            self._renew(held[0], f"{self.board_key}-{number}", held[12])
+            self._renew(held[0], f"{self.board_key}-{number}", held[12], held[3])
             return self._event(held[0], "log", "action", text, {})
 
     def usage(self, number: int) -> None:
@@ -437,7 +441,7 @@ class _Guarded(_Baseline):
                 "1,500 tokens, $0.0040",
                 {"tokens_in": 1200, "tokens_out": 300, "cost_usd": 0.004, "model": "m"},
             )
-            self._renew(task_id, key, held[12])
+            self._renew(task_id, key, held[12], held[3])
 
     def complete(self, number: int, version: int) -> None:
         with self.tx():

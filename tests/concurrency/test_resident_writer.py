@@ -104,6 +104,33 @@ def test_the_agents_verbs_run_in_the_writer_and_land(runtime: Path, tmp_path: Pa
         assert {e.auth for e in plain.task_events(key) if e.actor == "a0"} == {"token"}
 
 
+def test_a_claim_through_the_writer_comes_with_its_similar_tasks(
+    runtime: Path, tmp_path: Path
+) -> None:
+    """The writer takes the claim; the caller ranks the similar finished tasks after the
+    commit, as an in-process claim does."""
+    db = tmp_path / "board.db"
+    tokens = token_board(db)
+    with as_member(db, tokens[HUMAN], writer=False) as human:
+        human.plan([{"title": "Login form: fix the password field"}], actor=HUMAN)
+    with as_member(db, tokens["a0"], writer=False) as a0:
+        for _ in range(4):  # finish the four plain tasks, then the login task
+            claim = a0.claim("a0")
+            assert claim is not None
+            a0.complete(claim.task.key, actor="a0", result="done", verified_by="test")
+        finished = a0.claim("a0")
+        assert finished is not None and finished.task.title.startswith("Login form")
+        a0.complete(finished.task.key, actor="a0", result="done", verified_by="test")
+    with as_member(db, tokens[HUMAN], writer=False) as human:
+        human.plan([{"title": "Login form: fix the email field"}], actor=HUMAN)
+    with as_member(db, tokens["a1"], writer=True) as a1:
+        claim = a1.claim("a1")
+        assert a1._writer is not None  # it went through the writer
+    assert claim is not None and claim.task.title == "Login form: fix the email field"
+    assert [hit.key for hit in claim.similar][:1] == [finished.task.key]
+    assert claim.task.key not in {hit.key for hit in claim.similar}
+
+
 class Batch:
     """A `Writer` over its own deck, fed requests directly; answers read from socket pairs."""
 

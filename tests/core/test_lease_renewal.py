@@ -5,7 +5,7 @@ budget renews nothing (like the heartbeat, which it refuses)."""
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import datetime
+from datetime import datetime, timedelta
 
 import pytest
 import sqlalchemy as sa
@@ -48,6 +48,29 @@ def test_a_holder_write_renews_the_lease_and_marks_the_agent_alive(
     clock.advance(LEASE_SECONDS - 10)  # past the first lease, within the renewed one
     assert web.expire_leases() == []
     assert web.get_task(key).status == "in_progress"
+
+
+@pytest.mark.parametrize("write", [WRITES[0][1], WRITES[3][1]], ids=["log", "usage"])
+def test_a_burst_of_writes_renews_once_a_second(
+    web: Deck, clock: FakeClock, write: Callable[[Deck, str], object]
+) -> None:
+    """Writes less than a second apart renew the lease once: the lease stands within a
+    second of where each write would put it. The first write a second later moves it again."""
+    key = web.add_task("Build the login form", actor="ann").key
+    claim_key(web, key, "gen")
+    clock.advance(60)
+    write(web, key)
+    renewed = lease_of(web, key)
+    for _ in range(3):
+        clock.advance(0.3)
+        write(web, key)
+        assert lease_of(web, key) == renewed
+        assert web.get_agent("gen").last_heartbeat == renewed - timedelta(seconds=LEASE_SECONDS)
+    clock.advance(0.1)  # 1.0 s after the renewal
+    write(web, key)
+    assert (lease_of(web, key) - renewed).total_seconds() == pytest.approx(1.0)
+    beat = web.get_agent("gen").last_heartbeat
+    assert beat is not None and (lease_of(web, key) - beat).total_seconds() == LEASE_SECONDS
 
 
 def test_a_holder_that_keeps_logging_is_never_expired(web: Deck, clock: FakeClock) -> None:
