@@ -13,7 +13,7 @@ included, is the server's `now()`, and a client's clock is never read.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -155,13 +155,15 @@ class Database:
         SQLite only: the console uses it to say it is waiting instead of looking frozen."""
         watch_write_waits(self._engine, watcher)
 
-    @contextmanager
-    def write(self) -> Iterator[Tx]:
-        """A write transaction (`BEGIN IMMEDIATE` on SQLite) that appends its events on commit."""
+    def write(self) -> AbstractContextManager[Tx]:
+        """A write transaction (`BEGIN IMMEDIATE` on SQLite) that appends its events on commit;
+        inside a `batch`, one transaction of it."""
         if self._batch is not None:
-            with self._in_batch(self._batch, write=True) as tx:
-                yield tx
-            return
+            return self._in_batch(self._batch, write=True)
+        return self._write()
+
+    @contextmanager
+    def _write(self) -> Iterator[Tx]:
         with translate_busy(self._timeout), writer_turn(self._engine):
             if self._shelf is not None:
                 guard = self._wal_guard
@@ -236,13 +238,15 @@ class Database:
         finally:
             self._depth -= 1
 
+    def read(self) -> AbstractContextManager[Tx]:
+        """A read-only snapshot, closed as soon as the caller is done (WAL checkpoints can run);
+        inside a `batch`, one that sees what the batch has written so far."""
+        if self._batch is not None:
+            return self._in_batch(self._batch, write=False)
+        return self._read()
+
     @contextmanager
-    def read(self) -> Iterator[Tx]:
-        """A read-only snapshot, closed as soon as the caller is done (WAL checkpoints can run)."""
-        if self._batch is not None:  # a batch's reads see what it has written so far
-            with self._in_batch(self._batch, write=False) as tx:
-                yield tx
-            return
+    def _read(self) -> Iterator[Tx]:
         with translate_busy(self._timeout):
             if self._shelf is not None:
                 with self._shelf.transaction(write=False) as conn:
