@@ -4,9 +4,9 @@ Many agent processes writing one SQLite file take turns at its single write lock
 turn costs a `BEGIN IMMEDIATE`, a commit and a hand-over between processes whose caches are
 cold. With `AGENTDECK_WRITER=resident` (or `Deck.open(..., writer=True)`) a `Deck` on a SQLite
 file sends the agents' hot verbs (`FORWARDED`) to a resident writer instead. The writer takes
-every request that has arrived, runs each verb in a savepoint of one transaction
-(`Database.batch`), commits once, and only then answers each caller: an answer is never sent
-for a write that is not committed, so a writer killed mid-batch loses no acknowledged write.
+every request that has arrived, runs them all in one transaction (`Database.batch`), commits
+once, and only then answers each caller: an answer is never sent for a write that is not
+committed, so a writer killed mid-batch loses no acknowledged write.
 
 Each request carries the caller's credentials (the tokens its deck presents), and the writer
 runs the verb with exactly those, so a verb authenticates in the writer as it would in the
