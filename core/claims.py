@@ -8,15 +8,15 @@ which claims and refused late updates run; `renew` is how every other write by a
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import dataclasses
 from datetime import datetime, timedelta
 from typing import Any
 
 import sqlalchemy as sa
 
 from agentdeck.core import budgets, inbox, knowledge, lifecycle, moves, tasks
-from agentdeck.core.errors import InvalidTransitionError
-from agentdeck.core.models import Claim, Message
+from agentdeck.core.errors import InvalidTransitionError, NotFoundError
+from agentdeck.core.models import Claim
 from agentdeck.core.storage.claim_statement import claim_statement
 from agentdeck.core.storage.database import Database
 from agentdeck.core.storage.prepared import Prepared
@@ -104,24 +104,15 @@ def claim(
     finished tasks.
     """
     taken = claim_taken(db, actor, board=board, key=key)
-    return None if taken is None else answer(db, taken)
-
-
-@dataclass(frozen=True, slots=True)
-class Taken:
-    """What a claim commits: the task taken, and the messages it delivered (marked read)."""
-
-    task_id: int
-    board_id: int
-    inbox: tuple[Message, ...]
+    return None if taken is None else with_similar(db, taken)
 
 
 def claim_taken(
     db: Database, actor: str, *, board: str | None = None, key: str | None = None
-) -> Taken | None:
-    """The committed half of `claim`; `answer` reads the rest after the commit. The resident
-    writer runs only this half, so those reads cost their caller, not every agent waiting on
-    the writer."""
+) -> Claim | None:
+    """The committed half of `claim`: the task taken and the messages delivered, with no
+    similar tasks yet (`with_similar` adds them). The resident writer runs only this half,
+    so the read after the commit costs its caller, not every agent waiting on the writer."""
     with db.write() as tx:
         if key:
             wanted, b = tx.task(key)
@@ -132,20 +123,25 @@ def claim_taken(
         row = take(tx, b, a, key)
         if row is None:
             return None
+        task = tasks.tasks_by_id(tx, [row["id"]])[0]
         messages = inbox.unread(
             tx, b["key"], a["id"], actor, mark_read=True, limit=CLAIM_INBOX
         ).messages
-    return Taken(task_id=row["id"], board_id=b["id"], inbox=messages)
+    return Claim(task=task, inbox=messages, similar=())
 
 
-def answer(db: Database, taken: Taken) -> Claim:
-    """A claim's answer, read after its commit: the task as it stands, the messages, and the
-    three finished tasks most like it. Ranking those reads the whole knowledge index, so no
-    other agent's write waits on it."""
+def with_similar(db: Database, taken: Claim) -> Claim:
+    """`taken` with the three finished tasks most like it. Ranking them reads the whole
+    knowledge index: it is done after the claim's commit, so every other agent's write is
+    not kept waiting on it."""
     with db.read() as tx:
-        task = tasks.tasks_by_id(tx, [taken.task_id])[0]
-        similar = knowledge.similar_to(tx, taken.task_id, taken.board_id, 3)
-    return Claim(task=task, inbox=taken.inbox, similar=tuple(similar))
+        try:
+            row = tx.task_row(taken.task.key)
+        except NotFoundError:  # deleted since: nothing to compare it with
+            return taken
+        text = f"{taken.task.title} {taken.task.description[:2000]}"
+        similar = knowledge.ranked(tx, row["board_id"], text, 3, any_term=True, exclude=row["id"])
+    return dataclasses.replace(taken, similar=tuple(similar))
 
 
 def take(tx: Tx, b: StoredRow, a: StoredRow, key: str | None) -> StoredRow | None:

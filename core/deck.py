@@ -96,25 +96,19 @@ def _with_database(
     return _via_writer(verb)
 
 
-# Verbs of which the resident writer runs only the committed half (its table says which):
-# the caller reads the answer after the commit, with this.
-_ANSWER_AFTER_COMMIT: dict[str, Callable[[Database, Any], Any]] = {"complete": work.completion}
-
-
 def _via_writer(verb: Callable[Concatenate[Deck, P], R]) -> Callable[Concatenate[Deck, P], R]:
     """`verb` as it is, unless the resident writer serves it (`resident_writer.FORWARDED`):
     then a deck that uses one sends it there, and runs it itself only if none answers."""
     name = verb.__name__
     if name not in resident_writer.FORWARDED:
         return verb
-    answer = _ANSWER_AFTER_COMMIT.get(name)
 
     @functools.wraps(verb)
     def forwarding(self: Deck, /, *args: P.args, **kwargs: P.kwargs) -> R:
         if self._writer is not None:
             forwarded, result = self._forward(name, args, kwargs)
             if forwarded:
-                return answer(self._db, result) if answer else result  # type: ignore[no-any-return]
+                return result  # type: ignore[no-any-return]
         return verb(self, *args, **kwargs)
 
     return forwarding
@@ -317,7 +311,7 @@ class Deck:
             if self._writer is not None:
                 forwarded, taken = self._forward("claim", (actor,), {"board": board, "key": key})
                 if forwarded:  # the writer took it; the read after the commit is ours
-                    return None if taken is None else claims.answer(self._db, taken)
+                    return None if taken is None else claims.with_similar(self._db, taken)
             return claims.claim(self._db, actor, board=board, key=key)
         if key:
             raise ValidationError("a claim waits for the best ready task; it cannot wait for a key")

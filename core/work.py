@@ -12,7 +12,6 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
-from dataclasses import dataclass
 from typing import Any
 
 import sqlalchemy as sa
@@ -268,24 +267,6 @@ def complete(
 ) -> Completion:
     """Finish a task that needs no approval. Without verification evidence (a `verification`
     log entry or `verified_by`) it is marked unverified and the answer carries a nudge."""
-    done = complete_committed(db, key, actor=actor, result=result, verified_by=verified_by)
-    return completion(db, done)
-
-
-@dataclass(frozen=True, slots=True)
-class Done:
-    """What a completion commits: the task finished, and the nudge its answer carries."""
-
-    task_id: int
-    nudge: str | None
-
-
-def complete_committed(
-    db: Database, key: str, *, actor: str, result: str = "", verified_by: str = ""
-) -> Done:
-    """The committed half of `complete`; `completion` reads the answer after the commit. The
-    resident writer runs only this half, so that read costs its caller, not every agent
-    waiting on the writer."""
     with _as_holder(db, key, actor, "complete", within_budget=True) as (tx, task, b, _):
         verified = _complete(tx, task, b, actor, result, verified_by)
         upper = task_key(b["key"], task["number"])
@@ -297,13 +278,7 @@ def complete_committed(
                 "`verification` entry (tests run, output checked) or pass verified_by"
             )
         )
-        return Done(task_id=task["id"], nudge=nudge)
-
-
-def completion(db: Database, done: Done) -> Completion:
-    """A completion's answer, read after its commit: the task as it stands, and the nudge."""
-    with db.read() as tx:
-        return Completion(task=tasks.tasks_by_id(tx, [done.task_id])[0], nudge=done.nudge)
+        return Completion(task=tasks.tasks_by_id(tx, [task["id"]])[0], nudge=nudge)
 
 
 def _complete(

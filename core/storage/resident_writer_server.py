@@ -23,7 +23,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from agentdeck.core import claims, work
+from agentdeck.core import claims
 from agentdeck.core.credentials import Keyring
 from agentdeck.core.errors import DeckError, StorageError
 from agentdeck.core.storage.resident_writer import (
@@ -65,11 +65,9 @@ def _keyring(creds: Credentials) -> Keyring:
 
 def _verbs(deck: Deck) -> dict[str, Callable[..., Any]]:
     """The forwarded verbs, bound to the writer's deck; nothing else can be asked for. A claim
-    is only taken here, and a task only completed: the caller reads the answer after the
-    commit (`claims.answer`, `work.completion`)."""
+    is only taken here: its caller reads the similar tasks after the commit (`Deck.claim`)."""
     verbs = {name: getattr(deck, name) for name in FORWARDED}
     verbs["claim"] = functools.partial(claims.claim_taken, deck._db)
-    verbs["complete"] = functools.partial(work.complete_committed, deck._db)
     return verbs
 
 
