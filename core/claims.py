@@ -15,7 +15,7 @@ from typing import Any
 import sqlalchemy as sa
 
 from agentdeck.core import budgets, inbox, knowledge, lifecycle, moves, tasks
-from agentdeck.core.errors import InvalidTransitionError, NotFoundError
+from agentdeck.core.errors import InvalidTransitionError
 from agentdeck.core.models import Claim
 from agentdeck.core.storage.claim_statement import claim_statement
 from agentdeck.core.storage.database import Database
@@ -135,12 +135,8 @@ def with_similar(db: Database, taken: Claim) -> Claim:
     knowledge index: it is done after the claim's commit, so every other agent's write is
     not kept waiting on it."""
     with db.read() as tx:
-        try:
-            row = tx.task_row(taken.task.key)
-        except NotFoundError:  # deleted since: nothing to compare it with
-            return taken
-        text = f"{taken.task.title} {taken.task.description[:2000]}"
-        similar = knowledge.ranked(tx, row["board_id"], text, 3, any_term=True, exclude=row["id"])
+        row = tx.task_row(taken.task.key)
+        similar = knowledge.similar_to(tx, row["id"], row["board_id"], 3)
     return dataclasses.replace(taken, similar=tuple(similar))
 
 

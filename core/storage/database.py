@@ -211,30 +211,25 @@ class Database:
         """One transaction of a batch (see `batch`): a savepoint, released on success (its
         events appended first) and rolled back to on failure, or, in a batch without
         savepoints, bare. Reads never write, so they need neither. Nested ones nest."""
-        if not (write and batch.savepoints):
-            try:
-                tx = Tx(batch.conn, self._time, self.keyring)
-                yield tx
-                tx.flush_events()
-            except BaseException:
-                batch.failed = batch.failed or write
-                raise
-            return
-        driver = batch.conn.connection.driver_connection
-        assert driver is not None
+        driver = batch.conn.connection.driver_connection if write and batch.savepoints else None
         name = f"tx{self._depth}"
         self._depth += 1
         try:
-            driver.execute(f"SAVEPOINT {name}")
+            if driver is not None:
+                driver.execute(f"SAVEPOINT {name}")
             try:
                 tx = Tx(batch.conn, self._time, self.keyring)
                 yield tx
                 tx.flush_events()
             except BaseException:
-                driver.execute(f"ROLLBACK TO {name}")
-                driver.execute(f"RELEASE {name}")
+                if driver is not None:
+                    driver.execute(f"ROLLBACK TO {name}")
+                    driver.execute(f"RELEASE {name}")
+                else:
+                    batch.failed = batch.failed or write
                 raise
-            driver.execute(f"RELEASE {name}")
+            if driver is not None:
+                driver.execute(f"RELEASE {name}")
         finally:
             self._depth -= 1
 
