@@ -460,6 +460,25 @@ def test_server_status_stop_and_idle_exit(resident: Resident, web: str) -> None:
 
 
 @sqlite_only
+def test_a_fresh_server_waits_for_its_first_call_past_a_short_idle_limit(
+    resident: Resident, web: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A server is started for a call: a client that is slow to connect after "ready" (a loaded
+    machine) still finds it, however short the idle limit; after that call the limit holds."""
+    from agentdeck.tui.cli.resident_start import start_server
+
+    monkeypatch.setenv(quick.ENV_IDLE, "0.2")
+    assert start_server(str(resident.directory), wait=True)
+    pid = int(resident.socket().with_suffix(".pid").read_text())
+    assert not gone(pid, 1.0)  # the slow client: five idle limits pass before it connects
+    before = resident.served()
+    assert resident.run("ready", "--as", "coder").returncode == 0
+    assert resident.served() == before + 1
+    assert resident.listener() == pid
+    assert gone(pid, 30)  # and then it leaves by itself
+
+
+@sqlite_only
 def test_changed_code_restarts_the_server(resident: Resident, web: str, tmp_path: Path) -> None:
     """The fingerprint covers the import path's folders: a new file in one (as installing a
     package makes) means the server runs old code; it exits and a fresh one answers."""

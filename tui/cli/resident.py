@@ -13,8 +13,10 @@ the exit code on the connection it inherited only after the command returned (af
 The child owns that connection: a server killed with -9 leaves every child to finish and answer.
 
 The server refuses a peer of another user (SO_PEERCRED), exits after `AGENTDECK_SERVER_IDLE`
-seconds without a call (default 15 minutes), when another server takes its socket's name, or
-when a client's fingerprint shows the installed code changed (`quick.fingerprint`).
+seconds without a call (default 15 minutes; a fresh server waits at least `FIRST_CALL_WAIT_S` for
+the call it was started for, and takes a call already waiting before it leaves), when another
+server takes its socket's name, or when a client's fingerprint shows the installed code changed
+(`quick.fingerprint`).
 `agentdeck server status|stop` asks it over the same socket (`agentdeck.tui.cli.resident_control`).
 """
 
@@ -39,6 +41,9 @@ from typing import Any
 from agentdeck.tui.cli import quick, resident_warmup
 
 NAME_CHECK_S = 30.0  # how often an idle server checks that its socket is still its own
+# A server is started for a call: however short its idle limit, it waits this long for the first
+# one, so a client slowed down between "ready" and its connect is not left to run in-process.
+FIRST_CALL_WAIT_S = 15.0
 
 
 class Server:
@@ -96,9 +101,12 @@ class Server:
         signal.signal(signal.SIGHUP, signal.SIG_IGN)
         try:
             while True:
-                idle_left = self.idle_s - (time.monotonic() - self.last_call)
+                limit = self.idle_s if self.served else max(self.idle_s, FIRST_CALL_WAIT_S)
+                idle_left = limit - (time.monotonic() - self.last_call)
                 if idle_left <= 0:
-                    return
+                    if not self._pending():
+                        return
+                    idle_left = 0.0  # a call came in as the time ran out: take it
                 ready, _, _ = select.select(
                     [self.listener.fileno(), self.wake_r], [], [], min(idle_left, NAME_CHECK_S)
                 )
@@ -113,6 +121,11 @@ class Server:
         finally:
             self.release_name()
             self.listener.close()
+
+    def _pending(self) -> bool:
+        """Whether a call waits on the listening socket now."""
+        ready, _, _ = select.select([self.listener.fileno()], [], [], 0)
+        return bool(ready)
 
     def _reap(self) -> bool:
         """Collect ended children; True when one asked the server to exit."""
