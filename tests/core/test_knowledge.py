@@ -127,3 +127,19 @@ def test_similar_to_a_long_repetitive_description_finds_it(web: Deck) -> None:
     done = [finish(web, f"Paginate part {n}", long, description=long) for n in range(4)]
     new = web.add_task("Paginate part 5", actor="ann", description=long).key
     assert {h.key for h in web.similar(new, limit=10)} == set(done)
+
+
+def test_a_hit_shows_the_words_around_its_first_match(web: Deck) -> None:
+    """The snippet is cut from around the match, however long the text: deep in a long result,
+    and in one whose every word matches (SQLite's snippet() cost the square of the matches)."""
+    key = finish(
+        web, "Sign-in", "step " * 3000 + "Used authlib for the OAuth dance" + " tail" * 3000
+    )
+    [hit] = web.search("authlib")
+    assert hit.key == key and "authlib" in hit.snippet
+    assert 3 < len(hit.snippet.split()) <= 24
+    repeated = finish(web, "Paginate part 1", "lorem ipsum " * 3000, description="lorem " * 2000)
+    new = web.add_task("Paginate part 2", actor="ann", description="lorem ipsum").key
+    [similar] = web.similar(new)
+    assert similar.key == repeated and "lorem" in similar.snippet.lower()
+    assert len(similar.snippet.split()) <= 24
