@@ -220,7 +220,7 @@ def _snippet(body: str, words: list[str]) -> str:
     """About `SNIPPET_WORDS` words of `body` from just before the first word that starts like
     one of `words` (a stem's worth: the index stems, so "paginate" finds "pagination"), with
     "…" where the body is cut; its start when none matches. Linear in the body's length."""
-    stems = sorted({w[:5] for w in words if w}, key=len, reverse=True)
+    stems = {w[:5] for w in words}
     match = (
         re.search(r"\b(?:" + "|".join(map(re.escape, stems)) + ")", body, re.IGNORECASE)
         if stems
