@@ -35,6 +35,9 @@ from tests.cli.conftest import AGENTDECK, sqlite_only
 from tests.concurrency.crash import kills_from_env
 
 Run = Callable[..., subprocess.CompletedProcess[str]]
+# How long (AGENTDECK_SERVER_TIMEOUT, seconds) these tests' clients wait for a server to start
+# and to take a call before they run it in-process.
+START_WAIT_S = "120"
 
 
 class Resident:
@@ -48,7 +51,14 @@ class Resident:
     def env(self) -> dict[str, str]:
         """The test's environment (as its fixtures left it), using this directory's server."""
         env = {k: v for k, v in os.environ.items() if k != quick.ENV_NO_SERVER}
-        return env | {quick.ENV_RUNTIME_DIR: str(self.directory), quick.ENV_TIMES: str(self.times)}
+        return env | {
+            quick.ENV_RUNTIME_DIR: str(self.directory),
+            quick.ENV_TIMES: str(self.times),
+            # A loaded CI machine can take longer than the 15 s a client waits for a fresh
+            # server to say "ready" (its imports and warm-up: 1.8 s on a quiet one), and then
+            # the call runs in-process: correct, but not what these tests are about.
+            quick.ENV_TIMEOUT: START_WAIT_S,
+        }
 
     def run(
         self,
@@ -90,15 +100,15 @@ class Resident:
                 continue
             try:
                 argv = (entry / "cmdline").read_bytes().split(b"\0")
-            except OSError:
+                if (
+                    any(b"agentdeck.tui.cli.resident" in a for a in argv)
+                    and os.fsencode(self.directory) in argv
+                    and int(entry.name) != os.getpid()
+                ):
+                    stat = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+                    found[int(entry.name)] = int(stat[1])
+            except OSError:  # it ended while we looked: it is no longer one of them
                 continue
-            if (
-                any(b"agentdeck.tui.cli.resident" in a for a in argv)
-                and os.fsencode(self.directory) in argv
-                and int(entry.name) != os.getpid()
-            ):
-                stat = (entry / "stat").read_text().rsplit(")", 1)[1].split()
-                found[int(entry.name)] = int(stat[1])
         return found
 
     def socket(self) -> Path:
@@ -468,6 +478,7 @@ def test_a_fresh_server_waits_for_its_first_call_past_a_short_idle_limit(
     from agentdeck.tui.cli.resident_start import start_server
 
     monkeypatch.setenv(quick.ENV_IDLE, "0.2")
+    monkeypatch.setenv(quick.ENV_TIMEOUT, START_WAIT_S)  # as `Resident.env` does
     assert start_server(str(resident.directory), wait=True)
     pid = int(resident.socket().with_suffix(".pid").read_text())
     assert not gone(pid, 1.0)  # the slow client: five idle limits pass before it connects
