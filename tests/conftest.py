@@ -16,7 +16,7 @@ import sqlalchemy as sa
 from sqlmodel import SQLModel
 
 from agentdeck.core import Deck, DeckError
-from tests.backends import BACKENDS, database_url
+from tests.backends import BACKENDS, database_url, migrate_from_template
 
 START = datetime(2025, 3, 3, 9, 0, tzinfo=UTC)
 LEASE_SECONDS = 60
@@ -88,7 +88,8 @@ def db_url(backend: str, tmp_path: Path) -> str:
 
 @pytest.fixture
 def deck(db_url: str, clock: FakeClock) -> Iterator[Deck]:
-    """An empty, migrated deck of its own."""
+    """An empty, migrated deck of its own (a copy of one migrated once: `tests.backends`)."""
+    migrate_from_template(db_url)
     with Deck.open(db_url, create=True, **clock.deck_options()) as opened:
         yield opened
 

@@ -23,6 +23,7 @@ from typer.testing import CliRunner
 
 from agentdeck.core import Deck, identity
 from agentdeck.tui.cli.app import build_app
+from tests.backends import migrate_from_template
 
 AGENTDECK = Path(sys.executable).parent / "agentdeck"
 
@@ -62,6 +63,7 @@ def web(db: str, tokens: dict[str, str]) -> str:
     credential is in this test's credential file) and `bob`, lead agent `planner`, workers
     `coder` (python) and `designer` (css); tasks WEB-1 (ready, python), WEB-2 (waits on WEB-1).
     Every member's token is in `tokens`; `human_env("bob")` acts as bob."""
+    migrate_from_template(db)
     with Deck.open(db, create=True) as deck:
         deck.create_board(
             "WEB", "Website", actor="ann", lead="planner", goal="Ship it", agents="named"

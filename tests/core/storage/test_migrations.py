@@ -1,7 +1,10 @@
-"""Migrations on both backends: they build exactly the tables the models declare, and a
-database from a newer agentdeck is refused on PostgreSQL as on SQLite."""
+"""Migrations on both backends: they build exactly the tables the models declare, a database
+from a newer agentdeck is refused on PostgreSQL as on SQLite, and the suite's migrated template
+(`tests.backends.migrate_from_template`) is what migrating builds."""
 
 from __future__ import annotations
+
+from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
@@ -11,6 +14,7 @@ from sqlmodel import SQLModel
 
 from agentdeck.core import Deck, InvalidTransitionError, PermissionDeniedError, SchemaError
 from agentdeck.core.storage.schema import HEAD
+from tests.backends import database_url, migrate_from_template
 
 
 def _ignore_fts(
@@ -31,6 +35,62 @@ def test_migrations_build_what_the_models_declare(db_url: str) -> None:
 def test_fresh_database_records_the_head_revision(db_url: str) -> None:
     with Deck.open(db_url, create=True) as deck, deck.engine.connect() as conn:
         assert conn.execute(sa.text("SELECT version_num FROM alembic_version")).scalar() == HEAD
+
+
+def _shape(url: str) -> list[object]:
+    """Everything migrating builds in a database, as text without the schema's name: tables and
+    columns, indexes, constraints, triggers, functions, sequences and the stored revision."""
+    engine = sa.create_engine(url if "://" in url else f"sqlite:///{url}")
+    try:
+        with engine.connect() as conn:
+            if conn.dialect.name == "sqlite":
+                queries = ["SELECT type, name, tbl_name, sql FROM sqlite_master"]
+                schema = "main"
+            else:
+                schema = str(conn.exec_driver_sql("SELECT current_schema()").scalar())
+                queries = [
+                    "SELECT table_name, column_name, ordinal_position, data_type, column_default,"
+                    " is_nullable FROM information_schema.columns WHERE table_schema = :s",
+                    "SELECT tablename, indexname, indexdef FROM pg_indexes WHERE schemaname = :s",
+                    "SELECT r.relname, c.conname, pg_get_constraintdef(c.oid) FROM pg_constraint c"
+                    " JOIN pg_class r ON r.oid = c.conrelid"
+                    " JOIN pg_namespace n ON n.oid = c.connamespace WHERE n.nspname = :s",
+                    "SELECT r.relname, t.tgname, pg_get_triggerdef(t.oid) FROM pg_trigger t"
+                    " JOIN pg_class r ON r.oid = t.tgrelid"
+                    " JOIN pg_namespace n ON n.oid = r.relnamespace"
+                    " WHERE n.nspname = :s AND NOT t.tgisinternal",
+                    "SELECT p.proname, pg_get_functiondef(p.oid) FROM pg_proc p"
+                    " JOIN pg_namespace n ON n.oid = p.pronamespace WHERE n.nspname = :s",
+                    "SELECT sequence_name, data_type, start_value, increment"
+                    " FROM information_schema.sequences WHERE sequence_schema = :s",
+                ]
+            queries.append("SELECT version_num FROM alembic_version")
+            shape: list[object] = []
+            for query in queries:
+                rows = conn.execute(sa.text(query), {"s": schema}).all()
+                shape.append(
+                    sorted(tuple(str(v).replace(schema, "SCHEMA") for v in row) for row in rows)
+                )
+            return shape
+    finally:
+        engine.dispose()
+
+
+def test_the_suites_migrated_template_is_what_migrating_builds(
+    backend: str, tmp_path: Path
+) -> None:
+    """The `deck` fixture's database is a copy (SQLite) or a replay of the statements
+    (PostgreSQL) of one migrated once: it must be what migrating an empty database builds."""
+    migrated = database_url(backend, tmp_path / "migrated")
+    with Deck.open(migrated, create=True):
+        pass
+    copied = database_url(backend, tmp_path / "copied")
+    migrate_from_template(copied)
+    assert _shape(copied) == _shape(migrated)
+    assert len(_shape(copied)[0]) > 20  # tables and columns (SQLite: every object) were read
+    with Deck.open(copied) as deck:  # and agentdeck takes it as its own, at the head revision
+        deck.create_board("WEB", "Website", actor="ann")
+        assert [board.key for board in deck.list_boards()] == ["WEB"]
 
 
 def test_newer_schema_is_refused_on_every_backend(db_url: str) -> None:
