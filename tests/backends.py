@@ -15,6 +15,7 @@ migrating gives. Tests of migrating itself start from `database_url`'s empty dat
 from __future__ import annotations
 
 import atexit
+import functools
 import os
 import shutil
 import tempfile
@@ -79,42 +80,36 @@ def migrate_from_template(url: str) -> None:
         engine.dispose()
 
 
-_sqlite_templates: list[str] = []
-_postgres_statements: list[list[tuple[str, Any]]] = []
-
-
+@functools.cache
 def _sqlite_template() -> str:
     """A migrated SQLite file of this process's own, made on first use."""
-    if not _sqlite_templates:
-        folder = tempfile.mkdtemp(prefix="agentdeck-template-")
-        atexit.register(shutil.rmtree, folder, ignore_errors=True)
-        path = os.path.join(folder, "board.db")
-        _migrate(path)
-        # Closing the last connection checkpointed the WAL: the file alone is the database.
-        assert not os.path.exists(f"{path}-wal")
-        _sqlite_templates.append(path)
-    return _sqlite_templates[0]
+    folder = tempfile.mkdtemp(prefix="agentdeck-template-")
+    atexit.register(shutil.rmtree, folder, ignore_errors=True)
+    path = os.path.join(folder, "board.db")
+    _migrate(path)
+    # Closing the last connection checkpointed the WAL: the file alone is the database.
+    assert not os.path.exists(f"{path}-wal")
+    return path
 
 
+@functools.cache
 def _postgres_migration() -> list[tuple[str, Any]]:
     """The statements (and their parameters) that migrating an empty schema sends, but its
     reads (the reflection, the advisory lock), recorded on first use by migrating one."""
-    if not _postgres_statements:
-        url = database_url("postgres", Path())
-        sent: list[tuple[str, Any]] = []
+    sent: list[tuple[str, Any]] = []
 
-        def record(_conn: Any, _cursor: Any, text: str, parameters: Any, *_: Any) -> None:
-            if not text.lstrip().upper().startswith("SELECT"):
-                sent.append((text, parameters))
+    def record(_conn: Any, _cursor: Any, text: str, parameters: Any, *_: Any) -> None:
+        if not text.lstrip().upper().startswith("SELECT"):
+            sent.append((text, parameters))
 
-        sa.event.listen(sa.Engine, "before_cursor_execute", record)
-        try:
-            _migrate(url)
-        finally:
-            sa.event.remove(sa.Engine, "before_cursor_execute", record)
-        assert any(text.startswith("CREATE TABLE") for text, _ in sent), "nothing recorded"
-        _postgres_statements.append(sent)
-    return _postgres_statements[0]
+    url = database_url("postgres", Path())
+    sa.event.listen(sa.Engine, "before_cursor_execute", record)
+    try:
+        _migrate(url)
+    finally:
+        sa.event.remove(sa.Engine, "before_cursor_execute", record)
+    assert any(text.startswith("CREATE TABLE") for text, _ in sent), "nothing recorded"
+    return sent
 
 
 def _migrate(url: str) -> None:
