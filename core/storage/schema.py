@@ -1,6 +1,6 @@
 """Bring a database to this version's schema on open, or refuse one from a newer version.
 
-The common case (already at head) costs one query and never imports Alembic, which keeps
+The common case (already at head) costs one query (two on PostgreSQL) and never imports Alembic, which keeps
 CLI start-up cheap. Migration runs under the write lock so processes opening a fresh
 database at the same moment do not race each other.
 """

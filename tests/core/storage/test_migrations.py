@@ -82,8 +82,7 @@ def test_the_suites_migrated_template_is_what_migrating_builds(
     """The `deck` fixture's database is a copy (SQLite) or a replay of the statements
     (PostgreSQL) of one migrated once: it must be what migrating an empty database builds."""
     migrated = database_url(backend, tmp_path / "migrated")
-    with Deck.open(migrated, create=True):
-        pass
+    Deck.open(migrated, create=True).close()
     copied = database_url(backend, tmp_path / "copied")
     migrate_from_template(copied)
     assert _shape(copied) == _shape(migrated)
